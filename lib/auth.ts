@@ -1,0 +1,329 @@
+/**
+ * User authentication: credential providers (`password`, `privateKey`, `agent`,
+ * `keyboardInteractive`), the `authenticate` operator and the events reported on `auth$`.
+ *
+ * @module
+ */
+import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
+import type { AnyAuthMethod, ParsedKey } from 'ssh2';
+import { utils } from './internal/ssh2.js';
+import type { Connection } from './connection.js';
+import type { Transport } from './transport.js';
+import { sessionOf } from './internal/registry.js';
+
+/** One prompt of a keyboard-interactive challenge. */
+export interface AuthPrompt {
+  /** The text to show, e.g. `Password: `. */
+  readonly prompt: string;
+  /** Whether the answer may be echoed while typed. */
+  readonly echo: boolean;
+}
+
+/** A keyboard-interactive challenge from the server. */
+export interface KeyboardInteractiveChallenge {
+  /** The challenge name (often empty). */
+  readonly name: string;
+  /** Instructions to show (often empty). */
+  readonly instructions: string;
+  /** The prompts; answer them in order. May be empty (answer with `[]`). */
+  readonly prompts: readonly AuthPrompt[];
+}
+
+/**
+ * What `auth$` reports.
+ *
+ * - `attempt`: a credential was tried; `accepted` tells the outcome, `partialSuccess` that it
+ *   was accepted but more methods are required, `methodsLeft` what the server still allows.
+ * - `banner`: the server's pre-authentication banner (sshd `Banner`).
+ * - `prompt`: a keyboard-interactive challenge, before it is answered.
+ *
+ * @example
+ * ```ts
+ * import type { AuthEvent } from 'rxssh';
+ *
+ * const show = (event: AuthEvent) =>
+ *   event.type === 'attempt' ? `${event.method}: ${event.accepted ? 'ok' : 'no'}` : event.type;
+ * ```
+ */
+export type AuthEvent =
+  | {
+      readonly type: 'attempt';
+      readonly method: string;
+      readonly provider: string;
+      readonly accepted: boolean;
+      readonly partialSuccess: boolean;
+      readonly methodsLeft: readonly string[] | null;
+    }
+  | { readonly type: 'banner'; readonly message: string }
+  | ({ readonly type: 'prompt' } & KeyboardInteractiveChallenge);
+
+/** What a provider may use to build its credential. @internal */
+export interface AuthContext {
+  readonly username: string;
+  readonly host: string;
+  readonly port: number;
+  /** Reports an event on `auth$`. */
+  readonly report: (event: AuthEvent) => void;
+}
+
+/**
+ * A source of one credential, tried in the order given to {@link authenticate}.
+ *
+ * @remarks
+ * Create providers with {@link password}, {@link privateKey}, {@link agent} and
+ * {@link keyboardInteractive}. A provider whose source completes without a value is skipped; one
+ * whose source errors fails authentication with `AuthenticationError` (the error as `cause`).
+ *
+ * @example
+ * ```ts
+ * import { authenticate, agent, privateKey, password } from 'rxssh';
+ *
+ * authenticate(agent(), privateKey(pem), password(() => ask('Password: ')));
+ * ```
+ */
+export interface AuthProvider {
+  /** The SSH method it uses: `password`, `publickey`, `keyboard-interactive` or `none`. */
+  readonly method: 'password' | 'publickey' | 'keyboard-interactive' | 'none';
+  /** A label for reports: the provider's name. */
+  readonly label: string;
+  /** Builds the ssh2 auth method. @internal */
+  readonly credential: (context: AuthContext) => Observable<AnyAuthMethod>;
+}
+
+/** A value, or a function producing it lazily (sync, Promise or Observable), like Conch's `getPassword`. */
+export type Lazy<T> = T | (() => ObservableInput<T> | T);
+
+function resolve<T>(value: Lazy<T>): Observable<T> {
+  if (typeof value !== 'function') return of(value);
+  return defer(() => {
+    const out = (value as () => ObservableInput<T> | T)();
+    if (out !== null && typeof out === 'object' && !Buffer.isBuffer(out) && !Array.isArray(out)) {
+      return from(out as ObservableInput<T>);
+    }
+    return of(out as T);
+  });
+}
+
+/**
+ * Password authentication.
+ *
+ * @remarks
+ * The password is asked for only when the server reaches this provider, so a prompting function
+ * runs only if needed. A function may return a string, a Promise or an Observable; completing
+ * without a value skips the provider.
+ *
+ * @param value - the password, or a function producing it.
+ * @example
+ * ```ts
+ * import { password } from 'rxssh';
+ *
+ * password('correct horse');
+ * password(() => readPasswordFromTty('Password: ')); // Promise<string>
+ * ```
+ */
+export function password(value: Lazy<string>): AuthProvider {
+  if (typeof value !== 'string' && typeof value !== 'function') {
+    throw new TypeError('password() takes a string or a function returning one');
+  }
+  return {
+    method: 'password',
+    label: 'password',
+    credential: ({ username }) =>
+      resolve(value).pipe(
+        map((pw) => {
+          if (typeof pw !== 'string') throw new TypeError('password(): the function did not produce a string');
+          return { type: 'password' as const, username, password: pw };
+        }),
+      ),
+  };
+}
+
+/** Options of {@link privateKey}. */
+export interface PrivateKeyConfig {
+  /** The passphrase of an encrypted key, or a function producing it. */
+  readonly passphrase?: Lazy<string | Buffer>;
+}
+
+/**
+ * Public-key authentication with a private key (OpenSSH or PEM format; ed25519, ecdsa, rsa —
+ * signed with rsa-sha2-256/512 when the server announces them).
+ *
+ * @remarks
+ * A key given as a value is parsed at call time: a corrupt key, or an encrypted one without a
+ * passphrase, throws `TypeError` there. A key given as a function is parsed when used.
+ *
+ * @param key - the key text or bytes, or a function producing them.
+ * @param config - the passphrase, for encrypted keys.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { privateKey } from 'rxssh';
+ *
+ * privateKey(readFileSync(`${process.env.HOME}/.ssh/id_ed25519`));
+ * privateKey(readFileSync('deploy_key'), { passphrase: () => ask('Passphrase: ') });
+ * ```
+ */
+export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig = {}): AuthProvider {
+  const parse = (text: string | Buffer, passphrase: string | Buffer | undefined): ParsedKey => {
+    const parsed = utils.parseKey(text, passphrase);
+    if (parsed instanceof Error) throw new TypeError(`privateKey(): ${parsed.message}`, { cause: parsed });
+    const first = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+    if (!first || !first.isPrivateKey()) throw new TypeError('privateKey(): not a private key');
+    return first;
+  };
+  let eager: ParsedKey | undefined;
+  if (typeof key === 'string' || Buffer.isBuffer(key)) {
+    const pass = config.passphrase;
+    if (pass === undefined || typeof pass === 'string' || Buffer.isBuffer(pass)) eager = parse(key, pass);
+  } else if (typeof key !== 'function') {
+    throw new TypeError('privateKey() takes key text, a Buffer or a function returning one');
+  }
+  return {
+    method: 'publickey',
+    label: 'privateKey',
+    credential: ({ username }) => {
+      if (eager) return of({ type: 'publickey' as const, username, key: eager });
+      return resolve(key).pipe(
+        switchMap((text) =>
+          config.passphrase === undefined
+            ? of(parse(text, undefined))
+            : resolve(config.passphrase).pipe(map((pass) => parse(text, pass))),
+        ),
+        map((parsed) => ({ type: 'publickey' as const, username, key: parsed })),
+      );
+    },
+  };
+}
+
+/**
+ * Public-key authentication through an SSH agent (every key the agent holds, in order).
+ *
+ * @remarks
+ * Uses `SSH_AUTH_SOCK` unless a socket path is given. With no agent socket at all the provider
+ * is skipped, so `authenticate(agent(), privateKey(…))` works on machines without an agent.
+ *
+ * @param socketPath - the agent's Unix socket (default `process.env.SSH_AUTH_SOCK`).
+ * @example
+ * ```ts
+ * import { agent } from 'rxssh';
+ *
+ * agent();                        // $SSH_AUTH_SOCK
+ * agent('/run/user/1000/agent');  // a given socket
+ * ```
+ */
+export function agent(socketPath?: string): AuthProvider {
+  if (socketPath !== undefined && (typeof socketPath !== 'string' || socketPath === '')) {
+    throw new TypeError('agent() takes a socket path');
+  }
+  return {
+    method: 'publickey',
+    label: 'agent',
+    credential: ({ username }) =>
+      defer(() => {
+        const path = socketPath ?? process.env['SSH_AUTH_SOCK'];
+        return path ? of({ type: 'agent' as const, username, agent: path }) : EMPTY;
+      }),
+  };
+}
+
+/**
+ * Keyboard-interactive authentication: each challenge is reported on `auth$` as a `prompt`
+ * event and answered by the function given.
+ *
+ * @param answer - receives the challenge, returns the answers (array, Promise or Observable).
+ * @example
+ * ```ts
+ * import { keyboardInteractive } from 'rxssh';
+ *
+ * keyboardInteractive(({ prompts }) => prompts.map(() => process.env.PASSWORD ?? ''));
+ * ```
+ */
+export function keyboardInteractive(
+  answer: (challenge: KeyboardInteractiveChallenge) => ObservableInput<readonly string[]> | readonly string[],
+): AuthProvider {
+  if (typeof answer !== 'function') throw new TypeError('keyboardInteractive() takes an answer function');
+  return {
+    method: 'keyboard-interactive',
+    label: 'keyboardInteractive',
+    credential: ({ username, report }) =>
+      of({
+        type: 'keyboard-interactive' as const,
+        username,
+        prompt: (name, instructions, _lang, prompts, finish) => {
+          const challenge: KeyboardInteractiveChallenge = {
+            name,
+            instructions,
+            prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+          };
+          report({ type: 'prompt', ...challenge });
+          let answered = false;
+          const reply = (answers: readonly string[]): void => {
+            if (answered) return;
+            answered = true;
+            finish([...answers]);
+          };
+          resolve<readonly string[]>(() => answer(challenge)).subscribe({
+            next: (answers) => reply(Array.isArray(answers) ? answers : []),
+            error: () => reply([]),
+            complete: () => reply([]),
+          });
+        },
+      }),
+  };
+}
+
+/**
+ * The user-auth stage: tries the providers in order until the server accepts, then emits the
+ * {@link Connection}.
+ *
+ * @remarks
+ * A provider whose method the server no longer allows is skipped. Every attempt, banner and
+ * prompt is reported on the transport's `auth$`. When no provider is left the pipeline errors
+ * with `AuthenticationError` (methods tried and left); a stalled server is cut off by the `auth`
+ * deadline (`TimeoutError`, phase `auth`). Throws `TypeError` at call time with no providers.
+ *
+ * ```text
+ * Transport ──password✕──privateKey✓──▶ Connection ------------|  (server closed: complete)
+ * ```
+ *
+ * @param providers - credential providers, tried in order.
+ * @example
+ * ```ts
+ * import { connect, verifyHostKey, pinned, authenticate, privateKey, password, run } from 'rxssh';
+ *
+ * connect({ host: 'example.org', username: 'me' }).pipe(
+ *   verifyHostKey(pinned('SHA256:…')),
+ *   authenticate(privateKey(pem), password(() => ask())),
+ *   run('hostname'),
+ * ).subscribe((r) => console.log(r.stdout)); // example.org
+ * ```
+ */
+export function authenticate(...providers: AuthProvider[]): OperatorFunction<Transport, Connection> {
+  if (providers.length === 0) throw new TypeError('authenticate() needs at least one credential provider');
+  for (const p of providers) {
+    if (typeof p !== 'object' || p === null || typeof p.credential !== 'function') {
+      throw new TypeError('authenticate() takes providers made by password(), privateKey(), agent() or keyboardInteractive()');
+    }
+  }
+  return (source) =>
+    new Observable<Connection>((subscriber) => {
+      let ready: { unsubscribe(): void } | undefined;
+      const upstream = source.subscribe({
+        next: (transport) => {
+          const session = sessionOf(transport);
+          if (!session) {
+            subscriber.error(new TypeError('authenticate() expects the Transport emitted by verifyHostKey()'));
+            return;
+          }
+          ready = session.ready$.subscribe((connection) => subscriber.next(connection));
+          session.startAuth(providers);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        ready?.unsubscribe();
+        upstream.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,628 @@
+/**
+ * A session channel (exec, shell or subsystem) as a duplex Subject, after rxjs's
+ * `webSocket()`: subscribing opens it, `next()` writes stdin, `complete()` sends EOF, output
+ * chunks arrive tagged stdout/stderr, a clean end completes and the last unsubscribe stops the
+ * remote process and closes the channel.
+ *
+ * @module
+ */
+import { concatMap, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
+import { ChannelOpenError, ConnectionLostError, ExitStatusError, ProtocolError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
+import type { Session } from './internal/session.js';
+import { outgoingPacketSize, sendSignal } from './internal/ssh2-reach.js';
+import type { Release } from './internal/semaphore.js';
+
+/** One piece of a channel's output, tagged with the stream it came from. */
+export interface ExecChunk {
+  /** `stdout` (channel data) or `stderr` (extended data). */
+  readonly stream: 'stdout' | 'stderr';
+  /** The bytes, as received (never copied). */
+  readonly data: Buffer;
+}
+
+/** How a channel's command ended. Both fields `null` means the server never said. */
+export interface ExitInfo {
+  /** The exit status, or `null` (killed by a signal, or not reported). */
+  readonly exitCode: number | null;
+  /** The signal name without `SIG`, or `null`. */
+  readonly signal: string | null;
+}
+
+/** What `openObserver` receives when a channel is open and its request accepted. */
+export interface ChannelInfo {
+  /** A per-connection sequence number. */
+  readonly id: number;
+  /** `exec`, `shell` or `subsystem`. */
+  readonly kind: ChannelKind;
+  /** The command (exec), subsystem name, or `''` for a shell. */
+  readonly command: string;
+}
+
+/** The kinds of session channel. */
+export type ChannelKind = 'exec' | 'shell' | 'subsystem';
+
+/** Pseudo-terminal settings. */
+export interface PtyConfig {
+  /** Rows (default 24). */
+  readonly rows?: number;
+  /** Columns (default 80). */
+  readonly cols?: number;
+  /** The TERM value (default `vt100`). */
+  readonly term?: string;
+}
+
+/** What may be written to stdin. */
+export type StdinChunk = string | Uint8Array;
+
+/** A stdin source, consumed with backpressure (pull for iterables and streams). */
+export type StdinSource =
+  | ObservableInput<StdinChunk>
+  | Iterable<StdinChunk>
+  | AsyncIterable<StdinChunk>
+  | NodeJS.ReadableStream;
+
+/**
+ * Options of a session channel.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelConfig } from 'rxssh';
+ *
+ * const config: ChannelConfig = { env: { LANG: 'C' }, check: false, cancelSignal: 'INT' };
+ * ```
+ */
+export interface ChannelConfig {
+  /** Environment variables to request (sshd accepts only those in its `AcceptEnv`). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Allocate a pseudo-terminal. */
+  readonly pty?: boolean | PtyConfig;
+  /**
+   * Stdin to send, consumed with backpressure; EOF follows when it ends. Without it, use
+   * `next()`/`write()` and `complete()` on the Subject.
+   */
+  readonly stdin?: StdinSource;
+  /**
+   * When true (the default) a non-zero exit, a signal or a missing exit status errors with
+   * `ExitStatusError`; when false the output completes and the exit is reported to
+   * `closeObserver`.
+   */
+  readonly check?: boolean;
+  /**
+   * The signal sent to the remote process when the last subscriber leaves before it exits
+   * (default `TERM`); `null` only closes the channel (sshd then leaves a non-pty process running).
+   */
+  readonly cancelSignal?: string | null;
+  /** The most bytes `next()` may queue before the channel is aborted (default 16 MiB). */
+  readonly stdinLimit?: number;
+  /** Told when the channel is open and its request accepted. */
+  readonly openObserver?: NextObserver<ChannelInfo>;
+  /** Told how the command ended, just before the output completes or errors. */
+  readonly closeObserver?: NextObserver<ExitInfo>;
+}
+
+/** Signal names RFC 4254 defines (without `SIG`). */
+export const SIGNALS: readonly string[] = ['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2'];
+
+/** What a channel asks the server for. @internal */
+export interface ChannelRequest {
+  readonly kind: ChannelKind;
+  readonly command: string;
+}
+
+const DEFAULT_STDIN_LIMIT = 16 * 1024 * 1024;
+const STDERR_TAIL = 4096;
+const noop = (): void => undefined;
+
+/**
+ * Raised when stdin is written to a channel that has already closed.
+ *
+ * @example
+ * ```ts
+ * import { ChannelClosedError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => err instanceof ChannelClosedError && console.log('too late');
+ * ```
+ */
+export class ChannelClosedError extends SshError {
+  readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
+}
+
+/** Normalizes a signal name (`SIGTERM`, `term` → `TERM`); throws TypeError on an unknown one. */
+export function normalizeSignal(name: string): string {
+  const upper = String(name).toUpperCase().replace(/^SIG/, '');
+  if (!SIGNALS.includes(upper)) throw new TypeError(`Unknown signal ${JSON.stringify(name)}; one of ${SIGNALS.join(', ')}`);
+  return upper;
+}
+
+function toBuffer(chunk: StdinChunk): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('stdin chunks must be strings or Uint8Arrays');
+}
+
+/** One opening of the channel: created on first subscribe, done when it closes. */
+class ChannelRun {
+  readonly output = new Subject<ExecChunk>();
+  refs = 0;
+  state: 'idle' | 'opening' | 'open' | 'done' = 'idle';
+  chan: ClientChannel | undefined;
+  exit: ExitInfo | undefined;
+  pending: Buffer[] = [];
+  pendingBytes = 0;
+  eofRequested = false;
+  readonly writers = new Set<{ run(): void; fail(err: SshError): void }>();
+  #release: Release | undefined;
+  #acquire: { unsubscribe(): void } | undefined;
+  #stopStdin: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #unLost: (() => void) | undefined;
+  #closed = false;
+  #stderrEnded = false;
+  #stderrTail: Buffer[] = [];
+  #stderrTailBytes = 0;
+  #detach: Array<() => void> = [];
+  readonly #id: number;
+
+  constructor(
+    readonly session: Session,
+    readonly request: ChannelRequest,
+    readonly config: ChannelConfig,
+    readonly stdinLimit: number,
+  ) {
+    this.#id = session.nextChannelId();
+  }
+
+  #context(phase: SshPhase, cause?: unknown) {
+    return { host: this.session.host, port: this.session.port, phase, ...(cause === undefined ? {} : { cause }) };
+  }
+
+  get info(): ChannelInfo {
+    return { id: this.#id, kind: this.request.kind, command: this.request.command };
+  }
+
+  start(): void {
+    this.state = 'opening';
+    if (this.session.lost) {
+      this.#fail(new ConnectionLostError('Connection is closed', this.#context('channel')));
+      return;
+    }
+    this.#unLost = this.session.onLost(() => {
+      if (this.state === 'opening') this.#fail(new ConnectionLostError('Connection lost while opening a channel', this.#context('channel')));
+    });
+    if (this.config.stdin !== undefined) this.#pumpStdin(this.config.stdin);
+    this.#acquire = this.session.limiter.acquire().subscribe((release) => {
+      this.#release = release;
+      this.#open();
+    });
+  }
+
+  #open(): void {
+    const ms = this.session.channelOpenTimeout;
+    if (ms > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#fail(new TimeoutError(ms, this.#context('channel')));
+      }, ms);
+    }
+    const callback = (err: (Error & { reason?: number }) | undefined, chan: ClientChannel | undefined): void => {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (this.state !== 'opening') {
+        // Abandoned (unsubscribed or timed out) while the server was answering.
+        if (chan) this.#closeAbandoned(chan);
+        else this.#releaseSlot();
+        return;
+      }
+      if (err || !chan) {
+        this.#releaseSlot();
+        const lost = this.session.lost;
+        this.#fail(
+          lost
+            ? new ConnectionLostError('Connection lost while opening a channel', this.#context('channel', err))
+            : new ChannelOpenError(`Cannot open ${this.request.kind} channel: ${err?.message ?? 'no channel'}`, err?.reason, this.#context('channel', err)),
+        );
+        return;
+      }
+      this.#wire(chan);
+    };
+    const { kind, command } = this.request;
+    const pty = this.config.pty;
+    const ptyOptions: PseudoTtyOptions | undefined =
+      pty === true ? {} : pty ? { ...(pty.rows ? { rows: pty.rows } : {}), ...(pty.cols ? { cols: pty.cols } : {}), ...(pty.term ? { term: pty.term } : {}) } : undefined;
+    try {
+      const client = this.session.client;
+      if (kind === 'exec') {
+        client.exec(command, { ...(this.config.env ? { env: { ...this.config.env } } : {}), ...(ptyOptions ? { pty: ptyOptions } : {}) }, callback);
+      } else if (kind === 'shell') {
+        client.shell(ptyOptions ?? false, this.config.env ? { env: { ...this.config.env } } : {}, callback);
+      } else {
+        client.subsys(command, callback);
+      }
+    } catch (err) {
+      callback(err as Error, undefined);
+    }
+  }
+
+  #wire(chan: ClientChannel): void {
+    this.chan = chan;
+    chan.on('error', noop); // persistent: ssh2 may emit more than once
+    chan.stderr.on('error', noop);
+    if (outgoingPacketSize(chan) === 0) {
+      // ssh2 would spin forever writing to it (ssh2#1504).
+      this.#abort(new ProtocolError('Server announced a maximum packet size of 0', this.#context('channel')), null);
+      return;
+    }
+    this.state = 'open';
+    const onStdout = (data: Buffer): void => this.output.next({ stream: 'stdout', data });
+    const onStderr = (data: Buffer): void => {
+      this.#keepTail(data);
+      this.output.next({ stream: 'stderr', data });
+    };
+    const onExit = (code: number | null | undefined, signal?: string): void => {
+      this.exit = {
+        exitCode: typeof code === 'number' ? code : null,
+        signal: typeof signal === 'string' ? signal.replace(/^SIG/, '') : null,
+      };
+    };
+    const onStderrEnd = (): void => {
+      this.#stderrEnded = true;
+      this.#maybeFinish();
+    };
+    const onClose = (): void => {
+      this.#closed = true;
+      this.#maybeFinish();
+    };
+    const onDrain = (): void => {
+      for (const w of [...this.writers]) w.run();
+    };
+    chan.on('data', onStdout);
+    chan.stderr.on('data', onStderr);
+    chan.on('exit', onExit);
+    chan.stderr.once('end', onStderrEnd);
+    chan.once('close', onClose);
+    chan.on('drain', onDrain);
+    this.#detach.push(() => {
+      chan.off('data', onStdout);
+      chan.stderr.off('data', onStderr);
+      chan.off('exit', onExit);
+      chan.stderr.off('end', onStderrEnd);
+      chan.off('close', onClose);
+      chan.off('drain', onDrain);
+    });
+    this.session.channelEvents.next({ type: 'open', ...this.info });
+    this.config.openObserver?.next(this.info);
+    const queued = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const chunk of queued) chan.write(chunk);
+    for (const w of [...this.writers]) w.run();
+    if (this.eofRequested) chan.end();
+  }
+
+  #keepTail(data: Buffer): void {
+    this.#stderrTail.push(data);
+    this.#stderrTailBytes += data.length;
+    while (this.#stderrTail.length > 1 && this.#stderrTailBytes - (this.#stderrTail[0]?.length ?? 0) >= STDERR_TAIL) {
+      this.#stderrTailBytes -= this.#stderrTail.shift()?.length ?? 0;
+    }
+  }
+
+  #maybeFinish(): void {
+    if (!this.#closed || !this.#stderrEnded || this.state !== 'open') return;
+    const exit = this.exit ?? { exitCode: null, signal: null };
+    this.#done(exit);
+    this.config.closeObserver?.next(exit);
+    if (!this.exit && this.session.lost) {
+      this.output.error(new ConnectionLostError(`Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec')));
+      return;
+    }
+    if (this.config.check !== false && exit.exitCode !== 0) {
+      const tail = Buffer.concat(this.#stderrTail).subarray(-STDERR_TAIL).toString('utf8');
+      this.output.error(new ExitStatusError(this.request.command, exit.exitCode, exit.signal, tail, this.#context('exec')));
+      return;
+    }
+    this.output.complete();
+  }
+
+  /** Marks the run finished and frees everything except what waits for the channel's close. */
+  #done(exit: ExitInfo | undefined): void {
+    this.state = 'done';
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#acquire?.unsubscribe();
+    this.#stopStdin?.();
+    this.#unLost?.();
+    for (const detach of this.#detach.splice(0)) detach();
+    const closed = new ChannelClosedError('Channel is closed', this.#context('exec'));
+    for (const w of [...this.writers]) w.fail(closed);
+    this.writers.clear();
+    this.pending = [];
+    if (this.chan) {
+      this.session.channelEvents.next({ type: 'close', ...this.info, exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null });
+    }
+    if (this.#closed || !this.chan) this.#releaseSlot();
+    else this.#closeAbandoned(this.chan);
+  }
+
+  #releaseSlot(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+
+  /** Closes a channel nobody listens to any more and frees its slot once the server confirms. */
+  #closeAbandoned(chan: ClientChannel): void {
+    chan.on('error', noop);
+    chan.stderr.on('error', noop);
+    chan.once('close', () => this.#releaseSlot());
+    // ssh2 emits 'close' only after the readable side ended: keep both sides flowing.
+    chan.resume();
+    chan.stderr.resume();
+    chan.close();
+  }
+
+  #fail(error: SshError): void {
+    if (this.state === 'done') return;
+    this.#done(undefined);
+    this.output.error(error);
+  }
+
+  /** Stops the remote process (signal first) and closes the channel; errors the output if given. */
+  #abort(error: SshError | Error | undefined, signal: string | null): void {
+    if (this.state === 'done') return;
+    const chan = this.chan;
+    if (chan && signal && !this.exit) sendSignal(chan, signal);
+    this.#done(undefined);
+    if (error) this.output.error(error);
+  }
+
+  /** The last subscriber left. */
+  cancel(): void {
+    const signal = this.config.cancelSignal === undefined ? 'TERM' : this.config.cancelSignal;
+    this.#abort(undefined, signal === null ? null : normalizeSignal(signal));
+  }
+
+  abort(error: unknown): void {
+    const signal = this.config.cancelSignal === undefined ? 'TERM' : this.config.cancelSignal;
+    this.#abort(error instanceof Error ? error : new Error(String(error)), signal === null ? null : normalizeSignal(signal));
+  }
+
+  next(chunk: StdinChunk): void {
+    if (this.state === 'done' || this.eofRequested) return;
+    const buf = toBuffer(chunk);
+    const queued = this.pendingBytes + (this.chan?.writableLength ?? 0);
+    if (queued + buf.length > this.stdinLimit) {
+      this.#abort(new StdinOverflowError(this.stdinLimit, this.#context('exec')), 'TERM');
+      return;
+    }
+    if (this.state === 'open' && this.chan) {
+      this.chan.write(buf);
+    } else {
+      this.pending.push(buf);
+      this.pendingBytes += buf.length;
+    }
+  }
+
+  complete(): void {
+    if (this.eofRequested) return;
+    this.eofRequested = true;
+    if (this.state === 'open') this.chan?.end();
+  }
+
+  write(chunk: StdinChunk): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      const buf = toBuffer(chunk);
+      if (this.state === 'done' || this.eofRequested) {
+        subscriber.error(new ChannelClosedError('Channel is closed', this.#context('exec')));
+        return undefined;
+      }
+      let written = false;
+      const writer = {
+        run: (): void => {
+          const chan = this.chan;
+          if (!chan || this.state !== 'open') return;
+          if (!written) {
+            written = true;
+            if (chan.write(buf)) {
+              this.writers.delete(writer);
+              subscriber.complete();
+            }
+          } else if (!chan.writableNeedDrain) {
+            this.writers.delete(writer);
+            subscriber.complete();
+          }
+        },
+        fail: (err: SshError): void => subscriber.error(err),
+      };
+      this.writers.add(writer);
+      writer.run();
+      return () => {
+        this.writers.delete(writer);
+      };
+    });
+  }
+
+  signal(name: string): boolean {
+    const signal = normalizeSignal(name);
+    return this.state === 'open' && this.chan !== undefined && sendSignal(this.chan, signal);
+  }
+
+  resize(rows: number, cols: number): void {
+    if (this.state === 'open') this.chan?.setWindow(rows, cols, 0, 0);
+  }
+
+  #pumpStdin(source: StdinSource): void {
+    const fail = (err: unknown): void => this.abort(err);
+    if (isAsyncIterable(source)) {
+      const iterator = source[Symbol.asyncIterator]();
+      let stopped = false;
+      const pump = async (): Promise<void> => {
+        for (;;) {
+          const step = await iterator.next();
+          if (stopped) return;
+          if (step.done) break;
+          await new Promise<void>((resolve, reject) => {
+            const sub = this.write(step.value).subscribe({ complete: resolve, error: reject });
+            if (stopped) sub.unsubscribe();
+          });
+          if (stopped) return;
+        }
+        this.complete();
+      };
+      pump().catch((err: unknown) => {
+        if (!stopped) fail(err);
+      });
+      this.#stopStdin = () => {
+        stopped = true;
+        void iterator.return?.()?.catch?.(noop);
+      };
+      return;
+    }
+    const input = isObservable(source) ? source : from(source as ObservableInput<StdinChunk>);
+    const subscription = input.pipe(concatMap((chunk) => this.write(chunk))).subscribe({
+      error: fail,
+      complete: () => this.complete(),
+    });
+    this.#stopStdin = () => subscription.unsubscribe();
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<StdinChunk> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * A session channel as a duplex Subject: an `Observable<ExecChunk>` of its output and an
+ * `Observer` of stdin. Get one from `Connection.exec()`, `shell()` or `subsystem()`.
+ *
+ * @remarks
+ * - **Open**: the first subscriber opens the channel (queued behind the connection's channel
+ *   limit) and sends the request; later subscribers share it (multicast). A subscription after
+ *   the channel ended opens a new one, so `retry()` and `repeat()` rerun the command.
+ * - **Send**: `next(chunk)` queues stdin up to `stdinLimit` bytes (then the channel is aborted
+ *   with `StdinOverflowError`: nothing is ever dropped); `write(chunk)` returns an Observable
+ *   that completes when ssh2 took the chunk within the SSH window, so
+ *   `source$.pipe(concatMap((c) => ch.write(c)))` is backpressured. `complete()` sends EOF
+ *   after the queued stdin.
+ * - **Receive**: chunks tagged `stdout`/`stderr`; stderr is always drained, so it never stalls
+ *   stdout (they share one window).
+ * - **End**: completes after exit status, stdout end and stderr end were all seen, when the
+ *   exit status is 0; otherwise `ExitStatusError` (unless `check: false`). A lost connection is
+ *   `ConnectionLostError`, never a success.
+ * - **Stop**: the last unsubscribe before exit sends `cancelSignal` (default TERM) — also after
+ *   EOF — and closes the channel; the connection stays usable. `error(e)` does the same and
+ *   errors subscribers with `e`.
+ *
+ * ```text
+ * subscribe ─open─exec─▶ stdout… stderr… ──exit 0──|
+ * next(x)   ─────────────▶ stdin x        complete() ─▶ EOF
+ * unsubscribe ─▶ signal TERM ─▶ close
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { connect, verifyHostKey, pinned, authenticate, password } from 'rxssh';
+ * import { switchMap } from 'rxjs';
+ *
+ * connect({ host: 'example.org', username: 'me' }).pipe(
+ *   verifyHostKey(pinned('SHA256:…')),
+ *   authenticate(password('secret')),
+ *   switchMap((connection) => {
+ *     const cat = connection.exec('cat');
+ *     cat.next('hello\n');
+ *     cat.complete();
+ *     return cat;
+ *   }),
+ * ).subscribe((chunk) => console.log(chunk.stream, chunk.data.toString())); // stdout hello
+ * ```
+ */
+export class ChannelSubject extends Observable<ExecChunk> implements Observer<StdinChunk> {
+  readonly #session: Session;
+  readonly #request: ChannelRequest;
+  readonly #config: ChannelConfig;
+  readonly #stdinLimit: number;
+  #run: ChannelRun | undefined;
+
+  /** @internal */
+  constructor(session: Session, request: ChannelRequest, config: ChannelConfig = {}) {
+    super((subscriber) => {
+      const run = this.#current();
+      run.refs++;
+      const inner = run.output.subscribe(subscriber);
+      if (run.state === 'idle') run.start();
+      return () => {
+        inner.unsubscribe();
+        run.refs--;
+        if (run.refs === 0 && run.state !== 'done') run.cancel();
+      };
+    });
+    const limit = config.stdinLimit ?? DEFAULT_STDIN_LIMIT;
+    if (!Number.isFinite(limit) || limit < 0) throw new TypeError('stdinLimit must be a non-negative number');
+    if (config.cancelSignal) normalizeSignal(config.cancelSignal);
+    this.#session = session;
+    this.#request = request;
+    this.#config = config;
+    this.#stdinLimit = limit;
+  }
+
+  #current(): ChannelRun {
+    if (!this.#run || this.#run.state === 'done') {
+      this.#run = new ChannelRun(this.#session, this.#request, this.#config, this.#stdinLimit);
+    }
+    return this.#run;
+  }
+
+  /** The command, subsystem name, or `''` for a shell. */
+  get command(): string {
+    return this.#request.command;
+  }
+
+  /** How the last run ended, once it has. */
+  get exit(): ExitInfo | undefined {
+    return this.#run?.exit;
+  }
+
+  /** Writes a stdin chunk (queued until the channel is open; bounded by `stdinLimit`). */
+  next(chunk: StdinChunk): void {
+    this.#current().next(chunk);
+  }
+
+  /** Sends EOF once the queued stdin is written. */
+  complete(): void {
+    this.#current().complete();
+  }
+
+  /** Aborts: signals the remote process, closes the channel, errors subscribers with `err`. */
+  error(err: unknown): void {
+    this.#run?.abort(err);
+  }
+
+  /**
+   * Writes a chunk with backpressure: the returned Observable completes when ssh2 accepted it
+   * within the SSH window (or after `'drain'`), and errors with `ChannelClosedError` if the
+   * channel closed first. Subscribe to the channel before (or while) writing.
+   */
+  write(chunk: StdinChunk): Observable<void> {
+    return new Observable<void>((subscriber) => this.#current().write(chunk).subscribe(subscriber));
+  }
+
+  /**
+   * Sends a signal to the remote process (works after EOF too). Returns false when the channel
+   * is not open. Throws `TypeError` for an unknown signal name.
+   */
+  signal(name: string): boolean {
+    return this.#run?.signal(name) ?? (normalizeSignal(name), false);
+  }
+
+  /** Tells the server the terminal size changed (pty channels). */
+  resize(size: { readonly rows: number; readonly cols: number }): void {
+    this.#run?.resize(size.rows, size.cols);
+  }
+}
+
+/** Creates the ChannelSubject for a request on a session. @internal */
+export function openChannel(session: Session, request: ChannelRequest, config?: ChannelConfig): ChannelSubject {
+  return new ChannelSubject(session, request, config);
+}

@@ -1,0 +1,143 @@
+/**
+ * The transport stage: `connect(config)` opens one TCP connection and one ssh2 Client per
+ * subscription and emits the server's host-key offer.
+ *
+ * @module
+ */
+import { Observable } from 'rxjs';
+import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
+import { Session, type SessionSettings } from './internal/session.js';
+import type { HostKeyOffer } from './transport.js';
+
+export { HostKeyOffer, Transport } from './transport.js';
+
+/** Phase deadlines in milliseconds; 0 disables one. */
+export interface TimeoutsConfig {
+  /** DNS look-up and TCP connect (default 10 000). */
+  readonly connect?: number;
+  /** From TCP connect to the start of authentication: banner, key exchange and the host-key verdict (default 15 000). */
+  readonly handshake?: number;
+  /** User authentication, including time spent in password or prompt functions (default 30 000). */
+  readonly auth?: number;
+  /** Opening a channel and having its request accepted (default 15 000). */
+  readonly channelOpen?: number;
+}
+
+/** Liveness checks of an established connection (like OpenSSH's `ServerAlive*`). */
+export interface KeepaliveConfig {
+  /** Milliseconds between checks when the server is silent (default 15 000; 0 = off). */
+  readonly interval?: number;
+  /** Unanswered checks before the connection is declared dead (default 3). */
+  readonly countMax?: number;
+}
+
+/**
+ * Where and as whom to connect, and the connection's limits.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectConfig } from 'rxssh';
+ *
+ * const config: ConnectConfig = { host: 'example.org', port: 22, username: 'deploy', timeouts: { connect: 5000 } };
+ * ```
+ */
+export interface ConnectConfig {
+  /** Host name or IP address. */
+  readonly host: string;
+  /** TCP port (default 22). */
+  readonly port?: number;
+  /** The user to authenticate as. */
+  readonly username: string;
+  /** Local address to bind the socket to. */
+  readonly localAddress?: string;
+  /** Phase deadlines. */
+  readonly timeouts?: TimeoutsConfig;
+  /** Keepalive settings. */
+  readonly keepalive?: KeepaliveConfig;
+  /** Channels open at once on this connection; more are queued (default 8, below OpenSSH's MaxSessions 10). */
+  readonly maxChannels?: number;
+  /** ssh2 algorithm preferences (`{ cipher: { prepend: [...] } }` etc.), passed through. */
+  readonly algorithms?: Ssh2ConnectConfig['algorithms'];
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates a ConnectConfig; throws TypeError on bad input. @internal */
+export function settingsOf(config: ConnectConfig): SessionSettings {
+  if (typeof config !== 'object' || config === null) throw new TypeError('connect() needs a config object');
+  const { host, username } = config;
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('connect(): host must be a non-empty string');
+  if (typeof username !== 'string' || username.length === 0) throw new TypeError('connect(): username must be a non-empty string');
+  const port = config.port ?? 22;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`connect(): port must be 1–65535, got ${String(port)}`);
+  const maxChannels = config.maxChannels ?? 8;
+  if (!Number.isInteger(maxChannels) || maxChannels < 1) throw new TypeError('connect(): maxChannels must be a positive integer');
+  const t = config.timeouts ?? {};
+  const k = config.keepalive ?? {};
+  const countMax = k.countMax ?? 3;
+  if (!Number.isInteger(countMax) || countMax < 0) throw new TypeError('connect(): keepalive.countMax must be a non-negative integer');
+  return {
+    host,
+    port,
+    username,
+    localAddress: config.localAddress,
+    timeouts: {
+      connect: nonNegative('timeouts.connect', t.connect, 10_000),
+      handshake: nonNegative('timeouts.handshake', t.handshake, 15_000),
+      auth: nonNegative('timeouts.auth', t.auth, 30_000),
+      channelOpen: nonNegative('timeouts.channelOpen', t.channelOpen, 15_000),
+    },
+    keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
+    keepaliveCountMax: countMax,
+    maxChannels,
+    algorithms: config.algorithms,
+  };
+}
+
+/**
+ * Connects to an SSH server and emits its host-key offer: the `hostKey$` that a verify
+ * operator must accept before anything else happens.
+ *
+ * @remarks
+ * Lazy: nothing touches the network until subscribed; each subscription has its own TCP
+ * connection (with TCP_NODELAY) and ssh2 Client. Unsubscribing ends it. Emits one
+ * {@link HostKeyOffer}; completes when the server closes an established connection; errors with
+ * `ConnectError` (refused, DNS), `TimeoutError` (with the phase), `ConnectionLostError`,
+ * `ProtocolError`, or whatever the later stages report. Bad config throws `TypeError` at call
+ * time.
+ *
+ * ```text
+ * connect: --offer--(verify)--(auth)--ready-----------|   server closed ⇒ complete
+ *          unsubscribe ⇒ DISCONNECT, socket closed
+ * ```
+ *
+ * @param config - host, port, username, deadlines, keepalive and channel limit.
+ * @example
+ * ```ts
+ * import { connect, verifyHostKey, pinned, authenticate, privateKey, run } from 'rxssh';
+ *
+ * connect({ host: 'example.org', username: 'me' }).pipe(
+ *   verifyHostKey(pinned('SHA256:Ct3Ij8HhQd1J3Zk2qvKfVYw0LQKc5L4b8xZB7f2Uq4E')),
+ *   authenticate(privateKey(pem)),
+ *   run('uname -a'),
+ * ).subscribe((result) => console.log(result.stdout)); // Linux example 6.1.0 …
+ * ```
+ */
+export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
+  const settings = settingsOf(config);
+  return new Observable<HostKeyOffer>((subscriber) => {
+    const session = new Session(settings, {
+      hostKey: (offer) => subscriber.next(offer),
+      error: (err) => subscriber.error(err),
+      close: () => subscriber.complete(),
+    });
+    session.start();
+    return () => session.end();
+  });
+}

@@ -1,0 +1,316 @@
+/**
+ * The typed errors of rxssh: one `SshError` base, one subclass per kind of failure.
+ *
+ * @module
+ */
+
+/**
+ * Where in the SSH lifecycle something went wrong.
+ *
+ * `dns` and `tcp` are the socket, `banner` waits for the server's identification line, `kex`
+ * is the key exchange, `host-key` waits for the verify policy, `auth` is user authentication,
+ * `channel` is opening a channel, `exec` is a running command, `keepalive` is the liveness
+ * check of an established connection.
+ */
+export type SshPhase =
+  | 'dns'
+  | 'tcp'
+  | 'banner'
+  | 'kex'
+  | 'host-key'
+  | 'auth'
+  | 'connection'
+  | 'channel'
+  | 'exec'
+  | 'keepalive'
+  | 'sftp'
+  | 'forward';
+
+/** The context every {@link SshError} carries. */
+export interface SshErrorContext {
+  /** The host name or address as given to `connect`. */
+  readonly host: string;
+  /** The TCP port. */
+  readonly port: number;
+  /** The lifecycle phase in which the failure happened. */
+  readonly phase: SshPhase;
+  /** The underlying error (from ssh2, the socket or a user callback), if any. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class of every error rxssh emits. Carries a stable literal `code`, the `host`, `port`
+ * and `phase` of the failure and the original error as `cause`.
+ *
+ * @remarks
+ * Match on the class (`err instanceof AuthenticationError`) or on `code`; both are stable.
+ *
+ * @example
+ * ```ts
+ * import { connect, SshError } from 'rxssh';
+ *
+ * connect({ host: '127.0.0.1', port: 1, username: 'me' }).subscribe({
+ *   error: (err) => {
+ *     if (err instanceof SshError) console.log(err.code, err.phase, `${err.host}:${err.port}`);
+ *     // ERR_SSH_CONNECT tcp 127.0.0.1:1
+ *   },
+ * });
+ * ```
+ */
+export abstract class SshError extends Error {
+  /** A stable, machine-readable code such as `ERR_SSH_AUTH`. */
+  abstract readonly code: string;
+  /** The host name or address as given to `connect`. */
+  readonly host: string;
+  /** The TCP port. */
+  readonly port: number;
+  /** The lifecycle phase in which the failure happened. */
+  readonly phase: SshPhase;
+
+  constructor(message: string, context: SshErrorContext) {
+    super(`${message} (${context.host}:${context.port}, phase ${context.phase})`, {
+      cause: context.cause,
+    });
+    this.host = context.host;
+    this.port = context.port;
+    this.phase = context.phase;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/**
+ * The TCP connection could not be made: refused, unreachable, or the name did not resolve.
+ *
+ * @example
+ * ```ts
+ * import { connect, ConnectError } from 'rxssh';
+ *
+ * connect({ host: '127.0.0.1', port: 1, username: 'me' }).subscribe({
+ *   error: (err) => console.log(err instanceof ConnectError, err.cause?.code), // true ECONNREFUSED
+ * });
+ * ```
+ */
+export class ConnectError extends SshError {
+  readonly code = 'ERR_SSH_CONNECT' as const;
+}
+
+/**
+ * A phase deadline passed (see `ConnectConfig.timeouts`); `phase` tells which.
+ *
+ * @example
+ * ```ts
+ * import { connect, TimeoutError } from 'rxssh';
+ *
+ * connect({ host: '127.0.0.1', port: 2222, username: 'me', timeouts: { handshake: 1000 } })
+ *   .subscribe({ error: (err) => err instanceof TimeoutError && console.log(err.phase) }); // banner
+ * ```
+ */
+export class TimeoutError extends SshError {
+  readonly code = 'ERR_SSH_TIMEOUT' as const;
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number, context: SshErrorContext) {
+    super(`Timed out after ${timeoutMs} ms`, context);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The verify policy did not accept the server's host key. No credentials were sent.
+ *
+ * @example
+ * ```ts
+ * import { HostKeyRejectedError } from 'rxssh';
+ *
+ * // in an error handler of a pipeline using verifyHostKey(pinned('SHA256:…')):
+ * const onError = (err: unknown) => {
+ *   if (err instanceof HostKeyRejectedError) console.log('offered', err.fingerprint);
+ * };
+ * ```
+ */
+export class HostKeyRejectedError extends SshError {
+  readonly code: string = 'ERR_SSH_HOST_KEY_REJECTED';
+  /** The SHA256 fingerprint of the key the server offered, when known. */
+  readonly fingerprint: string | undefined;
+
+  constructor(message: string, fingerprint: string | undefined, context: SshErrorContext) {
+    super(message, context);
+    this.fingerprint = fingerprint;
+  }
+}
+
+/** One authentication attempt as recorded in an {@link AuthenticationError}. */
+export interface AuthAttemptSummary {
+  /** The SSH method name (`password`, `publickey`, `keyboard-interactive`, `none`). */
+  readonly method: string;
+  /** The provider's label (`agent`, `privateKey`, …). */
+  readonly provider: string;
+}
+
+/**
+ * The server did not accept any of the credentials offered (or a provider failed).
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof AuthenticationError) console.log(err.methodsTried, err.methodsLeft);
+ *   // [ 'password' ] [ 'publickey', 'password' ]
+ * };
+ * ```
+ */
+export class AuthenticationError extends SshError {
+  readonly code = 'ERR_SSH_AUTH' as const;
+  /** The methods tried, in order. */
+  readonly methodsTried: readonly string[];
+  /** The methods the server said could still continue, or `null` if it never said. */
+  readonly methodsLeft: readonly string[] | null;
+
+  constructor(
+    message: string,
+    methodsTried: readonly string[],
+    methodsLeft: readonly string[] | null,
+    context: SshErrorContext,
+  ) {
+    super(
+      `${message}; tried [${methodsTried.join(', ')}], server allows [${(methodsLeft ?? []).join(', ')}]`,
+      context,
+    );
+    this.methodsTried = methodsTried;
+    this.methodsLeft = methodsLeft;
+  }
+}
+
+/**
+ * The server refused to open a channel, or refused the exec/shell/subsystem request.
+ *
+ * @example
+ * ```ts
+ * import { ChannelOpenError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof ChannelOpenError) console.log(err.reason); // e.g. 1 (administratively prohibited)
+ * };
+ * ```
+ */
+export class ChannelOpenError extends SshError {
+  readonly code = 'ERR_SSH_CHANNEL_OPEN' as const;
+  /** The SSH reason code of a CHANNEL_OPEN_FAILURE, when the server sent one. */
+  readonly reason: number | undefined;
+
+  constructor(message: string, reason: number | undefined, context: SshErrorContext) {
+    super(message, context);
+    this.reason = reason;
+  }
+}
+
+/**
+ * A remote command ended with a non-zero exit status, by a signal, or without any exit status.
+ *
+ * @remarks
+ * `exitCode` and `signal` are both `null` when the server closed the channel without saying how
+ * the command ended; that is never treated as success.
+ *
+ * @example
+ * ```ts
+ * import { ExitStatusError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof ExitStatusError) console.log(err.exitCode, err.signal, err.stderrTail);
+ *   // 2 null 'ls: cannot access …'
+ * };
+ * ```
+ */
+export class ExitStatusError extends SshError {
+  readonly code = 'ERR_SSH_EXIT_STATUS' as const;
+  /** The command that ran. */
+  readonly command: string;
+  /** The exit status, or `null` when the command was killed by a signal or none was reported. */
+  readonly exitCode: number | null;
+  /** The signal name without `SIG` (`TERM`, `KILL`, …), or `null`. */
+  readonly signal: string | null;
+  /** The last bytes of stderr (at most 4 KiB), decoded as UTF-8. */
+  readonly stderrTail: string;
+
+  constructor(
+    command: string,
+    exitCode: number | null,
+    signal: string | null,
+    stderrTail: string,
+    context: SshErrorContext,
+  ) {
+    const how =
+      signal !== null
+        ? `was killed by signal ${signal}`
+        : exitCode !== null
+          ? `exited with status ${exitCode}`
+          : 'ended without an exit status';
+    super(`Command ${JSON.stringify(command)} ${how}`, context);
+    this.command = command;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/**
+ * The connection went away unexpectedly: before the handshake finished, or under a running
+ * channel. Bytes received before the loss have been delivered.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLostError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof ConnectionLostError) console.log('lost during', err.phase); // exec
+ * };
+ * ```
+ */
+export class ConnectionLostError extends SshError {
+  readonly code = 'ERR_SSH_CONNECTION_LOST' as const;
+}
+
+/**
+ * The peer broke the SSH protocol (bad packet, no common algorithm, malformed banner, …).
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof ProtocolError) console.log(err.message); // e.g. 'Bad packet length …'
+ * };
+ * ```
+ */
+export class ProtocolError extends SshError {
+  readonly code = 'ERR_SSH_PROTOCOL' as const;
+}
+
+/**
+ * More stdin was queued with `next()` than the channel's bound allows. Nothing was dropped:
+ * the channel is aborted instead. Use `write()` or the `stdin` option for backpressure.
+ *
+ * @example
+ * ```ts
+ * import { StdinOverflowError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof StdinOverflowError) console.log(err.limit); // 16777216
+ * };
+ * ```
+ */
+export class StdinOverflowError extends SshError {
+  readonly code = 'ERR_SSH_STDIN_OVERFLOW' as const;
+  /** The bound that was exceeded, in bytes. */
+  readonly limit: number;
+
+  constructor(limit: number, context: SshErrorContext) {
+    super(`More than ${limit} bytes of stdin queued with next(); use write() for backpressure`, context);
+    this.limit = limit;
+  }
+}

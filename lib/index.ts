@@ -1,0 +1,87 @@
+/**
+ * rxssh: the SSH client lifecycle as RxJS stages over ssh2.
+ *
+ * ```text
+ * connect(config)          → HostKeyOffer   (transport: the server offered its key)
+ *   verifyHostKey(policy)  → Transport      (key accepted; user auth next)
+ *   authenticate(...creds) → Connection     (authenticated)
+ *   exec / run / shell / subsystem          (channels)
+ * ```
+ *
+ * @module rxssh
+ */
+
+// ── transport ──────────────────────────────────────────────────────────────────────────────
+export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig } from './connect.js';
+export { HostKeyOffer, Transport } from './transport.js';
+export {
+  verifyHostKey,
+  pinned,
+  insecureAcceptAnyHostKey,
+  sha256Fingerprint,
+  type HostKeyInfo,
+  type HostKeyPolicy,
+} from './host-key.js';
+
+// ── user auth ──────────────────────────────────────────────────────────────────────────────
+export {
+  authenticate,
+  password,
+  privateKey,
+  agent,
+  keyboardInteractive,
+  type AuthProvider,
+  type AuthEvent,
+  type AuthPrompt,
+  type KeyboardInteractiveChallenge,
+  type PrivateKeyConfig,
+  type Lazy,
+} from './auth.js';
+
+// ── connection ─────────────────────────────────────────────────────────────────────────────
+export { Connection, shareConnection, type ChannelEvent } from './connection.js';
+
+// ── channels ───────────────────────────────────────────────────────────────────────────────
+export {
+  ChannelSubject,
+  ChannelClosedError,
+  SIGNALS,
+  normalizeSignal,
+  type ChannelConfig,
+  type ChannelInfo,
+  type ChannelKind,
+  type ExecChunk,
+  type ExitInfo,
+  type PtyConfig,
+  type StdinChunk,
+  type StdinSource,
+} from './channel.js';
+export {
+  exec,
+  run,
+  shell,
+  subsystem,
+  withConnection,
+  selectStream,
+  decodeText,
+  splitLines,
+  type ExecResult,
+  type RunConfig,
+} from './exec.js';
+
+// ── errors ─────────────────────────────────────────────────────────────────────────────────
+export {
+  SshError,
+  ConnectError,
+  TimeoutError,
+  HostKeyRejectedError,
+  AuthenticationError,
+  ChannelOpenError,
+  ExitStatusError,
+  ConnectionLostError,
+  ProtocolError,
+  StdinOverflowError,
+  type SshPhase,
+  type SshErrorContext,
+  type AuthAttemptSummary,
+} from './errors.js';

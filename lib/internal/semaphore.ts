@@ -1,0 +1,60 @@
+/**
+ * A counting semaphore as an Observable: subscribing waits for a slot, the emitted release
+ * function gives it back. Unsubscribing while still queued leaves the queue.
+ */
+import { Observable } from 'rxjs';
+
+/** A release function; calling it more than once is harmless. */
+export type Release = () => void;
+
+export class Semaphore {
+  #available: number;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`a limit must be a positive integer, got ${limit}`);
+    this.#available = limit;
+  }
+
+  /** Slots in use. */
+  get inUse(): number {
+    return this.limit - this.#available;
+  }
+
+  /** Waiters in the queue. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Emits a release function once a slot is free, then completes. */
+  acquire(): Observable<Release> {
+    return new Observable<Release>((subscriber) => {
+      const grant = (): void => {
+        let released = false;
+        subscriber.next(() => {
+          if (released) return;
+          released = true;
+          this.#release();
+        });
+        subscriber.complete();
+      };
+      if (this.#available > 0) {
+        this.#available--;
+        grant();
+        return undefined;
+      }
+      const waiter = (): void => grant();
+      this.#queue.push(waiter);
+      return () => {
+        const at = this.#queue.indexOf(waiter);
+        if (at !== -1) this.#queue.splice(at, 1);
+      };
+    });
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#available++;
+  }
+}

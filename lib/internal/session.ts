@@ -1,0 +1,407 @@
+/**
+ * The bridge between one ssh2 Client and the public stages. One Session per subscription of
+ * `connect()`. It owns the socket, the phase deadlines, the host-key answer, the auth handler
+ * and the per-connection channel limiter; everything ssh2 emits goes through here.
+ */
+import { isIP, Socket } from 'node:net';
+import { ReplaySubject, Subject, take, type Subscription } from 'rxjs';
+import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
+import { Client } from './ssh2.js';
+import type { AuthEvent, AuthProvider } from '../auth.js';
+import { Connection, type ChannelEvent } from '../connection.js';
+import { AuthenticationError, ConnectionLostError, HostKeyRejectedError, TimeoutError, type SshError, type SshPhase } from '../errors.js';
+import { describeHostKey, type HostKeyInfo } from '../host-key.js';
+import { HostKeyOffer, Transport } from '../transport.js';
+import { fromSsh2Error } from './errors-map.js';
+import { register } from './registry.js';
+import { Semaphore } from './semaphore.js';
+
+/** Resolved, validated settings of one connection. */
+export interface SessionSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly localAddress: string | undefined;
+  readonly timeouts: {
+    readonly connect: number;
+    readonly handshake: number;
+    readonly auth: number;
+    readonly channelOpen: number;
+  };
+  readonly keepaliveInterval: number;
+  readonly keepaliveCountMax: number;
+  readonly maxChannels: number;
+  readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
+}
+
+/** How the session reports to the `connect()` subscriber. */
+export interface SessionSink {
+  hostKey(offer: HostKeyOffer): void;
+  error(err: SshError): void;
+  /** The server closed an established connection cleanly. */
+  close(): void;
+}
+
+type NextAuth = (method: AuthenticationType | AnyAuthMethod | false) => void;
+
+const noop = (): void => undefined;
+
+export class Session {
+  phase: SshPhase;
+  readonly client = new Client();
+  readonly limiter: Semaphore;
+  readonly channelEvents = new Subject<ChannelEvent>();
+  readonly ready$ = new ReplaySubject<Connection>(1);
+  readonly authEvents: AuthEvent[] = [];
+  readonly methodsTried: string[] = [];
+  methodsLeft: string[] | null = null;
+  hostKey: HostKeyInfo | undefined;
+  /** True once the socket closed (the connection is gone). */
+  lost = false;
+
+  readonly #settings: SessionSettings;
+  readonly #sink: SessionSink;
+  readonly #auth$ = new ReplaySubject<AuthEvent>();
+  readonly #lostListeners = new Set<() => void>();
+  #socket: Socket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #verify: ((ok: boolean) => void) | undefined;
+  #acceptedKey: Buffer | undefined;
+  #rejection: SshError | undefined;
+  #authFailure: SshError | undefined;
+  #transport: Transport | undefined;
+  #connection: Connection | undefined;
+  #providers: readonly AuthProvider[] | undefined;
+  #providerIndex = 0;
+  #pendingAuth: NextAuth | undefined;
+  #current: { method: string; provider: string } | undefined;
+  #credential: Subscription | undefined;
+  #finished = false;
+  #channelSeq = 0;
+
+  constructor(settings: SessionSettings, sink: SessionSink) {
+    this.#settings = settings;
+    this.#sink = sink;
+    this.phase = isIP(settings.host) === 0 ? 'dns' : 'tcp';
+    this.limiter = new Semaphore(settings.maxChannels);
+  }
+
+  get host(): string {
+    return this.#settings.host;
+  }
+
+  get port(): number {
+    return this.#settings.port;
+  }
+
+  get username(): string {
+    return this.#settings.username;
+  }
+
+  get channelOpenTimeout(): number {
+    return this.#settings.timeouts.channelOpen;
+  }
+
+  /** The Transport stage object (created once the host key is known). */
+  get transport(): Transport {
+    if (!this.#transport) {
+      if (!this.hostKey) throw new Error('rxssh internal: transport before host key');
+      this.#transport = new Transport(this.hostKey, this.#auth$.asObservable());
+      register(this.#transport, this);
+    }
+    return this.#transport;
+  }
+
+  nextChannelId(): number {
+    return ++this.#channelSeq;
+  }
+
+  /** Calls `listener` once when the connection is lost; returns a function that unregisters it. */
+  onLost(listener: () => void): () => void {
+    if (this.lost) {
+      listener();
+      return noop;
+    }
+    this.#lostListeners.add(listener);
+    return () => this.#lostListeners.delete(listener);
+  }
+
+  start(): void {
+    const s = this.#settings;
+    const socket = new Socket();
+    this.#socket = socket;
+    // A persistent listener: ssh2 adds its own, but a late error after ssh2 let go of the
+    // socket must never become an unhandled 'error' event.
+    socket.on('error', noop);
+    socket.once('lookup', () => {
+      if (this.phase === 'dns') this.phase = 'tcp';
+    });
+    socket.once('connect', () => {
+      socket.setNoDelay(true); // ssh2 leaves Nagle on: ~40 ms per round trip against sshd
+      this.phase = 'banner';
+      this.#arm(s.timeouts.handshake);
+    });
+    this.client.on('error', (err: unknown) => this.#onSsh2Error(err));
+    this.client.on('close', () => this.#onClose());
+    this.client.on('ready', () => this.#onReady());
+    this.client.on('banner', (message: string) => this.#report({ type: 'banner', message }));
+    this.#arm(s.timeouts.connect);
+    socket.connect({ host: s.host, port: s.port, ...(s.localAddress ? { localAddress: s.localAddress } : {}) });
+    const config: Ssh2ConnectConfig = {
+      sock: socket,
+      username: s.username,
+      readyTimeout: 0, // our own per-phase deadlines replace ssh2's single one
+      keepaliveInterval: s.keepaliveInterval,
+      keepaliveCountMax: s.keepaliveCountMax,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => this.#onHostKey(key, verify),
+      authHandler: ((methodsLeft: AuthenticationType[] | null, partialSuccess: boolean | null, next: NextAuth) =>
+        this.#onAuth(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
+      ...(s.algorithms ? { algorithms: s.algorithms } : {}),
+    };
+    try {
+      this.client.connect(config);
+    } catch (err) {
+      this.#fail(fromSsh2Error(err, this.#errorState()));
+      return;
+    }
+    // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
+    socket.once('data', () => {
+      if (this.phase === 'banner') this.phase = 'kex';
+    });
+  }
+
+  /** Answers ssh2's host verifier. `error` is what the pipeline fails with on reject. */
+  answerHostKey(ok: boolean, error?: SshError): void {
+    const verify = this.#verify;
+    if (!verify || this.#finished) return;
+    this.#verify = undefined;
+    if (ok && this.hostKey) {
+      this.#acceptedKey = this.hostKey.key;
+      this.phase = 'kex';
+      verify(true);
+      return;
+    }
+    this.#rejection =
+      error ??
+      new HostKeyRejectedError('Host key rejected', this.hostKey?.fingerprint, {
+        host: this.host,
+        port: this.port,
+        phase: 'host-key',
+      });
+    try {
+      verify(false);
+    } finally {
+      this.#fail(this.#rejection);
+    }
+  }
+
+  /** Installs the credential providers; ssh2 may already be waiting for the first one. */
+  startAuth(providers: readonly AuthProvider[]): void {
+    if (this.#providers) return;
+    this.#providers = providers;
+    const pending = this.#pendingAuth;
+    if (pending) {
+      this.#pendingAuth = undefined;
+      this.#nextCredential(pending);
+    }
+  }
+
+  /** Ends the connection: graceful when established, abrupt otherwise. Idempotent. */
+  end(): void {
+    const wasFinished = this.#finished;
+    this.#finished = true;
+    this.#clearTimer();
+    this.#credential?.unsubscribe();
+    this.#verify = undefined;
+    if (!wasFinished) this.#auth$.complete();
+    this.ready$.complete();
+    this.channelEvents.complete();
+    const socket = this.#socket;
+    if (!socket || socket.destroyed) return;
+    if (this.#connection && !this.lost) {
+      this.client.end();
+      // Give the server a moment to see our DISCONNECT, then make sure the socket is gone.
+      this.#graceTimer = setTimeout(() => socket.destroy(), 1000);
+      this.#graceTimer.unref();
+      socket.once('close', () => clearTimeout(this.#graceTimer));
+    } else {
+      socket.destroy();
+    }
+  }
+
+  #errorState() {
+    return {
+      host: this.host,
+      port: this.port,
+      phase: this.phase,
+      methodsTried: [...this.methodsTried],
+      methodsLeft: this.methodsLeft ? [...this.methodsLeft] : null,
+      keepaliveMs: this.#settings.keepaliveInterval * (this.#settings.keepaliveCountMax + 1),
+    };
+  }
+
+  #arm(ms: number): void {
+    this.#clearTimer();
+    if (ms <= 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#fail(new TimeoutError(ms, { host: this.host, port: this.port, phase: this.phase }));
+    }, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #fail(error: SshError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#clearTimer();
+    this.#credential?.unsubscribe();
+    this.#auth$.error(error);
+    this.#socket?.destroy();
+    this.#sink.error(error);
+  }
+
+  #report(event: AuthEvent): void {
+    this.authEvents.push(event);
+    this.#auth$.next(event);
+  }
+
+  #onSsh2Error(err: unknown): void {
+    if (this.#finished) return; // late errors after the end are expected and ignored
+    if (this.#rejection) return this.#fail(this.#rejection);
+    if (this.#authFailure) return this.#fail(this.#authFailure);
+    this.#fail(fromSsh2Error(err, this.#errorState()));
+  }
+
+  #onHostKey(key: Buffer, verify: (ok: boolean) => void): void {
+    if (this.#finished) return verify(false);
+    if (this.#acceptedKey) {
+      // A re-key: the key must not change under an established connection.
+      const same = key.equals(this.#acceptedKey);
+      verify(same);
+      if (!same) {
+        this.#fail(
+          new HostKeyRejectedError('Host key changed during re-key', describeHostKey(key, this.host, this.port).fingerprint, {
+            host: this.host,
+            port: this.port,
+            phase: 'kex',
+          }),
+        );
+      }
+      return;
+    }
+    if (this.#verify) return verify(false);
+    this.phase = 'host-key';
+    this.hostKey = describeHostKey(key, this.host, this.port);
+    this.#verify = verify;
+    const offer = new HostKeyOffer(this.hostKey);
+    register(offer, this);
+    this.#sink.hostKey(offer);
+  }
+
+  #onAuth(methodsLeft: string[] | null, partialSuccess: boolean, next: NextAuth): void {
+    if (this.#finished) return;
+    if (this.phase !== 'auth') {
+      this.phase = 'auth';
+      this.#arm(this.#settings.timeouts.auth);
+    }
+    if (methodsLeft) this.methodsLeft = [...methodsLeft];
+    if (this.#current) {
+      this.#report({
+        type: 'attempt',
+        ...this.#current,
+        accepted: false,
+        partialSuccess,
+        methodsLeft: this.methodsLeft ? [...this.methodsLeft] : null,
+      });
+      this.#current = undefined;
+    }
+    if (!this.#providers) {
+      this.#pendingAuth = next;
+      return;
+    }
+    this.#nextCredential(next);
+  }
+
+  #nextCredential(next: NextAuth): void {
+    const providers = this.#providers ?? [];
+    while (this.#providerIndex < providers.length) {
+      const provider = providers[this.#providerIndex++];
+      if (!provider) continue;
+      const allowed = this.methodsLeft;
+      if (allowed && !allowed.includes(provider.method)) continue;
+      let delivered = false;
+      this.#credential = provider
+        .credential({ username: this.username, host: this.host, port: this.port, report: (e) => this.#report(e) })
+        .pipe(take(1))
+        .subscribe({
+          next: (method) => {
+            delivered = true;
+            this.#current = { method: provider.method, provider: provider.label };
+            this.methodsTried.push(provider.method);
+            next(method);
+          },
+          error: (err: unknown) => {
+            this.#authFailure = new AuthenticationError(
+              `Credential provider ${provider.label} failed`,
+              [...this.methodsTried],
+              this.methodsLeft,
+              { host: this.host, port: this.port, phase: 'auth', cause: err },
+            );
+            this.#fail(this.#authFailure);
+          },
+          complete: () => {
+            if (!delivered && !this.#finished) this.#nextCredential(next);
+          },
+        });
+      return;
+    }
+    this.#authFailure = new AuthenticationError('All credentials were refused', [...this.methodsTried], this.methodsLeft, {
+      host: this.host,
+      port: this.port,
+      phase: 'auth',
+    });
+    next(false);
+  }
+
+  #onReady(): void {
+    if (this.#finished) return;
+    this.#clearTimer();
+    this.phase = 'connection';
+    if (this.#current) {
+      this.#report({ type: 'attempt', ...this.#current, accepted: true, partialSuccess: false, methodsLeft: null });
+      this.#current = undefined;
+    }
+    this.#auth$.complete();
+    const connection = new Connection(this, this.transport.hostKey, [...this.authEvents]);
+    register(connection, this);
+    this.#connection = connection;
+    this.ready$.next(connection);
+  }
+
+  #onClose(): void {
+    this.lost = true;
+    this.#clearTimer();
+    for (const listener of [...this.#lostListeners]) listener();
+    this.#lostListeners.clear();
+    if (this.#finished) return;
+    if (this.#connection) {
+      this.#finished = true;
+      this.#sink.close();
+      return;
+    }
+    this.#fail(
+      this.#rejection ??
+        this.#authFailure ??
+        new ConnectionLostError('Connection closed before the handshake completed', {
+          host: this.host,
+          port: this.port,
+          phase: this.phase,
+        }),
+    );
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * An in-process SSH server for tests, examples and demos, on ssh2's `Server`, bound to a
+ * loopback port while subscribed.
+ *
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Observable, type ObservableInput } from 'rxjs';
+import { holdWhile } from '../internal/hold.js';
+import type { AuthContext, Connection as Ssh2ServerConnection, ServerChannel } from 'ssh2';
+import { Server, utils } from '../internal/ssh2.js';
+import { sha256Fingerprint } from '../host-key.js';
+import { runScript, type ScriptContext } from './scripts.js';
+
+const noop = (): void => undefined;
+
+/**
+ * Options of {@link testServer}.
+ *
+ * @example
+ * ```ts
+ * import type { TestServerConfig } from 'rxssh/testing';
+ *
+ * const config: TestServerConfig = { commands: 'scripted', maxSessions: 2 };
+ * ```
+ */
+export interface TestServerConfig {
+  /**
+   * `scripted` (default): a fixed set of fake commands, see {@link runScript}. `local`: each
+   * command is run by `/bin/sh -c` on this machine as the current user — for demos only; the
+   * server listens on loopback with random credentials.
+   */
+  readonly commands?: 'scripted' | 'local';
+  /** The accepted user name (default `rxssh`). */
+  readonly username?: string;
+  /** The accepted password (default: random). */
+  readonly password?: string;
+  /** Offer keyboard-interactive (one `Password: ` prompt) as well as password and publickey. */
+  readonly keyboardInteractive?: boolean;
+  /** A pre-auth banner to send. */
+  readonly banner?: string;
+  /** Refuse session channels beyond this many open at once, like sshd's MaxSessions (default 10). */
+  readonly maxSessions?: number;
+  /** The address to bind (default `127.0.0.1`; must be a loopback address). */
+  readonly host?: string;
+}
+
+/** Live counters of what the server saw; read them after a pipeline ran. */
+export interface TestServerStats {
+  /** TCP connections accepted. */
+  connections: number;
+  /** Connections currently open. */
+  openConnections: number;
+  /** Every USERAUTH request, as `method` (including `none`). */
+  readonly authRequests: string[];
+  /** Every exec request's command. */
+  readonly execs: string[];
+  /** Every signal request's name. */
+  readonly signals: string[];
+  /** Session channels currently open. */
+  openSessions: number;
+  /** Session channels refused because of `maxSessions`. */
+  refusedSessions: number;
+}
+
+/**
+ * What {@link testServer} emits once it is listening.
+ *
+ * @example
+ * ```ts
+ * import type { TestServerInfo } from 'rxssh/testing';
+ *
+ * const describe = (s: TestServerInfo) => `${s.username}@${s.host}:${s.port} ${s.hostKey.fingerprint}`;
+ * ```
+ */
+export interface TestServerInfo {
+  /** The loopback address it listens on. */
+  readonly host: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** The accepted user name. */
+  readonly username: string;
+  /** The accepted password. */
+  readonly password: string;
+  /** A client private key (OpenSSH format, ed25519) the server accepts. */
+  readonly privateKey: string;
+  /** The matching public key line. */
+  readonly publicKey: string;
+  /** The server's host key. */
+  readonly hostKey: { readonly fingerprint: string; readonly openssh: string };
+  /** Live counters. */
+  readonly stats: TestServerStats;
+}
+
+function sameSecret(a: string | Buffer, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * An in-process SSH server bound to a loopback port while subscribed.
+ *
+ * @remarks
+ * Emits one {@link TestServerInfo} once listening, then stays silent; unsubscribing closes the
+ * server and every connection. Each subscription makes a new server with fresh host and
+ * client keys and a random password. Accepts password, publickey (the emitted key) and
+ * optionally keyboard-interactive authentication.
+ *
+ * @example
+ * ```ts
+ * import { testServer } from 'rxssh/testing';
+ * import { connect, verifyHostKey, pinned, authenticate, password, run } from 'rxssh';
+ * import { switchMap } from 'rxjs';
+ *
+ * testServer().pipe(
+ *   switchMap((s) =>
+ *     connect({ host: s.host, port: s.port, username: s.username }).pipe(
+ *       verifyHostKey(pinned(s.hostKey.fingerprint)),
+ *       authenticate(password(s.password)),
+ *       run('echo hello'),
+ *     ),
+ *   ),
+ * ).subscribe((r) => console.log(r.stdout)); // hello
+ * ```
+ */
+export function testServer(config: TestServerConfig = {}): Observable<TestServerInfo> {
+  const bindHost = config.host ?? '127.0.0.1';
+  if (!isLoopback(bindHost)) throw new TypeError(`testServer() binds to loopback only, not ${bindHost}`);
+  const maxSessions = config.maxSessions ?? 10;
+  return new Observable<TestServerInfo>((subscriber) => {
+    const hostKey = utils.generateKeyPairSync('ed25519');
+    const clientKey = utils.generateKeyPairSync('ed25519');
+    const parsedClient = utils.parseKey(clientKey.public);
+    const parsedHost = utils.parseKey(hostKey.public);
+    if (parsedClient instanceof Error || parsedHost instanceof Error) {
+      subscriber.error(new Error('rxssh testing: cannot parse generated keys'));
+      return undefined;
+    }
+    const allowedKey = Array.isArray(parsedClient) ? parsedClient[0] : parsedClient;
+    const hostPublic = Array.isArray(parsedHost) ? parsedHost[0] : parsedHost;
+    const username = config.username ?? 'rxssh';
+    const secret = config.password ?? randomBytes(12).toString('base64url');
+    const stats: TestServerStats = {
+      connections: 0,
+      openConnections: 0,
+      authRequests: [],
+      execs: [],
+      signals: [],
+      openSessions: 0,
+      refusedSessions: 0,
+    };
+    const clients = new Set<Ssh2ServerConnection>();
+    const children = new Set<{ kill(): void }>();
+
+    const onAuth = (ctx: AuthContext): void => {
+      stats.authRequests.push(ctx.method);
+      const methods: Array<'password' | 'publickey' | 'keyboard-interactive'> = ['publickey', 'password'];
+      if (config.keyboardInteractive) methods.push('keyboard-interactive');
+      if (ctx.username !== username) return ctx.reject(methods);
+      switch (ctx.method) {
+        case 'password':
+          return sameSecret(ctx.password, secret) ? ctx.accept() : ctx.reject(methods);
+        case 'publickey': {
+          const same =
+            allowedKey !== undefined &&
+            ctx.key.algo === allowedKey.type &&
+            ctx.key.data.equals(allowedKey.getPublicSSH());
+          if (!same) return ctx.reject(methods);
+          if (!ctx.signature || !ctx.blob) return ctx.accept(); // a key query
+          return allowedKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(methods);
+        }
+        case 'keyboard-interactive':
+          if (!config.keyboardInteractive) return ctx.reject(methods);
+          return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'rxssh test', 'Type the password', (answers) =>
+            answers[0] !== undefined && sameSecret(answers[0], secret) ? ctx.accept() : ctx.reject(methods),
+          );
+        default:
+          return ctx.reject(methods);
+      }
+    };
+
+    const server = new Server(
+      { hostKeys: [hostKey.private], ...(config.banner ? { banner: config.banner } : {}) },
+      (client) => {
+        clients.add(client);
+        stats.connections++;
+        stats.openConnections++;
+        client.on('error', noop);
+        client.on('close', () => {
+          clients.delete(client);
+          stats.openConnections--;
+        });
+        client.on('authentication', onAuth);
+        client.on('ready', () => {
+          client.on('session', (accept, reject) => {
+            if (stats.openSessions >= maxSessions) {
+              stats.refusedSessions++;
+              reject();
+              return;
+            }
+            stats.openSessions++;
+            const session = accept();
+            let closed = false;
+            const onSessionClose = (): void => {
+              if (closed) return;
+              closed = true;
+              stats.openSessions--;
+            };
+            session.on('close', onSessionClose);
+            const env: Record<string, string> = {};
+            const signals = new Set<(name: string) => void>();
+            session.on('env', (acceptEnv, _rejectEnv, info) => {
+              env[info.key] = info.val;
+              acceptEnv?.();
+            });
+            session.on('pty', (acceptPty) => acceptPty?.());
+            session.on('window-change', (acceptWc) => acceptWc?.());
+            session.on('signal', (acceptSignal, _rejectSignal, info) => {
+              stats.signals.push(info.name);
+              acceptSignal?.();
+              for (const deliver of signals) deliver(info.name);
+            });
+            const start = (stream: ServerChannel, command: string): void => {
+              stream.on('error', noop);
+              stream.stderr.on('error', noop);
+              stream.on('close', onSessionClose);
+              const ctx: ScriptContext = { stream, env, onSignal: (fn) => void signals.add(fn) };
+              if (config.commands === 'local') {
+                const handle = runLocal(ctx, command, () => children.delete(handle));
+                children.add(handle);
+              } else {
+                runScript(ctx, command);
+              }
+            };
+            session.on('exec', (acceptExec, _rejectExec, info) => {
+              stats.execs.push(info.command);
+              start(acceptExec(), info.command);
+            });
+            session.on('shell', (acceptShell) => start(acceptShell(), 'cat'));
+            session.on('subsystem', (acceptSub, rejectSub, info) => {
+              if (info.name === 'echo') start(acceptSub(), 'cat');
+              else rejectSub();
+            });
+          });
+        });
+      },
+    );
+    server.on('error', (err: Error) => subscriber.error(err));
+    server.listen(0, bindHost, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      subscriber.next({
+        host: bindHost,
+        port,
+        username,
+        password: secret,
+        privateKey: clientKey.private,
+        publicKey: clientKey.public,
+        hostKey: {
+          fingerprint: sha256Fingerprint(hostPublic ? hostPublic.getPublicSSH() : Buffer.alloc(0)),
+          openssh: hostKey.public.trim(),
+        },
+        stats,
+      });
+    });
+    return () => {
+      for (const child of children) child.kill();
+      for (const client of clients) {
+        client.end();
+        destroySocketOf(client);
+      }
+      server.close();
+    };
+  });
+}
+
+/** Destroys the socket under an ssh2 server-side connection (testing kit only). */
+function destroySocketOf(client: Ssh2ServerConnection): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ssh2 keeps the socket private
+  const sock: unknown = (client as any)._sock;
+  if (sock && typeof (sock as { destroy?: unknown }).destroy === 'function') (sock as { destroy(): void }).destroy();
+}
+
+/** Runs a real local command for the `local` mode, bridging stdio, signals and exit. */
+function runLocal(ctx: ScriptContext, command: string, onDone: () => void): { kill(): void } {
+  const { stream } = ctx;
+  const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...ctx.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.on('error', noop);
+  child.stdin.on('error', noop);
+  child.stdout.pipe(stream, { end: false });
+  child.stderr.pipe(stream.stderr, { end: false });
+  stream.pipe(child.stdin);
+  ctx.onSignal((name) => child.kill(`SIG${name}` as NodeJS.Signals));
+  let outputs = 2;
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const finish = (): void => {
+    if (outputs > 0 || !exit) return;
+    if (exit.signal) stream.exit(exit.signal.replace(/^SIG/, ''), false, '');
+    else stream.exit(exit.code ?? 0);
+    stream.end();
+    onDone();
+  };
+  child.stdout.on('end', () => {
+    outputs--;
+    finish();
+  });
+  child.stderr.on('end', () => {
+    outputs--;
+    finish();
+  });
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+    finish();
+  });
+  stream.on('close', () => {
+    if (!exit) child.kill('SIGHUP');
+  });
+  return { kill: () => child.kill('SIGKILL') };
+}
+
+/**
+ * Runs a test server for as long as the Observable made from its info runs, then closes it.
+ *
+ * @example
+ * ```ts
+ * import { withTestServer } from 'rxssh/testing';
+ * import { connect, verifyHostKey, pinned, authenticate, password, run } from 'rxssh';
+ *
+ * withTestServer({}, (s) =>
+ *   connect({ host: s.host, port: s.port, username: s.username }).pipe(
+ *     verifyHostKey(pinned(s.hostKey.fingerprint)),
+ *     authenticate(password(s.password)),
+ *     run('echo hi'),
+ *   ),
+ * ).subscribe((r) => console.log(r.stdout)); // hi — and the server is closed
+ * ```
+ */
+export function withTestServer<R>(config: TestServerConfig, project: (server: TestServerInfo) => ObservableInput<R>): Observable<R> {
+  return testServer(config).pipe(holdWhile(project));
+}

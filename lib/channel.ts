@@ -210,9 +210,15 @@ class ChannelRun {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
       if (this.state !== 'opening') {
-        // Abandoned (unsubscribed or timed out) while the server was answering.
-        if (chan) this.#closeAbandoned(chan);
-        else this.#releaseSlot();
+        // Abandoned (unsubscribed or timed out) while the server was answering: the command
+        // may already run, so stop it as a cancel would.
+        if (chan) {
+          const signal = this.#cancelSignal();
+          if (signal) sendSignal(chan, signal);
+          this.#closeAbandoned(chan);
+        } else {
+          this.#releaseSlot();
+        }
         return;
       }
       if (err || !chan) {
@@ -378,15 +384,18 @@ class ChannelRun {
     if (error) this.output.error(error);
   }
 
+  #cancelSignal(): string | null {
+    const signal = this.config.cancelSignal === undefined ? 'TERM' : this.config.cancelSignal;
+    return signal === null ? null : normalizeSignal(signal);
+  }
+
   /** The last subscriber left. */
   cancel(): void {
-    const signal = this.config.cancelSignal === undefined ? 'TERM' : this.config.cancelSignal;
-    this.#abort(undefined, signal === null ? null : normalizeSignal(signal));
+    this.#abort(undefined, this.#cancelSignal());
   }
 
   abort(error: unknown): void {
-    const signal = this.config.cancelSignal === undefined ? 'TERM' : this.config.cancelSignal;
-    this.#abort(error instanceof Error ? error : new Error(String(error)), signal === null ? null : normalizeSignal(signal));
+    this.#abort(error instanceof Error ? error : new Error(String(error)), this.#cancelSignal());
   }
 
   next(chunk: StdinChunk): void {
@@ -567,10 +576,17 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
     this.#stdinLimit = limit;
   }
 
+  /** The run a new subscription joins: a fresh one once the last has ended. */
   #current(): ChannelRun {
     if (!this.#run || this.#run.state === 'done') {
       this.#run = new ChannelRun(this.#session, this.#request, this.#config, this.#stdinLimit);
     }
+    return this.#run;
+  }
+
+  /** The run stdin goes to: the latest one, even if it has ended (then writes fail). */
+  #latest(): ChannelRun {
+    this.#run ??= new ChannelRun(this.#session, this.#request, this.#config, this.#stdinLimit);
     return this.#run;
   }
 
@@ -586,12 +602,12 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
 
   /** Writes a stdin chunk (queued until the channel is open; bounded by `stdinLimit`). */
   next(chunk: StdinChunk): void {
-    this.#current().next(chunk);
+    this.#latest().next(chunk);
   }
 
   /** Sends EOF once the queued stdin is written. */
   complete(): void {
-    this.#current().complete();
+    this.#latest().complete();
   }
 
   /** Aborts: signals the remote process, closes the channel, errors subscribers with `err`. */
@@ -605,7 +621,7 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
    * channel closed first. Subscribe to the channel before (or while) writing.
    */
   write(chunk: StdinChunk): Observable<void> {
-    return new Observable<void>((subscriber) => this.#current().write(chunk).subscribe(subscriber));
+    return new Observable<void>((subscriber) => this.#latest().write(chunk).subscribe(subscriber));
   }
 
   /**

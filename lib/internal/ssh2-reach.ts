@@ -36,3 +36,17 @@ export function outgoingPacketSize(channel: ClientChannel): number | undefined {
   const size: unknown = (channel as any).outgoing?.packetSize;
   return typeof size === 'number' ? size : undefined;
 }
+
+/**
+ * Makes an ssh2 *server* session keep honouring channel requests (such as `signal`) after the
+ * client's EOF, as OpenSSH does and RFC 4254 allows. ssh2 sets `_ending` on EOF and then
+ * ignores every request; the in-process test server clears it again so that it behaves like
+ * sshd for cancel-after-EOF. `_ending` is set again on CHANNEL_CLOSE.
+ */
+export function allowRequestsAfterEof(session: object): void {
+  const s = session as any;
+  if (typeof s._ending !== 'boolean' || typeof s.on !== 'function') return;
+  s.on('eof', () => {
+    s._ending = false;
+  });
+}

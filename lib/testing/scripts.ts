@@ -21,7 +21,13 @@ const PATTERN = Buffer.alloc(CHUNK, 0).map((_, i) => i % 251);
 const YES = Buffer.from('y\n'.repeat(CHUNK / 2));
 
 /** Writes `total` bytes of a repeating pattern with backpressure, then calls `done`. */
-function emitBytes(stream: ServerChannel, total: number, done: () => void, isClosed: () => boolean, pattern = PATTERN): void {
+function emitBytes(
+  stream: ServerChannel | ServerChannel['stderr'],
+  total: number,
+  done: () => void,
+  isClosed: () => boolean,
+  pattern = PATTERN,
+): void {
   let sent = 0;
   const pump = (): void => {
     while (sent < total && !isClosed()) {
@@ -47,8 +53,9 @@ function emitBytes(stream: ServerChannel, total: number, done: () => void, isClo
  * | `exit N` | exits with status N |
  * | `stderr WORDS…` | prints the words to stderr, exits 0 |
  * | `fail N WORDS…` | prints the words to stderr, exits N |
- * | `sleep SECONDS` | waits; a signal ends it with that signal |
+ * | `sleep SECONDS` | waits without reading stdin; a signal ends it with that signal |
  * | `emit N` | writes N bytes of a fixed pattern (`i % 251`), exits 0 |
+ * | `emit-both N` | writes N bytes to stderr, then N bytes to stdout, exits 0 |
  * | `yes` | writes `y\n` until the channel closes or a signal arrives |
  * | `signal NAME` | ends at once by signal NAME |
  * | `noexit` | prints `bye` and closes the channel without any exit status |
@@ -127,13 +134,18 @@ export function runScript(ctx: ScriptContext, command: string): void {
         clearTimeout(timer);
         killed(signal);
       });
-      stream.resume();
-      return;
+      return; // stdin is deliberately not read: a writer fills the window and must wait
     }
     case 'emit':
       stream.resume();
       ctx.onSignal(killed);
       return emitBytes(stream, Number.parseInt(args[0] ?? '0', 10) || 0, () => exit(0), () => ended);
+    case 'emit-both': {
+      const n = Number.parseInt(args[0] ?? '0', 10) || 0;
+      stream.resume();
+      ctx.onSignal(killed);
+      return emitBytes(stream.stderr, n, () => emitBytes(stream, n, () => exit(0), () => ended), () => ended);
+    }
     case 'yes':
       stream.resume();
       ctx.onSignal(killed);

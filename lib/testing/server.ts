@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Observable, type ObservableInput } from 'rxjs';
 import { holdWhile } from '../internal/hold.js';
+import { allowRequestsAfterEof } from '../internal/ssh2-reach.js';
 import type { AuthContext, Connection as Ssh2ServerConnection, ServerChannel } from 'ssh2';
 import { Server, utils } from '../internal/ssh2.js';
 import { sha256Fingerprint } from '../host-key.js';
@@ -40,8 +41,10 @@ export interface TestServerConfig {
   readonly keyboardInteractive?: boolean;
   /** A pre-auth banner to send. */
   readonly banner?: string;
-  /** Refuse session channels beyond this many open at once, like sshd's MaxSessions (default 10). */
+  /** Refuse session channels beyond this many open at once on one connection, like sshd's MaxSessions (default 10). */
   readonly maxSessions?: number;
+  /** More public keys (OpenSSH lines) to accept for publickey authentication. */
+  readonly authorizedKeys?: readonly string[];
   /** The address to bind (default `127.0.0.1`; must be a loopback address). */
   readonly host?: string;
 }
@@ -56,7 +59,7 @@ export interface TestServerStats {
   readonly authRequests: string[];
   /** Every exec request's command. */
   readonly execs: string[];
-  /** Every signal request's name. */
+  /** Every signal request's name (also those sent after EOF, as sshd honours them). */
   readonly signals: string[];
   /** Session channels currently open. */
   openSessions: number;
@@ -134,15 +137,17 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
   if (!isLoopback(bindHost)) throw new TypeError(`testServer() binds to loopback only, not ${bindHost}`);
   const maxSessions = config.maxSessions ?? 10;
   return new Observable<TestServerInfo>((subscriber) => {
-    const hostKey = utils.generateKeyPairSync('ed25519');
-    const clientKey = utils.generateKeyPairSync('ed25519');
+    const hostKey = generateEd25519();
+    const clientKey = generateEd25519();
     const parsedClient = utils.parseKey(clientKey.public);
     const parsedHost = utils.parseKey(hostKey.public);
     if (parsedClient instanceof Error || parsedHost instanceof Error) {
       subscriber.error(new Error('rxssh testing: cannot parse generated keys'));
       return undefined;
     }
-    const allowedKey = Array.isArray(parsedClient) ? parsedClient[0] : parsedClient;
+    const allowedKeys = [parsedClient, ...(config.authorizedKeys ?? []).map((line) => utils.parseKey(line))].flatMap((k) =>
+      k instanceof Error ? [] : Array.isArray(k) ? k : [k],
+    );
     const hostPublic = Array.isArray(parsedHost) ? parsedHost[0] : parsedHost;
     const username = config.username ?? 'rxssh';
     const secret = config.password ?? randomBytes(12).toString('base64url');
@@ -167,13 +172,10 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
         case 'password':
           return sameSecret(ctx.password, secret) ? ctx.accept() : ctx.reject(methods);
         case 'publickey': {
-          const same =
-            allowedKey !== undefined &&
-            ctx.key.algo === allowedKey.type &&
-            ctx.key.data.equals(allowedKey.getPublicSSH());
-          if (!same) return ctx.reject(methods);
+          const key = allowedKeys.find((k) => ctx.key.data.equals(k.getPublicSSH()));
+          if (!key) return ctx.reject(methods);
           if (!ctx.signature || !ctx.blob) return ctx.accept(); // a key query
-          return allowedKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(methods);
+          return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(methods);
         }
         case 'keyboard-interactive':
           if (!config.keyboardInteractive) return ctx.reject(methods);
@@ -191,28 +193,34 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
         clients.add(client);
         stats.connections++;
         stats.openConnections++;
+        let sessionsHere = 0; // sshd's MaxSessions counts per connection
         client.on('error', noop);
         client.on('close', () => {
           clients.delete(client);
           stats.openConnections--;
+          stats.openSessions -= sessionsHere;
+          sessionsHere = 0;
         });
         client.on('authentication', onAuth);
         client.on('ready', () => {
           client.on('session', (accept, reject) => {
-            if (stats.openSessions >= maxSessions) {
+            if (sessionsHere >= maxSessions) {
               stats.refusedSessions++;
               reject();
               return;
             }
+            sessionsHere++;
             stats.openSessions++;
             const session = accept();
             let closed = false;
             const onSessionClose = (): void => {
-              if (closed) return;
+              if (closed || sessionsHere === 0) return;
               closed = true;
+              sessionsHere--;
               stats.openSessions--;
             };
             session.on('close', onSessionClose);
+            allowRequestsAfterEof(session);
             const env: Record<string, string> = {};
             const signals = new Set<(name: string) => void>();
             session.on('env', (acceptEnv, _rejectEnv, info) => {
@@ -278,6 +286,17 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
       server.close();
     };
   });
+}
+
+/**
+ * ssh2's generateKeyPairSync('ed25519') drops a leading zero byte of the public key about once
+ * in 256 keys, producing a key its own parser rejects; draw again until both halves parse.
+ */
+function generateEd25519(): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
 }
 
 /** Destroys the socket under an ssh2 server-side connection (testing kit only). */

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AuthenticationError,
+  ChannelOpenError,
+  ConnectError,
+  ConnectionLostError,
+  ExitStatusError,
+  HostKeyRejectedError,
+  ProtocolError,
+  SshError,
+  StdinOverflowError,
+  TimeoutError,
+} from '../lib/index.js';
+
+const ctx = { host: 'example.org', port: 2222, phase: 'exec' as const, cause: new Error('root') };
+
+describe('errors', () => {
+  it('every class is an SshError with a stable code, name, context and cause', () => {
+    const all: Array<[SshError, string]> = [
+      [new ConnectError('x', ctx), 'ERR_SSH_CONNECT'],
+      [new TimeoutError(5, ctx), 'ERR_SSH_TIMEOUT'],
+      [new HostKeyRejectedError('x', 'SHA256:abc', ctx), 'ERR_SSH_HOST_KEY_REJECTED'],
+      [new AuthenticationError('x', ['password'], null, ctx), 'ERR_SSH_AUTH'],
+      [new ChannelOpenError('x', 1, ctx), 'ERR_SSH_CHANNEL_OPEN'],
+      [new ExitStatusError('ls', 2, null, 'oops', ctx), 'ERR_SSH_EXIT_STATUS'],
+      [new ConnectionLostError('x', ctx), 'ERR_SSH_CONNECTION_LOST'],
+      [new ProtocolError('x', ctx), 'ERR_SSH_PROTOCOL'],
+      [new StdinOverflowError(10, ctx), 'ERR_SSH_STDIN_OVERFLOW'],
+    ];
+    for (const [err, code] of all) {
+      expect(err).toBeInstanceOf(SshError);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.code).toBe(code);
+      expect(err.name).toBe(err.constructor.name);
+      expect(err.host).toBe('example.org');
+      expect(err.port).toBe(2222);
+      expect(err.phase).toBe('exec');
+      expect(err.cause).toBe(ctx.cause);
+      expect(err.message).toContain('example.org:2222');
+    }
+  });
+
+  it('ExitStatusError says how the command ended', () => {
+    expect(new ExitStatusError('ls', 2, null, '', ctx).message).toMatch(/exited with status 2/);
+    expect(new ExitStatusError('ls', null, 'KILL', '', ctx).message).toMatch(/killed by signal KILL/);
+    expect(new ExitStatusError('ls', null, null, '', ctx).message).toMatch(/without an exit status/);
+  });
+
+  it('AuthenticationError lists methods tried and left', () => {
+    const e = new AuthenticationError('refused', ['password', 'publickey'], ['publickey'], ctx);
+    expect(e.message).toMatch(/tried \[password, publickey\], server allows \[publickey\]/);
+  });
+});

@@ -157,6 +157,7 @@ class ChannelRun {
   #acquire: { unsubscribe(): void } | undefined;
   #stopStdin: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
   #unLost: (() => void) | undefined;
   #closed = false;
   #stderrEnded = false;
@@ -206,9 +207,23 @@ class ChannelRun {
         this.#fail(new TimeoutError(ms, this.#context('channel')));
       }, ms);
     }
+    this.#attempt(0);
+  }
+
+  /**
+   * Whether a refused open is worth retrying: the server's session limit (sshd MaxSessions)
+   * also counts sessions it is still tearing down after we saw them close, so a refusal while
+   * other channels of this connection are open or have just closed is transient.
+   */
+  #transient(err: (Error & { reason?: number }) | undefined): boolean {
+    const reason = err?.reason;
+    if (reason !== 1 && reason !== 2 && reason !== 4) return false;
+    return this.session.limiter.inUse > 1 || Date.now() - this.session.lastChannelClosedAt < 2000;
+  }
+
+  #attempt(tries: number): void {
+    this.#retryTimer = undefined;
     const callback = (err: (Error & { reason?: number }) | undefined, chan: ClientChannel | undefined): void => {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
       if (this.state !== 'opening') {
         // Abandoned (unsubscribed or timed out) while the server was answering: the command
         // may already run, so stop it as a cancel would.
@@ -221,6 +236,12 @@ class ChannelRun {
         }
         return;
       }
+      if ((err || !chan) && !this.session.lost && this.#transient(err)) {
+        this.#retryTimer = setTimeout(() => this.#attempt(tries + 1), Math.min(20 * 2 ** tries, 500));
+        return;
+      }
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
       if (err || !chan) {
         this.#releaseSlot();
         const lost = this.session.lost;
@@ -278,6 +299,7 @@ class ChannelRun {
     };
     const onClose = (): void => {
       this.#closed = true;
+      this.session.lastChannelClosedAt = Date.now();
       this.#maybeFinish();
     };
     const onDrain = (): void => {
@@ -337,6 +359,11 @@ class ChannelRun {
     this.state = 'done';
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#retryTimer) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#releaseSlot(); // no request is in flight while waiting to retry
+    }
     this.#acquire?.unsubscribe();
     this.#stopStdin?.();
     this.#unLost?.();
@@ -362,7 +389,10 @@ class ChannelRun {
   #closeAbandoned(chan: ClientChannel): void {
     chan.on('error', noop);
     chan.stderr.on('error', noop);
-    chan.once('close', () => this.#releaseSlot());
+    chan.once('close', () => {
+      this.session.lastChannelClosedAt = Date.now();
+      this.#releaseSlot();
+    });
     // ssh2 emits 'close' only after the readable side ended: keep both sides flowing.
     chan.resume();
     chan.stderr.resume();

@@ -290,14 +290,25 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     expect(server.info.stats.refusedSessions).toBe(refusedBefore);
   });
 
-  it('without the limit the server refuses channels: ChannelOpenError', async () => {
-    const err = await errorOf(
+  it('refusals by the server session limit are retried while other channels are open: all succeed', async () => {
+    const refusedBefore = server.info.stats.refusedSessions;
+    const results = await lastValueFrom(
       connectTo(server.info, { maxChannels: 30 }).pipe(
-        withConnection((c) => range(0, 20).pipe(mergeMap(() => c.exec('sleep 1', { stdin: [] })))),
+        withConnection((c) => range(0, 20).pipe(mergeMap((i) => c.run(`echo ${i}`)), toArray())),
       ),
     );
+    expect(results).toHaveLength(20);
+    expect(results.every((r) => r.exitCode === 0)).toBe(true);
+    expect(server.info.stats.refusedSessions).toBeGreaterThan(refusedBefore); // the server did refuse
+  });
+
+  it('a server that refuses every channel → ChannelOpenError with the reason', async () => {
+    const none = await serve({ maxSessions: 0 });
+    const err = await errorOf(connectTo(none.info).pipe(withConnection((c) => c.exec('true', { stdin: [] }))));
     expect(err).toBeInstanceOf(ChannelOpenError);
     expect((err as ChannelOpenError).phase).toBe('channel');
+    expect((err as ChannelOpenError).reason).toBeGreaterThan(0);
+    none.stop();
   });
 
   it('channel$ reports channels opening and closing', async () => {

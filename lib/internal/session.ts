@@ -56,6 +56,8 @@ export class Session {
   readonly methodsTried: string[] = [];
   methodsLeft: string[] | null = null;
   hostKey: HostKeyInfo | undefined;
+  /** When a channel of this connection last closed (ms since the epoch). */
+  lastChannelClosedAt = 0;
   /** True once the socket closed (the connection is gone). */
   lost = false;
 

@@ -166,14 +166,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
     ].join('\n'),
   );
   execFileSync(SSHD, ['-t', '-f', config], { stdio: 'pipe' });
-  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let stopped = false;
-  child.stderr?.on('data', (d: Buffer) => {
-    log += d.toString();
-    if (!stopped) writeFileSync(logFile, log);
-  });
-  await waitForBanner(host, port, child, () => log);
+  // -E: sshd appends its log to the file itself (also from its per-connection processes).
+  writeFileSync(logFile, '');
+  const child = spawn(SSHD, ['-D', '-E', logFile, '-f', config], { stdio: 'ignore' });
+  const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  await waitForBanner(host, port, child, log);
   const info: SshdInfo = {
     host,
     port,
@@ -187,7 +184,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
     pid: child.pid ?? 0,
   };
   const stop = async (): Promise<void> => {
-    stopped = true;
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -23,7 +23,7 @@ describe('testServer', () => {
           }),
       ),
     );
-    const [a, b] = infos as [{ port: number; password: string; hostKey: { fingerprint: string } }, typeof infos[0]];
+    const [a, b] = infos as [{ host: string; port: number; password: string; hostKey: { fingerprint: string } }, typeof infos[0]];
     expect(a.host).toBe('127.0.0.1');
     expect(a.port).toBeGreaterThan(0);
     expect(a.password).not.toBe((b as { password: string }).password);

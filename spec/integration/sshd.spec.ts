@@ -1,0 +1,295 @@
+/**
+ * The core's user-visible behaviour against a real OpenSSH sshd (started by global-setup.ts on
+ * a loopback port with a throwaway config). No fakes here: every outcome is OpenSSH's.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { NEVER, firstValueFrom, forkJoin, lastValueFrom, map, mergeMap, range, take, tap, toArray } from 'rxjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuthenticationError,
+  ConnectError,
+  ConnectionLostError,
+  ExitStatusError,
+  HostKeyRejectedError,
+  authenticate,
+  connect,
+  decodeText,
+  exec,
+  password,
+  pinned,
+  privateKey,
+  run,
+  selectStream,
+  shareConnection,
+  splitLines,
+  verifyHostKey,
+  withConnection,
+  type AuthEvent,
+  type AuthProvider,
+  type ChannelEvent,
+  type HostKeyPolicy,
+} from '../../lib/index.js';
+import { main as catExample } from '../../examples/cat.js';
+import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
+import type { SshdInfo } from './sshd.js';
+
+let s: SshdInfo;
+beforeAll(() => {
+  s = sshd(); // fails every spec here, loudly, when there is no sshd
+});
+
+const key = (name: string) => readFileSync(s.keys[name] ?? '');
+const hostKey$ = () => connect({ host: s.host, port: s.port, username: s.username });
+const pins = () => pinned(...Object.values(s.hostFingerprints));
+const as = (...providers: AuthProvider[]) => hostKey$().pipe(verifyHostKey(pins()), authenticate(...providers));
+const login = () => as(password(s.password));
+const log = () => readFileSync(s.logFile, 'utf8');
+const authLines = () => log().split('\n').filter((l) => /Accepted|Failed|Postponed|Invalid user/.test(l)).length;
+const pgrep = (pattern: string) => {
+  try {
+    return execFileSync('pgrep', ['-u', s.username, '-f', pattern], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+};
+
+describe('real sshd: host keys', () => {
+  it('offers its ed25519 key, with the fingerprint ssh-keygen prints', async () => {
+    const offer = await firstValueFrom(hostKey$());
+    expect(offer.hostKey.type).toBe('ssh-ed25519');
+    expect(offer.hostKey.fingerprint).toBe(s.hostFingerprints['ed25519']);
+  });
+
+  it('pinned key accepted → password auth → command', async () => {
+    const r = await lastValueFrom(login().pipe(run('id -un')));
+    expect(r.stdout).toBe(`${s.username}\n`);
+  });
+
+  it('a wrong pin is rejected and sshd never sees a USERAUTH request', async () => {
+    const before = authLines();
+    const err = await errorOf(hostKey$().pipe(verifyHostKey(pinned(`SHA256:${'B'.repeat(43)}`)), authenticate(password(s.password))));
+    expect(err).toBeInstanceOf(HostKeyRejectedError);
+    expect((err as HostKeyRejectedError).fingerprint).toBe(s.hostFingerprints['ed25519']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(authLines()).toBe(before);
+  });
+
+  it('an async verifier resolving false rejects', async () => {
+    const policy: HostKeyPolicy = async () => false;
+    const err = await errorOf(hostKey$().pipe(verifyHostKey(policy), authenticate(password(s.password))));
+    expect(err).toBeInstanceOf(HostKeyRejectedError);
+  });
+});
+
+describe('real sshd: user auth', () => {
+  it.each(['ed25519', 'ecdsa', 'rsa'])('%s key', async (name) => {
+    const events: AuthEvent[] = [];
+    const r = await lastValueFrom(
+      hostKey$().pipe(
+        verifyHostKey(pins()),
+        tap((t) => t.auth$.subscribe((e) => events.push(e))),
+        authenticate(privateKey(key(name))),
+        run('echo ok'),
+      ),
+    );
+    expect(r.stdout).toBe('ok\n');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'attempt', method: 'publickey', accepted: true }));
+  });
+
+  it('rsa signs with rsa-sha2 (OpenSSH 9 refuses ssh-rsa/SHA-1 signatures by default)', async () => {
+    await lastValueFrom(as(privateKey(key('rsa'))).pipe(run('true')));
+    expect(log()).toMatch(/Accepted publickey for rxssh-test .* RSA SHA256:/);
+  });
+
+  it('encrypted key with its passphrase', async () => {
+    const r = await lastValueFrom(as(privateKey(key('encrypted'), { passphrase: s.passphrase })).pipe(run('echo ok')));
+    expect(r.stdout).toBe('ok\n');
+  });
+
+  it('wrong password → AuthenticationError with methods tried and left; then a key succeeds', async () => {
+    const err = await errorOf(as(password('definitely wrong')));
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).methodsTried).toEqual(['password']);
+    expect((err as AuthenticationError).methodsLeft).toEqual(expect.arrayContaining(['publickey', 'password']));
+    const events: AuthEvent[] = [];
+    await lastValueFrom(
+      hostKey$().pipe(
+        verifyHostKey(pins()),
+        tap((t) => t.auth$.subscribe((e) => events.push(e))),
+        authenticate(password('wrong again'), privateKey(key('ed25519'))),
+        run('true'),
+      ),
+    );
+    expect(events.filter((e) => e.type === 'attempt').map((e) => e.type === 'attempt' && [e.method, e.accepted])).toEqual([
+      ['password', false],
+      ['publickey', true],
+    ]);
+  });
+});
+
+describe('real sshd: exec channels', () => {
+  it("the tutorial's cat example runs against sshd", async () => {
+    const out = await lastValueFrom(
+      catExample(['--host', s.host, '--port', String(s.port), '--user', s.username, '--key', s.keys['ed25519'] ?? '', '--fingerprint', s.hostFingerprints['ed25519'] ?? '']),
+    );
+    expect(out).toBe('This data will be echoed back to us by "cat."\r\n');
+  });
+
+  it('64 MiB round trip through cat, hash-exact, with stdin backpressure', async () => {
+    const baseline = resources();
+    const total = 64 * 1024 * 1024;
+    const block = Buffer.alloc(128 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) % 256;
+    const sent = createHash('sha256');
+    let produced = 0;
+    let received = 0;
+    let maxAhead = 0;
+    async function* stdin() {
+      while (produced < total) {
+        produced += block.length;
+        maxAhead = Math.max(maxAhead, produced - received);
+        sent.update(block);
+        yield block;
+      }
+    }
+    const got = createHash('sha256');
+    await lastValueFrom(
+      login().pipe(
+        exec('cat', { stdin: stdin() }),
+        map(({ data }) => {
+          received += data.length;
+          got.update(data);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    expect(received).toBe(total);
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    expect(maxAhead).toBeLessThan(16 * 1024 * 1024);
+    await expectNoLeaks(baseline);
+  });
+
+  it('stdout, stderr and exit codes', async () => {
+    const r = await lastValueFrom(login().pipe(run('echo out; echo err >&2; exit 3')));
+    expect([r.stdout, r.stderr, r.exitCode, r.signal]).toEqual(['out\n', 'err\n', 3, null]);
+    const err = await errorOf(login().pipe(exec('echo boom >&2; exit 2')));
+    expect(err).toBeInstanceOf(ExitStatusError);
+    expect([(err as ExitStatusError).exitCode, (err as ExitStatusError).stderrTail]).toEqual([2, 'boom\n']);
+  });
+
+  it('exit by signal', async () => {
+    const r = await lastValueFrom(login().pipe(run('kill -TERM $$')));
+    expect([r.exitCode, r.signal]).toEqual([null, 'TERM']);
+    const err = await errorOf(login().pipe(exec('kill -KILL $$')));
+    expect((err as ExitStatusError).signal).toBe('KILL');
+  });
+
+  it('unsubscribe mid-`sleep 60` kills the remote process (after EOF, and before it) and leaves no handles', async () => {
+    const baseline = resources();
+    for (const stdin of [undefined, NEVER]) {
+      const tag = `60.${randomInt(100000, 999999)}`;
+      const sub = login()
+        .pipe(exec(`sleep ${tag}`, stdin ? { stdin } : {}))
+        .subscribe({ error: () => undefined });
+      expect(await eventually(() => pgrep(`sleep ${tag}`) !== '', 10_000)).toBe(true);
+      sub.unsubscribe();
+      expect(await eventually(() => pgrep(`sleep ${tag}`) === '', 10_000)).toBe(true);
+    }
+    await expectNoLeaks(baseline);
+  });
+
+  it('20 concurrent execs on one connection (sshd MaxSessions 10)', async () => {
+    const results = await lastValueFrom(
+      login().pipe(withConnection((c) => range(0, 20).pipe(mergeMap((i) => c.run(`echo ${i}; sleep 0.2`)), toArray()))),
+    );
+    expect(results.map((r) => Number(r.stdout)).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(results.every((r) => r.exitCode === 0)).toBe(true);
+  });
+
+  it('channel$ reports opens and closes; a shared connection serves two pipelines', async () => {
+    const events: ChannelEvent[] = [];
+    const before = authLines();
+    const connection$ = login().pipe(
+      tap((c) => c.channel$.subscribe((e) => events.push(e))),
+      shareConnection(),
+    );
+    const [a, b] = await lastValueFrom(forkJoin([connection$.pipe(run('echo a')), connection$.pipe(run('echo b'))]));
+    expect([a.stdout, b.stdout]).toEqual(['a\n', 'b\n']);
+    expect(authLines() - before).toBe(1); // one connection, one login
+    expect(events.filter((e) => e.type === 'open')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'close')).toHaveLength(2);
+  });
+
+  it('the server killing the connection mid-exec: bytes delivered, then ConnectionLostError', async () => {
+    let firstLine = '';
+    let received = 0;
+    const err = await errorOf(
+      login().pipe(
+        exec('echo $PPID; exec yes'),
+        selectStream('stdout'),
+        tap((data) => {
+          received += data.length;
+          if (!firstLine) {
+            firstLine = data.toString().split('\n')[0] ?? '';
+            execFileSync('kill', ['-KILL', firstLine]); // the sshd process serving this session
+          }
+        }),
+      ),
+    );
+    expect(Number(firstLine)).toBeGreaterThan(1);
+    expect(received).toBeGreaterThan(0);
+    expect(err).toBeInstanceOf(ConnectionLostError);
+  });
+
+  it('env (AcceptEnv RXSSH_*) and pty', async () => {
+    const r = await lastValueFrom(login().pipe(run('echo $RXSSH_GREETING', { env: { RXSSH_GREETING: 'hello' } })));
+    expect(r.stdout).toBe('hello\n');
+    const tty = await lastValueFrom(login().pipe(run('tty', { pty: { rows: 40, cols: 100 } })));
+    expect(tty.stdout).toMatch(/^\/dev\/pts\/\d+/);
+  });
+
+  it('yes | take(2000) → exactly 2000 lines, then the remote yes is gone', async () => {
+    const tag = `${randomInt(100000, 999999)}`;
+    const taken = await lastValueFrom(
+      login().pipe(exec(`exec yes ${tag}`), selectStream('stdout'), decodeText(), splitLines(), take(2000), toArray()),
+    );
+    expect(taken).toHaveLength(2000);
+    expect(new Set(taken)).toEqual(new Set([tag]));
+    expect(await eventually(() => pgrep(`yes ${tag}`) === '', 10_000)).toBe(true);
+  });
+
+  it('shell and subsystem channels: a non-pty shell and the sftp subsystem', async () => {
+    const out = await lastValueFrom(
+      login().pipe(
+        withConnection((c) => {
+          const sh = c.shell({ pty: false, check: false });
+          sh.next('echo from the shell; exit 0\n');
+          sh.complete();
+          const sftp = c.subsystem('sftp');
+          // SSH_FXP_INIT, version 3; the server answers SSH_FXP_VERSION (type 2).
+          sftp.next(Buffer.from([0, 0, 0, 5, 1, 0, 0, 0, 3]));
+          return forkJoin([
+            sh.pipe(selectStream('stdout'), decodeText(), toArray()),
+            new Promise<number>((resolve) => {
+              const sub = sftp.subscribe((chunk) => {
+                resolve(chunk.data[4] ?? -1);
+                sub.unsubscribe();
+              });
+            }),
+          ]);
+        }),
+      ),
+    );
+    expect(out[0].join('')).toBe('from the shell\n');
+    expect(out[1]).toBe(2);
+  });
+
+  it('connection refused → ConnectError', async () => {
+    const port = await freeClosedPort();
+    const err = await errorOf(connect({ host: '127.0.0.1', port, username: s.username }));
+    expect(err).toBeInstanceOf(ConnectError);
+  });
+});
+

@@ -29,13 +29,38 @@ export interface KeyboardInteractiveChallenge {
   readonly prompts: readonly AuthPrompt[];
 }
 
+/** A credential was tried. */
+export interface AuthAttemptEvent {
+  /** Discriminator. */
+  readonly type: 'attempt';
+  /** The SSH method: `password`, `publickey`, `keyboard-interactive` or `none`. */
+  readonly method: string;
+  /** The provider's label: `password`, `privateKey`, `agent`, `keyboardInteractive`. */
+  readonly provider: string;
+  /** Whether the server accepted it. */
+  readonly accepted: boolean;
+  /** Accepted, but the server requires more methods (sshd `AuthenticationMethods`). */
+  readonly partialSuccess: boolean;
+  /** What the server said could still continue, or `null` when it did not say. */
+  readonly methodsLeft: readonly string[] | null;
+}
+
+/** The server's pre-authentication banner (sshd `Banner`). */
+export interface AuthBannerEvent {
+  /** Discriminator. */
+  readonly type: 'banner';
+  /** The banner text. */
+  readonly message: string;
+}
+
+/** A keyboard-interactive challenge, reported before it is answered. */
+export interface AuthPromptEvent extends KeyboardInteractiveChallenge {
+  /** Discriminator. */
+  readonly type: 'prompt';
+}
+
 /**
- * What `auth$` reports.
- *
- * - `attempt`: a credential was tried; `accepted` tells the outcome, `partialSuccess` that it
- *   was accepted but more methods are required, `methodsLeft` what the server still allows.
- * - `banner`: the server's pre-authentication banner (sshd `Banner`).
- * - `prompt`: a keyboard-interactive challenge, before it is answered.
+ * What `auth$` reports: attempts, the banner and keyboard-interactive prompts.
  *
  * @example
  * ```ts
@@ -45,17 +70,7 @@ export interface KeyboardInteractiveChallenge {
  *   event.type === 'attempt' ? `${event.method}: ${event.accepted ? 'ok' : 'no'}` : event.type;
  * ```
  */
-export type AuthEvent =
-  | {
-      readonly type: 'attempt';
-      readonly method: string;
-      readonly provider: string;
-      readonly accepted: boolean;
-      readonly partialSuccess: boolean;
-      readonly methodsLeft: readonly string[] | null;
-    }
-  | { readonly type: 'banner'; readonly message: string }
-  | ({ readonly type: 'prompt' } & KeyboardInteractiveChallenge);
+export type AuthEvent = AuthAttemptEvent | AuthBannerEvent | AuthPromptEvent;
 
 /** What a provider may use to build its credential. @internal */
 export interface AuthContext {

@@ -11,6 +11,22 @@ import { runOn, type ExecResult, type RunConfig } from './exec.js';
 import type { HostKeyInfo } from './host-key.js';
 import type { Session } from './internal/session.js';
 
+/** A channel opened and its request was accepted. */
+export interface ChannelOpenEvent extends ChannelInfo {
+  /** Discriminator. */
+  readonly type: 'open';
+}
+
+/** A channel closed. */
+export interface ChannelCloseEvent extends ChannelInfo {
+  /** Discriminator. */
+  readonly type: 'close';
+  /** The exit status, or `null` (signal, or none reported). */
+  readonly exitCode: number | null;
+  /** The signal name without `SIG`, or `null`. */
+  readonly signal: string | null;
+}
+
 /**
  * What `channel$` reports: a channel opened (its request accepted) or closed (with how its
  * command ended).
@@ -24,9 +40,7 @@ import type { Session } from './internal/session.js';
  * // close 1 exec uname -a
  * ```
  */
-export type ChannelEvent =
-  | ({ readonly type: 'open' } & ChannelInfo)
-  | ({ readonly type: 'close'; readonly exitCode: number | null; readonly signal: string | null } & ChannelInfo);
+export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
 
 /**
  * Stage 3, emitted by `authenticate`: an authenticated connection. Open channels on it with

@@ -76,6 +76,7 @@ export abstract class SshError extends Error {
     this.phase = context.phase;
   }
 
+  /** The class name, such as `AuthenticationError`. */
   override get name(): string {
     return this.constructor.name;
   }

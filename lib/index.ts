@@ -32,6 +32,9 @@ export {
   keyboardInteractive,
   type AuthProvider,
   type AuthEvent,
+  type AuthAttemptEvent,
+  type AuthBannerEvent,
+  type AuthPromptEvent,
   type AuthPrompt,
   type KeyboardInteractiveChallenge,
   type PrivateKeyConfig,
@@ -39,7 +42,7 @@ export {
 } from './auth.js';
 
 // ── connection ─────────────────────────────────────────────────────────────────────────────
-export { Connection, shareConnection, type ChannelEvent } from './connection.js';
+export { Connection, shareConnection, type ChannelEvent, type ChannelOpenEvent, type ChannelCloseEvent } from './connection.js';
 
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {

@@ -160,13 +160,12 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     const err = await errorOf(
       connectTo(server.info).pipe(
         withConnection((c) => {
+          // `sleep` never reads stdin: the 2 MiB window fills, then the queue reaches the limit.
           const ch = c.exec('sleep 30', { stdinLimit: 1024 * 1024 });
-          return new (class extends Object {})() && ch.pipe((src) => {
-            setTimeout(() => {
-              for (let i = 0; i < 64; i++) ch.next(Buffer.alloc(64 * 1024));
-            }, 50);
-            return src;
-          });
+          setTimeout(() => {
+            for (let i = 0; i < 64; i++) ch.next(Buffer.alloc(64 * 1024));
+          }, 50);
+          return ch;
         }),
       ),
     );

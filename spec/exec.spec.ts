@@ -1,6 +1,6 @@
 import { from, lastValueFrom, map, of, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitStatusError, decodeText, exec, run, selectStream, shareConnection, splitLines, withConnection } from '../lib/index.js';
+import { type ExitStatusError, decodeText, exec, run, selectStream, shareConnection, splitLines, withConnection } from '../lib/index.js';
 import type { TestServerInfo } from '../lib/testing/index.js';
 import { connectTo, errorOf, eventually, expectNoLeaks, resources, serve } from './helpers/index.js';
 

@@ -4,7 +4,7 @@
  */
 import type { ClientChannel } from 'ssh2';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- ssh2 internals are untyped */
+// `any` is allowed in this file only (see eslint.config.js): ssh2's internals are untyped.
 
 /**
  * Sends an SSH "signal" channel request.

@@ -3,5 +3,5 @@
  *
  * @module rxssh/testing
  */
-export { testServer, withTestServer, type TestServerConfig, type TestServerInfo, type TestServerStats } from './server.js';
+export { testServer, withTestServer, type TestServerConfig, type TestServerInfo, type TestServerStats, type TestServerHostKey } from './server.js';
 export { runScript, type ScriptContext } from './scripts.js';

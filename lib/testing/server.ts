@@ -67,6 +67,14 @@ export interface TestServerStats {
   refusedSessions: number;
 }
 
+/** The test server's host key. */
+export interface TestServerHostKey {
+  /** Its SHA256 fingerprint, for `pinned()`. */
+  readonly fingerprint: string;
+  /** Its OpenSSH public-key line. */
+  readonly openssh: string;
+}
+
 /**
  * What {@link testServer} emits once it is listening.
  *
@@ -91,7 +99,7 @@ export interface TestServerInfo {
   /** The matching public key line. */
   readonly publicKey: string;
   /** The server's host key. */
-  readonly hostKey: { readonly fingerprint: string; readonly openssh: string };
+  readonly hostKey: TestServerHostKey;
   /** Live counters. */
   readonly stats: TestServerStats;
 }

@@ -1,0 +1,39 @@
+/** Every example runs, both on its embedded default and against the real sshd. */
+import { lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { main as cat } from '../examples/cat.js';
+import { main as exitStatus } from '../examples/exit-status.js';
+import { main as pipeCommands } from '../examples/pipe-commands.js';
+import { main as runCommand } from '../examples/run-command.js';
+import { sshd } from './helpers/index.js';
+
+function sshdArgs(): string[] {
+  const s = sshd();
+  return ['--host', s.host, '--port', String(s.port), '--user', s.username, '--key', s.keys['ed25519'] ?? '', '--fingerprint', s.hostFingerprints['ed25519'] ?? ''];
+}
+
+describe.each([
+  ['the embedded server', () => []],
+  ['real sshd', sshdArgs],
+])('examples on %s', (_name, args) => {
+  it('cat.ts: the Conch tutorial', async () => {
+    expect(await lastValueFrom(cat(args()))).toBe('This data will be echoed back to us by "cat."\r\n');
+  });
+
+  it('run-command.ts', async () => {
+    const r = await lastValueFrom(runCommand(args(), 'echo $((6 * 7))'));
+    expect([r.stdout, r.exitCode]).toEqual(['42\n', 0]);
+  });
+
+  it('pipe-commands.ts', async () => {
+    expect((await lastValueFrom(pipeCommands(args()))).trim()).toBe('100000');
+  });
+
+  it('exit-status.ts', async () => {
+    expect(await lastValueFrom(exitStatus(args()).pipe(toArray()))).toEqual([
+      "run('test -d /') → exit 0",
+      "run('exit 3') → exit 3 (a result, not an error)",
+      'exec(…) → ExitStatusError: exit 2, stderr "no such thing"',
+    ]);
+  });
+});

@@ -112,6 +112,8 @@ export interface ChannelRequest {
 
 const DEFAULT_STDIN_LIMIT = 16 * 1024 * 1024;
 const STDERR_TAIL = 4096;
+const ITERATOR_HIGH_WATER = 1024 * 1024;
+const ITERATOR_LOW_WATER = 256 * 1024;
 const noop = (): void => undefined;
 
 /**
@@ -164,6 +166,7 @@ class ChannelRun {
   #stderrTail: Buffer[] = [];
   #stderrTailBytes = 0;
   #detach: Array<() => void> = [];
+  #pauses = 0;
   readonly #id: number;
 
   constructor(
@@ -185,7 +188,7 @@ class ChannelRun {
 
   start(): void {
     this.state = 'opening';
-    if (this.session.lost) {
+    if (this.session.closed) {
       this.#fail(new ConnectionLostError('Connection is closed', this.#context('channel')));
       return;
     }
@@ -319,6 +322,11 @@ class ChannelRun {
       chan.off('close', onClose);
       chan.off('drain', onDrain);
     });
+    if (this.#pauses > 0) {
+      // A consumer asked for less before the channel opened ('data' listeners resume streams).
+      chan.pause();
+      chan.stderr.pause();
+    }
     this.session.channelEvents.next({ type: 'open', ...this.info });
     this.config.openObserver?.next(this.info);
     const queued = this.pending;
@@ -486,6 +494,23 @@ class ChannelRun {
   signal(name: string): boolean {
     const signal = normalizeSignal(name);
     return this.state === 'open' && this.chan !== undefined && sendSignal(this.chan, signal);
+  }
+
+  /** Stops reading the channel (ref-counted): ssh2 then stops opening the SSH window. */
+  pause(): void {
+    if (this.#pauses++ === 0 && this.state === 'open') {
+      this.chan?.pause();
+      this.chan?.stderr.pause();
+    }
+  }
+
+  /** Undoes one `pause()`. */
+  resume(): void {
+    if (this.#pauses === 0) return;
+    if (--this.#pauses === 0 && this.chan) {
+      this.chan.resume();
+      this.chan.stderr.resume();
+    }
   }
 
   resize(rows: number, cols: number): void {
@@ -665,6 +690,131 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
   /** Tells the server the terminal size changed (pty channels). */
   resize(size: { readonly rows: number; readonly cols: number }): void {
     this.#run?.resize(size.rows, size.cols);
+  }
+
+  /**
+   * Reads the output with real demand: the channel is read only as fast as the loop consumes
+   * (at most ~1 MiB queued, then ssh2 stops opening the SSH window, so the server waits).
+   * Ends like the Observable: after exit 0, or by throwing its error. Breaking out of the loop
+   * unsubscribes (and so stops the remote command).
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of connection.exec('cat big.log', { stdin: [] })) {
+   *   await slowlyProcess(chunk.data);
+   * }
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ExecChunk> {
+    const queue: ExecChunk[] = [];
+    let queued = 0;
+    let paused = false;
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    let waiter: { resolve: (r: IteratorResult<ExecChunk>) => void; reject: (e: unknown) => void } | undefined;
+    const settle = (): void => {
+      const w = waiter;
+      if (!w) return;
+      const chunk = queue.shift();
+      if (chunk) {
+        waiter = undefined;
+        queued -= chunk.data.length;
+        if (paused && queued <= ITERATOR_LOW_WATER) {
+          paused = false;
+          run.resume();
+        }
+        w.resolve({ value: chunk, done: false });
+      } else if (failure) {
+        waiter = undefined;
+        w.reject(failure.error);
+      } else if (ended) {
+        waiter = undefined;
+        w.resolve({ value: undefined, done: true });
+      }
+    };
+    const subscription = this.subscribe({
+      next: (chunk) => {
+        queue.push(chunk);
+        queued += chunk.data.length;
+        if (!paused && queued >= ITERATOR_HIGH_WATER) {
+          paused = true;
+          run.pause();
+        }
+        settle();
+      },
+      error: (error: unknown) => {
+        failure = { error };
+        settle();
+      },
+      complete: () => {
+        ended = true;
+        settle();
+      },
+    });
+    const run = this.#run as ChannelRun;
+    const stop = (): void => {
+      if (paused) {
+        paused = false;
+        run.resume();
+      }
+      subscription.unsubscribe();
+    };
+    const iterator: AsyncIterableIterator<ExecChunk> = {
+      next: () =>
+        new Promise<IteratorResult<ExecChunk>>((resolve, reject) => {
+          waiter = { resolve, reject };
+          settle();
+        }),
+      return: (): Promise<IteratorResult<ExecChunk>> => {
+        stop();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Writes the output into Node Writables with backpressure: while a Writable is full the
+   * channel is paused (and with it the server). Stderr goes to `stderr` if given, else it is
+   * read and discarded. The returned Observable completes or errors like the channel; the
+   * Writables are not ended.
+   *
+   * @example
+   * ```ts
+   * connection.exec('tar cz /srv', { stdin: [] }).pipeTo(createWriteStream('srv.tgz'), process.stderr)
+   *   .subscribe({ complete: () => console.log('saved') });
+   * ```
+   */
+  pipeTo(stdout: NodeJS.WritableStream, stderr?: NodeJS.WritableStream): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      let run: ChannelRun | undefined;
+      const waiting = new Set<NodeJS.WritableStream>();
+      const onDrain = (target: NodeJS.WritableStream) => (): void => {
+        if (waiting.delete(target)) run?.resume();
+      };
+      const drains = new Map([stdout, ...(stderr ? [stderr] : [])].map((w) => [w, onDrain(w)] as const));
+      const subscription = this.subscribe({
+        next: ({ stream, data }) => {
+          const target = stream === 'stdout' ? stdout : stderr;
+          if (!target) return;
+          if (!target.write(data) && !waiting.has(target)) {
+            waiting.add(target);
+            run?.pause();
+            target.once('drain', drains.get(target) ?? noop);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      run = this.#run;
+      return () => {
+        for (const [target, listener] of drains) target.removeListener('drain', listener);
+        for (let i = waiting.size; i > 0; i--) run?.resume();
+        waiting.clear();
+        subscription.unsubscribe();
+      };
+    });
   }
 }
 

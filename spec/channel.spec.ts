@@ -173,6 +173,80 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     expect((err as StdinOverflowError).limit).toBe(1024 * 1024);
   });
 
+  it('for await reads only as fast as the loop: 256 MiB to a slow consumer, bounded memory, byte-exact', async () => {
+    const total = 256 * 1024 * 1024;
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    let received = 0;
+    let wrong = 0;
+    let chunks = 0;
+    await lastValueFrom(
+      connectTo(server.info).pipe(
+        withConnection((c) =>
+          from(
+            (async () => {
+              for await (const { data } of c.exec(`emit ${total}`, { stdin: [] })) {
+                for (let i = 0; i < data.length; i += 4093) if (data[i] !== ((received + i) % 65536) % 251) wrong++;
+                received += data.length;
+                if (++chunks % 8 === 0) {
+                  peak = Math.max(peak, process.memoryUsage().rss);
+                  await new Promise((r) => setTimeout(r, 1)); // a deliberately slow consumer
+                }
+              }
+            })(),
+          ),
+        ),
+      ),
+    );
+    expect(received).toBe(total);
+    expect(wrong).toBe(0);
+    expect(peak - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('breaking out of for await stops the command', async () => {
+    const before = server.info.stats.signals.length;
+    await lastValueFrom(
+      connectTo(server.info).pipe(
+        withConnection((c) =>
+          from(
+            (async () => {
+              let n = 0;
+              for await (const chunk of c.exec('yes', { stdin: [] })) {
+                n += chunk.data.length;
+                if (n > 1024 * 1024) break;
+              }
+            })(),
+          ),
+        ),
+      ),
+    );
+    expect(await eventually(() => server.info.stats.signals.length > before)).toBe(true);
+  });
+
+  it('pipeTo() pauses the channel while the Writable is full', async () => {
+    const { Writable } = await import('node:stream');
+    let written = 0;
+    let maxBuffered = 0;
+    const slow = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, done) {
+        written += chunk.length;
+        setImmediate(done);
+      },
+    });
+    const total = 32 * 1024 * 1024;
+    const probe = setInterval(() => (maxBuffered = Math.max(maxBuffered, slow.writableLength)), 1);
+    await lastValueFrom(
+      connectTo(server.info).pipe(withConnection((c) => c.exec(`emit ${total}`, { stdin: [] }).pipeTo(slow))),
+      { defaultValue: undefined },
+    );
+    clearInterval(probe);
+    await new Promise((r) => slow.end(r));
+    expect(written).toBe(total);
+    // Without pausing, the Writable would buffer most of the 32 MiB.
+    expect(maxBuffered).toBeLessThan(4 * 1024 * 1024);
+  });
+
   it('write() completes when ssh2 took the chunk and errors with ChannelClosedError after close', async () => {
     const outcome = await lastValueFrom(
       connectTo(server.info).pipe(

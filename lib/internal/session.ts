@@ -115,6 +115,11 @@ export class Session {
     return this.#transport;
   }
 
+  /** True once the connection is gone or being ended: no new channels. */
+  get closed(): boolean {
+    return this.lost || (this.#finished && this.#connection !== undefined);
+  }
+
   nextChannelId(): number {
     return ++this.#channelSeq;
   }

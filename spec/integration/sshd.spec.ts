@@ -286,6 +286,54 @@ describe('real sshd: exec channels', () => {
     expect(out[1]).toBe(2);
   });
 
+  it('for await over 256 MiB from sshd with a slow consumer: bounded memory, every byte', async () => {
+    const total = 256 * 1024 * 1024;
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    let received = 0;
+    let nonZero = 0;
+    let chunks = 0;
+    await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          (async () => {
+            for await (const { data } of c.exec(`head -c ${total} /dev/zero`, { stdin: [] })) {
+              received += data.length;
+              for (let i = 0; i < data.length; i += 4096) nonZero += data[i] ?? 1;
+              if (++chunks % 8 === 0) {
+                peak = Math.max(peak, process.memoryUsage().rss);
+                await new Promise((r) => setTimeout(r, 1));
+              }
+            }
+          })(),
+        ),
+      ),
+      { defaultValue: undefined },
+    );
+    expect(received).toBe(total);
+    expect(nonZero).toBe(0);
+    expect(peak - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a pty shell follows resize(): stty size reports the new size', async () => {
+    const sizes = await lastValueFrom(
+      login().pipe(
+        withConnection((c) => {
+          const sh = c.shell({ pty: { rows: 30, cols: 100 }, check: false });
+          const lines = sh.pipe(selectStream('stdout'), decodeText(), splitLines());
+          setTimeout(() => sh.next('stty size\n'), 200);
+          setTimeout(() => sh.resize({ rows: 50, cols: 132 }), 400);
+          setTimeout(() => sh.next('stty size; exit\n'), 600);
+          return lines;
+        }),
+        map((line) => line.trim()),
+        toArray(),
+      ),
+    );
+    expect(sizes).toContain('30 100');
+    expect(sizes).toContain('50 132');
+  });
+
   it('connection refused → ConnectError', async () => {
     const port = await freeClosedPort();
     const err = await errorOf(connect({ host: '127.0.0.1', port, username: s.username }));

@@ -788,10 +788,10 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
    */
   pipeTo(stdout: NodeJS.WritableStream, stderr?: NodeJS.WritableStream): Observable<void> {
     return new Observable<void>((subscriber) => {
-      let run: ChannelRun | undefined;
+      const runs: { current: ChannelRun | undefined } = { current: undefined };
       const waiting = new Set<NodeJS.WritableStream>();
       const onDrain = (target: NodeJS.WritableStream) => (): void => {
-        if (waiting.delete(target)) run?.resume();
+        if (waiting.delete(target)) runs.current?.resume();
       };
       const drains = new Map([stdout, ...(stderr ? [stderr] : [])].map((w) => [w, onDrain(w)] as const));
       const subscription = this.subscribe({
@@ -800,17 +800,17 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
           if (!target) return;
           if (!target.write(data) && !waiting.has(target)) {
             waiting.add(target);
-            run?.pause();
+            runs.current?.pause();
             target.once('drain', drains.get(target) ?? noop);
           }
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
       });
-      run = this.#run;
+      runs.current = this.#run;
       return () => {
         for (const [target, listener] of drains) target.removeListener('drain', listener);
-        for (let i = waiting.size; i > 0; i--) run?.resume();
+        for (let i = waiting.size; i > 0; i--) runs.current?.resume();
         waiting.clear();
         subscription.unsubscribe();
       };

@@ -141,18 +141,27 @@ export class Session {
     // A persistent listener: ssh2 adds its own, but a late error after ssh2 let go of the
     // socket must never become an unhandled 'error' event.
     socket.on('error', noop);
-    socket.once('lookup', () => {
+    const onLookup = (): void => {
       if (this.phase === 'dns') this.phase = 'tcp';
-    });
-    socket.once('connect', () => {
+    };
+    const onConnect = (): void => {
       socket.setNoDelay(true); // ssh2 leaves Nagle on: ~40 ms per round trip against sshd
       this.phase = 'banner';
       this.#arm(s.timeouts.handshake);
-    });
-    this.client.on('error', (err: unknown) => this.#onSsh2Error(err));
-    this.client.on('close', () => this.#onClose());
-    this.client.on('ready', () => this.#onReady());
-    this.client.on('banner', (message: string) => this.#report({ type: 'banner', message }));
+    };
+    const onData = (): void => {
+      if (this.phase === 'banner') this.phase = 'kex';
+    };
+    const onError = (err: unknown): void => this.#onSsh2Error(err);
+    const onClose = (): void => this.#onClose();
+    const onReady = (): void => this.#onReady();
+    const onBanner = (message: string): void => this.#report({ type: 'banner', message });
+    socket.once('lookup', onLookup);
+    socket.once('connect', onConnect);
+    this.client.on('error', onError);
+    this.client.on('close', onClose);
+    this.client.on('ready', onReady);
+    this.client.on('banner', onBanner);
     this.#arm(s.timeouts.connect);
     socket.connect({ host: s.host, port: s.port, ...(s.localAddress ? { localAddress: s.localAddress } : {}) });
     const config: Ssh2ConnectConfig = {
@@ -173,8 +182,19 @@ export class Session {
       return;
     }
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
-    socket.once('data', () => {
-      if (this.phase === 'banner') this.phase = 'kex';
+    socket.once('data', onData);
+    // Once the socket is gone, remove what we added (registered after ssh2's own socket
+    // 'close' listener, which emits the client's 'close' first) — except a no-op 'error' listener on the
+    // client and the socket, kept for their whole life: ssh2 may still emit a late error.
+    socket.once('close', () => {
+      socket.off('lookup', onLookup);
+      socket.off('connect', onConnect);
+      socket.off('data', onData);
+      this.client.on('error', noop);
+      this.client.off('error', onError);
+      this.client.off('ready', onReady);
+      this.client.off('banner', onBanner);
+      this.client.off('close', onClose);
     });
   }
 

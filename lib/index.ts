@@ -22,6 +22,25 @@ export {
   type HostKeyInfo,
   type HostKeyPolicy,
 } from './host-key.js';
+export {
+  knownHosts,
+  acceptNew,
+  parseKnownHosts,
+  lookupKnownHost,
+  hostMatches,
+  hashHostName,
+  knownHostsName,
+  HostKeyUnknownError,
+  HostKeyMismatchError,
+  HostKeyRevokedError,
+  type KnownHostsEntry,
+  type KnownHostsVerdict,
+  type KnownHostVerdict,
+  type BadHostVerdict,
+  type UnknownHostVerdict,
+  type KnownHostsConfig,
+  type AcceptNewConfig,
+} from './known-hosts.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {
@@ -71,6 +90,23 @@ export {
   type ExecResult,
   type RunConfig,
 } from './exec.js';
+
+// ── many hosts ─────────────────────────────────────────────────────────────────────────────
+export {
+  fanOut,
+  FanOut,
+  parseHostSpec,
+  parseHostsFile,
+  statusOf,
+  type FanOutTarget,
+  type FanOutConfig,
+  type FanOutEvent,
+  type FanOutProgress,
+  type HostLine,
+  type HostResult,
+  type HostStatus,
+  type HostTimings,
+} from './fan-out.js';
 
 // ── errors ─────────────────────────────────────────────────────────────────────────────────
 export {

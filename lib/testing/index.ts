@@ -3,5 +3,5 @@
  *
  * @module rxssh/testing
  */
-export { testServer, withTestServer, type TestServerConfig, type TestServerInfo, type TestServerStats, type TestServerHostKey } from './server.js';
+export { testServer, withTestServer, generateEd25519, type TestServerConfig, type TestServerInfo, type TestServerStats, type TestServerHostKey, type KeyPair } from './server.js';
 export { runScript, type ScriptContext } from './scripts.js';

@@ -60,6 +60,7 @@ function emitBytes(
  * | `signal NAME` | ends at once by signal NAME |
  * | `noexit` | prints `bye` and closes the channel without any exit status |
  * | `env NAME` | prints the requested environment variable |
+ * | `lines N WORD` | prints `WORD 1` … `WORD N`, one per line, exits 0 |
  * | `true` / `false` | exit 0 / 1 |
  *
  * Anything else prints an error to stderr and exits 127.
@@ -107,6 +108,11 @@ export function runScript(ctx: ScriptContext, command: string): void {
     case 'fail':
       stream.stderr.write(`${args.slice(1).join(' ')}\n`);
       return exit(Number.parseInt(args[0] ?? '1', 10) || 1);
+    case 'lines': {
+      const n = Number.parseInt(args[0] ?? '0', 10) || 0;
+      stream.write(Array.from({ length: n }, (_, i) => `${args[1] ?? 'line'} ${i + 1}\n`).join(''));
+      return exit(0);
+    }
     case 'env':
       stream.write(`${ctx.env[args[0] ?? ''] ?? ''}\n`);
       return exit(0);

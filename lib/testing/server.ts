@@ -16,6 +16,14 @@ import { runScript, type ScriptContext } from './scripts.js';
 
 const noop = (): void => undefined;
 
+/** A key pair in OpenSSH format. */
+export interface KeyPair {
+  /** The private key (`-----BEGIN OPENSSH PRIVATE KEY-----`…). */
+  readonly private: string;
+  /** The public key line (`ssh-ed25519 AAAA…`). */
+  readonly public: string;
+}
+
 /**
  * Options of {@link testServer}.
  *
@@ -43,6 +51,8 @@ export interface TestServerConfig {
   readonly banner?: string;
   /** Refuse session channels beyond this many open at once on one connection, like sshd's MaxSessions (default 10). */
   readonly maxSessions?: number;
+  /** The client key pair to accept and hand out (default: a fresh ed25519 pair per server). */
+  readonly clientKey?: KeyPair;
   /** More public keys (OpenSSH lines) to accept for publickey authentication. */
   readonly authorizedKeys?: readonly string[];
   /** The address to bind (default `127.0.0.1`; must be a loopback address). */
@@ -146,7 +156,7 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
   const maxSessions = config.maxSessions ?? 10;
   return new Observable<TestServerInfo>((subscriber) => {
     const hostKey = generateEd25519();
-    const clientKey = generateEd25519();
+    const clientKey = config.clientKey ?? generateEd25519();
     const parsedClient = utils.parseKey(clientKey.public);
     const parsedHost = utils.parseKey(hostKey.public);
     if (parsedClient instanceof Error || parsedHost instanceof Error) {
@@ -297,10 +307,21 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
 }
 
 /**
+ * A fresh ed25519 key pair in OpenSSH format (`private`, `public`), e.g. to share one client
+ * key between several test servers.
+ *
  * ssh2's generateKeyPairSync('ed25519') drops a leading zero byte of the public key about once
- * in 256 keys, producing a key its own parser rejects; draw again until both halves parse.
+ * in 256 keys, producing a key its own parser rejects; this draws again until both halves parse.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519, testServer } from 'rxssh/testing';
+ *
+ * const clientKey = generateEd25519();
+ * testServer({ clientKey }); // accepts clientKey.private
+ * ```
  */
-function generateEd25519(): { private: string; public: string } {
+export function generateEd25519(): KeyPair {
   for (;;) {
     const pair = utils.generateKeyPairSync('ed25519');
     if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench`: starts its own sshd on loopback and measures rxssh side by side with raw
+ * ssh2, OpenSSH's `ssh` and asyncssh in one run; writes docs/benchmarks.md and
+ * docs/benchmarks.svg. Needs root (sshd). `--quick` makes every part smaller.
+ *
+ *   npm run bench                # everything
+ *   npm run bench -- --only=bulk # one part: bulk, connect, channels, memory
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { bulk } from './bulk.js';
+import { channelsPart, connectPart, memoryPart } from './parts.js';
+import { fmt, log, machine, withSshd, type Ratio, type Row } from './lib.js';
+import { svg } from './plot.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const quick = values.quick ?? false;
+const only = values.only;
+const want = (part: string): boolean => only === undefined || only.split(',').includes(part);
+
+const rows: Row[] = [];
+const ratios: Ratio[] = [];
+const started = new Date();
+
+await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400'], async (s) => {
+  if (want('bulk')) {
+    const r = await bulk(s, quick ? 1 : 5);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+  if (want('connect')) {
+    const r = await connectPart(s, quick ? 10 : 50);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+  if (want('channels')) {
+    const r = await channelsPart(s, quick ? 200 : 1000, quick ? 1 : 3);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+  if (want('memory')) {
+    const r = await memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+});
+
+// Parts run separately (npm run bench:bulk …) are merged with the stored figures of the others.
+const store = new URL('../docs/benchmarks.json', import.meta.url);
+interface Stored {
+  readonly date: string;
+  readonly command: string;
+  readonly machine: string;
+  readonly rows: Row[];
+  readonly ratios: Ratio[];
+}
+const previous: Record<string, Stored> = existsSync(store) ? (JSON.parse(readFileSync(store, 'utf8')) as Record<string, Stored>) : {};
+const command = `npm run bench${only ? ` -- --only=${only}` : ''}${quick ? ' --quick' : ''}`;
+const here = machine();
+const parts: Record<string, Stored> = { ...previous };
+for (const part of new Set(rows.map((r) => r.part))) {
+  parts[part] = {
+    date: started.toISOString().slice(0, 10),
+    command,
+    machine: here,
+    rows: rows.filter((r) => r.part === part),
+    ratios: ratios.filter((r) => r.part === part),
+  };
+}
+writeFileSync(store, `${JSON.stringify(parts, null, 1)}\n`);
+rows.splice(0, rows.length, ...Object.values(parts).flatMap((p) => p.rows));
+ratios.splice(0, ratios.length, ...Object.values(parts).flatMap((p) => p.ratios));
+const provenance = Object.entries(parts)
+  .map(([part, p]) => `- ${part}: \`${p.command}\` on ${p.date}`)
+  .join('\n');
+
+const table = (part: string): string => {
+  const rs = rows.filter((r) => r.part === part);
+  if (rs.length === 0) return '_not run_\n';
+  return [
+    '| case | client | median | runs | note |',
+    '|---|---|---:|---|---|',
+    ...rs.map((r) => `| ${r.case} | ${r.client} | ${fmt(r.median)} ${r.unit} | ${r.runs.map((x) => fmt(x, 0)).join(', ')} | ${r.note ?? ''} |`),
+    '',
+  ].join('\n');
+};
+const goals = [
+  '| part | ratio | value | goal | met |',
+  '|---|---|---:|---|---|',
+  ...ratios.map((r) => `| ${r.part} | ${r.what} | ${fmt(r.value, 2)} | ${r.goal} | ${r.met ? 'yes' : '**no**'} |`),
+  '',
+].join('\n');
+
+const md = `# Benchmarks
+
+Written by \`npm run bench\`. Each part starts its own sshd (on a loopback port,
+\`MaxSessions 10\`) and runs the clients side by side in one run; figures are medians of the
+repetitions listed. Lower is better everywhere except MiB/s.
+
+Machine: ${here}.
+
+Where the figures come from:
+${provenance}
+
+## Ratios and goals
+
+${goals}
+## 1. Bulk exec (256 MiB through \`cat\`, upload only, download only)
+
+rxssh writes its stdin from an async generator (pulled with backpressure) and reads its output
+with a plain subscription (\`rxssh\`, the ratios) or with \`for await\` (real demand); raw ssh2
+writes with \`write()\`/\`'drain'\` and reads \`'data'\` events; \`ssh\` reads a file of the same
+bytes (\`ssh … < file | wc -c\`). The clients take turns rep by rep.
+
+${table('bulk')}
+## 2. Connect latency (connect + auth + \`exec true\` + close)
+
+${table('connect')}
+## 3. Many channels over one connection
+
+${table('channels')}
+## 4. Memory
+
+${table('memory')}
+![throughput and latency](benchmarks.svg)
+
+Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for
+the asyncssh column), \`npm run bench -- --only=bulk\` (one part), \`--quick\` (smaller sizes).
+`;
+writeFileSync(new URL('../docs/benchmarks.md', import.meta.url), md);
+writeFileSync(new URL('../docs/benchmarks.svg', import.meta.url), svg(rows));
+log('wrote docs/benchmarks.md and docs/benchmarks.svg');
+for (const r of ratios) log(`${r.part}: ${r.what} = ${fmt(r.value, 2)} (goal ${r.goal}) ${r.met ? 'met' : 'NOT met'}`);

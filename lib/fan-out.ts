@@ -1,0 +1,507 @@
+/**
+ * Many hosts at once: `fanOut(targets, project, config)` runs one pipeline per host with
+ * bounded concurrency, per-host timeouts, a global deadline and retries, and emits exactly one
+ * result per host — plus line-framed live output and progress.
+ *
+ * @module
+ */
+import { TextDecoder } from 'node:util';
+import { defer, Observable, share, type ObservableInput, type Subscription } from 'rxjs';
+import { AuthenticationError, ConnectError, ExitStatusError, HostKeyRejectedError, SshError, TimeoutError } from './errors.js';
+
+/** One host to run on. */
+export interface FanOutTarget {
+  /** Host name or address. */
+  readonly host: string;
+  /** Port, when not the default. */
+  readonly port?: number;
+  /** User, when not the default. */
+  readonly username?: string;
+  /** How the host is named in results and output: the spec as written (`user@host:port`). */
+  readonly label: string;
+}
+
+/** How a host's run ended. */
+export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'cancelled';
+
+/** When a host's run happened (milliseconds since the epoch, and its duration). */
+export interface HostTimings {
+  /** When its first attempt started (or when it was given up, if it never started). */
+  readonly startedAt: number;
+  /** When its result was decided. */
+  readonly endedAt: number;
+  /** `endedAt - startedAt`. */
+  readonly durationMs: number;
+}
+
+/** The one result each host gets. */
+export interface HostResult<T> {
+  /** Discriminator (in `events$`). */
+  readonly type: 'result';
+  /** The target. */
+  readonly target: FanOutTarget;
+  /** The target's label. */
+  readonly host: string;
+  /** How it ended. */
+  readonly status: HostStatus;
+  /** The last value the host's pipeline emitted, if any. */
+  readonly value: T | undefined;
+  /** The remote exit status, when the pipeline ran a command and it is known. */
+  readonly exitCode: number | null;
+  /** The signal that ended the remote command, or `null`. */
+  readonly signal: string | null;
+  /** Captured stdout (UTF-8), at most `capture` bytes. */
+  readonly stdout: string;
+  /** Captured stderr (UTF-8), at most `capture` bytes. */
+  readonly stderr: string;
+  /** True when output beyond `capture` bytes was dropped from `stdout`/`stderr`. */
+  readonly truncated: boolean;
+  /** The error that ended it, if it did not succeed. */
+  readonly error: unknown;
+  /** Attempts made (retries included); 0 when it never started. */
+  readonly attempts: number;
+  /** When it ran. */
+  readonly timings: HostTimings;
+}
+
+/** A whole line of a host's output (never mixed with other hosts' partial lines). */
+export interface HostLine {
+  /** Discriminator (in `events$`). */
+  readonly type: 'line';
+  /** The target's label. */
+  readonly host: string;
+  /** Which stream it came from. */
+  readonly stream: 'stdout' | 'stderr';
+  /** The line, without its newline. */
+  readonly line: string;
+}
+
+/** Progress of a fan-out run, after every change. */
+export interface FanOutProgress {
+  /** Discriminator (in `events$`). */
+  readonly type: 'progress';
+  /** Hosts in the run. */
+  readonly total: number;
+  /** Hosts with a result. */
+  readonly done: number;
+  /** Results with status `ok`. */
+  readonly ok: number;
+  /** Results with any other status. */
+  readonly failed: number;
+  /** Hosts running now. */
+  readonly inFlight: number;
+}
+
+/** Everything a run reports, in order. */
+export type FanOutEvent<T> = HostResult<T> | HostLine | FanOutProgress;
+
+/**
+ * Options of {@link fanOut}.
+ *
+ * @example
+ * ```ts
+ * import type { FanOutConfig } from 'rxssh';
+ *
+ * const config: FanOutConfig = { concurrency: 64, timeout: 30_000, deadline: 300_000, retries: 5 };
+ * ```
+ */
+export interface FanOutConfig {
+  /** Hosts running at once (default 32). */
+  readonly concurrency?: number;
+  /** Per-host time limit in ms, retries included; 0 = none (default 60 000). The host ends as `timeout`. */
+  readonly timeout?: number;
+  /** Time limit for the whole run in ms; hosts still running or waiting end as `timeout` (default none). */
+  readonly deadline?: number;
+  /**
+   * Retries of a connection that the server dropped before its banner or key exchange (sshd's
+   * `MaxStartups` does that under load), with jittered exponential backoff (default 5).
+   */
+  readonly retries?: number;
+  /** The first retry's delay in ms, doubled each time, ±50 % jitter (default 100). */
+  readonly retryDelay?: number;
+  /** Bytes of stdout and of stderr kept per host (default 1 MiB each). */
+  readonly capture?: number;
+  /** Aborting ends the run: hosts running or waiting end as `cancelled`, then it completes. */
+  readonly signal?: AbortSignal;
+}
+
+/** Parses `[user@]host[:port]` (IPv6 as `[addr]:port` or bare). Throws TypeError when empty or malformed. */
+export function parseHostSpec(spec: string): FanOutTarget {
+  const text = spec.trim();
+  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:\s]+|[0-9a-fA-F:]+)(?::(\d+))?$/.exec(text);
+  const ipv6Bare = /^(?:([^@\s]+)@)?([0-9a-fA-F]*:[0-9a-fA-F:]+)$/.exec(text);
+  const match = ipv6Bare && !text.includes('[') ? [text, ipv6Bare[1], ipv6Bare[2], undefined] : m;
+  if (!text || !match || !match[2]) throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
+  const host = match[2].replace(/^\[(.*)\]$/, '$1');
+  const port = match[3] === undefined ? undefined : Number(match[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`bad port in ${JSON.stringify(spec)}`);
+  return { host, ...(port !== undefined ? { port } : {}), ...(match[1] ? { username: match[1] } : {}), label: text };
+}
+
+/**
+ * Parses a pssh-style hosts file: one `[user@]host[:port]` per line (an optional second word
+ * is the user, as in pssh), `#` comments and blank lines ignored.
+ *
+ * @example
+ * ```ts
+ * import { parseHostsFile } from 'rxssh';
+ *
+ * parseHostsFile('# web\ndeploy@web1:2222\nweb2 admin\n'); // [{ host: 'web1', … }, { host: 'web2', username: 'admin', … }]
+ * ```
+ */
+export function parseHostsFile(text: string): FanOutTarget[] {
+  const targets: FanOutTarget[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) continue;
+    const [spec = '', user] = line.split(/\s+/);
+    const target = parseHostSpec(spec);
+    targets.push(user && !target.username ? { ...target, username: user } : target);
+  }
+  return targets;
+}
+
+/**
+ * Maps an error to a host status: host-key and auth failures, unreachable hosts (DNS, TCP,
+ * no SSH handshake), timeouts, and everything else as `failed`.
+ *
+ * @example
+ * ```ts
+ * import { statusOf, AuthenticationError } from 'rxssh';
+ *
+ * statusOf(new AuthenticationError('no', [], null, { host: 'h', port: 22, phase: 'auth' })); // 'auth-failed'
+ * ```
+ */
+export function statusOf(error: unknown): HostStatus {
+  if (error instanceof HostKeyRejectedError) return 'host-key-rejected';
+  if (error instanceof AuthenticationError) return 'auth-failed';
+  if (error instanceof ConnectError) return 'unreachable';
+  if (error instanceof TimeoutError) return ['dns', 'tcp', 'banner'].includes(error.phase) ? 'unreachable' : 'timeout';
+  if (error instanceof SshError && ['dns', 'tcp', 'banner', 'kex'].includes(error.phase)) return 'unreachable';
+  return 'failed';
+}
+
+function retriable(error: unknown): boolean {
+  // sshd's MaxStartups drops surplus unauthenticated connections right after accept.
+  return error instanceof SshError && !(error instanceof TimeoutError) && (error.phase === 'banner' || error.phase === 'kex' || error.phase === 'tcp') &&
+    !(error instanceof ConnectError && (error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED');
+}
+
+interface Captured {
+  stdout: Buffer[];
+  stderr: Buffer[];
+  kept: { stdout: number; stderr: number };
+  truncated: boolean;
+  decoders: { stdout: TextDecoder; stderr: TextDecoder };
+  rest: { stdout: string; stderr: string };
+}
+
+function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: Uint8Array } {
+  return (
+    typeof value === 'object' && value !== null && 'stream' in value && 'data' in value &&
+    ((value as { stream: unknown }).stream === 'stdout' || (value as { stream: unknown }).stream === 'stderr') &&
+    (value as { data: unknown }).data instanceof Uint8Array
+  );
+}
+
+function isExecResult(value: unknown): value is { stdout: string; stderr: string; exitCode: number | null; signal: string | null } {
+  return typeof value === 'object' && value !== null && 'exitCode' in value && 'stdout' in value && typeof (value as { stdout: unknown }).stdout === 'string';
+}
+
+/**
+ * The Observable of a fan-out run's results, with its live side channels. Subscribing to it,
+ * to `events$`, `lines$` or `progress$` joins one shared run (started by the first subscriber,
+ * cancelled when the last leaves).
+ */
+export class FanOut<T> extends Observable<HostResult<T>> {
+  /** Every event of the run: results, lines and progress, in order. */
+  readonly events$: Observable<FanOutEvent<T>>;
+  /** Line-framed live output of every host. */
+  readonly lines$: Observable<HostLine>;
+  /** Progress after every change. */
+  readonly progress$: Observable<FanOutProgress>;
+
+  /** @internal */
+  constructor(events$: Observable<FanOutEvent<T>>) {
+    super((subscriber) =>
+      events$.subscribe({
+        next: (e) => {
+          if (e.type === 'result') subscriber.next(e);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+    this.events$ = events$;
+    this.lines$ = new Observable<HostLine>((subscriber) =>
+      events$.subscribe({
+        next: (e) => {
+          if (e.type === 'line') subscriber.next(e);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+    this.progress$ = new Observable<FanOutProgress>((subscriber) =>
+      events$.subscribe({
+        next: (e) => {
+          if (e.type === 'progress') subscriber.next(e);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+  }
+}
+
+/**
+ * Runs `project(target)` for every target with bounded concurrency and emits exactly one
+ * {@link HostResult} per host; one host's failure never affects another.
+ *
+ * @remarks
+ * - **Results**: `ok` when the host's pipeline completed (and, for `run()` results, exited 0);
+ *   `failed` (non-zero exit, signal, other errors), `timeout` (per-host `timeout` or the global
+ *   `deadline`), `unreachable`, `auth-failed`, `host-key-rejected`, `cancelled` (`signal`
+ *   aborted). Results arrive as hosts finish; the run completes after the last one.
+ * - **Output**: when the pipeline emits exec chunks (`exec()`) or `run()` results, stdout and
+ *   stderr are captured (bounded by `capture`) and split into whole lines per host with their
+ *   own UTF-8 decoder, so lines never interleave (`lines$`).
+ * - **Retries**: connections dropped before the handshake (sshd `MaxStartups`) are retried with
+ *   jittered backoff. Commands on one host share that host's connection limits (`maxChannels`).
+ * - **Cancel**: unsubscribing ends every host's pipeline at once (signals remote commands,
+ *   closes sockets); nothing is emitted afterwards.
+ *
+ * @param targets - host specs (`[user@]host[:port]`) or targets.
+ * @param project - builds one host's pipeline (usually `connect … authenticate … run`).
+ * @param config - concurrency, timeouts, retries, capture, cancel signal.
+ * @example
+ * ```ts
+ * import { fanOut, connect, verifyHostKey, knownHosts, authenticate, agent, run } from 'rxssh';
+ *
+ * const run$ = fanOut(['web1', 'web2', 'deploy@db1:2222'], (t) =>
+ *   connect({ host: t.host, port: t.port ?? 22, username: t.username ?? 'ops' }).pipe(
+ *     verifyHostKey(knownHosts()),
+ *     authenticate(agent()),
+ *     run('uptime'),
+ *   ), { concurrency: 50, timeout: 30_000 });
+ * run$.progress$.subscribe((p) => console.error(`${p.done}/${p.total}`));
+ * run$.subscribe((r) => console.log(r.host, r.status, r.stdout.trim()));
+ * ```
+ */
+export function fanOut<T>(
+  targets: Iterable<FanOutTarget | string>,
+  project: (target: FanOutTarget) => ObservableInput<T>,
+  config: FanOutConfig = {},
+): FanOut<T> {
+  const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
+  const concurrency = config.concurrency ?? 32;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('fanOut(): concurrency must be a positive integer');
+  const timeout = config.timeout ?? 60_000;
+  const retries = config.retries ?? 5;
+  const retryDelay = config.retryDelay ?? 100;
+  const capture = config.capture ?? 1024 * 1024;
+  for (const [name, v] of [['timeout', timeout], ['retries', retries], ['retryDelay', retryDelay], ['capture', capture], ['deadline', config.deadline ?? 0]] as const) {
+    if (!Number.isFinite(v) || v < 0) throw new TypeError(`fanOut(): ${name} must be a non-negative number`);
+  }
+  if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
+
+  const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
+    const total = list.length;
+    let next = 0;
+    let done = 0;
+    let ok = 0;
+    let inFlight = 0;
+    let ended = false;
+    const running = new Set<HostRun>();
+    const progress = (): void => {
+      if (!ended) subscriber.next({ type: 'progress', total, done, ok, failed: done - ok, inFlight });
+    };
+
+    class HostRun {
+      readonly startedAt = Date.now();
+      attempts = 0;
+      value: T | undefined;
+      exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null };
+      readonly captured: Captured = {
+        stdout: [],
+        stderr: [],
+        kept: { stdout: 0, stderr: 0 },
+        truncated: false,
+        decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
+        rest: { stdout: '', stderr: '' },
+      };
+      sub: Subscription | undefined;
+      retryTimer: NodeJS.Timeout | undefined;
+      hostTimer: NodeJS.Timeout | undefined;
+
+      constructor(readonly target: FanOutTarget) {}
+
+      start(): void {
+        if (timeout > 0) {
+          this.hostTimer = setTimeout(
+            () => this.finish('timeout', new TimeoutError(timeout, { host: this.target.host, port: this.target.port ?? 22, phase: 'exec' })),
+            timeout,
+          );
+        }
+        this.attempt();
+      }
+
+      attempt(): void {
+        this.retryTimer = undefined;
+        this.attempts++;
+        let emitted = false;
+        this.sub = defer(() => project(this.target)).subscribe({
+          next: (value) => {
+            emitted = true;
+            this.observe(value);
+          },
+          error: (err: unknown) => {
+            if (!emitted && retriable(err) && this.attempts <= retries) {
+              const delay = retryDelay * 2 ** (this.attempts - 1) * (0.5 + Math.random());
+              this.retryTimer = setTimeout(() => this.attempt(), delay);
+              return;
+            }
+            if (err instanceof ExitStatusError) this.exit = { exitCode: err.exitCode, signal: err.signal };
+            this.finish(statusOf(err), err);
+          },
+          complete: () => {
+            const failedExit = this.exit.exitCode !== null && this.exit.exitCode !== 0;
+            this.finish(failedExit || this.exit.signal !== null ? 'failed' : 'ok', undefined);
+          },
+        });
+      }
+
+      observe(value: T): void {
+        this.value = value;
+        if (isChunk(value)) {
+          this.keep(value.stream, Buffer.from(value.data.buffer, value.data.byteOffset, value.data.byteLength));
+        } else if (isExecResult(value)) {
+          this.exit = { exitCode: value.exitCode, signal: value.signal };
+          this.keep('stdout', Buffer.from(value.stdout));
+          this.keep('stderr', Buffer.from(value.stderr));
+        }
+      }
+
+      keep(stream: 'stdout' | 'stderr', data: Buffer): void {
+        const c = this.captured;
+        const room = capture - c.kept[stream];
+        if (room < data.length) c.truncated = true;
+        if (room > 0) {
+          const piece = data.subarray(0, room);
+          c[stream].push(piece);
+          c.kept[stream] += piece.length;
+        }
+        const text = c.rest[stream] + c.decoders[stream].decode(data, { stream: true });
+        const parts = text.split('\n');
+        c.rest[stream] = parts.pop() ?? '';
+        for (const line of parts) this.line(stream, line);
+      }
+
+      line(stream: 'stdout' | 'stderr', line: string): void {
+        if (!ended) subscriber.next({ type: 'line', host: this.target.label, stream, line: line.endsWith('\r') ? line.slice(0, -1) : line });
+      }
+
+      stop(): void {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        if (this.hostTimer) clearTimeout(this.hostTimer);
+        this.retryTimer = this.hostTimer = undefined;
+        this.sub?.unsubscribe();
+      }
+
+      finish(status: HostStatus, error: unknown): void {
+        if (!running.has(this)) return;
+        running.delete(this);
+        this.stop();
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const rest = this.captured.rest[stream] + this.captured.decoders[stream].decode();
+          if (rest) this.line(stream, rest);
+        }
+        const endedAt = Date.now();
+        inFlight--;
+        done++;
+        if (status === 'ok') ok++;
+        if (!ended) {
+          subscriber.next({
+            type: 'result',
+            target: this.target,
+            host: this.target.label,
+            status,
+            value: this.value,
+            exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
+            signal: this.exit.signal,
+            stdout: Buffer.concat(this.captured.stdout).toString('utf8'),
+            stderr: Buffer.concat(this.captured.stderr).toString('utf8'),
+            truncated: this.captured.truncated,
+            error,
+            attempts: this.attempts,
+            timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },
+          });
+        }
+        progress();
+        pump();
+      }
+    }
+
+    let givingUp = false;
+    const giveUp = (status: 'timeout' | 'cancelled', cause: unknown): void => {
+      if (givingUp) return;
+      givingUp = true; // no new hosts start from here on
+      for (const run of [...running]) run.finish(status, cause);
+      while (next < total) {
+        const target = list[next++] as FanOutTarget;
+        const now = Date.now();
+        done++;
+        if (!ended) {
+          subscriber.next({
+            type: 'result', target, host: target.label, status, value: undefined, exitCode: null, signal: null,
+            stdout: '', stderr: '', truncated: false, error: cause, attempts: 0,
+            timings: { startedAt: now, endedAt: now, durationMs: 0 },
+          });
+        }
+      }
+      progress();
+      complete();
+    };
+
+    const complete = (): void => {
+      if (ended) return;
+      ended = true;
+      cleanup();
+      subscriber.complete();
+    };
+
+    function pump(): void {
+      if (ended || givingUp) return;
+      while (inFlight < concurrency && next < total) {
+        const run = new HostRun(list[next++] as FanOutTarget);
+        running.add(run);
+        inFlight++;
+        run.start();
+        if (ended) return;
+      }
+      if (done === total) complete();
+    }
+
+    const deadline = config.deadline
+      ? setTimeout(() => giveUp('timeout', new TimeoutError(config.deadline ?? 0, { host: '*', port: 0, phase: 'exec' })), config.deadline)
+      : undefined;
+    const onAbort = (): void => giveUp('cancelled', config.signal?.reason);
+    config.signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = (): void => {
+      if (deadline) clearTimeout(deadline);
+      config.signal?.removeEventListener('abort', onAbort);
+    };
+
+    progress();
+    if (config.signal?.aborted) onAbort();
+    else pump();
+    return () => {
+      ended = true;
+      cleanup();
+      for (const run of running) run.stop();
+      running.clear();
+    };
+  }).pipe(share());
+
+  return new FanOut(events$);
+}

@@ -80,7 +80,10 @@ const table = (part: string): string => {
   return [
     '| case | client | median | runs | note |',
     '|---|---|---:|---|---|',
-    ...rs.map((r) => `| ${r.case} | ${r.client} | ${fmt(r.median)} ${r.unit} | ${r.runs.map((x) => fmt(x, 0)).join(', ')} | ${r.note ?? ''} |`),
+    ...rs.map((r) => {
+      const runs = r.runs.length > 7 ? `n=${r.runs.length}, ${fmt(Math.min(...r.runs), 0)}–${fmt(Math.max(...r.runs), 0)}` : r.runs.map((x) => fmt(x, 0)).join(', ');
+      return `| ${r.case} | ${r.client} | ${fmt(r.median)} ${r.unit} | ${runs} | ${r.note ?? ''} |`;
+    }),
     '',
   ].join('\n');
 };

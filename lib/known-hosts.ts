@@ -317,7 +317,7 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
   return (key) =>
     judge(files, key, () => {
-      throw new HostKeyUnknownError(`Host key for ${knownHostsName(key.host, key.port)} is not known`, key.fingerprint, {
+      throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known`, key.fingerprint, {
         host: key.host,
         port: key.port,
         phase: 'host-key',

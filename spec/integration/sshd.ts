@@ -32,9 +32,14 @@ export interface SshdInfo {
 }
 
 export interface SshdOptions {
-  /** Extra sshd_config lines. */
+  /** Extra sshd_config lines; `{port}` is replaced by the port. */
   readonly extra?: readonly string[];
   readonly host?: string;
+  /**
+   * The test account's password. Give the running suite's password when starting a second
+   * sshd during the tests, so the account's password does not change under other specs.
+   */
+  readonly password?: string;
 }
 
 /** Why sshd cannot run here, or undefined when it can. */
@@ -110,7 +115,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
   const dir = mkdtempSync(join(tmpdir(), 'rxssh-sshd-'));
   chmodSync(dir, 0o755);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const password = randomBytes(12).toString('base64url');
+  const password = options.password ?? randomBytes(12).toString('base64url');
   ensureUser(password);
 
   const hostFingerprints: Record<string, string> = {};
@@ -161,7 +166,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
       'AllowTcpForwarding yes',
       'MaxStartups 100:30:200',
       'LogLevel VERBOSE',
-      ...(options.extra ?? []),
+      ...(options.extra ?? []).map((line) => line.replaceAll('{port}', String(port))),
       '',
     ].join('\n'),
   );

@@ -1,0 +1,160 @@
+/**
+ * Fan-out and the CLI against real OpenSSH sshd instances: 200 hosts with failures mixed in,
+ * MaxStartups, MaxSessions, a global deadline, and the CLI's exit codes from a real process.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lastValueFrom, mergeMap, range, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authenticate,
+  connect,
+  exec,
+  fanOut,
+  knownHosts,
+  knownHostsName,
+  password,
+  privateKey,
+  run,
+  verifyHostKey,
+  withConnection,
+  type FanOutTarget,
+} from '../../lib/index.js';
+import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
+import { startSshd, type SshdInfo } from './sshd.js';
+
+const ADDRESSES = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
+let fleet: { info: SshdInfo; stop: () => Promise<void> };
+let knownHostsFile: string;
+
+beforeAll(async () => {
+  const base = sshd(); // fails loudly without sshd
+  fleet = await startSshd({
+    password: base.password,
+    extra: [...ADDRESSES.map((a) => `ListenAddress ${a}:{port}`), 'MaxStartups 200:30:400'],
+  });
+  const hostKey = readFileSync(join(fleet.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  knownHostsFile = join(fleet.info.dir, 'known_hosts');
+  writeFileSync(knownHostsFile, ['127.0.0.1', ...ADDRESSES].map((a) => `${knownHostsName(a, fleet.info.port)} ${hostKey}\n`).join(''));
+});
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+const key = () => readFileSync(fleet.info.keys['ed25519'] ?? '');
+const pipeline = (t: FanOutTarget, command: string) =>
+  connect({ host: t.host, port: t.port ?? 22, username: t.username ?? fleet.info.username }).pipe(
+    verifyHostKey(knownHosts({ files: [knownHostsFile] })),
+    authenticate(privateKey(key())),
+    exec(command),
+  );
+
+describe('fan-out against real sshd', () => {
+  it('200 hosts, 5 % unreachable, 5 % wrong credentials, 5 % hanging → exactly 200 results with the right statuses', async () => {
+    const closed = await freeClosedPort();
+    const targets: FanOutTarget[] = Array.from({ length: 200 }, (_, i) => {
+      const address = ADDRESSES[i % ADDRESSES.length] ?? '127.0.0.2';
+      if (i % 20 === 0) return { host: address, port: closed, label: `down-${i}` };
+      if (i % 20 === 1) return { host: address, port: fleet.info.port, username: 'nobody-here', label: `badcreds-${i}` };
+      if (i % 20 === 2) return { host: address, port: fleet.info.port, label: `hang-${i}` };
+      return { host: address, port: fleet.info.port, label: `ok-${i}` };
+    });
+    const results = await lastValueFrom(
+      fanOut(targets, (t) => pipeline(t, t.label.startsWith('hang') ? 'sleep 600' : `echo ${t.label}`), { concurrency: 32, timeout: 8000 }).pipe(toArray()),
+    );
+    expect(results).toHaveLength(200);
+    expect(new Set(results.map((r) => r.host)).size).toBe(200);
+    const counts: Record<string, number> = {};
+    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    expect(counts).toEqual({ ok: 170, unreachable: 10, 'auth-failed': 10, timeout: 10 });
+    for (const r of results.filter((x) => x.status === 'ok')) expect(r.stdout).toBe(`${r.host}\n`);
+    expect(await eventually(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('sleep 600'), 10_000)).toBe(true);
+  });
+
+  it('MaxStartups 10:30:100 with 100 in flight: dropped connections are retried, all succeed', async () => {
+    const strict = await startSshd({ password: fleet.info.password, extra: ['MaxStartups 10:30:100'] });
+    try {
+      const hostKey = readFileSync(join(strict.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+      const kh = join(strict.info.dir, 'kh');
+      writeFileSync(kh, `${knownHostsName('127.0.0.1', strict.info.port)} ${hostKey}\n`);
+      const results = await lastValueFrom(
+        fanOut(
+          Array.from({ length: 100 }, (_, i) => ({ host: '127.0.0.1', port: strict.info.port, label: `h${i}` })),
+          (t) =>
+            connect({ host: t.host, port: t.port ?? 22, username: strict.info.username }).pipe(
+              verifyHostKey(knownHosts({ files: [kh] })),
+              authenticate(privateKey(readFileSync(strict.info.keys['ed25519'] ?? ''))),
+              run('true'),
+            ),
+          { concurrency: 100, retries: 8, retryDelay: 100 },
+        ).pipe(toArray()),
+      );
+      expect(results.filter((r) => r.status === 'ok')).toHaveLength(100);
+      const attempts = results.reduce((n, r) => n + r.attempts, 0);
+      expect(attempts).toBeGreaterThan(100); // sshd did drop connections, and they were retried
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('MaxSessions 2 with 10 commands on one connection: all succeed', async () => {
+    const narrow = await startSshd({ password: fleet.info.password, extra: ['MaxSessions 2'] });
+    try {
+      const results = await lastValueFrom(
+        connect({ host: '127.0.0.1', port: narrow.info.port, username: narrow.info.username }).pipe(
+          verifyHostKey(() => true),
+          authenticate(password(narrow.info.password)),
+          withConnection((c) => range(0, 10).pipe(mergeMap((i) => c.run(`sleep 0.2; echo ${i}`)), toArray())),
+        ),
+      );
+      expect(results.map((r) => Number(r.stdout)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await narrow.stop();
+    }
+  });
+
+  it('a global deadline ends a run with hung hosts on time, and their remote commands are stopped', async () => {
+    const t0 = Date.now();
+    const results = await lastValueFrom(
+      fanOut(
+        ADDRESSES.slice(0, 5).map((a) => ({ host: a, port: fleet.info.port, label: a })),
+        (t) => pipeline(t, 'sleep 601'),
+        { deadline: 3000, timeout: 0 },
+      ).pipe(toArray()),
+    );
+    expect(Date.now() - t0).toBeLessThan(3000 + 2000);
+    expect(results.map((r) => r.status)).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
+    expect(await eventually(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('sleep 601'), 10_000)).toBe(true);
+  });
+});
+
+describe('rxssh CLI against real sshd (a real process, real exit codes)', () => {
+  const cli = (args: string[]): Promise<{ code: number; stdout: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { env: { ...process.env, RXSSH_PW: fleet.info.password } }, (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+  const common = () => ['-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
+
+  it('exit 0, 5, 3 and 4', async () => {
+    const ok = await cli(['run', ...common(), '--', 'echo', 'hi']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.match(/\[SUCCESS\]/g)).toHaveLength(2);
+    expect((await cli(['run', ...common(), '--', 'exit 3'])).code).toBe(5);
+    expect((await cli(['run', ...common(), '-t', '1', '--', 'sleep 30'])).code).toBe(3);
+    const closed = await freeClosedPort();
+    expect((await cli(['run', ...common(), '-H', `127.0.0.4:${closed}`, '--', 'true'])).code).toBe(4);
+    expect((await cli(['run', '-H', `nobody-here@127.0.0.2:${fleet.info.port}`, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '--', 'true'])).code).toBe(4);
+  });
+
+  it('rxssh exec exits with the remote exit code; --password-env works', async () => {
+    const args = [`${fleet.info.username}@127.0.0.2:${fleet.info.port}`, '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['ed25519'] ?? ''];
+    expect((await cli(['exec', ...args, '--', 'exit 42'])).code).toBe(42);
+    const pw = await cli(['exec', `${fleet.info.username}@127.0.0.2:${fleet.info.port}`, '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['encrypted'] ?? '', '--password-env', 'RXSSH_PW', '--', 'echo', 'pw']);
+    expect(pw.code).toBe(2); // an encrypted --identity without passphrase is a usage error
+    const env = await cli(['run', '-H', `127.0.0.2:${fleet.info.port}`, '-l', fleet.info.username, '--password-env', 'RXSSH_PW', '--identity', fleet.info.keys['rsa'] ?? '', '--known-hosts', knownHostsFile, '--', 'echo', 'pw']);
+    expect(env.code).toBe(0);
+  });
+});

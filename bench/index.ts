@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
+import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { channelsPart, connectPart, memoryPart } from './parts.js';
 import { fmt, log, machine, withSshd, type Ratio, type Row } from './lib.js';
 import { svg } from './plot.js';
@@ -22,9 +23,9 @@ const rows: Row[] = [];
 const ratios: Ratio[] = [];
 const started = new Date();
 
-await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400'], async (s) => {
+await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400', ...FANOUT_ADDRESSES.map((a) => `ListenAddress ${a}:{port}`)], async (s) => {
   if (want('bulk')) {
-    const r = await bulk(s, quick ? 1 : 5);
+    const r = await bulk(s, quick ? 1 : 7);
     rows.push(...r.rows);
     ratios.push(...r.ratios);
   }
@@ -35,6 +36,11 @@ await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400'], async (s) => {
   }
   if (want('channels')) {
     const r = await channelsPart(s, quick ? 200 : 1000, quick ? 1 : 3);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+  if (want('fanout')) {
+    const r = await fanOutBench(s, quick ? [100] : [100, 500, 1000]);
     rows.push(...r.rows);
     ratios.push(...r.ratios);
   }
@@ -125,6 +131,14 @@ ${table('channels')}
 ## 4. Memory
 
 ${table('memory')}
+## 5. Fan-out (\`exec true\` on many hosts)
+
+Every client runs in its own process with 32 hosts in flight against one sshd listening on 15
+loopback addresses; CPU is user + sys of the client process and the children it waited for
+(pssh's \`ssh\` processes), peak RSS sums the whole process tree. No client verifies host keys
+here (the others cannot be given the same policy cheaply).
+
+${table('fanout')}
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench:fanout`: `true` on 100, 500 and 1000 hosts (sshd listening on 16 loopback
+ * addresses), side by side: rxssh `fanOut`, raw ssh2 with a Promise pool of the same width,
+ * asyncssh (Debian python3-asyncssh) and pssh (Debian pssh, `parallel-ssh`). Each client runs
+ * in its own process; wall time, client CPU per host (user + sys of the process and the
+ * children it waited for, from GNU time) and peak RSS of the whole process tree (sampled).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { asyncsshAvailable } from './connect.js';
+import { fmt, log, type Ratio, type Row, type SshdInfo } from './lib.js';
+
+export const FANOUT_ADDRESSES = Array.from({ length: 15 }, (_, i) => `127.0.0.${i + 2}`);
+const WIDTH = 32;
+
+const ASYNCSSH = `
+import asyncio, json, resource, sys, time, warnings
+warnings.filterwarnings('ignore')
+import asyncssh
+hosts_file, key, user, width = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+targets = []
+for line in open(hosts_file):
+    line = line.strip()
+    if line:
+        h, p = line.rsplit(':', 1)
+        targets.append((h, int(p)))
+async def one(sem, h, p):
+    async with sem:
+        try:
+            async with asyncssh.connect(h, port=p, username=user, client_keys=[key], known_hosts=None) as conn:
+                r = await conn.run('true')
+                return r.exit_status == 0
+        except Exception:
+            return False
+async def main():
+    t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    sem = asyncio.Semaphore(width)
+    res = await asyncio.gather(*(one(sem, h, p) for h, p in targets))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
+    print(json.dumps({'ok': sum(res), 'failed': len(res) - sum(res), 'wallMs': (time.perf_counter() - t0) * 1000, 'cpuMs': cpu}))
+asyncio.run(main())
+`;
+
+interface ClientReport {
+  ok: number;
+  failed: number;
+  /** In-process figures (libraries only): start-up excluded. */
+  wallMs?: number;
+  cpuMs?: number;
+}
+
+interface Measured {
+  /** Whole process: start-up included. */
+  wallMs: number;
+  cpuMs: number;
+  peakRssMiB: number;
+  report: ClientReport;
+}
+
+function treeRss(root: number): number {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,rss='], { encoding: 'utf8' });
+  const children = new Map<number, number[]>();
+  const rss = new Map<number, number>();
+  for (const line of out.trim().split('\n')) {
+    const [pid, ppid, kb] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || kb === undefined) continue;
+    rss.set(pid, kb);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop() as number;
+    total += rss.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total / 1024;
+}
+
+/** Runs a command under GNU time, sampling the tree's RSS; parses the client's JSON result line. */
+function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let peak = 0;
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, treeRss(child.pid ?? 0));
+      } catch {
+        /* the tree is gone */
+      }
+    }, 100);
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearInterval(sampler);
+      const wallMs = performance.now() - t0;
+      const m = /TIME ([\d.]+) ([\d.]+)/.exec(stderr);
+      if (!m) return reject(new Error(`no timing from ${cmd.join(' ')}: ${stderr.slice(-500)}`));
+      try {
+        resolve({ wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, peakRssMiB: peak, report: parse(stdout) });
+      } catch (err) {
+        reject(new Error(`${cmd[0]}: ${String(err)}: ${stdout.slice(-300)} ${stderr.slice(-300)}`));
+      }
+    });
+  });
+}
+
+export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+  const rows: Row[] = [];
+  const ratios: Ratio[] = [];
+  const key = s.keys['ed25519'] ?? '';
+  const json = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ClientReport;
+  const script = join(s.dir, 'asyncssh_fanout.py');
+  writeFileSync(script, ASYNCSSH);
+  for (const n of sizes) {
+    const hostsFile = join(s.dir, `hosts-${n}`);
+    writeFileSync(hostsFile, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
+    const clients: Array<[string, string[], (o: string) => ClientReport]> = [
+      ['rxssh', [process.execPath, '--import', 'tsx', 'bench/fanout-client.ts', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
+      ['ssh2 (Promise pool)', [process.execPath, '--import', 'tsx', 'bench/fanout-client.ts', 'ssh2', hostsFile, key, s.username, String(WIDTH)], json],
+    ];
+    if (asyncsshAvailable()) clients.push(['asyncssh', ['/usr/bin/python3', script, hostsFile, key, s.username, String(WIDTH)], json]);
+    if (existsSync('/usr/bin/parallel-ssh')) {
+      clients.push([
+        'pssh',
+        ['/usr/bin/parallel-ssh', '-h', hostsFile, '-l', s.username, '-p', String(WIDTH), '-t', '0',
+          '-x', `-q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -i ${key}`, 'true'],
+        (o) => {
+          const ok = (o.match(/\[SUCCESS\]/g) ?? []).length;
+          return { ok, failed: n - ok };
+        },
+      ]);
+    }
+    const byClient: Record<string, Measured> = {};
+    for (const [name, cmd, parse] of clients) {
+      const m = await measure(cmd, parse);
+      byClient[name] = m;
+      const inProc = m.report.wallMs !== undefined && m.report.cpuMs !== undefined
+        ? `in-process ${fmt(m.report.wallMs, 0)} ms wall, ${fmt(m.report.cpuMs / n, 2)} ms CPU/host; `
+        : '';
+      rows.push({
+        part: 'fanout',
+        case: `exec true on ${n} hosts, ${WIDTH} at once`,
+        client: name,
+        median: m.wallMs,
+        unit: 'ms wall (process)',
+        runs: [m.wallMs],
+        note: `${inProc}process ${fmt(m.cpuMs / n, 2)} ms CPU/host, peak tree RSS ${fmt(m.peakRssMiB, 0)} MiB; ${m.report.ok} ok / ${m.report.failed} failed`,
+      });
+      log(`fanout ${n} ${name}: ${fmt(m.wallMs, 0)} ms wall (process), ${inProc}${fmt(m.peakRssMiB, 0)} MiB, ${m.report.ok} ok`);
+    }
+    const rx = byClient['rxssh'];
+    if (rx) {
+      const a = byClient['asyncssh'];
+      const p = byClient['pssh'];
+      const r = byClient['ssh2 (Promise pool)'];
+      const wall = (x: Measured) => x.report.wallMs ?? x.wallMs;
+      const cpu = (x: Measured) => x.report.cpuMs ?? x.cpuMs;
+      if (a) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / asyncssh wall (in-process)`, value: wall(rx) / wall(a), goal: '≤ 0.95', met: wall(rx) / wall(a) <= 0.95 });
+      if (p) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / pssh wall (whole process)`, value: rx.wallMs / p.wallMs, goal: '≤ 0.30', met: rx.wallMs / p.wallMs <= 0.3 });
+      if (r) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / raw ssh2 CPU per host (in-process)`, value: cpu(rx) / cpu(r), goal: '≤ 1.10', met: cpu(rx) / cpu(r) <= 1.1 });
+      ratios.push({ part: 'fanout', what: `${n} hosts: all ok with rxssh`, value: rx.report.ok, goal: `= ${n}`, met: rx.report.ok === n });
+    }
+  }
+  return { rows, ratios };
+}

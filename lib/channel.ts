@@ -160,6 +160,8 @@ class ChannelRun {
   #stopStdin: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** An open/request is in flight: its callback owns the slot (and the cancel signal). */
+  #inFlight = false;
   #unLost: (() => void) | undefined;
   #closed = false;
   #stderrEnded = false;
@@ -226,7 +228,9 @@ class ChannelRun {
 
   #attempt(tries: number): void {
     this.#retryTimer = undefined;
+    this.#inFlight = true;
     const callback = (err: (Error & { reason?: number }) | undefined, chan: ClientChannel | undefined): void => {
+      this.#inFlight = false;
       if (this.state !== 'opening') {
         // Abandoned (unsubscribed or timed out) while the server was answering: the command
         // may already run, so stop it as a cancel would.
@@ -383,6 +387,7 @@ class ChannelRun {
     if (this.chan) {
       this.session.channelEvents.next({ type: 'close', ...this.info, exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null });
     }
+    if (this.#inFlight) return; // the open's callback signals, closes and releases
     if (this.#closed || !this.chan) this.#releaseSlot();
     else this.#closeAbandoned(this.chan);
   }

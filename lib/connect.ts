@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Observable } from 'rxjs';
+import { isObservable, Observable } from 'rxjs';
+import type { Connection } from './connection.js';
 import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Session, type SessionSettings } from './internal/session.js';
 import type { HostKeyOffer } from './transport.js';
@@ -58,6 +59,17 @@ export interface ConnectConfig {
   readonly maxChannels?: number;
   /** ssh2 algorithm preferences (`{ cipher: { prepend: [...] } }` etc.), passed through. */
   readonly algorithms?: Ssh2ConnectConfig['algorithms'];
+  /**
+   * A jump host (ProxyJump): the target is reached through a `direct-tcpip` channel of this
+   * connection, with its own host-key policy and credentials. Unsubscribing the target tears
+   * down the whole chain; a failure at the hop is reported with the hop's host and port.
+   */
+  readonly via?: Observable<Connection>;
+  /**
+   * Agent forwarding: the agent socket to offer the server (`true` = `SSH_AUTH_SOCK`), like
+   * `ssh -A`. Only to hosts you trust: their root can use your keys while you are connected.
+   */
+  readonly forwardAgent?: boolean | string;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -78,6 +90,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`connect(): port must be 1–65535, got ${String(port)}`);
   const maxChannels = config.maxChannels ?? 8;
   if (!Number.isInteger(maxChannels) || maxChannels < 1) throw new TypeError('connect(): maxChannels must be a positive integer');
+  if (config.via !== undefined && !isObservable(config.via)) throw new TypeError('connect(): via must be an Observable<Connection>');
   const t = config.timeouts ?? {};
   const k = config.keepalive ?? {};
   const countMax = k.countMax ?? 3;
@@ -97,6 +110,9 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     keepaliveCountMax: countMax,
     maxChannels,
     algorithms: config.algorithms,
+    via: config.via,
+    forwardAgent:
+      config.forwardAgent === true ? process.env['SSH_AUTH_SOCK'] : typeof config.forwardAgent === 'string' ? config.forwardAgent : undefined,
   };
 }
 

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { ReplaySubject, share, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction } from 'rxjs';
+import type { ClientChannel } from 'ssh2';
+import { ChannelOpenError, ConnectionLostError } from './errors.js';
 import type { AuthEvent } from './auth.js';
 import { ChannelSubject, type ChannelConfig, type ChannelInfo } from './channel.js';
 import { runOn, type ExecResult, type RunConfig } from './exec.js';
@@ -97,6 +99,11 @@ export class Connection {
     return this.#session.username;
   }
 
+  /** Calls `listener` once no channel is open or being opened. @internal */
+  whenIdle(listener: () => void): () => void {
+    return this.#session.limiter.whenIdle(listener);
+  }
+
   /** Channels open or being opened right now. */
   get openChannels(): number {
     return this.#session.limiter.inUse;
@@ -144,6 +151,60 @@ export class Connection {
   subsystem(name: string, config?: ChannelConfig): ChannelSubject {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('subsystem() needs a name');
     return new ChannelSubject(this.#session, { kind: 'subsystem', command: name }, config);
+  }
+
+  /**
+   * Opens a `direct-tcpip` channel to `host:port` as seen from the server (what `ssh -W` and
+   * ProxyJump use) and emits it as a Duplex stream; unsubscribing closes it. Errors with
+   * `ChannelOpenError` when the server refuses (e.g. `AllowTcpForwarding no`).
+   *
+   * @example
+   * ```ts
+   * connection.forwardOut('db.internal', 5432).subscribe((stream) => stream.pipe(process.stdout));
+   * ```
+   */
+  forwardOut(host: string, port: number): Observable<ClientChannel> {
+    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new TypeError('forwardOut() needs a host and a port 1–65535');
+    }
+    const session = this.#session;
+    return new Observable<ClientChannel>((subscriber) => {
+      let channel: ClientChannel | undefined;
+      let closed = false;
+      if (session.closed) {
+        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward' }));
+        return undefined;
+      }
+      try {
+        session.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+          if (closed) {
+            stream?.on('error', () => undefined);
+            stream?.destroy();
+            return;
+          }
+          if (err || !stream) {
+            subscriber.error(
+              new ChannelOpenError(`Cannot open a channel to ${host}:${port}: ${err?.message ?? 'no channel'}`, (err as { reason?: number } | undefined)?.reason, {
+                host: session.host,
+                port: session.port,
+                phase: 'forward',
+                cause: err,
+              }),
+            );
+            return;
+          }
+          channel = stream;
+          stream.on('error', () => undefined); // persistent: errors surface through the user of the stream
+          subscriber.next(stream);
+        });
+      } catch (err) {
+        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
+      }
+      return () => {
+        closed = true;
+        channel?.destroy();
+      };
+    });
   }
 
   /**

@@ -105,7 +105,9 @@ export function runOn(connection: Connection, command: string, config: RunConfig
  * @remarks
  * Unlike `switchMap`, it does not wait for the connection stage to complete (it only completes
  * when the server closes the connection). If the connection ends while the inner Observable is
- * running, the inner one decides the outcome (channels error with `ConnectionLostError`).
+ * running, its channels report first (they error with `ConnectionLostError` after delivering
+ * every byte received); once no channel is left, the connection's own end is passed on, so a
+ * projected Promise or Observable that does not use a channel cannot hang the pipeline.
  *
  * @example
  * ```ts
@@ -116,7 +118,7 @@ export function runOn(connection: Connection, command: string, config: RunConfig
  * ```
  */
 export function withConnection<R>(project: (connection: Connection) => ObservableInput<R>): OperatorFunction<Connection, R> {
-  return holdWhile(project);
+  return holdWhile(project, (connection, done) => connection.whenIdle(done));
 }
 
 /**

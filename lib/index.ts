@@ -41,6 +41,16 @@ export {
   type KnownHostsConfig,
   type AcceptNewConfig,
 } from './known-hosts.js';
+export {
+  fromSshConfig,
+  connectAlias,
+  hostKeyPolicyFor,
+  credentialsFor,
+  type SshConfigHost,
+  type SshConfigOptions,
+  type ConnectAliasOptions,
+  type StrictHostKeyChecking,
+} from './ssh-config.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {

@@ -216,7 +216,8 @@ export type KnownHostsVerdict = KnownHostVerdict | BadHostVerdict | UnknownHostV
 /**
  * Looks a host (name and port) and its offered key up, as OpenSSH does: a `@revoked` key
  * always loses; a matching line with the same key is known; a matching line with another key of
- * the same type is a mismatch; otherwise the host is unknown (`certAuthority` tells that only a
+ * the same type is a mismatch; for a port other than 22 the same key recorded under the plain
+ * host name is also known (OpenSSH's fallback); otherwise the host is unknown (`certAuthority` tells that only a
  * `@cert-authority` line matched, which rxssh cannot use: ssh2 does not negotiate host
  * certificates).
  *
@@ -243,7 +244,15 @@ export function lookupKnownHost(entries: readonly KnownHostsEntry[], host: strin
     if (e.key.equals(key)) return { kind: 'known', entry: e };
     if (e.keyType === type) mismatch ??= e;
   }
-  return mismatch ? { kind: 'mismatch', entry: mismatch } : { kind: 'unknown', certAuthority };
+  if (mismatch) return { kind: 'mismatch', entry: mismatch };
+  if (port !== 22) {
+    // OpenSSH also accepts the key when it is recorded under the plain host name ("found
+    // matching key w/out port"); only an exact key match counts there.
+    for (const e of entries) {
+      if (e.marker === undefined && e.key.equals(key) && hostMatches(e.hosts, host)) return { kind: 'known', entry: e };
+    }
+  }
+  return { kind: 'unknown', certAuthority };
 }
 
 /** Options of {@link knownHosts} and {@link acceptNew}. */

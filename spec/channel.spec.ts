@@ -295,6 +295,19 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     expect(await eventually(() => server.info.stats.openSessions === 0)).toBe(true);
   });
 
+  it('unsubscribing while the exec request is in flight still stops the command once it starts', async () => {
+    const signalsBefore = server.info.stats.signals.length;
+    const execs = server.info.stats.execs.length;
+    const baseline = resources();
+    const sub = connectTo(server.info).pipe(withConnection((c) => c.exec('sleep 60', { stdin: [] }))).subscribe({ error: () => undefined });
+    // Unsubscribe as soon as the server sees the exec request, before its reply can arrive.
+    await eventually(() => server.info.stats.execs.length > execs, 5000);
+    sub.unsubscribe();
+    expect(await eventually(() => server.info.stats.signals.length > signalsBefore)).toBe(true);
+    expect(server.info.stats.signals.slice(signalsBefore)).toEqual(['TERM']);
+    await expectNoLeaks(baseline);
+  });
+
   it('the cancel signal is sent after EOF too (ssh2 signal() would be a silent no-op)', async () => {
     const signalsBefore = server.info.stats.signals.length;
     await lastValueFrom(

@@ -10,6 +10,7 @@ export type Release = () => void;
 export class Semaphore {
   #available: number;
   readonly #queue: Array<() => void> = [];
+  readonly #idle = new Set<() => void>();
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`a limit must be a positive integer, got ${limit}`);
@@ -52,9 +53,28 @@ export class Semaphore {
     });
   }
 
+  /** Calls `listener` (once) when no slot is in use: now, or at the next release that empties it. */
+  whenIdle(listener: () => void): () => void {
+    if (this.inUse === 0) {
+      listener();
+      return () => undefined;
+    }
+    this.#idle.add(listener);
+    return () => this.#idle.delete(listener);
+  }
+
   #release(): void {
     const next = this.#queue.shift();
     if (next) next();
     else this.#available++;
+    if (this.inUse === 0 && this.#idle.size > 0) {
+      // After the releasing code has finished (a channel reports its own outcome first).
+      queueMicrotask(() => {
+        if (this.inUse !== 0) return;
+        const listeners = [...this.#idle];
+        this.#idle.clear();
+        for (const l of listeners) l();
+      });
+    }
   }
 }

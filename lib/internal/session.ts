@@ -4,12 +4,13 @@
  * and the per-connection channel limiter; everything ssh2 emits goes through here.
  */
 import { isIP, Socket } from 'node:net';
-import { ReplaySubject, Subject, take, type Subscription } from 'rxjs';
+import type { Duplex } from 'node:stream';
+import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
-import { AuthenticationError, ConnectionLostError, HostKeyRejectedError, TimeoutError, type SshError, type SshPhase } from '../errors.js';
+import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey, type HostKeyInfo } from '../host-key.js';
 import { HostKeyOffer, Transport } from '../transport.js';
 import { fromSsh2Error } from './errors-map.js';
@@ -32,6 +33,10 @@ export interface SessionSettings {
   readonly keepaliveCountMax: number;
   readonly maxChannels: number;
   readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
+  /** A jump host's connection to tunnel through (ProxyJump). */
+  readonly via: Observable<Connection> | undefined;
+  /** The agent socket to forward, if any. */
+  readonly forwardAgent: string | undefined;
 }
 
 /** How the session reports to the `connect()` subscriber. */
@@ -45,6 +50,9 @@ export interface SessionSink {
 type NextAuth = (method: AuthenticationType | AnyAuthMethod | false) => void;
 
 const noop = (): void => undefined;
+
+/** How long ending a connection waits for cancelled channels to be signalled and closed. */
+const CANCEL_GRACE_MS = 1500;
 
 export class Session {
   phase: SshPhase;
@@ -65,7 +73,9 @@ export class Session {
   readonly #sink: SessionSink;
   readonly #auth$ = new ReplaySubject<AuthEvent>();
   readonly #lostListeners = new Set<() => void>();
-  #socket: Socket | undefined;
+  #socket: Duplex | undefined;
+  #via: Subscription | undefined;
+  #viaForward: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
   #verify: ((ok: boolean) => void) | undefined;
@@ -136,11 +146,12 @@ export class Session {
 
   start(): void {
     const s = this.#settings;
+    this.#arm(s.timeouts.connect);
+    if (s.via) {
+      this.#startVia(s.via);
+      return;
+    }
     const socket = new Socket();
-    this.#socket = socket;
-    // A persistent listener: ssh2 adds its own, but a late error after ssh2 let go of the
-    // socket must never become an unhandled 'error' event.
-    socket.on('error', noop);
     const onLookup = (): void => {
       if (this.phase === 'dns') this.phase = 'tcp';
     };
@@ -149,6 +160,57 @@ export class Session {
       this.phase = 'banner';
       this.#arm(s.timeouts.handshake);
     };
+    socket.once('lookup', onLookup);
+    socket.once('connect', onConnect);
+    socket.connect({ host: s.host, port: s.port, ...(s.localAddress ? { localAddress: s.localAddress } : {}) });
+    this.#startSsh(socket, () => {
+      socket.off('lookup', onLookup);
+      socket.off('connect', onConnect);
+    });
+  }
+
+  /** Reaches the target through a jump host's `direct-tcpip` channel (ProxyJump). */
+  #startVia(via: Observable<Connection>): void {
+    const s = this.#settings;
+    let started = false;
+    this.#via = via.subscribe({
+      next: (hop) => {
+        if (started) return;
+        started = true;
+        this.#viaForward = hop.forwardOut(s.host, s.port).subscribe({
+          next: (stream) => {
+            this.phase = 'banner';
+            this.#arm(s.timeouts.handshake);
+            this.#startSsh(stream, noop);
+          },
+          error: (err: unknown) =>
+            this.#fail(
+              new ConnectError(`Cannot reach ${s.host}:${s.port} through jump host ${hop.host}:${hop.port}`, {
+                host: s.host,
+                port: s.port,
+                phase: 'tcp',
+                cause: err,
+              }),
+            ),
+        });
+      },
+      // A failure at the jump host is reported as it is: its host and port name the hop.
+      error: (err: unknown) => this.#fail(err instanceof SshError ? err : fromSsh2Error(err, this.#errorState())),
+      complete: () => {
+        if (!this.lost) {
+          this.#fail(new ConnectionLostError('The jump host connection closed', { host: s.host, port: s.port, phase: this.phase }));
+        }
+      },
+    });
+  }
+
+  /** Runs ssh2 over a connected (or connecting) stream. */
+  #startSsh(socket: Duplex & { setNoDelay?: unknown }, detachExtra: () => void): void {
+    const s = this.#settings;
+    this.#socket = socket;
+    // A persistent listener: ssh2 adds its own, but a late error after ssh2 let go of the
+    // socket must never become an unhandled 'error' event.
+    socket.on('error', noop);
     const onData = (): void => {
       if (this.phase === 'banner') this.phase = 'kex';
     };
@@ -156,16 +218,12 @@ export class Session {
     const onClose = (): void => this.#onClose();
     const onReady = (): void => this.#onReady();
     const onBanner = (message: string): void => this.#report({ type: 'banner', message });
-    socket.once('lookup', onLookup);
-    socket.once('connect', onConnect);
     this.client.on('error', onError);
     this.client.on('close', onClose);
     this.client.on('ready', onReady);
     this.client.on('banner', onBanner);
-    this.#arm(s.timeouts.connect);
-    socket.connect({ host: s.host, port: s.port, ...(s.localAddress ? { localAddress: s.localAddress } : {}) });
     const config: Ssh2ConnectConfig = {
-      sock: socket,
+      sock: socket as unknown as NonNullable<Ssh2ConnectConfig['sock']>,
       username: s.username,
       readyTimeout: 0, // our own per-phase deadlines replace ssh2's single one
       keepaliveInterval: s.keepaliveInterval,
@@ -174,6 +232,7 @@ export class Session {
       authHandler: ((methodsLeft: AuthenticationType[] | null, partialSuccess: boolean | null, next: NextAuth) =>
         this.#onAuth(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
       ...(s.algorithms ? { algorithms: s.algorithms } : {}),
+      ...(s.forwardAgent ? { agent: s.forwardAgent, agentForward: true } : {}),
     };
     try {
       this.client.connect(config);
@@ -184,11 +243,11 @@ export class Session {
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
     socket.once('data', onData);
     // Once the socket is gone, remove what we added (registered after ssh2's own socket
-    // 'close' listener, which emits the client's 'close' first) — except a no-op 'error' listener on the
-    // client and the socket, kept for their whole life: ssh2 may still emit a late error.
+    // 'close' listener, which emits the client's 'close' first) — except a no-op 'error'
+    // listener on the client and the socket, kept for their whole life: ssh2 may still emit a
+    // late error.
     socket.once('close', () => {
-      socket.off('lookup', onLookup);
-      socket.off('connect', onConnect);
+      detachExtra();
       socket.off('data', onData);
       this.client.on('error', noop);
       this.client.off('error', onError);
@@ -245,16 +304,40 @@ export class Session {
     this.ready$.complete();
     this.channelEvents.complete();
     const socket = this.#socket;
-    if (!socket || socket.destroyed) return;
-    if (this.#connection && !this.lost) {
+    const dropVia = (): void => {
+      this.#viaForward?.unsubscribe();
+      this.#via?.unsubscribe();
+    };
+    if (!socket || socket.destroyed) return dropVia();
+    if (!this.#connection || this.lost) {
+      socket.destroy();
+      socket.once('close', dropVia);
+      return;
+    }
+    // Channels cancelled while their open or request was in flight still need their signal
+    // and close, which go out when the server answers: wait for them (briefly), then end.
+    let ended = false;
+    const waiting: { timer?: NodeJS.Timeout; stop?: () => void } = {};
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(waiting.timer);
+      waiting.stop?.();
       this.client.end();
       // Give the server a moment to see our DISCONNECT, then make sure the socket is gone.
-      this.#graceTimer = setTimeout(() => socket.destroy(), 1000);
+      this.#graceTimer = setTimeout(() => {
+        socket.destroy();
+        dropVia();
+      }, 1000);
       this.#graceTimer.unref();
-      socket.once('close', () => clearTimeout(this.#graceTimer));
-    } else {
-      socket.destroy();
-    }
+      socket.once('close', () => {
+        clearTimeout(this.#graceTimer);
+        dropVia();
+      });
+    };
+    if (this.limiter.inUse === 0) return finish();
+    waiting.timer = setTimeout(finish, CANCEL_GRACE_MS);
+    waiting.stop = this.limiter.whenIdle(finish);
   }
 
   #errorState() {
@@ -289,6 +372,8 @@ export class Session {
     this.#credential?.unsubscribe();
     this.#auth$.error(error);
     this.#socket?.destroy();
+    this.#viaForward?.unsubscribe();
+    this.#via?.unsubscribe();
     this.#sink.error(error);
   }
 

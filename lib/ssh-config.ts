@@ -1,0 +1,279 @@
+/**
+ * OpenSSH client configuration (`~/.ssh/config`): `fromSshConfig(alias)` resolves a host the way
+ * `ssh alias` does, using the maintained `ssh-config` parser (Host and Match blocks,
+ * first-value-wins) plus `Include`, `%` tokens and `~`; `hostKeyPolicyFor` and `credentialsFor`
+ * turn the result into a verify policy and credential providers.
+ *
+ * @module
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, hostname as localHostname, userInfo } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { Observable } from 'rxjs';
+import SSHConfig from 'ssh-config';
+import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
+import { connect, type ConnectConfig } from './connect.js';
+import type { Connection } from './connection.js';
+import { parseHostSpec } from './fan-out.js';
+import { verifyHostKey, type HostKeyPolicy } from './host-key.js';
+import { acceptNew, knownHosts } from './known-hosts.js';
+
+/** Options of {@link fromSshConfig}. */
+export interface SshConfigOptions {
+  /** The config file (default `~/.ssh/config`; a missing file means no settings). */
+  readonly file?: string;
+  /** A user given with the host (`user@alias`), which takes precedence like `ssh user@alias`. */
+  readonly user?: string;
+  /** The local user name for `%u` and `Match` defaults (default: the current user). */
+  readonly localUser?: string;
+  /** The home directory for `~` and `%d` (default: the current user's). */
+  readonly home?: string;
+}
+
+/** `StrictHostKeyChecking`, normalized (`true`/`false`/`off` become `yes`/`no`). */
+export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new';
+
+/**
+ * A host resolved from ssh_config. It is a {@link ConnectConfig}, so it can be given to
+ * `connect()` as it is; the other fields feed {@link hostKeyPolicyFor} and {@link credentialsFor}.
+ */
+export interface SshConfigHost extends ConnectConfig {
+  /** The name asked for (`Host` patterns are matched against it). */
+  readonly alias: string;
+  /** Private key files, `~` and tokens expanded, in order (OpenSSH's defaults when none is set). */
+  readonly identityFiles: readonly string[];
+  /** `IdentitiesOnly`: use only the identity files, not the agent. */
+  readonly identitiesOnly: boolean;
+  /** `ProxyJump` as written (`host1,user@host2:port`), or undefined. */
+  readonly proxyJump: string | undefined;
+  /** `StrictHostKeyChecking`. */
+  readonly strictHostKeyChecking: StrictHostKeyChecking;
+  /** `UserKnownHostsFile`, expanded. */
+  readonly userKnownHostsFiles: readonly string[];
+  /** `ConnectTimeout` in seconds, or undefined. */
+  readonly connectTimeout: number | undefined;
+  /** `ServerAliveInterval` in seconds (0 = off), or undefined when not set. */
+  readonly serverAliveInterval: number | undefined;
+  /** `ServerAliveCountMax`, or undefined when not set. */
+  readonly serverAliveCountMax: number | undefined;
+  /** `ForwardAgent`. */
+  readonly forwardAgent: boolean;
+  /** Every computed directive, lower-case names, values as written. */
+  readonly raw: Readonly<Record<string, string | readonly string[]>>;
+}
+
+const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
+
+/**
+ * Inlines `Include` directives (globs). As in OpenSSH, a relative path in a user config is
+ * under `~/.ssh` (wherever the config file itself is), in /etc/ssh/ssh_config under /etc/ssh.
+ */
+function loadWithIncludes(file: string, home: string, depth = 0): string {
+  if (depth > 16) throw new Error(`ssh config: Include nested too deeply at ${file}`);
+  if (!existsSync(file)) return '';
+  const base = file.startsWith('/etc/ssh/') ? '/etc/ssh' : join(home, '.ssh');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const m = /^\s*include\s*[= ]\s*(.+)$/i.exec(line);
+      if (!m) return line;
+      return (m[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .flatMap((pattern) => expandGlob(isAbsolute(pattern) ? pattern : pattern.startsWith('~') ? pattern.replace(/^~/, home) : join(base, pattern)))
+        .map((f) => loadWithIncludes(f, home, depth + 1))
+        .join('\n');
+    })
+    .join('\n');
+}
+
+function expandGlob(pattern: string): string[] {
+  if (!/[*?]/.test(basename(pattern))) return [pattern];
+  const dir = dirname(pattern);
+  if (!existsSync(dir)) return [];
+  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function list(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).flatMap((v: string) => v.split(/\s+/)).filter(Boolean);
+}
+
+function one(value: string | readonly string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : (value as string | undefined);
+}
+
+function yes(value: string | undefined): boolean {
+  return value !== undefined && /^(yes|true)$/i.test(value);
+}
+
+function strict(value: string | undefined): StrictHostKeyChecking {
+  const v = (value ?? 'ask').toLowerCase();
+  if (v === 'yes' || v === 'true') return 'yes';
+  if (v === 'no' || v === 'false' || v === 'off') return 'no';
+  if (v === 'accept-new') return 'accept-new';
+  return 'ask';
+}
+
+/**
+ * Resolves a host from an OpenSSH client config, like `ssh -G alias`.
+ *
+ * @remarks
+ * `Host` and `Match host|user|originalhost|all|final` blocks are evaluated by the `ssh-config`
+ * package (first value wins; `Match exec` is not run). `Include` is expanded here, as are `~`
+ * and the tokens `%h %p %r %u %d %n %l %%` in `HostName`, `IdentityFile` and
+ * `UserKnownHostsFile`. A missing file yields OpenSSH's defaults. Throws `TypeError` for an
+ * empty alias.
+ *
+ * @example
+ * ```ts
+ * import { connect, fromSshConfig, hostKeyPolicyFor, credentialsFor, verifyHostKey, authenticate, run } from 'rxssh';
+ *
+ * const web = fromSshConfig('web');
+ * connect(web).pipe(verifyHostKey(hostKeyPolicyFor(web)), authenticate(...credentialsFor(web)), run('uptime'));
+ * ```
+ */
+export function fromSshConfig(alias: string, options: SshConfigOptions = {}): SshConfigHost {
+  if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
+  const home = options.home ?? homedir();
+  const localUser = options.localUser ?? userInfo().username;
+  const file = options.file ?? join(home, '.ssh', 'config');
+  const parsed = SSHConfig.parse(loadWithIncludes(file, home));
+  // With a user given (`user@alias`) it takes precedence; otherwise Match user sees the User set
+  // so far, or the local user (as OpenSSH does).
+  const computed = (
+    options.user ? parsed.compute({ Host: alias, User: options.user }, { ignoreCase: true, matchExec: false }) : parsed.compute(alias, { ignoreCase: true, matchExec: false })
+  ) as Record<string, string | string[]>;
+  const raw: Record<string, string | readonly string[]> = { ...computed };
+  const user = options.user ?? one(computed['user']) ?? localUser;
+  const port = Number(one(computed['port']) ?? 22);
+  const hostnameRaw = one(computed['hostname']) ?? alias;
+  const hostname = hostnameRaw.replace(/%h/g, alias).replace(/%%/g, '%');
+  const expand = (path: string): string =>
+    path
+      .replace(/^~(?=\/|$)/, home)
+      .replace(/%(.)/g, (m, t: string) =>
+        t === 'h' ? hostname : t === 'p' ? String(port) : t === 'r' ? user : t === 'u' ? localUser : t === 'd' ? home : t === 'n' ? alias : t === 'l' ? localHostname().split('.')[0] ?? '' : t === '%' ? '%' : m,
+      );
+  const identityRaw = list(computed['identityfile']);
+  const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
+  const knownRaw = list(computed['userknownhostsfile']);
+  const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
+  const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
+  const connectTimeout = num(one(computed['connecttimeout']));
+  const serverAliveInterval = num(one(computed['serveraliveinterval']));
+  const serverAliveCountMax = num(one(computed['serveralivecountmax']));
+  const proxyJump = one(computed['proxyjump']);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`ssh config: bad Port for ${alias}`);
+  return {
+    alias,
+    host: hostname,
+    port,
+    username: user,
+    identityFiles,
+    identitiesOnly: yes(one(computed['identitiesonly'])),
+    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
+    strictHostKeyChecking: strict(one(computed['stricthostkeychecking'])),
+    userKnownHostsFiles,
+    connectTimeout,
+    serverAliveInterval,
+    serverAliveCountMax,
+    forwardAgent: yes(one(computed['forwardagent'])),
+    raw,
+    ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),
+    ...(serverAliveInterval !== undefined || serverAliveCountMax !== undefined
+      ? {
+          keepalive: {
+            ...(serverAliveInterval !== undefined ? { interval: serverAliveInterval * 1000 } : {}),
+            ...(serverAliveCountMax !== undefined ? { countMax: serverAliveCountMax } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The host-key policy that `StrictHostKeyChecking` asks for: `yes` and `ask` verify against
+ * the known_hosts files (rxssh never prompts: `ask` rejects unknown hosts), `accept-new` learns
+ * unknown hosts into the first `UserKnownHostsFile`, `no` does the same (OpenSSH would even
+ * accept a changed key; rxssh does not).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, hostKeyPolicyFor, verifyHostKey } from 'rxssh';
+ *
+ * verifyHostKey(hostKeyPolicyFor(fromSshConfig('db')));
+ * ```
+ */
+export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
+  const files = [...host.userKnownHostsFiles, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+  if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
+    return acceptNew({ files, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
+  }
+  return knownHosts({ files });
+}
+
+/**
+ * Credential providers for a resolved host: the agent (unless `IdentitiesOnly`), then each
+ * identity file that exists and can be read without a passphrase (others are skipped).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, credentialsFor, authenticate, password } from 'rxssh';
+ *
+ * authenticate(...credentialsFor(fromSshConfig('web')), password(() => ask('Password: ')));
+ * ```
+ */
+export function credentialsFor(host: SshConfigHost): AuthProvider[] {
+  const providers: AuthProvider[] = host.identitiesOnly ? [] : [agent()];
+  for (const file of host.identityFiles) {
+    if (!existsSync(file)) continue;
+    try {
+      providers.push(privateKey(readFileSync(file)));
+    } catch {
+      // Encrypted or not a key: skipped, as there is nobody to ask for a passphrase here.
+    }
+  }
+  return providers;
+}
+
+/** Options of {@link connectAlias}. */
+export interface ConnectAliasOptions extends SshConfigOptions {
+  /** Credentials tried after those from the config (e.g. a password prompt). */
+  readonly credentials?: readonly AuthProvider[];
+}
+
+/**
+ * `ssh alias` as an Observable: resolves the host from ssh_config, follows its `ProxyJump`
+ * chain (each hop resolved from the config too, with its own host-key policy and credentials),
+ * verifies the host key as `StrictHostKeyChecking` says and authenticates with the agent and
+ * identity files. Emits the Connection; unsubscribing closes the target and every hop.
+ *
+ * @example
+ * ```ts
+ * import { connectAlias, run } from 'rxssh';
+ *
+ * connectAlias('db').pipe(run('pg_isready')).subscribe((r) => console.log(r.stdout));
+ * ```
+ */
+export function connectAlias(alias: string, options: ConnectAliasOptions = {}): Observable<Connection> {
+  const target = fromSshConfig(alias, options);
+  const extra = options.credentials ?? [];
+  let via: Observable<Connection> | undefined;
+  for (const spec of target.proxyJump ? target.proxyJump.split(',') : []) {
+    const hopSpec = parseHostSpec(spec);
+    const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
+    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}) }).pipe(
+      verifyHostKey(hostKeyPolicyFor(hop)),
+      authenticate(...credentialsFor(hop), ...extra),
+    );
+  }
+  return connect({ ...target, ...(via ? { via } : {}) }).pipe(
+    verifyHostKey(hostKeyPolicyFor(target)),
+    authenticate(...credentialsFor(target), ...extra),
+  );
+}

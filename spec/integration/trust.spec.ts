@@ -1,0 +1,287 @@
+/**
+ * Trust and configuration against real OpenSSH: known_hosts outcomes agree with `ssh` and
+ * `ssh-keygen -F`; a real ssh-agent; jump hosts through two sshd; keepalive on a blackholed
+ * connection.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuthenticationError,
+  ConnectError,
+  HostKeyMismatchError,
+  HostKeyRejectedError,
+  HostKeyRevokedError,
+  HostKeyUnknownError,
+  TimeoutError,
+  agent,
+  authenticate,
+  connect,
+  connectAlias,
+  knownHosts,
+  knownHostsName,
+  pinned,
+  privateKey,
+  run,
+  verifyHostKey,
+  withConnection,
+} from '../../lib/index.js';
+import { utils } from '../../lib/internal/ssh2.js';
+import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
+import { startSshd, type SshdInfo } from './sshd.js';
+
+let s: SshdInfo;
+let dir: string;
+let hostLine: string;
+beforeAll(() => {
+  s = sshd();
+  dir = mkdtempSync(join(tmpdir(), 'rxssh-trust-'));
+  hostLine = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+});
+
+type Outcome = 'ok' | 'unknown' | 'mismatch' | 'revoked';
+
+async function rxsshOutcome(file: string): Promise<Outcome> {
+  try {
+    await lastValueFrom(
+      connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(
+        verifyHostKey(knownHosts({ files: [file] })),
+        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+        run('true'),
+      ),
+    );
+    return 'ok';
+  } catch (err) {
+    if (err instanceof HostKeyUnknownError) return 'unknown';
+    if (err instanceof HostKeyMismatchError) return 'mismatch';
+    if (err instanceof HostKeyRevokedError) return 'revoked';
+    throw err;
+  }
+}
+
+function sshOutcome(file: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      'ssh',
+      ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        // ssh2 always prefers ed25519; make OpenSSH negotiate the same key type.
+        '-o', 'HostKeyAlgorithms=ssh-ed25519', '-i', s.keys['ed25519'] ?? '', '-p', String(s.port), `${s.username}@127.0.0.1`, 'true'],
+      (err, _out, stderr) => {
+        if (!err) return resolve('ok');
+        if (/REVOKED/.test(stderr)) return resolve('revoked');
+        if (/IDENTIFICATION HAS CHANGED/.test(stderr)) return resolve('mismatch');
+        resolve('unknown');
+      },
+    );
+  });
+}
+
+describe('known_hosts: rxssh agrees with OpenSSH case by case', () => {
+  it.each([
+    ['ssh-keyscan -H (hashed [host]:port)', 'keyscan'],
+    ['plain [host]:port', 'plain'],
+    ['wildcard [127.0.0.*]:port', 'wildcard'],
+    ['comma list with the host', 'list'],
+    ['several keys for the host', 'several'],
+    ['a different ed25519 key', 'mismatch'],
+    ['only another host', 'other'],
+    ['the host without its port', 'noport'],
+    ['negated', 'negated'],
+    ['@revoked', 'revoked'],
+  ])('%s', async (_label, kind) => {
+    const name = knownHostsName('127.0.0.1', s.port);
+    const other = utils.generateKeyPairSync('ed25519').public.trim();
+    const text: Record<string, () => string> = {
+      keyscan: () => execFileSync('ssh-keyscan', ['-H', '-t', 'ed25519', '-p', String(s.port), '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      plain: () => `${name} ${hostLine}\n`,
+      wildcard: () => `[127.0.0.*]:${s.port} ${hostLine}\n`,
+      list: () => `example.org,${name},10.9.9.9 ${hostLine}\n`,
+      several: () => `${name} ${other}\n${name} ${hostLine}\n`,
+      mismatch: () => `${name} ${other}\n`,
+      other: () => `[10.9.9.9]:${s.port} ${hostLine}\n`,
+      noport: () => `127.0.0.1 ${hostLine}\n`,
+      negated: () => `[127.0.0.*]:${s.port},!${name} ${hostLine}\n`,
+      revoked: () => `${name} ${hostLine}\n@revoked * ${hostLine}\n`,
+    };
+    const file = join(dir, `kh-${kind}`);
+    writeFileSync(file, (text[kind] ?? (() => ''))());
+    const [ours, theirs] = await Promise.all([rxsshOutcome(file), sshOutcome(file)]);
+    expect(ours).toBe(theirs);
+    // ssh-keygen -F finds the host exactly when an entry names it.
+    const found = (() => {
+      try {
+        execFileSync('ssh-keygen', ['-F', name, '-f', file], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    // (OpenSSH's own lookup by name; `noport` is accepted by ssh through its plain-name fallback.)
+    expect(found).toBe(!['other', 'noport', 'negated'].includes(kind));
+  });
+});
+
+describe('a real ssh-agent', () => {
+  let sock: string;
+  let pid: string;
+  beforeAll(() => {
+    sock = join(dir, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+    pid = /SSH_AGENT_PID=(\d+)/.exec(out)?.[1] ?? '';
+  });
+  afterAll(() => {
+    if (pid) execFileSync('kill', [pid]);
+  });
+
+  it('agent() authenticates with keys added by ssh-add; an empty agent is refused', async () => {
+    const empty = await errorOf(connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(verifyHostKey(pinned(s.hostFingerprints['ed25519'] ?? '')), authenticate(agent(sock))));
+    expect(empty).toBeInstanceOf(AuthenticationError);
+    execFileSync('ssh-add', [s.keys['ecdsa'] ?? ''], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const r = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(verifyHostKey(pinned(s.hostFingerprints['ed25519'] ?? '')), authenticate(agent(sock)), run('echo agent')),
+    );
+    expect(r.stdout).toBe('agent\n');
+  });
+
+  it('agent forwarding: the remote side sees the agent', async () => {
+    execFileSync('ssh-add', [s.keys['ecdsa'] ?? ''], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const fp = execFileSync('ssh-keygen', ['-lf', `${s.keys['ecdsa']}.pub`], { encoding: 'utf8' }).split(' ')[1];
+    const r = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: s.port, username: s.username, forwardAgent: sock }).pipe(
+        verifyHostKey(pinned(s.hostFingerprints['ed25519'] ?? '')),
+        authenticate(agent(sock)),
+        run('ssh-add -l'),
+      ),
+    );
+    expect(r.stdout).toContain(fp);
+  });
+});
+
+describe('jump hosts (two real sshd)', () => {
+  let target: { info: SshdInfo; stop: () => Promise<void> };
+  beforeAll(async () => {
+    target = await startSshd({ password: s.password });
+  });
+  afterAll(async () => {
+    await target?.stop();
+  });
+  const bastion$ = () =>
+    connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(
+      verifyHostKey(pinned(s.hostFingerprints['ed25519'] ?? '')),
+      authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+    );
+
+  it('connect(target, { via: bastion }) runs on the target; unsubscribing tears down the chain', async () => {
+    const baseline = resources();
+    const r = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: target.info.port, username: target.info.username, via: bastion$() }).pipe(
+        verifyHostKey(pinned(target.info.hostFingerprints['ed25519'] ?? '')), // each hop has its own policy
+        authenticate(privateKey(readFileSync(target.info.keys['ed25519'] ?? ''))),
+        run('echo through the bastion'),
+      ),
+    );
+    expect(r.stdout).toBe('through the bastion\n');
+    expect(readFileSync(target.info.logFile, 'utf8')).toMatch(/Accepted publickey for rxssh-test from 127\.0\.0\.1/);
+    await expectNoLeaks(baseline);
+    // A long command through the chain, cancelled: both connections close, the command dies.
+    const tag = `sleep 60.${Date.now() % 100000}`;
+    const sub = connect({ host: '127.0.0.1', port: target.info.port, username: target.info.username, via: bastion$() })
+      .pipe(verifyHostKey(pinned(target.info.hostFingerprints['ed25519'] ?? '')), authenticate(privateKey(readFileSync(target.info.keys['ed25519'] ?? ''))), withConnection((c) => c.exec(tag)))
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(tag), 10_000), 'the command started').toBe(true);
+    sub.unsubscribe();
+    await expectNoLeaks(baseline);
+    expect(await eventually(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(tag), 10_000), 'the command was stopped').toBe(true);
+  });
+
+  it('a failure at a hop is typed and names the hop', async () => {
+    const badBastion = connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(
+      verifyHostKey(pinned(`SHA256:${'C'.repeat(43)}`)),
+      authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+    );
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port: target.info.port, username: target.info.username, via: badBastion }).pipe(
+        verifyHostKey(pinned(target.info.hostFingerprints['ed25519'] ?? '')),
+        authenticate(privateKey(readFileSync(target.info.keys['ed25519'] ?? ''))),
+      ),
+    );
+    expect(err).toBeInstanceOf(HostKeyRejectedError);
+    expect((err as HostKeyRejectedError).port).toBe(s.port); // the bastion
+    const closed = await freeClosedPort();
+    const unreachable = await errorOf(
+      connect({ host: '127.0.0.1', port: closed, username: target.info.username, via: bastion$() }).pipe(verifyHostKey(() => true), authenticate(privateKey(readFileSync(target.info.keys['ed25519'] ?? '')))),
+    );
+    expect(unreachable).toBeInstanceOf(ConnectError);
+    expect((unreachable as ConnectError).port).toBe(closed);
+  });
+
+  it('ProxyJump from ~/.ssh/config (two hops) via connectAlias', async () => {
+    const kh = join(dir, 'kh-jump');
+    const targetLine = readFileSync(join(target.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    writeFileSync(kh, `${knownHostsName('127.0.0.1', s.port)} ${hostLine}\n${knownHostsName('127.0.0.1', target.info.port)} ${targetLine}\n`);
+    const conf = join(dir, 'ssh_config');
+    writeFileSync(
+      conf,
+      [
+        'Host inner',
+        '  HostName 127.0.0.1',
+        `  Port ${target.info.port}`,
+        '  ProxyJump hop1,hop2',
+        'Host hop1 hop2',
+        '  HostName 127.0.0.1',
+        `  Port ${s.port}`,
+        'Host *',
+        `  User ${s.username}`,
+        `  IdentityFile ${s.keys['ed25519']}`,
+        `  IdentityFile ${target.info.keys['ed25519']}`,
+        '  IdentitiesOnly yes',
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${kh}`,
+        '',
+      ].join('\n'),
+    );
+    const r = await lastValueFrom(connectAlias('inner', { file: conf }).pipe(run('echo two hops')));
+    expect(r.stdout).toBe('two hops\n');
+  });
+});
+
+describe('keepalive', () => {
+  it('a blackholed connection errors with TimeoutError (phase keepalive) within interval × (count + 1)', async () => {
+    const sockets: Socket[] = [];
+    let blackhole = false;
+    const proxy = createServer((client) => {
+      const upstream = tcpConnect({ host: '127.0.0.1', port: s.port });
+      sockets.push(client, upstream);
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      client.on('data', (d) => blackhole || upstream.write(d));
+      upstream.on('data', (d) => blackhole || client.write(d));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const interval = 300;
+    const countMax = 2;
+    let blackholedAt = 0;
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: s.username, keepalive: { interval, countMax } }).pipe(
+        verifyHostKey(() => true),
+        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+        withConnection(() => {
+          blackhole = true;
+          blackholedAt = Date.now();
+          return new Promise(() => undefined);
+        }),
+      ),
+    );
+    const elapsed = Date.now() - blackholedAt;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).phase).toBe('keepalive');
+    expect(elapsed).toBeLessThan(interval * (countMax + 1) + 1000);
+    for (const sock of sockets) sock.destroy();
+    proxy.close();
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
 import { Observable, type ObservableInput } from 'rxjs';
 import { holdWhile } from '../internal/hold.js';
 import { allowRequestsAfterEof } from '../internal/ssh2-reach.js';
@@ -131,7 +132,8 @@ function isLoopback(host: string): boolean {
  * Emits one {@link TestServerInfo} once listening, then stays silent; unsubscribing closes the
  * server and every connection. Each subscription makes a new server with fresh host and
  * client keys and a random password. Accepts password, publickey (the emitted key) and
- * optionally keyboard-interactive authentication.
+ * optionally keyboard-interactive authentication. Forwards `direct-tcpip` channels to loopback
+ * addresses only (so it can serve as a jump host in tests).
  *
  * @example
  * ```ts
@@ -180,6 +182,7 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
     };
     const clients = new Set<Ssh2ServerConnection>();
     const children = new Set<{ kill(): void }>();
+    const forwards = new Set<Socket>();
 
     const onAuth = (ctx: AuthContext): void => {
       stats.authRequests.push(ctx.method);
@@ -221,6 +224,24 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
         });
         client.on('authentication', onAuth);
         client.on('ready', () => {
+          // direct-tcpip (ssh -W, ProxyJump): only to loopback destinations.
+          client.on('tcpip', (acceptTcp, rejectTcp, info) => {
+            if (!isLoopback(info.destIP) && info.destIP !== 'localhost') return rejectTcp();
+            const upstream = createConnection({ host: info.destIP, port: info.destPort });
+            upstream.on('error', () => {
+              if (!channel) rejectTcp();
+              else channel.destroy();
+            });
+            let channel: ReturnType<typeof acceptTcp> | undefined;
+            upstream.once('connect', () => {
+              channel = acceptTcp();
+              channel.on('error', noop);
+              channel.pipe(upstream).pipe(channel);
+              channel.on('close', () => upstream.destroy());
+            });
+            forwards.add(upstream);
+            upstream.on('close', () => forwards.delete(upstream));
+          });
           client.on('session', (accept, reject) => {
             if (sessionsHere >= maxSessions) {
               stats.refusedSessions++;
@@ -297,6 +318,7 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
     });
     return () => {
       for (const child of children) child.kill();
+      for (const f of forwards) f.destroy();
       for (const client of clients) {
         client.end();
         destroySocketOf(client);

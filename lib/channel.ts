@@ -10,7 +10,7 @@ import { concatMap, from, isObservable, Observable, Subject, type NextObserver, 
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelOpenError, ConnectionLostError, ExitStatusError, ProtocolError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
-import { outgoingPacketSize, sendSignal } from './internal/ssh2-reach.js';
+import { outgoingPacketSize, sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import type { Release } from './internal/semaphore.js';
 
 /** One piece of a channel's output, tagged with the stream it came from. */
@@ -164,6 +164,7 @@ class ChannelRun {
   #inFlight = false;
   #unLost: (() => void) | undefined;
   #closed = false;
+  #cutShort = false;
   #stderrEnded = false;
   #stderrTail: Buffer[] = [];
   #stderrTailBytes = 0;
@@ -196,6 +197,8 @@ class ChannelRun {
     }
     this.#unLost = this.session.onLost(() => {
       if (this.state === 'opening') this.#fail(new ConnectionLostError('Connection lost while opening a channel', this.#context('channel')));
+      // Lost before the server ended its output: whatever exit status was seen, bytes are missing.
+      else if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
     });
     if (this.config.stdin !== undefined) this.#pumpStdin(this.config.stdin);
     this.#acquire = this.session.limiter.acquire().subscribe((release) => {
@@ -354,7 +357,7 @@ class ChannelRun {
     const exit = this.exit ?? { exitCode: null, signal: null };
     this.#done(exit);
     this.config.closeObserver?.next(exit);
-    if (!this.exit && this.session.lost) {
+    if (this.#cutShort || (!this.exit && this.session.lost)) {
       this.output.error(new ConnectionLostError(`Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec')));
       return;
     }

@@ -57,8 +57,19 @@ export interface ConnectConfig {
   readonly keepalive?: KeepaliveConfig;
   /** Channels open at once on this connection; more are queued (default 8, below OpenSSH's MaxSessions 10). */
   readonly maxChannels?: number;
-  /** ssh2 algorithm preferences (`{ cipher: { prepend: [...] } }` etc.), passed through. */
+  /**
+   * ssh2 algorithm preferences per category (`{ cipher: { prepend: [...] } }`, or full lists).
+   * A category given here replaces the hardened default for that category.
+   */
   readonly algorithms?: Ssh2ConnectConfig['algorithms'];
+  /**
+   * `hardened` (default): no `ssh-rsa` (SHA-1) or `ssh-dss` host keys, no `hmac-sha1` MACs, and no
+   * `chacha20-poly1305` (with CBC already off, no Terrapin-prone combination can be negotiated,
+   * strict KEX or not). `compatible`: ssh2's own defaults, for old servers.
+   */
+  readonly algorithmPolicy?: 'hardened' | 'compatible';
+  /** Fail with `ProtocolError` unless the server supports strict key exchange (Terrapin, CVE-2023-48795). */
+  readonly requireStrictKex?: boolean;
   /**
    * A jump host (ProxyJump): the target is reached through a `direct-tcpip` channel of this
    * connection, with its own host-key policy and credentials. Unsubscribing the target tears
@@ -78,6 +89,25 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
     throw new TypeError(`${name} must be a non-negative number of milliseconds, got ${String(value)}`);
   }
   return value;
+}
+
+/** What the hardened policy removes from ssh2's defaults. @internal */
+export const HARDENED_REMOVALS = {
+  serverHostKey: ['ssh-rsa', 'ssh-dss'],
+  hmac: ['hmac-sha1', 'hmac-sha1-etm@openssh.com', 'hmac-md5'],
+  cipher: ['chacha20-poly1305@openssh.com'],
+} as const;
+
+function algorithmsFor(config: ConnectConfig): Ssh2ConnectConfig['algorithms'] | undefined {
+  const policy = config.algorithmPolicy ?? 'hardened';
+  if (policy !== 'hardened' && policy !== 'compatible') throw new TypeError(`connect(): algorithmPolicy must be 'hardened' or 'compatible'`);
+  const own = config.algorithms ?? {};
+  if (policy === 'compatible') return config.algorithms;
+  const out: Record<string, unknown> = { ...own };
+  for (const [category, remove] of Object.entries(HARDENED_REMOVALS)) {
+    if (!(category in own)) out[category] = { remove: [...remove] };
+  }
+  return out as Ssh2ConnectConfig['algorithms'];
 }
 
 /** Validates a ConnectConfig; throws TypeError on bad input. @internal */
@@ -109,7 +139,8 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,
     maxChannels,
-    algorithms: config.algorithms,
+    algorithms: algorithmsFor(config),
+    requireStrictKex: config.requireStrictKex === true,
     via: config.via,
     forwardAgent:
       config.forwardAgent === true ? process.env['SSH_AUTH_SOCK'] : typeof config.forwardAgent === 'string' ? config.forwardAgent : undefined,

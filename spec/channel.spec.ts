@@ -438,6 +438,19 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     await expectNoLeaks(baseline);
   });
 
+  it('exit status 0 but the connection dies before the output ended → ConnectionLostError, not success', async () => {
+    const own = await serve();
+    const err = await errorOf(
+      connectTo(own.info).pipe(
+        withConnection((c) => c.exec('exit-early', { stdin: [] })),
+        map((chunk) => {
+          if (chunk.data.toString() === 'part\n') setTimeout(() => own.stop(), 50);
+        }),
+      ),
+    );
+    expect(err).toBeInstanceOf(ConnectionLostError);
+  });
+
   it('a later subscription opens a new channel (repeat reruns the command)', async () => {
     const before = server.info.stats.execs.length;
     const texts = await lastValueFrom(

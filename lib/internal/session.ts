@@ -10,7 +10,7 @@ import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectCon
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
-import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey, type HostKeyInfo } from '../host-key.js';
 import { HostKeyOffer, Transport } from '../transport.js';
 import { fromSsh2Error } from './errors-map.js';
@@ -37,6 +37,8 @@ export interface SessionSettings {
   readonly via: Observable<Connection> | undefined;
   /** The agent socket to forward, if any. */
   readonly forwardAgent: string | undefined;
+  /** Fail unless the server does strict key exchange. */
+  readonly requireStrictKex: boolean;
 }
 
 /** How the session reports to the `connect()` subscriber. */
@@ -50,6 +52,9 @@ export interface SessionSink {
 type NextAuth = (method: AuthenticationType | AnyAuthMethod | false) => void;
 
 const noop = (): void => undefined;
+
+const MAX_PRE_BANNER_LINES = 1024;
+const MAX_BANNER_LINE = 8192;
 
 /** How long ending a connection waits for cancelled channels to be signalled and closed. */
 const CANCEL_GRACE_MS = 1500;
@@ -211,13 +216,45 @@ export class Session {
     // A persistent listener: ssh2 adds its own, but a late error after ssh2 let go of the
     // socket must never become an unhandled 'error' event.
     socket.on('error', noop);
-    const onData = (): void => {
-      if (this.phase === 'banner') this.phase = 'kex';
+    // Watches the bytes before the server's identification line: ssh2 counts pre-banner lines
+    // and line length per received chunk only, so a slow flood is never cut off and its buffer
+    // grows; OpenSSH's limits (1,024 lines, 8 KiB a line) are enforced here across chunks.
+    const banner = { lines: 0, lineLen: 0, lineStart: Buffer.alloc(0) };
+    const onData = (chunk: Buffer): void => {
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i] as number;
+        if (banner.lineStart.length < 4) banner.lineStart = Buffer.concat([banner.lineStart, Buffer.from([byte])]);
+        if (byte === 10) {
+          if (banner.lineStart.toString('latin1').startsWith('SSH-')) {
+            socket.off('data', onData);
+            if (this.phase === 'banner') this.phase = 'kex';
+            return;
+          }
+          banner.lineStart = Buffer.alloc(0);
+          banner.lineLen = 0;
+          if (++banner.lines > MAX_PRE_BANNER_LINES) return this.#protocolFault('More than 1,024 lines before the SSH banner');
+        } else if (++banner.lineLen > MAX_BANNER_LINE) {
+          return this.#protocolFault('A line longer than 8 KiB before the end of the SSH banner');
+        }
+      }
     };
     const onError = (err: unknown): void => this.#onSsh2Error(err);
     const onClose = (): void => this.#onClose();
     const onReady = (): void => this.#onReady();
     const onBanner = (message: string): void => this.#report({ type: 'banner', message });
+    let strictKex = false;
+    const onHandshake = (): void => {
+      if (s.requireStrictKex && !strictKex) {
+        this.#fail(
+          new ProtocolError('The server does not support strict key exchange (required: Terrapin, CVE-2023-48795)', {
+            host: this.host,
+            port: this.port,
+            phase: 'kex',
+          }),
+        );
+      }
+    };
+    this.client.on('handshake', onHandshake);
     this.client.on('error', onError);
     this.client.on('close', onClose);
     this.client.on('ready', onReady);
@@ -233,6 +270,14 @@ export class Session {
         this.#onAuth(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
       ...(s.algorithms ? { algorithms: s.algorithms } : {}),
       ...(s.forwardAgent ? { agent: s.forwardAgent, agentForward: true } : {}),
+      // ssh2 reports the negotiated strict KEX only in its debug output.
+      ...(s.requireStrictKex
+        ? {
+            debug: (line: string): void => {
+              if (line.includes('strict KEX mode enabled')) strictKex = true;
+            },
+          }
+        : {}),
     };
     try {
       this.client.connect(config);
@@ -241,7 +286,7 @@ export class Session {
       return;
     }
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
-    socket.once('data', onData);
+    socket.on('data', onData);
     // Once the socket is gone, remove what we added (registered after ssh2's own socket
     // 'close' listener, which emits the client's 'close' first) — except a no-op 'error'
     // listener on the client and the socket, kept for their whole life: ssh2 may still emit a
@@ -254,7 +299,12 @@ export class Session {
       this.client.off('ready', onReady);
       this.client.off('banner', onBanner);
       this.client.off('close', onClose);
+      this.client.off('handshake', onHandshake);
     });
+  }
+
+  #protocolFault(message: string): void {
+    this.#fail(new ProtocolError(message, { host: this.host, port: this.port, phase: 'banner' }));
   }
 
   /** Answers ssh2's host verifier. `error` is what the pipeline fails with on reject. */

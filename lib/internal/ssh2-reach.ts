@@ -50,3 +50,9 @@ export function allowRequestsAfterEof(session: object): void {
     s._ending = false;
   });
 }
+
+/** Whether the server has ended its side of the channel (sent EOF or CLOSE). */
+export function serverEnded(channel: ClientChannel): boolean {
+  const state: unknown = (channel as any).incoming?.state;
+  return state === 'eof' || state === 'closed';
+}

@@ -59,6 +59,7 @@ function emitBytes(
  * | `yes` | writes `y\n` until the channel closes or a signal arrives |
  * | `signal NAME` | ends at once by signal NAME |
  * | `noexit` | prints `bye` and closes the channel without any exit status |
+ * | `exit-early` | prints `part`, reports exit status 0, then never ends its output |
  * | `env NAME` | prints the requested environment variable |
  * | `lines N WORD` | prints `WORD 1` … `WORD N`, one per line, exits 0 |
  * | `true` / `false` | exit 0 / 1 |
@@ -122,6 +123,10 @@ export function runScript(ctx: ScriptContext, command: string): void {
       stream.write('bye\n');
       ended = true;
       stream.end();
+      return;
+    case 'exit-early':
+      stream.write('part\n');
+      stream.exit(0);
       return;
     case 'cat':
       stream.on('data', (data: Buffer) => {

@@ -1,0 +1,125 @@
+/**
+ * Interop with Dropbear (Debian dropbear-bin), started on loopback by this spec: host-key pin,
+ * key and password auth, a hash-exact `cat` round trip, exit status, and cancel. Differences from
+ * OpenSSH are documented in docs/interop.md.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NEVER, lastValueFrom, tap } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationError, authenticate, connect, exec, password, pinned, privateKey, run, sha256Fingerprint, verifyHostKey } from '../../lib/index.js';
+import { errorOf, eventually, sshd } from '../helpers/index.js';
+import { freePort, type SshdInfo } from './sshd.js';
+
+const DROPBEAR = '/usr/sbin/dropbear';
+let s: SshdInfo;
+let child: ChildProcess | undefined;
+let port = 0;
+let fingerprint = '';
+
+beforeAll(async () => {
+  s = sshd(); // the account, its password and keys come from the sshd setup
+  if (!existsSync(DROPBEAR)) throw new Error(`${DROPBEAR} is missing: apt-get install -y dropbear-bin`);
+  const dir = mkdtempSync(join(tmpdir(), 'rxssh-dropbear-'));
+  const hostKey = join(dir, 'host_ed25519');
+  execFileSync('dropbearkey', ['-t', 'ed25519', '-f', hostKey], { stdio: 'ignore' });
+  const pub = execFileSync('dropbearkey', ['-y', '-f', hostKey], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('ssh-ed25519 ')) ?? '';
+  fingerprint = sha256Fingerprint(Buffer.from(pub.split(' ')[1] ?? '', 'base64'));
+  // Dropbear reads ~/.ssh/authorized_keys of the (throwaway) test account.
+  const home = execFileSync('getent', ['passwd', s.username], { encoding: 'utf8' }).split(':')[5] ?? '';
+  const { uid, gid } = { uid: Number(execFileSync('id', ['-u', s.username], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', s.username], { encoding: 'utf8' })) };
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, '.ssh', 'authorized_keys'), `${readFileSync(`${s.keys['ed25519']}.pub`, 'utf8')}`, { mode: 0o600 });
+  chownSync(join(home, '.ssh'), uid, gid);
+  chownSync(join(home, '.ssh', 'authorized_keys'), uid, gid);
+  chmodSync(join(home, '.ssh'), 0o700);
+  port = await freePort();
+  child = spawn(DROPBEAR, ['-F', '-E', '-p', `127.0.0.1:${port}`, '-r', hostKey, '-P', join(dir, 'pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.on('data', () => undefined);
+  const banner = () =>
+    new Promise<boolean>((resolve) => {
+      const sock = tcpConnect({ host: '127.0.0.1', port });
+      sock.once('data', (d) => {
+        sock.destroy();
+        resolve(d.toString('latin1').startsWith('SSH-'));
+      });
+      sock.once('error', () => resolve(false));
+    });
+  expect(await eventually(banner, 10_000), 'dropbear answers').toBe(true);
+});
+
+afterAll(() => {
+  child?.kill();
+});
+
+const target = () => connect({ host: '127.0.0.1', port, username: s.username });
+const ps = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+
+describe('Dropbear interop', () => {
+  it('pinned host key + public key auth + exit status', async () => {
+    const r = await lastValueFrom(target().pipe(verifyHostKey(pinned(fingerprint)), authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))), run('echo dropbear; exit 3')));
+    expect([r.stdout, r.exitCode]).toEqual(['dropbear\n', 3]);
+  });
+
+  it('password auth; a wrong password is an AuthenticationError', async () => {
+    const r = await lastValueFrom(target().pipe(verifyHostKey(pinned(fingerprint)), authenticate(password(s.password)), run('id -un')));
+    expect(r.stdout).toBe(`${s.username}\n`);
+    expect(await errorOf(target().pipe(verifyHostKey(pinned(fingerprint)), authenticate(password('nope'))))).toBeInstanceOf(AuthenticationError);
+  });
+
+  it('32 MiB through cat, hash-exact (Dropbear\'s 24 KiB default window)', async () => {
+    const block = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 7) % 256;
+    const sent = createHash('sha256');
+    const got = createHash('sha256');
+    async function* stdin() {
+      for (let i = 0; i < 512; i++) {
+        sent.update(block);
+        yield block;
+      }
+    }
+    let received = 0;
+    await lastValueFrom(
+      target().pipe(
+        verifyHostKey(pinned(fingerprint)),
+        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+        exec('cat', { stdin: stdin() }),
+        tap(({ data }) => {
+          received += data.length;
+          got.update(data);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    expect(received).toBe(512 * block.length);
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+  });
+
+  it('unsubscribe mid-command with a pty stops the remote process (Dropbear hangs it up)', async () => {
+    const tag = `sleep 60.${Date.now() % 100000}`;
+    const sub = target()
+      .pipe(verifyHostKey(pinned(fingerprint)), authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))), exec(tag, { pty: true }))
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => ps().includes(tag), 10_000), 'started').toBe(true);
+    sub.unsubscribe();
+    expect(await eventually(() => !ps().includes(tag), 5_000), 'stopped').toBe(true);
+  });
+
+  it('documented difference: without a pty, Dropbear 2022.83 ignores the signal request and the command survives', async () => {
+    const tag = `sleep 60.${Date.now() % 100000}`;
+    const sub = target()
+      .pipe(verifyHostKey(pinned(fingerprint)), authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))), exec(tag, { stdin: NEVER }))
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => ps().includes(tag), 10_000), 'started').toBe(true);
+    sub.unsubscribe();
+    await new Promise((r) => setTimeout(r, 1500));
+    const survived = ps().includes(tag);
+    execFileSync('pkill', ['-f', tag]);
+    // If this starts failing, Dropbear honours signals now: update docs/interop.md.
+    expect(survived).toBe(true);
+  });
+});

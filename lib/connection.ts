@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction } from 'rxjs';
-import type { ClientChannel } from 'ssh2';
-import { ChannelOpenError, ConnectionLostError } from './errors.js';
+import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
+import { holdWhile } from './internal/hold.js';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import { SftpError, SftpSession } from './sftp.js';
+import { createServer, type Socket } from 'node:net';
+import { ChannelOpenError, ConnectError, ConnectionLostError } from './errors.js';
 import type { AuthEvent } from './auth.js';
 import { ChannelSubject, type ChannelConfig, type ChannelInfo } from './channel.js';
 import { runOn, type ExecResult, type RunConfig } from './exec.js';
@@ -43,6 +46,70 @@ export interface ChannelCloseEvent extends ChannelInfo {
  * ```
  */
 export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
+
+/** A local address to listen on. */
+export interface BindAddress {
+  /** The address (default 127.0.0.1). */
+  readonly host?: string;
+  /** The port (default 0: any free port). */
+  readonly port?: number;
+}
+
+/** Options of {@link Connection.forwardLocal}. */
+export interface LocalForwardConfig {
+  /** Where to listen (default 127.0.0.1, port 0 = any free port). */
+  readonly bind?: BindAddress;
+  /** The destination host, as the server resolves it. */
+  readonly remoteHost: string;
+  /** The destination port. */
+  readonly remotePort: number;
+}
+
+/** Options of {@link Connection.forwardRemote}. */
+export interface RemoteForwardConfig {
+  /** The address the server listens on (default 127.0.0.1; others need sshd `GatewayPorts`). */
+  readonly bindHost?: string;
+  /** The port (default 0: the server picks one). */
+  readonly bindPort?: number;
+}
+
+/** A forward's listener is up. */
+export interface ForwardListening {
+  /** Discriminator. */
+  readonly type: 'listening';
+  /** The address listened on. */
+  readonly host: string;
+  /** The port listened on (the one chosen, when 0 was asked for). */
+  readonly port: number;
+}
+
+/** `forwardLocal` accepted a connection. */
+export interface LocalForwardConnection {
+  /** Discriminator. */
+  readonly type: 'connection';
+  /** The connecting client's address. */
+  readonly remoteAddress: string;
+  /** The connecting client's port. */
+  readonly remotePort: number;
+}
+
+/** A connection arrived at a remote forward. */
+export interface RemoteForwardConnection {
+  /** Discriminator. */
+  readonly type: 'connection';
+  /** The connection, as a Duplex stream. */
+  readonly stream: ClientChannel;
+  /** Where it came from (as the server saw it). */
+  readonly sourceAddress: string;
+  /** Its source port. */
+  readonly sourcePort: number;
+}
+
+/** What `forwardLocal` emits: the listener is up, or a connection was accepted. */
+export type ForwardEvent = ForwardListening | LocalForwardConnection;
+
+/** What `forwardRemote` emits: the server listens, or a connection arrived (as a stream). */
+export type RemoteForwardEvent = ForwardListening | RemoteForwardConnection;
 
 /**
  * Stage 3, emitted by `authenticate`: an authenticated connection. Open channels on it with
@@ -154,6 +221,78 @@ export class Connection {
   }
 
   /**
+   * An SFTP session: the subscription holds one `sftp` subsystem channel (counted against the
+   * connection's channel limit, so sequential sessions never exhaust `MaxSessions`) and closes
+   * it on unsubscribe. Emits the {@link SftpSession} once.
+   *
+   * @example
+   * ```ts
+   * connection.sftp().pipe(switchMap((sftp) => sftp.readdir('/etc'))).subscribe((e) => console.log(e.name));
+   * ```
+   */
+  sftp(): Observable<SftpSession> {
+    const session = this.#session;
+    return new Observable<SftpSession>((subscriber) => {
+      let release: (() => void) | undefined;
+      let sftp: SFTPWrapper | undefined;
+      let done = false;
+      const where = { host: session.host, port: session.port };
+      const acquire = session.limiter.acquire().subscribe((r) => {
+        release = r;
+        if (session.closed) {
+          release();
+          subscriber.error(new ConnectionLostError('Connection is closed', { ...where, phase: 'sftp' }));
+          return;
+        }
+        try {
+          session.client.sftp((err, s) => {
+            if (done) {
+              s?.on('error', () => undefined);
+              s?.end();
+              if (!s) release?.();
+              else s.once('close', () => release?.());
+              return;
+            }
+            if (err || !s) {
+              release?.();
+              subscriber.error(new SftpError('open session', '', err, where));
+              return;
+            }
+            sftp = s;
+            s.on('error', () => undefined);
+            s.once('close', () => {
+              release?.();
+              if (!done) subscriber.error(new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
+            });
+            subscriber.next(new SftpSession(s, where));
+          });
+        } catch (err) {
+          release?.();
+          subscriber.error(new ConnectionLostError('Connection is closed', { ...where, phase: 'sftp', cause: err }));
+        }
+      });
+      return () => {
+        done = true;
+        acquire.unsubscribe();
+        sftp?.end();
+      };
+    });
+  }
+
+  /**
+   * Runs `project` with an SFTP session held open for as long as the Observable it returns
+   * runs; completes with it and then closes the session's channel.
+   *
+   * @example
+   * ```ts
+   * connection.withSftp((sftp) => sftp.upload('./app.tgz', '/srv/app.tgz')).subscribe((p) => console.log(p.bytes));
+   * ```
+   */
+  withSftp<R>(project: (sftp: SftpSession) => ObservableInput<R>): Observable<R> {
+    return this.sftp().pipe(holdWhile(project));
+  }
+
+  /**
    * Opens a `direct-tcpip` channel to `host:port` as seen from the server (what `ssh -W` and
    * ProxyJump use) and emits it as a Duplex stream; unsubscribing closes it. Errors with
    * `ChannelOpenError` when the server refuses (e.g. `AllowTcpForwarding no`).
@@ -203,6 +342,115 @@ export class Connection {
       return () => {
         closed = true;
         channel?.destroy();
+      };
+    });
+  }
+
+  /**
+   * Local port forwarding (`ssh -L`): listens on `bind` (default 127.0.0.1, port 0 = any free
+   * port) while subscribed and carries each accepted connection to `remoteHost:remotePort` as
+   * seen from the server. Emits `listening` (with the bound port) and then one event per
+   * connection; unsubscribing closes the listener and every forwarded connection.
+   *
+   * @example
+   * ```ts
+   * connection.forwardLocal({ remoteHost: 'localhost', remotePort: 5432, bind: { port: 15432 } })
+   *   .subscribe((e) => e.type === 'listening' && console.log(`psql -p ${e.port}`));
+   * ```
+   */
+  forwardLocal(config: LocalForwardConfig): Observable<ForwardEvent> {
+    const { remoteHost, remotePort } = config;
+    const bindHost = config.bind?.host ?? '127.0.0.1';
+    const bindPort = config.bind?.port ?? 0;
+    if (typeof remoteHost !== 'string' || !Number.isInteger(remotePort)) throw new TypeError('forwardLocal() needs remoteHost and remotePort');
+    return new Observable<ForwardEvent>((subscriber) => {
+      const sockets = new Set<Socket>();
+      const subs = new Set<{ unsubscribe(): void }>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+        subscriber.next({ type: 'connection', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
+        const sub = this.forwardOut(remoteHost, remotePort).subscribe({
+          next: (stream) => {
+            socket.pipe(stream).pipe(socket);
+            stream.on('close', () => socket.destroy());
+            socket.on('close', () => stream.destroy());
+          },
+          error: () => socket.destroy(),
+        });
+        subs.add(sub);
+        socket.on('close', () => {
+          sub.unsubscribe();
+          subs.delete(sub);
+        });
+      });
+      server.on('error', (err) => subscriber.error(new ConnectError(`Cannot listen on ${bindHost}:${bindPort}`, { host: this.host, port: this.port, phase: 'forward', cause: err })));
+      server.listen(bindPort, bindHost, () => {
+        const address = server.address();
+        subscriber.next({ type: 'listening', host: bindHost, port: typeof address === 'object' && address ? address.port : bindPort });
+      });
+      return () => {
+        for (const sub of subs) sub.unsubscribe();
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      };
+    });
+  }
+
+  /**
+   * Remote port forwarding (`ssh -R`): asks the server to listen on `bindHost:bindPort` (port 0
+   * = the server picks) while subscribed and emits `listening` (with the port), then each incoming
+   * connection as a Duplex stream. Unsubscribing sends `cancel-tcpip-forward` and closes them.
+   *
+   * @example
+   * ```ts
+   * connection.forwardRemote({ bindPort: 8080 }).subscribe((e) => {
+   *   if (e.type === 'connection') e.stream.end('HTTP/1.0 200 OK\r\n\r\nhello');
+   * });
+   * ```
+   */
+  forwardRemote(config: RemoteForwardConfig = {}): Observable<RemoteForwardEvent> {
+    const bindHost = config.bindHost ?? '127.0.0.1';
+    const bindPort = config.bindPort ?? 0;
+    const session = this.#session;
+    return new Observable<RemoteForwardEvent>((subscriber) => {
+      let boundPort: number | undefined;
+      const streams = new Set<ClientChannel>();
+      const onConnection = (
+        details: { destIP: string; destPort: number; srcIP: string; srcPort: number },
+        accept: () => ClientChannel,
+      ): void => {
+        if (boundPort === undefined || details.destPort !== boundPort) return;
+        const stream = accept();
+        stream.on('error', () => undefined);
+        streams.add(stream);
+        stream.on('close', () => streams.delete(stream));
+        subscriber.next({ type: 'connection', stream, sourceAddress: details.srcIP, sourcePort: details.srcPort });
+      };
+      session.client.on('tcp connection', onConnection);
+      try {
+        session.client.forwardIn(bindHost, bindPort, (err, port) => {
+          if (err) {
+            subscriber.error(new ChannelOpenError(`The server refused to listen on ${bindHost}:${bindPort}`, undefined, { host: session.host, port: session.port, phase: 'forward', cause: err }));
+            return;
+          }
+          boundPort = bindPort === 0 ? port : bindPort;
+          subscriber.next({ type: 'listening', host: bindHost, port: boundPort });
+        });
+      } catch (err) {
+        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
+      }
+      return () => {
+        session.client.off('tcp connection', onConnection);
+        for (const s of streams) s.destroy();
+        if (boundPort !== undefined && !session.closed) {
+          try {
+            session.client.unforwardIn(bindHost, boundPort, () => undefined);
+          } catch {
+            // the connection went away meanwhile
+          }
+        }
       };
     });
   }

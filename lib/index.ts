@@ -71,7 +71,21 @@ export {
 } from './auth.js';
 
 // ── connection ─────────────────────────────────────────────────────────────────────────────
-export { Connection, shareConnection, type ChannelEvent, type ChannelOpenEvent, type ChannelCloseEvent } from './connection.js';
+export {
+  Connection,
+  shareConnection,
+  type ChannelEvent,
+  type ChannelOpenEvent,
+  type ChannelCloseEvent,
+  type LocalForwardConfig,
+  type RemoteForwardConfig,
+  type ForwardEvent,
+  type RemoteForwardEvent,
+  type BindAddress,
+  type ForwardListening,
+  type LocalForwardConnection,
+  type RemoteForwardConnection,
+} from './connection.js';
 
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {
@@ -100,6 +114,17 @@ export {
   type ExecResult,
   type RunConfig,
 } from './exec.js';
+
+// ── SFTP ───────────────────────────────────────────────────────────────────────────────────
+export {
+  SftpSession,
+  SftpError,
+  SFTP_STATUS,
+  type SftpStats,
+  type SftpEntry,
+  type TransferProgress,
+  type TransferConfig,
+} from './sftp.js';
 
 // ── many hosts ─────────────────────────────────────────────────────────────────────────────
 export {

@@ -7,6 +7,8 @@ import { main as jumpHost } from '../examples/jump-host.js';
 import { main as knownHostsExample } from '../examples/known-hosts.js';
 import { main as pipeCommands } from '../examples/pipe-commands.js';
 import { main as runCommand } from '../examples/run-command.js';
+import { main as sftpSync } from '../examples/sftp-sync.js';
+import { main as tunnel } from '../examples/tunnel.js';
 import { sshd } from './helpers/index.js';
 
 function sshdArgs(): string[] {
@@ -51,5 +53,22 @@ describe('examples on embedded servers only (their real-sshd counterparts are in
     expect(lines[0]).toMatch(/^first connection: learned the key → \|1\|/);
     expect(lines[1]).toBe('second connection: verified against known_hosts');
     expect(lines[2]).toMatch(/^changed key refused: ERR_SSH_HOST_KEY_MISMATCH at line 1/);
+  });
+});
+
+describe('tunnel.ts and sftp-sync.ts', () => {
+  it.each([
+    ['the embedded server', () => []],
+    ['real sshd', sshdArgs],
+  ])('tunnel.ts fetches a page through a local forward (%s)', async (_name, args) => {
+    expect(await lastValueFrom(tunnel(args()))).toBe('hello through the tunnel (/index.html)');
+  });
+
+  it('sftp-sync.ts uploads, lists, downloads byte-exact and removes (real sshd)', async () => {
+    const lines = await lastValueFrom(sftpSync(sshdArgs()).pipe(toArray()));
+    expect(lines[0]).toMatch(/^uploaded \d+ bytes$/);
+    expect(lines[1]).toMatch(/^listed rxssh-sync-\d+-sftp-sync\.ts \(\d+ bytes\)$/);
+    expect(lines[2]).toMatch(/^downloaded \d+ bytes$/);
+    expect(lines.slice(3)).toEqual(['byte-exact: yes', 'removed']);
   });
 });

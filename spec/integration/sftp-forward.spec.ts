@@ -1,0 +1,221 @@
+/** SFTP and port forwarding against real sshd (`Subsystem sftp internal-sftp`, `AllowTcpForwarding yes`). */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { request, createServer as httpServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { concatMap, filter, from, lastValueFrom, mergeMap, range, switchMap, take, toArray } from 'rxjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SFTP_STATUS, SftpError, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig } from '../../lib/index.js';
+import { sshd } from '../helpers/index.js';
+import { startSshd, type SshdInfo } from './sshd.js';
+
+let s: SshdInfo;
+let local: string;
+beforeAll(() => {
+  s = sshd();
+  local = mkdtempSync(join(tmpdir(), 'rxssh-sftp-'));
+  chmodSync(local, 0o755);
+});
+
+const login = (info = s, extra: Partial<ConnectConfig> = {}) =>
+  connect({ host: '127.0.0.1', port: info.port, username: info.username, ...extra }).pipe(
+    verifyHostKey(pinned(info.hostFingerprints['ed25519'] ?? '')),
+    authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
+  );
+const home = '/home/rxssh-test';
+const sha = (file: string) =>
+  new Promise<string>((resolve) => {
+    const h = createHash('sha256');
+    createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex')));
+  });
+
+describe('SFTP against sshd', () => {
+  it('256 MiB upload and download, hash-exact, with progress', async () => {
+    const src = join(local, 'big.bin');
+    const block = randomBytes(1024 * 1024);
+    writeFileSync(src, Buffer.concat(Array.from({ length: 256 }, (_, i) => (i % 2 ? block : Buffer.from(block).reverse()))));
+    const back = join(local, 'big.back');
+    let lastUp = 0;
+    let lastDown = 0;
+    await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+              from(
+                (async () => {
+                  await new Promise<void>((r) => sftp.upload(src, `${home}/big.bin`).subscribe({ next: (p) => (lastUp = p.bytes), complete: r }));
+                  await new Promise<void>((r) => sftp.download(`${home}/big.bin`, back).subscribe({ next: (p) => (lastDown = p.bytes), complete: r }));
+                  await lastValueFrom(sftp.rm(`${home}/big.bin`), { defaultValue: undefined });
+                })(),
+              ),
+          ),
+        ),
+      ),
+      { defaultValue: undefined },
+    );
+    expect(lastUp).toBe(256 * 1024 * 1024);
+    expect(lastDown).toBe(256 * 1024 * 1024);
+    expect(await sha(back)).toBe(await sha(src));
+  });
+
+  it('short reads (1 MiB requests, sftp-server answers at most ~255 KiB): still hash-exact', async () => {
+    const src = join(local, 'short.bin');
+    writeFileSync(src, randomBytes(5 * 1024 * 1024 + 123));
+    const back = join(local, 'short.back');
+    await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+              from(
+                (async () => {
+                  await lastValueFrom(sftp.upload(src, `${home}/short.bin`), { defaultValue: undefined });
+                  await lastValueFrom(sftp.download(`${home}/short.bin`, back, { chunkSize: 1024 * 1024, concurrency: 4 }), { defaultValue: undefined });
+                })(),
+              ),
+          ),
+        ),
+      ),
+      { defaultValue: undefined },
+    );
+    expect(await sha(back)).toBe(await sha(src));
+  });
+
+  it('mkdir -p, writeFile/readFile, stat, rename, readdir of 1,000 entries, rm -r', async () => {
+    const out = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+              from(
+                (async () => {
+                  const dir = `${home}/tree/a/b`;
+                  await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined });
+                  await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined }); // exists: fine
+                  await lastValueFrom(sftp.writeFile(`${dir}/hello.txt`, 'hello sftp'), { defaultValue: undefined });
+                  await lastValueFrom(sftp.rename(`${dir}/hello.txt`, `${dir}/renamed.txt`), { defaultValue: undefined });
+                  const text = (await lastValueFrom(sftp.readFile(`${dir}/renamed.txt`))).toString();
+                  const st = await lastValueFrom(sftp.stat(`${dir}/renamed.txt`));
+                  await lastValueFrom(range(0, 1000).pipe(mergeMap((i) => sftp.writeFile(`${home}/tree/f${i}`, String(i)), 32)), { defaultValue: undefined });
+                  const names = await lastValueFrom(sftp.readdir(`${home}/tree`).pipe(toArray()));
+                  await lastValueFrom(sftp.rm(`${home}/tree`, { recursive: true }), { defaultValue: undefined });
+                  const gone = await lastValueFrom(sftp.stat(`${home}/tree`)).then(() => 'exists', (e: unknown) => (e as SftpError).status);
+                  return { text, size: st.size, isFile: st.isFile, entries: names.length, gone };
+                })(),
+              ),
+          ),
+        ),
+      ),
+    );
+    expect(out).toEqual({ text: 'hello sftp', size: 10, isFile: true, entries: 1001, gone: SFTP_STATUS.NO_SUCH_FILE });
+  });
+
+  it('missing path and permission denied are SftpErrors with status, path and operation; the session stays usable', async () => {
+    const out = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+              from(
+                (async () => {
+                  const missing = await lastValueFrom(sftp.stat(`${home}/nope`)).catch((e: unknown) => e);
+                  const denied = await lastValueFrom(sftp.writeFile('/root/rxssh-denied', 'x'), { defaultValue: undefined }).catch((e: unknown) => e);
+                  const after = await lastValueFrom(sftp.realpath('.'));
+                  return { missing, denied, after };
+                })(),
+              ),
+          ),
+        ),
+      ),
+    );
+    expect(out.missing).toBeInstanceOf(SftpError);
+    expect(out.missing).toMatchObject({ status: SFTP_STATUS.NO_SUCH_FILE, path: `${home}/nope`, operation: 'stat', phase: 'sftp' });
+    expect(out.denied).toMatchObject({ status: SFTP_STATUS.PERMISSION_DENIED, operation: 'open' });
+    expect(out.after).toBe(home);
+  });
+
+  it('50 sequential SFTP sessions on one connection with MaxSessions 10: all succeed', async () => {
+    const narrow = await startSshd({ password: s.password, extra: ['MaxSessions 10'] });
+    try {
+      const paths = await lastValueFrom(
+        login(narrow.info).pipe(
+          withConnection((c) => range(0, 50).pipe(concatMap(() => c.withSftp((sftp) => sftp.realpath('.'))))),
+          toArray(),
+        ),
+      );
+      expect(paths).toHaveLength(50);
+    } finally {
+      await narrow.stop();
+    }
+  });
+});
+
+describe('port forwarding against sshd', () => {
+  it('a local forward carries 100 concurrent HTTP requests to a loopback HTTP server', async () => {
+    const http = httpServer((req, res) => res.end(`you asked for ${req.url}`));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const httpPort = (http.address() as { port: number }).port;
+    const bodies = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.forwardLocal({ remoteHost: '127.0.0.1', remotePort: httpPort }).pipe(
+            filter((e) => e.type === 'listening'),
+            // switchMap keeps the listener while the requests run; take(1) then ends it all.
+            switchMap((e) =>
+              range(0, 100).pipe(
+                mergeMap(
+                  (i) =>
+                    new Promise<string>((resolve, reject) => {
+                      request({ host: '127.0.0.1', port: (e as { port: number }).port, path: `/r${i}`, agent: false }, (res) => {
+                        let body = '';
+                        res.on('data', (d) => (body += d));
+                        res.on('end', () => resolve(body));
+                      })
+                        .on('error', reject)
+                        .end();
+                    }),
+                  100,
+                ),
+                toArray(),
+              ),
+            ),
+            take(1),
+          ),
+        ),
+      ),
+    );
+    http.close();
+    expect(bodies).toHaveLength(100);
+    expect(new Set(bodies).size).toBe(100);
+    expect(bodies.every((b) => /^you asked for \/r\d+$/.test(b))).toBe(true);
+  });
+
+  it('a remote forward receives connections made to the server-side port', async () => {
+    const got = await lastValueFrom(
+      login().pipe(
+        shareConnection(),
+        withConnection((c) =>
+          c.forwardRemote({ bindPort: 0 }).pipe(
+            concatMap(async (e) => {
+              if (e.type === 'listening') {
+                // Connect to the port sshd now listens on (loopback), as a client on the server would.
+                const sock = tcpConnect({ host: '127.0.0.1', port: e.port });
+                sock.on('data', () => undefined);
+                sock.end('ping through -R');
+                return undefined;
+              }
+              return new Promise<string>((resolve) => {
+                let text = '';
+                e.stream.on('data', (d: Buffer) => (text += d.toString()));
+                e.stream.on('end', () => resolve(text));
+                e.stream.end();
+              });
+            }),
+            filter((x): x is string => typeof x === 'string'),
+            take(1),
+          ),
+        ),
+      ),
+    );
+    expect(got).toBe('ping through -R');
+  });
+});

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
+import { sftpBench } from './sftp.js';
 import { channelsPart, connectPart, memoryPart } from './parts.js';
 import { fmt, log, machine, withSshd, type Ratio, type Row } from './lib.js';
 import { svg } from './plot.js';
@@ -41,6 +42,11 @@ await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400', ...FANOUT_ADDRESSES.
   }
   if (want('fanout')) {
     const r = await fanOutBench(s, quick ? [100] : [100, 500, 1000]);
+    rows.push(...r.rows);
+    ratios.push(...r.ratios);
+  }
+  if (want('sftp')) {
+    const r = await sftpBench(s, quick ? 1 : 3);
     rows.push(...r.rows);
     ratios.push(...r.ratios);
   }
@@ -131,7 +137,14 @@ ${table('channels')}
 ## 4. Memory
 
 ${table('memory')}
-## 5. Fan-out (\`exec true\` on many hosts)
+## 5. SFTP (256 MiB)
+
+rxssh pipelines 64 requests of 32 KiB (short-read safe); ssh2's \`fastGet\`/\`fastPut\` use the same
+defaults; OpenSSH's \`sftp\` (batch mode) and \`scp\` (SFTP protocol since OpenSSH 9) run as
+processes. Every run is hash-checked.
+
+${table('sftp')}
+## 6. Fan-out (\`exec true\` on many hosts)
 
 Every client runs in its own process with 32 hosts in flight against one sshd listening on 15
 loopback addresses; CPU is user + sys of the client process and the children it waited for

@@ -8,6 +8,7 @@ import { isObservable, Observable } from 'rxjs';
 import type { Connection } from './connection.js';
 import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Session, type SessionSettings } from './internal/session.js';
+import { warnIfNoNativeCrypto } from './internal/ssh2.js';
 import type { HostKeyOffer } from './transport.js';
 
 export { HostKeyOffer, Transport } from './transport.js';
@@ -178,6 +179,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
  */
 export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
   const settings = settingsOf(config);
+  warnIfNoNativeCrypto();
   return new Observable<HostKeyOffer>((subscriber) => {
     const session = new Session(settings, {
       hostKey: (offer) => subscriber.next(offer),

@@ -7,7 +7,7 @@
  */
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
-import { concatMap, defer, EMPTY, from, lastValueFrom, mergeMap, Observable } from 'rxjs';
+import { concatMap, defer, EMPTY, lastValueFrom, Observable } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
 
@@ -368,7 +368,7 @@ export class SftpSession {
       let cancelled = false;
       (async () => {
         const st = await fsp.stat(local);
-        const source = createReadStream(local, { highWaterMark: config.chunkSize ?? 32 * 1024 });
+        const source = createReadStream(local, { highWaterMark: 256 * 1024 });
         await this.#transferOut(remote, source, st.size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), () => cancelled);
         if (config.preserve) {
           await lastValueFrom(
@@ -386,7 +386,11 @@ export class SftpSession {
     });
   }
 
-  /** Pipelined reads of a whole file; `onData` gets chunks in order, or `onPiece` by position. */
+  /**
+   * Pipelined reads of a whole file: up to `concurrency` requests in flight, a short read
+   * re-requests the rest of its range. `onData` gets the bytes in file order; `onPiece` gets
+   * each piece with its position as it arrives.
+   */
   async #transferIn(
     path: string,
     onData: ((chunk: Buffer) => void) | undefined,
@@ -403,47 +407,56 @@ export class SftpSession {
       const ordered = new Map<number, Buffer>();
       let emitted = 0;
       let bytes = 0;
-      const readAt = (position: number, length: number): Promise<Buffer> =>
-        lastValueFrom(
-          this.#call<Buffer>('read', path, (done) => {
-            const buf = Buffer.allocUnsafe(length);
-            this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => done(err, buf.subarray(0, n)));
-          }),
-        );
-      /** Reads [position, position+length) completely, re-requesting after short reads. */
-      const readFully = async (position: number, length: number): Promise<Buffer> => {
-        const parts: Buffer[] = [];
-        let got = 0;
-        while (got < length && !cancelled()) {
-          const piece = await readAt(position + got, length - got);
-          if (piece.length === 0) break; // EOF earlier than fstat said (file shrank)
-          parts.push(piece);
-          got += piece.length;
-        }
-        return Buffer.concat(parts);
-      };
-      const offsets: number[] = [];
-      for (let p = 0; p < size; p += chunkSize) offsets.push(p);
-      await lastValueFrom(
-        from(offsets).pipe(
-          mergeMap(async (position) => {
-            if (cancelled()) return;
-            const data = await readFully(position, Math.min(chunkSize, size - position));
-            bytes += data.length;
-            if (onPiece) onPiece(position, data);
-            if (onData) {
-              ordered.set(position, data);
-              for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
-                ordered.delete(emitted);
-                onData(piece);
-                emitted += chunkSize;
-              }
+      let next = 0;
+      let inflight = 0;
+      const retries: Array<[number, number]> = [];
+      await new Promise<void>((resolve, reject) => {
+        let failure: unknown;
+        const deliver = (position: number, data: Buffer): void => {
+          bytes += data.length;
+          onPiece?.(position, data);
+          if (onData) {
+            ordered.set(position, data);
+            for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
+              ordered.delete(emitted);
+              onData(piece);
+              emitted += piece.length;
             }
-            onProgress({ bytes, total: size });
-          }, concurrency),
-        ),
-        { defaultValue: undefined },
-      );
+          }
+          onProgress({ bytes, total: size });
+        };
+        const pump = (): void => {
+          if (failure !== undefined || cancelled()) {
+            if (inflight === 0) reject(failure ?? new Error('cancelled'));
+            return;
+          }
+          while (inflight < concurrency && (retries.length > 0 || next < size)) {
+            let position: number;
+            let length: number;
+            const again = retries.shift();
+            if (again) [position, length] = again;
+            else {
+              position = next;
+              length = Math.min(chunkSize, size - next);
+              next += length;
+            }
+            inflight++;
+            const buf = Buffer.allocUnsafe(length);
+            this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => {
+              inflight--;
+              if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= new SftpError('read', path, err, this.#where);
+              else if (!err && n > 0) {
+                deliver(position, buf.subarray(0, n));
+                if (n < length) retries.push([position + n, length - n]); // a short read
+              }
+              if (inflight === 0 && failure === undefined && retries.length === 0 && next >= size) resolve();
+              else pump();
+            });
+          }
+          if (inflight === 0 && retries.length === 0 && next >= size) resolve();
+        };
+        pump();
+      });
     } finally {
       this.#sftp.close(handle, () => undefined);
     }
@@ -477,21 +490,31 @@ export class SftpSession {
         }
       };
       // Pull-based: at most `concurrency` writes in flight, the source read only as fast.
-      const inflight = new Set<Promise<void>>();
+      let inflight = 0;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
+      const settled = (): void => {
+        inflight--;
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
       for await (const { position: at, data } of pieces()) {
         if (cancelled()) throw new Error('cancelled');
-        while (inflight.size >= concurrency) await Promise.race(inflight);
-        const write: Promise<void> = lastValueFrom(
-          this.#call<void>('write', path, (done) => this.#sftp.write(handle, data, 0, data.length, at, done)),
-          { defaultValue: undefined },
-        ).then(() => {
-          inflight.delete(write);
-          bytes += data.length;
-          onProgress({ bytes, total });
+        while (inflight >= concurrency && failure === undefined) await new Promise<void>((r) => (wake = r));
+        if (failure !== undefined) throw failure;
+        inflight++;
+        this.#sftp.write(handle, data, 0, data.length, at, (err: unknown) => {
+          if (err && failure === undefined) failure = new SftpError('write', path, err, this.#where);
+          else if (!err) {
+            bytes += data.length;
+            onProgress({ bytes, total });
+          }
+          settled();
         });
-        inflight.add(write);
       }
-      await Promise.all(inflight);
+      while (inflight > 0) await new Promise<void>((r) => (wake = r));
+      if (failure !== undefined) throw failure;
     } finally {
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }

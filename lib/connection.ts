@@ -347,6 +347,53 @@ export class Connection {
   }
 
   /**
+   * Opens a channel to a Unix-domain socket on the server (OpenSSH `direct-streamlocal`, what
+   * `ssh -L local:/remote.sock` uses) and emits it as a Duplex stream; unsubscribing closes it.
+   *
+   * @example
+   * ```ts
+   * connection.forwardOutUnix('/run/docker.sock').subscribe((stream) => stream.end('GET /_ping HTTP/1.0\r\n\r\n'));
+   * ```
+   */
+  forwardOutUnix(socketPath: string): Observable<ClientChannel> {
+    if (typeof socketPath !== 'string' || socketPath === '') throw new TypeError('forwardOutUnix() needs a socket path');
+    const session = this.#session;
+    return new Observable<ClientChannel>((subscriber) => {
+      let channel: ClientChannel | undefined;
+      let closed = false;
+      try {
+        session.client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => {
+          if (closed) {
+            stream?.on('error', () => undefined);
+            stream?.destroy();
+            return;
+          }
+          if (err || !stream) {
+            subscriber.error(
+              new ChannelOpenError(`Cannot open a channel to ${socketPath}: ${err?.message ?? 'no channel'}`, (err as { reason?: number } | undefined)?.reason, {
+                host: session.host,
+                port: session.port,
+                phase: 'forward',
+                cause: err,
+              }),
+            );
+            return;
+          }
+          channel = stream;
+          stream.on('error', () => undefined);
+          subscriber.next(stream);
+        });
+      } catch (err) {
+        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
+      }
+      return () => {
+        closed = true;
+        channel?.destroy();
+      };
+    });
+  }
+
+  /**
    * Local port forwarding (`ssh -L`): listens on `bind` (default 127.0.0.1, port 0 = any free
    * port) while subscribed and carries each accepted connection to `remoteHost:remotePort` as
    * seen from the server. Emits `listening` (with the bound port) and then one event per

@@ -124,6 +124,8 @@ export {
   type SftpEntry,
   type TransferProgress,
   type TransferConfig,
+  type TreeTransferConfig,
+  type TreeProgress,
 } from './sftp.js';
 
 // ── many hosts ─────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 /** SFTP and port forwarding against real sshd (`Subsystem sftp internal-sftp`, `AllowTcpForwarding yes`). */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer as createNetServer } from 'node:net';
 import { request, createServer as httpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,38 @@ describe('SFTP against sshd', () => {
     expect(out.after).toBe(home);
   });
 
+  it('a tree of 1,000 small files both ways (uploadDir, downloadDir), with a filter', async () => {
+    const src = join(local, 'tree-src');
+    for (let d = 0; d < 10; d++) {
+      mkdirSync(join(src, `d${d}`, 'sub'), { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(src, `d${d}`, f % 2 ? 'sub' : '', `f${f}.txt`), `file ${d}/${f}\n`);
+    }
+    writeFileSync(join(src, 'skip.tmp'), 'not copied');
+    const dst = join(local, 'tree-back');
+    const progress = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+            from(
+              (async () => {
+                const up = await lastValueFrom(sftp.uploadDir(src, `${home}/tree2`, { filter: (p) => !p.endsWith('.tmp') }).pipe(toArray()));
+                const down = await lastValueFrom(sftp.downloadDir(`${home}/tree2`, dst).pipe(toArray()));
+                await lastValueFrom(sftp.rm(`${home}/tree2`, { recursive: true }), { defaultValue: undefined });
+                return { up: up.at(-1), down: down.at(-1) };
+              })(),
+            ),
+          ),
+        ),
+      ),
+    );
+    expect(progress.up).toMatchObject({ files: 1000, total: 1000 });
+    expect(progress.down).toMatchObject({ files: 1000, total: 1000 });
+    for (let d = 0; d < 10; d++) {
+      for (let f = 0; f < 100; f++) expect(readFileSync(join(dst, `d${d}`, f % 2 ? 'sub' : '', `f${f}.txt`), 'utf8')).toBe(`file ${d}/${f}\n`);
+    }
+    expect(existsSync(join(dst, 'skip.tmp'))).toBe(false);
+  });
+
   it('50 sequential SFTP sessions on one connection with MaxSessions 10: all succeed', async () => {
     const narrow = await startSshd({ password: s.password, extra: ['MaxSessions 10'] });
     try {
@@ -187,6 +219,37 @@ describe('port forwarding against sshd', () => {
     expect(bodies).toHaveLength(100);
     expect(new Set(bodies).size).toBe(100);
     expect(bodies.every((b) => /^you asked for \/r\d+$/.test(b))).toBe(true);
+  });
+
+  it('a channel to a Unix socket on the server (direct-streamlocal)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-unix-'));
+    chmodSync(dir, 0o777);
+    const path = join(dir, 'echo.sock');
+    const unix = createNetServer((sock) => sock.pipe(sock));
+    await new Promise<void>((r) => unix.listen(path, r));
+    chmodSync(path, 0o777);
+    const echoed = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          c.forwardOutUnix(path).pipe(
+            switchMap(
+              (stream) =>
+                new Promise<string>((resolve) => {
+                  let text = '';
+                  stream.on('data', (d: Buffer) => {
+                    text += d.toString();
+                    if (text === 'over a unix socket') resolve(text);
+                  });
+                  stream.write('over a unix socket');
+                }),
+            ),
+            take(1),
+          ),
+        ),
+      ),
+    );
+    unix.close();
+    expect(echoed).toBe('over a unix socket');
   });
 
   it('a remote forward receives connections made to the server-side port', async () => {

@@ -245,6 +245,8 @@ export function credentialsFor(host: SshConfigHost): AuthProvider[] {
 export interface ConnectAliasOptions extends SshConfigOptions {
   /** Credentials tried after those from the config (e.g. a password prompt). */
   readonly credentials?: readonly AuthProvider[];
+  /** A port that overrides the config's (like `ssh -p`). */
+  readonly port?: number;
 }
 
 /**
@@ -272,7 +274,7 @@ export function connectAlias(alias: string, options: ConnectAliasOptions = {}): 
       authenticate(...credentialsFor(hop), ...extra),
     );
   }
-  return connect({ ...target, ...(via ? { via } : {}) }).pipe(
+  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}) }).pipe(
     verifyHostKey(hostKeyPolicyFor(target)),
     authenticate(...credentialsFor(target), ...extra),
   );

@@ -27,6 +27,8 @@ run options:
       --known-hosts FILE  known_hosts (default ~/.ssh/known_hosts; unknown hosts fail)
       --accept-new        trust and record unknown hosts (StrictHostKeyChecking accept-new)
       --password-env VAR  password from an environment variable
+  -F, --ssh-config FILE   resolve hosts as aliases of this ssh_config (HostName, Port, User,
+                          IdentityFile, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile)
       --json              one JSON result per host, then a summary
 
 exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out,

@@ -14,6 +14,7 @@ import { ExitStatusError, SshError } from '../errors.js';
 import { fanOut, parseHostSpec, parseHostsFile, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
 import { verifyHostKey, type HostKeyPolicy } from '../host-key.js';
 import { acceptNew, knownHosts } from '../known-hosts.js';
+import { connectAlias } from '../ssh-config.js';
 import type { ExecChunk } from '../channel.js';
 import { ProgressBar, type Io } from './io.js';
 
@@ -40,9 +41,12 @@ export interface Common {
   readonly knownHostsFile: string;
   readonly acceptNew: boolean;
   readonly passwordEnv: string | undefined;
+  /** Resolve hosts through this ssh_config file (aliases, ProxyJump, per-host keys and trust). */
+  readonly sshConfig?: string | undefined;
 }
 
 const COMMON_OPTIONS = {
+  'ssh-config': { type: 'string', short: 'F' },
   user: { type: 'string', short: 'l' },
   identity: { type: 'string', multiple: true },
   'known-hosts': { type: 'string' },
@@ -57,6 +61,7 @@ function common(values: Record<string, unknown>, io: Io): Common {
     knownHostsFile: (values['known-hosts'] as string | undefined) ?? join(homedir(), '.ssh', 'known_hosts'),
     acceptNew: values['accept-new'] === true,
     passwordEnv: values['password-env'] as string | undefined,
+    sshConfig: values['ssh-config'] as string | undefined,
   };
 }
 
@@ -97,10 +102,21 @@ export function hostPipeline(
   stdin: Buffer | undefined,
   env?: Readonly<Record<string, string>>,
 ): Observable<ExecChunk> {
+  const command$ = exec(command, { ...(stdin ? { stdin: [stdin] } : {}), ...(env ? { env } : {}) });
+  if (opts.sshConfig) {
+    // Like `ssh -F file host`: the alias is resolved (HostName, Port, User, ProxyJump, keys,
+    // StrictHostKeyChecking); a user or port in the host spec overrides the config's.
+    return connectAlias(target.host, {
+      file: opts.sshConfig,
+      ...(target.username ? { user: target.username } : {}),
+      ...(target.port ? { port: target.port } : {}),
+      credentials: providers,
+    }).pipe(command$);
+  }
   return connect({ host: target.host, port: target.port ?? 22, username: target.username ?? opts.user }).pipe(
     verifyHostKey(hostKeyPolicy(opts)),
     authenticate(...providers),
-    exec(command, { ...(stdin ? { stdin: [stdin] } : {}), ...(env ? { env } : {}) }),
+    command$,
   );
 }
 

@@ -149,6 +149,31 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     expect((await cli(['run', '-H', `nobody-here@127.0.0.2:${fleet.info.port}`, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '--', 'true'])).code).toBe(4);
   });
 
+  it('-F ssh_config: hosts are aliases resolved like `ssh -F file alias`', async () => {
+    const conf = join(fleet.info.dir, 'fleet_config');
+    writeFileSync(
+      conf,
+      [
+        'Host web-*',
+        `  Port ${fleet.info.port}`,
+        `  User ${fleet.info.username}`,
+        `  IdentityFile ${fleet.info.keys['ed25519']}`,
+        '  IdentitiesOnly yes',
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        'Host web-a',
+        '  HostName 127.0.0.5',
+        'Host web-b',
+        '  HostName 127.0.0.6',
+        '',
+      ].join('\n'),
+    );
+    const out = await cli(['run', '-F', conf, '-H', 'web-a', '-H', 'web-b', '-P', '--', 'echo', 'via config']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('web-a: via config');
+    expect(out.stdout).toContain('web-b: via config');
+  });
+
   it('rxssh exec exits with the remote exit code; --password-env works', async () => {
     const args = [`${fleet.info.username}@127.0.0.2:${fleet.info.port}`, '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['ed25519'] ?? ''];
     expect((await cli(['exec', ...args, '--', 'exit 42'])).code).toBe(42);

@@ -113,6 +113,8 @@ function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promis
 }
 
 export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+  // The Node clients run the compiled library, as users do (not tsx-transpiled source).
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   const key = s.keys['ed25519'] ?? '';
@@ -123,8 +125,8 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promis
     const hostsFile = join(s.dir, `hosts-${n}`);
     writeFileSync(hostsFile, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
     const clients: Array<[string, string[], (o: string) => ClientReport]> = [
-      ['rxssh', [process.execPath, '--import', 'tsx', 'bench/fanout-client.ts', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
-      ['ssh2 (Promise pool)', [process.execPath, '--import', 'tsx', 'bench/fanout-client.ts', 'ssh2', hostsFile, key, s.username, String(WIDTH)], json],
+      ['rxssh', [process.execPath, 'bench/fanout-client.mjs', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
+      ['ssh2 (Promise pool)', [process.execPath, 'bench/fanout-client.mjs', 'ssh2', hostsFile, key, s.username, String(WIDTH)], json],
     ];
     if (asyncsshAvailable()) clients.push(['asyncssh', ['/usr/bin/python3', script, hostsFile, key, s.username, String(WIDTH)], json]);
     if (existsSync('/usr/bin/parallel-ssh')) {

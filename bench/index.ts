@@ -146,7 +146,7 @@ processes. Every run is hash-checked.
 ${table('sftp')}
 ## 6. Fan-out (\`exec true\` on many hosts)
 
-Every client runs in its own process with 32 hosts in flight against one sshd listening on 15
+Every client runs in its own process (the Node ones on the compiled library in \`dist/\`) with 32 hosts in flight against one sshd listening on 15
 loopback addresses; CPU is user + sys of the client process and the children it waited for
 (pssh's \`ssh\` processes), peak RSS sums the whole process tree. No client verifies host keys
 here (the others cannot be given the same policy cheaply).

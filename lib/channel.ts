@@ -383,9 +383,11 @@ class ChannelRun {
     this.#stopStdin?.();
     this.#unLost?.();
     for (const detach of this.#detach.splice(0)) detach();
-    const closed = new ChannelClosedError('Channel is closed', this.#context('exec'));
-    for (const w of [...this.writers]) w.fail(closed);
-    this.writers.clear();
+    if (this.writers.size > 0) {
+      const closed = new ChannelClosedError('Channel is closed', this.#context('exec'));
+      for (const w of [...this.writers]) w.fail(closed);
+      this.writers.clear();
+    }
     this.pending = [];
     if (this.chan) {
       this.session.channelEvents.next({ type: 'close', ...this.info, exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null });

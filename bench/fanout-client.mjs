@@ -1,19 +1,18 @@
-/**
- * One fan-out client run, in its own process so that its CPU and memory can be measured:
- *   node --import tsx bench/fanout-client.ts rxssh|ssh2 HOSTS_FILE KEY USER WIDTH
- * Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).
- */
+/* global process, performance */
+// One fan-out client run, in its own process, on the compiled library (dist/, as users run it):
+//   node bench/fanout-client.mjs rxssh|ssh2 HOSTS_FILE KEY USER WIDTH
+// Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
-import { authenticate, connect, fanOut, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../lib/index.js';
-import { Client } from '../lib/internal/ssh2.js';
+import { authenticate, connect, fanOut, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../dist/index.js';
+import { Client } from '../dist/internal/ssh2.js';
 
 const [kind, hostsFile = '', keyFile = '', user = '', widthText = '32'] = process.argv.slice(2);
 const targets = parseHostsFile(readFileSync(hostsFile, 'utf8'));
 const key = readFileSync(keyFile);
 const width = Number(widthText);
 
-async function viaRxssh(): Promise<{ ok: number; failed: number }> {
+async function viaRxssh() {
   const results = await lastValueFrom(
     fanOut(
       targets,
@@ -30,7 +29,7 @@ async function viaRxssh(): Promise<{ ok: number; failed: number }> {
   return { ok, failed: results.length - ok };
 }
 
-function one(host: string, port: number): Promise<boolean> {
+function one(host, port) {
   return new Promise((resolve) => {
     const client = new Client();
     client.on('error', () => resolve(false));
@@ -39,7 +38,7 @@ function one(host: string, port: number): Promise<boolean> {
         if (err) return resolve(false);
         stream.resume();
         stream.stderr.resume();
-        stream.on('close', (code: number) => {
+        stream.on('close', (code) => {
           client.end();
           resolve(code === 0);
         });
@@ -50,10 +49,10 @@ function one(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function viaSsh2(): Promise<{ ok: number; failed: number }> {
+async function viaSsh2() {
   let next = 0;
   let ok = 0;
-  const worker = async (): Promise<void> => {
+  const worker = async () => {
     while (next < targets.length) {
       const t = targets[next++];
       if (t && (await one(t.host, t.port ?? 22))) ok++;
@@ -63,7 +62,6 @@ async function viaSsh2(): Promise<{ ok: number; failed: number }> {
   return { ok, failed: targets.length - ok };
 }
 
-// In-process figures: from the first connection to the last result, excluding start-up.
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 const result = kind === 'rxssh' ? await viaRxssh() : await viaSsh2();

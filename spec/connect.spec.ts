@@ -83,8 +83,8 @@ describe('connect()', () => {
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).phase).toBe('banner');
     expect((err as TimeoutError).timeoutMs).toBe(300);
+    silent.close(); // the server's own sockets are not the client's
     await expectNoLeaks(baseline);
-    silent.close();
   });
 
   it('a banner dripped byte by byte does not reset the handshake deadline', async () => {
@@ -110,8 +110,8 @@ describe('connect()', () => {
     const baseline = resources();
     const err = await errorOf(connect({ host: '127.0.0.1', port: rude.port, username: 'u' }));
     expect(err).toBeInstanceOf(ConnectionLostError);
-    await expectNoLeaks(baseline);
     rude.close();
+    await expectNoLeaks(baseline);
   });
 
   it('garbage instead of an SSH banner → a typed error, not a crash', async () => {

@@ -1,4 +1,5 @@
 /** Shared helpers of the specs: servers, pipelines and the leak check. */
+import { readdirSync } from 'node:fs';
 import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
 import { inject } from 'vitest';
 import { authenticate, connect, password, pinned, verifyHostKey, type ConnectConfig, type Connection } from '../../lib/index.js';
@@ -40,18 +41,19 @@ export function errorOf(o: Observable<unknown>): Promise<unknown> {
   });
 }
 
-const WATCHED = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'ProcessWrap'];
+const WATCHED = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'ProcessWrap', 'fd'];
 
-/** Counts of the resource kinds that a leak would show in. */
+/** Counts of the resource kinds that a leak would show in, and the open file descriptors. */
 export function resources(): Record<string, number> {
   const counts: Record<string, number> = Object.fromEntries(WATCHED.map((k) => [k, 0]));
   for (const r of process.getActiveResourcesInfo()) if (r in counts) counts[r] = (counts[r] ?? 0) + 1;
+  counts['fd'] = readdirSync('/proc/self/fd').length;
   return counts;
 }
 
 /**
- * Waits until no more sockets, servers, timers or child processes are active than at
- * `baseline`; fails with the difference if that does not happen within `ms`.
+ * Waits until no more sockets, servers, timers, child processes or file descriptors are open
+ * than at `baseline`; fails with the difference if that does not happen within `ms`.
  */
 export async function expectNoLeaks(baseline: Record<string, number>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

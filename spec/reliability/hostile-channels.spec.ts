@@ -1,0 +1,50 @@
+/**
+ * A hostile server after authentication: a channel confirmed with a maximum packet size of 0
+ * (ssh2#1504: ssh2's write loop would spin forever) is refused with ProtocolError and the event
+ * loop stays responsive.
+ */
+import { describe, expect, it } from 'vitest';
+import { ProtocolError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
+import { Server } from '../../lib/internal/ssh2.js';
+import { generateEd25519 } from '../../lib/testing/index.js';
+import { errorOf } from '../helpers/index.js';
+
+describe('hostile channels', () => {
+  it('max packet size 0 → ProtocolError, no spin', async () => {
+    const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => ctx.accept());
+      client.on('ready', () =>
+        client.on('session', (accept) => {
+          // Reach into ssh2's server protocol to confirm the channel with packetSize 0.
+          const proto = (client as unknown as { _protocol: { channelOpenConfirm: (...a: number[]) => void } })._protocol;
+          const confirm = proto.channelOpenConfirm.bind(proto);
+          proto.channelOpenConfirm = (remote: number, local: number, window: number) => confirm(remote, local, window, 0);
+          const session = accept();
+          proto.channelOpenConfirm = confirm;
+          session.on('exec', (acceptExec) => {
+            const stream = acceptExec();
+            stream.on('error', () => undefined);
+          });
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) => c.exec('cat', { stdin: [Buffer.alloc(1024 * 1024)] })),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    clearInterval(ticker);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/maximum packet size of 0/);
+    expect(ticks).toBeGreaterThan(3); // timers kept firing: the loop was never wedged
+    server.close();
+  });
+});

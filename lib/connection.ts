@@ -306,44 +306,7 @@ export class Connection {
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new TypeError('forwardOut() needs a host and a port 1–65535');
     }
-    const session = this.#session;
-    return new Observable<ClientChannel>((subscriber) => {
-      let channel: ClientChannel | undefined;
-      let closed = false;
-      if (session.closed) {
-        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward' }));
-        return undefined;
-      }
-      try {
-        session.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-          if (closed) {
-            stream?.on('error', () => undefined);
-            stream?.destroy();
-            return;
-          }
-          if (err || !stream) {
-            subscriber.error(
-              new ChannelOpenError(`Cannot open a channel to ${host}:${port}: ${err?.message ?? 'no channel'}`, (err as { reason?: number } | undefined)?.reason, {
-                host: session.host,
-                port: session.port,
-                phase: 'forward',
-                cause: err,
-              }),
-            );
-            return;
-          }
-          channel = stream;
-          stream.on('error', () => undefined); // persistent: errors surface through the user of the stream
-          subscriber.next(stream);
-        });
-      } catch (err) {
-        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
-      }
-      return () => {
-        closed = true;
-        channel?.destroy();
-      };
-    });
+    return this.#forwardChannel(`${host}:${port}`, (session, done) => session.client.forwardOut('127.0.0.1', 0, host, port, done));
   }
 
   /**
@@ -357,34 +320,41 @@ export class Connection {
    */
   forwardOutUnix(socketPath: string): Observable<ClientChannel> {
     if (typeof socketPath !== 'string' || socketPath === '') throw new TypeError('forwardOutUnix() needs a socket path');
+    return this.#forwardChannel(socketPath, (session, done) => session.client.openssh_forwardOutStreamLocal(socketPath, done));
+  }
+
+  /** A forwarding channel as an Observable: opened on subscribe, destroyed on unsubscribe. */
+  #forwardChannel(
+    target: string,
+    open: (session: Session, done: (err: Error | undefined, stream: ClientChannel) => void) => void,
+  ): Observable<ClientChannel> {
     const session = this.#session;
+    const where = { host: session.host, port: session.port, phase: 'forward' as const };
     return new Observable<ClientChannel>((subscriber) => {
       let channel: ClientChannel | undefined;
       let closed = false;
+      if (session.closed) {
+        subscriber.error(new ConnectionLostError('Connection is closed', where));
+        return undefined;
+      }
       try {
-        session.client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => {
+        open(session, (err, stream) => {
           if (closed) {
             stream?.on('error', () => undefined);
             stream?.destroy();
             return;
           }
           if (err || !stream) {
-            subscriber.error(
-              new ChannelOpenError(`Cannot open a channel to ${socketPath}: ${err?.message ?? 'no channel'}`, (err as { reason?: number } | undefined)?.reason, {
-                host: session.host,
-                port: session.port,
-                phase: 'forward',
-                cause: err,
-              }),
-            );
+            const reason = (err as { reason?: number } | undefined)?.reason;
+            subscriber.error(new ChannelOpenError(`Cannot open a channel to ${target}: ${err?.message ?? 'no channel'}`, reason, { ...where, cause: err }));
             return;
           }
           channel = stream;
-          stream.on('error', () => undefined);
+          stream.on('error', () => undefined); // persistent: errors surface through the stream's user
           subscriber.next(stream);
         });
       } catch (err) {
-        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
+        subscriber.error(new ConnectionLostError('Connection is closed', { ...where, cause: err }));
       }
       return () => {
         closed = true;

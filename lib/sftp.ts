@@ -490,33 +490,11 @@ export class SftpSession {
    * ```
    */
   uploadDir(localDir: string, remoteDir: string, config: TreeTransferConfig = {}): Observable<TreeProgress> {
-    return new Observable<TreeProgress>((subscriber) => {
-      let cancelled = false;
-      (async () => {
-        const dirs: string[] = [''];
-        const files: string[] = [];
-        const walk = async (rel: string): Promise<void> => {
-          for (const e of await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })) {
-            const child = rel ? `${rel}/${e.name}` : e.name;
-            if (config.filter && !config.filter(child, e.isDirectory())) continue;
-            if (e.isDirectory()) {
-              dirs.push(child);
-              await walk(child);
-            } else if (e.isFile()) files.push(child);
-          }
-        };
-        await walk('');
-        for (const d of dirs) await lastValueFrom(this.mkdir(posix.join(remoteDir, d), { recursive: true }), { defaultValue: undefined });
-        await this.#eachFile(files, config.parallelFiles ?? 8, () => cancelled, async (rel) => {
-          await lastValueFrom(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), config), { defaultValue: undefined });
-        }, (done, rel) => subscriber.next({ files: done, total: files.length, path: rel }));
-      })().then(
-        () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('uploadDir', remoteDir, err, this.#where)),
-      );
-      return () => {
-        cancelled = true;
-      };
+    return this.#tree('uploadDir', remoteDir, config, {
+      list: async (rel) =>
+        (await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile() })),
+      makeDir: (rel) => lastValueFrom(this.mkdir(posix.join(remoteDir, rel), { recursive: true }), { defaultValue: undefined }),
+      transfer: async (rel) => void (await lastValueFrom(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), config), { defaultValue: undefined })),
     });
   }
 
@@ -530,31 +508,54 @@ export class SftpSession {
    * ```
    */
   downloadDir(remoteDir: string, localDir: string, config: TreeTransferConfig = {}): Observable<TreeProgress> {
+    return this.#tree('downloadDir', remoteDir, config, {
+      list: async (rel) => {
+        const entries: Array<{ name: string; isDirectory: boolean; isFile: boolean }> = [];
+        await lastValueFrom(
+          this.readdir(posix.join(remoteDir, rel)).pipe(concatMap((e) => (entries.push({ name: e.name, isDirectory: e.stats.isDirectory, isFile: e.stats.isFile }), EMPTY))),
+          { defaultValue: undefined },
+        );
+        return entries;
+      },
+      makeDir: async (rel) => void (await fsp.mkdir(posix.join(localDir, rel), { recursive: true })),
+      transfer: async (rel) => void (await lastValueFrom(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), { defaultValue: undefined })),
+    });
+  }
+
+  /** A tree transfer: walk the source with `list`, create every directory, then move the files. */
+  #tree(
+    operation: string,
+    remoteRoot: string,
+    config: TreeTransferConfig,
+    side: {
+      list: (rel: string) => Promise<Array<{ name: string; isDirectory: boolean; isFile: boolean }>>;
+      makeDir: (rel: string) => Promise<void>;
+      transfer: (rel: string) => Promise<void>;
+    },
+  ): Observable<TreeProgress> {
     return new Observable<TreeProgress>((subscriber) => {
       let cancelled = false;
       (async () => {
         const dirs: string[] = [''];
         const files: string[] = [];
         const walk = async (rel: string): Promise<void> => {
-          const entries: SftpEntry[] = [];
-          await lastValueFrom(this.readdir(posix.join(remoteDir, rel)).pipe(concatMap((e) => (entries.push(e), EMPTY))), { defaultValue: undefined });
-          for (const e of entries) {
+          for (const e of await side.list(rel)) {
             const child = rel ? `${rel}/${e.name}` : e.name;
-            if (config.filter && !config.filter(child, e.stats.isDirectory)) continue;
-            if (e.stats.isDirectory) {
+            if (config.filter && !config.filter(child, e.isDirectory)) continue;
+            if (e.isDirectory) {
               dirs.push(child);
               await walk(child);
-            } else if (e.stats.isFile) files.push(child);
+            } else if (e.isFile) files.push(child);
           }
         };
         await walk('');
-        for (const d of dirs) await fsp.mkdir(posix.join(localDir, d), { recursive: true });
-        await this.#eachFile(files, config.parallelFiles ?? 8, () => cancelled, async (rel) => {
-          await lastValueFrom(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), { defaultValue: undefined });
-        }, (done, rel) => subscriber.next({ files: done, total: files.length, path: rel }));
+        for (const d of dirs) await side.makeDir(d);
+        await this.#eachFile(files, config.parallelFiles ?? 8, () => cancelled, side.transfer, (done, rel) =>
+          subscriber.next({ files: done, total: files.length, path: rel }),
+        );
       })().then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('downloadDir', remoteDir, err, this.#where)),
+        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError(operation, remoteRoot, err, this.#where)),
       );
       return () => {
         cancelled = true;

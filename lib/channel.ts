@@ -292,6 +292,7 @@ class ChannelRun {
       return;
     }
     this.state = 'open';
+    this.session.channelFaults.set(chan, (error) => this.#abort(error, this.#cancelSignal()));
     const onStdout = (data: Buffer): void => this.output.next({ stream: 'stdout', data });
     const onStderr = (data: Buffer): void => {
       this.#keepTail(data);

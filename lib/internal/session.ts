@@ -7,6 +7,7 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
+import { policeWindow } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
@@ -69,6 +70,8 @@ export class Session {
   readonly methodsTried: string[] = [];
   methodsLeft: string[] | null = null;
   hostKey: HostKeyInfo | undefined;
+  /** Where a channel's run hears of a protocol fault on its channel. */
+  readonly channelFaults = new WeakMap<object, (error: SshError) => void>();
   /** When a channel of this connection last closed (ms since the epoch). */
   lastChannelClosedAt = 0;
   /** True once the socket closed (the connection is gone). */
@@ -285,6 +288,12 @@ export class Session {
       this.#fail(fromSsh2Error(err, this.#errorState()));
       return;
     }
+    policeWindow(this.client, (channel) => {
+      const error = new ProtocolError('The server sent data past the channel window', { host: this.host, port: this.port, phase: 'exec' });
+      const fault = this.channelFaults.get(channel);
+      if (fault) fault(error);
+      else this.#fail(error);
+    });
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
     socket.on('data', onData);
     // Once the socket is gone, remove what we added (registered after ssh2's own socket

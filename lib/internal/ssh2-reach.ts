@@ -56,3 +56,32 @@ export function serverEnded(channel: ClientChannel): boolean {
   const state: unknown = (channel as any).incoming?.state;
   return state === 'eof' || state === 'closed';
 }
+
+/**
+ * Polices the receive window, which ssh2 does not (ssh2#1505): it drops data that arrives when
+ * the window is exactly 0 and otherwise lets the window go negative and buffers without limit.
+ * Wraps ssh2's CHANNEL_DATA / CHANNEL_EXTENDED_DATA handlers (they live on the client's protocol
+ * object once `connect()` ran): data larger than the channel's remaining window is not passed on
+ * and `onViolation` gets the channel.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was wrapped).
+ */
+export function policeWindow(client: object, onViolation: (channel: ClientChannel) => void): boolean {
+  const c = client as any;
+  const handlers = c._protocol?._handlers;
+  const channels = c._chanMgr;
+  if (!handlers || typeof channels?.get !== 'function') return false;
+  for (const name of ['CHANNEL_DATA', 'CHANNEL_EXTENDED_DATA']) {
+    const original = handlers[name];
+    if (typeof original !== 'function') return false;
+    handlers[name] = (p: unknown, recipient: number, data: Buffer, ...rest: unknown[]) => {
+      const channel = channels.get(recipient);
+      if (typeof channel === 'object' && channel !== null && typeof channel.incoming?.window === 'number' && data.length > channel.incoming.window) {
+        onViolation(channel as ClientChannel);
+        return undefined;
+      }
+      return original(p, recipient, data, ...rest);
+    };
+  }
+  return true;
+}

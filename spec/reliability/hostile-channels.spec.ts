@@ -47,4 +47,47 @@ describe('hostile channels', () => {
     expect(ticks).toBeGreaterThan(3); // timers kept firing: the loop was never wedged
     server.close();
   });
+
+  it('data past the receive window (ssh2#1505) → ProtocolError on that channel, nothing buffered beyond the window', async () => {
+    const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => ctx.accept());
+      client.on('ready', () =>
+        client.on('session', (accept) => {
+          const session = accept();
+          session.on('exec', (acceptExec) => {
+            const stream = acceptExec();
+            stream.on('error', () => undefined);
+            // Ignore the client's window: blast 64 MiB regardless.
+            (stream as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
+            const block = Buffer.alloc(32 * 1024, 7);
+            for (let i = 0; i < 2048; i++) stream.write(block);
+          });
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    let received = 0;
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) =>
+          (async () => {
+            for await (const chunk of c.exec('flood', { stdin: [] })) {
+              received += chunk.data.length;
+              await new Promise((r) => setTimeout(r, 5)); // a slow reader: the window closes
+            }
+          })(),
+        ),
+      ),
+    );
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/past the channel window/);
+    // At most the 2 MiB window (plus what was read meanwhile) reached the reader, not 64 MiB.
+    // (This process's RSS is no measure here: the hostile server in it buffers its own flood.)
+    expect(received).toBeLessThanOrEqual(4 * 1024 * 1024);
+    server.close();
+  });
 });

@@ -828,8 +828,3 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
     });
   }
 }
-
-/** Creates the ChannelSubject for a request on a session. @internal */
-export function openChannel(session: Session, request: ChannelRequest, config?: ChannelConfig): ChannelSubject {
-  return new ChannelSubject(session, request, config);
-}

@@ -11,7 +11,6 @@ import { Session, type SessionSettings } from './internal/session.js';
 import { warnIfNoNativeCrypto } from './internal/ssh2.js';
 import type { HostKeyOffer } from './transport.js';
 
-export { HostKeyOffer, Transport } from './transport.js';
 
 /** Phase deadlines in milliseconds; 0 disables one. */
 export interface TimeoutsConfig {

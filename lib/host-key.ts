@@ -5,9 +5,9 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { from, isObservable, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { HostKeyRejectedError, SshError } from './errors.js';
-import type { HostKeyOffer, Transport } from './connect.js';
+import type { HostKeyOffer, Transport } from './transport.js';
 import { sessionOf } from './internal/registry.js';
 
 /**
@@ -241,18 +241,13 @@ function evaluate(policy: HostKeyPolicy, info: HostKeyInfo): Observable<unknown>
       subscriber.error(err);
       return undefined;
     }
-    if (typeof answer === 'boolean') {
+    if (answer === null || (typeof answer !== 'object' && typeof answer !== 'function')) {
+      // A plain value (a boolean, or anything else, which then rejects).
       subscriber.next(answer);
       subscriber.complete();
       return undefined;
     }
-    if (answer === null || answer === undefined || (typeof answer !== 'object' && typeof answer !== 'function')) {
-      subscriber.next(answer);
-      subscriber.complete();
-      return undefined;
-    }
-    const input = isObservable(answer) ? answer : from(answer as ObservableInput<boolean>);
-    return input.subscribe(subscriber);
+    return from(answer as ObservableInput<boolean>).subscribe(subscriber);
   });
 }
 

@@ -363,10 +363,7 @@ export class Session {
     this.ready$.complete();
     this.channelEvents.complete();
     const socket = this.#socket;
-    const dropVia = (): void => {
-      this.#viaForward?.unsubscribe();
-      this.#via?.unsubscribe();
-    };
+    const dropVia = (): void => this.#dropVia();
     if (!socket || socket.destroyed) return dropVia();
     if (!this.#connection || this.lost) {
       socket.destroy();
@@ -397,6 +394,12 @@ export class Session {
     if (this.limiter.inUse === 0) return finish();
     waiting.timer = setTimeout(finish, CANCEL_GRACE_MS);
     waiting.stop = this.limiter.whenIdle(finish);
+  }
+
+  /** Lets go of the jump host (its forwarded channel, then its connection). */
+  #dropVia(): void {
+    this.#viaForward?.unsubscribe();
+    this.#via?.unsubscribe();
   }
 
   #errorState() {
@@ -431,8 +434,7 @@ export class Session {
     this.#credential?.unsubscribe();
     this.#auth$.error(error);
     this.#socket?.destroy();
-    this.#viaForward?.unsubscribe();
-    this.#via?.unsubscribe();
+    this.#dropVia();
     this.#sink.error(error);
   }
 

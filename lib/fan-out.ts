@@ -6,7 +6,7 @@
  * @module
  */
 import { TextDecoder } from 'node:util';
-import { defer, Observable, share, type ObservableInput, type Subscription } from 'rxjs';
+import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { AuthenticationError, ConnectError, ExitStatusError, HostKeyRejectedError, SshError, TimeoutError } from './errors.js';
 
 /** One host to run on. */
@@ -223,35 +223,16 @@ export class FanOut<T> extends Observable<HostResult<T>> {
 
   /** @internal */
   constructor(events$: Observable<FanOutEvent<T>>) {
-    super((subscriber) =>
-      events$.subscribe({
-        next: (e) => {
-          if (e.type === 'result') subscriber.next(e);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
+    super((subscriber) => events$.pipe(ofType<FanOutEvent<T>, 'result'>('result')).subscribe(subscriber));
     this.events$ = events$;
-    this.lines$ = new Observable<HostLine>((subscriber) =>
-      events$.subscribe({
-        next: (e) => {
-          if (e.type === 'line') subscriber.next(e);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
-    this.progress$ = new Observable<FanOutProgress>((subscriber) =>
-      events$.subscribe({
-        next: (e) => {
-          if (e.type === 'progress') subscriber.next(e);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
+    this.lines$ = events$.pipe(ofType<FanOutEvent<T>, 'line'>('line'));
+    this.progress$ = events$.pipe(ofType<FanOutEvent<T>, 'progress'>('progress'));
   }
+}
+
+/** Keeps the events of one type (narrowed). */
+function ofType<E extends { type: string }, K extends E['type']>(type: K): OperatorFunction<E, Extract<E, { type: K }>> {
+  return filter((e): e is Extract<E, { type: K }> => e.type === type);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
-import { concatMap, defer, EMPTY, lastValueFrom, Observable } from 'rxjs';
+import { concatMap, defer, lastValueFrom, Observable, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
 
@@ -287,8 +287,7 @@ export class SftpSession {
         return;
       }
       if (!options.recursive) throw new SftpError('rm', path, new Error('is a directory (use recursive)'), this.#where);
-      const children: SftpEntry[] = [];
-      await lastValueFrom(this.readdir(path).pipe(concatMap((e) => ((children.push(e), EMPTY)))), { defaultValue: undefined });
+      const children = await lastValueFrom(this.readdir(path).pipe(toArray()));
       for (const child of children) await lastValueFrom(this.rm(posix.join(path, child.name), options), { defaultValue: undefined });
       await lastValueFrom(this.#call<void>('rmdir', path, (done) => this.#sftp.rmdir(path, done)), { defaultValue: undefined });
     });
@@ -309,7 +308,7 @@ export class SftpSession {
   readFile(path: string): Observable<Buffer> {
     return defer(async () => {
       const chunks: Buffer[] = [];
-      await this.#transferIn(path, (chunk) => chunks.push(Buffer.from(chunk)), {}, () => undefined);
+      await this.#transferIn(path, (chunk) => chunks.push(chunk), {}, () => undefined);
       return Buffer.concat(chunks);
     });
   }
@@ -336,20 +335,7 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       const out = createWriteStream(local);
       let cancelled = false;
-      const chunks = new Map<number, Buffer>();
-      let written = 0;
-      const flush = (): void => {
-        // Write in order: pieces may complete out of order.
-        for (let piece = chunks.get(written); piece; piece = chunks.get(written)) {
-          chunks.delete(written);
-          out.write(piece);
-          written += piece.length;
-        }
-      };
-      this.#transferIn(remote, undefined, config, (p) => subscriber.next(p), (position, data) => {
-        chunks.set(position, Buffer.from(data));
-        flush();
-      }, () => cancelled)
+      this.#transferIn(remote, (piece) => out.write(piece), config, (p) => subscriber.next(p), () => cancelled)
         .then(
           () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
         )
@@ -406,15 +392,13 @@ export class SftpSession {
 
   /**
    * Pipelined reads of a whole file: up to `concurrency` requests in flight, a short read
-   * re-requests the rest of its range. `onData` gets the bytes in file order; `onPiece` gets
-   * each piece with its position as it arrives.
+   * re-requests the rest of its range. `onData` gets the bytes in file order.
    */
   async #transferIn(
     path: string,
-    onData: ((chunk: Buffer) => void) | undefined,
+    onData: (chunk: Buffer) => void,
     config: TransferConfig,
     onProgress: (p: TransferProgress) => void,
-    onPiece?: (position: number, data: Buffer) => void,
     cancelled: () => boolean = () => false,
   ): Promise<void> {
     const chunkSize = config.chunkSize ?? 32 * 1024;
@@ -432,14 +416,12 @@ export class SftpSession {
         let failure: unknown;
         const deliver = (position: number, data: Buffer): void => {
           bytes += data.length;
-          onPiece?.(position, data);
-          if (onData) {
-            ordered.set(position, data);
-            for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
-              ordered.delete(emitted);
-              onData(piece);
-              emitted += piece.length;
-            }
+          // Pieces complete out of order; pass them on in file order.
+          ordered.set(position, data);
+          for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
+            ordered.delete(emitted);
+            onData(piece);
+            emitted += piece.length;
           }
           onProgress({ bytes, total: size });
         };
@@ -509,14 +491,12 @@ export class SftpSession {
    */
   downloadDir(remoteDir: string, localDir: string, config: TreeTransferConfig = {}): Observable<TreeProgress> {
     return this.#tree('downloadDir', remoteDir, config, {
-      list: async (rel) => {
-        const entries: Array<{ name: string; isDirectory: boolean; isFile: boolean }> = [];
-        await lastValueFrom(
-          this.readdir(posix.join(remoteDir, rel)).pipe(concatMap((e) => (entries.push({ name: e.name, isDirectory: e.stats.isDirectory, isFile: e.stats.isFile }), EMPTY))),
-          { defaultValue: undefined },
-        );
-        return entries;
-      },
+      list: async (rel) =>
+        (await lastValueFrom(this.readdir(posix.join(remoteDir, rel)).pipe(toArray()))).map((e) => ({
+          name: e.name,
+          isDirectory: e.stats.isDirectory,
+          isFile: e.stats.isFile,
+        })),
       makeDir: async (rel) => void (await fsp.mkdir(posix.join(localDir, rel), { recursive: true })),
       transfer: async (rel) => void (await lastValueFrom(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), { defaultValue: undefined })),
     });

@@ -11,8 +11,10 @@ import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { sftpBench } from './sftp.js';
-import { channelsPart, connectPart, memoryPart } from './parts.js';
-import { fmt, log, machine, withSshd, type Ratio, type Row } from './lib.js';
+import { manyChannels } from './channels.js';
+import { connectLatency } from './connect.js';
+import { memoryPart } from './memory.js';
+import { fmt, log, machine, withSshd, type Ratio, type Row, type SshdInfo } from './lib.js';
 import { svg } from './plot.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
@@ -24,34 +26,20 @@ const rows: Row[] = [];
 const ratios: Ratio[] = [];
 const started = new Date();
 
+type Part = (s: SshdInfo) => Promise<{ rows: Row[]; ratios: Ratio[] }>;
+const PARTS: Record<string, Part> = {
+  bulk: (s) => bulk(s, quick ? 1 : 7),
+  connect: (s) => connectLatency(s, quick ? 10 : 50),
+  channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
+  fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000]),
+  sftp: (s) => sftpBench(s, quick ? 1 : 3),
+  memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
+};
+
 await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400', ...FANOUT_ADDRESSES.map((a) => `ListenAddress ${a}:{port}`)], async (s) => {
-  if (want('bulk')) {
-    const r = await bulk(s, quick ? 1 : 7);
-    rows.push(...r.rows);
-    ratios.push(...r.ratios);
-  }
-  if (want('connect')) {
-    const r = await connectPart(s, quick ? 10 : 50);
-    rows.push(...r.rows);
-    ratios.push(...r.ratios);
-  }
-  if (want('channels')) {
-    const r = await channelsPart(s, quick ? 200 : 1000, quick ? 1 : 3);
-    rows.push(...r.rows);
-    ratios.push(...r.ratios);
-  }
-  if (want('fanout')) {
-    const r = await fanOutBench(s, quick ? [100] : [100, 500, 1000]);
-    rows.push(...r.rows);
-    ratios.push(...r.ratios);
-  }
-  if (want('sftp')) {
-    const r = await sftpBench(s, quick ? 1 : 3);
-    rows.push(...r.rows);
-    ratios.push(...r.ratios);
-  }
-  if (want('memory')) {
-    const r = await memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30);
+  for (const [name, part] of Object.entries(PARTS)) {
+    if (!want(name)) continue;
+    const r = await part(s);
     rows.push(...r.rows);
     ratios.push(...r.ratios);
   }

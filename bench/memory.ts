@@ -144,3 +144,10 @@ export async function slowConsumer(s: SshdInfo, bytes: number): Promise<{ rows: 
     ratios: [{ part: 'memory', what: `RSS growth, slow consumer of ${bytes / 2 ** 20} MiB`, value: growth, goal: '≤ 64 MiB', met: growth <= 64 }],
   };
 }
+
+/** Both memory measurements, as one part. */
+export async function memoryPart(s: SshdInfo, connections: number, bytes: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+  const idle = await idleConnections(connections);
+  const slow = await slowConsumer(s, bytes);
+  return { rows: [...idle.rows, ...slow.rows], ratios: [...idle.ratios, ...slow.ratios] };
+}

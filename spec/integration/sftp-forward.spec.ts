@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concatMap, filter, from, lastValueFrom, mergeMap, range, switchMap, take, toArray } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SFTP_STATUS, SftpError, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig } from '../../lib/index.js';
+import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig } from '../../lib/index.js';
 import { sshd } from '../helpers/index.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
@@ -25,6 +25,9 @@ const login = (info = s, extra: Partial<ConnectConfig> = {}) =>
     authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
   );
 const home = '/home/rxssh-test';
+/** Runs `work` with an SFTP session on a fresh connection to the suite's sshd. */
+const onSftp = <T>(work: (sftp: SftpSession) => Promise<T>): Promise<T> =>
+  lastValueFrom(login().pipe(withConnection((c) => c.withSftp((sftp) => from(work(sftp))))));
 const sha = (file: string) =>
   new Promise<string>((resolve) => {
     const h = createHash('sha256');
@@ -39,22 +42,11 @@ describe('SFTP against sshd', () => {
     const back = join(local, 'big.back');
     let lastUp = 0;
     let lastDown = 0;
-    await lastValueFrom(
-      login().pipe(
-        withConnection((c) =>
-          c.withSftp((sftp) =>
-              from(
-                (async () => {
-                  await new Promise<void>((r) => sftp.upload(src, `${home}/big.bin`).subscribe({ next: (p) => (lastUp = p.bytes), complete: r }));
-                  await new Promise<void>((r) => sftp.download(`${home}/big.bin`, back).subscribe({ next: (p) => (lastDown = p.bytes), complete: r }));
-                  await lastValueFrom(sftp.rm(`${home}/big.bin`), { defaultValue: undefined });
-                })(),
-              ),
-          ),
-        ),
-      ),
-      { defaultValue: undefined },
-    );
+    await onSftp(async (sftp) => {
+      await new Promise<void>((r) => sftp.upload(src, `${home}/big.bin`).subscribe({ next: (p) => (lastUp = p.bytes), complete: r }));
+      await new Promise<void>((r) => sftp.download(`${home}/big.bin`, back).subscribe({ next: (p) => (lastDown = p.bytes), complete: r }));
+      await lastValueFrom(sftp.rm(`${home}/big.bin`), { defaultValue: undefined });
+    });
     expect(lastUp).toBe(256 * 1024 * 1024);
     expect(lastDown).toBe(256 * 1024 * 1024);
     expect(await sha(back)).toBe(await sha(src));
@@ -64,69 +56,38 @@ describe('SFTP against sshd', () => {
     const src = join(local, 'short.bin');
     writeFileSync(src, randomBytes(5 * 1024 * 1024 + 123));
     const back = join(local, 'short.back');
-    await lastValueFrom(
-      login().pipe(
-        withConnection((c) =>
-          c.withSftp((sftp) =>
-              from(
-                (async () => {
-                  await lastValueFrom(sftp.upload(src, `${home}/short.bin`), { defaultValue: undefined });
-                  await lastValueFrom(sftp.download(`${home}/short.bin`, back, { chunkSize: 1024 * 1024, concurrency: 4 }), { defaultValue: undefined });
-                })(),
-              ),
-          ),
-        ),
-      ),
-      { defaultValue: undefined },
-    );
+    await onSftp(async (sftp) => {
+      await lastValueFrom(sftp.upload(src, `${home}/short.bin`), { defaultValue: undefined });
+      await lastValueFrom(sftp.download(`${home}/short.bin`, back, { chunkSize: 1024 * 1024, concurrency: 4 }), { defaultValue: undefined });
+    });
     expect(await sha(back)).toBe(await sha(src));
   });
 
   it('mkdir -p, writeFile/readFile, stat, rename, readdir of 1,000 entries, rm -r', async () => {
-    const out = await lastValueFrom(
-      login().pipe(
-        withConnection((c) =>
-          c.withSftp((sftp) =>
-              from(
-                (async () => {
-                  const dir = `${home}/tree/a/b`;
-                  await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined });
-                  await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined }); // exists: fine
-                  await lastValueFrom(sftp.writeFile(`${dir}/hello.txt`, 'hello sftp'), { defaultValue: undefined });
-                  await lastValueFrom(sftp.rename(`${dir}/hello.txt`, `${dir}/renamed.txt`), { defaultValue: undefined });
-                  const text = (await lastValueFrom(sftp.readFile(`${dir}/renamed.txt`))).toString();
-                  const st = await lastValueFrom(sftp.stat(`${dir}/renamed.txt`));
-                  await lastValueFrom(range(0, 1000).pipe(mergeMap((i) => sftp.writeFile(`${home}/tree/f${i}`, String(i)), 32)), { defaultValue: undefined });
-                  const names = await lastValueFrom(sftp.readdir(`${home}/tree`).pipe(toArray()));
-                  await lastValueFrom(sftp.rm(`${home}/tree`, { recursive: true }), { defaultValue: undefined });
-                  const gone = await lastValueFrom(sftp.stat(`${home}/tree`)).then(() => 'exists', (e: unknown) => (e as SftpError).status);
-                  return { text, size: st.size, isFile: st.isFile, entries: names.length, gone };
-                })(),
-              ),
-          ),
-        ),
-      ),
-    );
+    const out = await onSftp(async (sftp) => {
+      const dir = `${home}/tree/a/b`;
+      await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined });
+      await lastValueFrom(sftp.mkdir(dir, { recursive: true }), { defaultValue: undefined }); // exists: fine
+      await lastValueFrom(sftp.writeFile(`${dir}/hello.txt`, 'hello sftp'), { defaultValue: undefined });
+      await lastValueFrom(sftp.rename(`${dir}/hello.txt`, `${dir}/renamed.txt`), { defaultValue: undefined });
+      const text = (await lastValueFrom(sftp.readFile(`${dir}/renamed.txt`))).toString();
+      const st = await lastValueFrom(sftp.stat(`${dir}/renamed.txt`));
+      await lastValueFrom(range(0, 1000).pipe(mergeMap((i) => sftp.writeFile(`${home}/tree/f${i}`, String(i)), 32)), { defaultValue: undefined });
+      const names = await lastValueFrom(sftp.readdir(`${home}/tree`).pipe(toArray()));
+      await lastValueFrom(sftp.rm(`${home}/tree`, { recursive: true }), { defaultValue: undefined });
+      const gone = await lastValueFrom(sftp.stat(`${home}/tree`)).then(() => 'exists', (e: unknown) => (e as SftpError).status);
+      return { text, size: st.size, isFile: st.isFile, entries: names.length, gone };
+    });
     expect(out).toEqual({ text: 'hello sftp', size: 10, isFile: true, entries: 1001, gone: SFTP_STATUS.NO_SUCH_FILE });
   });
 
   it('missing path and permission denied are SftpErrors with status, path and operation; the session stays usable', async () => {
-    const out = await lastValueFrom(
-      login().pipe(
-        withConnection((c) =>
-          c.withSftp((sftp) =>
-              from(
-                (async () => {
-                  const missing = await lastValueFrom(sftp.stat(`${home}/nope`)).catch((e: unknown) => e);
-                  const denied = await lastValueFrom(sftp.writeFile('/root/rxssh-denied', 'x'), { defaultValue: undefined }).catch((e: unknown) => e);
-                  const after = await lastValueFrom(sftp.realpath('.'));
-                  return { missing, denied, after };
-                })(),
-              ),
-          ),
-        ),
-      ),
-    );
+    const out = await onSftp(async (sftp) => {
+      const missing = await lastValueFrom(sftp.stat(`${home}/nope`)).catch((e: unknown) => e);
+      const denied = await lastValueFrom(sftp.writeFile('/root/rxssh-denied', 'x'), { defaultValue: undefined }).catch((e: unknown) => e);
+      const after = await lastValueFrom(sftp.realpath('.'));
+      return { missing, denied, after };
+    });
     expect(out.missing).toBeInstanceOf(SftpError);
     expect(out.missing).toMatchObject({ status: SFTP_STATUS.NO_SUCH_FILE, path: `${home}/nope`, operation: 'stat', phase: 'sftp' });
     expect(out.denied).toMatchObject({ status: SFTP_STATUS.PERMISSION_DENIED, operation: 'open' });
@@ -141,22 +102,12 @@ describe('SFTP against sshd', () => {
     }
     writeFileSync(join(src, 'skip.tmp'), 'not copied');
     const dst = join(local, 'tree-back');
-    const progress = await lastValueFrom(
-      login().pipe(
-        withConnection((c) =>
-          c.withSftp((sftp) =>
-            from(
-              (async () => {
-                const up = await lastValueFrom(sftp.uploadDir(src, `${home}/tree2`, { filter: (p) => !p.endsWith('.tmp') }).pipe(toArray()));
-                const down = await lastValueFrom(sftp.downloadDir(`${home}/tree2`, dst).pipe(toArray()));
-                await lastValueFrom(sftp.rm(`${home}/tree2`, { recursive: true }), { defaultValue: undefined });
-                return { up: up.at(-1), down: down.at(-1) };
-              })(),
-            ),
-          ),
-        ),
-      ),
-    );
+    const progress = await onSftp(async (sftp) => {
+      const up = await lastValueFrom(sftp.uploadDir(src, `${home}/tree2`, { filter: (p) => !p.endsWith('.tmp') }).pipe(toArray()));
+      const down = await lastValueFrom(sftp.downloadDir(`${home}/tree2`, dst).pipe(toArray()));
+      await lastValueFrom(sftp.rm(`${home}/tree2`, { recursive: true }), { defaultValue: undefined });
+      return { up: up.at(-1), down: down.at(-1) };
+    });
     expect(progress.up).toMatchObject({ files: 1000, total: 1000 });
     expect(progress.down).toMatchObject({ files: 1000, total: 1000 });
     for (let d = 0; d < 10; d++) {

@@ -308,7 +308,7 @@ export class SftpSession {
   readFile(path: string): Observable<Buffer> {
     return defer(async () => {
       const chunks: Buffer[] = [];
-      await this.#transferIn(path, (chunk) => chunks.push(chunk), {}, () => undefined);
+      await this.#transferIn(path, { write: (chunk) => void chunks.push(chunk) }, {}, () => undefined);
       return Buffer.concat(chunks);
     });
   }
@@ -333,9 +333,11 @@ export class SftpSession {
    */
   download(remote: string, local: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
-      const out = createWriteStream(local);
+      const out = createWriteStream(local, { highWaterMark: 4 * 1024 * 1024 });
       let cancelled = false;
-      this.#transferIn(remote, (piece) => out.write(piece), config, (p) => subscriber.next(p), () => cancelled)
+      // While the file is slower than the network, no new reads are sent (bounded memory).
+      const sink = { write: (piece: Buffer) => out.write(piece), drained: (resume: () => void) => out.once('drain', resume) };
+      this.#transferIn(remote, sink, config, (p) => subscriber.next(p), () => cancelled)
         .then(
           () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
         )
@@ -392,11 +394,12 @@ export class SftpSession {
 
   /**
    * Pipelined reads of a whole file: up to `concurrency` requests in flight, a short read
-   * re-requests the rest of its range. `onData` gets the bytes in file order.
+   * re-requests the rest of its range. The sink gets the bytes in file order; when its `write`
+   * returns false, no new requests go out until it calls back through `drained`.
    */
   async #transferIn(
     path: string,
-    onData: (chunk: Buffer) => void,
+    sink: { write: (chunk: Buffer) => boolean | void; drained?: (resume: () => void) => void },
     config: TransferConfig,
     onProgress: (p: TransferProgress) => void,
     cancelled: () => boolean = () => false,
@@ -411,6 +414,7 @@ export class SftpSession {
       let bytes = 0;
       let next = 0;
       let inflight = 0;
+      let blocked = false;
       const retries: Array<[number, number]> = [];
       await new Promise<void>((resolve, reject) => {
         let failure: unknown;
@@ -420,7 +424,13 @@ export class SftpSession {
           ordered.set(position, data);
           for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
             ordered.delete(emitted);
-            onData(piece);
+            if (sink.write(piece) === false && sink.drained && !blocked) {
+              blocked = true;
+              sink.drained(() => {
+                blocked = false;
+                pump();
+              });
+            }
             emitted += piece.length;
           }
           onProgress({ bytes, total: size });
@@ -430,7 +440,7 @@ export class SftpSession {
             if (inflight === 0) reject(failure ?? new Error('cancelled'));
             return;
           }
-          while (inflight < concurrency && (retries.length > 0 || next < size)) {
+          while (!blocked && inflight < concurrency && (retries.length > 0 || next < size)) {
             let position: number;
             let length: number;
             const again = retries.shift();
@@ -453,7 +463,7 @@ export class SftpSession {
               else pump();
             });
           }
-          if (inflight === 0 && retries.length === 0 && next >= size) resolve();
+          if (inflight === 0 && !blocked && retries.length === 0 && next >= size) resolve();
         };
         pump();
       });

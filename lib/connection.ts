@@ -8,8 +8,20 @@ import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type O
 import { holdWhile } from './internal/hold.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpError, SftpSession } from './sftp.js';
-import { createServer, type Socket } from 'node:net';
-import { ChannelOpenError, ConnectError, ConnectionLostError } from './errors.js';
+import { ChannelOpenError, ConnectionLostError } from './errors.js';
+import {
+  forwardDynamic,
+  forwardLocal,
+  forwardRemote,
+  forwardRemoteUnix,
+  type DynamicForwardConfig,
+  type DynamicForwardEvent,
+  type ForwardEvent,
+  type ForwardHost,
+  type LocalForwardConfig,
+  type RemoteForwardConfig,
+  type RemoteForwardEvent,
+} from './forwarding.js';
 import type { AuthEvent } from './auth.js';
 import { ChannelSubject, type ChannelConfig, type ChannelInfo } from './channel.js';
 import { runOn, type ExecResult, type RunConfig } from './exec.js';
@@ -47,69 +59,6 @@ export interface ChannelCloseEvent extends ChannelInfo {
  */
 export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
 
-/** A local address to listen on. */
-export interface BindAddress {
-  /** The address (default 127.0.0.1). */
-  readonly host?: string;
-  /** The port (default 0: any free port). */
-  readonly port?: number;
-}
-
-/** Options of {@link Connection.forwardLocal}. */
-export interface LocalForwardConfig {
-  /** Where to listen (default 127.0.0.1, port 0 = any free port). */
-  readonly bind?: BindAddress;
-  /** The destination host, as the server resolves it. */
-  readonly remoteHost: string;
-  /** The destination port. */
-  readonly remotePort: number;
-}
-
-/** Options of {@link Connection.forwardRemote}. */
-export interface RemoteForwardConfig {
-  /** The address the server listens on (default 127.0.0.1; others need sshd `GatewayPorts`). */
-  readonly bindHost?: string;
-  /** The port (default 0: the server picks one). */
-  readonly bindPort?: number;
-}
-
-/** A forward's listener is up. */
-export interface ForwardListening {
-  /** Discriminator. */
-  readonly type: 'listening';
-  /** The address listened on. */
-  readonly host: string;
-  /** The port listened on (the one chosen, when 0 was asked for). */
-  readonly port: number;
-}
-
-/** `forwardLocal` accepted a connection. */
-export interface LocalForwardConnection {
-  /** Discriminator. */
-  readonly type: 'connection';
-  /** The connecting client's address. */
-  readonly remoteAddress: string;
-  /** The connecting client's port. */
-  readonly remotePort: number;
-}
-
-/** A connection arrived at a remote forward. */
-export interface RemoteForwardConnection {
-  /** Discriminator. */
-  readonly type: 'connection';
-  /** The connection, as a Duplex stream. */
-  readonly stream: ClientChannel;
-  /** Where it came from (as the server saw it). */
-  readonly sourceAddress: string;
-  /** Its source port. */
-  readonly sourcePort: number;
-}
-
-/** What `forwardLocal` emits: the listener is up, or a connection was accepted. */
-export type ForwardEvent = ForwardListening | LocalForwardConnection;
-
-/** What `forwardRemote` emits: the server listens, or a connection arrived (as a stream). */
-export type RemoteForwardEvent = ForwardListening | RemoteForwardConnection;
 
 /**
  * Stage 3, emitted by `authenticate`: an authenticated connection. Open channels on it with
@@ -364,61 +313,49 @@ export class Connection {
   }
 
   /**
-   * Local port forwarding (`ssh -L`): listens on `bind` (default 127.0.0.1, port 0 = any free
-   * port) while subscribed and carries each accepted connection to `remoteHost:remotePort` as
-   * seen from the server. Emits `listening` (with the bound port) and then one event per
-   * connection; unsubscribing closes the listener and every forwarded connection.
+   * Local forwarding (`ssh -L`): listens on `bind` (default 127.0.0.1, port 0 = any free port;
+   * or a Unix socket `path`) while subscribed and carries each accepted connection to
+   * `remoteHost:remotePort` as seen from the server, or to the server's Unix socket
+   * `remoteSocketPath`. Emits `listening` (with the bound port) and then one event per
+   * connection; unsubscribing closes the listener and every forwarded connection. Bytes a client
+   * sends before its channel is open are held, not lost.
    *
    * @example
    * ```ts
    * connection.forwardLocal({ remoteHost: 'localhost', remotePort: 5432, bind: { port: 15432 } })
    *   .subscribe((e) => e.type === 'listening' && console.log(`psql -p ${e.port}`));
+   * connection.forwardLocal({ remoteSocketPath: '/run/docker.sock', bind: { path: '/tmp/docker.sock' } })
+   *   .subscribe(); // DOCKER_HOST=unix:///tmp/docker.sock
    * ```
    */
   forwardLocal(config: LocalForwardConfig): Observable<ForwardEvent> {
-    const { remoteHost, remotePort } = config;
-    const bindHost = config.bind?.host ?? '127.0.0.1';
-    const bindPort = config.bind?.port ?? 0;
-    if (typeof remoteHost !== 'string' || !Number.isInteger(remotePort)) throw new TypeError('forwardLocal() needs remoteHost and remotePort');
-    return new Observable<ForwardEvent>((subscriber) => {
-      const sockets = new Set<Socket>();
-      const subs = new Set<{ unsubscribe(): void }>();
-      const server = createServer((socket) => {
-        sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => sockets.delete(socket));
-        subscriber.next({ type: 'connection', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
-        const sub = this.forwardOut(remoteHost, remotePort).subscribe({
-          next: (stream) => {
-            socket.pipe(stream).pipe(socket);
-            stream.on('close', () => socket.destroy());
-            socket.on('close', () => stream.destroy());
-          },
-          error: () => socket.destroy(),
-        });
-        subs.add(sub);
-        socket.on('close', () => {
-          sub.unsubscribe();
-          subs.delete(sub);
-        });
-      });
-      server.on('error', (err) => subscriber.error(new ConnectError(`Cannot listen on ${bindHost}:${bindPort}`, { host: this.host, port: this.port, phase: 'forward', cause: err })));
-      server.listen(bindPort, bindHost, () => {
-        const address = server.address();
-        subscriber.next({ type: 'listening', host: bindHost, port: typeof address === 'object' && address ? address.port : bindPort });
-      });
-      return () => {
-        for (const sub of subs) sub.unsubscribe();
-        for (const socket of sockets) socket.destroy();
-        server.close();
-      };
-    });
+    return forwardLocal(this.#forwardHost(), config);
   }
 
   /**
-   * Remote port forwarding (`ssh -R`): asks the server to listen on `bindHost:bindPort` (port 0
-   * = the server picks) while subscribed and emits `listening` (with the port), then each incoming
-   * connection as a Duplex stream. Unsubscribing sends `cancel-tcpip-forward` and closes them.
+   * Dynamic forwarding (`ssh -D`): a SOCKS5 proxy on `bind` (default 127.0.0.1, port 0 = any free
+   * port) while subscribed. Each CONNECT request becomes a channel to its destination as the
+   * server resolves it (so `socks5h://` names resolve remotely); a refused or unreachable
+   * destination gets the matching SOCKS reply. Emits `listening`, then one event per granted
+   * request; unsubscribing closes the proxy and every connection through it. SOCKS5 without
+   * authentication, CONNECT only (as OpenSSH's own `-D` offers for SOCKS5).
+   *
+   * @example
+   * ```ts
+   * connection.forwardDynamic({ bind: { port: 1080 } }).subscribe((e) => {
+   *   if (e.type === 'connection') console.log(`→ ${e.destinationHost}:${e.destinationPort}`);
+   * }); // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
+   * ```
+   */
+  forwardDynamic(config: DynamicForwardConfig = {}): Observable<DynamicForwardEvent> {
+    return forwardDynamic(this.#forwardHost(), config);
+  }
+
+  /**
+   * Remote forwarding (`ssh -R`): asks the server to listen on `bindHost:bindPort` (port 0 = the
+   * server picks) while subscribed and emits `listening` (with the port), then each incoming
+   * connection as a Duplex stream. Unsubscribing sends `cancel-tcpip-forward` and closes them;
+   * a connection that arrives after that is refused rather than left waiting.
    *
    * @example
    * ```ts
@@ -428,48 +365,39 @@ export class Connection {
    * ```
    */
   forwardRemote(config: RemoteForwardConfig = {}): Observable<RemoteForwardEvent> {
-    const bindHost = config.bindHost ?? '127.0.0.1';
-    const bindPort = config.bindPort ?? 0;
+    return forwardRemote(this.#forwardHost(), config);
+  }
+
+  /**
+   * Remote forwarding of a Unix socket (`ssh -R /path:…`, OpenSSH `streamlocal-forward`): the
+   * server listens on `socketPath` while subscribed and each connection to it arrives here as a
+   * Duplex stream. Needs sshd's `AllowStreamLocalForwarding` (on by default); an existing socket
+   * file makes the server refuse unless its `StreamLocalBindUnlink` is on.
+   *
+   * @example
+   * ```ts
+   * connection.forwardRemoteUnix('/tmp/app.sock').subscribe((e) => {
+   *   if (e.type === 'connection') e.stream.end('hello from the client side\n');
+   * }); // on the server: nc -U /tmp/app.sock
+   * ```
+   */
+  forwardRemoteUnix(socketPath: string): Observable<RemoteForwardEvent> {
+    return forwardRemoteUnix(this.#forwardHost(), socketPath);
+  }
+
+  /** What the forwarding module needs of this connection. */
+  #forwardHost(): ForwardHost {
     const session = this.#session;
-    return new Observable<RemoteForwardEvent>((subscriber) => {
-      let boundPort: number | undefined;
-      const streams = new Set<ClientChannel>();
-      const onConnection = (
-        details: { destIP: string; destPort: number; srcIP: string; srcPort: number },
-        accept: () => ClientChannel,
-      ): void => {
-        if (boundPort === undefined || details.destPort !== boundPort) return;
-        const stream = accept();
-        stream.on('error', () => undefined);
-        streams.add(stream);
-        stream.on('close', () => streams.delete(stream));
-        subscriber.next({ type: 'connection', stream, sourceAddress: details.srcIP, sourcePort: details.srcPort });
-      };
-      session.client.on('tcp connection', onConnection);
-      try {
-        session.client.forwardIn(bindHost, bindPort, (err, port) => {
-          if (err) {
-            subscriber.error(new ChannelOpenError(`The server refused to listen on ${bindHost}:${bindPort}`, undefined, { host: session.host, port: session.port, phase: 'forward', cause: err }));
-            return;
-          }
-          boundPort = bindPort === 0 ? port : bindPort;
-          subscriber.next({ type: 'listening', host: bindHost, port: boundPort });
-        });
-      } catch (err) {
-        subscriber.error(new ConnectionLostError('Connection is closed', { host: session.host, port: session.port, phase: 'forward', cause: err }));
-      }
-      return () => {
-        session.client.off('tcp connection', onConnection);
-        for (const s of streams) s.destroy();
-        if (boundPort !== undefined && !session.closed) {
-          try {
-            session.client.unforwardIn(bindHost, boundPort, () => undefined);
-          } catch {
-            // the connection went away meanwhile
-          }
-        }
-      };
-    });
+    return {
+      host: session.host,
+      port: session.port,
+      client: session.client,
+      get closed() {
+        return session.closed;
+      },
+      forwardOut: (host, port) => this.forwardOut(host, port),
+      forwardOutUnix: (path) => this.forwardOutUnix(path),
+    };
   }
 
   /**

@@ -77,15 +77,20 @@ export {
   type ChannelEvent,
   type ChannelOpenEvent,
   type ChannelCloseEvent,
-  type LocalForwardConfig,
-  type RemoteForwardConfig,
-  type ForwardEvent,
-  type RemoteForwardEvent,
-  type BindAddress,
-  type ForwardListening,
-  type LocalForwardConnection,
-  type RemoteForwardConnection,
 } from './connection.js';
+export type {
+  BindAddress,
+  LocalForwardConfig,
+  RemoteForwardConfig,
+  DynamicForwardConfig,
+  ForwardEvent,
+  DynamicForwardEvent,
+  RemoteForwardEvent,
+  ForwardListening,
+  LocalForwardConnection,
+  DynamicForwardConnection,
+  RemoteForwardConnection,
+} from './forwarding.js';
 
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {

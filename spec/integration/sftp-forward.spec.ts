@@ -6,9 +6,12 @@ import { request, createServer as httpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concatMap, filter, from, lastValueFrom, mergeMap, range, switchMap, take, toArray } from 'rxjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig } from '../../lib/index.js';
-import { sshd } from '../helpers/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig, type DynamicForwardEvent, type ForwardEvent, type RemoteForwardConnection, type RemoteForwardEvent } from '../../lib/index.js';
+import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
+import { holdForward, socksConnect } from '../helpers/socks.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
@@ -231,5 +234,91 @@ describe('port forwarding against sshd', () => {
       ),
     );
     expect(got).toBe('ping through -R');
+  });
+});
+
+describe('dynamic and Unix-socket forwarding against sshd', () => {
+  let http: ReturnType<typeof httpServer>;
+  let httpPort: number;
+  beforeAll(async () => {
+    http = httpServer((req, res) => res.end(`you asked for ${req.url}`));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    httpPort = (http.address() as { port: number }).port;
+  });
+  afterAll(() => http.close());
+
+  it('SOCKS5 through -D: curl fetches through sshd; a closed port gets "connection refused" (5)', async () => {
+    const proxy = await holdForward<DynamicForwardEvent>(login().pipe(switchMap((c) => c.forwardDynamic())));
+    const run = promisify(execFile);
+    const bodies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        run('curl', ['-sS', '--max-time', '20', '--socks5-hostname', `127.0.0.1:${proxy.listening.port}`, `http://localhost:${httpPort}/d${i}`]).then((r) => r.stdout),
+      ),
+    );
+    expect(bodies).toEqual(Array.from({ length: 10 }, (_, i) => `you asked for /d${i}`));
+    const refused = await socksConnect(proxy.listening.port, '127.0.0.1', await freeClosedPort());
+    expect(refused.reply).toBe(5);
+    proxy.stop();
+  });
+
+  it('a remote Unix-socket forward (streamlocal-forward) receives connections; unsubscribing cancels it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-rfwd-'));
+    chmodSync(dir, 0o777);
+    const path = join(dir, 'remote.sock');
+    const fwd = await holdForward<RemoteForwardEvent>(login().pipe(switchMap((c) => c.forwardRemoteUnix(path))));
+    expect(fwd.listening).toEqual({ type: 'listening', host: '', port: 0, path });
+    const sock = tcpConnect({ path });
+    const echoed = new Promise<string>((resolve) => {
+      let text = '';
+      sock.on('data', (d: Buffer) => (text += d.toString()));
+      sock.on('end', () => resolve(text));
+    });
+    sock.write('ping over -R unix');
+    const arrived = await new Promise<RemoteForwardConnection>((resolve) => {
+      const check = setInterval(() => {
+        const c = fwd.events.find((e): e is RemoteForwardConnection => e.type === 'connection');
+        if (c) resolve(c);
+      }, 10);
+      sock.once('close', () => clearInterval(check));
+      void echoed.finally(() => clearInterval(check));
+    });
+    arrived.stream.once('data', (d: Buffer) => arrived.stream.end(`echo: ${d.toString()}`));
+    expect(await echoed).toBe('echo: ping over -R unix');
+    fwd.stop();
+    // sshd removes its listener on cancel: the socket path stops answering.
+    expect(
+      await eventually(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const probe = tcpConnect({ path });
+            probe.on('error', () => resolve(true));
+            probe.on('connect', () => {
+              probe.destroy();
+              resolve(false);
+            });
+          }),
+      ),
+    ).toBe(true);
+  });
+
+  it('a local Unix socket forwarded to a Unix socket on the server (-L path:path)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-lfwd-'));
+    chmodSync(dir, 0o777);
+    const remotePath = join(dir, 'upper.sock');
+    const upper = createNetServer((s) => s.on('data', (d: Buffer) => s.end(d.toString().toUpperCase())));
+    await new Promise<void>((r) => upper.listen(remotePath, r));
+    chmodSync(remotePath, 0o777);
+    const localPath = join(dir, 'local.sock');
+    const fwd = await holdForward<ForwardEvent>(login().pipe(switchMap((c) => c.forwardLocal({ bind: { path: localPath }, remoteSocketPath: remotePath }))));
+    const reply = await new Promise<string>((resolve) => {
+      const s = tcpConnect({ path: localPath });
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('close', () => resolve(text));
+      s.write('shout');
+    });
+    fwd.stop();
+    upper.close();
+    expect(reply).toBe('SHOUT');
   });
 });

@@ -32,7 +32,7 @@ const PARTS: Record<string, Part> = {
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000]),
-  sftp: (s) => sftpBench(s, quick ? 1 : 3),
+  sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
 };
 

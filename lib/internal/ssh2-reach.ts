@@ -85,3 +85,14 @@ export function policeWindow(client: object, onViolation: (channel: ClientChanne
   }
   return true;
 }
+
+/**
+ * The largest read and write an SFTP session sends in one request: what the server announced
+ * through `limits@openssh.com`, or ssh2's own guess (OpenSSH's 256 KiB less overhead, 31952
+ * bytes for other servers). ssh2 splits longer requests, so transfers size theirs to fit.
+ */
+export function sftpRequestLimits(sftp: object): { read: number; write: number } | undefined {
+  const read: unknown = (sftp as any)._maxReadLen;
+  const write: unknown = (sftp as any)._maxWriteLen;
+  return typeof read === 'number' && typeof write === 'number' && read > 0 && write > 0 ? { read, write } : undefined;
+}

@@ -19,6 +19,8 @@ export interface FanOutTarget {
   readonly username?: string;
   /** How the host is named in results and output: the spec as written (`user@host:port`). */
   readonly label: string;
+  /** The ssh_config alias this target came from (see `sshConfigTargets`), if any. */
+  readonly alias?: string;
 }
 
 /** How a host's run ended. */

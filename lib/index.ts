@@ -44,6 +44,9 @@ export {
 export {
   fromSshConfig,
   connectAlias,
+  sshConfigAliases,
+  sshConfigTargets,
+  type SshConfigInventoryOptions,
   hostKeyPolicyFor,
   credentialsFor,
   type SshConfigHost,

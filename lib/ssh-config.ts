@@ -14,9 +14,9 @@ import SSHConfig from 'ssh-config';
 import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
 import { connect, type ConnectConfig } from './connect.js';
 import type { Connection } from './connection.js';
-import { parseHostSpec } from './fan-out.js';
+import { parseHostSpec, type FanOutTarget } from './fan-out.js';
 import { verifyHostKey, type HostKeyPolicy } from './host-key.js';
-import { acceptNew, knownHosts } from './known-hosts.js';
+import { acceptNew, hostMatches, knownHosts } from './known-hosts.js';
 
 /** Options of {@link fromSshConfig}. */
 export interface SshConfigOptions {
@@ -239,6 +239,65 @@ export function credentialsFor(host: SshConfigHost): AuthProvider[] {
     }
   }
   return providers;
+}
+
+/** Options of {@link sshConfigAliases} and {@link sshConfigTargets}. */
+export interface SshConfigInventoryOptions extends SshConfigOptions {
+  /**
+   * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
+   * positive match and no negative one). Default: every alias.
+   */
+  readonly match?: string | readonly string[];
+}
+
+/**
+ * The host aliases an ssh_config declares, as an inventory: every name on a `Host` line that
+ * has no wildcard and no negation (Includes followed), in file order, without duplicates,
+ * filtered by `match`. The names to give {@link connectAlias} or {@link fromSshConfig}.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigAliases } from 'rxssh';
+ *
+ * sshConfigAliases({ match: ['web*', '!web-old'] }); // ['web1', 'web2']
+ * ```
+ */
+export function sshConfigAliases(options: SshConfigInventoryOptions = {}): string[] {
+  const home = options.home ?? homedir();
+  const text = loadWithIncludes(options.file ?? join(home, '.ssh', 'config'), home);
+  const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
+  const seen = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*host\s*[= ]\s*(.+)$/i.exec(line);
+    if (!m) continue;
+    for (const name of (m[1] ?? '').replace(/#.*$/, '').trim().split(/\s+/)) {
+      const unquoted = name.replace(/^"(.*)"$/, '$1');
+      if (unquoted === '' || /[*?!]/.test(unquoted)) continue;
+      if (hostMatches(patterns.join(','), unquoted)) seen.add(unquoted);
+    }
+  }
+  return [...seen];
+}
+
+/**
+ * An ssh_config as a {@link fanOut} inventory: one target per alias (see
+ * {@link sshConfigAliases}), labelled with the alias and carrying the resolved host, port and
+ * user. Connect each with `connectAlias(target.alias)`, which also follows `ProxyJump` and uses
+ * the alias's keys and host-key settings.
+ *
+ * @example
+ * ```ts
+ * import { fanOut, sshConfigTargets, connectAlias, run } from 'rxssh';
+ *
+ * fanOut(sshConfigTargets({ match: 'web*' }), (t) => connectAlias(t.alias ?? t.host).pipe(run('uptime')))
+ *   .subscribe((r) => console.log(r.host, r.status));
+ * ```
+ */
+export function sshConfigTargets(options: SshConfigInventoryOptions = {}): FanOutTarget[] {
+  return sshConfigAliases(options).map((alias) => {
+    const h = fromSshConfig(alias, options);
+    return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };
+  });
 }
 
 /** Options of {@link connectAlias}. */

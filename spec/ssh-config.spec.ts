@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError } from '../lib/index.js';
+import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, sshConfigAliases, sshConfigTargets } from '../lib/index.js';
 import { describeHostKey } from '../lib/host-key.js';
 
 const corpus = mkdtempSync(join(tmpdir(), 'rxssh-sshcfg-'));
@@ -104,5 +104,29 @@ describe('fromSshConfig', () => {
     expect(readFileSync(`${dir}/kh`, 'utf8')).toMatch(/ssh-ed25519 /);
     expect(credentialsFor(fromSshConfig('learn', { file: conf }))).toEqual([]);
     expect(credentialsFor(fromSshConfig('strict', { file: conf })).map((p: { label: string }) => p.label)).toContain('agent');
+  });
+});
+
+describe('ssh_config as an inventory', () => {
+  it('sshConfigAliases lists the concrete Host names (Includes followed, wildcards and negations left out)', () => {
+    expect(sshConfigAliases({ file: join(corpus, 'basic.conf') })).toEqual(['db']);
+    expect(sshConfigAliases({ file: join(corpus, 'match.conf') })).toEqual(['alpha', 'beta']);
+    expect(sshConfigAliases({ file: join(corpus, 'include.conf') })).toEqual(['from-a', 'from-b']);
+    expect(sshConfigAliases({ file: join(corpus, 'include.conf'), match: 'from-*,!from-a' })).toEqual(['from-b']);
+    expect(sshConfigAliases({ file: join(corpus, 'match.conf'), match: ['b*'] })).toEqual(['beta']);
+    expect(sshConfigAliases({ file: join(corpus, 'missing.conf') })).toEqual([]);
+  });
+
+  it('sshConfigTargets resolves each alias as `ssh -G` does, labelled with the alias', () => {
+    const file = join(corpus, 'include.conf');
+    const targets = sshConfigTargets({ file });
+    expect(targets.map((t) => [t.label, t.alias])).toEqual([
+      ['from-a', 'from-a'],
+      ['from-b', 'from-b'],
+    ]);
+    for (const t of targets) {
+      const g = sshG(file, t.label);
+      expect({ hostname: t.host, port: String(t.port), user: t.username }).toEqual({ hostname: g['hostname'], port: g['port'], user: g['user'] });
+    }
   });
 });

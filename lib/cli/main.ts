@@ -29,6 +29,8 @@ run options:
       --password-env VAR  password from an environment variable
   -F, --ssh-config FILE   resolve hosts as aliases of this ssh_config (HostName, Port, User,
                           IdentityFile, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile)
+  -A, --aliases PATTERN   every Host alias of the ssh_config (-F, or ~/.ssh/config) matching
+                          PATTERN, e.g. 'web*' or 'web*,!web-old' (repeatable)
       --json              one JSON result per host, then a summary
 
 exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out,

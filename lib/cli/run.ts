@@ -14,7 +14,7 @@ import { ExitStatusError, SshError } from '../errors.js';
 import { fanOut, parseHostSpec, parseHostsFile, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
 import { verifyHostKey, type HostKeyPolicy } from '../host-key.js';
 import { acceptNew, knownHosts } from '../known-hosts.js';
-import { connectAlias } from '../ssh-config.js';
+import { connectAlias, sshConfigTargets } from '../ssh-config.js';
 import type { ExecChunk } from '../channel.js';
 import { ProgressBar, type Io } from './io.js';
 
@@ -106,7 +106,7 @@ export function hostPipeline(
   if (opts.sshConfig) {
     // Like `ssh -F file host`: the alias is resolved (HostName, Port, User, ProxyJump, keys,
     // StrictHostKeyChecking); a user or port in the host spec overrides the config's.
-    return connectAlias(target.host, {
+    return connectAlias(target.alias ?? target.host, {
       file: opts.sshConfig,
       ...(target.username ? { user: target.username } : {}),
       ...(target.port ? { port: target.port } : {}),
@@ -198,9 +198,17 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
       errdir: { type: 'string', short: 'e' },
       'send-input': { type: 'boolean', short: 'I', default: false },
       json: { type: 'boolean', default: false },
+      aliases: { type: 'string', short: 'A', multiple: true },
     },
   });
   const targets: FanOutTarget[] = [];
+  // -A PATTERN: the ssh_config's own Host aliases are the inventory (from -F, or ~/.ssh/config).
+  const sshConfig = (values['ssh-config'] as string | undefined) ?? (values.aliases ? join(homedir(), '.ssh', 'config') : undefined);
+  for (const pattern of values.aliases ?? []) {
+    const found = sshConfigTargets({ file: sshConfig ?? '', match: pattern });
+    if (found.length === 0) throw new UsageError(`-A ${pattern}: no Host alias in ${sshConfig} matches`);
+    targets.push(...found);
+  }
   for (const file of values.hosts ?? []) {
     let text: string;
     try {
@@ -211,7 +219,7 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
     targets.push(...parseHostsFile(text));
   }
   for (const spec of values.host ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(parseHostSpec(one));
-  if (targets.length === 0) throw new UsageError('no hosts: give -h FILE or -H [user@]host[:port]');
+  if (targets.length === 0) throw new UsageError('no hosts: give -h FILE, -H [user@]host[:port] or -A PATTERN');
   const command = positionals.join(' ');
   if (!command) throw new UsageError('no command: rxssh run [options] -- COMMAND');
   const par = Number(values.par);
@@ -220,6 +228,7 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
   if (!Number.isFinite(timeoutSec) || timeoutSec < 0) throw new UsageError('-t/--timeout takes seconds (0 = none)');
   return {
     ...common(values, io),
+    sshConfig,
     targets,
     command,
     par,

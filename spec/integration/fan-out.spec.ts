@@ -9,6 +9,8 @@ import { lastValueFrom, mergeMap, range, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticate,
+  connectAlias,
+  sshConfigTargets,
   connect,
   exec,
   fanOut,
@@ -165,6 +167,8 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
         '  HostName 127.0.0.5',
         'Host web-b',
         '  HostName 127.0.0.6',
+        'Host web-c web-old',
+        '  HostName 127.0.0.7',
         '',
       ].join('\n'),
     );
@@ -172,6 +176,25 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('web-a: via config');
     expect(out.stdout).toContain('web-b: via config');
+
+    // -A: the config's own aliases are the inventory.
+    const all = await cli(['run', '-F', conf, '-A', 'web-*,!web-old', '-P', '--', 'echo', 'from the inventory']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n').filter((l) => l.endsWith(': from the inventory')).sort()).toEqual(
+      ['web-a', 'web-b', 'web-c'].map((h) => `${h}: from the inventory`),
+    );
+    expect((await cli(['run', '-F', conf, '-A', 'db-*', '--', 'true'])).code).toBe(2);
+
+    // The same in the library: sshConfigTargets + connectAlias inside fanOut.
+    const results = await lastValueFrom(
+      fanOut(sshConfigTargets({ file: conf, match: 'web-*' }), (t) => connectAlias(t.alias ?? t.host, { file: conf }).pipe(run('echo $SSH_CONNECTION'))).pipe(toArray()),
+    );
+    expect(results.map((r) => [r.host, r.status, (r.value?.stdout ?? '').split(' ')[2]]).sort()).toEqual([
+      ['web-a', 'ok', '127.0.0.5'],
+      ['web-b', 'ok', '127.0.0.6'],
+      ['web-c', 'ok', '127.0.0.7'],
+      ['web-old', 'ok', '127.0.0.7'],
+    ]);
   });
 
   it('rxssh exec exits with the remote exit code; --password-env works', async () => {

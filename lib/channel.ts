@@ -359,7 +359,14 @@ class ChannelRun {
     this.#done(exit);
     this.config.closeObserver?.next(exit);
     if (this.#cutShort || (!this.exit && this.session.lost)) {
-      this.output.error(new ConnectionLostError(`Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec')));
+      // When rxssh itself ended the connection (a host key changed at re-key, keepalive gave up,
+      // a protocol fault), that typed error is the channel's too; otherwise the peer went away.
+      const failure = this.session.failure;
+      this.output.error(
+        failure !== undefined && !(failure instanceof ConnectionLostError)
+          ? failure
+          : new ConnectionLostError(`Connection lost while ${JSON.stringify(this.request.command)} ran`, { ...this.#context('exec'), ...(failure ? { cause: failure } : {}) }),
+      );
       return;
     }
     if (this.config.check !== false && exit.exitCode !== 0) {

@@ -76,6 +76,8 @@ export class Session {
   lastChannelClosedAt = 0;
   /** True once the socket closed (the connection is gone). */
   lost = false;
+  /** Why the connection was ended, when rxssh ended it (a rejected re-key, a dead peer, …). */
+  failure: SshError | undefined;
 
   readonly #settings: SessionSettings;
   readonly #sink: SessionSink;
@@ -430,6 +432,7 @@ export class Session {
   #fail(error: SshError): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.failure = error;
     this.#clearTimer();
     this.#credential?.unsubscribe();
     this.#auth$.error(error);
@@ -454,17 +457,15 @@ export class Session {
     if (this.#finished) return verify(false);
     if (this.#acceptedKey) {
       // A re-key: the key must not change under an established connection.
-      const same = key.equals(this.#acceptedKey);
-      verify(same);
-      if (!same) {
-        this.#fail(
-          new HostKeyRejectedError('Host key changed during re-key', describeHostKey(key, this.host, this.port).fingerprint, {
-            host: this.host,
-            port: this.port,
-            phase: 'kex',
-          }),
-        );
-      }
+      if (key.equals(this.#acceptedKey)) return verify(true);
+      // Recorded first: ssh2 reports the refusal as an 'error' at once, which must not win.
+      this.#rejection = new HostKeyRejectedError('Host key changed during re-key', describeHostKey(key, this.host, this.port).fingerprint, {
+        host: this.host,
+        port: this.port,
+        phase: 'kex',
+      });
+      verify(false);
+      this.#fail(this.#rejection);
       return;
     }
     if (this.#verify) return verify(false);

@@ -1,17 +1,17 @@
 /**
  * Interop with Dropbear (Debian dropbear-bin), started on loopback by this spec: host-key pin,
- * key and password auth, a hash-exact `cat` round trip, exit status, and cancel. Differences from
- * OpenSSH are documented in docs/interop.md.
+ * key and password auth, a hash-exact `cat` round trip, exit status, cancel and SFTP. Differences
+ * from OpenSSH are documented in docs/reliability.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NEVER, lastValueFrom, tap } from 'rxjs';
+import { NEVER, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, authenticate, connect, exec, password, pinned, privateKey, run, sha256Fingerprint, verifyHostKey } from '../../lib/index.js';
+import { AuthenticationError, SFTP_STATUS, SftpError, authenticate, connect, exec, password, pinned, privateKey, run, sha256Fingerprint, verifyHostKey, withConnection } from '../../lib/index.js';
 import { errorOf, eventually, sshd } from '../helpers/index.js';
 import { freePort, type SshdInfo } from './sshd.js';
 
@@ -121,5 +121,46 @@ describe('Dropbear interop', () => {
     execFileSync('pkill', ['-f', tag]);
     // If this starts failing, Dropbear honours signals now: update docs/interop.md.
     expect(survived).toBe(true);
+  });
+});
+
+describe('SFTP on Dropbear (it runs OpenSSH\'s sftp-server as its subsystem)', () => {
+  it('16 MiB upload and download hash-exact, stat, readdir, and a missing path as SftpError', async () => {
+    const local = mkdtempSync(join(tmpdir(), 'rxssh-dbsftp-'));
+    chmodSync(local, 0o755);
+    const src = join(local, 'up.bin');
+    writeFileSync(src, randomBytes(16 * 1024 * 1024));
+    const back = join(local, 'back.bin');
+    const remoteDir = `dropbear-sftp-${process.pid}`;
+    const result = await lastValueFrom(
+      target().pipe(
+        verifyHostKey(pinned(fingerprint)),
+        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+        withConnection((c) =>
+          c.withSftp((sftp) =>
+            from(
+              (async () => {
+                await lastValueFrom(sftp.mkdir(remoteDir, { recursive: true }), { defaultValue: undefined });
+                await lastValueFrom(sftp.upload(src, `${remoteDir}/f.bin`), { defaultValue: undefined });
+                const size = (await lastValueFrom(sftp.stat(`${remoteDir}/f.bin`))).size;
+                await lastValueFrom(sftp.download(`${remoteDir}/f.bin`, back), { defaultValue: undefined });
+                const names = (await lastValueFrom(sftp.readdir(remoteDir).pipe(toArray()))).map((e) => e.name);
+                const missing = await lastValueFrom(sftp.stat(`${remoteDir}/nope`)).catch((e: unknown) => e);
+                const usable = (await lastValueFrom(sftp.stat(remoteDir))).isDirectory;
+                await lastValueFrom(sftp.rm(remoteDir, { recursive: true }), { defaultValue: undefined });
+                return { size, names, missing, usable };
+              })(),
+            ),
+          ),
+        ),
+      ),
+    );
+    const hash = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(result.size).toBe(16 * 1024 * 1024);
+    expect(hash(back)).toBe(hash(src));
+    expect(result.names).toEqual(['f.bin']);
+    expect(result.missing).toBeInstanceOf(SftpError);
+    expect((result.missing as SftpError).status).toBe(SFTP_STATUS.NO_SUCH_FILE);
+    expect(result.usable).toBe(true);
   });
 });

@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { lastValueFrom, map, tap } from 'rxjs';
+import { catchError, lastValueFrom, map, tap } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ExitStatusError,
   ProtocolError,
   SshError,
   authenticate,
@@ -17,6 +18,7 @@ import {
   privateKey,
   run,
   verifyHostKey,
+  withConnection,
   type AuthEvent,
   type ConnectConfig,
 } from '../../lib/index.js';
@@ -164,6 +166,25 @@ describe('liveness and streams under sshd', () => {
     const r = await lastValueFrom(login(s).pipe(run('sleep 1; echo done', { stdin: stdin() })));
     expect([r.stdout, r.exitCode]).toEqual(['done\n', 0]);
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('sshd ChannelTimeout closes an idle exec channel: a typed "no exit status" outcome, the connection stays usable', async () => {
+    await withServer(['ChannelTimeout session:command=1'], async (info) => {
+      const outcome = await lastValueFrom(
+        login(info).pipe(
+          withConnection((c) =>
+            c.exec('sleep 30', { stdin: [] }).pipe(
+              map(() => 'data'),
+              catchError((err: unknown) => c.run('echo still here').pipe(map((r) => ({ err, after: r.stdout })))),
+            ),
+          ),
+        ),
+      );
+      const { err, after } = outcome as { err: ExitStatusError; after: string };
+      expect(err).toBeInstanceOf(ExitStatusError);
+      expect([err.exitCode, err.signal, err.phase]).toEqual([null, null, 'exec']);
+      expect(after).toBe('still here\n');
+    });
   });
 
   it('sshd UnusedConnectionTimeout closes an idle connection: the connection stage completes', async () => {

@@ -58,15 +58,16 @@ export function serverEnded(channel: ClientChannel): boolean {
 }
 
 /**
- * Polices the receive window, which ssh2 does not (ssh2#1505): it drops data that arrives when
- * the window is exactly 0 and otherwise lets the window go negative and buffers without limit.
- * Wraps ssh2's CHANNEL_DATA / CHANNEL_EXTENDED_DATA handlers (they live on the client's protocol
- * object once `connect()` ran): data larger than the channel's remaining window is not passed on
- * and `onViolation` gets the channel.
+ * Polices what the server sends on a channel, which ssh2 does not: data larger than the
+ * channel's remaining receive window (ssh2#1505: ssh2 drops data that arrives when the window is
+ * exactly 0 and otherwise lets the window go negative and buffers without limit), and data after
+ * the server's own EOF (RFC 4254 §5.3; ssh2 drops it silently). Wraps ssh2's CHANNEL_DATA /
+ * CHANNEL_EXTENDED_DATA handlers (they live on the client's protocol object once `connect()`
+ * ran): such data is not passed on and `onViolation` gets the channel and what was wrong.
  *
  * @returns false when ssh2's internals are not shaped as expected (nothing was wrapped).
  */
-export function policeWindow(client: object, onViolation: (channel: ClientChannel) => void): boolean {
+export function policeChannels(client: object, onViolation: (channel: ClientChannel, what: string) => void): boolean {
   const c = client as any;
   const handlers = c._protocol?._handlers;
   const channels = c._chanMgr;
@@ -76,9 +77,13 @@ export function policeWindow(client: object, onViolation: (channel: ClientChanne
     if (typeof original !== 'function') return false;
     handlers[name] = (p: unknown, recipient: number, data: Buffer, ...rest: unknown[]) => {
       const channel = channels.get(recipient);
-      if (typeof channel === 'object' && channel !== null && typeof channel.incoming?.window === 'number' && data.length > channel.incoming.window) {
-        onViolation(channel as ClientChannel);
-        return undefined;
+      if (typeof channel === 'object' && channel !== null && typeof channel.incoming === 'object' && channel.incoming !== null) {
+        const { window, state } = channel.incoming as { window?: unknown; state?: unknown };
+        const what = typeof window === 'number' && data.length > window ? 'data past the channel window' : state === 'eof' ? 'data after its EOF' : undefined;
+        if (what !== undefined) {
+          onViolation(channel as ClientChannel, what);
+          return undefined;
+        }
       }
       return original(p, recipient, data, ...rest);
     };

@@ -6,7 +6,7 @@ import { lastValueFrom, from } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClientChannel } from 'ssh2';
 import { Client } from '../../lib/internal/ssh2.js';
-import { outgoingPacketSize, policeWindow, sendSignal, serverEnded } from '../../lib/internal/ssh2-reach.js';
+import { outgoingPacketSize, policeChannels, sendSignal, serverEnded } from '../../lib/internal/ssh2-reach.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { serve } from '../helpers/index.js';
 
@@ -52,9 +52,9 @@ describe('ssh2 reach-ins', () => {
     client.end();
   });
 
-  it('policeWindow() finds ssh2\'s CHANNEL_DATA handlers and channel manager', async () => {
+  it('policeChannels() finds ssh2\'s CHANNEL_DATA handlers and channel manager', async () => {
     const { client } = await rawChannel();
-    expect(policeWindow(client, () => undefined)).toBe(true);
+    expect(policeChannels(client, () => undefined)).toBe(true);
     client.end();
   });
 

@@ -1,8 +1,10 @@
 /**
- * A hostile server after authentication: a channel confirmed with a maximum packet size of 0
- * (ssh2#1504: ssh2's write loop would spin forever) is refused with ProtocolError and the event
- * loop stays responsive.
+ * Hostile servers at the channel level: a maximum packet size of 0 (ssh2#1504: ssh2's write loop
+ * would spin forever), data past the window (ssh2#1505), data after EOF, data and closes after
+ * close, and no algorithm in common. Each ends in a typed error or a clean result, never a hang,
+ * a crash or a success after a fault.
  */
+import { concat, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
 import { Server } from '../../lib/internal/ssh2.js';
@@ -90,4 +92,104 @@ describe('hostile channels', () => {
     expect(received).toBeLessThanOrEqual(4 * 1024 * 1024);
     server.close();
   });
+
+  it('data after the server\'s EOF → ProtocolError after the bytes before it, never success', async () => {
+    const { port, close } = await scripted((proto, id) => {
+      proto.channelData(id, Buffer.from('before'));
+      proto.channelEOF(id);
+      proto.channelData(id, Buffer.from('after EOF'));
+      proto.exitStatus(id, 0);
+      proto.channelClose(id);
+    });
+    const seen: string[] = [];
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) => c.exec('x', { stdin: [] })),
+        tap((chunk) => seen.push(chunk.data.toString())),
+      ),
+    );
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/data after its EOF/);
+    expect(seen).toEqual(['before']);
+    close();
+  });
+
+  it('data after close, a double close, EOF after close: the command completes once, the connection stays usable', async () => {
+    let runs = 0;
+    const { port, close } = await scripted((proto, id) => {
+      runs++;
+      proto.channelData(id, Buffer.from(`run ${runs}`));
+      proto.exitStatus(id, 0);
+      proto.channelEOF(id);
+      proto.channelClose(id);
+      proto.channelData(id, Buffer.from('after close'));
+      proto.channelClose(id);
+      proto.channelEOF(id);
+    });
+    const results = await lastValueFrom(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) => concat(c.run('x'), c.run('x'))),
+        toArray(),
+      ),
+    );
+    expect(results.map((r) => [r.stdout, r.exitCode])).toEqual([
+      ['run 1', 0],
+      ['run 2', 0],
+    ]);
+    close();
+  });
+
+  it('no algorithm in common → ProtocolError in phase kex, before any credential is sent', async () => {
+    let authAttempts = 0;
+    const server = new Server(
+      { hostKeys: [generateEd25519().private], algorithms: { kex: ['diffie-hellman-group14-sha1'], cipher: ['aes128-cbc'], hmac: ['hmac-sha1'] } },
+      (client) => {
+        client.on('error', () => undefined);
+        client.on('authentication', (ctx) => {
+          authAttempts++;
+          ctx.accept();
+        });
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const err = await errorOf(connect({ host: '127.0.0.1', port, username: 'u' }).pipe(verifyHostKey(() => true), authenticate(password('p'))));
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err).toMatchObject({ phase: 'kex', host: '127.0.0.1', port });
+    expect((err as Error).message).toMatch(/no matching/);
+    expect(authAttempts).toBe(0);
+    server.close();
+  });
 });
+
+type RawProtocol = {
+  channelData(id: number, data: Buffer): void;
+  channelEOF(id: number): void;
+  channelClose(id: number): void;
+  exitStatus(id: number, code: number): void;
+};
+
+/** An ssh2 server whose exec handler drives the channel through ssh2's raw protocol calls. */
+async function scripted(act: (proto: RawProtocol, id: number) => void): Promise<{ port: number; close: () => void }> {
+  const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('ready', () =>
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('exec', (acceptExec) => {
+          const stream = acceptExec();
+          stream.on('error', () => undefined);
+          const proto = (client as unknown as { _protocol: RawProtocol })._protocol;
+          act(proto, (stream as unknown as { outgoing: { id: number } }).outgoing.id);
+        });
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}

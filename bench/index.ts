@@ -116,6 +116,15 @@ writes with \`write()\`/\`'drain'\` and reads \`'data'\` events; \`ssh\` reads a
 bytes (\`ssh … < file | wc -c\`). The clients take turns rep by rep.
 
 ${table('bulk')}
+Where the time goes (one-off measurements, 2026-11-29, same machine): during an \`ssh\` round trip
+of 256 MiB (~0.9 s wall) the \`ssh\` client used ~0.4 s CPU, the sshd session ~0.5–0.57 s and
+\`cat\` ~0.07 s (sampled from /proc): no process is CPU-bound, the three are coupled through
+pipes and 2 MiB channel windows. Raw ssh2 used ~0.45 s CPU for a ~0.7 s round trip. Tried and
+not taken: a larger receive window (rxssh can widen ssh2's fixed 2 MiB through its window
+adjustments): 5 repetitions each, round trip median 1101 ms at 2 MiB, 1060 at 4, 1025 at 8,
+1045 at 16; download 494 ms at 2 MiB, 474 at 4, 621 at 8 and ~1870 at 16 MiB. Advertising
+a larger maximum packet (128 or 255 KiB instead of 32 KiB) changed nothing measurable.
+
 ## 2. Connect latency (connect + auth + \`exec true\` + close)
 
 ${table('connect')}
@@ -127,9 +136,12 @@ ${table('channels')}
 ${table('memory')}
 ## 5. SFTP (256 MiB)
 
-rxssh pipelines 64 requests of 32 KiB (short-read safe); ssh2's \`fastGet\`/\`fastPut\` use the same
-defaults; OpenSSH's \`sftp\` (batch mode) and \`scp\` (SFTP protocol since OpenSSH 9) run as
-processes. Every run is hash-checked.
+rxssh sizes its requests to what the server announces (\`limits@openssh.com\`: 16 requests of
+255 KiB in flight against OpenSSH; short-read safe); ssh2's \`fastGet\`/\`fastPut\` use 64 × 32 KiB;
+OpenSSH's \`sftp\` (batch mode) and \`scp\` (SFTP protocol since OpenSSH 9) run as processes.
+The clients take turns, each repetition starting with a different one; every run is
+hash-checked. (Before the request sizing, rxssh used 64 × 32 KiB and took 1.14× / 1.11×
+OpenSSH sftp's time for upload / download.)
 
 ${table('sftp')}
 ## 6. Fan-out (\`exec true\` on many hosts)
@@ -140,6 +152,14 @@ loopback addresses; CPU is user + sys of the client process and the children it 
 here (the others cannot be given the same policy cheaply).
 
 ${table('fanout')}
+Why asyncssh is faster in wall time although its client CPU is no lower (one-off measurement,
+2026-11-29, 300 hosts, two runs each): the whole machine's CPU (/proc/stat) minus the client's
+leaves what sshd and the remote commands spent per host: 24.0–26.3 ms for rxssh, 24.7–25.8 ms
+for the raw ssh2 pool, 20.9–21.9 ms for asyncssh. The wall time is bound by sshd on two cores,
+so the gap is server work that ssh2-based clients cause; the sshd logs show the same key
+exchange (curve25519-sha256), the same publickey query-then-sign sequence and the same session
+for both. The cause is not found yet.
+
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

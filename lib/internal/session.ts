@@ -7,7 +7,7 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { policeChannels } from './ssh2-reach.js';
+import { policeChannels, skipHostKeyProofs } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
@@ -290,6 +290,7 @@ export class Session {
       this.#fail(fromSsh2Error(err, this.#errorState()));
       return;
     }
+    skipHostKeyProofs(this.client);
     policeChannels(this.client, (channel, what) => {
       const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
       const fault = this.channelFaults.get(channel);

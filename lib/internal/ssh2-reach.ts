@@ -101,3 +101,25 @@ export function sftpRequestLimits(sftp: object): { read: number; write: number }
   const write: unknown = (sftp as any)._maxWriteLen;
   return typeof read === 'number' && typeof write === 'number' && read > 0 && write > 0 ? { read, write } : undefined;
 }
+
+/**
+ * Stops ssh2 from answering OpenSSH's `hostkeys-00@openssh.com` announcement (sent after every
+ * login) with a `hostkeys-prove-00@openssh.com` request. ssh2 does that on every connection, so
+ * the server signs with each of its host keys (RSA included) and the client verifies each
+ * signature — about 3 ms of server CPU and some client CPU per connection, for a result
+ * (ssh2's 'hostkeys' event) rxssh does not use. OpenSSH's own client asks for proofs only when
+ * `UpdateHostKeys` has new keys to learn.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function skipHostKeyProofs(client: object): boolean {
+  const handlers = (client as any)._protocol?._handlers;
+  const original = handlers?.GLOBAL_REQUEST;
+  if (typeof original !== 'function') return false;
+  handlers.GLOBAL_REQUEST = (p: { requestSuccess?: () => void }, name: unknown, wantReply: unknown, ...rest: unknown[]) => {
+    if (name !== 'hostkeys-00@openssh.com') return original(p, name, wantReply, ...rest);
+    if (wantReply === true) p.requestSuccess?.();
+    return undefined;
+  };
+  return true;
+}

@@ -2,13 +2,14 @@
  * Pins the shape of ssh2 internals that lib/internal/ssh2-reach.ts relies on. If ssh2 changes
  * them, this breaks before users notice that cancel stopped killing remote processes.
  */
+import { readFileSync } from 'node:fs';
 import { lastValueFrom, from } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClientChannel } from 'ssh2';
 import { Client } from '../../lib/internal/ssh2.js';
-import { outgoingPacketSize, policeChannels, sendSignal, serverEnded } from '../../lib/internal/ssh2-reach.js';
+import { outgoingPacketSize, policeChannels, sendSignal, serverEnded, skipHostKeyProofs } from '../../lib/internal/ssh2-reach.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
-import { serve } from '../helpers/index.js';
+import { serve, sshd } from '../helpers/index.js';
 
 let server: { info: TestServerInfo; stop: () => void };
 beforeAll(async () => {
@@ -69,5 +70,31 @@ describe('ssh2 reach-ins', () => {
     chan.close();
     expect(sendSignal(chan, 'TERM')).toBe(false);
     client.end();
+  });
+
+  it('skipHostKeyProofs(): ssh2 asks sshd to prove every host key after login unless told not to', async () => {
+    const info = sshd();
+    const proofsAsked = async (skip: boolean): Promise<number> => {
+      const client = new Client();
+      const asked = await new Promise<number>((resolve, reject) => {
+        client.on('error', reject);
+        client.on('ready', () => {
+          const protocol = (client as unknown as { _protocol: { openssh_hostKeysProve: (...a: unknown[]) => unknown } })._protocol;
+          const spy = vi.spyOn(protocol, 'openssh_hostKeysProve');
+          // sshd announces its host keys right after authentication; give it a moment to arrive.
+          client.exec('true', (err, stream) => {
+            if (err) return reject(err);
+            stream.resume();
+            stream.on('close', () => resolve(spy.mock.calls.length));
+          });
+        });
+        client.connect({ host: '127.0.0.1', port: info.port, username: info.username, privateKey: readFileSync(info.keys['ed25519'] ?? ''), hostVerifier: () => true });
+        if (skip) expect(skipHostKeyProofs(client)).toBe(true);
+      });
+      client.end();
+      return asked;
+    };
+    expect(await proofsAsked(false)).toBe(1); // the ssh2 behaviour this works around
+    expect(await proofsAsked(true)).toBe(0);
   });
 });

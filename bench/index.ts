@@ -152,13 +152,15 @@ loopback addresses; CPU is user + sys of the client process and the children it 
 here (the others cannot be given the same policy cheaply).
 
 ${table('fanout')}
-Why asyncssh is faster in wall time although its client CPU is no lower (one-off measurement,
-2026-11-29, 300 hosts, two runs each): the whole machine's CPU (/proc/stat) minus the client's
-leaves what sshd and the remote commands spent per host: 24.0–26.3 ms for rxssh, 24.7–25.8 ms
-for the raw ssh2 pool, 20.9–21.9 ms for asyncssh. The wall time is bound by sshd on two cores,
-so the gap is server work that ssh2-based clients cause; the sshd logs show the same key
-exchange (curve25519-sha256), the same publickey query-then-sign sequence and the same session
-for both. The cause is not found yet.
+What decided the wall time: it is bound by sshd on two cores, so what the server spends per
+host matters more than the client's own CPU. Measured on 2026-11-29 (300 hosts, two runs each;
+the whole machine's CPU from /proc/stat minus the client's), sshd and the remote commands spent
+24.0–26.3 ms per host with rxssh and the raw ssh2 pool but 20.9–21.9 ms with asyncssh. ssh2's
+debug log showed why: after every login it answers sshd's \`hostkeys-00@openssh.com\` with a
+\`hostkeys-prove-00@openssh.com\` request, so sshd signs with each of its host keys (RSA
+included) and the client verifies each signature. rxssh now declines (it never used the result;
+OpenSSH's client asks only when \`UpdateHostKeys\` has keys to learn); the raw ssh2 column keeps
+ssh2's default.
 
 ![throughput and latency](benchmarks.svg)
 

@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncsshAvailable } from './connect.js';
-import { fmt, log, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 export const FANOUT_ADDRESSES = Array.from({ length: 15 }, (_, i) => `127.0.0.${i + 2}`);
 const WIDTH = 32;
@@ -112,7 +112,7 @@ function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promis
   });
 }
 
-export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 3): Promise<{ rows: Row[]; ratios: Ratio[] }> {
   // The Node clients run the compiled library, as users do (not tsx-transpiled source).
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const rows: Row[] = [];
@@ -141,8 +141,30 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promis
       ]);
     }
     const byClient: Record<string, Measured> = {};
-    for (const [name, cmd, parse] of clients) {
-      const m = await measure(cmd, parse);
+    const runs: Record<string, Measured[]> = {};
+    // Each repetition starts with a different client, so none always runs first or last.
+    for (let r = 0; r < reps; r++) {
+      for (const [name, cmd, parse] of [...clients.slice(r % clients.length), ...clients.slice(0, r % clients.length)]) {
+        (runs[name] ??= []).push(await measure(cmd, parse));
+      }
+    }
+    for (const [name] of clients) {
+      const all = runs[name] ?? [];
+      const inProcess = (pick: (x: ClientReport) => number | undefined): number | undefined =>
+        all.every((x) => pick(x.report) !== undefined) ? median(all.map((x) => pick(x.report) as number)) : undefined;
+      const reportWall = inProcess((x) => x.wallMs);
+      const reportCpu = inProcess((x) => x.cpuMs);
+      const m: Measured = {
+        wallMs: median(all.map((x) => x.wallMs)),
+        cpuMs: median(all.map((x) => x.cpuMs)),
+        peakRssMiB: Math.max(...all.map((x) => x.peakRssMiB)),
+        report: {
+          ok: Math.min(...all.map((x) => x.report.ok)),
+          failed: Math.max(...all.map((x) => x.report.failed)),
+          ...(reportWall !== undefined ? { wallMs: reportWall } : {}),
+          ...(reportCpu !== undefined ? { cpuMs: reportCpu } : {}),
+        },
+      };
       byClient[name] = m;
       const inProc = m.report.wallMs !== undefined && m.report.cpuMs !== undefined
         ? `in-process ${fmt(m.report.wallMs, 0)} ms wall, ${fmt(m.report.cpuMs / n, 2)} ms CPU/host; `
@@ -153,7 +175,7 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[]): Promis
         client: name,
         median: m.wallMs,
         unit: 'ms wall (process)',
-        runs: [m.wallMs],
+        runs: all.map((x) => x.wallMs),
         note: `${inProc}process ${fmt(m.cpuMs / n, 2)} ms CPU/host, peak tree RSS ${fmt(m.peakRssMiB, 0)} MiB; ${m.report.ok} ok / ${m.report.failed} failed`,
       });
       log(`fanout ${n} ${name}: ${fmt(m.wallMs, 0)} ms wall (process), ${inProc}${fmt(m.peakRssMiB, 0)} MiB, ${m.report.ok} ok`);

@@ -2,6 +2,7 @@
  * The one place where rxssh reaches inside ssh2 past its public API. Each reach-in is
  * pinned by spec/internal/ssh2-reach.spec.ts, which breaks if ssh2 changes the shape used.
  */
+import { createRequire } from 'node:module';
 import type { ClientChannel } from 'ssh2';
 
 // `any` is allowed in this file only (see eslint.config.js): ssh2's internals are untyped.
@@ -102,6 +103,28 @@ export function sftpRequestLimits(sftp: object): { read: number; write: number }
   return typeof read === 'number' && typeof write === 'number' && read > 0 && write > 0 ? { read, write } : undefined;
 }
 
+/** ssh2's packet sender (it queues during a key exchange), or undefined if it moved. */
+const sendPacket: ((proto: object, packet: Buffer) => unknown) | undefined = (() => {
+  try {
+    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sendPacket?: unknown }).sendPacket;
+    return typeof fn === 'function' ? (fn as (proto: object, packet: Buffer) => unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Sends SSH_MSG_IGNORE with empty data (RFC 4253 §11.2: always allowed, never answered). */
+function sendIgnore(proto: any): boolean {
+  const writer = proto?._packetRW?.write;
+  if (!sendPacket || typeof writer?.alloc !== 'function' || typeof writer.finalize !== 'function') return false;
+  const at: number = writer.allocStart;
+  const packet: Buffer = writer.alloc(5);
+  packet[at] = 2; // SSH_MSG_IGNORE
+  packet.writeUInt32BE(0, at + 1); // string data, empty
+  sendPacket(proto, writer.finalize(packet));
+  return true;
+}
+
 /**
  * Stops ssh2 from answering OpenSSH's `hostkeys-00@openssh.com` announcement (sent after every
  * login) with a `hostkeys-prove-00@openssh.com` request. ssh2 does that on every connection, so
@@ -109,6 +132,10 @@ export function sftpRequestLimits(sftp: object): { read: number; write: number }
  * signature — about 3 ms of server CPU and some client CPU per connection, for a result
  * (ssh2's 'hostkeys' event) rxssh does not use. OpenSSH's own client asks for proofs only when
  * `UpdateHostKeys` has new keys to learn.
+ *
+ * Saying nothing instead would cost ~40 ms per connection: sshd sends the announcement and the
+ * channel confirmation as separate small segments with Nagle on, so the confirmation waits for
+ * the client's delayed ACK. An SSH_MSG_IGNORE in reply carries that ACK at once.
  *
  * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
  */
@@ -119,6 +146,7 @@ export function skipHostKeyProofs(client: object): boolean {
   handlers.GLOBAL_REQUEST = (p: { requestSuccess?: () => void }, name: unknown, wantReply: unknown, ...rest: unknown[]) => {
     if (name !== 'hostkeys-00@openssh.com') return original(p, name, wantReply, ...rest);
     if (wantReply === true) p.requestSuccess?.();
+    else sendIgnore(p);
     return undefined;
   };
   return true;

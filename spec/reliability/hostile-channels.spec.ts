@@ -6,6 +6,7 @@
  */
 import { concat, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { ServerChannel } from 'ssh2';
 import { ProtocolError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
 import { Server } from '../../lib/internal/ssh2.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
@@ -51,25 +52,12 @@ describe('hostile channels', () => {
   });
 
   it('data past the receive window (ssh2#1505) → ProtocolError on that channel, nothing buffered beyond the window', async () => {
-    const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
-      client.on('error', () => undefined);
-      client.on('authentication', (ctx) => ctx.accept());
-      client.on('ready', () =>
-        client.on('session', (accept) => {
-          const session = accept();
-          session.on('exec', (acceptExec) => {
-            const stream = acceptExec();
-            stream.on('error', () => undefined);
-            // Ignore the client's window: blast 64 MiB regardless.
-            (stream as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
-            const block = Buffer.alloc(32 * 1024, 7);
-            for (let i = 0; i < 2048; i++) stream.write(block);
-          });
-        }),
-      );
+    const { port, close } = await scripted((_proto, _id, stream) => {
+      // Ignore the client's window: blast 64 MiB regardless.
+      (stream as unknown as { outgoing: { window: number } }).outgoing.window = 2 ** 40;
+      const block = Buffer.alloc(32 * 1024, 7);
+      for (let i = 0; i < 2048; i++) stream.write(block);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
     let received = 0;
     const err = await errorOf(
       connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
@@ -90,7 +78,7 @@ describe('hostile channels', () => {
     // At most the 2 MiB window (plus what was read meanwhile) reached the reader, not 64 MiB.
     // (This process's RSS is no measure here: the hostile server in it buffers its own flood.)
     expect(received).toBeLessThanOrEqual(4 * 1024 * 1024);
-    server.close();
+    close();
   });
 
   it('data after the server\'s EOF → ProtocolError after the bytes before it, never success', async () => {
@@ -174,7 +162,7 @@ type RawProtocol = {
 };
 
 /** An ssh2 server whose exec handler drives the channel through ssh2's raw protocol calls. */
-async function scripted(act: (proto: RawProtocol, id: number) => void): Promise<{ port: number; close: () => void }> {
+async function scripted(act: (proto: RawProtocol, id: number, stream: ServerChannel) => void): Promise<{ port: number; close: () => void }> {
   const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => ctx.accept());
@@ -185,7 +173,7 @@ async function scripted(act: (proto: RawProtocol, id: number) => void): Promise<
           const stream = acceptExec();
           stream.on('error', () => undefined);
           const proto = (client as unknown as { _protocol: RawProtocol })._protocol;
-          act(proto, (stream as unknown as { outgoing: { id: number } }).outgoing.id);
+          act(proto, (stream as unknown as { outgoing: { id: number } }).outgoing.id, stream);
         });
       }),
     );

@@ -14,8 +14,8 @@ import {
   type AuthEvent,
   type AuthProvider,
 } from '../lib/index.js';
-import { utils } from '../lib/internal/ssh2.js';
-import type { TestServerInfo } from '../lib/testing/index.js';
+import { Server, utils } from '../lib/internal/ssh2.js';
+import { generateEd25519, type TestServerInfo } from '../lib/testing/index.js';
 import { errorOf, first, serve } from './helpers/index.js';
 
 const encrypted = utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
@@ -170,5 +170,38 @@ describe('authenticate', () => {
     expect(() => password(42 as never)).toThrow(TypeError);
     expect(() => agent('')).toThrow(TypeError);
     expect(() => keyboardInteractive('x' as never)).toThrow(TypeError);
+  });
+});
+
+describe('public-key authentication is signed at once', () => {
+  it('one signed publickey request per key (no query first); a refused key falls through to the next provider', async () => {
+    const accepted = utils.generateKeyPairSync('ed25519');
+    const refused = utils.generateKeyPairSync('rsa', { bits: 2048 });
+    const allowed = utils.parseKey(accepted.public) as { getPublicSSH(): Buffer; verify(data: Buffer, sig: Buffer, hash?: string): boolean };
+    const attempts: Array<{ method: string; signed: boolean; accepted: boolean }> = [];
+    const srv = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => {
+        if (ctx.method === 'publickey') {
+          const ok = ctx.key.data.equals(allowed.getPublicSSH()) && (!ctx.signature || (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true));
+          attempts.push({ method: 'publickey', signed: ctx.signature !== undefined, accepted: ok });
+          return ok ? ctx.accept() : ctx.reject(['publickey', 'password']);
+        }
+        attempts.push({ method: ctx.method, signed: false, accepted: false });
+        return ctx.reject(['publickey', 'password']);
+      });
+      client.on('ready', () => client.end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const connection = await first(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(verifyHostKey(() => true), authenticate(privateKey(refused.private), privateKey(accepted.private))),
+    );
+    expect(connection.username).toBe('u');
+    expect(attempts).toEqual([
+      { method: 'publickey', signed: true, accepted: false },
+      { method: 'publickey', signed: true, accepted: true },
+    ]);
+    srv.close();
   });
 });

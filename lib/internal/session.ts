@@ -7,7 +7,7 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { policeChannels, skipHostKeyProofs } from './ssh2-reach.js';
+import { policeChannels, signPublicKeyAtOnce, skipHostKeyProofs } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
@@ -291,6 +291,7 @@ export class Session {
       return;
     }
     skipHostKeyProofs(this.client);
+    signPublicKeyAtOnce(this.client);
     policeChannels(this.client, (channel, what) => {
       const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
       const fault = this.channelFaults.get(channel);

@@ -151,3 +151,32 @@ export function skipHostKeyProofs(client: object): boolean {
   };
   return true;
 }
+
+/**
+ * Makes ssh2 send public-key authentication signed at once (RFC 4252 §7 allows it) instead of
+ * first asking whether the key would do and signing only after the server's PK_OK. That saves a
+ * round trip per connection and the server one `authorized_keys` lookup. Only for private keys
+ * rxssh holds itself: agent keys keep the query, so an agent never signs (or asks its user to
+ * confirm) for a key the server would refuse.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function signPublicKeyAtOnce(client: object): boolean {
+  const protocol = (client as any)._protocol;
+  if (typeof protocol?.authPK !== 'function') return false;
+  const authPK = protocol.authPK.bind(protocol) as (...args: unknown[]) => unknown;
+  protocol.authPK = (username: unknown, key: any, keyAlgo: unknown, cbSign: unknown): unknown => {
+    const query = cbSign === undefined && typeof keyAlgo !== 'function';
+    if (!query || typeof key?.isPrivateKey !== 'function' || key.isPrivateKey() !== true || typeof key.sign !== 'function') {
+      return authPK(username, key, keyAlgo, cbSign);
+    }
+    const hash = keyAlgo === 'rsa-sha2-256' ? 'sha256' : keyAlgo === 'rsa-sha2-512' ? 'sha512' : undefined;
+    return authPK(username, key, keyAlgo, (data: Buffer, done: (signature: Buffer) => void) => {
+      const signature: unknown = key.sign(data, hash);
+      // A key that cannot sign goes the usual way: query, then ssh2 reports the signing error.
+      if (signature instanceof Error || !Buffer.isBuffer(signature)) authPK(username, key, keyAlgo);
+      else done(signature);
+    });
+  };
+  return true;
+}

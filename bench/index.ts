@@ -31,7 +31,7 @@ const PARTS: Record<string, Part> = {
   bulk: (s) => bulk(s, quick ? 1 : 7),
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
-  fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 3),
+  fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
 };
@@ -148,7 +148,7 @@ ${table('sftp')}
 
 Every client runs in its own process (the Node ones on the compiled library in \`dist/\`) with 32 hosts in flight against one sshd listening on 15
 loopback addresses; CPU is user + sys of the client process and the children it waited for
-(pssh's \`ssh\` processes), peak RSS sums the whole process tree (the highest of the runs). Three
+(pssh's \`ssh\` processes), peak RSS sums the whole process tree (the highest of the runs). Five
 repetitions per size, each starting with a different client; medians. No client verifies host keys
 here (the others cannot be given the same policy cheaply).
 

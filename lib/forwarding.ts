@@ -293,7 +293,17 @@ function listenRemotely(
     const table = routeFor(host.client);
     try {
       listen((err, port) => {
-        if (done) return;
+        if (done) {
+          // Unsubscribed while the request was in flight: the server listens now; cancel it.
+          if (!err && !host.closed) {
+            try {
+              unlisten(listening(port).event);
+            } catch {
+              // the connection went away meanwhile
+            }
+          }
+          return;
+        }
         if (err) {
           subscriber.error(new ChannelOpenError(`The server refused to listen on ${label}: ${err.message}`, undefined, { ...where, cause: err }));
           return;

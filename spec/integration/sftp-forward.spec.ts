@@ -322,3 +322,32 @@ describe('dynamic and Unix-socket forwarding against sshd', () => {
     expect(reply).toBe('SHOUT');
   });
 });
+
+describe('remote forward cancelled while its request is in flight', () => {
+  it('unsubscribing before the server answered still cancels the listener on the server', async () => {
+    const port = await freeClosedPort();
+    const probe = () =>
+      new Promise<string>((resolve) => {
+        const sock = tcpConnect({ host: '127.0.0.1', port });
+        sock.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        sock.on('connect', () => {
+          sock.destroy();
+          resolve('listening');
+        });
+      });
+    const outcome = await lastValueFrom(
+      login().pipe(
+        withConnection((c) =>
+          from(
+            (async () => {
+              c.forwardRemote({ bindPort: port }).subscribe().unsubscribe(); // gone before the reply
+              await new Promise((r) => setTimeout(r, 500)); // the reply arrives; the connection stays up
+              return probe();
+            })(),
+          ),
+        ),
+      ),
+    );
+    expect(outcome).toBe('ECONNREFUSED');
+  });
+});

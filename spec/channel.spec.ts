@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { concatMap, firstValueFrom, from, lastValueFrom, map, mergeMap, range, reduce, switchMap, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,7 +16,7 @@ import {
   type ExitInfo,
 } from '../lib/index.js';
 import type { TestServerInfo } from '../lib/testing/index.js';
-import { connectTo, errorOf, eventually, expectNoLeaks, resources, serve } from './helpers/index.js';
+import { catRoundTrip, connectTo, errorOf, eventually, expectNoLeaks, resources, serve } from './helpers/index.js';
 
 let server: { info: TestServerInfo; stop: () => void };
 beforeAll(async () => {
@@ -124,36 +123,12 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
 
   it('64 MiB through cat, hash-exact, with stdin pulled only as fast as the window allows', async () => {
     const total = 64 * 1024 * 1024;
-    const chunk = Buffer.alloc(256 * 1024);
-    for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7) % 256;
-    let produced = 0;
-    let received = 0;
-    let maxAhead = 0;
-    const sent = createHash('sha256');
-    async function* source() {
-      while (produced < total) {
-        produced += chunk.length;
-        maxAhead = Math.max(maxAhead, produced - received);
-        sent.update(chunk);
-        yield chunk;
-      }
-    }
-    const got = createHash('sha256');
-    await lastValueFrom(
-      connectTo(server.info).pipe(
-        withConnection((c) => c.exec('cat', { stdin: source() })),
-        map(({ data }) => {
-          received += data.length;
-          got.update(data);
-        }),
-      ),
-      { defaultValue: undefined },
-    );
-    expect(received).toBe(total);
-    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    const r = await catRoundTrip(connectTo(server.info), total, 256 * 1024);
+    expect(r.received).toBe(total);
+    expect(r.gotHash).toBe(r.sentHash);
     // Backpressure: the generator is never far ahead of what came back (windows + buffers,
     // a few MiB), nowhere near the 64 MiB it would be without it.
-    expect(maxAhead).toBeLessThan(16 * 1024 * 1024);
+    expect(r.maxAhead).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('next() beyond stdinLimit aborts with StdinOverflowError instead of buffering or dropping', async () => {

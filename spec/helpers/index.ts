@@ -1,8 +1,9 @@
 /** Shared helpers of the specs: servers, pipelines and the leak check. */
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
+import { firstValueFrom, lastValueFrom, tap, type Observable } from 'rxjs';
 import { inject } from 'vitest';
-import { authenticate, connect, password, pinned, verifyHostKey, type ConnectConfig, type Connection } from '../../lib/index.js';
+import { authenticate, connect, exec, password, pinned, verifyHostKey, type ConnectConfig, type Connection } from '../../lib/index.js';
 import { testServer, type TestServerConfig, type TestServerInfo } from '../../lib/testing/index.js';
 import type { SshdInfo } from '../integration/sshd.js';
 
@@ -89,4 +90,47 @@ export async function freeClosedPort(): Promise<number> {
       srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
     });
   });
+}
+
+/** What {@link catRoundTrip} saw: bytes back, both hashes, and how far stdin ran ahead. */
+export interface CatRoundTrip {
+  readonly received: number;
+  readonly sentHash: string;
+  readonly gotHash: string;
+  /** The most bytes the stdin generator had produced beyond what had come back. */
+  readonly maxAhead: number;
+}
+
+/**
+ * Sends `total` bytes (a patterned block of `blockSize`, repeated) through `cat` on the
+ * connection and hashes both directions; stdin comes from an async generator, so it is pulled
+ * only as fast as the channel takes it.
+ */
+export async function catRoundTrip(connection$: Observable<Connection>, total: number, blockSize: number): Promise<CatRoundTrip> {
+  const block = Buffer.alloc(blockSize);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 7 + 3) % 256;
+  const sent = createHash('sha256');
+  const got = createHash('sha256');
+  let produced = 0;
+  let received = 0;
+  let maxAhead = 0;
+  async function* stdin(): AsyncGenerator<Buffer> {
+    while (produced < total) {
+      produced += block.length;
+      maxAhead = Math.max(maxAhead, produced - received);
+      sent.update(block);
+      yield block;
+    }
+  }
+  await lastValueFrom(
+    connection$.pipe(
+      exec('cat', { stdin: stdin() }),
+      tap(({ data }) => {
+        received += data.length;
+        got.update(data);
+      }),
+    ),
+    { defaultValue: undefined },
+  );
+  return { received, sentHash: sent.digest('hex'), gotHash: got.digest('hex'), maxAhead };
 }

@@ -9,10 +9,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NEVER, from, lastValueFrom, tap, toArray } from 'rxjs';
+import { NEVER, from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, SFTP_STATUS, SftpError, authenticate, connect, exec, password, pinned, privateKey, run, sha256Fingerprint, verifyHostKey, withConnection } from '../../lib/index.js';
-import { errorOf, eventually, sshd } from '../helpers/index.js';
+import { catRoundTrip, errorOf, eventually, sshd } from '../helpers/index.js';
 import { freePort, type SshdInfo } from './sshd.js';
 
 const DROPBEAR = '/usr/sbin/dropbear';
@@ -72,31 +72,10 @@ describe('Dropbear interop', () => {
   });
 
   it('32 MiB through cat, hash-exact (Dropbear\'s 24 KiB default window)', async () => {
-    const block = Buffer.alloc(64 * 1024);
-    for (let i = 0; i < block.length; i++) block[i] = (i * 7) % 256;
-    const sent = createHash('sha256');
-    const got = createHash('sha256');
-    async function* stdin() {
-      for (let i = 0; i < 512; i++) {
-        sent.update(block);
-        yield block;
-      }
-    }
-    let received = 0;
-    await lastValueFrom(
-      target().pipe(
-        verifyHostKey(pinned(fingerprint)),
-        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
-        exec('cat', { stdin: stdin() }),
-        tap(({ data }) => {
-          received += data.length;
-          got.update(data);
-        }),
-      ),
-      { defaultValue: undefined },
-    );
-    expect(received).toBe(512 * block.length);
-    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    const total = 512 * 64 * 1024;
+    const r = await catRoundTrip(target().pipe(verifyHostKey(pinned(fingerprint)), authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? '')))), total, 64 * 1024);
+    expect(r.received).toBe(total);
+    expect(r.gotHash).toBe(r.sentHash);
   });
 
   it('unsubscribe mid-command with a pty stops the remote process (Dropbear hangs it up)', async () => {

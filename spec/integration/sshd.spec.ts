@@ -3,7 +3,7 @@
  * a loopback port with a throwaway config). No fakes here: every outcome is OpenSSH's.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NEVER, firstValueFrom, forkJoin, lastValueFrom, map, mergeMap, range, take, tap, toArray } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,7 @@ import {
   type HostKeyPolicy,
 } from '../../lib/index.js';
 import { main as catExample } from '../../examples/cat.js';
-import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
+import { catRoundTrip, errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
 import type { SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
@@ -140,34 +140,10 @@ describe('real sshd: exec channels', () => {
   it('64 MiB round trip through cat, hash-exact, with stdin backpressure', async () => {
     const baseline = resources();
     const total = 64 * 1024 * 1024;
-    const block = Buffer.alloc(128 * 1024);
-    for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) % 256;
-    const sent = createHash('sha256');
-    let produced = 0;
-    let received = 0;
-    let maxAhead = 0;
-    async function* stdin() {
-      while (produced < total) {
-        produced += block.length;
-        maxAhead = Math.max(maxAhead, produced - received);
-        sent.update(block);
-        yield block;
-      }
-    }
-    const got = createHash('sha256');
-    await lastValueFrom(
-      login().pipe(
-        exec('cat', { stdin: stdin() }),
-        map(({ data }) => {
-          received += data.length;
-          got.update(data);
-        }),
-      ),
-      { defaultValue: undefined },
-    );
-    expect(received).toBe(total);
-    expect(got.digest('hex')).toBe(sent.digest('hex'));
-    expect(maxAhead).toBeLessThan(16 * 1024 * 1024);
+    const r = await catRoundTrip(login(), total, 128 * 1024);
+    expect(r.received).toBe(total);
+    expect(r.gotHash).toBe(r.sentHash);
+    expect(r.maxAhead).toBeLessThan(16 * 1024 * 1024);
     await expectNoLeaks(baseline);
   });
 

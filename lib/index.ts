@@ -132,6 +132,7 @@ export {
   type SftpEntry,
   type TransferProgress,
   type TransferConfig,
+  type ReadChunksConfig,
   type TreeTransferConfig,
   type TreeProgress,
 } from './sftp.js';

@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
-import { concatMap, defer, lastValueFrom, Observable, toArray } from 'rxjs';
+import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
+import { BufferPool } from './internal/buffer-pool.js';
 import { sftpRequestLimits } from './internal/ssh2-reach.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02 §7). */
@@ -108,7 +109,7 @@ export interface SftpEntry {
 export interface TransferProgress {
   /** Bytes transferred so far. */
   readonly bytes: number;
-  /** Total bytes. */
+  /** Total bytes (for `writeChunks`, whose total is known only at the end: the bytes taken from the source so far). */
   readonly total: number;
 }
 
@@ -130,7 +131,16 @@ export interface TreeProgress {
   readonly path: string;
 }
 
-/** Options of {@link SftpSession.download} and {@link SftpSession.upload}. */
+/**
+ * Options of {@link SftpSession.download} and {@link SftpSession.upload}.
+ *
+ * @example
+ * ```ts
+ * import type { TransferConfig } from 'rxssh';
+ *
+ * const config: TransferConfig = { chunkSize: 64 * 1024, concurrency: 32, preserve: true };
+ * ```
+ */
 export interface TransferConfig {
   /**
    * Bytes per request. Default: the largest the server accepts in one request (up to 256 KiB;
@@ -141,6 +151,29 @@ export interface TransferConfig {
   readonly concurrency?: number;
   /** Keep the source's mode and times (default false). */
   readonly preserve?: boolean;
+}
+
+/**
+ * Options of {@link SftpSession.readChunks}.
+ *
+ * @example
+ * ```ts
+ * import type { ReadChunksConfig } from 'rxssh';
+ *
+ * const lastMegabyte = (size: number): ReadChunksConfig => ({ start: Math.max(0, size - 2 ** 20), highWaterMark: 2 ** 20 });
+ * ```
+ */
+export interface ReadChunksConfig {
+  /** First byte to read (default 0). */
+  readonly start?: number;
+  /** Where to stop, exclusive (default the end of the file). */
+  readonly end?: number;
+  /** Bytes per request (see {@link TransferConfig.chunkSize}). */
+  readonly chunkSize?: number;
+  /** Requests in flight (see {@link TransferConfig.concurrency}). */
+  readonly concurrency?: number;
+  /** With `for await`: the most bytes read ahead of the loop (default 4 MiB). */
+  readonly highWaterMark?: number;
 }
 
 function toStats(s: Stats): SftpStats {
@@ -319,27 +352,190 @@ export class SftpSession {
     });
   }
 
-  /** Reads a whole file. */
+  /**
+   * Reads a whole file. The requests are pipelined straight into the result's memory (no
+   * intermediate copies).
+   *
+   * @example
+   * ```ts
+   * sftp.readFile('/etc/hostname').subscribe((buf) => console.log(buf.toString().trim()));
+   * ```
+   */
   readFile(path: string): Observable<Buffer> {
     return defer(async () => {
-      const chunks: Buffer[] = [];
-      await this.#transferIn(path, { write: (chunk) => void chunks.push(chunk) }, {}, () => undefined);
-      return Buffer.concat(chunks);
+      let whole = Buffer.alloc(0);
+      const end = await this.#transferIn(path, {}, (size) => {
+        whole = Buffer.allocUnsafe(size);
+        return { claim: (position, length) => whole.subarray(position, position + length), fill: () => undefined, unclaim: () => undefined };
+      });
+      return whole.subarray(0, end);
     });
   }
 
-  /** Writes a whole file (created or truncated). */
+  /**
+   * Writes a whole file (created or truncated).
+   *
+   * @example
+   * ```ts
+   * sftp.writeFile('/etc/motd', 'maintenance at 18:00\n', { mode: 0o644 }).subscribe();
+   * ```
+   */
   writeFile(path: string, data: string | Uint8Array, options: { readonly mode?: number } = {}): Observable<void> {
     return defer(async () => {
       const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      await this.#transferOut(path, [buf], buf.length, options.mode, {}, () => undefined);
+      await this.#transferOut(path, slices([buf], this.#pipelineOf('write', {}).chunkSize), buf.length, options.mode, {}, () => undefined);
+    });
+  }
+
+  /**
+   * A remote file as a stream of chunks, in file order, read with pipelined requests (the
+   * equivalent of `createReadStream`). Subscribing reads the file at network speed; iterating it
+   * with `for await` reads with real demand: no more than `highWaterMark` bytes wait for the
+   * loop, and breaking out of the loop stops reading. `start`/`end` select a byte range (`end`
+   * exclusive). Each emitted Buffer is the subscriber's to keep.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of sftp.readChunks('/var/log/app.log', { start: 1024 })) {
+   *   await slowlyIndex(chunk);
+   * }
+   * ```
+   */
+  readChunks(path: string, options: ReadChunksConfig = {}): Observable<Buffer> & AsyncIterable<Buffer> {
+    const highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
+    const run = (emit: (chunk: Buffer) => void, room: () => boolean, cancelled: () => boolean): { done: Promise<number>; wake: () => void } => {
+      let wake = (): void => undefined;
+      const ordered = new Map<number, Buffer>();
+      let emitted = options.start ?? 0;
+      const done = this.#transferIn(
+        path,
+        options,
+        () => ({
+          claim: (_position, length) => (room() ? Buffer.allocUnsafe(length) : undefined),
+          fill: (position, buf, n) => {
+            // Pieces complete out of order; pass them on in file order.
+            ordered.set(position, n < buf.length ? buf.subarray(0, n) : buf);
+            for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
+              ordered.delete(emitted);
+              emitted += piece.length;
+              emit(piece);
+            }
+          },
+          unclaim: () => undefined,
+        }),
+        cancelled,
+        { start: options.start, end: options.end, wake: (pump) => (wake = pump) },
+      );
+      return { done, wake: () => wake() };
+    };
+    const chunks$ = new Observable<Buffer>((subscriber) => {
+      let cancelled = false;
+      run((chunk) => subscriber.next(chunk), () => true, () => cancelled).done.then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('read', path, err, this.#where)),
+      );
+      return () => {
+        cancelled = true;
+      };
+    });
+    const iterate = (): AsyncIterableIterator<Buffer> => {
+      const queue: Buffer[] = [];
+      let queued = 0;
+      let cancelled = false;
+      let outcome: { error: unknown } | 'done' | undefined;
+      let waiter: ((step: IteratorResult<Buffer>) => void) | undefined;
+      let failWaiter: ((error: unknown) => void) | undefined;
+      const settle = (): void => {
+        if (!waiter || !failWaiter) return;
+        const [resolve, reject] = [waiter, failWaiter];
+        const chunk = queue.shift();
+        if (chunk) {
+          queued -= chunk.length;
+          waiter = failWaiter = undefined;
+          control.wake();
+          resolve({ value: chunk, done: false });
+        } else if (outcome === 'done') {
+          waiter = failWaiter = undefined;
+          resolve({ value: undefined, done: true });
+        } else if (outcome) {
+          waiter = failWaiter = undefined;
+          reject(outcome.error);
+        }
+      };
+      const control = run(
+        (chunk) => {
+          queue.push(chunk);
+          queued += chunk.length;
+          settle();
+        },
+        () => queued < highWaterMark,
+        () => cancelled,
+      );
+      control.done.then(
+        () => (outcome = 'done'),
+        (err: unknown) => (outcome = { error: err instanceof SshError ? err : new SftpError('read', path, err, this.#where) }),
+      ).finally(settle);
+      const iterator: AsyncIterableIterator<Buffer> = {
+        next: () =>
+          new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+            waiter = resolve;
+            failWaiter = reject;
+            settle();
+          }),
+        return: async () => {
+          cancelled = true;
+          queue.length = 0;
+          control.wake();
+          // Resolves once the requests in flight are answered and the remote file is closed.
+          await control.done.catch(() => undefined);
+          return { value: undefined, done: true };
+        },
+        [Symbol.asyncIterator]: () => iterator,
+      };
+      return iterator;
+    };
+    return Object.assign(chunks$, { [Symbol.asyncIterator]: iterate });
+  }
+
+  /**
+   * Writes a remote file (created or truncated) from a stream of chunks, with pipelined requests
+   * (the equivalent of `createWriteStream`); emits progress, completes when the server confirmed
+   * every byte. Iterables, async iterables and Node streams are pulled only as fast as the server
+   * takes the bytes; an Observable source cannot be slowed down, so what it pushes ahead of the
+   * server waits in memory.
+   *
+   * @example
+   * ```ts
+   * import { createReadStream } from 'node:fs';
+   * import { createGzip } from 'node:zlib';
+   *
+   * sftp.writeChunks('/backup/db.sql.gz', createReadStream('db.sql').pipe(createGzip())).subscribe((p) => console.log(p.bytes));
+   * ```
+   */
+  writeChunks(
+    path: string,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Observable<Uint8Array>,
+    options: TransferConfig & { readonly mode?: number } = {},
+  ): Observable<TransferProgress> {
+    return new Observable<TransferProgress>((subscriber) => {
+      let cancelled = false;
+      const input = isObservable(source) ? observableChunks(source) : source;
+      this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), () => cancelled).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('write', path, err, this.#where)),
+      );
+      return () => {
+        cancelled = true;
+      };
     });
   }
 
   /**
    * Downloads a remote file to a local path with pipelined requests; emits progress and
    * completes when the file is complete on disk. Short reads (servers answering with fewer
-   * bytes than asked) are re-requested, so the result is byte-exact.
+   * bytes than asked) are re-requested, so the result is byte-exact. Each answer is written at
+   * its offset as it arrives, from a fixed set of reused buffers (`concurrency` of `chunkSize`
+   * bytes), so memory stays bounded when the disk is slower than the network.
    *
    * @example
    * ```ts
@@ -348,36 +544,56 @@ export class SftpSession {
    */
   download(remote: string, local: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
-      const out = createWriteStream(local, { highWaterMark: 4 * 1024 * 1024 });
       let cancelled = false;
-      // While the file is slower than the network, no new reads are sent (bounded memory).
-      const sink = { write: (piece: Buffer) => out.write(piece), drained: (resume: () => void) => out.once('drain', resume) };
-      this.#transferIn(remote, sink, config, (p) => subscriber.next(p), () => cancelled)
-        .then(
-          () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
-        )
-        .then(async () => {
-          if (config.preserve) {
-            const s = await lastValueFrom(this.stat(remote));
-            await fsp.chmod(local, s.mode & 0o7777);
-            await fsp.utimes(local, s.atime, s.mtime);
-          }
-          subscriber.complete();
-        })
-        .catch((err: unknown) => {
-          out.destroy();
-          subscriber.error(err instanceof SshError ? err : new SftpError('download', remote, err, this.#where));
-        });
+      (async () => {
+        const file = await fsp.open(local, 'w');
+        try {
+          let bytes = 0;
+          const end = await this.#transferIn(
+            remote,
+            config,
+            (size, chunkSize, concurrency) => {
+              const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
+              return {
+                claim: () => pool.tryTake(),
+                fill: async (position, buf, n) => {
+                  try {
+                    for (let done = 0; done < n; ) done += (await file.write(buf, done, n - done, position + done)).bytesWritten;
+                  } finally {
+                    pool.give(buf);
+                  }
+                  bytes += n;
+                  subscriber.next({ bytes, total: size });
+                },
+                unclaim: (buf) => pool.give(buf),
+              };
+            },
+            () => cancelled,
+          );
+          // The remote file shrank while it was read: keep what it held up to its new end.
+          if ((await file.stat()).size > end) await file.truncate(end);
+        } finally {
+          await file.close();
+        }
+        if (config.preserve) {
+          const s = await lastValueFrom(this.stat(remote));
+          await fsp.chmod(local, s.mode & 0o7777);
+          await fsp.utimes(local, s.atime, s.mtime);
+        }
+      })().then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('download', remote, err, this.#where)),
+      );
       return () => {
         cancelled = true;
-        out.destroy();
       };
     });
   }
 
   /**
    * Uploads a local file with pipelined writes; emits progress, completes when the server
-   * confirmed every byte.
+   * confirmed every byte. The file is read at each request's offset into a fixed set of reused
+   * buffers.
    *
    * @example
    * ```ts
@@ -388,10 +604,30 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       let cancelled = false;
       (async () => {
-        const st = await fsp.stat(local);
-        // Read whole requests' worth at a time, so no request is cut short by a read boundary.
-        const source = createReadStream(local, { highWaterMark: 4 * this.#pipelineOf('write', config).chunkSize });
-        await this.#transferOut(remote, source, st.size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), () => cancelled);
+        const file = await fsp.open(local, 'r');
+        let st: Awaited<ReturnType<typeof file.stat>>;
+        try {
+          st = await file.stat();
+          const { chunkSize, concurrency } = this.#pipelineOf('write', config);
+          // One buffer more than requests in flight, so the next read overlaps the writes.
+          const pool = new BufferPool(Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
+          const size = st.size;
+          const pieces = async function* (): AsyncGenerator<Piece> {
+            for (let position = 0; position < size; ) {
+              const buf = await pool.take();
+              const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, size - position), position);
+              if (bytesRead === 0) {
+                pool.give(buf);
+                throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
+              }
+              yield { data: buf.subarray(0, bytesRead), release: () => pool.give(buf) };
+              position += bytesRead;
+            }
+          };
+          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), () => cancelled);
+        } finally {
+          await file.close();
+        }
         if (config.preserve) {
           await lastValueFrom(
             this.#call<void>('utimes', remote, (done) => this.#sftp.utimes(remote, st.atime, st.mtime, done)),
@@ -409,81 +645,84 @@ export class SftpSession {
   }
 
   /**
-   * Pipelined reads of a whole file: up to `concurrency` requests in flight, a short read
-   * re-requests the rest of its range. The sink gets the bytes in file order; when its `write`
-   * returns false, no new requests go out until it calls back through `drained`.
+   * Pipelined reads of a file (or of `[start, end)`): up to `concurrency` requests in flight,
+   * each into a buffer the target hands out (none free: wait until `wake` is called); a short
+   * read re-requests the rest of its range. Resolves with where the file ended (its size when
+   * opened, or less when it shrank meanwhile).
    */
   async #transferIn(
     path: string,
-    sink: { write: (chunk: Buffer) => boolean | void; drained?: (resume: () => void) => void },
     config: TransferConfig,
-    onProgress: (p: TransferProgress) => void,
+    targetFor: (size: number, chunkSize: number, concurrency: number) => ReadTarget,
     cancelled: () => boolean = () => false,
-  ): Promise<void> {
+    range: { start?: number | undefined; end?: number | undefined; wake?: (pump: () => void) => void } = {},
+  ): Promise<number> {
     const { chunkSize, concurrency } = this.#pipelineOf('read', config);
     const handle = await lastValueFrom(this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'r', done)));
     try {
       const size = (await lastValueFrom(this.#call<Stats>('fstat', path, (done) => this.#sftp.fstat(handle, done)))).size;
-      const ordered = new Map<number, Buffer>();
-      let emitted = 0;
-      let bytes = 0;
-      let next = 0;
-      let inflight = 0;
-      let blocked = false;
+      let end = Math.min(size, range.end ?? size);
+      const target = targetFor(end, chunkSize, concurrency);
+      let next = range.start ?? 0;
+      // Requests in flight plus buffers the target still holds.
+      let busy = 0;
       const retries: Array<[number, number]> = [];
-      await new Promise<void>((resolve, reject) => {
+      return await new Promise<number>((resolve, reject) => {
         let failure: unknown;
-        const deliver = (position: number, data: Buffer): void => {
-          bytes += data.length;
-          // Pieces complete out of order; pass them on in file order.
-          ordered.set(position, data);
-          for (let piece = ordered.get(emitted); piece; piece = ordered.get(emitted)) {
-            ordered.delete(emitted);
-            if (sink.write(piece) === false && sink.drained && !blocked) {
-              blocked = true;
-              sink.drained(() => {
-                blocked = false;
-                pump();
+        const pump = (): void => {
+          if (failure === undefined && !cancelled()) {
+            while (busy < concurrency) {
+              while (retries.length > 0 && (retries[0]?.[0] ?? 0) >= end) retries.shift();
+              const again = retries[0];
+              const position = again ? again[0] : next;
+              const length = again ? again[1] : Math.min(chunkSize, end - next);
+              if (!again && next >= end) break;
+              const buf = target.claim(position, length);
+              if (!buf) break;
+              if (again) retries.shift();
+              else next += length;
+              busy++;
+              this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => {
+                if (err || !(n > 0)) {
+                  target.unclaim(buf);
+                  if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= new SftpError('read', path, err, this.#where);
+                  else end = Math.min(end, position); // the file ends here (it shrank)
+                  busy--;
+                  pump();
+                  return;
+                }
+                if (n < length) retries.push([position + n, length - n]); // a short read
+                let filled: Promise<void> | void;
+                try {
+                  filled = target.fill(position, buf, n);
+                } catch (e) {
+                  filled = Promise.reject(e);
+                }
+                if (filled === undefined) {
+                  busy--;
+                  pump();
+                } else {
+                  filled.then(
+                    () => undefined,
+                    (e: unknown) => void (failure ??= e),
+                  ).finally(() => {
+                    busy--;
+                    pump();
+                  });
+                }
               });
             }
-            emitted += piece.length;
           }
-          onProgress({ bytes, total: size });
+          if (busy > 0) return;
+          if (failure !== undefined) reject(failure);
+          else if (cancelled()) reject(new Error('cancelled'));
+          else if (retries.length === 0 && next >= end) resolve(end);
         };
-        const pump = (): void => {
-          if (failure !== undefined || cancelled()) {
-            if (inflight === 0) reject(failure ?? new Error('cancelled'));
-            return;
-          }
-          while (!blocked && inflight < concurrency && (retries.length > 0 || next < size)) {
-            let position: number;
-            let length: number;
-            const again = retries.shift();
-            if (again) [position, length] = again;
-            else {
-              position = next;
-              length = Math.min(chunkSize, size - next);
-              next += length;
-            }
-            inflight++;
-            const buf = Buffer.allocUnsafe(length);
-            this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => {
-              inflight--;
-              if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= new SftpError('read', path, err, this.#where);
-              else if (!err && n > 0) {
-                deliver(position, buf.subarray(0, n));
-                if (n < length) retries.push([position + n, length - n]); // a short read
-              }
-              if (inflight === 0 && failure === undefined && retries.length === 0 && next >= size) resolve();
-              else pump();
-            });
-          }
-          if (inflight === 0 && !blocked && retries.length === 0 && next >= size) resolve();
-        };
+        range.wake?.(pump);
         pump();
       });
     } finally {
-      this.#sftp.close(handle, () => undefined);
+      await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }
   }
 
@@ -588,52 +827,49 @@ export class SftpSession {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(width, files.length)) }, worker));
   }
 
-  /** Pipelined writes from chunks (in order) to a remote file (created/truncated). */
+  /**
+   * Pipelined writes of pieces (in order, each at most one request) to a remote file
+   * (created/truncated). Pull-based: at most `concurrency` writes in flight, the source read only
+   * as fast; a piece's `release` is called once the server confirmed it.
+   */
   async #transferOut(
     path: string,
-    source: AsyncIterable<Buffer> | Iterable<Buffer>,
+    pieces: AsyncIterable<Piece> | Iterable<Piece>,
     total: number,
     mode: number | undefined,
     config: TransferConfig,
     onProgress: (p: TransferProgress) => void,
     cancelled: () => boolean = () => false,
   ): Promise<void> {
-    const { chunkSize, concurrency } = this.#pipelineOf('write', config);
+    const { concurrency } = this.#pipelineOf('write', config);
     const handle = await lastValueFrom(
       this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'w', mode !== undefined ? { mode } : {}, done)),
     );
     let bytes = 0;
+    let position = 0;
+    let inflight = 0;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const settled = (): void => {
+      inflight--;
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
     try {
-      let position = 0;
-      const pieces = async function* (): AsyncGenerator<{ position: number; data: Buffer }> {
-        for await (const chunk of source as AsyncIterable<Buffer>) {
-          for (let i = 0; i < chunk.length; i += chunkSize) {
-            const data = chunk.subarray(i, i + chunkSize);
-            yield { position, data };
-            position += data.length;
-          }
-        }
-      };
-      // Pull-based: at most `concurrency` writes in flight, the source read only as fast.
-      let inflight = 0;
-      let failure: unknown;
-      let wake: (() => void) | undefined;
-      const settled = (): void => {
-        inflight--;
-        const w = wake;
-        wake = undefined;
-        w?.();
-      };
-      for await (const { position: at, data } of pieces()) {
+      for await (const { data, release } of pieces) {
         if (cancelled()) throw new Error('cancelled');
         while (inflight >= concurrency && failure === undefined) await new Promise<void>((r) => (wake = r));
         if (failure !== undefined) throw failure;
         inflight++;
+        const at = position;
+        position += data.length;
         this.#sftp.write(handle, data, 0, data.length, at, (err: unknown) => {
+          release?.();
           if (err && failure === undefined) failure = new SftpError('write', path, err, this.#where);
           else if (!err) {
             bytes += data.length;
-            onProgress({ bytes, total });
+            onProgress({ bytes, total: Number.isNaN(total) ? position : total });
           }
           settled();
         });
@@ -641,7 +877,89 @@ export class SftpSession {
       while (inflight > 0) await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
     } finally {
+      // Requests still in flight (after an error or a cancel) hold their buffers until answered.
+      while (inflight > 0) await new Promise<void>((r) => (wake = r));
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }
+  }
+}
+
+/** Where pipelined reads put their bytes. */
+interface ReadTarget {
+  /** A buffer of at least `length` bytes for the range at `position`, or undefined while none is free. */
+  claim(position: number, length: number): Buffer | undefined;
+  /** A claimed buffer now holds the `n` bytes read at `position`; may reuse it once this settles. */
+  fill(position: number, buf: Buffer, n: number): Promise<void> | void;
+  /** A claimed buffer that received nothing. */
+  unclaim(buf: Buffer): void;
+}
+
+/** One write request's bytes; `release` frees them once the server answered. */
+interface Piece {
+  readonly data: Buffer;
+  readonly release?: () => void;
+}
+
+/**
+ * Chunks cut into request-sized pieces: large chunks are sliced without copying, small ones are
+ * gathered until a whole request's worth (or the end) is there.
+ */
+async function* slices(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Piece> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const chunk of source) {
+    let rest = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (heldBytes > 0) {
+      const take = Math.min(size - heldBytes, rest.length);
+      held.push(rest.subarray(0, take));
+      heldBytes += take;
+      rest = rest.subarray(take);
+      if (heldBytes < size) continue;
+      yield { data: Buffer.concat(held, heldBytes) };
+      held = [];
+      heldBytes = 0;
+    }
+    while (rest.length >= size) {
+      yield { data: rest.subarray(0, size) };
+      rest = rest.subarray(size);
+    }
+    if (rest.length > 0) {
+      // Copied: a source may reuse its buffer once it gave it away.
+      held.push(Buffer.from(rest));
+      heldBytes = rest.length;
+    }
+  }
+  if (heldBytes > 0) yield { data: Buffer.concat(held, heldBytes) };
+}
+
+/** An Observable's chunks as an async iterable (what it pushes ahead of the reader waits in memory). */
+async function* observableChunks(source: Observable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let outcome: { error: unknown } | 'done' | undefined;
+  let wake: (() => void) | undefined;
+  const subscription = source.subscribe({
+    next: (chunk) => {
+      queue.push(chunk);
+      wake?.();
+    },
+    error: (error: unknown) => {
+      outcome = { error };
+      wake?.();
+    },
+    complete: () => {
+      outcome = 'done';
+      wake?.();
+    },
+  });
+  try {
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk) yield chunk;
+      else if (outcome === 'done') return;
+      else if (outcome) throw outcome.error;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    subscription.unsubscribe();
   }
 }

@@ -66,6 +66,23 @@ describe('SFTP against sshd', () => {
     expect(await sha(back)).toBe(await sha(src));
   });
 
+  it('writeChunks from a Node stream, readChunks back (a range, and for await with demand): hash-exact', async () => {
+    const src = join(local, 'chunks.bin');
+    writeFileSync(src, randomBytes(20 * 1024 * 1024 + 99));
+    const data = readFileSync(src);
+    const out = await onSftp(async (sftp) => {
+      const progress = await lastValueFrom(sftp.writeChunks(`${home}/chunks.bin`, createReadStream(src, { highWaterMark: 100_000 })).pipe(toArray()));
+      const range = Buffer.concat(await lastValueFrom(sftp.readChunks(`${home}/chunks.bin`, { start: 12345, end: 5_000_000 }).pipe(toArray())));
+      const pulled: Buffer[] = [];
+      for await (const chunk of sftp.readChunks(`${home}/chunks.bin`, { highWaterMark: 1024 * 1024 })) pulled.push(chunk);
+      await lastValueFrom(sftp.rm(`${home}/chunks.bin`), { defaultValue: undefined });
+      return { last: progress.at(-1), range, whole: Buffer.concat(pulled) };
+    });
+    expect(out.last?.bytes).toBe(data.length);
+    expect(out.range.equals(data.subarray(12345, 5_000_000))).toBe(true);
+    expect(out.whole.equals(data)).toBe(true);
+  });
+
   it('mkdir -p, writeFile/readFile, stat, rename, readdir of 1,000 entries, rm -r', async () => {
     const out = await onSftp(async (sftp) => {
       const dir = `${home}/tree/a/b`;

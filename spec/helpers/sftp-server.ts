@@ -1,0 +1,131 @@
+/**
+ * An in-process SFTP server over ssh2's `Server`, its files in memory, for scripted SFTP faults
+ * the real sftp-server never shows: short reads of any size, answers out of order, a file that
+ * shrinks mid-read, a failing write. Counts what it saw, so specs can check pipelining bounds.
+ */
+import type { SFTPWrapper } from 'ssh2';
+import { Server, utils } from '../../lib/internal/ssh2.js';
+import { generateEd25519 } from '../../lib/testing/index.js';
+
+const { STATUS_CODE } = utils.sftp;
+
+export interface MemorySftpOptions {
+  /** Answer each READ with at most this many bytes (a short read). */
+  readonly maxRead?: number;
+  /** Hold READ answers and send each batch of this many in reverse order. */
+  readonly reverseBatches?: number;
+  /** Called before each READ is answered (may change `files`). */
+  readonly onRead?: (path: string, offset: number, reads: number) => void;
+  /** Fail the Nth WRITE (1-based) with SSH_FX_FAILURE. */
+  readonly failWrite?: number;
+}
+
+export interface MemorySftp {
+  readonly port: number;
+  readonly files: Map<string, Buffer>;
+  /** What the server saw. */
+  readonly stats: { reads: number; writes: number; readBytesAsked: number; maxReadsOutstanding: number; maxWriteSize: number; opens: number; closes: number };
+  close(): Promise<void>;
+}
+
+export async function memorySftp(options: MemorySftpOptions = {}): Promise<MemorySftp> {
+  const files = new Map<string, Buffer>();
+  const stats = { reads: 0, writes: 0, readBytesAsked: 0, maxReadsOutstanding: 0, maxWriteSize: 0, opens: 0, closes: 0 };
+  const clients = new Set<{ end: () => void }>();
+  const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('ready', () =>
+      client.on('session', (accept) =>
+        accept().on('sftp', (acceptSftp) => serveSftp(acceptSftp(), files, stats, options)),
+      ),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    files,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of clients) c.end();
+      }),
+  };
+}
+
+function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemorySftp['stats'], options: MemorySftpOptions): void {
+  const handles = new Map<string, string>();
+  let nextHandle = 0;
+  let outstanding = 0;
+  let held: Array<() => void> = [];
+  const pathOf = (handle: Buffer): string | undefined => handles.get(handle.toString('hex'));
+  sftp.on('OPEN', (id, filename, flags) => {
+    stats.opens++;
+    if (!files.has(filename)) {
+      if (!(flags & utils.sftp.OPEN_MODE.CREAT)) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
+      files.set(filename, Buffer.alloc(0));
+    }
+    if (flags & utils.sftp.OPEN_MODE.TRUNC) files.set(filename, Buffer.alloc(0));
+    const handle = Buffer.alloc(4);
+    handle.writeUInt32BE(nextHandle++);
+    handles.set(handle.toString('hex'), filename);
+    sftp.handle(id, handle);
+  });
+  sftp.on('FSTAT', (id, handle) => {
+    const file = files.get(pathOf(handle) ?? '');
+    if (!file) return void sftp.status(id, STATUS_CODE.FAILURE);
+    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+  });
+  sftp.on('READ', (id, handle, offset, length) => {
+    stats.reads++;
+    stats.readBytesAsked += length;
+    stats.maxReadsOutstanding = Math.max(stats.maxReadsOutstanding, ++outstanding);
+    const path = pathOf(handle) ?? '';
+    const answer = (): void => {
+      outstanding--;
+      options.onRead?.(path, offset, stats.reads);
+      const file = files.get(path) ?? Buffer.alloc(0);
+      if (offset >= file.length) return void sftp.status(id, STATUS_CODE.EOF);
+      sftp.data(id, file.subarray(offset, offset + Math.min(length, options.maxRead ?? length)));
+    };
+    if (!options.reverseBatches) return answer();
+    held.push(answer);
+    if (held.length >= options.reverseBatches) {
+      const batch = held.reverse();
+      held = [];
+      for (const a of batch) a();
+    } else {
+      // A batch that never fills (the end of a file) is answered on the next turn.
+      setImmediate(() => {
+        const batch = held.reverse();
+        held = [];
+        for (const a of batch) a();
+      });
+    }
+  });
+  sftp.on('WRITE', (id, handle, offset, data) => {
+    stats.writes++;
+    stats.maxWriteSize = Math.max(stats.maxWriteSize, data.length);
+    if (stats.writes === options.failWrite) return void sftp.status(id, STATUS_CODE.FAILURE, 'disk full (scripted)');
+    const path = pathOf(handle) ?? '';
+    const file = files.get(path) ?? Buffer.alloc(0);
+    const grown = file.length >= offset + data.length ? file : Buffer.concat([file, Buffer.alloc(offset + data.length - file.length)]);
+    data.copy(grown, offset);
+    files.set(path, grown);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+  sftp.on('CLOSE', (id, handle) => {
+    stats.closes++;
+    handles.delete(handle.toString('hex'));
+    sftp.status(id, STATUS_CODE.OK);
+  });
+  sftp.on('STAT', (id, path) => {
+    const file = files.get(path);
+    if (!file) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
+    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * SFTP transfers against an in-process server with scripted faults: short reads of odd sizes,
+ * answers out of order, a file that shrinks while it is read, a failing write, cancellation.
+ * (The same operations against real sshd and Dropbear: spec/integration.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { from, lastValueFrom, Observable, takeWhile, toArray } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SFTP_STATUS, SftpError, authenticate, connect, password, verifyHostKey, withConnection, type SftpSession, type TransferProgress } from '../lib/index.js';
+import { errorOf, eventually, expectNoLeaks, resources } from './helpers/index.js';
+import { memorySftp, type MemorySftp, type MemorySftpOptions } from './helpers/sftp-server.js';
+
+let server: MemorySftp | undefined;
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rxssh-sftp-spec-'));
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(options: MemorySftpOptions = {}): Promise<MemorySftp> {
+  server = await memorySftp(options);
+  return server;
+}
+const onSftp = <T>(s: MemorySftp, work: (sftp: SftpSession) => Observable<T> | Promise<T>): Observable<T> =>
+  connect({ host: '127.0.0.1', port: s.port, username: 'u' }).pipe(
+    verifyHostKey(() => true),
+    authenticate(password('p')),
+    withConnection((c) => c.withSftp((sftp) => from(work(sftp)))),
+  );
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('download', () => {
+  it('short reads of an odd size, answered out of order: hash-exact, requests bounded by concurrency', async () => {
+    const s = await start({ maxRead: 1000, reverseBatches: 5 });
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    s.files.set('/f', data);
+    const progress = await lastValueFrom(onSftp(s, (sftp) => lastValueFrom(sftp.download('/f', join(dir, 'f'), { chunkSize: 64 * 1024, concurrency: 8 }).pipe(toArray()))));
+    expect(sha(readFileSync(join(dir, 'f')))).toBe(sha(data));
+    expect(progress.at(-1)).toEqual({ bytes: data.length, total: data.length });
+    expect(progress.every((p, i) => i === 0 || p.bytes > (progress[i - 1]?.bytes ?? 0))).toBe(true);
+    expect(s.stats.maxReadsOutstanding).toBeLessThanOrEqual(8);
+    expect(s.stats.reads).toBeGreaterThan(data.length / 1000); // every short read was followed up
+    expect(s.stats.closes).toBe(s.stats.opens);
+  });
+
+  it('a file that shrinks while it is read ends where the file now ends', async () => {
+    const data = randomBytes(1024 * 1024);
+    const s = await start({
+      onRead: (path, _offset, reads) => {
+        if (reads === 3) s.files.set(path, data.subarray(0, 100_000));
+      },
+    });
+    s.files.set('/f', data);
+    await lastValueFrom(onSftp(s, (sftp) => sftp.download('/f', join(dir, 'f'), { chunkSize: 32 * 1024, concurrency: 4 })), { defaultValue: undefined });
+    expect(sha(readFileSync(join(dir, 'f')))).toBe(sha(data.subarray(0, 100_000)));
+  });
+
+  it('a missing file is an SftpError (open, NO_SUCH_FILE); unsubscribing mid-way closes the remote and local handles', async () => {
+    const s = await start({ reverseBatches: 4 });
+    s.files.set('/big', randomBytes(8 * 1024 * 1024));
+    const baseline = resources();
+    const err = await errorOf(onSftp(s, (sftp) => lastValueFrom(sftp.download('/nope', join(dir, 'nope')))));
+    expect(err).toBeInstanceOf(SftpError);
+    expect(err).toMatchObject({ operation: 'open', status: SFTP_STATUS.NO_SUCH_FILE, path: '/nope', port: s.port });
+    const { last, closed } = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        // takeWhile unsubscribes the download after 1 MiB; the session stays open.
+        const last = await lastValueFrom(sftp.download('/big', join(dir, 'big'), { chunkSize: 32 * 1024, concurrency: 4 }).pipe(takeWhile((p) => p.bytes < 1024 * 1024, true)));
+        return { last, closed: await eventually(() => s.stats.closes === s.stats.opens - 1) }; // the failed open had no handle
+      }),
+    );
+    expect(last.bytes).toBeLessThan(8 * 1024 * 1024);
+    expect(closed).toBe(true);
+    await expectNoLeaks(baseline);
+  });
+});
+
+describe('readChunks', () => {
+  it('emits the file in order although answers come out of order, and a byte range', async () => {
+    const s = await start({ maxRead: 7000, reverseBatches: 6 });
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    s.files.set('/f', data);
+    const [whole, part] = await lastValueFrom(
+      onSftp(s, async (sftp) => [
+        Buffer.concat(await lastValueFrom(sftp.readChunks('/f', { chunkSize: 32 * 1024 }).pipe(toArray()))),
+        Buffer.concat(await lastValueFrom(sftp.readChunks('/f', { start: 1000, end: 200_000, chunkSize: 16 * 1024 }).pipe(toArray()))),
+      ]),
+    );
+    expect(sha(whole ?? Buffer.alloc(0))).toBe(sha(data));
+    expect(sha(part ?? Buffer.alloc(0))).toBe(sha(data.subarray(1000, 200_000)));
+  });
+
+  it('for await reads with demand: no more than highWaterMark plus the requests in flight ahead of the loop; break stops reading', async () => {
+    const s = await start();
+    const data = randomBytes(16 * 1024 * 1024);
+    s.files.set('/f', data);
+    const asked: number[] = [];
+    const got = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        let bytes = 0;
+        for await (const chunk of sftp.readChunks('/f', { chunkSize: 32 * 1024, concurrency: 4, highWaterMark: 256 * 1024 })) {
+          bytes += chunk.length;
+          await new Promise((r) => setTimeout(r, 5)); // a slow consumer
+          asked.push(s.stats.readBytesAsked - bytes);
+          if (bytes >= 2 * 1024 * 1024) break;
+        }
+        expect(s.stats.closes).toBe(s.stats.opens); // break waited for the remote file to be closed
+        return bytes;
+      }),
+    );
+    expect(got).toBe(2 * 1024 * 1024);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(256 * 1024 + 4 * 32 * 1024);
+    expect(s.stats.readBytesAsked).toBeLessThan(4 * 1024 * 1024); // it stopped, far short of 16 MiB
+  });
+
+  it('for await ends by throwing the SftpError, after the chunks before it', async () => {
+    const s = await start();
+    const err = await errorOf(
+      onSftp(s, async (sftp) => {
+        for await (const chunk of sftp.readChunks('/missing')) void chunk;
+      }),
+    );
+    expect(err).toMatchObject({ operation: 'open', status: SFTP_STATUS.NO_SUCH_FILE });
+  });
+});
+
+describe('upload, writeChunks and writeFile', () => {
+  it('upload from reused buffers: hash-exact, one request per chunkSize', async () => {
+    const s = await start();
+    const data = randomBytes(5 * 1024 * 1024 + 3);
+    writeFileSync(join(dir, 'src'), data);
+    const progress = await lastValueFrom(onSftp(s, (sftp) => lastValueFrom(sftp.upload(join(dir, 'src'), '/up', { chunkSize: 20_000, concurrency: 6 }).pipe(toArray()))));
+    expect(sha(s.files.get('/up') ?? Buffer.alloc(0))).toBe(sha(data));
+    expect(progress.at(-1)).toEqual({ bytes: data.length, total: data.length });
+    expect(s.stats.maxWriteSize).toBe(20_000);
+    expect(s.stats.writes).toBe(Math.ceil(data.length / 20_000));
+  });
+
+  it('writeChunks gathers small chunks into whole requests (async iterable) and takes an Observable', async () => {
+    const s = await start();
+    const parts = Array.from({ length: 3000 }, (_, i) => randomBytes(100 + (i % 900)));
+    const whole = Buffer.concat(parts);
+    const progress: TransferProgress[] = [];
+    await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        async function* source(): AsyncGenerator<Uint8Array> {
+          for (const p of parts) yield new Uint8Array(p);
+        }
+        await lastValueFrom(sftp.writeChunks('/a', source(), { chunkSize: 16 * 1024 }).pipe(toArray())).then((p) => progress.push(...p));
+        expect(s.stats.maxWriteSize).toBe(16 * 1024);
+        expect(s.stats.writes).toBe(Math.ceil(whole.length / (16 * 1024)));
+        await lastValueFrom(sftp.writeChunks('/b', from(parts)), { defaultValue: undefined });
+      }),
+    );
+    expect(sha(s.files.get('/a') ?? Buffer.alloc(0))).toBe(sha(whole));
+    expect(sha(s.files.get('/b') ?? Buffer.alloc(0))).toBe(sha(whole));
+    expect(progress.at(-1)?.bytes).toBe(whole.length);
+    expect(s.stats.maxWriteSize).toBe(31_952); // '/b': the default size, ssh2's limit for a server without limits@openssh.com
+  });
+
+  it('a failed write is an SftpError (write, FAILURE); the session stays usable; a source error ends the write', async () => {
+    const s = await start({ failWrite: 5 });
+    writeFileSync(join(dir, 'src'), randomBytes(2 * 1024 * 1024));
+    const baseline = resources();
+    const outcome = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        const err = await errorOf(sftp.upload(join(dir, 'src'), '/up', { chunkSize: 32 * 1024, concurrency: 4 }));
+        const after = await lastValueFrom(sftp.writeFile('/after', 'still fine').pipe(toArray()));
+        const sourceErr = await errorOf(
+          sftp.writeChunks('/c', new Observable<Uint8Array>((o) => {
+            o.next(Buffer.from('x'));
+            o.error(new Error('source broke'));
+          })),
+        );
+        return { err, after, sourceErr };
+      }),
+    );
+    expect(outcome.err).toBeInstanceOf(SftpError);
+    expect(outcome.err).toMatchObject({ operation: 'write', status: SFTP_STATUS.FAILURE, path: '/up' });
+    expect(s.files.get('/after')?.toString()).toBe('still fine');
+    expect(outcome.sourceErr).toBeInstanceOf(SftpError);
+    expect((outcome.sourceErr as Error).cause).toMatchObject({ message: 'source broke' });
+    expect(s.stats.closes).toBe(s.stats.opens);
+    await expectNoLeaks(baseline);
+  });
+});

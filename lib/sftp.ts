@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { constants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
 import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } from 'rxjs';
@@ -215,6 +216,10 @@ export class SftpSession {
    * against OpenSSH (`npm run bench:sftp`): 16 × 255 KiB beats 64 × 32 KiB by 10–20 % both ways.
    */
   #pipelineOf(direction: 'read' | 'write', config: TransferConfig): { chunkSize: number; concurrency: number } {
+    for (const key of ['chunkSize', 'concurrency'] as const) {
+      const value = config[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${key} must be a positive integer, got ${value}`);
+    }
     const limit = sftpRequestLimits(this.#sftp)?.[direction] ?? 32 * 1024;
     const chunkSize = config.chunkSize ?? Math.min(limit, 256 * 1024);
     const concurrency = config.concurrency ?? Math.min(64, Math.max(8, Math.ceil((4 * 1024 * 1024) / chunkSize)));
@@ -225,6 +230,11 @@ export class SftpSession {
   constructor(sftp: SFTPWrapper, where: { host: string; port: number }) {
     this.#sftp = sftp;
     this.#where = where;
+  }
+
+  /** The error a failed operation ends with: typed errors and bad arguments (RangeError) as they are, anything else as an SftpError. */
+  #failure(operation: string, path: string, err: unknown): Error {
+    return err instanceof SshError || err instanceof RangeError ? err : new SftpError(operation, path, err, this.#where);
   }
 
   #call<T>(operation: string, path: string, run: (done: (err: unknown, value?: T) => void) => void): Observable<T> {
@@ -364,11 +374,16 @@ export class SftpSession {
   readFile(path: string): Observable<Buffer> {
     return defer(async () => {
       let whole = Buffer.alloc(0);
-      const end = await this.#transferIn(path, {}, (size) => {
-        whole = Buffer.allocUnsafe(size);
-        return { claim: (position, length) => whole.subarray(position, position + length), fill: () => undefined, unclaim: () => undefined };
-      });
-      return whole.subarray(0, end);
+      try {
+        const end = await this.#transferIn(path, {}, (size) => {
+          if (size > constants.MAX_LENGTH) throw new SftpError('read', path, new Error(`${size} bytes do not fit in one Buffer (use readChunks or download)`), this.#where);
+          whole = Buffer.allocUnsafe(size);
+          return { claim: (position, length) => whole.subarray(position, position + length), fill: () => undefined, unclaim: () => undefined };
+        });
+        return whole.subarray(0, end);
+      } catch (err) {
+        throw this.#failure('read', path, err);
+      }
     });
   }
 
@@ -392,7 +407,8 @@ export class SftpSession {
    * equivalent of `createReadStream`). Subscribing reads the file at network speed; iterating it
    * with `for await` reads with real demand: no more than `highWaterMark` bytes wait for the
    * loop, and breaking out of the loop stops reading. `start`/`end` select a byte range (`end`
-   * exclusive). Each emitted Buffer is the subscriber's to keep.
+   * exclusive). Each emitted Buffer is the subscriber's to keep. A negative or fractional
+   * `start`/`end` throws a RangeError at once.
    *
    * @example
    * ```ts
@@ -402,7 +418,12 @@ export class SftpSession {
    * ```
    */
   readChunks(path: string, options: ReadChunksConfig = {}): Observable<Buffer> & AsyncIterable<Buffer> {
+    for (const key of ['start', 'end'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
+    }
     const highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
+    if (!(highWaterMark > 0)) throw new RangeError(`highWaterMark must be positive, got ${highWaterMark}`);
     const run = (emit: (chunk: Buffer) => void, room: () => boolean, cancelled: () => boolean): { done: Promise<number>; wake: () => void } => {
       let wake = (): void => undefined;
       const ordered = new Map<number, Buffer>();
@@ -432,7 +453,7 @@ export class SftpSession {
       let cancelled = false;
       run((chunk) => subscriber.next(chunk), () => true, () => cancelled).done.then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('read', path, err, this.#where)),
+        (err: unknown) => subscriber.error(this.#failure('read', path, err)),
       );
       return () => {
         cancelled = true;
@@ -473,7 +494,7 @@ export class SftpSession {
       );
       control.done.then(
         () => (outcome = 'done'),
-        (err: unknown) => (outcome = { error: err instanceof SshError ? err : new SftpError('read', path, err, this.#where) }),
+        (err: unknown) => (outcome = { error: this.#failure('read', path, err) }),
       ).finally(settle);
       const iterator: AsyncIterableIterator<Buffer> = {
         next: () =>
@@ -522,7 +543,7 @@ export class SftpSession {
       const input = isObservable(source) ? observableChunks(source) : source;
       this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), () => cancelled).then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('write', path, err, this.#where)),
+        (err: unknown) => subscriber.error(this.#failure('write', path, err)),
       );
       return () => {
         cancelled = true;
@@ -546,19 +567,21 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       let cancelled = false;
       (async () => {
-        const file = await fsp.open(local, 'w');
+        // Opened only once the remote file is open: a failed download leaves an existing local file alone.
+        let file: fsp.FileHandle | undefined;
         try {
           let bytes = 0;
           const end = await this.#transferIn(
             remote,
             config,
-            (size, chunkSize, concurrency) => {
+            async (size, chunkSize, concurrency) => {
+              const out = (file = await fsp.open(local, 'w'));
               const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
               return {
                 claim: () => pool.tryTake(),
                 fill: async (position, buf, n) => {
                   try {
-                    for (let done = 0; done < n; ) done += (await file.write(buf, done, n - done, position + done)).bytesWritten;
+                    for (let done = 0; done < n; ) done += (await out.write(buf, done, n - done, position + done)).bytesWritten;
                   } finally {
                     pool.give(buf);
                   }
@@ -571,9 +594,9 @@ export class SftpSession {
             () => cancelled,
           );
           // The remote file shrank while it was read: keep what it held up to its new end.
-          if ((await file.stat()).size > end) await file.truncate(end);
+          if (file && (await file.stat()).size > end) await file.truncate(end);
         } finally {
-          await file.close();
+          await file?.close();
         }
         if (config.preserve) {
           const s = await lastValueFrom(this.stat(remote));
@@ -582,7 +605,7 @@ export class SftpSession {
         }
       })().then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('download', remote, err, this.#where)),
+        (err: unknown) => subscriber.error(this.#failure('download', remote, err)),
       );
       return () => {
         cancelled = true;
@@ -604,11 +627,11 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       let cancelled = false;
       (async () => {
+        const { chunkSize, concurrency } = this.#pipelineOf('write', config);
         const file = await fsp.open(local, 'r');
         let st: Awaited<ReturnType<typeof file.stat>>;
         try {
           st = await file.stat();
-          const { chunkSize, concurrency } = this.#pipelineOf('write', config);
           // One buffer more than requests in flight, so the next read overlaps the writes.
           const pool = new BufferPool(Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
           const size = st.size;
@@ -636,7 +659,7 @@ export class SftpSession {
         }
       })().then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError('upload', remote, err, this.#where)),
+        (err: unknown) => subscriber.error(this.#failure('upload', remote, err)),
       );
       return () => {
         cancelled = true;
@@ -653,7 +676,7 @@ export class SftpSession {
   async #transferIn(
     path: string,
     config: TransferConfig,
-    targetFor: (size: number, chunkSize: number, concurrency: number) => ReadTarget,
+    targetFor: (size: number, chunkSize: number, concurrency: number) => ReadTarget | Promise<ReadTarget>,
     cancelled: () => boolean = () => false,
     range: { start?: number | undefined; end?: number | undefined; wake?: (pump: () => void) => void } = {},
   ): Promise<number> {
@@ -662,7 +685,7 @@ export class SftpSession {
     try {
       const size = (await lastValueFrom(this.#call<Stats>('fstat', path, (done) => this.#sftp.fstat(handle, done)))).size;
       let end = Math.min(size, range.end ?? size);
-      const target = targetFor(end, chunkSize, concurrency);
+      const target = await targetFor(end, chunkSize, concurrency);
       let next = range.start ?? 0;
       // Requests in flight plus buffers the target still holds.
       let busy = 0;
@@ -799,7 +822,7 @@ export class SftpSession {
         );
       })().then(
         () => subscriber.complete(),
-        (err: unknown) => subscriber.error(err instanceof SshError ? err : new SftpError(operation, remoteRoot, err, this.#where)),
+        (err: unknown) => subscriber.error(this.#failure(operation, remoteRoot, err)),
       );
       return () => {
         cancelled = true;

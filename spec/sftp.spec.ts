@@ -81,6 +81,33 @@ describe('download', () => {
   });
 });
 
+describe('bad arguments', () => {
+  it('a zero or fractional chunkSize or concurrency is a RangeError, not a hang or an empty file', async () => {
+    const s = await start();
+    s.files.set('/f', randomBytes(1000));
+    const errors = await lastValueFrom(
+      onSftp(s, async (sftp) => [
+        await errorOf(sftp.download('/f', join(dir, 'a'), { chunkSize: 0 })),
+        await errorOf(sftp.download('/f', join(dir, 'b'), { concurrency: 0 })),
+        await errorOf(sftp.upload(join(dir, 'missing-is-fine-here'), '/g', { concurrency: 1.5 })),
+        await errorOf(sftp.readChunks('/f', { chunkSize: -1 })),
+      ]),
+    );
+    for (const err of errors) expect(err).toBeInstanceOf(RangeError);
+    expect((errors[0] as Error).message).toMatch(/chunkSize must be a positive integer, got 0/);
+    const thrown = await errorOf(onSftp(s, (sftp) => sftp.readChunks('/f', { start: -1 })));
+    expect(thrown).toBeInstanceOf(RangeError);
+  });
+
+  it('a download whose remote file is missing leaves an existing local file untouched', async () => {
+    const s = await start();
+    writeFileSync(join(dir, 'keep'), 'precious');
+    const err = await errorOf(onSftp(s, (sftp) => sftp.download('/missing', join(dir, 'keep'))));
+    expect(err).toMatchObject({ operation: 'open', status: SFTP_STATUS.NO_SUCH_FILE });
+    expect(readFileSync(join(dir, 'keep'), 'utf8')).toBe('precious');
+  });
+});
+
 describe('readChunks', () => {
   it('emits the file in order although answers come out of order, and a byte range', async () => {
     const s = await start({ maxRead: 7000, reverseBatches: 6 });

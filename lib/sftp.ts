@@ -539,15 +539,13 @@ export class SftpSession {
     options: TransferConfig & { readonly mode?: number } = {},
   ): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
-      let cancelled = false;
+      const abort = new AbortController();
       const input = isObservable(source) ? observableChunks(source) : source;
-      this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), () => cancelled).then(
+      this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), abort.signal).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('write', path, err)),
       );
-      return () => {
-        cancelled = true;
-      };
+      return () => abort.abort();
     });
   }
 
@@ -625,7 +623,7 @@ export class SftpSession {
    */
   upload(local: string, remote: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
-      let cancelled = false;
+      const abort = new AbortController();
       (async () => {
         const { chunkSize, concurrency } = this.#pipelineOf('write', config);
         const file = await fsp.open(local, 'r');
@@ -647,7 +645,7 @@ export class SftpSession {
               position += bytesRead;
             }
           };
-          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), () => cancelled);
+          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), abort.signal);
         } finally {
           await file.close();
         }
@@ -661,9 +659,7 @@ export class SftpSession {
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('upload', remote, err)),
       );
-      return () => {
-        cancelled = true;
-      };
+      return () => abort.abort();
     });
   }
 
@@ -862,7 +858,7 @@ export class SftpSession {
     mode: number | undefined,
     config: TransferConfig,
     onProgress: (p: TransferProgress) => void,
-    cancelled: () => boolean = () => false,
+    signal?: AbortSignal,
   ): Promise<void> {
     const { concurrency } = this.#pipelineOf('write', config);
     const handle = await lastValueFrom(
@@ -879,9 +875,22 @@ export class SftpSession {
       wake = undefined;
       w?.();
     };
+    // A cancel or a failed write must not wait for a source that is slow to give its next piece.
+    let interrupt = (): void => undefined;
+    const interrupted = new Promise<'interrupted'>((resolve) => (interrupt = () => resolve('interrupted')));
+    signal?.addEventListener('abort', interrupt, { once: true });
+    const source = Symbol.asyncIterator in pieces ? pieces[Symbol.asyncIterator]() : (pieces as Iterable<Piece>)[Symbol.iterator]();
     try {
-      for await (const { data, release } of pieces) {
-        if (cancelled()) throw new Error('cancelled');
+      for (;;) {
+        const pending = Promise.resolve(source.next());
+        pending.catch(() => undefined); // raced below; a late rejection is nobody's to handle
+        const step = signal?.aborted || failure !== undefined ? 'interrupted' : await Promise.race([pending, interrupted]);
+        if (step === 'interrupted') {
+          Promise.resolve(source.return?.()).catch(() => undefined);
+          throw failure ?? new Error('cancelled');
+        }
+        if (step.done) break;
+        const { data, release } = step.value;
         while (inflight >= concurrency && failure === undefined) await new Promise<void>((r) => (wake = r));
         if (failure !== undefined) throw failure;
         inflight++;
@@ -889,8 +898,10 @@ export class SftpSession {
         position += data.length;
         this.#sftp.write(handle, data, 0, data.length, at, (err: unknown) => {
           release?.();
-          if (err && failure === undefined) failure = new SftpError('write', path, err, this.#where);
-          else if (!err) {
+          if (err && failure === undefined) {
+            failure = new SftpError('write', path, err, this.#where);
+            interrupt();
+          } else if (!err) {
             bytes += data.length;
             onProgress({ bytes, total: Number.isNaN(total) ? position : total });
           }
@@ -900,6 +911,7 @@ export class SftpSession {
       while (inflight > 0) await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
     } finally {
+      signal?.removeEventListener('abort', interrupt);
       // Requests still in flight (after an error or a cancel) hold their buffers until answered.
       while (inflight > 0) await new Promise<void>((r) => (wake = r));
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));

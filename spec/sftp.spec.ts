@@ -191,6 +191,28 @@ describe('upload, writeChunks and writeFile', () => {
     expect(s.stats.maxWriteSize).toBe(31_952); // '/b': the default size, ssh2's limit for a server without limits@openssh.com
   });
 
+  it('a source that stalls: unsubscribing closes the remote file at once, and a failed write is reported without waiting for it', async () => {
+    const s = await start({ failWrite: 3 });
+    const stall = new Promise<never>(() => undefined);
+    async function* stalled(n: number): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < n; i++) yield randomBytes(16 * 1024);
+      await stall;
+    }
+    const outcome = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        // Writes 1 and 2 succeed, then the source stalls: unsubscribe after the first progress.
+        await lastValueFrom(sftp.writeChunks('/a', stalled(2), { chunkSize: 16 * 1024 }).pipe(takeWhile((p) => p.bytes < 16 * 1024, true)));
+        const closed = await eventually(() => s.stats.closes === s.stats.opens);
+        // Write 3 fails while the source stalls after it.
+        const err = await errorOf(sftp.writeChunks('/b', stalled(1), { chunkSize: 16 * 1024 }));
+        return { closed, err };
+      }),
+    );
+    expect(outcome.closed).toBe(true);
+    expect(outcome.err).toMatchObject({ operation: 'write', status: SFTP_STATUS.FAILURE, path: '/b' });
+    expect(s.stats.closes).toBe(s.stats.opens);
+  });
+
   it('a failed write is an SftpError (write, FAILURE); the session stays usable; a source error ends the write', async () => {
     const s = await start({ failWrite: 5 });
     writeFileSync(join(dir, 'src'), randomBytes(2 * 1024 * 1024));

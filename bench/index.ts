@@ -125,6 +125,20 @@ adjustments): 5 repetitions each, round trip median 1101 ms at 2 MiB, 1060 at 4,
 1045 at 16; download 494 ms at 2 MiB, 474 at 4, 621 at 8 and ~1870 at 16 MiB. Advertising
 a larger maximum packet (128 or 255 KiB instead of 32 KiB) changed nothing measurable.
 
+Why rxssh does not reach 0.87× \`ssh\` on the round trip (2026-11-29, 256 MiB, aes128-gcm, four
+alternating runs each; client CPU from \`process.cpuUsage\` or \`/usr/bin/time\`, everything else
+from /proc/stat): rxssh 930–980 ms wall with 810–870 ms of client CPU; raw ssh2 805–1050 ms
+with 600–830 ms; \`ssh\` 880–980 ms with 510–550 ms, although its wall time includes its ~200 ms
+sntrup761 connect. The Node clients are nearly CPU-bound and \`ssh\` is not. \`perf\` and
+\`--trace-gc\` show where a Node client's CPU goes, nearly all of it below rxssh: 25–30 full
+mark-compacts per round trip on a 10 MB heap, started by external memory (ssh2 allocates a
+fresh Buffer for every outgoing 32 KiB packet and Node one for every 64 KiB socket read, 512 MiB
+per round trip); AES-GCM itself; a \`randomFillSync\` call for each packet's padding; page faults
+on the fresh buffers; the kernel's loopback copies. rxssh's own frames stay under 50 ms per run,
+and its time stays within run-to-run noise of raw ssh2's. Corking the socket so that a tick's
+packets leave in one \`writev\` changed nothing measurable. Reaching the goal would take a
+client that spends about a third less CPU per byte than ssh2's packet layer does.
+
 ## 2. Connect latency (connect + auth + \`exec true\` + close)
 
 ${table('connect')}

@@ -10,6 +10,7 @@ import { concatMap, from, isObservable, Observable, Subject, type NextObserver, 
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelOpenError, ConnectionLostError, ExitStatusError, ProtocolError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
+import { DemandQueue } from './internal/demand-queue.js';
 import { outgoingPacketSize, sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import type { Release } from './internal/semaphore.js';
 
@@ -724,72 +725,22 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<ExecChunk> {
-    const queue: ExecChunk[] = [];
-    let queued = 0;
-    let paused = false;
-    let ended = false;
-    let failure: { error: unknown } | undefined;
-    let waiter: { resolve: (r: IteratorResult<ExecChunk>) => void; reject: (e: unknown) => void } | undefined;
-    const settle = (): void => {
-      const w = waiter;
-      if (!w) return;
-      const chunk = queue.shift();
-      if (chunk) {
-        waiter = undefined;
-        queued -= chunk.data.length;
-        if (paused && queued <= ITERATOR_LOW_WATER) {
-          paused = false;
-          run.resume();
-        }
-        w.resolve({ value: chunk, done: false });
-      } else if (failure) {
-        waiter = undefined;
-        w.reject(failure.error);
-      } else if (ended) {
-        waiter = undefined;
-        w.resolve({ value: undefined, done: true });
-      }
-    };
-    const subscription = this.subscribe({
-      next: (chunk) => {
-        queue.push(chunk);
-        queued += chunk.data.length;
-        if (!paused && queued >= ITERATOR_HIGH_WATER) {
-          paused = true;
-          run.pause();
-        }
-        settle();
-      },
-      error: (error: unknown) => {
-        failure = { error };
-        settle();
-      },
-      complete: () => {
-        ended = true;
-        settle();
-      },
+    const queue = new DemandQueue<ExecChunk>({
+      size: (chunk) => chunk.data.length,
+      highWater: ITERATOR_HIGH_WATER,
+      lowWater: ITERATOR_LOW_WATER,
+      pause: () => run.pause(),
+      resume: () => run.resume(),
+      stop: () => subscription.unsubscribe(),
     });
+    const subscription = this.subscribe({
+      next: (chunk) => queue.push(chunk),
+      error: (error: unknown) => queue.fail(error),
+      complete: () => queue.end(),
+    });
+    // The run this subscription joined (output, and so pause/resume, only come after this).
     const run = this.#run as ChannelRun;
-    const stop = (): void => {
-      if (paused) {
-        paused = false;
-        run.resume();
-      }
-      subscription.unsubscribe();
-    };
-    const iterator: AsyncIterableIterator<ExecChunk> = {
-      next: () =>
-        new Promise<IteratorResult<ExecChunk>>((resolve, reject) => {
-          waiter = { resolve, reject };
-          settle();
-        }),
-      return: (): Promise<IteratorResult<ExecChunk>> => {
-        stop();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return queue;
   }
 
   /**

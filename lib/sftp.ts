@@ -12,6 +12,7 @@ import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } fr
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
+import { DemandQueue } from './internal/demand-queue.js';
 import { sftpRequestLimits } from './internal/ssh2-reach.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02 §7). */
@@ -460,60 +461,25 @@ export class SftpSession {
       };
     });
     const iterate = (): AsyncIterableIterator<Buffer> => {
-      const queue: Buffer[] = [];
-      let queued = 0;
       let cancelled = false;
-      let outcome: { error: unknown } | 'done' | undefined;
-      let waiter: ((step: IteratorResult<Buffer>) => void) | undefined;
-      let failWaiter: ((error: unknown) => void) | undefined;
-      const settle = (): void => {
-        if (!waiter || !failWaiter) return;
-        const [resolve, reject] = [waiter, failWaiter];
-        const chunk = queue.shift();
-        if (chunk) {
-          queued -= chunk.length;
-          waiter = failWaiter = undefined;
-          control.wake();
-          resolve({ value: chunk, done: false });
-        } else if (outcome === 'done') {
-          waiter = failWaiter = undefined;
-          resolve({ value: undefined, done: true });
-        } else if (outcome) {
-          waiter = failWaiter = undefined;
-          reject(outcome.error);
-        }
-      };
-      const control = run(
-        (chunk) => {
-          queue.push(chunk);
-          queued += chunk.length;
-          settle();
-        },
-        () => queued < highWaterMark,
-        () => cancelled,
-      );
-      control.done.then(
-        () => (outcome = 'done'),
-        (err: unknown) => (outcome = { error: this.#failure('read', path, err) }),
-      ).finally(settle);
-      const iterator: AsyncIterableIterator<Buffer> = {
-        next: () =>
-          new Promise<IteratorResult<Buffer>>((resolve, reject) => {
-            waiter = resolve;
-            failWaiter = reject;
-            settle();
-          }),
-        return: async () => {
+      // Requests go out while fewer than highWaterMark bytes wait for the loop.
+      const queue = new DemandQueue<Buffer>({
+        size: (chunk) => chunk.length,
+        highWater: highWaterMark,
+        resume: () => control.wake(),
+        stop: () => {
           cancelled = true;
-          queue.length = 0;
           control.wake();
-          // Resolves once the requests in flight are answered and the remote file is closed.
-          await control.done.catch(() => undefined);
-          return { value: undefined, done: true };
+          // Settles once the requests in flight are answered and the remote file is closed.
+          return control.done.catch(() => undefined);
         },
-        [Symbol.asyncIterator]: () => iterator,
-      };
-      return iterator;
+      });
+      const control = run((chunk) => queue.push(chunk), () => !queue.full, () => cancelled);
+      control.done.then(
+        () => queue.end(),
+        (err: unknown) => queue.fail(this.#failure('read', path, err)),
+      );
+      return queue;
     };
     return Object.assign(chunks$, { [Symbol.asyncIterator]: iterate });
   }
@@ -540,7 +506,7 @@ export class SftpSession {
   ): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
       const abort = new AbortController();
-      const input = isObservable(source) ? observableChunks(source) : source;
+      const input = isObservable(source) ? observableChunks(source, abort.signal) : source;
       this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), abort.signal).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('write', path, err)),
@@ -967,34 +933,21 @@ async function* slices(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   if (heldBytes > 0) yield { data: Buffer.concat(held, heldBytes) };
 }
 
-/** An Observable's chunks as an async iterable (what it pushes ahead of the reader waits in memory). */
-async function* observableChunks(source: Observable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const queue: Uint8Array[] = [];
-  let outcome: { error: unknown } | 'done' | undefined;
-  let wake: (() => void) | undefined;
-  const subscription = source.subscribe({
-    next: (chunk) => {
-      queue.push(chunk);
-      wake?.();
+/**
+ * An Observable's chunks as an async iterable: subscribed when first iterated, unsubscribed when
+ * the loop ends early or `signal` aborts (what it pushes ahead of the reader waits in memory).
+ */
+function observableChunks(source: Observable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const stop = (): void => {
+        subscription.unsubscribe();
+        queue.end();
+      };
+      const queue = new DemandQueue<Uint8Array>({ stop: () => subscription.unsubscribe() });
+      const subscription = source.subscribe({ next: (chunk) => queue.push(chunk), error: (error: unknown) => queue.fail(error), complete: () => queue.end() });
+      signal.addEventListener('abort', stop, { once: true });
+      return queue;
     },
-    error: (error: unknown) => {
-      outcome = { error };
-      wake?.();
-    },
-    complete: () => {
-      outcome = 'done';
-      wake?.();
-    },
-  });
-  try {
-    for (;;) {
-      const chunk = queue.shift();
-      if (chunk) yield chunk;
-      else if (outcome === 'done') return;
-      else if (outcome) throw outcome.error;
-      else await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    subscription.unsubscribe();
-  }
+  };
 }

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { from, lastValueFrom, Observable, takeWhile, toArray } from 'rxjs';
+import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SFTP_STATUS, SftpError, authenticate, connect, password, verifyHostKey, withConnection, type SftpSession, type TransferProgress } from '../lib/index.js';
 import { errorOf, eventually, expectNoLeaks, resources } from './helpers/index.js';
@@ -211,6 +211,23 @@ describe('upload, writeChunks and writeFile', () => {
     expect(outcome.closed).toBe(true);
     expect(outcome.err).toMatchObject({ operation: 'write', status: SFTP_STATUS.FAILURE, path: '/b' });
     expect(s.stats.closes).toBe(s.stats.opens);
+  });
+
+  it('unsubscribing a write from an Observable source that never completes unsubscribes the source', async () => {
+    const s = await start();
+    let unsubscribed = false;
+    const source = new Observable<Uint8Array>((o) => {
+      o.next(randomBytes(16 * 1024));
+      return () => void (unsubscribed = true);
+    });
+    const seen = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        await lastValueFrom(sftp.writeChunks('/a', source, { chunkSize: 16 * 1024 }).pipe(take(1)));
+        return eventually(() => unsubscribed);
+      }),
+    );
+    expect(seen).toBe(true);
+    expect(s.files.get('/a')?.length).toBe(16 * 1024);
   });
 
   it('a failed write is an SftpError (write, FAILURE); the session stays usable; a source error ends the write', async () => {

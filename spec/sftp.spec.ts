@@ -99,6 +99,16 @@ describe('bad arguments', () => {
     expect(thrown).toBeInstanceOf(RangeError);
   });
 
+  it('readFile of a file too big for one Buffer is an SftpError naming the way out, before any read', async () => {
+    const s = await start({ reportSize: 2 ** 53 - 1 });
+    s.files.set('/huge', Buffer.from('tiny, but the server says otherwise'));
+    const err = await errorOf(onSftp(s, (sftp) => sftp.readFile('/huge')));
+    expect(err).toBeInstanceOf(SftpError);
+    expect((err as Error).message).toMatch(/do not fit in one Buffer \(use readChunks or download\)/);
+    expect(s.stats.reads).toBe(0);
+    expect(s.stats.closes).toBe(s.stats.opens);
+  });
+
   it('a download whose remote file is missing leaves an existing local file untouched', async () => {
     const s = await start();
     writeFileSync(join(dir, 'keep'), 'precious');

@@ -18,6 +18,8 @@ export interface MemorySftpOptions {
   readonly onRead?: (path: string, offset: number, reads: number) => void;
   /** Fail the Nth WRITE (1-based) with SSH_FX_FAILURE. */
   readonly failWrite?: number;
+  /** The size FSTAT reports instead of the real one. */
+  readonly reportSize?: number;
 }
 
 export interface MemorySftp {
@@ -78,7 +80,7 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
   sftp.on('FSTAT', (id, handle) => {
     const file = files.get(pathOf(handle) ?? '');
     if (!file) return void sftp.status(id, STATUS_CODE.FAILURE);
-    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: options.reportSize ?? file.length, atime: 0, mtime: 0 });
   });
   sftp.on('READ', (id, handle, offset, length) => {
     stats.reads++;

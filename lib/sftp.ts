@@ -425,7 +425,7 @@ export class SftpSession {
     }
     const highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
     if (!(highWaterMark > 0)) throw new RangeError(`highWaterMark must be positive, got ${highWaterMark}`);
-    const run = (emit: (chunk: Buffer) => void, room: () => boolean, cancelled: () => boolean): { done: Promise<number>; wake: () => void } => {
+    const run = (emit: (chunk: Buffer) => void, room: () => boolean, signal: AbortSignal): { done: Promise<number>; wake: () => void } => {
       let wake = (): void => undefined;
       const ordered = new Map<number, Buffer>();
       let emitted = options.start ?? 0;
@@ -445,36 +445,33 @@ export class SftpSession {
           },
           unclaim: () => undefined,
         }),
-        cancelled,
+        signal,
         { start: options.start, end: options.end, wake: (pump) => (wake = pump) },
       );
       return { done, wake: () => wake() };
     };
     const chunks$ = new Observable<Buffer>((subscriber) => {
-      let cancelled = false;
-      run((chunk) => subscriber.next(chunk), () => true, () => cancelled).done.then(
+      const abort = new AbortController();
+      run((chunk) => subscriber.next(chunk), () => true, abort.signal).done.then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('read', path, err)),
       );
-      return () => {
-        cancelled = true;
-      };
+      return () => abort.abort();
     });
     const iterate = (): AsyncIterableIterator<Buffer> => {
-      let cancelled = false;
+      const abort = new AbortController();
       // Requests go out while fewer than highWaterMark bytes wait for the loop.
       const queue = new DemandQueue<Buffer>({
         size: (chunk) => chunk.length,
         highWater: highWaterMark,
         resume: () => control.wake(),
         stop: () => {
-          cancelled = true;
-          control.wake();
+          abort.abort();
           // Settles once the requests in flight are answered and the remote file is closed.
           return control.done.catch(() => undefined);
         },
       });
-      const control = run((chunk) => queue.push(chunk), () => !queue.full, () => cancelled);
+      const control = run((chunk) => queue.push(chunk), () => !queue.full, abort.signal);
       control.done.then(
         () => queue.end(),
         (err: unknown) => queue.fail(this.#failure('read', path, err)),
@@ -529,7 +526,7 @@ export class SftpSession {
    */
   download(remote: string, local: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
-      let cancelled = false;
+      const abort = new AbortController();
       (async () => {
         // Opened only once the remote file is open: a failed download leaves an existing local file alone.
         let file: fsp.FileHandle | undefined;
@@ -555,7 +552,7 @@ export class SftpSession {
                 unclaim: (buf) => pool.give(buf),
               };
             },
-            () => cancelled,
+            abort.signal,
           );
           // The remote file shrank while it was read: keep what it held up to its new end.
           if (file && (await file.stat()).size > end) await file.truncate(end);
@@ -571,9 +568,7 @@ export class SftpSession {
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('download', remote, err)),
       );
-      return () => {
-        cancelled = true;
-      };
+      return () => abort.abort();
     });
   }
 
@@ -633,13 +628,14 @@ export class SftpSession {
    * Pipelined reads of a file (or of `[start, end)`): up to `concurrency` requests in flight,
    * each into a buffer the target hands out (none free: wait until `wake` is called); a short
    * read re-requests the rest of its range. Resolves with where the file ended (its size when
-   * opened, or less when it shrank meanwhile).
+   * opened, or less when it shrank meanwhile); an abort sends no more requests and rejects once
+   * those in flight are answered.
    */
   async #transferIn(
     path: string,
     config: TransferConfig,
     targetFor: (size: number, chunkSize: number, concurrency: number) => ReadTarget | Promise<ReadTarget>,
-    cancelled: () => boolean = () => false,
+    signal?: AbortSignal,
     range: { start?: number | undefined; end?: number | undefined; wake?: (pump: () => void) => void } = {},
   ): Promise<number> {
     const { chunkSize, concurrency } = this.#pipelineOf('read', config);
@@ -652,10 +648,11 @@ export class SftpSession {
       // Requests in flight plus buffers the target still holds.
       let busy = 0;
       const retries: Array<[number, number]> = [];
+      let unlisten = (): void => undefined;
       return await new Promise<number>((resolve, reject) => {
         let failure: unknown;
         const pump = (): void => {
-          if (failure === undefined && !cancelled()) {
+          if (failure === undefined && !signal?.aborted) {
             while (busy < concurrency) {
               while (retries.length > 0 && (retries[0]?.[0] ?? 0) >= end) retries.shift();
               const again = retries[0];
@@ -700,12 +697,14 @@ export class SftpSession {
           }
           if (busy > 0) return;
           if (failure !== undefined) reject(failure);
-          else if (cancelled()) reject(new Error('cancelled'));
+          else if (signal?.aborted) reject(new Error('cancelled'));
           else if (retries.length === 0 && next >= end) resolve(end);
         };
         range.wake?.(pump);
+        signal?.addEventListener('abort', pump);
+        unlisten = () => signal?.removeEventListener('abort', pump);
         pump();
-      });
+      }).finally(() => unlisten());
     } finally {
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }
@@ -725,7 +724,7 @@ export class SftpSession {
       list: async (rel) =>
         (await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile() })),
       makeDir: (rel) => lastValueFrom(this.mkdir(posix.join(remoteDir, rel), { recursive: true }), { defaultValue: undefined }),
-      transfer: async (rel) => void (await lastValueFrom(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), config), { defaultValue: undefined })),
+      transfer: (rel, signal) => untilDone(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), config), signal),
     });
   }
 
@@ -747,7 +746,7 @@ export class SftpSession {
           isFile: e.stats.isFile,
         })),
       makeDir: async (rel) => void (await fsp.mkdir(posix.join(localDir, rel), { recursive: true })),
-      transfer: async (rel) => void (await lastValueFrom(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), { defaultValue: undefined })),
+      transfer: (rel, signal) => untilDone(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), signal),
     });
   }
 
@@ -759,11 +758,11 @@ export class SftpSession {
     side: {
       list: (rel: string) => Promise<Array<{ name: string; isDirectory: boolean; isFile: boolean }>>;
       makeDir: (rel: string) => Promise<void>;
-      transfer: (rel: string) => Promise<void>;
+      transfer: (rel: string, signal: AbortSignal) => Promise<void>;
     },
   ): Observable<TreeProgress> {
     return new Observable<TreeProgress>((subscriber) => {
-      let cancelled = false;
+      const abort = new AbortController();
       (async () => {
         const dirs: string[] = [''];
         const files: string[] = [];
@@ -779,33 +778,32 @@ export class SftpSession {
         };
         await walk('');
         for (const d of dirs) await side.makeDir(d);
-        await this.#eachFile(files, config.parallelFiles ?? 8, () => cancelled, side.transfer, (done, rel) =>
+        await this.#eachFile(files, config.parallelFiles ?? 8, abort.signal, side.transfer, (done, rel) =>
           subscriber.next({ files: done, total: files.length, path: rel }),
         );
       })().then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure(operation, remoteRoot, err)),
       );
-      return () => {
-        cancelled = true;
-      };
+      // Stops the files in flight too, not only the ones not started yet.
+      return () => abort.abort();
     });
   }
 
-  /** Runs `work` for each file, `width` at a time; reports after each. */
+  /** Runs `work` for each file, `width` at a time, until `signal` aborts; reports after each. */
   async #eachFile(
     files: readonly string[],
     width: number,
-    cancelled: () => boolean,
-    work: (rel: string) => Promise<void>,
+    signal: AbortSignal,
+    work: (rel: string, signal: AbortSignal) => Promise<void>,
     report: (done: number, rel: string) => void,
   ): Promise<void> {
     let next = 0;
     let done = 0;
     const worker = async (): Promise<void> => {
-      while (next < files.length && !cancelled()) {
+      while (next < files.length && !signal.aborted) {
         const rel = files[next++] as string;
-        await work(rel);
+        await work(rel, signal);
         report(++done, rel);
       }
     };
@@ -940,14 +938,32 @@ async function* slices(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 function observableChunks(source: Observable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator]: () => {
-      const stop = (): void => {
-        subscription.unsubscribe();
-        queue.end();
-      };
       const queue = new DemandQueue<Uint8Array>({ stop: () => subscription.unsubscribe() });
       const subscription = source.subscribe({ next: (chunk) => queue.push(chunk), error: (error: unknown) => queue.fail(error), complete: () => queue.end() });
-      signal.addEventListener('abort', stop, { once: true });
+      signal.addEventListener('abort', () => void queue.return(), { once: true });
       return queue;
     },
   };
+}
+
+/** Runs an Observable to its end; an abort unsubscribes it and rejects. */
+function untilDone(work: Observable<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stop = (): void => {
+      subscription.unsubscribe();
+      reject(new Error('cancelled'));
+    };
+    const subscription = work.subscribe({
+      error: (err: unknown) => {
+        signal.removeEventListener('abort', stop);
+        reject(err);
+      },
+      complete: () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      },
+    });
+    if (signal.aborted) stop();
+    else if (!subscription.closed) signal.addEventListener('abort', stop, { once: true });
+  });
 }

@@ -4,7 +4,7 @@
  * (The same operations against real sshd and Dropbear: spec/integration.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
@@ -238,6 +238,27 @@ describe('upload, writeChunks and writeFile', () => {
     );
     expect(seen).toBe(true);
     expect(s.files.get('/a')?.length).toBe(16 * 1024);
+  });
+
+  it('unsubscribing uploadDir stops the files in flight too, and closes their remote files', async () => {
+    let stop = (): void => undefined;
+    const s = await start({ onWrite: (n) => n === 10 && stop() });
+    mkdirSync(join(dir, 'tree'));
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, 'tree', name), randomBytes(256 * 1024));
+    const writesAfter = await lastValueFrom(
+      onSftp(s, async (sftp) => {
+        await new Promise<void>((resolve) => {
+          const sub = sftp.uploadDir(join(dir, 'tree'), '/up', { parallelFiles: 2, chunkSize: 4096, concurrency: 2 }).subscribe();
+          stop = () => {
+            sub.unsubscribe();
+            resolve();
+          };
+        });
+        expect(await eventually(() => s.stats.closes === s.stats.opens)).toBe(true);
+        return s.stats.writes;
+      }),
+    );
+    expect(writesAfter).toBeLessThan(20); // of 192: the two files in flight stopped with the tree
   });
 
   it('a failed write is an SftpError (write, FAILURE); the session stays usable; a source error ends the write', async () => {

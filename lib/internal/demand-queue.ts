@@ -68,6 +68,7 @@ export class DemandQueue<T> implements AsyncIterableIterator<T> {
     this.#items.length = 0;
     this.#queued = 0;
     this.#outcome ??= 'done';
+    this.#settle(); // a next() still waiting ends too
     if (this.#paused) {
       this.#paused = false;
       this.#options.resume?.();

@@ -1,7 +1,8 @@
 /**
  * An in-process SFTP server over ssh2's `Server`, its files in memory, for scripted SFTP faults
  * the real sftp-server never shows: short reads of any size, answers out of order, a file that
- * shrinks mid-read, a failing write. Counts what it saw, so specs can check pipelining bounds.
+ * shrinks mid-read, a failing write. Directories exist only as names (MKDIR, STAT). Counts
+ * what it saw, so specs can check pipelining bounds.
  */
 import type { SFTPWrapper } from 'ssh2';
 import { Server, utils } from '../../lib/internal/ssh2.js';
@@ -20,6 +21,8 @@ export interface MemorySftpOptions {
   readonly failWrite?: number;
   /** The size FSTAT reports instead of the real one. */
   readonly reportSize?: number;
+  /** Called with the running count of each WRITE, before it is answered. */
+  readonly onWrite?: (writes: number) => void;
 }
 
 export interface MemorySftp {
@@ -61,6 +64,7 @@ export async function memorySftp(options: MemorySftpOptions = {}): Promise<Memor
 
 function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemorySftp['stats'], options: MemorySftpOptions): void {
   const handles = new Map<string, string>();
+  const dirs = new Set<string>();
   let nextHandle = 0;
   let outstanding = 0;
   let held: Array<() => void> = [];
@@ -112,6 +116,7 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
   sftp.on('WRITE', (id, handle, offset, data) => {
     stats.writes++;
     stats.maxWriteSize = Math.max(stats.maxWriteSize, data.length);
+    options.onWrite?.(stats.writes);
     if (stats.writes === options.failWrite) return void sftp.status(id, STATUS_CODE.FAILURE, 'disk full (scripted)');
     const path = pathOf(handle) ?? '';
     const file = files.get(path) ?? Buffer.alloc(0);
@@ -125,7 +130,12 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
     handles.delete(handle.toString('hex'));
     sftp.status(id, STATUS_CODE.OK);
   });
+  sftp.on('MKDIR', (id, path) => {
+    dirs.add(path);
+    sftp.status(id, STATUS_CODE.OK);
+  });
   sftp.on('STAT', (id, path) => {
+    if (dirs.has(path)) return void sftp.attrs(id, { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 });
     const file = files.get(path);
     if (!file) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
     sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });

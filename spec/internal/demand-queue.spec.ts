@@ -60,4 +60,11 @@ describe('DemandQueue', () => {
     expect(calls).toEqual(['pause', 'resume']);
     expect(await q.next()).toEqual({ value: undefined, done: true });
   });
+
+  it('return() also ends a next() that is still waiting', async () => {
+    const q = new DemandQueue<number>();
+    const waiting = q.next();
+    await q.return();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+  });
 });

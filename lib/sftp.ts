@@ -399,7 +399,8 @@ export class SftpSession {
   writeFile(path: string, data: string | Uint8Array, options: { readonly mode?: number } = {}): Observable<void> {
     return defer(async () => {
       const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      await this.#transferOut(path, slices([buf], this.#pipelineOf('write', {}).chunkSize), buf.length, options.mode, {}, () => undefined);
+      const { chunkSize, concurrency } = this.#pipelineOf('write', {});
+      await this.#transferOut(path, slices([buf], chunkSize), buf.length, options.mode, concurrency, () => undefined);
     });
   }
 
@@ -504,7 +505,8 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       const abort = new AbortController();
       const input = isObservable(source) ? observableChunks(source, abort.signal) : source;
-      this.#transferOut(path, slices(input, this.#pipelineOf('write', options).chunkSize), NaN, options.mode, options, (p) => subscriber.next(p), abort.signal).then(
+      const { chunkSize, concurrency } = this.#pipelineOf('write', options);
+      this.#transferOut(path, slices(input, chunkSize), NaN, options.mode, concurrency, (p) => subscriber.next(p), abort.signal).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('write', path, err)),
       );
@@ -606,7 +608,7 @@ export class SftpSession {
               position += bytesRead;
             }
           };
-          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, config, (p) => subscriber.next(p), abort.signal);
+          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, concurrency, (p) => subscriber.next(p), abort.signal);
         } finally {
           await file.close();
         }
@@ -812,19 +814,19 @@ export class SftpSession {
 
   /**
    * Pipelined writes of pieces (in order, each at most one request) to a remote file
-   * (created/truncated). Pull-based: at most `concurrency` writes in flight, the source read only
-   * as fast; a piece's `release` is called once the server confirmed it.
+   * (created/truncated). Pull-based: at most `concurrency` writes in flight (the caller sized the
+   * pieces and the count with #pipelineOf), the source read only as fast; a piece's `release` is
+   * called once the server confirmed it.
    */
   async #transferOut(
     path: string,
     pieces: AsyncIterable<Piece> | Iterable<Piece>,
     total: number,
     mode: number | undefined,
-    config: TransferConfig,
+    concurrency: number,
     onProgress: (p: TransferProgress) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const { concurrency } = this.#pipelineOf('write', config);
     const handle = await lastValueFrom(
       this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'w', mode !== undefined ? { mode } : {}, done)),
     );

@@ -8,9 +8,8 @@
  * @module
  */
 import { createServer, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
-import { Socks5Server } from '@pondwader/socks5-server';
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { PassThrough, type Duplex } from 'node:stream';
+import { defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import type { Client, ClientChannel } from 'ssh2';
 import { ChannelOpenError, ConnectError, ConnectionLostError, type SshError } from './errors.js';
 
@@ -93,7 +92,7 @@ export interface RemoteForwardConnection {
   /** Discriminator. */
   readonly type: 'connection';
   /** The connection, as a Duplex stream. */
-  readonly stream: ClientChannel;
+  readonly stream: Duplex;
   /** Where it came from, as the server saw it (`''` for a Unix socket). */
   readonly sourceAddress: string;
   /** Its source port (0 for a Unix socket). */
@@ -115,8 +114,8 @@ export interface ForwardHost {
   readonly port: number;
   readonly client: Client;
   readonly closed: boolean;
-  forwardOut(host: string, port: number): Observable<ClientChannel>;
-  forwardOutUnix(path: string): Observable<ClientChannel>;
+  forwardOut(host: string, port: number): Observable<Duplex>;
+  forwardOutUnix(path: string): Observable<Duplex>;
 }
 
 const noop = (): void => undefined;
@@ -126,7 +125,7 @@ const noop = (): void => undefined;
  * is held (with backpressure) rather than lost; a channel that closes ends the socket after its
  * last byte is written, a socket that closes destroys the channel.
  */
-function splice(socket: Socket, open: Observable<ClientChannel>, opened: (stream: ClientChannel) => void, failed: (err: SshError) => void): Subscription {
+function splice(socket: Socket, open: Observable<Duplex>, opened: (stream: Duplex) => void, failed: (err: SshError) => void): Subscription {
   const early = new PassThrough();
   socket.pipe(early);
   const sub = open.subscribe({
@@ -188,7 +187,7 @@ export function forwardLocal(host: ForwardHost, config: LocalForwardConfig): Obs
   if (!byPath && (typeof remoteHost !== 'string' || !Number.isInteger(remotePort))) {
     throw new TypeError('forwardLocal() needs remoteHost and remotePort, or remoteSocketPath');
   }
-  const open = (): Observable<ClientChannel> => (byPath ? host.forwardOutUnix(remoteSocketPath) : host.forwardOut(remoteHost as string, remotePort as number));
+  const open = (): Observable<Duplex> => (byPath ? host.forwardOutUnix(remoteSocketPath) : host.forwardOut(remoteHost as string, remotePort as number));
   return listenLocally<LocalForwardConnection>(host, config.bind, (socket, subscriber) => {
     subscriber.next({ type: 'connection', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
     splice(socket, open(), noop, () => socket.destroy());
@@ -206,41 +205,47 @@ function socksStatusOf(err: SshError): 'CONNECTION_NOT_ALLOWED' | 'CONNECTION_RE
 /** `Connection.forwardDynamic`. @internal */
 export function forwardDynamic(host: ForwardHost, config: DynamicForwardConfig = {}): Observable<DynamicForwardEvent> {
   const allow = config.allow;
-  return listenLocally<DynamicForwardConnection>(host, config.bind, (socket, subscriber) => {
-    const socks = new Socks5Server();
-    if (allow) {
-      socks.setRulesetValidator((request) => {
-        try {
-          return allow(request.destAddress, request.destPort) === true;
-        } catch {
-          return false; // a throwing rule denies; it never escapes into the proxy's promise chain
-        }
-      });
-    }
-    socks.setConnectionHandler((request, sendStatus) => {
-      if (request.command !== 'connect') {
-        sendStatus('COMMAND_NOT_SUPPORTED');
-        return;
-      }
-      const { destAddress, destPort } = request;
-      splice(
-        socket,
-        host.forwardOut(destAddress, destPort),
-        () => {
-          sendStatus('REQUEST_GRANTED');
-          subscriber.next({
-            type: 'connection',
-            remoteAddress: socket.remoteAddress ?? '',
-            remotePort: socket.remotePort ?? 0,
-            destinationHost: destAddress,
-            destinationPort: destPort,
+  // The SOCKS server is loaded on first use: a library user who never forwards dynamically
+  // never loads it.
+  return defer(() => from(import('@pondwader/socks5-server'))).pipe(
+    switchMap(({ Socks5Server }) =>
+      listenLocally<DynamicForwardConnection>(host, config.bind, (socket, subscriber) => {
+        const socks = new Socks5Server();
+        if (allow) {
+          socks.setRulesetValidator((request) => {
+            try {
+              return allow(request.destAddress, request.destPort) === true;
+            } catch {
+              return false; // a throwing rule denies; it never escapes into the proxy's promise chain
+            }
           });
-        },
-        (err) => sendStatus(socksStatusOf(err)),
-      );
-    });
-    socks._handleConnection(socket);
-  });
+        }
+        socks.setConnectionHandler((request, sendStatus) => {
+          if (request.command !== 'connect') {
+            sendStatus('COMMAND_NOT_SUPPORTED');
+            return;
+          }
+          const { destAddress, destPort } = request;
+          splice(
+            socket,
+            host.forwardOut(destAddress, destPort),
+            () => {
+              sendStatus('REQUEST_GRANTED');
+              subscriber.next({
+                type: 'connection',
+                remoteAddress: socket.remoteAddress ?? '',
+                remotePort: socket.remotePort ?? 0,
+                destinationHost: destAddress,
+                destinationPort: destPort,
+              });
+            },
+            (err) => sendStatus(socksStatusOf(err)),
+          );
+        });
+        socks._handleConnection(socket);
+      }),
+    ),
+  );
 }
 
 type Incoming = (stream: () => ClientChannel, sourceAddress: string, sourcePort: number) => void;

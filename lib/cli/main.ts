@@ -1,16 +1,17 @@
-#!/usr/bin/env node
 /**
  * The `rxssh` command: `run` (many hosts, pssh-compatible), `exec` (one host) and `demo` (an
- * embedded fleet).
+ * embedded fleet). This module stays light: `--help` and `--version` load nothing else, and each
+ * subcommand loads its own code (and so ssh2) only when it runs.
  */
-import { demoCommand } from './demo.js';
-import { processIo, type Io } from './io.js';
-import { EXIT, execCommand, parseRun, runCommand, UsageError } from './run.js';
+import { readFileSync } from 'node:fs';
+import type { Io } from './io.js';
+import { EXIT, UsageError } from './usage.js';
 
-const HELP = `usage:
+export const HELP = `usage:
   rxssh run [options] -- COMMAND          run COMMAND on many hosts (pssh's flags and exit codes)
   rxssh exec [user@]host[:port] -- COMMAND  run COMMAND on one host; exit code = the remote one
   rxssh demo [--hosts N] [--json] [-- COMMAND]  an embedded fleet of N SSH servers (default 50)
+  rxssh --version
 
 run options:
   -h, --hosts FILE        hosts file, one [user@]host[:port] per line (repeatable)
@@ -37,43 +38,48 @@ exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out,
             4 a host had a connection or auth error, 5 a remote command failed
 `;
 
+/** The package's version (read from its package.json, which ships beside `dist/`). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** Runs the CLI with the given arguments (without `node script`); resolves with the exit code. */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], io?: Io): Promise<number> {
   const [command, ...rest] = argv;
+  const out = io ?? (await import('./io.js')).processIo();
   try {
     switch (command) {
-      case 'run':
-        return await runCommand(parseRun(rest, io), io);
-      case 'exec':
-        return await execCommand(rest, io);
-      case 'demo':
-        return await demoCommand(rest, io);
+      case 'run': {
+        const { parseRun, runCommand } = await import('./run.js');
+        return await runCommand(parseRun(rest, out), out);
+      }
+      case 'exec': {
+        const { execCommand } = await import('./run.js');
+        return await execCommand(rest, out);
+      }
+      case 'demo': {
+        const { demoCommand } = await import('./demo.js');
+        return await demoCommand(rest, out);
+      }
+      case '--version':
+      case '-V':
+        out.stdout.write(`rxssh ${version()}\n`);
+        return EXIT.ok;
       case undefined:
       case 'help':
       case '--help':
-        io.stdout.write(HELP);
+        out.stdout.write(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`rxssh: ${(err as Error).message}\n\n${HELP}`);
+      out.stderr.write(`rxssh: ${(err as Error).message}\n\n${HELP}`);
       return EXIT.usage;
     }
-    io.stderr.write(`rxssh: ${err instanceof Error ? err.message : String(err)}\n`);
+    out.stderr.write(`rxssh: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.misc;
   }
-}
-
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`rxssh: ${String(err)}\n`);
-      process.exitCode = EXIT.misc;
-    },
-  );
 }

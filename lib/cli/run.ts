@@ -16,13 +16,11 @@ import { verifyHostKey, type HostKeyPolicy } from '../host-key.js';
 import { acceptNew, knownHosts } from '../known-hosts.js';
 import { connectAlias, sshConfigTargets } from '../ssh-config.js';
 import type { ExecChunk } from '../channel.js';
-import { ProgressBar, type Io } from './io.js';
+import type { Io } from './io.js';
 
-/** Thrown for bad command lines; the CLI exits 2. */
-export class UsageError extends Error {}
+import { EXIT, UsageError } from './usage.js';
 
-/** pssh's exit codes. */
-export const EXIT = { ok: 0, misc: 1, usage: 2, timeout: 3, connection: 4, remote: 5 } as const;
+export { EXIT, UsageError };
 
 /** The exit code for a set of results, in pssh's order of precedence. */
 export function exitCodeOf(statuses: Iterable<HostStatus>): number {
@@ -251,7 +249,7 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
     concurrency: opts.par,
     timeout: opts.timeoutSec * 1000,
   });
-  const bar = !opts.json && io.stderrIsTTY ? new ProgressBar(io, opts.targets.length) : undefined;
+  const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
   const statuses: HostStatus[] = [];
   const durations: number[] = [];
   const startedAt = Date.now();

@@ -33,6 +33,38 @@ export interface KeepaliveConfig {
 }
 
 /**
+ * Changes to the default list of one algorithm category: names to add at the end or the front,
+ * or to take out.
+ *
+ * @example
+ * ```ts
+ * const edit: AlgorithmListEdit = { prepend: ['aes256-gcm@openssh.com'] };
+ * ```
+ */
+export interface AlgorithmListEdit {
+  readonly append?: string | readonly string[];
+  readonly prepend?: string | readonly string[];
+  readonly remove?: string | readonly string[];
+}
+
+/**
+ * Algorithm preferences per category, in SSH's names: a full list (in order of preference) or an
+ * edit of the default list.
+ *
+ * @example
+ * ```ts
+ * connect({ host, username, algorithms: { cipher: ['aes128-gcm@openssh.com'], kex: { remove: ['diffie-hellman-group14-sha256'] } } });
+ * ```
+ */
+export interface AlgorithmsConfig {
+  readonly kex?: readonly string[] | AlgorithmListEdit;
+  readonly serverHostKey?: readonly string[] | AlgorithmListEdit;
+  readonly cipher?: readonly string[] | AlgorithmListEdit;
+  readonly hmac?: readonly string[] | AlgorithmListEdit;
+  readonly compress?: readonly string[] | AlgorithmListEdit;
+}
+
+/**
  * Where and as whom to connect, and the connection's limits.
  *
  * @example
@@ -58,10 +90,11 @@ export interface ConnectConfig {
   /** Channels open at once on this connection; more are queued (default 8, below OpenSSH's MaxSessions 10). */
   readonly maxChannels?: number;
   /**
-   * ssh2 algorithm preferences per category (`{ cipher: { prepend: [...] } }`, or full lists).
-   * A category given here replaces the hardened default for that category.
+   * Algorithm preferences per category (`{ cipher: { prepend: [...] } }`, or full lists). A full
+   * list replaces the hardened default for that category; `append`/`prepend`/`remove` keep the
+   * hardened removals except for the names you add yourself.
    */
-  readonly algorithms?: Ssh2ConnectConfig['algorithms'];
+  readonly algorithms?: AlgorithmsConfig;
   /**
    * `hardened` (default): no `ssh-rsa` (SHA-1) or `ssh-dss` host keys, no `hmac-sha1` MACs, and no
    * `chacha20-poly1305` (with CBC already off, no Terrapin-prone combination can be negotiated,
@@ -101,11 +134,21 @@ export const HARDENED_REMOVALS = {
 function algorithmsFor(config: ConnectConfig): Ssh2ConnectConfig['algorithms'] | undefined {
   const policy = config.algorithmPolicy ?? 'hardened';
   if (policy !== 'hardened' && policy !== 'compatible') throw new TypeError(`connect(): algorithmPolicy must be 'hardened' or 'compatible'`);
-  const own = config.algorithms ?? {};
-  if (policy === 'compatible') return config.algorithms;
+  const own: AlgorithmsConfig = config.algorithms ?? {};
+  if (policy === 'compatible') return config.algorithms as Ssh2ConnectConfig['algorithms'];
   const out: Record<string, unknown> = { ...own };
   for (const [category, remove] of Object.entries(HARDENED_REMOVALS)) {
-    if (!(category in own)) out[category] = { remove: [...remove] };
+    const mine = own[category as keyof AlgorithmsConfig];
+    if (mine === undefined) {
+      out[category] = { remove: [...remove] };
+    } else if (!Array.isArray(mine)) {
+      // An edit of the default list keeps the hardened removals, except for what the caller
+      // names in append/prepend (a name they ask for is theirs to have).
+      const edit = mine as AlgorithmListEdit;
+      const list = (names: string | readonly string[] | undefined): string[] => (names === undefined ? [] : typeof names === 'string' ? [names] : [...names]);
+      const asked = new Set([...list(edit.append), ...list(edit.prepend)]);
+      out[category] = { ...edit, remove: [...list(edit.remove), ...remove.filter((name) => !asked.has(name))] };
+    }
   }
   return out as Ssh2ConnectConfig['algorithms'];
 }

@@ -6,6 +6,7 @@
  */
 import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
 import { holdWhile } from './internal/hold.js';
+import type { Duplex } from 'node:stream';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpError, SftpSession } from './sftp.js';
 import { ChannelOpenError, ConnectionLostError } from './errors.js';
@@ -251,7 +252,7 @@ export class Connection {
    * connection.forwardOut('db.internal', 5432).subscribe((stream) => stream.pipe(process.stdout));
    * ```
    */
-  forwardOut(host: string, port: number): Observable<ClientChannel> {
+  forwardOut(host: string, port: number): Observable<Duplex> {
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new TypeError('forwardOut() needs a host and a port 1–65535');
     }
@@ -267,7 +268,7 @@ export class Connection {
    * connection.forwardOutUnix('/run/docker.sock').subscribe((stream) => stream.end('GET /_ping HTTP/1.0\r\n\r\n'));
    * ```
    */
-  forwardOutUnix(socketPath: string): Observable<ClientChannel> {
+  forwardOutUnix(socketPath: string): Observable<Duplex> {
     if (typeof socketPath !== 'string' || socketPath === '') throw new TypeError('forwardOutUnix() needs a socket path');
     return this.#forwardChannel(socketPath, (session, done) => session.client.openssh_forwardOutStreamLocal(socketPath, done));
   }

@@ -12,7 +12,7 @@
  */
 
 // ── transport ──────────────────────────────────────────────────────────────────────────────
-export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig } from './connect.js';
+export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './connect.js';
 export { HostKeyOffer, Transport } from './transport.js';
 export {
   verifyHostKey,
@@ -165,6 +165,7 @@ export {
   ExitStatusError,
   ConnectionLostError,
   ProtocolError,
+  Ssh2CompatibilityError,
   StdinOverflowError,
   type SshPhase,
   type SshErrorContext,

@@ -4,12 +4,21 @@
  *
  * @module
  */
-import type { ServerChannel } from 'ssh2';
+import type { Duplex, Writable } from 'node:stream';
+
+/** The server side of an exec channel, as a script sees it (ssh2's ScriptChannel has this shape). */
+export interface ScriptChannel extends Duplex {
+  /** The channel's stderr (extended data). */
+  readonly stderr: Writable;
+  /** Sends the exit status (a number) or the signal that ended the command. */
+  exit(status: number): void;
+  exit(signal: string, coreDumped?: boolean, message?: string): void;
+}
 
 /** What a scripted command gets to work with. */
 export interface ScriptContext {
   /** The exec channel (stdout = the stream, stderr = `stream.stderr`). */
-  readonly stream: ServerChannel;
+  readonly stream: ScriptChannel;
   /** Environment variables the client requested. */
   readonly env: Readonly<Record<string, string>>;
   /** Registers a handler for signal requests (names without `SIG`). */
@@ -22,7 +31,7 @@ const YES = Buffer.from('y\n'.repeat(CHUNK / 2));
 
 /** Writes `total` bytes of a repeating pattern with backpressure, then calls `done`. */
 function emitBytes(
-  stream: ServerChannel | ServerChannel['stderr'],
+  stream: ScriptChannel | Writable,
   total: number,
   done: () => void,
   isClosed: () => boolean,

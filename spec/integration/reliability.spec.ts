@@ -35,7 +35,7 @@ const login = (info: SshdInfo, extra: Partial<ConnectConfig> = {}) =>
   connect({ host: '127.0.0.1', port: info.port, username: info.username, ...extra }).pipe(verifyHostKey(() => true), authenticate(privateKey(key(info))));
 
 async function withServer<T>(extra: string[], use: (info: SshdInfo) => Promise<T>): Promise<T> {
-  const server = await startSshd({ password: s.password, extra });
+  const server = await startSshd({ account: s, extra });
   try {
     return await use(server.info);
   } finally {
@@ -58,6 +58,17 @@ describe('hardened algorithm defaults', () => {
     await withServer(['Ciphers aes128-ctr', 'MACs hmac-sha1'], async (info) => {
       expect(await errorOf(login(info).pipe(run('true')))).toBeInstanceOf(ProtocolError);
       expect((await lastValueFrom(login(info, { algorithmPolicy: 'compatible' }).pipe(run('true')))).exitCode).toBe(0);
+    });
+  });
+
+  it('appending to a category keeps its hardened removals (hmac: { append } still refuses hmac-sha1)', async () => {
+    await withServer(['Ciphers aes128-ctr', 'MACs hmac-sha1'], async (info) => {
+      const err = await errorOf(login(info, { algorithms: { hmac: { append: ['hmac-sha2-512'] } } }).pipe(run('true')));
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect((err as ProtocolError).phase).toBe('kex');
+      // Naming the weak MAC yourself is a choice rxssh honours.
+      const ok = await lastValueFrom(login(info, { algorithms: { hmac: { append: ['hmac-sha1'] } } }).pipe(run('true')));
+      expect(ok.exitCode).toBe(0);
     });
   });
 

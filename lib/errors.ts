@@ -315,3 +315,22 @@ export class StdinOverflowError extends SshError {
     this.limit = limit;
   }
 }
+
+/**
+ * The installed `ssh2` is not the version whose internals rxssh was checked against (rxssh
+ * reaches into it for guards ssh2 lacks, such as policing the receive window), so rxssh refuses
+ * to connect rather than run with a guard silently missing. Install the version the message
+ * names.
+ *
+ * @example
+ * ```ts
+ * import { Ssh2CompatibilityError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof Ssh2CompatibilityError) console.error(err.message); // rxssh needs ssh2 1.17.0 …
+ * };
+ * ```
+ */
+export class Ssh2CompatibilityError extends SshError {
+  readonly code = 'ERR_SSH2_INCOMPATIBLE' as const;
+}

@@ -7,11 +7,11 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { policeChannels, signPublicKeyAtOnce, skipHostKeyProofs } from './ssh2-reach.js';
+import { policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
-import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey, type HostKeyInfo } from '../host-key.js';
 import { HostKeyOffer, Transport } from '../transport.js';
 import { fromSsh2Error } from './errors-map.js';
@@ -247,9 +247,10 @@ export class Session {
     const onClose = (): void => this.#onClose();
     const onReady = (): void => this.#onReady();
     const onBanner = (message: string): void => this.#report({ type: 'banner', message });
-    let strictKex = false;
     const onHandshake = (): void => {
-      if (s.requireStrictKex && !strictKex) {
+      // Decided from the protocol state, never from text: ssh2's debug output also carries the
+      // server's own identification string, which a server chooses freely.
+      if (s.requireStrictKex && strictKexNegotiated(this.client) !== true) {
         this.#fail(
           new ProtocolError('The server does not support strict key exchange (required: Terrapin, CVE-2023-48795)', {
             host: this.host,
@@ -275,29 +276,31 @@ export class Session {
         this.#onAuth(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
       ...(s.algorithms ? { algorithms: s.algorithms } : {}),
       ...(s.forwardAgent ? { agent: s.forwardAgent, agentForward: true } : {}),
-      // ssh2 reports the negotiated strict KEX only in its debug output.
-      ...(s.requireStrictKex
-        ? {
-            debug: (line: string): void => {
-              if (line.includes('strict KEX mode enabled')) strictKex = true;
-            },
-          }
-        : {}),
     };
+    const incompatible = ssh2Incompatibility();
+    if (incompatible !== undefined) {
+      this.#fail(new Ssh2CompatibilityError(incompatible, { host: this.host, port: this.port, phase: this.phase }));
+      return;
+    }
     try {
       this.client.connect(config);
     } catch (err) {
       this.#fail(fromSsh2Error(err, this.#errorState()));
       return;
     }
-    skipHostKeyProofs(this.client);
-    signPublicKeyAtOnce(this.client);
-    policeChannels(this.client, (channel, what) => {
-      const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
-      const fault = this.channelFaults.get(channel);
-      if (fault) fault(error);
-      else this.#fail(error);
-    });
+    const reached =
+      skipHostKeyProofs(this.client) &&
+      signPublicKeyAtOnce(this.client) &&
+      policeChannels(this.client, (channel, what) => {
+        const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
+        const fault = this.channelFaults.get(channel);
+        if (fault) fault(error);
+        else this.#fail(error);
+      });
+    if (!reached) {
+      this.#fail(new Ssh2CompatibilityError("ssh2's internals are not shaped as rxssh expects (a live client lacks the handlers its guards wrap)", { host: this.host, port: this.port, phase: this.phase }));
+      return;
+    }
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
     socket.on('data', onData);
     // Once the socket is gone, remove what we added (registered after ssh2's own socket

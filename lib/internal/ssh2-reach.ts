@@ -180,3 +180,46 @@ export function signPublicKeyAtOnce(client: object): boolean {
   };
   return true;
 }
+
+/** The ssh2 version whose internals the reach-ins above were read from and are pinned by specs. */
+export const CHECKED_SSH2_VERSION = '1.17.0';
+
+let compatibility: string | undefined | null = null;
+
+/**
+ * Why the installed ssh2 cannot be used by rxssh (its version is not the one the reach-ins were
+ * checked against, or a shape they rely on is gone), or undefined when it can. Checked once per
+ * process; `connect()` fails with this message instead of running with a silently missing
+ * guard.
+ */
+export function ssh2Incompatibility(): string | undefined {
+  if (compatibility !== null) return compatibility;
+  const require = createRequire(import.meta.url);
+  const problems: string[] = [];
+  let version = 'unknown';
+  try {
+    version = String((require('ssh2/package.json') as { version?: unknown }).version);
+  } catch {
+    problems.push('its package.json cannot be read');
+  }
+  if (version !== CHECKED_SSH2_VERSION) problems.push(`version ${version} is installed`);
+  try {
+    const protocol = require('ssh2/lib/protocol/Protocol.js') as { prototype?: Record<string, unknown> };
+    for (const method of ['signal', 'authPK']) {
+      if (typeof protocol.prototype?.[method] !== 'function') problems.push(`Protocol.prototype.${method} is missing`);
+    }
+  } catch {
+    problems.push('ssh2/lib/protocol/Protocol.js cannot be loaded');
+  }
+  if (!sendPacket) problems.push('ssh2/lib/protocol/utils.js has no sendPacket');
+  compatibility = problems.length
+    ? `rxssh needs ssh2 ${CHECKED_SSH2_VERSION} (it reaches into ssh2's internals, checked against that version): ${problems.join('; ')}. Install ssh2@${CHECKED_SSH2_VERSION}.`
+    : undefined;
+  return compatibility;
+}
+
+/** Whether the key exchange negotiated strict mode (Terrapin, CVE-2023-48795), from ssh2's protocol state. */
+export function strictKexNegotiated(client: object): boolean | undefined {
+  const mode: unknown = (client as any)._protocol?._strictMode;
+  return typeof mode === 'boolean' ? mode : undefined;
+}

@@ -105,3 +105,12 @@ describe('ssh2 reach-ins', () => {
     expect(await afterLogin(true)).toEqual({ proofs: 0, ignores: 1 });
   });
 });
+
+describe('the ssh2 the reach-ins were checked against', () => {
+  it('package.json pins exactly the ssh2 version the reach-ins name, and the installed one passes the start-up check', async () => {
+    const { CHECKED_SSH2_VERSION, ssh2Incompatibility } = await import('../../lib/internal/ssh2-reach.js');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies['ssh2']).toBe(CHECKED_SSH2_VERSION);
+    expect(ssh2Incompatibility()).toBeUndefined();
+  });
+});

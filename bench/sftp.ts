@@ -21,7 +21,7 @@ function sha(path: string): string {
 export async function sftpBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
   const local = join(s.dir, 'sftp-src.bin');
   const back = join(s.dir, 'sftp-back.bin');
-  const remote = '/home/rxssh-test/bench-sftp.bin';
+  const remote = `${s.home}/bench-sftp.bin`;
   const block = randomBytes(1024 * 1024);
   writeFileSync(local, Buffer.concat(Array.from({ length: SIZE / block.length }, () => block)));
   const want = sha(local);
@@ -84,7 +84,7 @@ export async function sftpBench(s: SshdInfo, reps: number): Promise<{ rows: Row[
         const [ms = NaN] = await time(1, async () => fn(dir), 0);
         (runs[name] ?? []).push(ms);
         if (dir === 'down') check(back);
-        else execFileSync('cmp', ['-s', local, `/home/rxssh-test/bench-sftp.bin`]);
+        else execFileSync('cmp', ['-s', local, remote]);
       }
     }
     const medians: Record<string, number> = {};

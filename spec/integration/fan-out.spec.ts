@@ -33,7 +33,7 @@ let knownHostsFile: string;
 beforeAll(async () => {
   const base = sshd(); // fails loudly without sshd
   fleet = await startSshd({
-    password: base.password,
+    account: base,
     extra: [...ADDRESSES.map((a) => `ListenAddress ${a}:{port}`), 'MaxStartups 200:30:400'],
   });
   const hostKey = readFileSync(join(fleet.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
@@ -75,7 +75,7 @@ describe('fan-out against real sshd', () => {
   });
 
   it('MaxStartups 10:30:100 with 100 in flight: dropped connections are retried, all succeed', async () => {
-    const strict = await startSshd({ password: fleet.info.password, extra: ['MaxStartups 10:30:100'] });
+    const strict = await startSshd({ account: fleet.info, extra: ['MaxStartups 10:30:100'] });
     try {
       const hostKey = readFileSync(join(strict.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
       const kh = join(strict.info.dir, 'kh');
@@ -101,7 +101,7 @@ describe('fan-out against real sshd', () => {
   });
 
   it('MaxSessions 2 with 10 commands on one connection: all succeed', async () => {
-    const narrow = await startSshd({ password: fleet.info.password, extra: ['MaxSessions 2'] });
+    const narrow = await startSshd({ account: fleet.info, extra: ['MaxSessions 2'] });
     try {
       const results = await lastValueFrom(
         connect({ host: '127.0.0.1', port: narrow.info.port, username: narrow.info.username }).pipe(
@@ -132,10 +132,10 @@ describe('fan-out against real sshd', () => {
 });
 
 describe('rxssh CLI against real sshd (a real process, real exit codes)', () => {
-  const cli = (args: string[]): Promise<{ code: number; stdout: string }> =>
+  const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { env: { ...process.env, RXSSH_PW: fleet.info.password } }, (err, stdout) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { env: { ...process.env, RXSSH_PW: fleet.info.password } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
   const common = () => ['-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
@@ -179,7 +179,7 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
 
     // -A: the config's own aliases are the inventory.
     const all = await cli(['run', '-F', conf, '-A', 'web-*,!web-old', '-P', '--', 'echo', 'from the inventory']);
-    expect(all.code).toBe(0);
+    expect(all.code, `${all.stdout}${all.stderr}`).toBe(0);
     expect(all.stdout.split('\n').filter((l) => l.endsWith(': from the inventory')).sort()).toEqual(
       ['web-a', 'web-b', 'web-c'].map((h) => `${h}: from the inventory`),
     );

@@ -16,8 +16,10 @@ import { startSshd, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
 let local: string;
+let home: string;
 beforeAll(() => {
   s = sshd();
+  home = s.home;
   local = mkdtempSync(join(tmpdir(), 'rxssh-sftp-'));
   chmodSync(local, 0o755);
 });
@@ -27,7 +29,6 @@ const login = (info = s, extra: Partial<ConnectConfig> = {}) =>
     verifyHostKey(pinned(info.hostFingerprints['ed25519'] ?? '')),
     authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
   );
-const home = '/home/rxssh-test';
 /** Runs `work` with an SFTP session on a fresh connection to the suite's sshd. */
 const onSftp = <T>(work: (sftp: SftpSession) => Promise<T>): Promise<T> =>
   lastValueFrom(login().pipe(withConnection((c) => c.withSftp((sftp) => from(work(sftp))))));
@@ -137,7 +138,7 @@ describe('SFTP against sshd', () => {
   });
 
   it('50 sequential SFTP sessions on one connection with MaxSessions 10: all succeed', async () => {
-    const narrow = await startSshd({ password: s.password, extra: ['MaxSessions 10'] });
+    const narrow = await startSshd({ account: s, extra: ['MaxSessions 10'] });
     try {
       const paths = await lastValueFrom(
         login(narrow.info).pipe(

@@ -1,6 +1,7 @@
 /**
  * Starts a real OpenSSH sshd on a loopback port with a throwaway config, host keys, client
- * keys and a dedicated test account. Used by the integration specs (through vitest's
+ * keys and a throwaway test account of its own (a fresh name and password per run, so runs on one
+ * machine never change each other's account). Used by the integration specs (through vitest's
  * globalSetup) and by the benchmarks. Needs root (sshd -D on a port, useradd).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const SSHD = '/usr/sbin/sshd';
-export const TEST_USER = 'rxssh-test';
+/** Test accounts are named this prefix and 8 random hex digits, one per run. */
+export const TEST_USER_PREFIX = 'rxssh-t-';
 const MARKER = 'rxssh throwaway test account';
 
 /** Everything a spec needs to reach the sshd. */
@@ -20,6 +22,8 @@ export interface SshdInfo {
   readonly port: number;
   readonly username: string;
   readonly password: string;
+  /** The account's home directory. */
+  readonly home: string;
   readonly dir: string;
   readonly logFile: string;
   /** SHA256 fingerprints of the host keys, by type (`ed25519`, `rsa`, `ecdsa`). */
@@ -36,10 +40,11 @@ export interface SshdOptions {
   readonly extra?: readonly string[];
   readonly host?: string;
   /**
-   * The test account's password. Give the running suite's password when starting a second
-   * sshd during the tests, so the account's password does not change under other specs.
+   * The account to log in as: give the running suite's (its `SshdInfo`) when starting a second
+   * sshd during the tests. Without it, a fresh account is made for this sshd and removed by
+   * `stop()`.
    */
-  readonly password?: string;
+  readonly account?: TestAccount;
 }
 
 /** Why sshd cannot run here, or undefined when it can. */
@@ -72,21 +77,69 @@ function fingerprint(pubFile: string): string {
   return fp;
 }
 
-/** Creates (or reuses) the dedicated test account and gives it a fresh random password. */
-function ensureUser(password: string): void {
-  let exists = true;
+/** Runs a command that edits the account database, retrying while another run holds its lock. */
+function accountCommand(cmd: string, args: string[], input?: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) });
+      return;
+    } catch (err) {
+      const text = String((err as { stderr?: Buffer }).stderr ?? err);
+      if (attempt >= 50 || !/lock|try again/i.test(text)) throw new Error(`${cmd} ${args.join(' ')}: ${text}`, { cause: err });
+      execFileSync('sleep', ['0.1']);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
   try {
-    execFileSync('id', [TEST_USER], { stdio: 'pipe' });
-  } catch {
-    exists = false;
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  if (!exists) {
-    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', '--comment', MARKER, TEST_USER], { stdio: 'pipe' });
-  } else {
-    const entry = execFileSync('getent', ['passwd', TEST_USER], { encoding: 'utf8' });
-    if (!entry.includes(MARKER)) throw new Error(`account ${TEST_USER} exists but was not made by rxssh's tests; refusing to touch it`);
+}
+
+/**
+ * Removes throwaway accounts left behind by runs that died (their process is gone). Accounts of
+ * runs still going are left alone: each run has its own account, so runs never share one.
+ */
+function removeStaleAccounts(): void {
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  for (const line of passwd.split('\n')) {
+    const [name, , , , comment] = line.split(':');
+    const owner = comment?.startsWith(MARKER) ? /pid (\d+)/.exec(comment)?.[1] : undefined;
+    if (name && owner && !alive(Number(owner))) {
+      try {
+        accountCommand('userdel', ['--remove', name]);
+      } catch {
+        // another run may be removing it at the same moment
+      }
+    }
   }
-  execFileSync('chpasswd', [], { input: `${TEST_USER}:${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** A throwaway account of this run: its own name and password, removed again by `remove`. */
+export interface TestAccount {
+  readonly username: string;
+  readonly password: string;
+  readonly home: string;
+}
+
+/** Creates a fresh account for this run (a random name and password). */
+export function createTestAccount(): TestAccount & { remove: () => void } {
+  removeStaleAccounts();
+  const username = `${TEST_USER_PREFIX}${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('base64url');
+  accountCommand('useradd', ['--create-home', '--shell', '/bin/sh', '--comment', `${MARKER} (pid ${process.pid})`, username]);
+  accountCommand('chpasswd', [], `${username}:${password}\n`);
+  const home = execFileSync('getent', ['passwd', username], { encoding: 'utf8' }).split(':')[5] ?? `/home/${username}`;
+  return {
+    username,
+    password,
+    home,
+    remove: () => accountCommand('userdel', ['--remove', username]),
+  };
 }
 
 async function waitForBanner(host: string, port: number, child: ChildProcess, log: () => string): Promise<void> {
@@ -115,8 +168,17 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
   const dir = mkdtempSync(join(tmpdir(), 'rxssh-sshd-'));
   chmodSync(dir, 0o755);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const password = options.password ?? randomBytes(12).toString('base64url');
-  ensureUser(password);
+  const own = options.account ? undefined : createTestAccount();
+  const account: TestAccount = options.account ?? (own as TestAccount);
+  try {
+    return await launch(host, dir, account, options, own);
+  } catch (err) {
+    own?.remove();
+    throw err;
+  }
+}
+
+async function launch(host: string, dir: string, account: TestAccount, options: SshdOptions, own: { remove: () => void } | undefined): Promise<{ info: SshdInfo; stop: () => Promise<void> }> {
 
   const hostFingerprints: Record<string, string> = {};
   const hostKeyLines: string[] = [];
@@ -160,7 +222,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
       'UsePAM no',
       'StrictModes no',
       'PermitRootLogin no',
-      `AllowUsers ${TEST_USER}`,
+      `AllowUsers ${account.username}`,
       'AcceptEnv RXSSH_*',
       'Subsystem sftp internal-sftp',
       'AllowTcpForwarding yes',
@@ -179,8 +241,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
   const info: SshdInfo = {
     host,
     port,
-    username: TEST_USER,
-    password,
+    username: account.username,
+    password: account.password,
+    home: account.home,
     dir,
     logFile,
     hostFingerprints,
@@ -195,6 +258,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<{ info: Sshd
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
+    own?.remove();
   };
   return { info, stop };
 }

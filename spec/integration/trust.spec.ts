@@ -164,7 +164,7 @@ describe('a real ssh-agent', () => {
 describe('jump hosts (two real sshd)', () => {
   let target: { info: SshdInfo; stop: () => Promise<void> };
   beforeAll(async () => {
-    target = await startSshd({ password: s.password });
+    target = await startSshd({ account: s });
   });
   afterAll(async () => {
     await target?.stop();
@@ -185,7 +185,7 @@ describe('jump hosts (two real sshd)', () => {
       ),
     );
     expect(r.stdout).toBe('through the bastion\n');
-    expect(readFileSync(target.info.logFile, 'utf8')).toMatch(/Accepted publickey for rxssh-test from 127\.0\.0\.1/);
+    expect(readFileSync(target.info.logFile, 'utf8')).toContain(`Accepted publickey for ${target.info.username} from 127.0.0.1`);
     await expectNoLeaks(baseline);
     // A long command through the chain, cancelled: both connections close, the command dies.
     const tag = `sleep 60.${Date.now() % 100000}`;

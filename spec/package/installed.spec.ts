@@ -1,0 +1,155 @@
+/**
+ * The product a user installs: `npm pack` from this checkout (which builds through `prepack`),
+ * the tarball installed into a scratch project, and there the `rxssh` bin (through npm's
+ * `.bin` link and `npx`), both import styles and a strict TypeScript consumer — against the
+ * suite's real sshd. A spec that only passes inside the repo proves little about what ships.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshd } from '../helpers/index.js';
+import type { SshdInfo } from '../integration/sshd.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+let s: SshdInfo;
+let scratch: string;
+let knownHosts: string;
+let tarball: string;
+
+function run(cmd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: scratch, env: { ...process.env, ...options.env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+beforeAll(() => {
+  s = sshd(); // fails loudly without the suite's sshd
+  scratch = mkdtempSync(join(tmpdir(), 'rxssh-installed-'));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const found = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
+  if (!found) throw new Error('npm pack made no tarball');
+  tarball = join(scratch, found);
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  const devTypes = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, `typescript@${devTypes.devDependencies['typescript']}`, `@types/node@${devTypes.devDependencies['@types/node']}`],
+    { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const hostKey = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  knownHosts = join(scratch, 'known_hosts');
+  writeFileSync(knownHosts, `[${s.host}]:${s.port} ${hostKey}\n`);
+}, 240_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  it('ships the built code, the bin, types and the licence, and no sources, specs or source maps', () => {
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/cli/bin.js', 'package/dist/testing/index.js', 'package/LICENSE', 'package/package.json']));
+    expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('package/spec/') || f.endsWith('.map') || f.startsWith('package/dist/internal/') && f.endsWith('.d.ts'))).toEqual([]);
+  });
+});
+
+describe('the installed bin', () => {
+  const target = (): string => `${s.host}:${s.port}`;
+  const creds = (): string[] => ['-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', knownHosts];
+
+  it('--version through node_modules/.bin and through npx', async () => {
+    const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+    const bin = await run(join(scratch, 'node_modules', '.bin', 'rxssh'), ['--version']);
+    expect(bin).toMatchObject({ code: 0, stdout: `rxssh ${version}\n` });
+    const npx = await run('npx', ['--no-install', 'rxssh', '--version']);
+    expect(npx).toMatchObject({ code: 0, stdout: `rxssh ${version}\n` });
+  });
+
+  it('rxssh run: exit 0 with output and stdin (-I), 5 for a failed command, 4 for an unreachable host', async () => {
+    const bin = join(scratch, 'node_modules', '.bin', 'rxssh');
+    const ok = await run(bin, ['run', '-H', target(), ...creds(), '-I', '-i', '--', 'cat'], { input: 'from stdin\n' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('[SUCCESS]');
+    expect(ok.stdout).toContain('from stdin');
+    const failed = await run(bin, ['run', '-H', target(), ...creds(), '--', 'exit 3']);
+    expect(failed.code, failed.stderr).toBe(5);
+    expect(failed.stdout).toContain('Exited with error code 3');
+    const unreachable = await run(bin, ['run', '-H', `${s.host}:1`, ...creds(), '--', 'true']);
+    expect(unreachable.code, unreachable.stderr).toBe(4);
+  });
+
+  it('rxssh exec: the remote exit code, output on stdout', async () => {
+    const bin = join(scratch, 'node_modules', '.bin', 'rxssh');
+    const seven = await run(bin, ['exec', ...creds(), target(), '--', 'echo out; exit 7']);
+    expect(seven).toMatchObject({ code: 7, stdout: 'out\n' });
+  });
+});
+
+describe('the installed library', () => {
+  it('imports from ESM and connects to sshd through the installed code', async () => {
+    writeFileSync(
+      join(scratch, 'esm.mjs'),
+      `import { connect, verifyHostKey, knownHosts, authenticate, privateKey, run } from 'rxssh';
+import { testServer } from 'rxssh/testing';
+import { readFileSync } from 'node:fs';
+import { lastValueFrom } from 'rxjs';
+if (typeof testServer !== 'function') throw new Error('rxssh/testing has no testServer');
+const r = await lastValueFrom(
+  connect({ host: ${JSON.stringify(s.host)}, port: ${s.port}, username: ${JSON.stringify(s.username)} }).pipe(
+    verifyHostKey(knownHosts({ files: [${JSON.stringify(knownHosts)}] })),
+    authenticate(privateKey(readFileSync(${JSON.stringify(s.keys['ed25519'])}))),
+    run('echo installed'),
+  ),
+);
+console.log(r.stdout.trim());
+`,
+    );
+    const out = await run(process.execPath, ['esm.mjs']);
+    expect(out, out.stderr).toMatchObject({ code: 0, stdout: 'installed\n' });
+  });
+
+  it('require()s both entry points from CommonJS (Node ≥ 20.19 loads ESM through require)', async () => {
+    writeFileSync(
+      join(scratch, 'cjs.cjs'),
+      `const rxssh = require('rxssh');
+const testing = require('rxssh/testing');
+console.log(typeof rxssh.connect, typeof rxssh.fanOut, typeof testing.testServer);
+`,
+    );
+    const out = await run(process.execPath, ['cjs.cjs']);
+    expect(out.stderr).not.toMatch(/Error/);
+    expect(out).toMatchObject({ code: 0, stdout: 'function function function\n' });
+  });
+
+  it('type-checks in a strict consumer that checks library types too (skipLibCheck: false)', async () => {
+    writeFileSync(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] },
+        files: ['consumer.mts'],
+      }),
+    );
+    writeFileSync(
+      join(scratch, 'consumer.mts'),
+      `import { connect, verifyHostKey, pinned, authenticate, password, run, fanOut, type HostResult, type Connection } from 'rxssh';
+import { testServer, type TestServerInfo } from 'rxssh/testing';
+import type { Observable } from 'rxjs';
+const conn$: Observable<Connection> = connect({ host: 'h', username: 'u' }).pipe(verifyHostKey(pinned('SHA256:x')), authenticate(password('p')));
+const result$ = conn$.pipe(run('true'));
+const fan$ = fanOut(['a', 'b'], () => result$);
+fan$.subscribe((r: HostResult<unknown>) => r.status);
+const server$: Observable<TestServerInfo> = testServer();
+void server$;
+`,
+    );
+    const out = await run(join(scratch, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
+    expect(out.stdout + out.stderr).toBe('');
+    expect(out.code).toBe(0);
+  });
+});

@@ -6,11 +6,12 @@
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { constants, promises as fsp, readFileSync } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { HostKeyRejectedError, type SshErrorContext } from './errors.js';
 import { sha256Fingerprint, type HostKeyInfo, type HostKeyPolicy } from './host-key.js';
+import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
 /** One parsed known_hosts line. */
 export interface KnownHostsEntry {
@@ -44,7 +45,10 @@ export class HostKeyUnknownError extends HostKeyRejectedError {
 }
 
 /**
- * The host is known with a different key of the same type: a possible man in the middle.
+ * The host is known with a different key: a possible man in the middle. Either a key of the
+ * same type differs, or (when learning with `acceptNew`) the host is known only by keys of other
+ * types — OpenSSH's "REMOTE HOST IDENTIFICATION HAS CHANGED"; `file` and `line` name the known
+ * entry.
  *
  * @example
  * ```ts
@@ -64,9 +68,9 @@ export class HostKeyMismatchError extends HostKeyRejectedError {
   /** The SHA256 fingerprint of the key on that line. */
   readonly expected: string;
 
-  constructor(entry: KnownHostsEntry, offered: string, context: SshErrorContext) {
+  constructor(entry: KnownHostsEntry, offered: string, context: SshErrorContext, message?: string) {
     super(
-      `Host key mismatch: ${entry.file}:${entry.line} has ${sha256Fingerprint(entry.key)}, the server offered ${offered}`,
+      message ?? `Host key mismatch: ${entry.file}:${entry.line} has ${sha256Fingerprint(entry.key)}, the server offered ${offered}`,
       offered,
       context,
     );
@@ -112,7 +116,7 @@ export class HostKeyRevokedError extends HostKeyRejectedError {
  */
 export function parseKnownHosts(text: string, file = '<memory>'): KnownHostsEntry[] {
   const entries: KnownHostsEntry[] = [];
-  const lines = text.split('\n');
+  const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = (lines[i] ?? '').trim();
     if (raw === '' || raw.startsWith('#')) continue;
@@ -135,15 +139,13 @@ export function parseKnownHosts(text: string, file = '<memory>'): KnownHostsEntr
   return entries;
 }
 
-/** The name OpenSSH looks up: `host`, or `[host]:port` for a port other than 22. */
+/**
+ * The name OpenSSH looks up: `host`, or `[host]:port` for a port other than 22. The host is
+ * lower-cased first, as `ssh` does before any look-up (hashed entries hash the lower-case name).
+ */
 export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
-}
-
-function wildcard(pattern: string, text: string): boolean {
-  // OpenSSH's match_pattern: `*` any run, `?` one character; case-insensitive for host names.
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-  return re.test(text);
+  const name = host.toLowerCase();
+  return port === 22 ? name : `[${name}]:${port}`;
 }
 
 function hashedMatches(hashed: string, name: string): boolean {
@@ -151,7 +153,7 @@ function hashedMatches(hashed: string, name: string): boolean {
   if (parts.length !== 4 || parts[1] !== '1') return false;
   const salt = Buffer.from(parts[2] ?? '', 'base64');
   const want = Buffer.from(parts[3] ?? '', 'base64');
-  const got = createHmac('sha1', salt).update(name).digest();
+  const got = createHmac('sha1', salt).update(name.toLowerCase()).digest();
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
@@ -206,6 +208,11 @@ export interface BadHostVerdict {
 export interface UnknownHostVerdict {
   /** Discriminator. */
   readonly kind: 'unknown';
+  /**
+   * Lines that know the host by keys of other types. A host with any known key is never new:
+   * `acceptNew` refuses it, as OpenSSH's accept-new does.
+   */
+  readonly otherKeys: readonly KnownHostsEntry[];
   /** Only a `@cert-authority` line matched the host (unusable: ssh2 has no host certificates). */
   readonly certAuthority: boolean;
 }
@@ -230,29 +237,42 @@ export type KnownHostsVerdict = KnownHostVerdict | BadHostVerdict | UnknownHostV
  */
 export function lookupKnownHost(entries: readonly KnownHostsEntry[], host: string, port: number, key: Buffer): KnownHostsVerdict {
   for (const e of entries) if (e.marker === 'revoked' && e.key.equals(key)) return { kind: 'revoked', entry: e };
-  const names = port === 22 ? [host] : [knownHostsName(host, port)];
+  const plain = host.toLowerCase();
+  const name = knownHostsName(plain, port);
   const type = key.subarray(4, 4 + (key.length >= 4 ? key.readUInt32BE(0) : 0)).toString('latin1');
   let mismatch: KnownHostsEntry | undefined;
   let certAuthority = false;
+  const otherKeys: KnownHostsEntry[] = [];
   for (const e of entries) {
     if (e.marker === 'revoked') continue;
-    if (!names.some((n) => hostMatches(e.hosts, n))) continue;
+    if (!hostMatches(e.hosts, name)) continue;
     if (e.marker === 'cert-authority') {
       certAuthority = true;
       continue;
     }
     if (e.key.equals(key)) return { kind: 'known', entry: e };
     if (e.keyType === type) mismatch ??= e;
+    else otherKeys.push(e);
   }
   if (mismatch) return { kind: 'mismatch', entry: mismatch };
   if (port !== 22) {
     // OpenSSH also accepts the key when it is recorded under the plain host name ("found
     // matching key w/out port"); only an exact key match counts there.
     for (const e of entries) {
-      if (e.marker === undefined && e.key.equals(key) && hostMatches(e.hosts, host)) return { kind: 'known', entry: e };
+      if (e.marker === undefined && e.key.equals(key) && hostMatches(e.hosts, plain)) return { kind: 'known', entry: e };
     }
   }
-  return { kind: 'unknown', certAuthority };
+  return { kind: 'unknown', certAuthority, otherKeys };
+}
+
+/** The key types known for a host (name and port), in known_hosts order, without `@revoked` or CA lines. */
+export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  const types: string[] = [];
+  for (const e of entries) {
+    if (e.marker === undefined && !types.includes(e.keyType) && hostMatches(e.hosts, name)) types.push(e.keyType);
+  }
+  return types;
 }
 
 /** Options of {@link knownHosts} and {@link acceptNew}. */
@@ -273,34 +293,25 @@ function defaultFiles(): string[] {
   return [`${homedir()}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
 }
 
-function readEntries(files: readonly string[]): KnownHostsEntry[] {
-  const entries: KnownHostsEntry[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    entries.push(...parseKnownHosts(text, file));
-  }
-  return entries;
+async function lookup(files: readonly string[], key: HostKeyInfo): Promise<KnownHostsVerdict> {
+  const index = await indexOf(files, parseKnownHosts);
+  return lookupKnownHost(index.candidates([knownHostsName(key.host, key.port), key.host]), key.host, key.port, key.key);
 }
 
-function judge(files: readonly string[], key: HostKeyInfo, onUnknown: (key: HostKeyInfo) => Promise<boolean> | boolean): Promise<boolean> | boolean {
-  const context = { host: key.host, port: key.port, phase: 'host-key' as const };
-  const verdict = lookupKnownHost(readEntries(files), key.host, key.port, key.key);
-  switch (verdict.kind) {
-    case 'known':
-      return true;
-    case 'revoked':
-      throw new HostKeyRevokedError(verdict.entry, key.fingerprint, context);
-    case 'mismatch':
-      throw new HostKeyMismatchError(verdict.entry, key.fingerprint, context);
-    case 'unknown':
-      return onUnknown(key);
-  }
+function context(key: HostKeyInfo): SshErrorContext {
+  return { host: key.host, port: key.port, phase: 'host-key' };
+}
+
+/** Throws for a revoked or changed key; resolves with the verdict otherwise. */
+async function judge(files: readonly string[], key: HostKeyInfo): Promise<KnownHostVerdict | UnknownHostVerdict> {
+  const verdict = await lookup(files, key);
+  if (verdict.kind === 'known' || verdict.kind === 'unknown') return verdict;
+  if (verdict.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, key.fingerprint, context(key));
+  throw new HostKeyMismatchError(verdict.entry, key.fingerprint, context(key));
+}
+
+function otherTypes(verdict: UnknownHostVerdict): string {
+  return [...new Set(verdict.otherKeys.map((e) => e.keyType))].join(', ');
 }
 
 /**
@@ -310,7 +321,8 @@ function judge(files: readonly string[], key: HostKeyInfo, onUnknown: (key: Host
  * Rejects with {@link HostKeyUnknownError} (no entry for the host and key type),
  * {@link HostKeyMismatchError} (a different key of the same type) or
  * {@link HostKeyRevokedError} (`@revoked`). Hosts on a non-22 port are looked up as
- * `[host]:port`. The files are read on every verification, so edits take effect at once.
+ * `[host]:port` (host names lower-cased, as OpenSSH does). Files are parsed once per version: a
+ * verification `stat`s them and re-reads only a file that changed, so edits take effect at once.
  * Limitation: `@cert-authority` lines are parsed and matched, but ssh2 cannot negotiate host
  * certificates, so a host trusted only through a CA is reported unknown.
  *
@@ -324,53 +336,117 @@ function judge(files: readonly string[], key: HostKeyInfo, onUnknown: (key: Host
 export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   const files = config.files ?? defaultFiles();
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
-  return (key) =>
-    judge(files, key, () => {
-      throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known`, key.fingerprint, {
-        host: key.host,
-        port: key.port,
-        phase: 'host-key',
-      });
-    });
+  return withKnownTypes(files, async (key) => {
+    const verdict = await judge(files, key);
+    if (verdict.kind === 'known') return true;
+    const others = verdict.otherKeys.length ? ` (known only by ${otherTypes(verdict)} keys)` : '';
+    throw new HostKeyUnknownError(`No ${key.type} host key is known for ${knownHostsName(key.host, key.port)}${others}; offered ${key.fingerprint}`, key.fingerprint, context(key));
+  });
 }
 
-/** Serializes appends per file inside this process and remembers what was learned. */
-const appendQueues = new Map<string, Promise<void>>();
-const learned = new Map<string, Set<string>>();
-
-async function appendLine(file: string, line: string, dedupeKey: string): Promise<void> {
-  const previous = appendQueues.get(file) ?? Promise.resolve();
-  const next = previous.then(async () => {
-    let seen = learned.get(file);
-    if (!seen) learned.set(file, (seen = new Set()));
-    if (seen.has(dedupeKey)) return;
-    await fsp.mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // One write() with O_APPEND: the kernel appends it whole, also against other processes.
-    const handle = await fsp.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
-    try {
-      await handle.write(line);
-    } finally {
-      await handle.close();
-    }
-    seen.add(dedupeKey);
+/**
+ * Gives a known_hosts policy what `connect` needs to prefer the key types already known for a
+ * host (as OpenSSH orders its host-key algorithms by known_hosts).
+ */
+function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => Promise<boolean>): HostKeyPolicy {
+  return Object.assign(policy, {
+    [KNOWN_KEY_TYPES]: async (host: string, port: number): Promise<string[]> => {
+      const index = await indexOf(files, parseKnownHosts);
+      return knownKeyTypes(index.candidates([knownHostsName(host, port)]), host, port);
+    },
   });
-  appendQueues.set(
-    file,
-    next.catch(() => undefined),
-  );
+}
+
+/**
+ * Where a host-key policy keeps its "which key types are known for this host" look-up (set by
+ * `knownHosts`, `acceptNew` and the ssh_config policies). @internal
+ */
+export const KNOWN_KEY_TYPES = Symbol.for('rxssh.knownKeyTypes');
+
+/** The known-key-types look-up of a policy, if it has one. @internal */
+export function knownKeyTypesOf(policy: HostKeyPolicy): ((host: string, port: number) => Promise<string[]>) | undefined {
+  const fn: unknown = (policy as unknown as Record<symbol, unknown>)[KNOWN_KEY_TYPES];
+  return typeof fn === 'function' ? (fn as (host: string, port: number) => Promise<string[]>) : undefined;
+}
+
+/** Serializes learning per file inside this process (so per host name too). */
+const learnQueues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const previous = learnQueues.get(file) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.catch(() => undefined);
+  learnQueues.set(file, settled);
+  void settled.then(() => {
+    if (learnQueues.get(file) === settled) learnQueues.delete(file);
+  });
   return next;
+}
+
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Holds `FILE.lock` (created with O_EXCL) while `work` runs, so that runs in other processes
+ * learning into the same file take turns too. A lock older than 10 s is taken as stale.
+ */
+async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  await fsp.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      const handle = await fsp.open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await fsp.stat(lock).then((st) => Date.now() - st.mtimeMs, () => 0);
+      if (age > LOCK_STALE_MS || Date.now() > deadline) {
+        await fsp.rm(lock, { force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
+
+/** Appends one line as one `write()` on an O_APPEND descriptor, after a newline if the file lacks its last one. */
+async function appendLine(file: string, line: string): Promise<void> {
+  const handle = await fsp.open(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600);
+  try {
+    const { size } = await handle.stat();
+    let text = line;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) text = `\n${line}`;
+    }
+    await handle.write(text);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Trust on first use, like OpenSSH's `StrictHostKeyChecking accept-new`: an unknown host's key
  * is accepted and appended to the known_hosts file (hashed by default); a changed or revoked
- * key still fails.
+ * key still fails, and so does a host known only by keys of other types (a host with any known
+ * key is never new: {@link HostKeyMismatchError}, OpenSSH's "REMOTE HOST IDENTIFICATION HAS
+ * CHANGED").
  *
  * @remarks
- * Appends are one `write()` of a whole line on a file opened with `O_APPEND` (no torn lines,
- * also across processes), serialized per file within the process, and de-duplicated when many
- * connections of one fan-out learn the same key at once. A new file is created with mode 0600;
- * an existing file keeps its mode.
+ * Learning is serialized per file, within the process and (through `FILE.lock`, created
+ * exclusively) across processes, and the verdict is taken again inside: of two first
+ * connections that saw different keys, the second finds the first's entry and fails with
+ * {@link HostKeyMismatchError}; many connections of one fan-out that see the same key add one
+ * line. Each line is one `write()` on a file opened with `O_APPEND`, after a newline when the
+ * file's last line lacks one. A new file is created with mode 0600; an existing file keeps its
+ * mode.
  *
  * @example
  * ```ts
@@ -384,11 +460,31 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
   const target = config.learnTo ?? files[0];
   if (!target) throw new TypeError('acceptNew(): no file to learn keys into');
   const hash = config.hash ?? true;
-  return (key) =>
-    judge(files, key, async (unknown) => {
-      const name = knownHostsName(unknown.host, unknown.port);
-      const hosts = hash ? hashHostName(name) : name;
-      await appendLine(target, `${hosts} ${unknown.openssh}\n`, `${name} ${unknown.openssh}`);
-      return true;
-    });
+  const refuseChanged = (key: HostKeyInfo, verdict: UnknownHostVerdict): never => {
+    const known = verdict.otherKeys[0] as KnownHostsEntry;
+    throw new HostKeyMismatchError(
+      known,
+      key.fingerprint,
+      context(key),
+      `REMOTE HOST IDENTIFICATION HAS CHANGED: ${knownHostsName(key.host, key.port)} is known by its ${otherTypes(verdict)} key (${known.file}:${known.line}), the server offered a ${key.type} key ${key.fingerprint}; not learned`,
+    );
+  };
+  return withKnownTypes(files, async (key) => {
+    const first = await judge(files, key);
+    if (first.kind === 'known') return true;
+    if (first.otherKeys.length) refuseChanged(key, first);
+    // Learning is serialized per file (in this process, and across processes by a lock file):
+    // the verdict is taken again inside, so of two first connections that saw different keys
+    // the second finds the first's entry and fails as a mismatch.
+    return serialized(target, () =>
+      withFileLock(target, async () => {
+        const verdict = await judge(files, key);
+        if (verdict.kind === 'known') return true;
+        if (verdict.otherKeys.length) refuseChanged(key, verdict);
+        const name = knownHostsName(key.host, key.port);
+        await appendLine(target, `${hash ? hashHostName(name) : name} ${key.openssh}\n`);
+        return true;
+      }),
+    );
+  });
 }

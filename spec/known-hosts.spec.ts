@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, promises as fsp, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, range, mergeMap, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   HostKeyMismatchError,
   HostKeyRejectedError,
@@ -96,7 +96,8 @@ describe('known_hosts parsing and matching', () => {
     expect(lookupKnownHost(kh(`h ${ours}\n@revoked * ${ours}`), 'h', 22, key).kind).toBe('revoked');
     const ecdsa = utils.generateKeyPairSync('ecdsa', { bits: 256 }).public;
     expect(lookupKnownHost(kh(`h ${ecdsa}`), 'h', 22, key).kind).toBe('unknown');
-    expect(lookupKnownHost(kh(`@cert-authority h ${other}`), 'h', 22, key)).toEqual({ kind: 'unknown', certAuthority: true });
+    expect(lookupKnownHost(kh(`@cert-authority h ${other}`), 'h', 22, key)).toEqual({ kind: 'unknown', certAuthority: true, otherKeys: [] });
+    expect(lookupKnownHost(kh(`h ${ecdsa}`), 'h', 22, key)).toMatchObject({ kind: 'unknown', otherKeys: [{ keyType: 'ecdsa-sha2-nistp256' }] });
   });
 });
 
@@ -203,5 +204,98 @@ describe('acceptNew()', () => {
     );
     expect(results).toHaveLength(50);
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('known_hosts under attack (issue 12)', () => {
+  const key = () => blob(server.info.hostKey.openssh);
+  const ecdsa = () => utils.generateKeyPairSync('ecdsa', { bits: 256 }).public;
+
+  it('OpenSSH accept-new: a host known by a key of another type is never new (REMOTE HOST IDENTIFICATION HAS CHANGED), nothing learned', async () => {
+    const known = `${knownHostsName('box.example', 22)} ${ecdsa()}\n`;
+    const file = fileWith('other-type', known);
+    const err = await Promise.resolve(acceptNew({ files: [file] })(describeHostKeyForTests(key(), 'box.example', 22))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect((err as HostKeyMismatchError).message).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED.*ecdsa-sha2-nistp256/);
+    expect([(err as HostKeyMismatchError).file, (err as HostKeyMismatchError).line]).toEqual([file, 1]);
+    expect(readFileSync(file, 'utf8')).toBe(known);
+    // StrictHostKeyChecking yes: unknown, and the message says which types are known.
+    const strict = await Promise.resolve(knownHosts({ files: [file] })(describeHostKeyForTests(key(), 'box.example', 22))).catch((e: unknown) => e);
+    expect(strict).toBeInstanceOf(HostKeyUnknownError);
+    expect((strict as Error).message).toMatch(/known only by ecdsa-sha2-nistp256/);
+  });
+
+  it('two first connections that see different keys: one is learned, the other fails as a mismatch (learning serialized per file)', async () => {
+    const file = join(dir, 'race');
+    const rogue = blob(other);
+    const a = acceptNew({ files: [file] });
+    const b = acceptNew({ files: [file] }); // a second policy object: the serialization is per file, not per policy
+    const outcomes = await Promise.allSettled([
+      Promise.resolve(a(describeHostKeyForTests(key(), 'race.example', 22))),
+      Promise.resolve(b(describeHostKeyForTests(rogue, 'race.example', 22))),
+    ]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toBeInstanceOf(HostKeyMismatchError);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('two processes learning one host with different keys at once: exactly one line, the other run is refused', async () => {
+    const { execFile } = await import('node:child_process');
+    const file = join(dir, 'race-processes');
+    const script = (keyLine: string) => `
+      import { acceptNew } from ${JSON.stringify(new URL('../lib/index.ts', import.meta.url).pathname)};
+      import { describeHostKey } from ${JSON.stringify(new URL('../lib/host-key.ts', import.meta.url).pathname)};
+      const key = Buffer.from(${JSON.stringify(keyLine.split(' ')[1])}, 'base64');
+      try { await acceptNew({ files: [${JSON.stringify(file)}] })(describeHostKey(key, 'proc.example', 22)); console.log('accepted'); }
+      catch (e) { console.log(e.code); }`;
+    const spawn = (keyLine: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(keyLine)], (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+      );
+    const outcomes = await Promise.all([spawn(server.info.hostKey.openssh), spawn(other)]);
+    expect(outcomes.sort()).toEqual(['ERR_SSH_HOST_KEY_MISMATCH', 'accepted']);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('host names are matched case-insensitively, hashed entries too (OpenSSH lower-cases the name): LOCALHOST is not a new host', async () => {
+    const file = fileWith('case', `${hashHostName('localhost')} ${server.info.hostKey.openssh}\n`);
+    expect(await knownHosts({ files: [file] })(describeHostKeyForTests(key(), 'LOCALHOST', 22))).toBe(true);
+    const err = await Promise.resolve(acceptNew({ files: [file] })(describeHostKeyForTests(blob(other), 'LocalHost', 22))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(hostMatches(hashHostName('web.example'), 'WEB.example')).toBe(true);
+  });
+
+  it('learning into a file whose last line has no newline starts a new line (no merged entries)', async () => {
+    const file = fileWith('no-newline', `first.example ${other}`);
+    expect(await acceptNew({ files: [file], hash: false })(describeHostKeyForTests(key(), 'second.example', 22))).toBe(true);
+    const entries = parseKnownHosts(readFileSync(file, 'utf8'), file);
+    expect(entries.map((e) => e.hosts)).toEqual(['first.example', 'second.example']);
+  });
+
+  it('CRLF known_hosts files parse like LF ones', () => {
+    const entries = parseKnownHosts(`a.example ${other}\r\n# comment\r\nb.example ${other}\r\n`, 'crlf');
+    expect(entries.map((e) => [e.hosts, e.line])).toEqual([['a.example', 1], ['b.example', 3]]);
+  });
+
+  it('a 20,000-line hashed file is read and parsed once per version, not per verification; a change is seen at once', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`${hashHostName(`host${i}.example`)} ${other}`);
+    const file = fileWith('big', `${lines.join('\n')}\n`);
+    const reads = vi.spyOn(fsp, 'readFile');
+    try {
+      const policy = knownHosts({ files: [file] });
+      for (let i = 0; i < 50; i++) {
+        const err = await Promise.resolve(policy(describeHostKeyForTests(key(), `host${i}.example`, 22))).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(HostKeyMismatchError); // found among the 20,000 hashed lines
+      }
+      expect(reads.mock.calls.filter(([f]) => f === file)).toHaveLength(1);
+      appendFileSync(file, `${hashHostName('new.example')} ${server.info.hostKey.openssh}\n`);
+      expect(await policy(describeHostKeyForTests(key(), 'new.example', 22))).toBe(true);
+      expect(reads.mock.calls.filter(([f]) => f === file)).toHaveLength(2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { isObservable, Observable } from 'rxjs';
 import type { Connection } from './connection.js';
 import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Session, type SessionSettings } from './internal/session.js';
+import { takeKnownTypesHint } from './internal/host-key-hints.js';
 import { warnIfNoNativeCrypto } from './internal/ssh2.js';
 import type { HostKeyOffer } from './transport.js';
 
@@ -222,13 +223,15 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
 export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
   const settings = settingsOf(config);
   warnIfNoNativeCrypto();
-  return new Observable<HostKeyOffer>((subscriber) => {
+  const offer$: Observable<HostKeyOffer> = new Observable<HostKeyOffer>((subscriber) => {
     const session = new Session(settings, {
       hostKey: (offer) => subscriber.next(offer),
       error: (err) => subscriber.error(err),
       close: () => subscriber.complete(),
     });
-    session.start();
+    // A known_hosts policy downstream says which key types it knows for this host: asked for first.
+    session.start(takeKnownTypesHint(offer$)?.(settings.host, settings.port));
     return () => session.end();
   });
+  return offer$;
 }

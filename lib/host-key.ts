@@ -9,6 +9,7 @@ import { from, Observable, type ObservableInput, type OperatorFunction } from 'r
 import { HostKeyRejectedError, SshError } from './errors.js';
 import type { HostKeyOffer, Transport } from './transport.js';
 import { sessionOf } from './internal/registry.js';
+import { hintKnownTypes, knownKeyTypesOf } from './internal/host-key-hints.js';
 
 /**
  * The server's host key as offered during the key exchange. Plain readonly data.
@@ -174,9 +175,11 @@ export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOf
   if (typeof policy !== 'function') {
     throw new TypeError('verifyHostKey() needs a policy such as pinned(…), knownHosts() or a predicate');
   }
+  const knownTypes = knownKeyTypesOf(policy);
   return (source) =>
     new Observable<Transport>((subscriber) => {
       let verdict: { unsubscribe(): void } | undefined;
+      if (knownTypes) hintKnownTypes(source, knownTypes);
       const upstream = source.subscribe({
         next: (offer) => {
           const session = sessionOf(offer);

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { HostKeyRejectedError, type SshErrorContext } from './errors.js';
 import { sha256Fingerprint, type HostKeyInfo, type HostKeyPolicy } from './host-key.js';
+import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
 /** One parsed known_hosts line. */
@@ -355,18 +356,6 @@ function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => 
       return knownKeyTypes(index.candidates([knownHostsName(host, port)]), host, port);
     },
   });
-}
-
-/**
- * Where a host-key policy keeps its "which key types are known for this host" look-up (set by
- * `knownHosts`, `acceptNew` and the ssh_config policies). @internal
- */
-export const KNOWN_KEY_TYPES = Symbol.for('rxssh.knownKeyTypes');
-
-/** The known-key-types look-up of a policy, if it has one. @internal */
-export function knownKeyTypesOf(policy: HostKeyPolicy): ((host: string, port: number) => Promise<string[]>) | undefined {
-  const fn: unknown = (policy as unknown as Record<symbol, unknown>)[KNOWN_KEY_TYPES];
-  return typeof fn === 'function' ? (fn as (host: string, port: number) => Promise<string[]>) : undefined;
 }
 
 /** Serializes learning per file inside this process (so per host name too). */

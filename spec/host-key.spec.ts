@@ -131,6 +131,24 @@ describe('verifyHostKey', () => {
     expect(() => pinned('SHA256:short')).toThrow(TypeError);
   });
 
+  it('two verify stages: a rejection by the second (async) policy surfaces at once as HostKeyRejectedError, before any credential', async () => {
+    const before = server.info.stats.authRequests.length;
+    const baseline = resources();
+    const stages = [verifyHostKey(pinned(server.info.hostKey.fingerprint)), verifyHostKey(() => new Promise<boolean>((r) => setTimeout(() => r(false), 20)))] as const;
+    const pipeline = connect({ host: server.info.host, port: server.info.port, username: server.info.username, timeouts: { auth: 10_000 } }).pipe(
+      stages[0],
+      // A second verify stage does not type-check (a Transport is not a HostKeyOffer); at run time it still must not lose a rejection.
+      stages[1] as never,
+      authenticate(password(server.info.password)),
+    );
+    const err = await errorOf(pipeline);
+    expect(err).toBeInstanceOf(HostKeyRejectedError);
+    expect(err).not.toBeInstanceOf(TimeoutError);
+    expect((err as HostKeyRejectedError).phase).toBe('host-key');
+    expect(server.info.stats.authRequests.length - before).toBe(0);
+    await expectNoLeaks(baseline);
+  });
+
   it('refuses something that is not a HostKeyOffer', async () => {
     const fake = { hostKey: {} } as unknown as HostKeyOffer;
     const err = await errorOf(of(fake).pipe(verifyHostKey(() => true)));

@@ -7,7 +7,7 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
+import { orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
@@ -101,6 +101,7 @@ export class Session {
   #credential: Subscription | undefined;
   #finished = false;
   #channelSeq = 0;
+  #knownHostKeyTypes: readonly string[] = [];
 
   constructor(settings: SessionSettings, sink: SessionSink) {
     this.#settings = settings;
@@ -154,9 +155,26 @@ export class Session {
     return () => this.#lostListeners.delete(listener);
   }
 
-  start(): void {
+  /**
+   * Starts the connection. `knownTypes` (from a known_hosts policy) are the host-key types
+   * already known for the host: the key exchange asks for them first, as OpenSSH does.
+   */
+  start(knownTypes?: Promise<readonly string[]>): void {
+    this.#arm(this.#settings.timeouts.connect);
+    if (!knownTypes) {
+      this.#begin();
+      return;
+    }
+    const go = (types: readonly string[]): void => {
+      if (this.#finished) return;
+      this.#knownHostKeyTypes = types;
+      this.#begin();
+    };
+    knownTypes.then(go, () => go([]));
+  }
+
+  #begin(): void {
     const s = this.#settings;
-    this.#arm(s.timeouts.connect);
     if (s.via) {
       this.#startVia(s.via);
       return;
@@ -212,6 +230,14 @@ export class Session {
         }
       },
     });
+  }
+
+  /** ssh2's algorithms option: the settings', with host-key algorithms of known key types first. */
+  #algorithms(): { algorithms: NonNullable<Ssh2ConnectConfig['algorithms']> } | undefined {
+    const s = this.#settings;
+    const ordered = orderHostKeyAlgorithms(s.algorithms?.serverHostKey, this.#knownHostKeyTypes);
+    if (ordered) return { algorithms: { ...s.algorithms, serverHostKey: ordered as NonNullable<NonNullable<Ssh2ConnectConfig['algorithms']>['serverHostKey']> } };
+    return s.algorithms ? { algorithms: s.algorithms } : undefined;
   }
 
   /** Runs ssh2 over a connected (or connecting) stream. */
@@ -274,7 +300,7 @@ export class Session {
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => this.#onHostKey(key, verify),
       authHandler: ((methodsLeft: AuthenticationType[] | null, partialSuccess: boolean | null, next: NextAuth) =>
         this.#onAuth(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
-      ...(s.algorithms ? { algorithms: s.algorithms } : {}),
+      ...(this.#algorithms() ?? {}),
       ...(s.forwardAgent ? { agent: s.forwardAgent, agentForward: true } : {}),
     };
     const incompatible = ssh2Incompatibility();
@@ -325,8 +351,19 @@ export class Session {
 
   /** Answers ssh2's host verifier. `error` is what the pipeline fails with on reject. */
   answerHostKey(ok: boolean, error?: SshError): void {
+    if (this.#finished) return;
     const verify = this.#verify;
-    if (!verify || this.#finished) return;
+    if (!verify) {
+      // A later verify stage of a key an earlier stage already accepted: ssh2 has its answer,
+      // but a rejection still ends the connection at once (no credential has been sent: the
+      // authenticate stage only starts once every verify stage has passed the Transport on).
+      if (!ok && this.#acceptedKey) {
+        this.#rejection =
+          error ?? new HostKeyRejectedError('Host key rejected', this.hostKey?.fingerprint, { host: this.host, port: this.port, phase: 'host-key' });
+        this.#fail(this.#rejection);
+      }
+      return;
+    }
     this.#verify = undefined;
     if (ok && this.hostKey) {
       this.#acceptedKey = this.hostKey.key;

@@ -223,3 +223,31 @@ export function strictKexNegotiated(client: object): boolean | undefined {
   const mode: unknown = (client as any)._protocol?._strictMode;
   return typeof mode === 'boolean' ? mode : undefined;
 }
+
+/** The host-key algorithms that sign with a key of this type. */
+function algorithmsOfKeyType(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+}
+
+/**
+ * The client's host-key algorithm list (ssh2's default edited as configured, or a full list)
+ * with the algorithms of the already-known key types first, as OpenSSH orders its list by
+ * known_hosts; undefined when nothing is known or nothing would move. Uses ssh2's own list
+ * builder and defaults, so the result is exactly what ssh2 would have offered, reordered.
+ */
+export function orderHostKeyAlgorithms(configured: unknown, knownTypes: readonly string[]): string[] | undefined {
+  if (knownTypes.length === 0) return undefined;
+  let list: string[];
+  try {
+    const require = createRequire(import.meta.url);
+    const { generateAlgorithmList } = require('ssh2/lib/utils.js') as { generateAlgorithmList: (c: unknown, d: string[], s: string[]) => string[] };
+    const { DEFAULT_SERVER_HOST_KEY, SUPPORTED_SERVER_HOST_KEY } = require('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
+    list = [...generateAlgorithmList(configured, DEFAULT_SERVER_HOST_KEY ?? [], SUPPORTED_SERVER_HOST_KEY ?? [])];
+  } catch {
+    return undefined; // an invalid list: ssh2 reports it itself when the client starts
+  }
+  const known = new Set(knownTypes.flatMap(algorithmsOfKeyType));
+  const preferred = list.filter((a) => known.has(a));
+  if (preferred.length === 0) return undefined;
+  return [...preferred, ...list.filter((a) => !known.has(a))];
+}

@@ -80,6 +80,36 @@ function sshOutcome(file: string): Promise<Outcome> {
   });
 }
 
+describe('known key types are asked for first (OpenSSH orders its host-key algorithms by known_hosts)', () => {
+  it.each([['ecdsa'], ['rsa']])('a host known only by its %s key is verified with that key, as `ssh -o StrictHostKeyChecking=yes` does', async (type) => {
+    const line = readFileSync(join(s.dir, `host_${type}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+    const file = join(dir, `kh-only-${type}`);
+    writeFileSync(file, `${knownHostsName('127.0.0.1', s.port)} ${line}\n`);
+    // OpenSSH, with no HostKeyAlgorithms option: it picks the known type by itself.
+    const ssh = await new Promise<number>((resolve) =>
+      execFile(
+        'ssh',
+        ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-i', s.keys['ed25519'] ?? '', '-p', String(s.port), `${s.username}@127.0.0.1`, 'true'],
+        (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0),
+      ),
+    );
+    expect(ssh).toBe(0);
+    let offered = '';
+    const r = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(
+        verifyHostKey(knownHosts({ files: [file] })),
+        authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+        withConnection((c) => {
+          offered = c.hostKey.fingerprint;
+          return c.run('echo known type');
+        }),
+      ),
+    );
+    expect(r.stdout).toBe('known type\n');
+    expect(offered).toBe(s.hostFingerprints[type]);
+  });
+});
+
 describe('known_hosts: rxssh agrees with OpenSSH case by case', () => {
   it.each([
     ['ssh-keyscan -H (hashed [host]:port)', 'keyscan'],

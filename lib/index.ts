@@ -127,6 +127,7 @@ export {
 export {
   SftpSession,
   SftpError,
+  MAX_TREE_DEPTH,
   SFTP_STATUS,
   type SftpStats,
   type SftpEntry,

@@ -7,7 +7,8 @@
  */
 import { constants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
-import { posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, posix, sep } from 'node:path';
 import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
@@ -73,6 +74,26 @@ export class SftpError extends SshError {
     this.path = path;
     this.operation = operation;
   }
+}
+
+/**
+ * How deep a tree transfer goes before it stops with an error (OpenSSH's sftp stops at 64).
+ *
+ * @example
+ * ```ts
+ * import { MAX_TREE_DEPTH } from 'rxssh';
+ *
+ * console.log(`downloadDir stops at ${MAX_TREE_DEPTH} levels`); // 64
+ * ```
+ */
+export const MAX_TREE_DEPTH = 64;
+
+/**
+ * Whether a directory entry's name is a plain name that stays in its directory: not empty, not
+ * `.` or `..`, no `/`, no backslash (a separator on Windows), no NUL.
+ */
+function safeEntryName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
 }
 
 /** Attributes of a remote file. */
@@ -519,7 +540,10 @@ export class SftpSession {
    * completes when the file is complete on disk. Short reads (servers answering with fewer
    * bytes than asked) are re-requested, so the result is byte-exact. Each answer is written at
    * its offset as it arrives, from a fixed set of reused buffers (`concurrency` of `chunkSize`
-   * bytes), so memory stays bounded when the disk is slower than the network.
+   * bytes), so memory stays bounded when the disk is slower than the network. The bytes go to a
+   * temporary file beside `local`, renamed over it on success: a failed or cancelled download
+   * leaves an existing file untouched. With `preserve`, permission bits and times are copied
+   * (never setuid, setgid or sticky bits).
    *
    * @example
    * ```ts
@@ -530,15 +554,21 @@ export class SftpSession {
     return new Observable<TransferProgress>((subscriber) => {
       const abort = new AbortController();
       (async () => {
-        // Opened only once the remote file is open: a failed download leaves an existing local file alone.
+        // Written to a temporary file beside the target (created only once the remote file is
+        // open) and renamed over it on success: a failed or cancelled download leaves an
+        // existing local file as it was, and a symbolic link at the target is replaced, never
+        // followed.
         let file: fsp.FileHandle | undefined;
+        const temp = posix.join(dirname(local), `.${basename(local)}.rxssh-${randomBytes(6).toString('hex')}.part`);
+        let renamed = false;
         try {
           let bytes = 0;
           const end = await this.#transferIn(
             remote,
             config,
             async (size, chunkSize, concurrency) => {
-              const out = (file = await fsp.open(local, 'w'));
+              const existing = await fsp.lstat(local).catch(() => undefined);
+              const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : 0o666));
               const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
               return {
                 claim: () => pool.tryTake(),
@@ -558,13 +588,20 @@ export class SftpSession {
           );
           // The remote file shrank while it was read: keep what it held up to its new end.
           if (file && (await file.stat()).size > end) await file.truncate(end);
+          if (config.preserve) {
+            const s = await lastValueFrom(this.stat(remote));
+            // Permission bits only, as OpenSSH's sftp does: a server never hands out setuid,
+            // setgid or sticky bits on local files.
+            await file?.chmod(s.mode & 0o777);
+            await file?.utimes(s.atime, s.mtime);
+          }
+          await file?.close();
+          file = undefined;
+          await fsp.rename(temp, local);
+          renamed = true;
         } finally {
           await file?.close();
-        }
-        if (config.preserve) {
-          const s = await lastValueFrom(this.stat(remote));
-          await fsp.chmod(local, s.mode & 0o7777);
-          await fsp.utimes(local, s.atime, s.mtime);
+          if (!renamed) await fsp.rm(temp, { force: true });
         }
       })().then(
         () => subscriber.complete(),
@@ -608,7 +645,7 @@ export class SftpSession {
               position += bytesRead;
             }
           };
-          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o7777 : undefined, concurrency, (p) => subscriber.next(p), abort.signal);
+          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o777 : undefined, concurrency, (p) => subscriber.next(p), abort.signal);
         } finally {
           await file.close();
         }
@@ -716,6 +753,11 @@ export class SftpSession {
    * Uploads a local directory tree: directories first, then files `parallelFiles` at a time,
    * each with pipelined writes. Emits progress after each file.
    *
+   * @remarks
+   * Regular files and directories are copied; symbolic links are skipped (not followed). A tree
+   * deeper than {@link MAX_TREE_DEPTH} levels fails with {@link SftpError} before anything is
+   * written. With `preserve`, permission bits are kept, never setuid, setgid or sticky bits.
+   *
    * @example
    * ```ts
    * sftp.uploadDir('./dist', '/srv/app', { filter: (p) => !p.endsWith('.map') }).subscribe((p) => console.log(`${p.files}/${p.total}`));
@@ -734,6 +776,18 @@ export class SftpSession {
    * Downloads a remote directory tree: the tree is listed first, then files are fetched
    * `parallelFiles` at a time with pipelined reads. Emits progress after each file.
    *
+   * @remarks
+   * A hostile server cannot make it write outside `localDir`:
+   * - an entry name that is not a plain name (`..`, `.`, empty, or with `/`, `\` or NUL) fails
+   *   the whole transfer with {@link SftpError} before any file is written (OpenSSH: "Server
+   *   sent suspect path");
+   * - entries the server lists as symbolic links are skipped; a symbolic link already inside
+   *   `localDir` that leads outside it fails the transfer (it is never written through);
+   * - each file is written to a temporary file beside its target and renamed over it, so a
+   *   link at the target is replaced, not followed, and a failed file leaves the old one intact;
+   * - a tree deeper than {@link MAX_TREE_DEPTH} levels fails before any transfer;
+   * - with `preserve`, only permission bits are copied (never setuid, setgid or sticky).
+   *
    * @example
    * ```ts
    * sftp.downloadDir('/var/log/app', './logs').subscribe({ complete: () => console.log('fetched') });
@@ -747,9 +801,26 @@ export class SftpSession {
           isDirectory: e.stats.isDirectory,
           isFile: e.stats.isFile,
         })),
-      makeDir: async (rel) => void (await fsp.mkdir(posix.join(localDir, rel), { recursive: true })),
-      transfer: (rel, signal) => untilDone(this.download(posix.join(remoteDir, rel), posix.join(localDir, rel), config), signal),
+      makeDir: async (rel) => {
+        const dir = posix.join(localDir, rel);
+        await fsp.mkdir(dir, { recursive: true });
+        await this.#insideDestination(localDir, dir, remoteDir, rel);
+      },
+      transfer: async (rel, signal) => {
+        const local = posix.join(localDir, rel);
+        // The directory was checked when it was made; checked again in case it was swapped.
+        await this.#insideDestination(localDir, dirname(local), remoteDir, rel);
+        await untilDone(this.download(posix.join(remoteDir, rel), local, config), signal);
+      },
     });
+  }
+
+  /** Fails unless `dir` (after resolving symbolic links) lies inside the destination root. */
+  async #insideDestination(root: string, dir: string, remoteDir: string, rel: string): Promise<void> {
+    const [realRoot, realDir] = await Promise.all([fsp.realpath(root), fsp.realpath(dir)]);
+    if (realDir !== realRoot && !realDir.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) {
+      throw new SftpError('downloadDir', posix.join(remoteDir, rel), new Error(`the local path ${dir} leads outside the destination (to ${realDir}) through a symbolic link`), this.#where);
+    }
   }
 
   /** A tree transfer: walk the source with `list`, create every directory, then move the files. */
@@ -768,17 +839,24 @@ export class SftpSession {
       (async () => {
         const dirs: string[] = [''];
         const files: string[] = [];
-        const walk = async (rel: string): Promise<void> => {
+        const walk = async (rel: string, depth: number): Promise<void> => {
+          if (depth > MAX_TREE_DEPTH) {
+            throw new SftpError(operation, posix.join(remoteRoot, rel), new Error(`the tree is deeper than ${MAX_TREE_DEPTH} levels (OpenSSH's limit); nothing was transferred`), this.#where);
+          }
           for (const e of await side.list(rel)) {
+            if (!safeEntryName(e.name)) {
+              // OpenSSH: "Server sent suspect path". Nothing is written: the walk ends before any transfer.
+              throw new SftpError('readdir', posix.join(remoteRoot, rel), new Error(`suspect entry name ${JSON.stringify(e.name)} (a path, not a name)`), this.#where);
+            }
             const child = rel ? `${rel}/${e.name}` : e.name;
             if (config.filter && !config.filter(child, e.isDirectory)) continue;
             if (e.isDirectory) {
               dirs.push(child);
-              await walk(child);
+              await walk(child, depth + 1);
             } else if (e.isFile) files.push(child);
           }
         };
-        await walk('');
+        await walk('', 1);
         for (const d of dirs) await side.makeDir(d);
         await this.#eachFile(files, config.parallelFiles ?? 8, abort.signal, side.transfer, (done, rel) =>
           subscriber.next({ files: done, total: files.length, path: rel }),

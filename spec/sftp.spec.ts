@@ -4,7 +4,7 @@
  * (The same operations against real sshd and Dropbear: spec/integration.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
@@ -285,5 +285,83 @@ describe('upload, writeChunks and writeFile', () => {
     expect((outcome.sourceErr as Error).cause).toMatchObject({ message: 'source broke' });
     expect(s.stats.closes).toBe(s.stats.opens);
     await expectNoLeaks(baseline);
+  });
+});
+
+describe('a hostile server cannot make downloads escape, freeze or plant bits (issue 12)', () => {
+  const FILE = 0o100644;
+  const DIR = 0o40755;
+  /** Lists `names` (as files) in /tree and makes each one readable. */
+  const hostile = (names: readonly string[]) =>
+    start({ listing: (p) => (p === '/tree' ? names.map((name) => ({ name, mode: FILE })) : undefined) }).then((s) => {
+      for (const n of names) s.files.set(`/tree/${n}`, Buffer.from('planted'));
+      return s;
+    });
+
+  it.each([['../../x'], ['sub/../../../x'], ['/abs'], ['a/b'], ['nul\0x'], ['back\\slash'], ['']])(
+    'OpenSSH "Server sent suspect path": an entry named %j fails downloadDir with SftpError and nothing is written anywhere',
+    async (name) => {
+      const s = await hostile(['fine.txt', name]);
+      const dest = join(dir, 'a', 'b', 'dest');
+      mkdirSync(dest, { recursive: true });
+      const err = await errorOf(onSftp(s, (sftp) => sftp.downloadDir('/tree', dest)));
+      expect(err).toBeInstanceOf(SftpError);
+      expect((err as SftpError).message).toMatch(/suspect entry name/);
+      // Nothing outside, and nothing inside either: the walk ends before any transfer.
+      expect(readdirSync(dir, { recursive: true }).map(String).sort()).toEqual(['a', 'a/b', 'a/b/dest']);
+    },
+  );
+
+  it('a symbolic link inside the destination that leads outside is never written through', async () => {
+    const s = await start({ listing: (p) => (p === '/tree' ? [{ name: 'sub', mode: DIR }] : p === '/tree/sub' ? [{ name: 'f', mode: FILE }] : undefined) });
+    s.files.set('/tree/sub/f', Buffer.from('planted'));
+    const dest = join(dir, 'dest');
+    const outside = join(dir, 'outside');
+    mkdirSync(dest);
+    mkdirSync(outside);
+    symlinkSync(outside, join(dest, 'sub'));
+    const err = await errorOf(onSftp(s, (sftp) => sftp.downloadDir('/tree', dest)));
+    expect(err).toBeInstanceOf(SftpError);
+    expect((err as SftpError).message).toMatch(/outside the destination/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('a symbolic link at a download target is replaced, not followed', async () => {
+    const s = await start();
+    s.files.set('/f', Buffer.from('new content'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'do not touch');
+    symlinkSync(victim, join(dir, 'target'));
+    await lastValueFrom(onSftp(s, (sftp) => sftp.download('/f', join(dir, 'target'))), { defaultValue: undefined });
+    expect(readFileSync(victim, 'utf8')).toBe('do not touch');
+    expect(lstatSync(join(dir, 'target')).isFile()).toBe(true);
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('new content');
+  });
+
+  it('an endlessly nested tree stops at 64 levels (OpenSSH) with SftpError, not a silently cut tree, and creates nothing', async () => {
+    const s = await start({ listing: (p) => (p.startsWith('/tree') ? [{ name: 'd', mode: DIR }] : undefined) });
+    const dest = join(dir, 'deep');
+    mkdirSync(dest);
+    const err = await errorOf(onSftp(s, (sftp) => sftp.downloadDir('/tree', dest)));
+    expect(err).toBeInstanceOf(SftpError);
+    expect((err as SftpError).message).toMatch(/deeper than 64 levels/);
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it('preserve copies permission bits only (OpenSSH masks with 0777): no local setuid file', async () => {
+    const s = await start({ fileMode: 0o104755 });
+    s.files.set('/suid', Buffer.from('#!/bin/sh\n'));
+    await lastValueFrom(onSftp(s, (sftp) => sftp.download('/suid', join(dir, 'suid'), { preserve: true })), { defaultValue: undefined });
+    expect(statSync(join(dir, 'suid')).mode & 0o7777).toBe(0o755);
+  });
+
+  it('a download that fails part-way leaves the existing local file as it was, and no temporary file', async () => {
+    const s = await start({ failRead: 3 });
+    s.files.set('/big', randomBytes(1024 * 1024));
+    writeFileSync(join(dir, 'keep'), 'precious');
+    const err = await errorOf(onSftp(s, (sftp) => sftp.download('/big', join(dir, 'keep'), { chunkSize: 32 * 1024, concurrency: 2 })));
+    expect(err).toMatchObject({ operation: 'read', status: SFTP_STATUS.FAILURE });
+    expect(readFileSync(join(dir, 'keep'), 'utf8')).toBe('precious');
+    expect(readdirSync(dir)).toEqual(['keep']);
   });
 });

@@ -23,6 +23,15 @@ export interface MemorySftpOptions {
   readonly reportSize?: number;
   /** Called with the running count of each WRITE, before it is answered. */
   readonly onWrite?: (writes: number) => void;
+  /** Fail the Nth READ (1-based) with SSH_FX_FAILURE. */
+  readonly failRead?: number;
+  /** The mode STAT and FSTAT report for files (default 0o100644). */
+  readonly fileMode?: number;
+  /**
+   * What READDIR lists for a directory path (undefined: no such directory). A hostile server's
+   * listing: names are sent as given, whatever they contain.
+   */
+  readonly listing?: (path: string) => ReadonlyArray<{ readonly name: string; readonly mode: number }> | undefined;
 }
 
 export interface MemorySftp {
@@ -84,10 +93,11 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
   sftp.on('FSTAT', (id, handle) => {
     const file = files.get(pathOf(handle) ?? '');
     if (!file) return void sftp.status(id, STATUS_CODE.FAILURE);
-    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: options.reportSize ?? file.length, atime: 0, mtime: 0 });
+    sftp.attrs(id, { mode: options.fileMode ?? 0o100644, uid: 0, gid: 0, size: options.reportSize ?? file.length, atime: 0, mtime: 0 });
   });
   sftp.on('READ', (id, handle, offset, length) => {
     stats.reads++;
+    if (stats.reads === options.failRead) return void sftp.status(id, STATUS_CODE.FAILURE, 'read error (scripted)');
     stats.readBytesAsked += length;
     stats.maxReadsOutstanding = Math.max(stats.maxReadsOutstanding, ++outstanding);
     const path = pathOf(handle) ?? '';
@@ -138,6 +148,25 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
     if (dirs.has(path)) return void sftp.attrs(id, { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 });
     const file = files.get(path);
     if (!file) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
-    sftp.attrs(id, { mode: 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+    sftp.attrs(id, { mode: options.fileMode ?? 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+  });
+  const listed = new Map<string, boolean>();
+  sftp.on('OPENDIR', (id, path) => {
+    if (!options.listing?.(path)) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
+    const handle = Buffer.alloc(4);
+    handle.writeUInt32BE(nextHandle++);
+    handles.set(handle.toString('hex'), path);
+    listed.set(handle.toString('hex'), false);
+    sftp.handle(id, handle);
+  });
+  sftp.on('READDIR', (id, handle) => {
+    const key = handle.toString('hex');
+    const entries = options.listing?.(pathOf(handle) ?? '');
+    if (!entries || listed.get(key) !== false) return void sftp.status(id, STATUS_CODE.EOF);
+    listed.set(key, true);
+    sftp.name(
+      id,
+      entries.map((e) => ({ filename: e.name, longname: e.name, attrs: { mode: e.mode, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 } })),
+    );
   });
 }

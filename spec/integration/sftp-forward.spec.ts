@@ -1,6 +1,6 @@
 /** SFTP and port forwarding against real sshd (`Subsystem sftp internal-sftp`, `AllowTcpForwarding yes`). */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createNetServer } from 'node:net';
 import { request, createServer as httpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { concatMap, filter, from, lastValueFrom, mergeMap, range, switchMap, tak
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, shareConnection, verifyHostKey, withConnection, type ConnectConfig, type DynamicForwardEvent, type ForwardEvent, type RemoteForwardConnection, type RemoteForwardEvent } from '../../lib/index.js';
+import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, run, shareConnection, verifyHostKey, withConnection, type ConnectConfig, type DynamicForwardEvent, type ForwardEvent, type RemoteForwardConnection, type RemoteForwardEvent } from '../../lib/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { holdForward, socksConnect } from '../helpers/socks.js';
 import { startSshd, type SshdInfo } from './sshd.js';
@@ -135,6 +135,19 @@ describe('SFTP against sshd', () => {
       for (let f = 0; f < 100; f++) expect(readFileSync(join(dst, `d${d}`, f % 2 ? 'sub' : '', `f${f}.txt`), 'utf8')).toBe(`file ${d}/${f}\n`);
     }
     expect(existsSync(join(dst, 'skip.tmp'))).toBe(false);
+  });
+
+  it('downloadDir from sshd: symbolic links skipped (not followed, none created), setuid not preserved, an existing file replaced whole', async () => {
+    const tree = `${home}/linked-tree`;
+    await lastValueFrom(
+      login().pipe(run(`rm -rf ${tree} && mkdir -p ${tree}/sub && printf data > ${tree}/sub/tool && chmod 4755 ${tree}/sub/tool && ln -s /etc ${tree}/etc-link && ln -s sub/tool ${tree}/tool-link`, { check: true })),
+    );
+    const dest = mkdtempSync(join(tmpdir(), 'rxssh-linked-'));
+    writeFileSync(join(dest, 'sub-old'), 'x');
+    await onSftp((sftp) => lastValueFrom(sftp.downloadDir(tree, dest, { preserve: true }), { defaultValue: undefined }));
+    expect(readdirSync(dest, { recursive: true }).map(String).sort()).toEqual(['sub', 'sub-old', 'sub/tool']);
+    expect(statSync(join(dest, 'sub', 'tool')).mode & 0o7777).toBe(0o755);
+    expect(readFileSync(join(dest, 'sub', 'tool'), 'utf8')).toBe('data');
   });
 
   it('50 sequential SFTP sessions on one connection with MaxSessions 10: all succeed', async () => {

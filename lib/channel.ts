@@ -8,10 +8,11 @@
  */
 import { concatMap, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
-import { ChannelOpenError, ConnectionLostError, ExitStatusError, ProtocolError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
+import { ConnectionLostError, ExitStatusError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
 import { DemandQueue } from './internal/demand-queue.js';
-import { outgoingPacketSize, sendSignal, serverEnded } from './internal/ssh2-reach.js';
+import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
+import { channelOpenFailure } from './internal/errors-map.js';
 import type { Release } from './internal/semaphore.js';
 
 /** One piece of a channel's output, tagged with the stream it came from. */
@@ -255,11 +256,14 @@ class ChannelRun {
       this.#timer = undefined;
       if (err || !chan) {
         this.#releaseSlot();
-        const lost = this.session.lost;
+        const failure = this.session.failure;
         this.#fail(
-          lost
-            ? new ConnectionLostError('Connection lost while opening a channel', this.#context('channel', err))
-            : new ChannelOpenError(`Cannot open ${this.request.kind} channel: ${err?.message ?? 'no channel'}`, err?.reason, this.#context('channel', err)),
+          this.session.lost
+            ? // A connection rxssh ended itself (keepalive, a protocol fault) fails with that typed error.
+              failure !== undefined && !(failure instanceof ConnectionLostError)
+              ? failure
+              : new ConnectionLostError('Connection lost while opening a channel', this.#context('channel', err ?? failure))
+            : channelOpenFailure(`Cannot open ${this.request.kind} channel`, err, this.#context('channel', err)),
         );
         return;
       }
@@ -287,11 +291,6 @@ class ChannelRun {
     this.chan = chan;
     chan.on('error', noop); // persistent: ssh2 may emit more than once
     chan.stderr.on('error', noop);
-    if (outgoingPacketSize(chan) === 0) {
-      // ssh2 would spin forever writing to it (ssh2#1504).
-      this.#abort(new ProtocolError('Server announced a maximum packet size of 0', this.#context('channel')), null);
-      return;
-    }
     this.state = 'open';
     this.session.channelFaults.set(chan, (error) => this.#abort(error, this.#cancelSignal()));
     const onStdout = (data: Buffer): void => this.output.next({ stream: 'stdout', data });

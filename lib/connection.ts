@@ -7,9 +7,10 @@
 import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
 import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
+import { channelOpenFailure } from './internal/errors-map.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpError, SftpSession } from './sftp.js';
-import { ChannelOpenError, ConnectionLostError } from './errors.js';
+import { ConnectionLostError, ProtocolError } from './errors.js';
 import {
   forwardDynamic,
   forwardLocal,
@@ -205,7 +206,8 @@ export class Connection {
             }
             if (err || !s) {
               release?.();
-              subscriber.error(new SftpError('open session', '', err, where));
+              const refused = channelOpenFailure('Cannot open an SFTP session', err, { ...where, phase: 'sftp', cause: err });
+              subscriber.error(refused instanceof ProtocolError ? refused : new SftpError('open session', '', err, where));
               return;
             }
             sftp = s;
@@ -295,8 +297,7 @@ export class Connection {
             return;
           }
           if (err || !stream) {
-            const reason = (err as { reason?: number } | undefined)?.reason;
-            subscriber.error(new ChannelOpenError(`Cannot open a channel to ${target}: ${err?.message ?? 'no channel'}`, reason, { ...where, cause: err }));
+            subscriber.error(channelOpenFailure(`Cannot open a channel to ${target}`, err, { ...where, cause: err }));
             return;
           }
           channel = stream;

@@ -4,13 +4,16 @@
  */
 import {
   AuthenticationError,
+  ChannelOpenError,
   ConnectError,
   ConnectionLostError,
   ProtocolError,
   TimeoutError,
   type SshError,
+  type SshErrorContext,
   type SshPhase,
 } from '../errors.js';
+import { HOSTILE_PACKET_SIZE } from './ssh2-reach.js';
 
 /** The host/port of the connection an error belongs to. */
 export interface Where {
@@ -77,4 +80,14 @@ export function fromSsh2Error(err: unknown, state: ErrorState): SshError {
   }
   const phase = state.phase === 'dns' || state.phase === 'tcp' ? 'banner' : state.phase;
   return new ProtocolError(message, { ...where, phase });
+}
+
+/**
+ * The error for a channel the server would not give us: a `ProtocolError` when the guard refused
+ * it (a hostile maximum packet size), otherwise a `ChannelOpenError` with the server's reason.
+ */
+export function channelOpenFailure(what: string, err: (Error & { reason?: unknown }) | undefined, context: SshErrorContext): SshError {
+  if (err?.reason === HOSTILE_PACKET_SIZE) return new ProtocolError(`${what}: ${err.message}`, context);
+  const reason = typeof err?.reason === 'number' ? err.reason : undefined;
+  return new ChannelOpenError(`${what}: ${err?.message ?? 'no channel'}`, reason, context);
 }

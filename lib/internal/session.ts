@@ -7,7 +7,7 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
+import { guardChannelOpens, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import type { AuthEvent, AuthProvider } from '../auth.js';
 import { Connection, type ChannelEvent } from '../connection.js';
@@ -213,7 +213,10 @@ export class Session {
           },
           error: (err: unknown) =>
             this.#fail(
-              new ConnectError(`Cannot reach ${s.host}:${s.port} through jump host ${hop.host}:${hop.port}`, {
+              // A hostile hop (a refused channel) is a protocol fault of the hop, reported as such.
+              err instanceof ProtocolError
+                ? err
+                : new ConnectError(`Cannot reach ${s.host}:${s.port} through jump host ${hop.host}:${hop.port}`, {
                 host: s.host,
                 port: s.port,
                 phase: 'tcp',
@@ -315,6 +318,7 @@ export class Session {
       return;
     }
     const reached =
+      guardChannelOpens(this.client) &&
       skipHostKeyProofs(this.client) &&
       signPublicKeyAtOnce(this.client) &&
       policeChannels(this.client, (channel, what) => {

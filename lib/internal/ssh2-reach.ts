@@ -251,3 +251,76 @@ export function orderHostKeyAlgorithms(configured: unknown, knownTypes: readonly
   if (preferred.length === 0) return undefined;
   return [...preferred, ...list.filter((a) => !known.has(a))];
 }
+
+/**
+ * The smallest maximum packet size rxssh accepts from a server for any channel. ssh2 writes a
+ * packet of at most that size per loop turn without yielding: 0 makes it spin forever
+ * (ssh2#1504) and a few bytes make a large write take millions of synchronous turns, so the
+ * event loop freezes and no timer fires. Real servers announce 16 KiB or more (OpenSSH 32 KiB,
+ * Dropbear 32 KiB); OpenSSH's own client sets no lower bound.
+ */
+export const MIN_CHANNEL_PACKET_SIZE = 1024;
+
+/** What the open callback of a refused channel gets as `reason` (not an RFC 4254 code). */
+export const HOSTILE_PACKET_SIZE = 'hostile-packet-size';
+
+const CHANNEL_ADDRESSED = ['CHANNEL_WINDOW_ADJUST', 'CHANNEL_DATA', 'CHANNEL_EXTENDED_DATA', 'CHANNEL_EOF', 'CHANNEL_CLOSE', 'CHANNEL_REQUEST', 'CHANNEL_SUCCESS', 'CHANNEL_FAILURE'];
+
+/**
+ * The one guard for every channel of a connection, whichever kind (session, exec, shell, sftp,
+ * direct-tcpip, direct-streamlocal — so jump hops too — and the server's forwarded-tcpip,
+ * forwarded-streamlocal, agent and x11 opens): a channel whose announced maximum packet size is
+ * below {@link MIN_CHANNEL_PACKET_SIZE} is never handed to anyone.
+ * - One we opened: we close it at once, and its open callback fails with an Error whose
+ *   `reason` is {@link HOSTILE_PACKET_SIZE}; its local id stays reserved (messages to it are
+ *   dropped) until the server's CHANNEL_CLOSE, so no later channel can receive them.
+ * - One the server opens: refused with an open failure.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function guardChannelOpens(client: object): boolean {
+  const c = client as any;
+  const protocol = c._protocol;
+  const handlers = protocol?._handlers;
+  const channels = c._chanMgr;
+  if (!handlers || typeof channels?.get !== 'function' || typeof channels.remove !== 'function' || typeof protocol.channelClose !== 'function' || typeof protocol.channelOpenFail !== 'function') {
+    return false;
+  }
+  const names = ['CHANNEL_OPEN_CONFIRMATION', 'CHANNEL_OPEN', ...CHANNEL_ADDRESSED];
+  if (names.some((n) => typeof handlers[n] !== 'function')) return false;
+  const refused = new Set<number>();
+  const confirm = handlers.CHANNEL_OPEN_CONFIRMATION;
+  handlers.CHANNEL_OPEN_CONFIRMATION = (p: unknown, info: any, ...rest: unknown[]) => {
+    const size: unknown = info?.packetSize;
+    if (typeof size === 'number' && size >= MIN_CHANNEL_PACKET_SIZE) return confirm(p, info, ...rest);
+    const pending = channels.get(info?.recipient);
+    if (typeof pending !== 'function') return confirm(p, info, ...rest);
+    refused.add(info.recipient);
+    // A do-nothing "pending open" keeps the id reserved: ssh2 ignores data for it and, should
+    // the connection end first, its clean-up just calls it.
+    channels.update(info.recipient, () => undefined);
+    protocol.channelClose(info.sender);
+    const err = Object.assign(new Error(`the server announced a maximum packet size of ${String(size)} bytes for the channel (below ${MIN_CHANNEL_PACKET_SIZE}: hostile)`), { reason: HOSTILE_PACKET_SIZE });
+    pending(err);
+    return undefined;
+  };
+  const open = handlers.CHANNEL_OPEN;
+  handlers.CHANNEL_OPEN = (p: unknown, info: any, ...rest: unknown[]) => {
+    const size: unknown = info?.packetSize;
+    if (typeof size === 'number' && size >= MIN_CHANNEL_PACKET_SIZE) return open(p, info, ...rest);
+    protocol.channelOpenFail(info?.sender, 1 /* SSH_OPEN_ADMINISTRATIVELY_PROHIBITED */, `maximum packet size ${String(size)} is below ${MIN_CHANNEL_PACKET_SIZE}`);
+    return undefined;
+  };
+  for (const name of CHANNEL_ADDRESSED) {
+    const original = handlers[name];
+    handlers[name] = (p: unknown, recipient: number, ...rest: unknown[]) => {
+      if (!refused.has(recipient)) return original(p, recipient, ...rest);
+      if (name === 'CHANNEL_CLOSE') {
+        refused.delete(recipient);
+        channels.remove(recipient);
+      }
+      return undefined;
+    };
+  }
+  return true;
+}

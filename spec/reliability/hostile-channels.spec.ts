@@ -181,3 +181,90 @@ async function scripted(act: (proto: RawProtocol, id: number, stream: ServerChan
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as { port: number }).port, close: () => server.close() };
 }
+
+/**
+ * A server that confirms every channel it is asked for, and opens its own forwarded channels,
+ * with `packetSize` as its maximum packet size.
+ */
+async function tinyPacketServer(packetSize: number): Promise<{ port: number; forwardResult: Promise<unknown>; close: () => void }> {
+  let settle: (v: unknown) => void = () => undefined;
+  const forwardResult = new Promise<unknown>((r) => (settle = r));
+  const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.accept());
+    const proto = (client as unknown as { _protocol: Record<string, (...a: unknown[]) => unknown> })._protocol;
+    const confirm = proto['channelOpenConfirm']?.bind(proto) as (...a: unknown[]) => unknown;
+    proto['channelOpenConfirm'] = (remote: unknown, local: unknown, window: unknown) => confirm(remote, local, window, packetSize);
+    const forwarded = proto['forwardedTcpip']?.bind(proto) as (...a: unknown[]) => unknown;
+    proto['forwardedTcpip'] = (chan: unknown, window: unknown, _max: unknown, cfg: unknown) => forwarded(chan, window, packetSize, cfg);
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('sftp', (acceptSftp) => acceptSftp());
+        session.on('exec', (acceptExec) => acceptExec().on('error', () => undefined));
+      });
+      client.on('tcpip', (accept) => accept().on('error', () => undefined));
+      client.on('request', (accept, _reject, name, info) => {
+        if (name !== 'tcpip-forward' || !accept) return;
+        accept();
+        const { bindAddr, bindPort } = info as { bindAddr: string; bindPort: number };
+        setTimeout(() => client.forwardOut(bindAddr, bindPort || 4000, '127.0.0.1', 5555, (err) => settle(err ?? 'accepted')), 20);
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, forwardResult, close: () => server.close() };
+}
+
+describe('a zero or tiny maximum packet size is refused on every kind of channel, in one place (issue 12)', () => {
+  const login = (port: number) => connect({ host: '127.0.0.1', port, username: 'u' }).pipe(verifyHostKey(() => true), authenticate(password('p')));
+  /** Runs `work` while a 10 ms ticker counts: a wedged event loop would stop it. */
+  async function ticking<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    try {
+      const result = await work();
+      await new Promise((r) => setTimeout(r, 60));
+      return { result, ticks };
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  it.each([[0], [16]])('packet size %i: exec, an SFTP session, a forwardOut write and a jump host all end in ProtocolError; timers keep firing', async (size) => {
+    const hostile = await tinyPacketServer(size);
+    try {
+      const { result, ticks } = await ticking(async () => ({
+        exec: await errorOf(login(hostile.port).pipe(withConnection((c) => c.exec('cat', { stdin: [Buffer.alloc(1024 * 1024)] })))),
+        sftp: await errorOf(login(hostile.port).pipe(withConnection((c) => c.withSftp((s) => s.readdir('/'))))),
+        forwardOut: await errorOf(login(hostile.port).pipe(withConnection((c) => c.forwardOut('10.9.9.9', 80).pipe(tap((stream) => stream.write(Buffer.alloc(1024 * 1024))))))),
+        via: await errorOf(
+          connect({ host: '127.0.0.1', port: 22, username: 'u', via: login(hostile.port) }).pipe(verifyHostKey(() => true), authenticate(password('p'))),
+        ),
+      }));
+      for (const [what, err] of Object.entries(result)) {
+        expect(err, what).toBeInstanceOf(ProtocolError);
+        expect((err as Error).message, what).toMatch(new RegExp(`maximum packet size of ${size} bytes`));
+      }
+      expect(ticks).toBeGreaterThan(5);
+    } finally {
+      hostile.close();
+    }
+  });
+
+  it('a forwarded connection the server opens with packet size 0 is refused; the remote forward goes on', async () => {
+    const hostile = await tinyPacketServer(0);
+    try {
+      const events: unknown[] = [];
+      const sub = login(hostile.port)
+        .pipe(withConnection((c) => c.forwardRemote({ bindPort: 4000 })))
+        .subscribe({ next: (e) => events.push(e), error: (e: unknown) => events.push(e) });
+      const refusal = await hostile.forwardResult;
+      expect(String(refusal)).toMatch(/maximum packet size 0 is below 1024/);
+      expect(events.some((e) => e instanceof Error)).toBe(false);
+      sub.unsubscribe();
+    } finally {
+      hostile.close();
+    }
+  });
+});

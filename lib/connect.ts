@@ -21,8 +21,17 @@ export interface TimeoutsConfig {
   readonly handshake?: number;
   /** User authentication, including time spent in password or prompt functions (default 30 000). */
   readonly auth?: number;
-  /** Opening a channel and having its request accepted (default 15 000). */
+  /**
+   * Opening a channel and having its request accepted (default 15 000): exec, shell, subsystem,
+   * SFTP sessions and forwarding channels alike.
+   */
   readonly channelOpen?: number;
+  /**
+   * How long one SFTP request (STAT, READDIR, READ, …) may wait for its answer before the SFTP
+   * session ends with `TimeoutError` (phase `sftp`) for every operation on it (default 0 = no
+   * deadline, as OpenSSH's sftp).
+   */
+  readonly sftpRequest?: number;
 }
 
 /** Liveness checks of an established connection (like OpenSSH's `ServerAlive*`). */
@@ -179,6 +188,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
       handshake: nonNegative('timeouts.handshake', t.handshake, 15_000),
       auth: nonNegative('timeouts.auth', t.auth, 30_000),
       channelOpen: nonNegative('timeouts.channelOpen', t.channelOpen, 15_000),
+      sftpRequest: nonNegative('timeouts.sftpRequest', t.sftpRequest, 0),
     },
     keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,

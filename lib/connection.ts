@@ -8,9 +8,10 @@ import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type O
 import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from './internal/errors-map.js';
+import { watchSftpRequests } from './internal/ssh2-reach.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpError, SftpSession } from './sftp.js';
-import { ConnectionLostError, ProtocolError } from './errors.js';
+import { ConnectionLostError, ProtocolError, TimeoutError } from './errors.js';
 import {
   forwardDynamic,
   forwardLocal,
@@ -187,6 +188,8 @@ export class Connection {
       let release: (() => void) | undefined;
       let sftp: SFTPWrapper | undefined;
       let done = false;
+      let openTimer: ReturnType<typeof setTimeout> | undefined;
+      let stopWatch: (() => void) | undefined;
       const where = { host: session.host, port: session.port };
       const acquire = session.limiter.acquire().subscribe((r) => {
         release = r;
@@ -195,8 +198,20 @@ export class Connection {
           subscriber.error(new ConnectionLostError('Connection is closed', { ...where, phase: 'sftp' }));
           return;
         }
+        const openMs = session.channelOpenTimeout;
+        if (openMs > 0) {
+          // The channel open and the subsystem request together: a server that answers neither
+          // must not hold the caller forever. A session that arrives later is closed at once.
+          openTimer = setTimeout(() => {
+            openTimer = undefined;
+            done = true;
+            subscriber.error(new TimeoutError(openMs, { ...where, phase: 'sftp' }));
+          }, openMs);
+        }
         try {
           session.client.sftp((err, s) => {
+            if (openTimer) clearTimeout(openTimer);
+            openTimer = undefined;
             if (done) {
               s?.on('error', () => undefined);
               s?.end();
@@ -211,12 +226,22 @@ export class Connection {
               return;
             }
             sftp = s;
+            const handle = new SftpSession(s, where);
+            let stall: TimeoutError | undefined;
+            const requestMs = session.sftpRequestTimeout;
+            if (requestMs > 0) {
+              stopWatch = watchSftpRequests(s, requestMs, () => {
+                stall = new TimeoutError(requestMs, { ...where, phase: 'sftp' });
+                handle.stall(stall);
+              });
+            }
             s.on('error', () => undefined);
             s.once('close', () => {
+              stopWatch?.();
               release?.();
-              if (!done) subscriber.error(new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
+              if (!done) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
             });
-            subscriber.next(new SftpSession(s, where));
+            subscriber.next(handle);
           });
         } catch (err) {
           release?.();
@@ -225,6 +250,8 @@ export class Connection {
       });
       return () => {
         done = true;
+        if (openTimer) clearTimeout(openTimer);
+        stopWatch?.();
         acquire.unsubscribe();
         sftp?.end();
       };
@@ -285,12 +312,24 @@ export class Connection {
     return new Observable<ClientChannel>((subscriber) => {
       let channel: ClientChannel | undefined;
       let closed = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       if (session.closed) {
         subscriber.error(new ConnectionLostError('Connection is closed', where));
         return undefined;
       }
+      const ms = session.channelOpenTimeout;
+      if (ms > 0) {
+        // An open the server never confirms fails like exec's; a channel confirmed later is destroyed.
+        timer = setTimeout(() => {
+          timer = undefined;
+          closed = true;
+          subscriber.error(new TimeoutError(ms, where));
+        }, ms);
+      }
       try {
         open(session, (err, stream) => {
+          if (timer) clearTimeout(timer);
+          timer = undefined;
           if (closed) {
             stream?.on('error', () => undefined);
             stream?.destroy();
@@ -309,6 +348,7 @@ export class Connection {
       }
       return () => {
         closed = true;
+        if (timer) clearTimeout(timer);
         channel?.destroy();
       };
     });

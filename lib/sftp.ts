@@ -14,7 +14,7 @@ import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
-import { sftpRequestLimits } from './internal/ssh2-reach.js';
+import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02 §7). */
 export const SFTP_STATUS: {
@@ -232,6 +232,8 @@ function toStats(s: Stats): SftpStats {
 export class SftpSession {
   readonly #sftp: SFTPWrapper;
   readonly #where: { host: string; port: number };
+  /** Set when the session was ended because a request went unanswered: every failure is this. */
+  #stalled: SshError | undefined;
 
   /**
    * Request size and count of a transfer: the caller's, or sized to the server's limit. Measured
@@ -254,8 +256,24 @@ export class SftpSession {
     this.#where = where;
   }
 
+  /**
+   * Ends the session because a request went unanswered past the deadline: every operation still
+   * running, and any started later, fails with `error`. @internal
+   */
+  stall(error: SshError): void {
+    this.#stalled ??= error;
+    abandonSftpRequests(this.#sftp, error);
+    this.#sftp.end();
+  }
+
+  /** The error of a failed request: an SftpError, or the stall that ended the session. */
+  #error(operation: string, path: string, err: unknown): SshError {
+    return this.#stalled ?? new SftpError(operation, path, err, this.#where);
+  }
+
   /** The error a failed operation ends with: typed errors and bad arguments (RangeError) as they are, anything else as an SftpError. */
   #failure(operation: string, path: string, err: unknown): Error {
+    if (this.#stalled) return this.#stalled;
     return err instanceof SshError || err instanceof RangeError ? err : new SftpError(operation, path, err, this.#where);
   }
 
@@ -265,14 +283,14 @@ export class SftpSession {
       try {
         run((err, value) => {
           if (!active) return;
-          if (err) subscriber.error(new SftpError(operation, path, err, this.#where));
+          if (err) subscriber.error(this.#error(operation, path, err));
           else {
             subscriber.next(value as T);
             subscriber.complete();
           }
         });
       } catch (err) {
-        subscriber.error(new SftpError(operation, path, err, this.#where));
+        subscriber.error(this.#error(operation, path, err));
       }
       return () => {
         active = false;
@@ -301,7 +319,7 @@ export class SftpSession {
       let handle: Buffer | undefined;
       let active = true;
       const fail = (op: string, err: unknown): void => {
-        if (active) subscriber.error(new SftpError(op, path, err, this.#where));
+        if (active) subscriber.error(this.#error(op, path, err));
       };
       const next = (): void => {
         if (!handle || !active) return;
@@ -706,7 +724,7 @@ export class SftpSession {
               this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => {
                 if (err || !(n > 0)) {
                   target.unclaim(buf);
-                  if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= new SftpError('read', path, err, this.#where);
+                  if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= this.#error('read', path, err);
                   else end = Math.min(end, position); // the file ends here (it shrank)
                   busy--;
                   pump();
@@ -943,7 +961,7 @@ export class SftpSession {
         this.#sftp.write(handle, data, 0, data.length, at, (err: unknown) => {
           release?.();
           if (err && failure === undefined) {
-            failure = new SftpError('write', path, err, this.#where);
+            failure = this.#error('write', path, err);
             interrupt();
           } else if (!err) {
             bytes += data.length;

@@ -29,6 +29,7 @@ export interface SessionSettings {
     readonly handshake: number;
     readonly auth: number;
     readonly channelOpen: number;
+    readonly sftpRequest: number;
   };
   readonly keepaliveInterval: number;
   readonly keepaliveCountMax: number;
@@ -124,6 +125,10 @@ export class Session {
 
   get channelOpenTimeout(): number {
     return this.#settings.timeouts.channelOpen;
+  }
+
+  get sftpRequestTimeout(): number {
+    return this.#settings.timeouts.sftpRequest;
   }
 
   /** The Transport stage object (created once the host key is known). */

@@ -324,3 +324,52 @@ export function guardChannelOpens(client: object): boolean {
   }
   return true;
 }
+
+/**
+ * Watches an ssh2 SFTP session's outstanding requests (its `_requests` table, keyed by request
+ * id) and calls `onStall` once when one has waited `ms` or longer for its answer. Checked four
+ * times per `ms`, so a stall is seen within 1.25 × `ms`.
+ *
+ * @returns the stop function (also safe when the shape is not there: nothing is watched then).
+ */
+export function watchSftpRequests(sftp: object, ms: number, onStall: () => void): () => void {
+  if (typeof (sftp as any)._requests !== 'object' || (sftp as any)._requests === null) return () => undefined;
+  const firstSeen = new Map<string, number>();
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      const live = (sftp as any)._requests as Record<string, unknown>;
+      for (const id of firstSeen.keys()) if (!(id in live)) firstSeen.delete(id);
+      for (const id of Object.keys(live)) {
+        const since = firstSeen.get(id);
+        if (since === undefined) firstSeen.set(id, now);
+        else if (now - since >= ms) {
+          clearInterval(timer);
+          onStall();
+          return;
+        }
+      }
+    },
+    Math.max(5, Math.floor(ms / 4)),
+  );
+  return () => clearInterval(timer);
+}
+
+/**
+ * Fails every request still waiting on an ssh2 SFTP session with `err` (ssh2 does so itself
+ * only once the channel has closed, which a server that stopped answering may never let
+ * happen).
+ */
+export function abandonSftpRequests(sftp: object, err: Error): void {
+  const requests = (sftp as any)._requests;
+  if (typeof requests !== 'object' || requests === null) return;
+  for (const id of Object.keys(requests)) {
+    const request = requests[id];
+    delete requests[id];
+    try {
+      request?.cb?.(err);
+    } catch {
+      // a callback's own failure must not stop the others
+    }
+  }
+}

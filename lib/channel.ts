@@ -97,6 +97,13 @@ export interface ChannelConfig {
   readonly cancelSignal?: string | null;
   /** The most bytes `next()` may queue before the channel is aborted (default 16 MiB). */
   readonly stdinLimit?: number;
+  /**
+   * Inactivity deadline in milliseconds (default 0 = none): when the server sends nothing on the
+   * open channel (no output on either stream) for this long, the remote command is signalled
+   * (`cancelSignal`) and the channel ends with `TimeoutError` (phase `exec`). A server that
+   * stalls a channel then never leaves it waiting without an end.
+   */
+  readonly idleTimeout?: number;
   /** Told when the channel is open and its request accepted. */
   readonly openObserver?: NextObserver<ChannelInfo>;
   /** Told how the command ended, just before the output completes or errors. */
@@ -293,8 +300,18 @@ class ChannelRun {
     chan.stderr.on('error', noop);
     this.state = 'open';
     this.session.channelFaults.set(chan, (error) => this.#abort(error, this.#cancelSignal()));
-    const onStdout = (data: Buffer): void => this.output.next({ stream: 'stdout', data });
+    const idleMs = this.config.idleTimeout ?? 0;
+    const idle =
+      idleMs > 0
+        ? setTimeout(() => this.#abort(new TimeoutError(idleMs, this.#context('exec')), this.#cancelSignal()), idleMs)
+        : undefined;
+    if (idle) this.#detach.push(() => clearTimeout(idle));
+    const onStdout = (data: Buffer): void => {
+      idle?.refresh();
+      this.output.next({ stream: 'stdout', data });
+    };
     const onStderr = (data: Buffer): void => {
+      idle?.refresh();
       this.#keepTail(data);
       this.output.next({ stream: 'stderr', data });
     };
@@ -642,6 +659,7 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
     });
     const limit = config.stdinLimit ?? DEFAULT_STDIN_LIMIT;
     if (!Number.isFinite(limit) || limit < 0) throw new TypeError('stdinLimit must be a non-negative number');
+    if (config.idleTimeout !== undefined && !(Number.isFinite(config.idleTimeout) && config.idleTimeout >= 0)) throw new TypeError('idleTimeout must be a non-negative number of milliseconds');
     if (config.cancelSignal) normalizeSignal(config.cancelSignal);
     this.#session = session;
     this.#request = request;

@@ -89,8 +89,34 @@ export function policeChannels(client: object, onViolation: (channel: ClientChan
       return original(p, recipient, data, ...rest);
     };
   }
+  // After the server's EOF, ssh2 re-opens the receive window only from the stream's _read, which
+  // Node never calls once the stream has ended: a server that sent EOF while data of its own was
+  // still waiting for window (Twisted Conch does under load) then waits forever, and so do we.
+  // The window is re-opened at EOF instead, so what such a server still sends arrives — and is
+  // refused above as data after EOF, a typed error instead of a silent stall.
+  const onEof = handlers.CHANNEL_EOF;
+  if (typeof onEof !== 'function' || typeof channelWindowAdjust !== 'function') return false;
+  handlers.CHANNEL_EOF = (p: unknown, recipient: number, ...rest: unknown[]) => {
+    const result = onEof(p, recipient, ...rest);
+    const channel = channels.get(recipient);
+    if (typeof channel === 'object' && channel !== null && channel._waitChanDrain === true) {
+      channel._waitChanDrain = false;
+      channelWindowAdjust(channel);
+    }
+    return result;
+  };
   return true;
 }
+
+/** ssh2's own window adjustment of a channel (re-opens it to its full size). */
+const channelWindowAdjust: ((channel: object) => void) | undefined = (() => {
+  try {
+    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/Channel.js') as { windowAdjust?: unknown }).windowAdjust;
+    return typeof fn === 'function' ? (fn as (channel: object) => void) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 /**
  * The largest read and write an SFTP session sends in one request: what the server announced

@@ -7,10 +7,10 @@
 import { concat, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServerChannel } from 'ssh2';
-import { ProtocolError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
+import { ProtocolError, TimeoutError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
 import { Server } from '../../lib/internal/ssh2.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
-import { errorOf } from '../helpers/index.js';
+import { errorOf, eventually } from '../helpers/index.js';
 
 describe('hostile channels', () => {
   it('max packet size 0 → ProtocolError, no spin', async () => {
@@ -266,5 +266,79 @@ describe('a zero or tiny maximum packet size is refused on every kind of channel
     } finally {
       hostile.close();
     }
+  });
+});
+
+describe('a server that sends EOF while it still holds data (Twisted Conch under load) never stalls a channel silently (issue 12)', () => {
+  it('the window stays open after EOF: what it still sends arrives as a ProtocolError, not a hang', async () => {
+    const { port, close } = await scripted((proto, id, stream) => {
+      // Write through ssh2's own stream until the client stops granting window (its reader is
+      // slow); then send EOF on the wire while data is still queued for window: Conch's order.
+      const block = Buffer.alloc(64 * 1024, 1);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += block.length;
+          if (!stream.write(block)) break;
+        }
+        let drained = false;
+        stream.once('drain', () => {
+          drained = true;
+          pump();
+        });
+        setTimeout(() => {
+          if (!drained) proto.channelEOF(id);
+        }, 300);
+      };
+      pump();
+    });
+    let received = 0;
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) =>
+          (async () => {
+            for await (const chunk of c.exec('x', { stdin: [] })) {
+              received += chunk.data.length;
+              await new Promise((r) => setTimeout(r, 5)); // a slow reader: the window is closed when EOF comes
+            }
+          })(),
+        ),
+      ),
+    );
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as Error).message).toMatch(/data after its EOF/);
+    expect(received).toBeGreaterThan(0);
+    close();
+  });
+
+  it('idleTimeout: a channel on which the server sends nothing ends with TimeoutError (phase exec), and the command is signalled', async () => {
+    const signals: string[] = [];
+    const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => ctx.accept());
+      client.on('ready', () =>
+        client.on('session', (accept) => {
+          const session = accept();
+          session.on('signal', (_a, _r, info) => signals.push(info.name));
+          session.on('exec', (acceptExec) => acceptExec().on('error', () => undefined)); // silent forever
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port, username: 'u' }).pipe(
+        verifyHostKey(() => true),
+        authenticate(password('p')),
+        withConnection((c) => c.exec('sleep forever', { idleTimeout: 300 })),
+      ),
+    );
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).phase).toBe('exec');
+    expect(await eventually(() => signals.length > 0, 5000)).toBe(true);
+    expect(signals).toEqual(['TERM']);
+    server.close();
   });
 });

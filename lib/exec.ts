@@ -9,6 +9,7 @@ import { defer, Observable, type ObservableInput, type OperatorFunction } from '
 import type { ChannelConfig, ChannelSubject, ExecChunk, ExitInfo } from './channel.js';
 import type { Connection } from './connection.js';
 import { holdWhile } from './internal/hold.js';
+import { LineSplitter } from './internal/line-splitter.js';
 
 /** Options of `run`. */
 export interface RunConfig extends Omit<ChannelConfig, 'check'> {
@@ -266,7 +267,9 @@ export function decodeText(encoding = 'utf-8'): OperatorFunction<Uint8Array, str
 
 /**
  * Splits text into lines (without their `\n` or `\r\n`); a last line without a newline is
- * emitted when the source completes.
+ * emitted when the source completes. A line longer than `maxLength` characters (default 1 Mi)
+ * is emitted cut at that length and the rest up to its newline is dropped, so text without
+ * newlines costs bounded memory and linear time.
  *
  * @example
  * ```ts
@@ -277,22 +280,19 @@ export function decodeText(encoding = 'utf-8'): OperatorFunction<Uint8Array, str
  *   .subscribe(console.log); // y y y — then the channel is closed and yes is stopped
  * ```
  */
-export function splitLines(): OperatorFunction<string, string> {
+export function splitLines(options: { readonly maxLength?: number } = {}): OperatorFunction<string, string> {
+  const maxLength = options.maxLength ?? 1024 * 1024;
+  if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw new RangeError('splitLines(): maxLength must be a positive integer');
   return (source) =>
     new Observable<string>((subscriber) => {
-      let rest = '';
+      const lines = new LineSplitter(maxLength, (line) => {
+        if (!subscriber.closed) subscriber.next(line);
+      });
       return source.subscribe({
-        next: (text) => {
-          const parts = (rest + text).split('\n');
-          rest = parts.pop() ?? '';
-          for (const line of parts) {
-            if (subscriber.closed) return;
-            subscriber.next(line.endsWith('\r') ? line.slice(0, -1) : line);
-          }
-        },
+        next: (text) => lines.push(text),
         error: (err: unknown) => subscriber.error(err),
         complete: () => {
-          if (rest) subscriber.next(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+          lines.end();
           subscriber.complete();
         },
       });

@@ -8,6 +8,7 @@
 import { TextDecoder } from 'node:util';
 import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { AuthenticationError, ConnectError, ExitStatusError, HostKeyRejectedError, SshError, TimeoutError } from './errors.js';
+import { LineSplitter } from './internal/line-splitter.js';
 
 /** One host to run on. */
 export interface FanOutTarget {
@@ -76,6 +77,8 @@ export interface HostLine {
   readonly stream: 'stdout' | 'stderr';
   /** The line, without its newline. */
   readonly line: string;
+  /** The line was longer than `maxLineLength` and was cut there. */
+  readonly truncated: boolean;
 }
 
 /** Progress of a fan-out run, after every change. */
@@ -123,6 +126,12 @@ export interface FanOutConfig {
   readonly retryDelay?: number;
   /** Bytes of stdout and of stderr kept per host (default 1 MiB each). */
   readonly capture?: number;
+  /**
+   * The longest line `lines$` carries, in characters (default 64 Ki): a longer one is cut there
+   * and marked `truncated`, the rest up to its newline dropped, so output without newlines costs
+   * bounded memory and linear time.
+   */
+  readonly maxLineLength?: number;
   /** Aborting ends the run: hosts running or waiting end as `cancelled`, then it completes. */
   readonly signal?: AbortSignal;
 }
@@ -195,7 +204,7 @@ interface Captured {
   kept: { stdout: number; stderr: number };
   truncated: boolean;
   decoders: { stdout: TextDecoder; stderr: TextDecoder };
-  rest: { stdout: string; stderr: string };
+  lines: { stdout: LineSplitter; stderr: LineSplitter };
 }
 
 function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: Uint8Array } {
@@ -283,6 +292,8 @@ export function fanOut<T>(
   const retries = config.retries ?? 5;
   const retryDelay = config.retryDelay ?? 100;
   const capture = config.capture ?? 1024 * 1024;
+  const maxLineLength = config.maxLineLength ?? 64 * 1024;
+  if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) throw new RangeError('fanOut(): maxLineLength must be a positive integer');
   for (const [name, v] of [['timeout', timeout], ['retries', retries], ['retryDelay', retryDelay], ['capture', capture], ['deadline', config.deadline ?? 0]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new TypeError(`fanOut(): ${name} must be a non-negative number`);
   }
@@ -311,7 +322,10 @@ export function fanOut<T>(
         kept: { stdout: 0, stderr: 0 },
         truncated: false,
         decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
-        rest: { stdout: '', stderr: '' },
+        lines: {
+          stdout: new LineSplitter(maxLineLength, (line, truncated) => this.line('stdout', line, truncated)),
+          stderr: new LineSplitter(maxLineLength, (line, truncated) => this.line('stderr', line, truncated)),
+        },
       };
       sub: Subscription | undefined;
       retryTimer: NodeJS.Timeout | undefined;
@@ -374,14 +388,11 @@ export function fanOut<T>(
           c[stream].push(piece);
           c.kept[stream] += piece.length;
         }
-        const text = c.rest[stream] + c.decoders[stream].decode(data, { stream: true });
-        const parts = text.split('\n');
-        c.rest[stream] = parts.pop() ?? '';
-        for (const line of parts) this.line(stream, line);
+        c.lines[stream].push(c.decoders[stream].decode(data, { stream: true }));
       }
 
-      line(stream: 'stdout' | 'stderr', line: string): void {
-        if (!ended) subscriber.next({ type: 'line', host: this.target.label, stream, line: line.endsWith('\r') ? line.slice(0, -1) : line });
+      line(stream: 'stdout' | 'stderr', line: string, truncated: boolean): void {
+        if (!ended) subscriber.next({ type: 'line', host: this.target.label, stream, line, truncated });
       }
 
       stop(): void {
@@ -396,8 +407,9 @@ export function fanOut<T>(
         running.delete(this);
         this.stop();
         for (const stream of ['stdout', 'stderr'] as const) {
-          const rest = this.captured.rest[stream] + this.captured.decoders[stream].decode();
-          if (rest) this.line(stream, rest);
+          const lines = this.captured.lines[stream];
+          lines.push(this.captured.decoders[stream].decode());
+          lines.end();
         }
         const endedAt = Date.now();
         inFlight--;

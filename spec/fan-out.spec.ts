@@ -1,4 +1,4 @@
-import { lastValueFrom, map, NEVER, of, take, timer, toArray, throwError, type Observable } from 'rxjs';
+import { from, lastValueFrom, map, NEVER, of, take, timer, toArray, throwError, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectError,
@@ -7,6 +7,7 @@ import {
   parseHostSpec,
   parseHostsFile,
   run,
+  splitLines,
   statusOf,
   type FanOutProgress,
   type FanOutTarget,
@@ -166,5 +167,28 @@ describe('fanOut', () => {
     expect(results).toHaveLength(2);
     expect(last).toMatchObject({ done: 2 });
     expect(started).toBe(2);
+  });
+});
+
+describe('line framing under output without newlines (issue 12)', () => {
+  it('32 MiB without a newline: one line cut at maxLineLength and marked truncated, then the next line whole; the capture marked truncated too', async () => {
+    const block = Buffer.alloc(64 * 1024, 'x');
+    const chunks = [...Array.from({ length: 512 }, () => ({ stream: 'stdout' as const, data: block })), { stream: 'stdout' as const, data: Buffer.from('\r\ntail\r\n') }];
+    const run$ = fanOut(['h'], () => from(chunks));
+    const lines: HostLine[] = [];
+    run$.lines$.subscribe((l) => lines.push(l));
+    const [result] = await lastValueFrom(run$.pipe(toArray()));
+    expect(lines.map((l) => [l.line.length, l.truncated])).toEqual([
+      [64 * 1024, true],
+      [4, false],
+    ]);
+    expect(lines[1]?.line).toBe('tail');
+    expect(result).toMatchObject({ status: 'ok', truncated: true });
+  });
+
+  it('splitLines cuts a line longer than maxLength and keeps framing after it', async () => {
+    const text = ['a'.repeat(10), 'b\r\nc', 'd\n', 'e'.repeat(7)];
+    expect(await lastValueFrom(from(text).pipe(splitLines({ maxLength: 4 }), toArray()))).toEqual(['aaaa', 'cd', 'eeee']);
+    expect(await lastValueFrom(from(['x'.repeat(8 * 1024 * 1024)]).pipe(splitLines(), toArray()))).toEqual(['x'.repeat(1024 * 1024)]);
   });
 });

@@ -193,8 +193,12 @@ export function statusOf(error: unknown): HostStatus {
 }
 
 function retriable(error: unknown): boolean {
-  // sshd's MaxStartups drops surplus unauthenticated connections right after accept.
-  return error instanceof SshError && !(error instanceof TimeoutError) && (error.phase === 'banner' || error.phase === 'kex' || error.phase === 'tcp') &&
+  // sshd's MaxStartups drops surplus unauthenticated connections right after accept. Only such
+  // early failures are retried: the phases before authentication (a failure after it has phase
+  // `connection` or later, so a command never runs twice), and never a host-key rejection (a
+  // key changed at re-key mid-command has phase `kex` too).
+  return error instanceof SshError && !(error instanceof TimeoutError) && !(error instanceof HostKeyRejectedError) &&
+    (error.phase === 'banner' || error.phase === 'kex' || error.phase === 'tcp') &&
     !(error instanceof ConnectError && (error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED');
 }
 

@@ -5,10 +5,10 @@
  * ssh2's, told to swap its host key and re-key in the middle of a command's output.
  */
 import { createHash } from 'node:crypto';
-import { lastValueFrom, reduce } from 'rxjs';
+import { lastValueFrom, reduce, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServerChannel } from 'ssh2';
-import { HostKeyRejectedError, authenticate, connect, password, pinned, sha256Fingerprint, verifyHostKey, withConnection, type ExecChunk } from '../../lib/index.js';
+import { HostKeyRejectedError, authenticate, connect, fanOut, password, pinned, run, sha256Fingerprint, verifyHostKey, withConnection, type ExecChunk } from '../../lib/index.js';
 import { Server, utils } from '../../lib/internal/ssh2.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { eventually, expectNoLeaks, resources } from '../helpers/index.js';
@@ -22,7 +22,7 @@ const BLOCK = Buffer.alloc(64 * 1024, 'x');
 async function rekeyingServer(swap: boolean) {
   const original = generateEd25519();
   const other = generateEd25519();
-  const state = { rekeys: 0, closed: 0 };
+  const state = { rekeys: 0, closed: 0, execs: 0 };
   const server = new Server({ hostKeys: [original.private] }, (client) => {
     client.on('error', () => undefined);
     client.on('close', () => state.closed++);
@@ -31,6 +31,7 @@ async function rekeyingServer(swap: boolean) {
       client.on('session', (accept) => {
         const session = accept();
         session.on('exec', (acceptExec) => {
+          state.execs++;
           const stream: ServerChannel = acceptExec();
           stream.on('error', () => undefined);
           let sent = 0;
@@ -107,5 +108,21 @@ describe('host key at re-key', () => {
     expect(await eventually(() => state.closed === 1)).toBe(true);
     server.close();
     await expectNoLeaks(baseline);
+  });
+});
+
+describe('fan-out never runs a command twice because of a re-key (issue 12)', () => {
+  it('a host key changed at re-key mid-command is host-key-rejected after one attempt, never retried', async () => {
+    const { server, port, fingerprint, state } = await rekeyingServer(true);
+    const results = await lastValueFrom(
+      fanOut([`u@127.0.0.1:${port}`], (t) =>
+        connect({ host: t.host, port: t.port ?? 22, username: 'u' }).pipe(verifyHostKey(pinned(fingerprint)), authenticate(password('p')), run('stream')),
+        { retries: 3, retryDelay: 10 },
+      ).pipe(toArray()),
+    );
+    expect(results.map((r) => [r.status, r.attempts])).toEqual([['host-key-rejected', 1]]);
+    expect(results[0]?.error).toBeInstanceOf(HostKeyRejectedError);
+    expect(state.execs).toBe(1);
+    server.close();
   });
 });

@@ -122,8 +122,9 @@ const noop = (): void => undefined;
 
 /**
  * Joins a local socket and a channel both ways. Data the socket sent before the channel opened
- * is held (with backpressure) rather than lost; a channel that closes ends the socket after its
- * last byte is written, a socket that closes destroys the channel.
+ * is held (with backpressure) rather than lost; each side's EOF is passed on as the other's (a
+ * half-close goes through both ways); a channel that closes ends the socket after its last byte
+ * is written, a socket that closes destroys the channel.
  */
 function splice(socket: Socket, open: Observable<Duplex>, opened: (stream: Duplex) => void, failed: (err: SshError) => void): Subscription {
   const early = new PassThrough();
@@ -155,7 +156,9 @@ function listenLocally<E>(
   const bindPort = bind?.port ?? 0;
   return new Observable<ForwardListening | E>((subscriber) => {
     const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
+    // allowHalfOpen: a client that half-closes (shutdown(SHUT_WR)) still gets everything the
+    // remote side sends until it ends too, as with `ssh -L`; its EOF goes on as the channel's EOF.
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
       sockets.add(socket);
       socket.on('error', noop);
       socket.on('close', () => sockets.delete(socket));

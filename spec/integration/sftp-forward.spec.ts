@@ -167,6 +167,61 @@ describe('SFTP against sshd', () => {
 });
 
 describe('port forwarding against sshd', () => {
+  it('half-close passes through a local forward and the SOCKS proxy both ways: 1 MiB written then half-closed comes back whole (as with ssh -L)', async () => {
+    // An echo server that answers only after the client's EOF, then ends: everything it sends
+    // goes out after the client half-closed.
+    const echo = createNetServer({ allowHalfOpen: true }, (sock) => {
+      const got: Buffer[] = [];
+      sock.on('data', (d: Buffer) => got.push(d));
+      sock.on('end', () => sock.end(Buffer.concat(got)));
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const echoPort = (echo.address() as { port: number }).port;
+    const payload = randomBytes(1024 * 1024);
+    const roundTrip = (connectTo: () => ReturnType<typeof tcpConnect>, after: (sock: ReturnType<typeof tcpConnect>) => void = (sock) => sock.end(payload)) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const sock = connectTo();
+        const got: Buffer[] = [];
+        sock.on('data', (d: Buffer) => got.push(d));
+        sock.on('end', () => resolve(Buffer.concat(got)));
+        sock.on('error', reject);
+        sock.resume(); // a socket the SOCKS handshake left paused
+        after(sock);
+      });
+    try {
+      const results = await lastValueFrom(
+        login().pipe(
+          withConnection((c) =>
+            c.forwardLocal({ remoteHost: '127.0.0.1', remotePort: echoPort }).pipe(
+              filter((e) => e.type === 'listening'),
+              switchMap((e) =>
+                from(
+                  Promise.all([1, 2, 3].map(() => roundTrip(() => tcpConnect({ host: '127.0.0.1', port: (e as { port: number }).port, allowHalfOpen: true })))),
+                ),
+              ),
+              take(1),
+            ),
+          ),
+        ),
+      );
+      for (const back of results) expect(back.equals(payload)).toBe(true);
+      const viaSocks = await lastValueFrom(
+        login().pipe(
+          withConnection((c) =>
+            c.forwardDynamic().pipe(
+              filter((e) => e.type === 'listening'),
+              switchMap((e) => from(socksConnect((e as { port: number }).port, '127.0.0.1', echoPort).then(({ socket }) => roundTrip(() => socket)))),
+              take(1),
+            ),
+          ),
+        ),
+      );
+      expect(viaSocks.equals(payload)).toBe(true);
+    } finally {
+      echo.close();
+    }
+  });
+
   it('a local forward carries 100 concurrent HTTP requests to a loopback HTTP server', async () => {
     const http = httpServer((req, res) => res.end(`you asked for ${req.url}`));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

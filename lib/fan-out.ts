@@ -7,7 +7,7 @@
  */
 import { TextDecoder } from 'node:util';
 import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
-import { AuthenticationError, ConnectError, ExitStatusError, HostKeyRejectedError, SshError, TimeoutError } from './errors.js';
+import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError } from './errors.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
 /** One host to run on. */
@@ -24,8 +24,13 @@ export interface FanOutTarget {
   readonly alias?: string;
 }
 
-/** How a host's run ended. */
-export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'cancelled';
+/**
+ * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
+ * exit status). `connection-error`: the SSH connection failed after it was set up (lost
+ * mid-command, a channel refused, a protocol fault) — pssh's "ssh error" (exit code 4), not a
+ * failure of the command.
+ */
+export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled';
 
 /** When a host's run happened (milliseconds since the epoch, and its duration). */
 export interface HostTimings {
@@ -144,6 +149,10 @@ export function parseHostSpec(spec: string): FanOutTarget {
   const match = ipv6Bare && !text.includes('[') ? [text, ipv6Bare[1], ipv6Bare[2], undefined] : m;
   if (!text || !match || !match[2]) throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
   const host = match[2].replace(/^\[(.*)\]$/, '$1');
+  // No empty user (`@host`), no `@` left in the host (`user@`, `a@b@c`), no bare `:port`.
+  if (host === '' || host.includes('@') || host.startsWith(':') && !host.startsWith('::') || (host.includes(':') && host.split(':').length < 3)) {
+    throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
+  }
   const port = match[3] === undefined ? undefined : Number(match[3]);
   if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`bad port in ${JSON.stringify(spec)}`);
   return { host, ...(port !== undefined ? { port } : {}), ...(match[1] ? { username: match[1] } : {}), label: text };
@@ -162,7 +171,7 @@ export function parseHostSpec(spec: string): FanOutTarget {
  */
 export function parseHostsFile(text: string): FanOutTarget[] {
   const targets: FanOutTarget[] = [];
-  for (const raw of text.split('\n')) {
+  for (const raw of text.split(/\r?\n|\r/)) {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) continue;
     const [spec = '', user] = line.split(/\s+/);
@@ -189,6 +198,7 @@ export function statusOf(error: unknown): HostStatus {
   if (error instanceof ConnectError) return 'unreachable';
   if (error instanceof TimeoutError) return ['dns', 'tcp', 'banner'].includes(error.phase) ? 'unreachable' : 'timeout';
   if (error instanceof SshError && ['dns', 'tcp', 'banner', 'kex'].includes(error.phase)) return 'unreachable';
+  if (error instanceof ConnectionLostError || error instanceof ChannelOpenError || error instanceof ProtocolError) return 'connection-error';
   return 'failed';
 }
 

@@ -340,8 +340,8 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   return withKnownTypes(files, async (key) => {
     const verdict = await judge(files, key);
     if (verdict.kind === 'known') return true;
-    const others = verdict.otherKeys.length ? ` (known only by ${otherTypes(verdict)} keys)` : '';
-    throw new HostKeyUnknownError(`No ${key.type} host key is known for ${knownHostsName(key.host, key.port)}${others}; offered ${key.fingerprint}`, key.fingerprint, context(key));
+    const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
+    throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
   });
 }
 

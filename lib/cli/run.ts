@@ -26,7 +26,7 @@ export { EXIT, UsageError };
 export function exitCodeOf(statuses: Iterable<HostStatus>): number {
   const all = new Set(statuses);
   if (all.has('timeout')) return EXIT.timeout;
-  if (all.has('unreachable') || all.has('auth-failed') || all.has('host-key-rejected')) return EXIT.connection;
+  if (all.has('unreachable') || all.has('auth-failed') || all.has('host-key-rejected') || all.has('connection-error')) return EXIT.connection;
   if (all.has('failed')) return EXIT.remote;
   if (all.has('cancelled')) return EXIT.misc;
   return EXIT.ok;
@@ -140,8 +140,26 @@ function clock(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 8);
 }
 
-function safeName(label: string): string {
-  return label.replace(/[^A-Za-z0-9._@:[\]-]/g, '_');
+/**
+ * Text a server chose (error descriptions, exit messages, output shown in status lines) made
+ * safe for a terminal, as OpenSSH does: control characters (but tab), DEL and C1 become `\xNN`,
+ * so a host can neither fake a status line nor send escape sequences. A command's own output in
+ * `-i`, `-P`, `-o` and `-e` is left as it is.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * The output file name of a target, as pssh names it: the host, with `user@` when the user
+ * differs from the default one and `:port` when a port was given; made safe for a file name (no
+ * `/`, no control characters, never `.` or `..`).
+ */
+export function outputName(target: FanOutTarget, defaultUser: string): string {
+  const name = `${target.username && target.username !== defaultUser ? `${target.username}@` : ''}${target.alias ?? target.host}${target.port ? `:${target.port}` : ''}`;
+  const safe = name.replace(/[^A-Za-z0-9._@:[\]-]/g, '_');
+  return safe === '.' || safe === '..' || safe === '' ? `_${safe}` : safe;
 }
 
 /** The JSON form of a result (one NDJSON line). */
@@ -214,9 +232,13 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
     } catch (err) {
       throw new UsageError(`--hosts ${file}: ${(err as Error).message}`);
     }
-    targets.push(...parseHostsFile(text));
+    try {
+      targets.push(...parseHostsFile(text));
+    } catch (err) {
+      throw new UsageError(`--hosts ${file}: ${(err as Error).message}`);
+    }
   }
-  for (const spec of values.host ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(parseHostSpec(one));
+  for (const spec of values.host ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(usageSpec(one));
   if (targets.length === 0) throw new UsageError('no hosts: give -h FILE, -H [user@]host[:port] or -A PATTERN');
   const command = positionals.join(' ');
   if (!command) throw new UsageError('no command: rxssh run [options] -- COMMAND');
@@ -240,6 +262,15 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
   };
 }
 
+/** Parses a host spec given on the command line; a malformed one is a usage error (exit 2). */
+function usageSpec(spec: string): FanOutTarget {
+  try {
+    return parseHostSpec(spec);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** Runs `rxssh run`; resolves with the exit code. */
 export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarget) => Readonly<Record<string, string>>): Promise<number> {
   const providers = credentials(opts, io);
@@ -253,7 +284,29 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
   const statuses: HostStatus[] = [];
   const durations: number[] = [];
   const startedAt = Date.now();
+  const fileNames = new Map<string, number>();
+  let writeFailures = 0;
   let n = 0;
+  /** Writes one host's output files; a failure is that host's (reported), never the run's. */
+  const writeOutputs = (r: HostResult<unknown>): string | undefined => {
+    if (!opts.outdir && !opts.errdir) return undefined;
+    const base = outputName(r.target, opts.user);
+    const count = fileNames.get(base) ?? 0;
+    fileNames.set(base, count + 1);
+    const name = count ? `${base}.${count}` : base;
+    const problems: string[] = [];
+    for (const [dir, data] of [[opts.outdir, r.stdout], [opts.errdir, r.stderr]] as const) {
+      if (!dir) continue;
+      try {
+        writeFileSync(join(dir, name), data);
+      } catch (err) {
+        problems.push(`${join(dir, name)}: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length === 0) return undefined;
+    writeFailures++;
+    return problems.join('; ');
+  };
   const lines = opts.print
     ? run$.lines$.subscribe((l) => (l.stream === 'stdout' ? io.stdout : io.stderr).write(`${l.host}: ${l.line}\n`))
     : undefined;
@@ -264,20 +317,19 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
         tap((r) => {
           statuses.push(r.status);
           n++;
-          if (opts.outdir) writeFileSync(join(opts.outdir, safeName(r.host)), r.stdout);
-          if (opts.errdir) writeFileSync(join(opts.errdir, safeName(r.host)), r.stderr);
+          const writeError = writeOutputs(r);
           if (opts.json) {
-            io.stdout.write(`${JSON.stringify(resultJson(r))}\n`);
+            io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
             return;
           }
-          const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${r.host}${describe(r)}\n`;
+          const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(describe(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
           if (bar) bar.log(line);
           else io.stdout.write(line);
           if (opts.inline) {
             io.stdout.write(r.stdout);
             if (r.stderr) io.stdout.write(`Stderr: ${r.stderr}`);
           } else if (opts.showOutput && r.stdout) {
-            const first = `      ${r.stdout.split('\n')[0] ?? ''}\n`;
+            const first = `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`;
             if (bar) bar.log(first);
             else io.stdout.write(first);
           }
@@ -291,7 +343,7 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
     progress?.unsubscribe();
     bar?.stop();
   }
-  const code = exitCodeOf(statuses);
+  const code = exitCodeOf(statuses) || (writeFailures > 0 ? EXIT.misc : EXIT.ok);
   if (opts.summary && !opts.json) io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
   if (opts.json) {
     const counts: Record<string, number> = {};
@@ -326,7 +378,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const [spec, ...rest] = positionals;
   if (!spec || rest.length === 0) throw new UsageError('usage: rxssh exec [user@]host[:port] -- COMMAND');
   const opts = common(values, io);
-  const target = parseHostSpec(spec);
+  const target = usageSpec(spec);
   const providers = credentials(opts, io);
   try {
     await lastValueFrom(
@@ -342,7 +394,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
       return signal ? 128 + signal : 255;
     }
-    io.stderr.write(`rxssh: ${errorText(err)}\n`);
+    io.stderr.write(`rxssh: ${terminalSafe(errorText(err))}\n`);
     return 255; // like ssh: the connection, not the command, failed
   }
 }

@@ -155,3 +155,127 @@ describe('rxssh demo', () => {
     expect(objs.filter((o) => o.type === 'result').every((o) => o.stdout === '5\n')).toBe(true);
   });
 });
+
+describe('rxssh run under bad input (issue 12)', () => {
+  /** A server whose `drop` command writes a little and then drops the connection, and that refuses user `refuse` a session with hostile text. */
+  async function rude(): Promise<{ port: number; close: () => void; key: string }> {
+    const { Server } = await import('../../lib/internal/ssh2.js');
+    const hostKey = generateEd25519();
+    const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('error', () => undefined);
+      let user = '';
+      client.on('authentication', (ctx) => {
+        user = ctx.username;
+        ctx.accept();
+      });
+      client.on('ready', () =>
+        client.on('session', (accept, reject) => {
+          if (user === 'refuse') {
+            // The refusal's description is the server's own text: escape sequences and a fake status line.
+            const proto = (client as unknown as { _protocol: { channelOpenFail: (...a: unknown[]) => void } })._protocol;
+            const fail = proto.channelOpenFail.bind(proto);
+            proto.channelOpenFail = (remote: unknown, reason: unknown) => fail(remote, reason, '\x1b]0;owned\x07\n[9] 00:00:00 [SUCCESS] fake');
+            return reject();
+          }
+          const session = accept();
+          session.on('exec', (acceptExec, _rejectExec, info) => {
+            const stream = acceptExec();
+            stream.on('error', () => undefined);
+            if (info.command === 'drop') {
+              stream.write('half');
+              setTimeout(() => client.end(), 20);
+            } else {
+              stream.exit(0);
+              stream.end();
+            }
+          });
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const key = (await import('../../lib/internal/ssh2.js')).utils.parseKey(hostKey.public) as { getPublicSSH(): Buffer };
+    return { port, close: () => server.close(), key: `ssh-ed25519 ${key.getPublicSSH().toString('base64')}` };
+  }
+
+  it('a connection lost mid-command is an ssh error (exit 4, like pssh), not a failed command (5)', async () => {
+    const server = await rude();
+    const kh = join(dir, 'kh-rude');
+    writeFileSync(kh, `${knownHostsName('127.0.0.1', server.port)} ${server.key}\n`);
+    const io = fakeIo();
+    try {
+      expect(await main(['run', '-H', `ops@127.0.0.1:${server.port}`, '--identity', keyFile, '--known-hosts', kh, '--', 'drop'], io)).toBe(4);
+      expect(io.out()).toMatch(/\[FAILURE\]/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('an output file that cannot be written fails that host only: the others are written and reported, the summary printed, exit non-zero', async () => {
+    const out = join(dir, 'out-partial');
+    const io = fakeIo();
+    // One host writes into a directory that is in the way (EISDIR for its file name).
+    const target = servers[0]!.info;
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(out, `127.0.0.1:${target.port}`), { recursive: true });
+    const code = await main(['run', ...hostArgs(), ...auth(), '-l', 'ops', '-o', out, '--', 'echo', 'hi'], io);
+    expect(code).toBe(1);
+    const lines = io.out().trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.filter((l) => l.includes('output not written'))).toHaveLength(1);
+    expect(readdirSync(out).sort()).toHaveLength(3);
+    for (const s of servers.slice(1)) expect(readFileSync(join(out, `127.0.0.1:${s.info.port}`), 'utf8')).toBe('hi\n');
+  });
+
+  it('output files are named as pssh names them (user@ only when not the default user); duplicates get .1, .2; a host named .. stays inside', async () => {
+    const out = join(dir, 'out-names');
+    const io = fakeIo();
+    const s = servers[0]!.info;
+    const spec = `ops@127.0.0.1:${s.port}`;
+    expect(await main(['run', '-H', spec, '-H', spec, '-H', spec, ...auth(), '-l', 'ops', '-o', out, '--', 'echo', 'x'], io)).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([`127.0.0.1:${s.port}`, `127.0.0.1:${s.port}.1`, `127.0.0.1:${s.port}.2`]);
+    const { outputName } = await import('../../lib/cli/run.js');
+    expect(outputName({ host: '..', label: '..' }, 'me')).toBe('_..');
+    expect(outputName({ host: 'h', username: 'root', label: 'root@h' }, 'me')).toBe('root@h');
+    expect(outputName({ host: 'a/b', label: 'a/b' }, 'me')).toBe('a_b');
+  });
+
+  it('CRLF hosts files are read like LF ones (no host named "#")', async () => {
+    const file = join(dir, 'hosts-crlf');
+    writeFileSync(file, `# web\r\nops@127.0.0.1:${servers[0]!.info.port}\r\n# db hosts\r\nops@127.0.0.1:${servers[1]!.info.port}\r\n`);
+    const io = fakeIo();
+    expect(await main(['run', '-h', file, ...auth(), '--json', '--', 'true'], io)).toBe(0);
+    const hosts = io.out().trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string }).filter((o) => o.type === 'result').map((o) => o.host);
+    expect(hosts.sort()).toEqual([`ops@127.0.0.1:${servers[0]!.info.port}`, `ops@127.0.0.1:${servers[1]!.info.port}`].sort());
+  });
+
+  it('malformed host specs are usage errors (exit 2): user@, @host, :22', async () => {
+    for (const bad of ['user@', '@host', ':22']) {
+      const io = fakeIo();
+      expect(await main(['run', '-H', bad, ...auth(), '--', 'true'], io), bad).toBe(2);
+      expect(io.err()).toMatch(/not a host spec/);
+    }
+    const io = fakeIo();
+    expect(await main(['exec', ...auth(), '@host', '--', 'true'], io)).toBe(2);
+  });
+
+  it('server text is made safe for the terminal (OpenSSH does too): no escape sequences, no faked status lines', async () => {
+    const { terminalSafe } = await import('../../lib/cli/run.js');
+    expect(terminalSafe('bad\x1b]0;owned\x07\n[1] 00:00:00 [SUCCESS] fake')).toBe('bad\\x1b]0;owned\\x07\\x0a[1] 00:00:00 [SUCCESS] fake');
+    expect(terminalSafe('tab\tand ü stay')).toBe('tab\tand ü stay');
+    // End to end: a refused channel's description (server text) reaches the status line
+    // escaped, on one line; a refused channel is an ssh error (exit 4).
+    const server = await rude();
+    const kh = join(dir, 'kh-refuse');
+    writeFileSync(kh, `${knownHostsName('127.0.0.1', server.port)} ${server.key}\n`);
+    const io = fakeIo();
+    try {
+      expect(await main(['run', '-H', `refuse@127.0.0.1:${server.port}`, '--identity', keyFile, '--known-hosts', kh, '--', 'true'], io)).toBe(4);
+    } finally {
+      server.close();
+    }
+    expect(io.out()).toContain('\\x1b]0;owned\\x07\\x0a[9] 00:00:00 [SUCCESS] fake');
+    expect(io.out()).not.toMatch(/\x1b/);
+    expect(io.out().trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -178,10 +178,8 @@ export class AuthenticationError extends SshError {
     methodsLeft: readonly string[] | null,
     context: SshErrorContext,
   ) {
-    super(
-      `${message}; tried [${methodsTried.join(', ')}], server allows [${(methodsLeft ?? []).join(', ')}]`,
-      context,
-    );
+    const allows = methodsLeft === null ? 'the server did not say which methods it allows' : `server allows [${methodsLeft.join(', ')}]`;
+    super(methodsTried.length === 0 ? `${message}; ${allows}` : `${message}; tried [${methodsTried.join(', ')}], ${allows}`, context);
     this.methodsTried = methodsTried;
     this.methodsLeft = methodsLeft;
   }

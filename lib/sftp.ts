@@ -371,7 +371,13 @@ export class SftpSession {
           (s) => s.isDirectory,
           () => false,
         );
-        if (!exists) await lastValueFrom(one(p), { defaultValue: undefined });
+        if (exists) continue;
+        // Another client (or another host of a fan-out on the same server) may make it between
+        // the stat and the mkdir: a failure is fine when the directory is there afterwards.
+        await lastValueFrom(one(p), { defaultValue: undefined }).catch(async (err: unknown) => {
+          const made = await lastValueFrom(this.stat(p)).then((st) => st.isDirectory, () => false);
+          if (!made) throw err;
+        });
       }
     });
   }

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import type { Observable } from 'rxjs';
+import { EMPTY, type Observable } from 'rxjs';
 import SSHConfig from 'ssh-config';
 import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
 import { connect, type ConnectConfig } from './connect.js';
@@ -20,8 +20,13 @@ import { acceptNew, hostMatches, knownHosts } from './known-hosts.js';
 
 /** Options of {@link fromSshConfig}. */
 export interface SshConfigOptions {
-  /** The config file (default `~/.ssh/config`; a missing file means no settings). */
-  readonly file?: string;
+  /** The config file (default `~/.ssh/config`; a missing file means no settings; `null`: none). */
+  readonly file?: string | null;
+  /**
+   * Lines that come before the file, like `ssh -o` options: for each keyword the first value
+   * obtained wins, so they override the file (`['StrictHostKeyChecking accept-new']`).
+   */
+  readonly extra?: readonly string[];
   /** A user given with the host (`user@alias`), which takes precedence like `ssh user@alias`. */
   readonly user?: string;
   /** The local user name for `%u` and `Match` defaults (default: the current user). */
@@ -141,8 +146,9 @@ export function fromSshConfig(alias: string, options: SshConfigOptions = {}): Ss
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
-  const file = options.file ?? join(home, '.ssh', 'config');
-  const parsed = SSHConfig.parse(loadWithIncludes(file, home));
+  const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
+  const text = `${(options.extra ?? []).join('\n')}\n${file === null ? '' : loadWithIncludes(file, home)}`;
+  const parsed = SSHConfig.parse(text);
   // With a user given (`user@alias`) it takes precedence; otherwise Match user sees the User set
   // so far, or the local user (as OpenSSH does).
   const computed = (
@@ -264,7 +270,7 @@ export interface SshConfigInventoryOptions extends SshConfigOptions {
  */
 export function sshConfigAliases(options: SshConfigInventoryOptions = {}): string[] {
   const home = options.home ?? homedir();
-  const text = loadWithIncludes(options.file ?? join(home, '.ssh', 'config'), home);
+  const text = options.file === null ? '' : loadWithIncludes(options.file ?? join(home, '.ssh', 'config'), home);
   const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
   const seen = new Set<string>();
   for (const line of text.split('\n')) {
@@ -300,12 +306,26 @@ export function sshConfigTargets(options: SshConfigInventoryOptions = {}): FanOu
   });
 }
 
+/** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
+function providersOf(host: SshConfigHost, options: ConnectAliasOptions): AuthProvider[] {
+  const providers = options.credentialsFor ? options.credentialsFor(host) : credentialsFor(host);
+  return providers.length > 0 || (options.credentials?.length ?? 0) > 0 ? providers : [nothingToOffer];
+}
+
+/** A provider with nothing to offer: authentication then asks "none" and reports what the server allows. */
+const nothingToOffer: AuthProvider = { method: 'publickey', label: 'none', credential: () => EMPTY };
+
 /** Options of {@link connectAlias}. */
 export interface ConnectAliasOptions extends SshConfigOptions {
   /** Credentials tried after those from the config (e.g. a password prompt). */
   readonly credentials?: readonly AuthProvider[];
   /** A port that overrides the config's (like `ssh -p`). */
   readonly port?: number;
+  /**
+   * The credentials for a resolved host (the target and each hop) instead of
+   * {@link credentialsFor}'s (the CLI uses this to ask for passphrases).
+   */
+  readonly credentialsFor?: (host: SshConfigHost) => AuthProvider[];
 }
 
 /**
@@ -330,11 +350,11 @@ export function connectAlias(alias: string, options: ConnectAliasOptions = {}): 
     const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
     via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}) }).pipe(
       verifyHostKey(hostKeyPolicyFor(hop)),
-      authenticate(...credentialsFor(hop), ...extra),
+      authenticate(...providersOf(hop, options), ...extra),
     );
   }
   return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}) }).pipe(
     verifyHostKey(hostKeyPolicyFor(target)),
-    authenticate(...credentialsFor(target), ...extra),
+    authenticate(...providersOf(target, options), ...extra),
   );
 }

@@ -1,28 +1,87 @@
 /**
  * What the CLI talks to (injected, so specs can drive it in-process).
  */
+import type { Readable } from 'node:stream';
 
 /** The CLI's outside world. */
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly stderrIsTTY: boolean;
+  /** Whether stdin is a terminal (prompts are possible). */
+  readonly stdinIsTTY: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Reads all of stdin (for `-I`). */
   readonly readStdin: () => Promise<Buffer>;
+  /** stdin as a stream, for `rxssh exec` to forward with backpressure. */
+  readonly stdin: Readable;
+  /** Stops reading stdin (so that a terminal or pipe no longer holds the process open). */
+  readonly releaseStdin: () => void;
+  /** Asks on the terminal without echo (passphrases, `-A`); rejects without a terminal. */
+  readonly prompt: (text: string) => Promise<string>;
+  /** Calls `listener` on each interrupt (Ctrl-C) while registered; returns the unregister function. */
+  readonly onInterrupt: (listener: () => void) => () => void;
+  /** Ends the process at once with `code` (a second Ctrl-C). */
+  readonly exit: (code: number) => void;
+}
+
+/** Reads one line from a terminal in raw mode, echoing nothing. */
+function promptNoEcho(text: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return Promise.reject(new Error(`cannot ask "${text.trim()}": stdin is not a terminal`));
+  return new Promise((resolve, reject) => {
+    process.stderr.write(text);
+    let answer = '';
+    const done = (err?: Error): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new Error('interrupted'));
+        if (ch === '\u007f' || ch === '\b') answer = answer.slice(0, -1);
+        else answer += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }
 
 /** The process's own stdio. */
 export function processIo(): Io {
+  let prompts = Promise.resolve<unknown>(undefined);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stderrIsTTY: process.stderr.isTTY === true,
+    stdinIsTTY: process.stdin.isTTY === true,
     env: process.env,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     },
+    get stdin() {
+      return process.stdin;
+    },
+    releaseStdin: () => process.stdin.destroy(),
+    // One question at a time, however many hosts ask at once.
+    prompt: (text) => {
+      const answer = prompts.then(() => promptNoEcho(text));
+      prompts = answer.catch(() => undefined);
+      return answer;
+    },
+    onInterrupt: (listener) => {
+      process.on('SIGINT', listener);
+      return () => process.off('SIGINT', listener);
+    },
+    exit: (code) => process.exit(code),
   };
 }

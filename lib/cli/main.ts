@@ -8,33 +8,18 @@ import type { Io } from './io.js';
 import { EXIT, UsageError } from './usage.js';
 
 export const HELP = `usage:
-  rxssh run [options] -- COMMAND          run COMMAND on many hosts (pssh's flags and exit codes)
-  rxssh exec [user@]host[:port] -- COMMAND  run COMMAND on one host; exit code = the remote one
-  rxssh demo [--hosts N] [--json] [-- COMMAND]  an embedded fleet of N SSH servers (default 50)
+  rxssh run [options] COMMAND...                   run COMMAND on many hosts (pssh's flags,
+                                                   output and exit codes)
+  rxssh exec [options] [user@]host[:port] COMMAND...  run COMMAND on one host, like ssh
+  rxssh put [options] [-r] LOCAL REMOTE            copy a file or tree to every host (pscp)
+  rxssh get [options] [-r] REMOTE LOCALDIR         copy from every host into LOCALDIR/host (pslurp -L)
+  rxssh demo [--hosts N] [--json] [COMMAND...]     an embedded fleet of N SSH servers (default 50)
   rxssh --version
 
-run options:
-  -h, --hosts FILE        hosts file, one [user@]host[:port] per line (repeatable)
-  -H, --host SPEC         [user@]host[:port] (repeatable)
-  -l, --user USER         default user
-  -p, --par N             hosts at once (default 32)
-  -t, --timeout SEC       per-host timeout (default 60, 0 = none)
-  -i, --inline            print each host's output when it finishes
-  -P, --print             print output lines live, prefixed "host: "
-  -o, --outdir DIR        write each host's stdout to DIR/host
-  -e, --errdir DIR        write each host's stderr to DIR/host
-  -I, --send-input        send this program's stdin to every host
-      --identity FILE     private key (repeatable; default: agent + ~/.ssh keys)
-      --known-hosts FILE  known_hosts (default ~/.ssh/known_hosts; unknown hosts fail)
-      --accept-new        trust and record unknown hosts (StrictHostKeyChecking accept-new)
-      --password-env VAR  password from an environment variable
-  -F, --ssh-config FILE   resolve hosts as aliases of this ssh_config (HostName, Port, User,
-                          IdentityFile, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile)
-  -A, --aliases PATTERN   every Host alias of the ssh_config (-F, or ~/.ssh/config) matching
-                          PATTERN, e.g. 'web*' or 'web*,!web-old' (repeatable)
-      --json              one JSON result per host, then a summary
+Hosts are resolved like ssh resolves them, through ~/.ssh/config (or -F FILE).
+'rxssh COMMAND --help' lists each command's options.
 
-exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out,
+exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out or was interrupted,
             4 a host had a connection or auth error, 5 a remote command failed
 `;
 
@@ -51,8 +36,18 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
   try {
     switch (command) {
       case 'run': {
-        const { parseRun, runCommand } = await import('./run.js');
-        return await runCommand(parseRun(rest, out), out);
+        const { parseRun, runCommand, RUN_HELP } = await import('./run.js');
+        const opts = parseRun(rest, out);
+        if (opts.help) {
+          out.stdout.write(RUN_HELP);
+          return EXIT.ok;
+        }
+        return await runCommand(opts, out);
+      }
+      case 'put':
+      case 'get': {
+        const { copyCommand } = await import('./copy.js');
+        return await copyCommand(command, rest, out);
       }
       case 'exec': {
         const { execCommand } = await import('./run.js');
@@ -75,11 +70,18 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      out.stderr.write(`rxssh: ${(err as Error).message}\n\n${HELP}`);
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    const message = err instanceof Error ? err.message : String(err);
+    if (rest.includes('--json')) {
+      // --json output stays pure NDJSON, errors included.
+      out.stdout.write(`${JSON.stringify({ type: 'error', error: { code: usage ? 'usage' : 'error', message } })}\n`);
+      return usage ? EXIT.usage : EXIT.misc;
+    }
+    if (usage) {
+      out.stderr.write(`rxssh: ${message}\n(rxssh ${command ?? ''} --help lists the options)\n`);
       return EXIT.usage;
     }
-    out.stderr.write(`rxssh: ${err instanceof Error ? err.message : String(err)}\n`);
+    out.stderr.write(`rxssh: ${message}\n`);
     return EXIT.misc;
   }
 }

@@ -1,23 +1,24 @@
 /**
- * `rxssh run` (many hosts, pssh's flags and exit codes) and `rxssh exec` (one host).
+ * `rxssh run` (many hosts, pssh's flags and exit codes) and `rxssh exec` (one host, like ssh).
+ * Hosts are resolved as `ssh` resolves them: through `~/.ssh/config` (or `-F`), with `-O`,
+ * `-x`/`-X` and the credential flags on top.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { lastValueFrom, tap, type Observable } from 'rxjs';
-import { agent, authenticate, password, privateKey, type AuthProvider } from '../auth.js';
-import { connect } from '../connect.js';
-import { exec } from '../exec.js';
-import { ExitStatusError, SshError } from '../errors.js';
-import { fanOut, parseHostSpec, parseHostsFile, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
-import { verifyHostKey, type HostKeyPolicy } from '../host-key.js';
-import { acceptNew, knownHosts } from '../known-hosts.js';
-import { connectAlias, sshConfigTargets } from '../ssh-config.js';
+import type { Readable } from 'node:stream';
+import { catchError, lastValueFrom, Observable, tap, throwError } from 'rxjs';
 import type { ExecChunk } from '../channel.js';
+import type { Connection } from '../connection.js';
+import { ExitStatusError, SshError, TimeoutError } from '../errors.js';
+import { exec } from '../exec.js';
+import { fanOut, parseHostSpec, parseHostsFile, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
+import { wildcard } from '../internal/known-hosts-store.js';
+import { connectAlias, sshConfigTargets } from '../ssh-config.js';
+import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
+import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import type { Io } from './io.js';
-
 import { EXIT, UsageError } from './usage.js';
 
 export { EXIT, UsageError };
@@ -25,97 +26,131 @@ export { EXIT, UsageError };
 /** The exit code for a set of results, in pssh's order of precedence. */
 export function exitCodeOf(statuses: Iterable<HostStatus>): number {
   const all = new Set(statuses);
-  if (all.has('timeout')) return EXIT.timeout;
+  // pssh: 3 = a process was killed or timed out (a Ctrl-C'd run's hosts are cancelled).
+  if (all.has('timeout') || all.has('cancelled')) return EXIT.timeout;
   if (all.has('unreachable') || all.has('auth-failed') || all.has('host-key-rejected') || all.has('connection-error')) return EXIT.connection;
   if (all.has('failed')) return EXIT.remote;
-  if (all.has('cancelled')) return EXIT.misc;
   return EXIT.ok;
 }
 
-/** Options shared by `run` and `exec`. */
-export interface Common {
-  readonly user: string;
-  readonly identities: readonly string[];
-  readonly knownHostsFile: string;
-  readonly acceptNew: boolean;
-  readonly passwordEnv: string | undefined;
-  /** Resolve hosts through this ssh_config file (aliases, ProxyJump, per-host keys and trust). */
-  readonly sshConfig?: string | undefined;
+/** How hosts are resolved and authenticated; shared by every subcommand. */
+export interface HostOptions {
+  /** The ssh_config to read (`~/.ssh/config` by default, `-F` overrides; `null`: none). */
+  readonly configFile: string | null;
+  /** ssh_config lines that override the file (from `-O`, `-x`/`-X`, `-l` and the trust flags). */
+  readonly configLines: readonly string[];
+  /** The local user (`%u`, and the user when nothing else names one). */
+  readonly localUser: string;
+  /** The home directory (`~`, and where `.ssh/` is). */
+  readonly home: string;
+  /** Where secrets come from. */
+  readonly secrets: SecretSources;
+  /** `-v`: say more about failures on stderr. */
+  readonly verbose: boolean;
 }
 
-const COMMON_OPTIONS = {
+const HOST_OPTIONS = {
   'ssh-config': { type: 'string', short: 'F' },
   user: { type: 'string', short: 'l' },
+  option: { type: 'string', short: 'O', multiple: true },
+  'extra-args': { type: 'string', short: 'x', multiple: true },
+  'extra-arg': { type: 'string', short: 'X', multiple: true },
   identity: { type: 'string', multiple: true },
   'known-hosts': { type: 'string' },
-  'accept-new': { type: 'boolean', default: false },
+  'accept-new': { type: 'boolean' },
   'password-env': { type: 'string' },
+  'passphrase-env': { type: 'string' },
+  askpass: { type: 'boolean', short: 'A' },
+  verbose: { type: 'boolean', short: 'v' },
+  timeout: { type: 'string', short: 't' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
 } as const;
 
-function common(values: Record<string, unknown>, io: Io): Common {
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** pssh's environment variables fill in options not given on the command line. */
+export function withPsshEnv(values: Values, io: Io, known: readonly string[]): Values {
+  const out: Values = { ...values };
+  for (const [option, variable] of PSSH_ENV) {
+    const value = io.env[variable];
+    if (!value || !known.includes(option) || out[option] !== undefined) continue;
+    if (option === 'option' || option === 'hosts') out[option] = [value];
+    else if (['verbose', 'print', 'askpass', 'inline'].includes(option)) out[option] = true;
+    else out[option] = value;
+  }
+  return out;
+}
+
+export function hostOptions(values: Values, io: Io): HostOptions {
+  const lines: string[] = [];
+  for (const o of (values['option'] as string[] | undefined) ?? []) lines.push(configLine(o));
+  const extra = [...((values['extra-args'] as string[] | undefined) ?? []).flatMap(shellWords), ...((values['extra-arg'] as string[] | undefined) ?? [])];
+  const ssh = sshArgs(extra);
+  lines.push(...ssh.lines);
+  const user = values['user'] as string | undefined;
+  if (user) lines.push(`User ${user}`);
+  const knownHosts = values['known-hosts'] as string | undefined;
+  if (knownHosts) lines.push(`UserKnownHostsFile ${knownHosts}`);
+  if (values['accept-new'] === true) lines.push('StrictHostKeyChecking accept-new');
+  const home = io.env['HOME'] || homedir();
+  const configFile = (values['ssh-config'] as string | undefined) ?? ssh.configFile ?? join(home, '.ssh', 'config');
   return {
-    user: (values['user'] as string | undefined) ?? io.env['USER'] ?? userInfo().username,
-    identities: (values['identity'] as string[] | undefined) ?? [],
-    knownHostsFile: (values['known-hosts'] as string | undefined) ?? join(homedir(), '.ssh', 'known_hosts'),
-    acceptNew: values['accept-new'] === true,
-    passwordEnv: values['password-env'] as string | undefined,
-    sshConfig: values['ssh-config'] as string | undefined,
+    configFile,
+    configLines: lines,
+    localUser: io.env['USER'] ?? userInfo().username,
+    home,
+    secrets: {
+      identities: (values['identity'] as string[] | undefined) ?? [],
+      passwordEnv: values['password-env'] as string | undefined,
+      passphraseEnv: values['passphrase-env'] as string | undefined,
+      askPassword: values['askpass'] === true,
+    },
+    verbose: values['verbose'] === true,
   };
 }
 
-/** The credential providers: agent + ~/.ssh keys by default, or the given identities; then a password. */
-export function credentials(opts: Common, io: Io): AuthProvider[] {
-  const providers: AuthProvider[] = [];
-  const explicit = opts.identities.length > 0;
-  if (!explicit) providers.push(agent());
-  const files = explicit ? opts.identities : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)).filter((f) => existsSync(f));
-  for (const file of files) {
-    try {
-      providers.push(privateKey(readFileSync(file)));
-    } catch (err) {
-      if (explicit) throw new UsageError(`--identity ${file}: ${(err as Error).message}`);
-      io.stderr.write(`rxssh: skipping ${file}: ${(err as Error).message}\n`);
-    }
-  }
-  if (opts.passwordEnv !== undefined) {
-    const value = io.env[opts.passwordEnv];
-    if (value === undefined) throw new UsageError(`--password-env ${opts.passwordEnv}: the variable is not set`);
-    providers.push(password(value));
-  }
-  if (providers.length === 0) throw new UsageError('no credentials: give --identity FILE or --password-env VAR');
-  return providers;
+function timeoutOf(values: Values): number {
+  const raw = values['timeout'] as string | undefined;
+  const seconds = raw === undefined ? 0 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError('-t/--timeout takes seconds (0 = none, the default)');
+  return seconds;
 }
 
-function hostKeyPolicy(opts: Common): HostKeyPolicy {
-  const files = [opts.knownHostsFile, '/etc/ssh/ssh_known_hosts'];
-  return opts.acceptNew ? acceptNew({ files, learnTo: opts.knownHostsFile }) : knownHosts({ files });
+/**
+ * A host's connection, as `ssh host` makes it: resolved through the ssh_config (HostName, Port,
+ * User, IdentityFile, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile, …), a user or port
+ * in the host spec overriding the config's; credentials from {@link hostCredentials}. An
+ * authentication failure with nothing offered says what was looked for.
+ */
+export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Secrets): Observable<Connection> {
+  let lookedFor = '';
+  return connectAlias(target.alias ?? target.host, {
+    file: o.configFile,
+    extra: o.configLines,
+    localUser: o.localUser,
+    home: o.home,
+    ...(target.username ? { user: target.username } : {}),
+    ...(target.port ? { port: target.port } : {}),
+    credentialsFor: (host) => {
+      const found = hostCredentials(host, secrets);
+      lookedFor = found.lookedFor;
+      return found.providers;
+    },
+  }).pipe(catchError((err: unknown) => throwError(() => explainAuthFailure(err, lookedFor))));
 }
 
-/** One host's pipeline: connect, verify, authenticate, run the command (output as exec chunks). */
+/** One host's pipeline: its connection, then the command (output as exec chunks). */
 export function hostPipeline(
   target: FanOutTarget,
   command: string,
-  opts: Common,
-  providers: AuthProvider[],
-  stdin: Buffer | undefined,
+  o: HostOptions,
+  secrets: Secrets,
+  stdin: Buffer | NodeJS.ReadableStream | undefined,
   env?: Readonly<Record<string, string>>,
 ): Observable<ExecChunk> {
-  const command$ = exec(command, { ...(stdin ? { stdin: [stdin] } : {}), ...(env ? { env } : {}) });
-  if (opts.sshConfig) {
-    // Like `ssh -F file host`: the alias is resolved (HostName, Port, User, ProxyJump, keys,
-    // StrictHostKeyChecking); a user or port in the host spec overrides the config's.
-    return connectAlias(target.alias ?? target.host, {
-      file: opts.sshConfig,
-      ...(target.username ? { user: target.username } : {}),
-      ...(target.port ? { port: target.port } : {}),
-      credentials: providers,
-    }).pipe(command$);
-  }
-  return connect({ host: target.host, port: target.port ?? 22, username: target.username ?? opts.user }).pipe(
-    verifyHostKey(hostKeyPolicy(opts)),
-    authenticate(...providers),
-    command$,
-  );
+  const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
+  return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}) }));
 }
 
 function describe(r: HostResult<unknown>): string {
@@ -126,6 +161,8 @@ function describe(r: HostResult<unknown>): string {
       return r.signal ? ` Killed by signal ${r.signal}` : r.exitCode !== null ? ` Exited with error code ${r.exitCode}` : ` ${errorText(r.error)}`;
     case 'timeout':
       return ' Timed out';
+    case 'cancelled':
+      return ' Interrupted';
     default:
       return ` ${errorText(r.error)}`;
   }
@@ -134,6 +171,14 @@ function describe(r: HostResult<unknown>): string {
 function errorText(error: unknown): string {
   if (error instanceof ExitStatusError) return `Exited with error code ${error.exitCode}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+function causes(error: unknown): string {
+  const out: string[] = [];
+  for (let e = (error as { cause?: unknown } | undefined)?.cause; e !== undefined && out.length < 5; e = (e as { cause?: unknown }).cause) {
+    out.push(e instanceof Error ? e.message : String(e));
+  }
+  return out.length ? ` (cause: ${out.join(' <- ')})` : '';
 }
 
 function clock(ms: number): string {
@@ -180,12 +225,13 @@ export function resultJson(r: HostResult<unknown>): Record<string, unknown> {
 }
 
 /** The options of `rxssh run`. */
-export interface RunOptions extends Common {
+export interface RunOptions extends HostOptions {
   readonly targets: FanOutTarget[];
   readonly command: string;
   readonly par: number;
   readonly timeoutSec: number;
   readonly inline: boolean;
+  readonly inlineStdout?: boolean;
   readonly print: boolean;
   readonly outdir: string | undefined;
   readonly errdir: string | undefined;
@@ -197,38 +243,95 @@ export interface RunOptions extends Common {
   readonly showOutput?: boolean;
 }
 
+export const RUN_HELP = `usage: rxssh run [options] COMMAND...       (options end at the first word of COMMAND; -- works too)
+
+Runs COMMAND on many hosts, with pssh's flags, output and exit codes. Hosts are resolved like
+ssh does: through ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump,
+StrictHostKeyChecking, UserKnownHostsFile, …), or the file given with -F.
+
+hosts:
+  -h, --hosts FILE        hosts file, one [user@]host[:port] per line (repeatable; PSSH_HOSTS)
+  -H, --host SPEC         [user@]host[:port] (repeatable; space-separated lists too)
+      --aliases PATTERN   every Host alias of the ssh_config matching PATTERN, e.g. 'web*' or
+                          'web*,!web-old' (repeatable)
+  -g, --host-glob GLOB    keep only hosts whose name matches the shell-style GLOB
+options:
+  -l, --user USER         default user (PSSH_USER)
+  -p, --par N             hosts at once (default 32; PSSH_PAR)
+  -t, --timeout SEC       per-host timeout, the remote command is stopped (default 0 = none;
+                          PSSH_TIMEOUT); connection set-up keeps its own deadlines
+  -i, --inline            print each host's output and error when it finishes (PSSH_INLINE)
+      --inline-stdout     print each host's output when it finishes
+  -P, --print             print output lines as they come, prefixed "host: " (PSSH_PRINT)
+  -o, --outdir DIR        each host's stdout to DIR/host (PSSH_OUTDIR); duplicates get .1, .2
+  -e, --errdir DIR        each host's stderr to DIR/host (PSSH_ERRDIR)
+  -I, --send-input        send this program's stdin to every host
+  -O, --option OPTION     ssh_config option, e.g. -O StrictHostKeyChecking=accept-new (repeatable;
+                          PSSH_OPTIONS)
+  -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F), split like a shell would
+  -X, --extra-arg ARG     one ssh argument (repeatable)
+  -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
+  -A, --askpass           ask for a password once (no echo) (PSSH_ASKPASS)
+  -v, --verbose           say more about failures (PSSH_VERBOSE)
+      --identity FILE     a private key, tried before the config's (repeatable)
+      --known-hosts FILE  known_hosts file instead of the config's
+      --accept-new        trust and record unknown hosts (StrictHostKeyChecking accept-new)
+      --password-env VAR  a password from an environment variable
+      --passphrase-env VAR  the passphrase of encrypted keys (otherwise asked on the terminal,
+                          or through SSH_ASKPASS)
+      --json              NDJSON only: one object per result (and per line with -P), then a
+                          summary
+      --help              this help
+
+Ctrl-C stops the run: running commands are signalled, the summary of what finished is printed
+(exit 3); a second Ctrl-C exits at once.
+
+exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out or was interrupted,
+            4 a host had a connection or auth error, 5 a remote command failed
+`;
+
 /** Parses `rxssh run` arguments (everything after `run`). Throws UsageError. */
-export function parseRun(argv: readonly string[], io: Io): RunOptions {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      hosts: { type: 'string', short: 'h', multiple: true },
-      host: { type: 'string', short: 'H', multiple: true },
-      par: { type: 'string', short: 'p', default: '32' },
-      timeout: { type: 'string', short: 't', default: '60' },
-      inline: { type: 'boolean', short: 'i', default: false },
-      print: { type: 'boolean', short: 'P', default: false },
-      outdir: { type: 'string', short: 'o' },
-      errdir: { type: 'string', short: 'e' },
-      'send-input': { type: 'boolean', short: 'I', default: false },
-      json: { type: 'boolean', default: false },
-      aliases: { type: 'string', short: 'A', multiple: true },
-    },
-  });
+export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?: boolean } {
+  const parsed = parseUntilPositional(argv, FLEET_OPTIONS);
+  if (parsed.values.help) return { help: true } as RunOptions & { help: boolean };
+  const values = withPsshEnv(parsed.values as Values, io, FLEET_ENV);
+  const o = hostOptions(values, io);
+  const command = parsed.rest.join(' ');
+  if (!command) throw new UsageError('no command: rxssh run [options] COMMAND...');
+  return { ...o, ...fleetOptions(values, o), command };
+}
+
+/** The options `run`, `put` and `get` share: pssh's hosts, parallelism, timeout and output flags. */
+export const FLEET_OPTIONS = {
+  ...HOST_OPTIONS,
+  hosts: { type: 'string', short: 'h', multiple: true },
+  host: { type: 'string', short: 'H', multiple: true },
+  par: { type: 'string', short: 'p' },
+  inline: { type: 'boolean', short: 'i' },
+  'inline-stdout': { type: 'boolean' },
+  print: { type: 'boolean', short: 'P' },
+  outdir: { type: 'string', short: 'o' },
+  errdir: { type: 'string', short: 'e' },
+  'send-input': { type: 'boolean', short: 'I' },
+  aliases: { type: 'string', multiple: true },
+  'host-glob': { type: 'string', short: 'g' },
+} as const;
+
+/** pssh's environment variables a fleet command reads. */
+export const FLEET_ENV = ['user', 'par', 'outdir', 'errdir', 'timeout', 'verbose', 'print', 'askpass', 'inline', 'option', 'hosts'];
+
+/** Everything of RunOptions but the command, from parsed fleet options. */
+export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, keyof HostOptions | 'command'> {
   const targets: FanOutTarget[] = [];
-  // -A PATTERN: the ssh_config's own Host aliases are the inventory (from -F, or ~/.ssh/config).
-  const sshConfig = (values['ssh-config'] as string | undefined) ?? (values.aliases ? join(homedir(), '.ssh', 'config') : undefined);
-  for (const pattern of values.aliases ?? []) {
-    const found = sshConfigTargets({ file: sshConfig ?? '', match: pattern });
-    if (found.length === 0) throw new UsageError(`-A ${pattern}: no Host alias in ${sshConfig} matches`);
+  for (const pattern of (values['aliases'] as string[] | undefined) ?? []) {
+    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, match: pattern, home: o.home, localUser: o.localUser, extra: o.configLines });
+    if (found.length === 0) throw new UsageError(`--aliases ${pattern}: no Host alias in ${o.configFile} matches`);
     targets.push(...found);
   }
-  for (const file of values.hosts ?? []) {
+  for (const file of (values['hosts'] as string[] | undefined) ?? []) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readText(file);
     } catch (err) {
       throw new UsageError(`--hosts ${file}: ${(err as Error).message}`);
     }
@@ -238,28 +341,28 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions {
       throw new UsageError(`--hosts ${file}: ${(err as Error).message}`);
     }
   }
-  for (const spec of values.host ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(usageSpec(one));
-  if (targets.length === 0) throw new UsageError('no hosts: give -h FILE, -H [user@]host[:port] or -A PATTERN');
-  const command = positionals.join(' ');
-  if (!command) throw new UsageError('no command: rxssh run [options] -- COMMAND');
-  const par = Number(values.par);
-  const timeoutSec = Number(values.timeout);
+  for (const spec of (values['host'] as string[] | undefined) ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(usageSpec(one));
+  const glob = values['host-glob'] as string | undefined;
+  const selected = glob ? targets.filter((t) => wildcard(glob, t.alias ?? t.host)) : targets;
+  if (selected.length === 0) throw new UsageError(glob && targets.length ? `-g ${glob}: no host matches` : 'no hosts: give -h FILE, -H [user@]host[:port] or --aliases PATTERN');
+  const par = Number(values['par'] ?? '32');
   if (!Number.isInteger(par) || par < 1) throw new UsageError('-p/--par takes a positive integer');
-  if (!Number.isFinite(timeoutSec) || timeoutSec < 0) throw new UsageError('-t/--timeout takes seconds (0 = none)');
   return {
-    ...common(values, io),
-    sshConfig,
-    targets,
-    command,
+    targets: selected,
     par,
-    timeoutSec,
-    inline: values.inline === true,
-    print: values.print === true,
-    outdir: values.outdir,
-    errdir: values.errdir,
+    timeoutSec: timeoutOf(values),
+    inline: values['inline'] === true,
+    inlineStdout: values['inline-stdout'] === true,
+    print: values['print'] === true,
+    outdir: values['outdir'] as string | undefined,
+    errdir: values['errdir'] as string | undefined,
     sendInput: values['send-input'] === true,
-    json: values.json === true,
+    json: values['json'] === true,
   };
+}
+
+function readText(file: string): string {
+  return readFileSync(file, 'utf8'); // before anything runs
 }
 
 /** Parses a host spec given on the command line; a malformed one is a usage error (exit 2). */
@@ -272,13 +375,26 @@ function usageSpec(spec: string): FanOutTarget {
 }
 
 /** Runs `rxssh run`; resolves with the exit code. */
-export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarget) => Readonly<Record<string, string>>): Promise<number> {
-  const providers = credentials(opts, io);
+export async function runCommand(
+  opts: RunOptions,
+  io: Io,
+  env?: (t: FanOutTarget) => Readonly<Record<string, string>>,
+  pipeline?: (t: FanOutTarget, secrets: Secrets) => Observable<unknown>,
+): Promise<number> {
+  const secrets = new Secrets(opts.secrets, io);
   const stdin = opts.sendInput ? await io.readStdin() : undefined;
   for (const dir of [opts.outdir, opts.errdir]) if (dir) mkdirSync(dir, { recursive: true });
-  const run$ = fanOut(opts.targets, (t) => hostPipeline(t, opts.command, opts, providers, stdin, env?.(t)), {
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const offInterrupt = io.onInterrupt(() => {
+    if (++interrupts > 1) io.exit(130);
+    if (!opts.json) io.stderr.write('\nrxssh: interrupted: stopping the running commands (Ctrl-C again to exit at once)\n');
+    interrupt.abort();
+  });
+  const run$ = fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t))), {
     concurrency: opts.par,
     timeout: opts.timeoutSec * 1000,
+    signal: interrupt.signal,
   });
   const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
   const statuses: HostStatus[] = [];
@@ -290,7 +406,7 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
   /** Writes one host's output files; a failure is that host's (reported), never the run's. */
   const writeOutputs = (r: HostResult<unknown>): string | undefined => {
     if (!opts.outdir && !opts.errdir) return undefined;
-    const base = outputName(r.target, opts.user);
+    const base = outputName(r.target, opts.localUser);
     const count = fileNames.get(base) ?? 0;
     fileNames.set(base, count + 1);
     const name = count ? `${base}.${count}` : base;
@@ -308,7 +424,11 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
     return problems.join('; ');
   };
   const lines = opts.print
-    ? run$.lines$.subscribe((l) => (l.stream === 'stdout' ? io.stdout : io.stderr).write(`${l.host}: ${l.line}\n`))
+    ? run$.lines$.subscribe((l) =>
+        opts.json
+          ? io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`)
+          : (l.stream === 'stdout' ? io.stdout : io.stderr).write(`${l.host}: ${l.line}\n`),
+      )
     : undefined;
   const progress = bar ? run$.progress$.subscribe((p) => bar.update(p)) : undefined;
   try {
@@ -325,9 +445,10 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
           const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(describe(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
           if (bar) bar.log(line);
           else io.stdout.write(line);
-          if (opts.inline) {
+          if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) io.stderr.write(`rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
+          if (opts.inline || opts.inlineStdout) {
             io.stdout.write(r.stdout);
-            if (r.stderr) io.stdout.write(`Stderr: ${r.stderr}`);
+            if (opts.inline && r.stderr) io.stdout.write(`Stderr: ${r.stderr}`);
           } else if (opts.showOutput && r.stdout) {
             const first = `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`;
             if (bar) bar.log(first);
@@ -339,6 +460,7 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
       { defaultValue: undefined },
     );
   } finally {
+    offInterrupt();
     lines?.unsubscribe();
     progress?.unsubscribe();
     bar?.stop();
@@ -349,6 +471,8 @@ export async function runCommand(opts: RunOptions, io: Io, env?: (t: FanOutTarge
     const counts: Record<string, number> = {};
     for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
     io.stdout.write(`${JSON.stringify({ type: 'summary', total: statuses.length, ok: counts['ok'] ?? 0, statuses: counts, exitCode: code })}\n`);
+  } else if (interrupt.signal.aborted && !opts.summary) {
+    io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
   }
   return code;
 }
@@ -372,21 +496,62 @@ export function summaryTable(statuses: readonly HostStatus[], durations: readonl
   ].join('\n');
 }
 
-/** Runs `rxssh exec [user@]host[:port] -- COMMAND`; resolves with the remote exit code. */
+export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] COMMAND...
+
+Runs COMMAND on one host, like ssh: output on stdout and stderr, this program's stdin goes to the
+command (-n: none), the exit code is the command's (255 when the connection failed, 128+N when
+a signal N ended it). Options end at the host, so no -- is needed. Hosts are resolved through
+~/.ssh/config (or -F).
+
+options:
+  -n                      no stdin (like ssh -n)
+  -l, --user USER         user, unless given with the host
+  -t, --timeout SEC       stop the command after SEC seconds (default 0 = none)
+  -O, --option OPTION     ssh_config option (repeatable)
+  -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
+  -X, --extra-arg ARG     one ssh argument (repeatable)
+  -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
+  -A, --askpass           ask for a password (no echo)
+  -v, --verbose           say more about failures
+      --identity FILE     a private key, tried before the config's (repeatable)
+      --known-hosts FILE  known_hosts file instead of the config's
+      --accept-new        trust and record an unknown host
+      --password-env VAR  a password from an environment variable
+      --passphrase-env VAR  the passphrase of encrypted keys
+      --help              this help
+`;
+
+/** Runs `rxssh exec [user@]host[:port] COMMAND...`; resolves with the remote exit code. */
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { ...COMMON_OPTIONS } });
-  const [spec, ...rest] = positionals;
-  if (!spec || rest.length === 0) throw new UsageError('usage: rxssh exec [user@]host[:port] -- COMMAND');
-  const opts = common(values, io);
+  const { values, rest } = parseUntilPositional(argv, { ...HOST_OPTIONS, 'no-stdin': { type: 'boolean', short: 'n' } } as const);
+  if (values.help) {
+    io.stdout.write(EXEC_HELP);
+    return EXIT.ok;
+  }
+  const [spec, ...after] = rest;
+  const words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
+  if (!spec || words.length === 0) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] COMMAND...');
+  const o = hostOptions(values as Values, io);
   const target = usageSpec(spec);
-  const providers = credentials(opts, io);
+  const secrets = new Secrets(o.secrets, io);
+  const timeoutSec = timeoutOf(values as Values);
+  const stdin = values['no-stdin'] === true ? undefined : io.stdin;
+  const abort = new AbortController();
+  const offInterrupt = io.onInterrupt(() => abort.abort());
   try {
-    await lastValueFrom(
-      hostPipeline(target, rest.join(' '), opts, providers, undefined).pipe(
-        tap((chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data)),
-      ),
-      { defaultValue: undefined },
-    );
+    let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin);
+    if (timeoutSec > 0) command$ = withDeadline(command$, timeoutSec * 1000, { host: target.host, port: target.port ?? 22 });
+    await new Promise<void>((resolve, reject) => {
+      const sub = command$.subscribe({
+        next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
+        error: reject,
+        complete: resolve,
+      });
+      abort.signal.addEventListener('abort', () => {
+        sub.unsubscribe(); // stops the remote command (a signal), like ssh's Ctrl-C without a pty
+        reject(new Error('interrupted'));
+      });
+    });
     return 0;
   } catch (err) {
     if (err instanceof ExitStatusError) {
@@ -394,7 +559,26 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
       return signal ? 128 + signal : 255;
     }
-    io.stderr.write(`rxssh: ${terminalSafe(errorText(err))}\n`);
+    if (abort.signal.aborted) return 130;
+    io.stderr.write(`rxssh: ${terminalSafe(errorText(err) + (o.verbose ? causes(err) : ''))}\n`);
     return 255; // like ssh: the connection, not the command, failed
+  } finally {
+    offInterrupt();
+    if (stdin) io.releaseStdin();
   }
+}
+
+/** Stops a command that runs longer than `ms` (the remote command is signalled): TimeoutError, phase exec. */
+function withDeadline<T>(source: Observable<T>, ms: number, where: { host: string; port: number }): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const sub = source.subscribe({ next: (v) => subscriber.next(v), error: (e: unknown) => subscriber.error(e), complete: () => subscriber.complete() });
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      subscriber.error(new TimeoutError(ms, { ...where, phase: 'exec' }));
+    }, ms);
+    return () => {
+      clearTimeout(timer);
+      sub.unsubscribe();
+    };
+  });
 }

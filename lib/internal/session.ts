@@ -103,6 +103,7 @@ export class Session {
   #finished = false;
   #channelSeq = 0;
   #knownHostKeyTypes: readonly string[] = [];
+  #askedNone = false;
 
   constructor(settings: SessionSettings, sink: SessionSink) {
     this.#settings = settings;
@@ -585,11 +586,19 @@ export class Session {
         });
       return;
     }
-    this.#authFailure = new AuthenticationError('All credentials were refused', [...this.methodsTried], this.methodsLeft, {
-      host: this.host,
-      port: this.port,
-      phase: 'auth',
-    });
+    if (this.methodsTried.length === 0 && !this.#askedNone) {
+      // Nothing was offered: ask with "none" (as OpenSSH does first) so that the failure can say
+      // which methods the server allows — or get in, if the server asks for nothing.
+      this.#askedNone = true;
+      next({ type: 'none', username: this.username });
+      return;
+    }
+    this.#authFailure = new AuthenticationError(
+      this.methodsTried.length === 0 ? 'No credentials to offer: none of the credential providers had one' : 'All credentials were refused',
+      [...this.methodsTried],
+      this.methodsLeft,
+      { host: this.host, port: this.port, phase: 'auth' },
+    );
     next(false);
   }
 

@@ -1,5 +1,5 @@
 /** The rxssh CLI driven in-process against in-process servers (see integration/fan-out for sshd). */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -25,21 +25,45 @@ beforeAll(async () => {
 });
 afterAll(() => servers.forEach((s) => s.stop()));
 
-function fakeIo(stdin = ''): Io & { out: () => string; err: () => string } {
+/** The CLI's world in memory: captured output, a given stdin, a scripted terminal and interrupts. */
+function fakeIo(stdin = '', extra: { env?: Record<string, string>; answers?: string[]; tty?: boolean } = {}): Io & { out: () => string; err: () => string; interrupt: () => void; prompts: string[]; exited: number[] } {
   const out = new PassThrough();
   const err = new PassThrough();
+  const input = new PassThrough();
+  input.end(stdin);
   let o = '';
   let e = '';
   out.on('data', (d: Buffer) => (o += d.toString()));
   err.on('data', (d: Buffer) => (e += d.toString()));
+  const listeners = new Set<() => void>();
+  const prompts: string[] = [];
+  const exited: number[] = [];
+  const answers = [...(extra.answers ?? [])];
   return {
     stdout: out,
     stderr: err,
     stderrIsTTY: false,
-    env: { USER: 'ops', RXSSH_PW: 'x' },
+    stdinIsTTY: extra.tty === true,
+    env: { USER: 'ops', RXSSH_PW: 'x', HOME: dir, ...extra.env },
     readStdin: async () => Buffer.from(stdin),
+    stdin: input,
+    releaseStdin: () => input.destroy(),
+    prompt: async (text) => {
+      prompts.push(text);
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error('no terminal answer scripted');
+      return answer;
+    },
+    onInterrupt: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    exit: (code) => exited.push(code),
     out: () => o,
     err: () => e,
+    interrupt: () => listeners.forEach((l) => l()),
+    prompts,
+    exited,
   };
 }
 
@@ -131,15 +155,32 @@ describe('rxssh run', () => {
 });
 
 describe('rxssh exec', () => {
-  it('streams output and exits with the remote exit code', async () => {
+  it('streams output and exits with the remote exit code; options end at the host, so no -- is needed', async () => {
     const s = servers[0]!.info;
     const io = fakeIo();
-    expect(await main(['exec', `ops@127.0.0.1:${s.port}`, ...auth(), '--', 'echo', 'one'], io)).toBe(0);
-    expect(io.out()).toBe('one\n');
-    expect(await main(['exec', `ops@127.0.0.1:${s.port}`, ...auth(), '--', 'exit 7'], fakeIo())).toBe(7);
-    expect(await main(['exec', `ops@127.0.0.1:${s.port}`, ...auth(), '--', 'signal KILL'], fakeIo())).toBe(128 + 9);
+    expect(await main(['exec', ...auth(), `ops@127.0.0.1:${s.port}`, 'echo', 'one', '-n'], io)).toBe(0);
+    expect(io.out()).toBe('one -n\n'); // -n after the host belongs to the command
+    expect(await main(['exec', ...auth(), `ops@127.0.0.1:${s.port}`, '--', 'exit 7'], fakeIo())).toBe(7);
+    expect(await main(['exec', ...auth(), `ops@127.0.0.1:${s.port}`, 'signal', 'KILL'], fakeIo())).toBe(128 + 9);
     const closed = await freeClosedPort();
-    expect(await main(['exec', `ops@127.0.0.1:${closed}`, ...auth(), '--', 'true'], fakeIo())).toBe(255);
+    expect(await main(['exec', ...auth(), `ops@127.0.0.1:${closed}`, 'true'], fakeIo())).toBe(255);
+  });
+
+  it('forwards its stdin to the command (echo data | rxssh exec h cat); -n sends none', async () => {
+    const s = servers[0]!.info;
+    const io = fakeIo('data from stdin\n');
+    expect(await main(['exec', ...auth(), `ops@127.0.0.1:${s.port}`, 'cat'], io)).toBe(0);
+    expect(io.out()).toBe('data from stdin\n');
+    const none = fakeIo('ignored\n');
+    expect(await main(['exec', '-n', ...auth(), `ops@127.0.0.1:${s.port}`, 'cat'], none)).toBe(0);
+    expect(none.out()).toBe('');
+  });
+
+  it('takes run\'s credential and timeout flags: -t stops the command (255, TimeoutError)', async () => {
+    const s = servers[0]!.info;
+    const io = fakeIo();
+    expect(await main(['exec', '-t', '0.3', ...auth(), `ops@127.0.0.1:${s.port}`, 'sleep', '30'], io)).toBe(255);
+    expect(io.err()).toMatch(/Timed out after 300 ms|timed out/i);
   });
 });
 
@@ -279,3 +320,150 @@ describe('rxssh run under bad input (issue 12)', () => {
     expect(io.out().trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
+  /** A fake home with an ssh config naming the first server "myhost". */
+  const homeWith = (config: string): string => {
+    const home = mkdtempSync(join(tmpdir(), 'rxssh-home-'));
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    writeFileSync(join(home, '.ssh', 'config'), config);
+    return home;
+  };
+  const myhost = () =>
+    [
+      'Host myhost',
+      '  HostName 127.0.0.1',
+      `  Port ${servers[0]!.info.port}`,
+      '  User ops',
+      `  IdentityFile ${keyFile}`,
+      `  UserKnownHostsFile ${knownHostsFile}`,
+      '',
+    ].join('\n');
+
+  it('~/.ssh/config is read by default (HostName, Port, User, IdentityFile, UserKnownHostsFile); -F overrides it', async () => {
+    const home = homeWith(myhost());
+    const io = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', 'myhost', '-i', 'echo', 'via config'], io)).toBe(0);
+    expect(io.out()).toContain('[SUCCESS] myhost');
+    expect(io.out()).toContain('via config');
+    const ex = fakeIo('', { env: { HOME: home } });
+    expect(await main(['exec', 'myhost', 'echo', 'exec too'], ex)).toBe(0);
+    expect(ex.out()).toBe('exec too\n');
+    // -F: another file, where myhost means nothing (and so fails to resolve).
+    const empty = join(home, 'empty_config');
+    writeFileSync(empty, '');
+    expect(await main(['run', '-F', empty, '-H', 'myhost', '-t', '5', 'true'], fakeIo('', { env: { HOME: home } }))).toBe(4);
+  });
+
+  it('-O applies ssh_config options per host; an unsupported keyword is a usage error naming it', async () => {
+    const home = homeWith('');
+    const s = servers[1]!.info;
+    const io = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', 'alias-of-1', '-O', 'HostName=127.0.0.1', '-O', `Port=${s.port}`, '-O', 'User ops', '-O', `UserKnownHostsFile=${knownHostsFile}`, '--identity', keyFile, 'echo', 'ok'], io)).toBe(0);
+    const bad = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', 'h', '-O', 'Compression=yes', 'true'], bad)).toBe(2);
+    expect(bad.err()).toMatch(/-O Compression: rxssh does not support this ssh option/);
+  });
+
+  it('-x/-X take the common ssh flags (-i -p -l -o -J -A -F) and refuse others clearly', async () => {
+    const home = homeWith('');
+    const s = servers[2]!.info;
+    const io = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', '127.0.0.1', '-x', `-i ${keyFile} -p ${s.port} -l ops`, '-X', '-o', '-X', `UserKnownHostsFile=${knownHostsFile}`, 'echo', 'x'], io)).toBe(0);
+    const bad = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', '127.0.0.1', '-x', '-C', 'true'], bad)).toBe(2);
+    expect(bad.err()).toMatch(/ssh option "-C" is not supported/);
+  });
+
+  it('-g filters hosts by glob; PSSH_* variables are defaults (PSSH_USER, PSSH_OPTIONS, PSSH_PAR)', async () => {
+    const home = homeWith('');
+    const s = servers[0]!.info;
+    const io = fakeIo('', { env: { HOME: home, PSSH_USER: 'ops', PSSH_OPTIONS: `UserKnownHostsFile=${knownHostsFile}`, PSSH_PAR: '1' } });
+    expect(await main(['run', '-H', `127.0.0.1:${s.port}`, '-H', `localhost:${s.port}`, '-g', '127.*', '--identity', keyFile, '--json', 'echo', 'x'], io)).toBe(0);
+    const results = io.out().trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string }).filter((o) => o.type === 'result');
+    expect(results.map((r) => r.host)).toEqual([`127.0.0.1:${s.port}`]);
+  });
+
+  it('no default timeout (like pssh): a command longer than the old 60 s default is not cut; -t still is', async () => {
+    const { parseRun } = await import('../../lib/cli/run.js');
+    expect(parseRun(['-H', 'h', 'true'], fakeIo()).timeoutSec).toBe(0);
+    expect(parseRun(['-H', 'h', '-t', '5', 'true'], fakeIo()).timeoutSec).toBe(5);
+  });
+
+  it('--json is pure NDJSON whatever else is asked (-P lines as objects, -i ignored); usage errors are JSON too', async () => {
+    const io = fakeIo();
+    expect(await main(['run', ...hostArgs(), ...auth(), '--json', '-P', '-i', 'lines', '2', 'x'], io)).toBe(0);
+    const objs = io.out().trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(new Set(objs.map((o) => o.type))).toEqual(new Set(['line', 'result', 'summary']));
+    expect(objs.filter((o) => o.type === 'line')).toHaveLength(6);
+    const bad = fakeIo();
+    expect(await main(['run', '--json', '-H', '@nope', 'true'], bad)).toBe(2);
+    expect(JSON.parse(bad.out())).toMatchObject({ type: 'error', error: { code: 'usage' } });
+  });
+
+  it('-A asks for a password once, without echo, for every host', async () => {
+    const pw = await Promise.all([0, 1].map(() => serve({ username: 'ops', password: 'sesame' })));
+    const kh = join(dir, 'kh-pw');
+    writeFileSync(kh, pw.map((s) => `${knownHostsName(s.info.host, s.info.port)} ${s.info.hostKey.openssh}\n`).join(''));
+    try {
+      const io = fakeIo('', { tty: true, answers: ['sesame'], env: { HOME: homeWith('') } });
+      expect(await main(['run', ...pw.flatMap((s) => ['-H', `ops@127.0.0.1:${s.info.port}`]), '-A', '--known-hosts', kh, 'echo', 'in'], io)).toBe(0);
+      expect(io.prompts).toEqual(['Password: ']);
+    } finally {
+      pw.forEach((s) => s.stop());
+    }
+  });
+
+  it('encrypted keys: --passphrase-env, a terminal prompt (once per key), SSH_ASKPASS without a terminal; never skipped silently', async () => {
+    const { utils } = await import('../../lib/internal/ssh2.js');
+    const pair = utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
+    const server = await serve({ clientKey: { private: generateEd25519().private, public: pair.public }, username: 'ops' });
+    const kh = join(dir, 'kh-enc');
+    writeFileSync(kh, `${knownHostsName(server.info.host, server.info.port)} ${server.info.hostKey.openssh}\n`);
+    const encKey = join(dir, 'id_encrypted');
+    writeFileSync(encKey, pair.private, { mode: 0o600 });
+    const args = ['-H', `ops@127.0.0.1:${server.info.port}`, '-H', `ops@127.0.0.1:${server.info.port}`, '--identity', encKey, '--known-hosts', kh, 'echo', 'in'];
+    const home = homeWith('');
+    try {
+      expect(await main(['run', '--passphrase-env', 'KEYPASS', ...args], fakeIo('', { env: { HOME: home, KEYPASS: 'open sesame' } }))).toBe(0);
+      const tty = fakeIo('', { tty: true, answers: ['open sesame'], env: { HOME: home } });
+      expect(await main(['run', ...args], tty)).toBe(0);
+      expect(tty.prompts).toEqual([`Enter passphrase for key '${encKey}': `]);
+      const askpass = join(dir, 'askpass.sh');
+      writeFileSync(askpass, '#!/bin/sh\necho "open sesame"\n', { mode: 0o755 });
+      expect(await main(['run', ...args], fakeIo('', { env: { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' } }))).toBe(0);
+      // No source at all: a warning names the key; the hosts fail honestly (exit 4).
+      const none = fakeIo('', { env: { HOME: home } });
+      expect(await main(['run', ...args], none)).toBe(4);
+      expect(none.err()).toContain(`skipping encrypted key ${encKey}: no passphrase source`);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('honest auth errors: with nothing to try, say what was looked for and what the server allows', async () => {
+    const io = fakeIo('', { env: { HOME: homeWith('') } });
+    const s = servers[0]!.info;
+    expect(await main(['run', '-H', `ops@127.0.0.1:${s.port}`, '--known-hosts', knownHostsFile, 'true'], io)).toBe(4);
+    expect(io.out()).toMatch(/no credentials: no agent \(SSH_AUTH_SOCK unset\), no identity files in ~\/\.ssh \([^)]*id_ed25519[^)]*\), no password source \(--password-env VAR or -A\); server allows \[publickey, password\]/);
+    expect(io.out()).not.toMatch(/tried \[\]/);
+  });
+
+  it('Ctrl-C: the first interrupt signals the running commands and prints the summary (exit 3); a second exits at once', async () => {
+    const io = fakeIo();
+    const running = main(['run', ...hostArgs(), ...auth(), 'sleep', '30'], io);
+    await new Promise((r) => setTimeout(r, 300));
+    io.interrupt();
+    expect(await running).toBe(3);
+    expect(io.out()).toMatch(/\[FAILURE\] .* Interrupted/);
+    expect(io.out()).toMatch(/cancelled\s+3/);
+    const second = fakeIo();
+    const again = main(['run', ...hostArgs(), ...auth(), 'sleep', '30'], second);
+    await new Promise((r) => setTimeout(r, 300));
+    second.interrupt();
+    second.interrupt();
+    expect(second.exited).toEqual([130]);
+    await again;
+  });
+});
+

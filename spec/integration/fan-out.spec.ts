@@ -2,8 +2,9 @@
  * Fan-out and the CLI against real OpenSSH sshd instances: 200 hosts with failures mixed in,
  * MaxStartups, MaxSessions, a global deadline, and the CLI's exit codes from a real process.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, mergeMap, range, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,7 +135,7 @@ describe('fan-out against real sshd', () => {
 describe('rxssh CLI against real sshd (a real process, real exit codes)', () => {
   const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { env: { ...process.env, RXSSH_PW: fleet.info.password } }, (err, stdout, stderr) =>
+      execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { env: { ...process.env, RXSSH_PW: fleet.info.password, RXSSH_PASSPHRASE: fleet.info.passphrase } }, (err, stdout, stderr) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -178,12 +179,12 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     expect(out.stdout).toContain('web-b: via config');
 
     // -A: the config's own aliases are the inventory.
-    const all = await cli(['run', '-F', conf, '-A', 'web-*,!web-old', '-P', '--', 'echo', 'from the inventory']);
+    const all = await cli(['run', '-F', conf, '--aliases', 'web-*,!web-old', '-P', '--', 'echo', 'from the inventory']);
     expect(all.code, `${all.stdout}${all.stderr}`).toBe(0);
     expect(all.stdout.split('\n').filter((l) => l.endsWith(': from the inventory')).sort()).toEqual(
       ['web-a', 'web-b', 'web-c'].map((h) => `${h}: from the inventory`),
     );
-    expect((await cli(['run', '-F', conf, '-A', 'db-*', '--', 'true'])).code).toBe(2);
+    expect((await cli(['run', '-F', conf, '--aliases', 'db-*', '--', 'true'])).code).toBe(2);
 
     // The same in the library: sshConfigTargets + connectAlias inside fanOut.
     const results = await lastValueFrom(
@@ -197,12 +198,55 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     ]);
   });
 
-  it('rxssh exec exits with the remote exit code; --password-env works', async () => {
-    const args = [`${fleet.info.username}@127.0.0.2:${fleet.info.port}`, '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['ed25519'] ?? ''];
-    expect((await cli(['exec', ...args, '--', 'exit 42'])).code).toBe(42);
-    const pw = await cli(['exec', `${fleet.info.username}@127.0.0.2:${fleet.info.port}`, '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['encrypted'] ?? '', '--password-env', 'RXSSH_PW', '--', 'echo', 'pw']);
-    expect(pw.code).toBe(2); // an encrypted --identity without passphrase is a usage error
+  it('rxssh exec exits with the remote exit code; an encrypted key: --passphrase-env, or skipped with a warning (then --password-env works)', async () => {
+    const host = `${fleet.info.username}@127.0.0.2:${fleet.info.port}`;
+    expect((await cli(['exec', '--known-hosts', knownHostsFile, '--identity', fleet.info.keys['ed25519'] ?? '', host, 'exit 42'])).code).toBe(42);
+    const enc = ['--known-hosts', knownHostsFile, '--identity', fleet.info.keys['encrypted'] ?? ''];
+    const skipped = await cli(['exec', ...enc, '--password-env', 'RXSSH_PW', host, 'echo', 'pw']);
+    expect(skipped).toMatchObject({ code: 0, stdout: 'pw\n' });
+    expect(skipped.stderr).toContain(`skipping encrypted key ${fleet.info.keys['encrypted']}: no passphrase source`);
+    const unlocked = await cli(['exec', ...enc, '--passphrase-env', 'RXSSH_PASSPHRASE', host, 'echo', 'key']);
+    expect(unlocked).toMatchObject({ code: 0, stdout: 'key\n' });
     const env = await cli(['run', '-H', `127.0.0.2:${fleet.info.port}`, '-l', fleet.info.username, '--password-env', 'RXSSH_PW', '--identity', fleet.info.keys['rsa'] ?? '', '--known-hosts', knownHostsFile, '--', 'echo', 'pw']);
     expect(env.code).toBe(0);
+  });
+
+  it('rxssh put and get (pscp, pslurp -L) against sshd: a file and a tree to every host and back, one directory per host', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'rxssh-putget-'));
+    const tree = join(work, 'tree');
+    mkdirSync(join(tree, 'sub'), { recursive: true });
+    writeFileSync(join(tree, 'a.txt'), 'alpha\n');
+    writeFileSync(join(tree, 'sub', 'b.txt'), 'beta\n');
+    const hosts = ['-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
+    // Both addresses reach the same sshd and account: each host writes its own name.
+    const put = await cli(['put', ...hosts, '-r', tree, `${fleet.info.home}/put-tree`]);
+    expect(put.code, put.stdout + put.stderr).toBe(0);
+    expect(put.stdout.match(/\[SUCCESS\]/g)).toHaveLength(2);
+    const into = join(work, 'back');
+    const get = await cli(['get', ...hosts, '-r', `${fleet.info.home}/put-tree`, into]);
+    expect(get.code, get.stdout + get.stderr).toBe(0);
+    expect(readdirSync(into).sort()).toEqual([`127.0.0.2:${fleet.info.port}`, `127.0.0.3:${fleet.info.port}`]);
+    for (const d of readdirSync(into)) {
+      expect(readFileSync(join(into, d, 'put-tree', 'sub', 'b.txt'), 'utf8')).toBe('beta\n');
+      expect(readFileSync(join(into, d, 'put-tree', 'a.txt'), 'utf8')).toBe('alpha\n');
+    }
+    const missing = await cli(['get', ...hosts, `${fleet.info.home}/no-such-file`, into]);
+    expect(missing.code).toBe(5);
+  });
+
+  it('Ctrl-C (SIGINT) on a real rxssh run: remote commands stopped, the summary printed, exit 3', async () => {
+    const seconds = `600.${process.pid}${Date.now() % 1000}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'run', ...common(), `sleep ${seconds}; echo done`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // The remote sleep itself (its own process line), not this test's or rxssh's command line.
+    const alive = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() === `sleep ${seconds}`);
+    expect(await eventually(alive, 10_000)).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(3);
+    expect(out).toMatch(/Interrupted/);
+    expect(out).toMatch(/cancelled\s+2/);
+    expect(await eventually(() => !alive(), 10_000)).toBe(true);
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * `rxssh put` and `rxssh get`: pscp and pslurp on the SFTP layer, with `run`'s host options,
+ * progress, status lines and exit codes.
+ */
+import { basename, join, posix } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { withConnection } from '../exec.js';
+import type { FanOutTarget } from '../fan-out.js';
+import type { Secrets } from './credentials.js';
+import type { Io } from './io.js';
+import { parseUntilPositional } from './args.js';
+import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, hostConnection, hostOptions, outputName, runCommand, withPsshEnv, type Values } from './run.js';
+import { EXIT, UsageError } from './usage.js';
+
+export const PUT_HELP = `usage: rxssh put [options] [-r] LOCAL REMOTE
+
+Copies LOCAL (a file, or a tree with -r) to REMOTE on every host, like pscp, over SFTP
+(pipelined, hash-exact). Takes run's host options (-h -H --aliases -g -l -p -t -O -x -X -F -A
+-v --identity --known-hosts --accept-new --password-env --passphrase-env --json); -r copies a
+directory tree, -a keeps modes and times (permission bits only, never setuid).
+`;
+
+export const GET_HELP = `usage: rxssh get [options] [-r] REMOTE LOCALDIR
+
+Copies REMOTE (a file, or a tree with -r) from every host into LOCALDIR/HOST/, like pslurp -L,
+over SFTP. HOST is named as run's -o names its files. Takes run's host options; -a keeps modes
+and times (permission bits only, never setuid).
+`;
+
+/** Runs `rxssh put` or `rxssh get`; resolves with the exit code. */
+export async function copyCommand(which: 'put' | 'get', argv: readonly string[], io: Io): Promise<number> {
+  const parsed = parseUntilPositional(argv, {
+    ...FLEET_OPTIONS,
+    recursive: { type: 'boolean', short: 'r' },
+    archive: { type: 'boolean', short: 'a' },
+  } as const);
+  if (parsed.values.help) {
+    io.stdout.write(which === 'put' ? PUT_HELP : GET_HELP);
+    return EXIT.ok;
+  }
+  const values = withPsshEnv(parsed.values as Values, io, FLEET_ENV);
+  const [from, to, ...extra] = parsed.rest;
+  if (!from || !to || extra.length) throw new UsageError(which === 'put' ? 'usage: rxssh put [options] [-r] LOCAL REMOTE' : 'usage: rxssh get [options] [-r] REMOTE LOCALDIR');
+  const recursive = values['recursive'] === true;
+  const config = values['archive'] === true ? { preserve: true } : {};
+  const o = hostOptions(values, io);
+  const fleet = fleetOptions(values, o);
+  if (which === 'put') {
+    let isDir: boolean;
+    try {
+      isDir = statSync(from).isDirectory();
+    } catch (err) {
+      throw new UsageError(`${from}: ${(err as Error).message}`);
+    }
+    if (isDir && !recursive) throw new UsageError(`${from} is a directory (use -r)`);
+  } else {
+    mkdirSync(to, { recursive: true });
+  }
+  const pipeline = (t: FanOutTarget, secrets: Secrets) =>
+    hostConnection(t, o, secrets).pipe(
+      withConnection((c) =>
+        c.withSftp<unknown>((sftp) => {
+          if (which === 'put') return recursive ? sftp.uploadDir(from, to, config) : sftp.upload(from, to, config);
+          const dir = join(to, outputName(t, o.localUser));
+          mkdirSync(dir, { recursive: true });
+          const local = join(dir, basename(posix.normalize(from)) || 'root');
+          return recursive ? sftp.downloadDir(from, local, config) : sftp.download(from, local, config);
+        }),
+      ),
+    );
+  return runCommand({ ...o, ...fleet, command: `${which} ${from} ${to}` }, io, undefined, pipeline);
+}

@@ -14,6 +14,7 @@ import { sftpBench } from './sftp.js';
 import { manyChannels } from './channels.js';
 import { connectLatency } from './connect.js';
 import { memoryPart } from './memory.js';
+import { startupBench } from './startup.js';
 import { fmt, log, machine, withSshd, type Ratio, type Row, type SshdInfo } from './lib.js';
 import { svg } from './plot.js';
 
@@ -34,6 +35,7 @@ const PARTS: Record<string, Part> = {
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
+  startup: () => startupBench(quick ? 5 : 21),
 };
 
 await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400', ...FANOUT_ADDRESSES.map((a) => `ListenAddress ${a}:{port}`)], async (s) => {
@@ -193,6 +195,16 @@ once instead of asking first whether the key would do (one round trip and one
 \`authorized_keys\` lookup less per connection; connect median 38 → 28 ms). The raw ssh2 column
 keeps ssh2's defaults.
 
+## 7. CLI start-up (whole processes)
+
+\`rxssh\` as installed (the built \`dist/cli/bin.js\`) beside bare \`node\`, \`node\` loading ssh2
+alone and \`parallel-ssh\`; wall time measured around each process, CPU (user + sys) from
+\`/usr/bin/time\`. The cases take turns in rotating order. \`--help\` and \`--version\` load only
+the CLI's entry module; \`run\` loads its own code, ssh2 and rxjs when it runs, the progress
+bar only on a terminal and the SOCKS server only for dynamic forwarding. "rxssh run" goes to a
+refused loopback port, so it measures what a run loads, not the network.
+
+${table('startup')}
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

@@ -1,0 +1,77 @@
+/**
+ * CLI start-up: whole processes, taking turns rep by rep, wall and CPU time (user + system, from
+ * /usr/bin/time). The built bin (`dist/cli/bin.js`, what users run) against bare node, loading
+ * ssh2 alone and parallel-ssh; "a real run" is `rxssh run` to a refused loopback port, which
+ * loads everything a run needs and exits 4 without network waits.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { median, type Ratio, type Row } from './lib.js';
+
+const TIME = '/usr/bin/time';
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One run of a command: wall ms (measured here) and CPU ms (from /usr/bin/time, when present). */
+function once(cmd: string, args: readonly string[]): { wall: number; cpu: number } {
+  const withTime = existsSync(TIME);
+  const t0 = performance.now();
+  const r = withTime ? spawnSync(TIME, ['-f', '%U %S', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' });
+  const wall = performance.now() - t0;
+  const times = withTime ? (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) : [NaN, NaN];
+  return { wall, cpu: ((times[0] ?? NaN) + (times[1] ?? NaN)) * 1000 };
+}
+
+export async function startupBench(reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  const port = await closedPort();
+  const bin = new URL('../dist/cli/bin.js', import.meta.url).pathname;
+  const cases: Array<[string, string, string[]]> = [
+    ['bare node', process.execPath, ['-e', '']],
+    ['node loading ssh2', process.execPath, ['-e', "require('ssh2')"]],
+    ['rxssh --help', process.execPath, [bin, '--help']],
+    ['rxssh --version', process.execPath, [bin, '--version']],
+    ['rxssh run (refused port, exit 4)', process.execPath, [bin, 'run', '-F', '/dev/null', '-H', `127.0.0.1:${port}`, '-l', 'nobody', 'true']],
+  ];
+  let pssh = '';
+  try {
+    pssh = execFileSync('sh', ['-c', 'command -v parallel-ssh'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* not installed */
+  }
+  if (pssh) cases.push(['parallel-ssh --version', pssh, ['--version']]);
+  const wall = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
+  for (const [name, cmd, args] of cases) once(cmd, args); // warm the page cache
+  for (let i = 0; i < reps; i++) {
+    // Rotating order: no case always runs right after the same other one.
+    for (let k = 0; k < cases.length; k++) {
+      const [name, cmd, args] = cases[(i + k) % cases.length] as [string, string, string[]];
+      const r = once(cmd, args);
+      wall.set(name, [...(wall.get(name) ?? []), r.wall]);
+      cpu.set(name, [...(cpu.get(name) ?? []), r.cpu]);
+    }
+  }
+  const rows: Row[] = cases.flatMap(([name]) => [
+    { part: 'startup', case: 'wall', client: name, median: median(wall.get(name) ?? []), unit: 'ms', runs: wall.get(name) ?? [] },
+    { part: 'startup', case: 'CPU (user+sys)', client: name, median: median(cpu.get(name) ?? []), unit: 'ms', runs: cpu.get(name) ?? [] },
+  ]);
+  const m = (name: string): number => median(wall.get(name) ?? []);
+  const help = m('rxssh --help') / m('bare node');
+  const runVsSsh2 = m('rxssh run (refused port, exit 4)') / (m('node loading ssh2') + 50);
+  return {
+    rows,
+    ratios: [
+      { part: 'startup', what: 'rxssh --help / bare node (wall)', value: help, goal: '≤ 1.3', met: help <= 1.3 },
+      { part: 'startup', what: 'rxssh run to a refused port / (node loading ssh2 + 50 ms) (wall)', value: runVsSsh2, goal: '≤ 1.0', met: runVsSsh2 <= 1 },
+    ],
+  };
+}

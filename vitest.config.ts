@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// Examples import 'rxssh' as a user would; inside the repo that is the source.
+const alias = {
+  'rxssh/testing': new URL('./lib/testing/index.ts', import.meta.url).pathname,
+  rxssh: new URL('./lib/index.ts', import.meta.url).pathname,
+};
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['spec/**/*.spec.ts'],
     globalSetup: ['spec/integration/global-setup.ts'],

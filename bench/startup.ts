@@ -50,7 +50,7 @@ export async function startupBench(reps: number): Promise<{ rows: Row[]; ratios:
   if (pssh) cases.push(['parallel-ssh --version', pssh, ['--version']]);
   const wall = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
-  for (const [name, cmd, args] of cases) once(cmd, args); // warm the page cache
+  for (const [, cmd, args] of cases) once(cmd, args); // warm the page cache
   for (let i = 0; i < reps; i++) {
     // Rotating order: no case always runs right after the same other one.
     for (let k = 0; k < cases.length; k++) {

@@ -8,7 +8,7 @@
  *       --fingerprint SHA256:…                   # against a real server
  */
 import { reduce, type Observable } from 'rxjs';
-import { authenticate, connect, decodeText, exec, pinned, privateKey, selectStream, verifyHostKey } from '../lib/index.js';
+import { authenticate, connect, decodeText, exec, pinned, privateKey, selectStream, verifyHostKey } from 'rxssh';
 import { isMain, withTarget, type Target } from './target.js';
 
 const LINE = 'This data will be echoed back to us by "cat."\r\n';

@@ -5,7 +5,7 @@
  *   npx tsx examples/exit-status.ts [--host …]
  */
 import { catchError, concat, ignoreElements, map, of, type Observable } from 'rxjs';
-import { ExitStatusError, exec, run } from '../lib/index.js';
+import { ExitStatusError, exec, run } from 'rxssh';
 import { connectTo, isMain, withTarget } from './target.js';
 
 export function main(argv: readonly string[]): Observable<string> {

@@ -5,15 +5,15 @@
  *
  *   npx tsx examples/jump-host.ts      # a bastion and a target, both embedded servers
  */
-import { combineLatest, type Observable } from 'rxjs';
-import { authenticate, connect, pinned, privateKey, run, verifyHostKey, type ExecResult } from '../lib/index.js';
-import { holdWhile } from '../lib/internal/hold.js';
-import { testServer } from '../lib/testing/index.js';
+import type { Observable } from 'rxjs';
+import { authenticate, connect, pinned, privateKey, run, verifyHostKey, type ExecResult } from 'rxssh';
+import { withTestServer } from 'rxssh/testing';
 import { isMain } from './target.js';
 
 export function main(): Observable<ExecResult> {
-  return combineLatest([testServer({ username: 'bastion' }), testServer({ commands: 'local', username: 'app' })]).pipe(
-    holdWhile(([bastion, target]) => {
+  // Two embedded servers, held open while the pipeline runs and closed after it.
+  return withTestServer({ username: 'bastion' }, (bastion) =>
+    withTestServer({ commands: 'local', username: 'app' }, (target) => {
       const bastion$ = connect({ host: bastion.host, port: bastion.port, username: bastion.username }).pipe(
         verifyHostKey(pinned(bastion.hostKey.fingerprint)),
         authenticate(privateKey(bastion.privateKey)),

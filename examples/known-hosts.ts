@@ -20,8 +20,8 @@ import {
   run,
   verifyHostKey,
   type HostKeyPolicy,
-} from '../lib/index.js';
-import { generateEd25519, withTestServer } from '../lib/testing/index.js';
+} from 'rxssh';
+import { generateEd25519, withTestServer } from 'rxssh/testing';
 import { isMain } from './target.js';
 
 export function main(): Observable<string> {

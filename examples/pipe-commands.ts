@@ -6,7 +6,7 @@
  *   npx tsx examples/pipe-commands.ts [--host …]
  */
 import { reduce, type Observable } from 'rxjs';
-import { decodeText, selectStream, withConnection } from '../lib/index.js';
+import { decodeText, selectStream, withConnection } from 'rxssh';
 import { connectTo, isMain, withTarget } from './target.js';
 
 export function main(argv: readonly string[]): Observable<string> {

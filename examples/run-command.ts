@@ -6,7 +6,7 @@
  * With no host, the embedded server runs the command for real on this machine (loopback only).
  */
 import type { Observable } from 'rxjs';
-import { run, type ExecResult } from '../lib/index.js';
+import { run, type ExecResult } from 'rxssh';
 import { connectTo, isMain, withTarget } from './target.js';
 
 export function main(argv: readonly string[], command = 'uname -sr'): Observable<ExecResult> {

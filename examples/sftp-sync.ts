@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { concat, defer, EMPTY, filter, map, type Observable } from 'rxjs';
-import { withConnection } from '../lib/index.js';
+import { withConnection } from 'rxssh';
 import { connectTo, isMain, withTarget } from './target.js';
 
 export function main(argv: readonly string[], file = new URL(import.meta.url).pathname): Observable<string> {

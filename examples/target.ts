@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EMPTY, type Observable } from 'rxjs';
-import { authenticate, connect, pinned, privateKey, verifyHostKey, type Connection } from '../lib/index.js';
-import { withTestServer, type TestServerConfig } from '../lib/testing/index.js';
+import { authenticate, connect, pinned, privateKey, verifyHostKey, type Connection } from 'rxssh';
+import { withTestServer, type TestServerConfig } from 'rxssh/testing';
 
 export interface Target {
   readonly host: string;

@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:http';
 import { filter, finalize, from, switchMap, take, type Observable } from 'rxjs';
-import { withConnection } from '../lib/index.js';
+import { withConnection } from 'rxssh';
 import { connectTo, isMain, withTarget } from './target.js';
 
 export function main(argv: readonly string[]): Observable<string> {

@@ -11,7 +11,14 @@ import type { Connection } from './connection.js';
 import type { Transport } from './transport.js';
 import { sessionOf } from './internal/registry.js';
 
-/** One prompt of a keyboard-interactive challenge. */
+/**
+ * One prompt of a keyboard-interactive challenge.
+ *
+ * @example
+ * ```ts
+ * keyboardInteractive((challenge) => challenge.prompts.map((p) => (p.echo ? 'me' : secret)));
+ * ```
+ */
 export interface AuthPrompt {
   /** The text to show, e.g. `Password: `. */
   readonly prompt: string;
@@ -19,7 +26,16 @@ export interface AuthPrompt {
   readonly echo: boolean;
 }
 
-/** A keyboard-interactive challenge from the server. */
+/**
+ * A keyboard-interactive challenge from the server.
+ *
+ * @example
+ * ```ts
+ * import { keyboardInteractive } from 'rxssh';
+ *
+ * keyboardInteractive((c) => { console.log(c.name, c.instructions); return c.prompts.map(() => otp()); });
+ * ```
+ */
 export interface KeyboardInteractiveChallenge {
   /** The challenge name (often empty). */
   readonly name: string;
@@ -29,7 +45,14 @@ export interface KeyboardInteractiveChallenge {
   readonly prompts: readonly AuthPrompt[];
 }
 
-/** A credential was tried. */
+/**
+ * A credential was tried.
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'attempt' && console.log(e.method, e.accepted ? 'accepted' : 'refused'));
+ * ```
+ */
 export interface AuthAttemptEvent {
   /** Discriminator. */
   readonly type: 'attempt';
@@ -45,7 +68,14 @@ export interface AuthAttemptEvent {
   readonly methodsLeft: readonly string[] | null;
 }
 
-/** The server's pre-authentication banner (sshd `Banner`). */
+/**
+ * The server's pre-authentication banner (sshd `Banner`).
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'banner' && console.log(e.message));
+ * ```
+ */
 export interface AuthBannerEvent {
   /** Discriminator. */
   readonly type: 'banner';
@@ -53,7 +83,14 @@ export interface AuthBannerEvent {
   readonly message: string;
 }
 
-/** A keyboard-interactive challenge, reported before it is answered. */
+/**
+ * A keyboard-interactive challenge, reported before it is answered.
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'prompt' && console.log(e.challenge.prompts.map((p) => p.prompt)));
+ * ```
+ */
 export interface AuthPromptEvent extends KeyboardInteractiveChallenge {
   /** Discriminator. */
   readonly type: 'prompt';
@@ -105,7 +142,17 @@ export interface AuthProvider {
   readonly credential: (context: AuthContext) => Observable<AnyAuthMethod>;
 }
 
-/** A value, or a function producing it lazily (sync, Promise or Observable), like Conch's `getPassword`. */
+/**
+ * A value, or a function producing it lazily (sync, Promise or Observable), like Conch's `getPassword`.
+ *
+ * @example
+ * ```ts
+ * import { password, type Lazy } from 'rxssh';
+ *
+ * const secret: Lazy<string> = () => readSecret('ssh-password'); // a Promise, asked only when needed
+ * password(secret);
+ * ```
+ */
 export type Lazy<T> = T | (() => ObservableInput<T> | T);
 
 function resolve<T>(value: Lazy<T>): Observable<T> {
@@ -153,7 +200,16 @@ export function password(value: Lazy<string>): AuthProvider {
   };
 }
 
-/** Options of {@link privateKey}. */
+/**
+ * Options of {@link privateKey}.
+ *
+ * @example
+ * ```ts
+ * import { privateKey } from 'rxssh';
+ *
+ * privateKey(readFileSync('id_ed25519'), { passphrase: () => ask('Passphrase: ') });
+ * ```
+ */
 export interface PrivateKeyConfig {
   /** The passphrase of an encrypted key, or a function producing it. */
   readonly passphrase?: Lazy<string | Buffer>;

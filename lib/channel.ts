@@ -15,7 +15,14 @@ import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { channelOpenFailure } from './internal/errors-map.js';
 import type { Release } from './internal/semaphore.js';
 
-/** One piece of a channel's output, tagged with the stream it came from. */
+/**
+ * One piece of a channel's output, tagged with the stream it came from.
+ *
+ * @example
+ * ```ts
+ * connection.exec('ls').subscribe((chunk) => (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data));
+ * ```
+ */
 export interface ExecChunk {
   /** `stdout` (channel data) or `stderr` (extended data). */
   readonly stream: 'stdout' | 'stderr';
@@ -23,7 +30,14 @@ export interface ExecChunk {
   readonly data: Buffer;
 }
 
-/** How a channel's command ended. Both fields `null` means the server never said. */
+/**
+ * How a channel's command ended. Both fields `null` means the server never said.
+ *
+ * @example
+ * ```ts
+ * connection.exec('make', { closeObserver: { next: (e) => console.log(e.exitCode, e.signal) } }).subscribe();
+ * ```
+ */
 export interface ExitInfo {
   /** The exit status, or `null` (killed by a signal, or not reported). */
   readonly exitCode: number | null;
@@ -31,7 +45,14 @@ export interface ExitInfo {
   readonly signal: string | null;
 }
 
-/** What `openObserver` receives when a channel is open and its request accepted. */
+/**
+ * What `openObserver` receives when a channel is open and its request accepted.
+ *
+ * @example
+ * ```ts
+ * connection.exec('uptime', { openObserver: { next: (info) => console.log(`channel ${info.id} open`) } }).subscribe();
+ * ```
+ */
 export interface ChannelInfo {
   /** A per-connection sequence number. */
   readonly id: number;
@@ -41,10 +62,24 @@ export interface ChannelInfo {
   readonly command: string;
 }
 
-/** The kinds of session channel. */
+/**
+ * The kinds of session channel.
+ *
+ * @example
+ * ```ts
+ * connection.channel$.subscribe((e) => e.type === 'open' && e.kind === 'subsystem' && console.log('SFTP or another subsystem'));
+ * ```
+ */
 export type ChannelKind = 'exec' | 'shell' | 'subsystem';
 
-/** Pseudo-terminal settings. */
+/**
+ * Pseudo-terminal settings.
+ *
+ * @example
+ * ```ts
+ * connection.shell({ pty: { rows: 40, cols: 120, term: 'xterm-256color' } }).subscribe((c) => process.stdout.write(c.data));
+ * ```
+ */
 export interface PtyConfig {
   /** Rows (default 24). */
   readonly rows?: number;
@@ -54,10 +89,27 @@ export interface PtyConfig {
   readonly term?: string;
 }
 
-/** What may be written to stdin. */
+/**
+ * What may be written to stdin.
+ *
+ * @example
+ * ```ts
+ * const line: StdinChunk = 'hello\n';
+ * connection.exec('cat').next(line);
+ * ```
+ */
 export type StdinChunk = string | Uint8Array;
 
-/** A stdin source, consumed with backpressure (pull for iterables and streams). */
+/**
+ * A stdin source, consumed with backpressure (pull for iterables and streams).
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ *
+ * connection.exec('sha256sum', { stdin: createReadStream('./big.iso') }).subscribe((c) => process.stdout.write(c.data));
+ * ```
+ */
 export type StdinSource =
   | ObservableInput<StdinChunk>
   | Iterable<StdinChunk>
@@ -110,7 +162,16 @@ export interface ChannelConfig {
   readonly closeObserver?: NextObserver<ExitInfo>;
 }
 
-/** Signal names RFC 4254 defines (without `SIG`). */
+/**
+ * Signal names RFC 4254 defines (without `SIG`).
+ *
+ * @example
+ * ```ts
+ * import { SIGNALS } from 'rxssh';
+ *
+ * SIGNALS.includes('TERM'); // true
+ * ```
+ */
 export const SIGNALS: readonly string[] = ['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2'];
 
 /** What a channel asks the server for. @internal */
@@ -139,7 +200,16 @@ export class ChannelClosedError extends SshError {
   readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
 }
 
-/** Normalizes a signal name (`SIGTERM`, `term` → `TERM`); throws TypeError on an unknown one. */
+/**
+ * Normalizes a signal name (`SIGTERM`, `term` → `TERM`); throws TypeError on an unknown one.
+ *
+ * @example
+ * ```ts
+ * import { normalizeSignal } from 'rxssh';
+ *
+ * normalizeSignal('SIGTERM'); // 'TERM'
+ * ```
+ */
 export function normalizeSignal(name: string): string {
   const upper = String(name).toUpperCase().replace(/^SIG/, '');
   if (!SIGNALS.includes(upper)) throw new TypeError(`Unknown signal ${JSON.stringify(name)}; one of ${SIGNALS.join(', ')}`);

@@ -13,7 +13,16 @@ import { warnIfNoNativeCrypto } from './internal/ssh2.js';
 import type { HostKeyOffer } from './transport.js';
 
 
-/** Phase deadlines in milliseconds; 0 disables one. */
+/**
+ * Phase deadlines in milliseconds; 0 disables one.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxssh';
+ *
+ * connect({ host, username, timeouts: { connect: 5_000, handshake: 10_000, auth: 20_000, channelOpen: 10_000, sftpRequest: 30_000 } });
+ * ```
+ */
 export interface TimeoutsConfig {
   /** DNS look-up and TCP connect (default 10 000). */
   readonly connect?: number;
@@ -34,7 +43,16 @@ export interface TimeoutsConfig {
   readonly sftpRequest?: number;
 }
 
-/** Liveness checks of an established connection (like OpenSSH's `ServerAlive*`). */
+/**
+ * Liveness checks of an established connection (like OpenSSH's `ServerAlive*`).
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxssh';
+ *
+ * connect({ host, username, keepalive: { interval: 10_000, countMax: 3 } }); // dead after ~40 s of silence
+ * ```
+ */
 export interface KeepaliveConfig {
   /** Milliseconds between checks when the server is silent (default 15 000; 0 = off). */
   readonly interval?: number;
@@ -52,8 +70,11 @@ export interface KeepaliveConfig {
  * ```
  */
 export interface AlgorithmListEdit {
+  /** Names added at the end of the default list. */
   readonly append?: string | readonly string[];
+  /** Names added at the front of the default list. */
   readonly prepend?: string | readonly string[];
+  /** Names taken out of the default list. */
   readonly remove?: string | readonly string[];
 }
 
@@ -67,10 +88,15 @@ export interface AlgorithmListEdit {
  * ```
  */
 export interface AlgorithmsConfig {
+  /** Key exchange (`curve25519-sha256`, …). */
   readonly kex?: readonly string[] | AlgorithmListEdit;
+  /** Host-key algorithms the client accepts (`ssh-ed25519`, `rsa-sha2-512`, …). */
   readonly serverHostKey?: readonly string[] | AlgorithmListEdit;
+  /** Ciphers (`aes128-gcm@openssh.com`, …). */
   readonly cipher?: readonly string[] | AlgorithmListEdit;
+  /** MACs (`hmac-sha2-256-etm@openssh.com`, …). */
   readonly hmac?: readonly string[] | AlgorithmListEdit;
+  /** Compression (`none`, `zlib@openssh.com`). */
   readonly compress?: readonly string[] | AlgorithmListEdit;
 }
 

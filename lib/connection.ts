@@ -31,13 +31,27 @@ import { runOn, type ExecResult, type RunConfig } from './exec.js';
 import type { HostKeyInfo } from './host-key.js';
 import type { Session } from './internal/session.js';
 
-/** A channel opened and its request was accepted. */
+/**
+ * A channel opened and its request was accepted.
+ *
+ * @example
+ * ```ts
+ * connection.channel$.subscribe((e) => e.type === 'open' && console.log(`${e.kind} ${e.command} opened`));
+ * ```
+ */
 export interface ChannelOpenEvent extends ChannelInfo {
   /** Discriminator. */
   readonly type: 'open';
 }
 
-/** A channel closed. */
+/**
+ * A channel closed.
+ *
+ * @example
+ * ```ts
+ * connection.channel$.subscribe((e) => e.type === 'close' && console.log(`channel ${e.id} closed`));
+ * ```
+ */
 export interface ChannelCloseEvent extends ChannelInfo {
   /** Discriminator. */
   readonly type: 'close';

@@ -11,6 +11,14 @@
  * is the key exchange, `host-key` waits for the verify policy, `auth` is user authentication,
  * `channel` is opening a channel, `exec` is a running command, `keepalive` is the liveness
  * check of an established connection.
+ *
+ * @example
+ * ```ts
+ * import { SshError, type SshPhase } from 'rxssh';
+ *
+ * const early = (p: SshPhase) => ['dns', 'tcp', 'banner', 'kex'].includes(p);
+ * const onError = (err: unknown) => err instanceof SshError && early(err.phase) && console.log('never reached the server');
+ * ```
  */
 export type SshPhase =
   | 'dns'
@@ -26,7 +34,16 @@ export type SshPhase =
   | 'sftp'
   | 'forward';
 
-/** The context every {@link SshError} carries. */
+/**
+ * The context every {@link SshError} carries.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from 'rxssh';
+ *
+ * throw new ProtocolError('bad packet', { host: 'h', port: 22, phase: 'kex' });
+ * ```
+ */
 export interface SshErrorContext {
   /** The host name or address as given to `connect`. */
   readonly host: string;
@@ -144,7 +161,16 @@ export class HostKeyRejectedError extends SshError {
   }
 }
 
-/** One authentication attempt as recorded in an {@link AuthenticationError}. */
+/**
+ * One authentication attempt as recorded in an {@link AuthenticationError}.
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => err instanceof AuthenticationError && console.log(err.methodsTried, err.methodsLeft);
+ * ```
+ */
 export interface AuthAttemptSummary {
   /** The SSH method name (`password`, `publickey`, `keyboard-interactive`, `none`). */
   readonly method: string;

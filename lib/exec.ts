@@ -11,7 +11,16 @@ import type { Connection } from './connection.js';
 import { holdWhile } from './internal/hold.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
-/** Options of `run`. */
+/**
+ * Options of `run`.
+ *
+ * @example
+ * ```ts
+ * import { run } from 'rxssh';
+ *
+ * connection$.pipe(run('make test', { check: true, capture: 1024 * 1024, env: { CI: '1' } }));
+ * ```
+ */
 export interface RunConfig extends Omit<ChannelConfig, 'check'> {
   /** When true a non-zero exit, a signal or a missing status errors with `ExitStatusError` (default false). */
   readonly check?: boolean;

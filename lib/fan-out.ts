@@ -10,7 +10,17 @@ import { defer, filter, Observable, share, type ObservableInput, type OperatorFu
 import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError } from './errors.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
-/** One host to run on. */
+/**
+ * One host to run on.
+ *
+ * @example
+ * ```ts
+ * import { fanOut, type FanOutTarget } from 'rxssh';
+ *
+ * const targets: FanOutTarget[] = [{ host: '10.0.0.5', port: 2222, username: 'deploy', label: 'db1' }];
+ * fanOut(targets, pipeline);
+ * ```
+ */
 export interface FanOutTarget {
   /** Host name or address. */
   readonly host: string;
@@ -29,10 +39,27 @@ export interface FanOutTarget {
  * exit status). `connection-error`: the SSH connection failed after it was set up (lost
  * mid-command, a channel refused, a protocol fault) — pssh's "ssh error" (exit code 4), not a
  * failure of the command.
+ *
+ * @example
+ * ```ts
+ * import { fanOut, type HostStatus } from 'rxssh';
+ *
+ * const failed = (s: HostStatus) => s !== 'ok';
+ * fanOut(hosts, pipeline).subscribe((r) => failed(r.status) && console.log(r.host, r.status));
+ * ```
  */
 export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled';
 
-/** When a host's run happened (milliseconds since the epoch, and its duration). */
+/**
+ * When a host's run happened (milliseconds since the epoch, and its duration).
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from 'rxssh';
+ *
+ * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, `${r.timings.durationMs} ms`));
+ * ```
+ */
 export interface HostTimings {
   /** When its first attempt started (or when it was given up, if it never started). */
   readonly startedAt: number;
@@ -42,7 +69,16 @@ export interface HostTimings {
   readonly durationMs: number;
 }
 
-/** The one result each host gets. */
+/**
+ * The one result each host gets.
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from 'rxssh';
+ *
+ * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, r.status, r.exitCode, r.timings.durationMs));
+ * ```
+ */
 export interface HostResult<T> {
   /** Discriminator (in `events$`). */
   readonly type: 'result';
@@ -72,7 +108,16 @@ export interface HostResult<T> {
   readonly timings: HostTimings;
 }
 
-/** A whole line of a host's output (never mixed with other hosts' partial lines). */
+/**
+ * A whole line of a host's output (never mixed with other hosts' partial lines).
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from 'rxssh';
+ *
+ * fanOut(hosts, pipeline).lines$.subscribe((l) => console.log(`${l.host}${l.truncated ? ' (cut)' : ''}: ${l.line}`));
+ * ```
+ */
 export interface HostLine {
   /** Discriminator (in `events$`). */
   readonly type: 'line';
@@ -86,7 +131,16 @@ export interface HostLine {
   readonly truncated: boolean;
 }
 
-/** Progress of a fan-out run, after every change. */
+/**
+ * Progress of a fan-out run, after every change.
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from 'rxssh';
+ *
+ * fanOut(hosts, pipeline).progress$.subscribe((p) => console.log(`${p.done}/${p.total}, ${p.inFlight} running`));
+ * ```
+ */
 export interface FanOutProgress {
   /** Discriminator (in `events$`). */
   readonly type: 'progress';
@@ -102,7 +156,16 @@ export interface FanOutProgress {
   readonly inFlight: number;
 }
 
-/** Everything a run reports, in order. */
+/**
+ * Everything a run reports, in order.
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from 'rxssh';
+ *
+ * fanOut(hosts, pipeline).events$.subscribe((e) => e.type === 'line' && console.log(`${e.host}: ${e.line}`));
+ * ```
+ */
 export type FanOutEvent<T> = HostResult<T> | HostLine | FanOutProgress;
 
 /**
@@ -141,7 +204,16 @@ export interface FanOutConfig {
   readonly signal?: AbortSignal;
 }
 
-/** Parses `[user@]host[:port]` (IPv6 as `[addr]:port` or bare). Throws TypeError when empty or malformed. */
+/**
+ * Parses `[user@]host[:port]` (IPv6 as `[addr]:port` or bare). Throws TypeError when empty or malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseHostSpec } from 'rxssh';
+ *
+ * parseHostSpec('deploy@web1:2222'); // { host: 'web1', port: 2222, username: 'deploy', label: 'deploy@web1:2222' }
+ * ```
+ */
 export function parseHostSpec(spec: string): FanOutTarget {
   const text = spec.trim();
   const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:\s]+|[0-9a-fA-F:]+)(?::(\d+))?$/.exec(text);
@@ -237,6 +309,15 @@ function isExecResult(value: unknown): value is { stdout: string; stderr: string
  * The Observable of a fan-out run's results, with its live side channels. Subscribing to it,
  * to `events$`, `lines$` or `progress$` joins one shared run (started by the first subscriber,
  * cancelled when the last leaves).
+ *
+ * @example
+ * ```ts
+ * import { fanOut, run } from 'rxssh';
+ *
+ * const run$ = fanOut(['web1', 'web2'], (t) => connectTo(t).pipe(run('uptime')));
+ * run$.progress$.subscribe((p) => console.log(`${p.done}/${p.total}`));
+ * run$.subscribe((r) => console.log(r.host, r.status));
+ * ```
  */
 export class FanOut<T> extends Observable<HostResult<T>> {
   /** Every event of the run: results, lines and progress, in order. */

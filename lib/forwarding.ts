@@ -13,7 +13,15 @@ import { defer, from, Observable, switchMap, type Subscriber, type Subscription 
 import type { Client, ClientChannel } from 'ssh2';
 import { ChannelOpenError, ConnectError, ConnectionLostError, type SshError } from './errors.js';
 
-/** A local address to listen on: a TCP host and port, or a Unix socket path. */
+/**
+ * A local address to listen on: a TCP host and port, or a Unix socket path.
+ *
+ * @example
+ * ```ts
+ * connection.forwardLocal({ remoteHost: 'db', remotePort: 5432, bind: { host: '127.0.0.1', port: 15432 } });
+ * connection.forwardDynamic({ bind: { path: '/tmp/socks.sock' } });
+ * ```
+ */
 export interface BindAddress {
   /** The address (default 127.0.0.1). */
   readonly host?: string;
@@ -26,6 +34,12 @@ export interface BindAddress {
 /**
  * Options of {@link Connection.forwardLocal}: where to listen, and either a TCP destination
  * (`remoteHost` + `remotePort`) or a Unix socket on the server (`remoteSocketPath`).
+ *
+ * @example
+ * ```ts
+ * const config: LocalForwardConfig = { remoteHost: 'db.internal', remotePort: 5432, bind: { port: 15432 } };
+ * connection.forwardLocal(config).subscribe();
+ * ```
  */
 export interface LocalForwardConfig {
   /** Where to listen (default 127.0.0.1, port 0 = any free port; or a Unix socket `path`). */
@@ -38,7 +52,14 @@ export interface LocalForwardConfig {
   readonly remoteSocketPath?: string;
 }
 
-/** Options of {@link Connection.forwardRemote}. */
+/**
+ * Options of {@link Connection.forwardRemote}.
+ *
+ * @example
+ * ```ts
+ * connection.forwardRemote({ bindHost: '127.0.0.1', bindPort: 8080 }).subscribe();
+ * ```
+ */
 export interface RemoteForwardConfig {
   /** The address the server listens on (default 127.0.0.1; others need sshd `GatewayPorts`). */
   readonly bindHost?: string;
@@ -46,7 +67,14 @@ export interface RemoteForwardConfig {
   readonly bindPort?: number;
 }
 
-/** Options of {@link Connection.forwardDynamic}. */
+/**
+ * Options of {@link Connection.forwardDynamic}.
+ *
+ * @example
+ * ```ts
+ * connection.forwardDynamic({ bind: { port: 1080 }, allow: (host, port) => port === 443 }).subscribe();
+ * ```
+ */
 export interface DynamicForwardConfig {
   /** Where the SOCKS5 proxy listens (default 127.0.0.1, port 0 = any free port). */
   readonly bind?: BindAddress;
@@ -57,7 +85,16 @@ export interface DynamicForwardConfig {
   readonly allow?: (host: string, port: number) => boolean;
 }
 
-/** A forward's listener is up. */
+/**
+ * A forward's listener is up.
+ *
+ * @example
+ * ```ts
+ * connection.forwardLocal({ remoteHost: 'localhost', remotePort: 80 }).pipe(
+ *   filter((e): e is ForwardListening => e.type === 'listening'),
+ * ).subscribe((e) => console.log(`curl http://127.0.0.1:${e.port}/`));
+ * ```
+ */
 export interface ForwardListening {
   /** Discriminator. */
   readonly type: 'listening';
@@ -69,7 +106,15 @@ export interface ForwardListening {
   readonly path?: string;
 }
 
-/** `forwardLocal` accepted a connection. */
+/**
+ * `forwardLocal` accepted a connection.
+ *
+ * @example
+ * ```ts
+ * connection.forwardLocal({ remoteHost: 'localhost', remotePort: 80 })
+ *   .subscribe((e) => e.type === 'connection' && console.log(`from ${e.remoteAddress}:${e.remotePort}`));
+ * ```
+ */
 export interface LocalForwardConnection {
   /** Discriminator. */
   readonly type: 'connection';
@@ -79,7 +124,16 @@ export interface LocalForwardConnection {
   readonly remotePort: number;
 }
 
-/** `forwardDynamic` granted a SOCKS request: the channel to its destination is open. */
+/**
+ * `forwardDynamic` granted a SOCKS request: the channel to its destination is open.
+ *
+ * @example
+ * ```ts
+ * connection.forwardDynamic().subscribe((e) => {
+ *   if (e.type === 'connection') console.log(`${e.remoteAddress} → ${e.destinationHost}:${e.destinationPort}`);
+ * });
+ * ```
+ */
 export interface DynamicForwardConnection extends LocalForwardConnection {
   /** The destination asked for, as the server will resolve it. */
   readonly destinationHost: string;
@@ -87,7 +141,16 @@ export interface DynamicForwardConnection extends LocalForwardConnection {
   readonly destinationPort: number;
 }
 
-/** A connection arrived at a remote forward. */
+/**
+ * A connection arrived at a remote forward.
+ *
+ * @example
+ * ```ts
+ * connection.forwardRemote({ bindPort: 8080 }).subscribe((e) => {
+ *   if (e.type === 'connection') e.stream.end('HTTP/1.0 200 OK\r\n\r\nhello\n');
+ * });
+ * ```
+ */
 export interface RemoteForwardConnection {
   /** Discriminator. */
   readonly type: 'connection';
@@ -99,13 +162,36 @@ export interface RemoteForwardConnection {
   readonly sourcePort: number;
 }
 
-/** What `forwardLocal` emits: the listener is up, or a connection was accepted. */
+/**
+ * What `forwardLocal` emits: the listener is up, or a connection was accepted.
+ *
+ * @example
+ * ```ts
+ * connection.forwardLocal({ remoteHost: 'localhost', remotePort: 80 })
+ *   .subscribe((e) => console.log(e.type === 'listening' ? `listening on ${e.port}` : `from ${e.remoteAddress}`));
+ * ```
+ */
 export type ForwardEvent = ForwardListening | LocalForwardConnection;
 
-/** What `forwardDynamic` emits: the proxy listens, or a request was granted. */
+/**
+ * What `forwardDynamic` emits: the proxy listens, or a request was granted.
+ *
+ * @example
+ * ```ts
+ * connection.forwardDynamic().subscribe((e) => console.log(e.type === 'listening' ? `SOCKS on ${e.port}` : `to ${e.destinationHost}`));
+ * ```
+ */
 export type DynamicForwardEvent = ForwardListening | DynamicForwardConnection;
 
-/** What `forwardRemote` emits: the server listens, or a connection arrived (as a stream). */
+/**
+ * What `forwardRemote` emits: the server listens, or a connection arrived (as a stream).
+ *
+ * @example
+ * ```ts
+ * connection.forwardRemote({ bindPort: 0 })
+ *   .subscribe((e) => console.log(e.type === 'listening' ? `server listens on ${e.port}` : `from ${e.sourceAddress}`));
+ * ```
+ */
 export type RemoteForwardEvent = ForwardListening | RemoteForwardConnection;
 
 /** What the forwarding code needs of a connection. @internal */

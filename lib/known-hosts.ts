@@ -14,7 +14,16 @@ import { sha256Fingerprint, type HostKeyInfo, type HostKeyPolicy } from './host-
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
-/** One parsed known_hosts line. */
+/**
+ * One parsed known_hosts line.
+ *
+ * @example
+ * ```ts
+ * import { parseKnownHosts } from 'rxssh';
+ *
+ * for (const e of parseKnownHosts(text, 'known_hosts')) console.log(e.line, e.marker ?? '', e.keyType);
+ * ```
+ */
 export interface KnownHostsEntry {
   /** The file it came from. */
   readonly file: string;
@@ -143,6 +152,13 @@ export function parseKnownHosts(text: string, file = '<memory>'): KnownHostsEntr
 /**
  * The name OpenSSH looks up: `host`, or `[host]:port` for a port other than 22. The host is
  * lower-cased first, as `ssh` does before any look-up (hashed entries hash the lower-case name).
+ *
+ * @example
+ * ```ts
+ * import { knownHostsName } from 'rxssh';
+ *
+ * knownHostsName('Web1', 2222); // '[web1]:2222'
+ * ```
  */
 export function knownHostsName(host: string, port: number): string {
   const name = host.toLowerCase();
@@ -184,12 +200,31 @@ export function hostMatches(hosts: string, name: string): boolean {
   return matched;
 }
 
-/** Hashes a name the way `ssh-keygen -H` does: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. */
+/**
+ * Hashes a name the way `ssh-keygen -H` does: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
+ *
+ * @example
+ * ```ts
+ * import { hashHostName } from 'rxssh';
+ *
+ * hashHostName('web1'); // '|1|…|…' as ssh-keygen -H writes it
+ * ```
+ */
 export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
   return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
 }
 
-/** The host is known with the offered key. */
+/**
+ * The host is known with the offered key.
+ *
+ * @example
+ * ```ts
+ * import { lookupKnownHost, parseKnownHosts } from 'rxssh';
+ *
+ * const v = lookupKnownHost(parseKnownHosts(text), 'web1', 22, key);
+ * if (v.kind === 'known') console.log(`known at line ${v.entry.line}`);
+ * ```
+ */
 export interface KnownHostVerdict {
   /** Discriminator. */
   readonly kind: 'known';
@@ -197,7 +232,17 @@ export interface KnownHostVerdict {
   readonly entry: KnownHostsEntry;
 }
 
-/** The offered key is `@revoked`, or the host is known with another key of the same type. */
+/**
+ * The offered key is `@revoked`, or the host is known with another key of the same type.
+ *
+ * @example
+ * ```ts
+ * import { lookupKnownHost, parseKnownHosts } from 'rxssh';
+ *
+ * const v = lookupKnownHost(parseKnownHosts(text), 'web1', 22, key);
+ * if (v.kind === 'mismatch' || v.kind === 'revoked') console.log(`${v.entry.file}:${v.entry.line}`);
+ * ```
+ */
 export interface BadHostVerdict {
   /** Discriminator. */
   readonly kind: 'revoked' | 'mismatch';
@@ -205,7 +250,17 @@ export interface BadHostVerdict {
   readonly entry: KnownHostsEntry;
 }
 
-/** No line vouches for the offered key. */
+/**
+ * No line vouches for the offered key.
+ *
+ * @example
+ * ```ts
+ * import { lookupKnownHost, parseKnownHosts } from 'rxssh';
+ *
+ * const v = lookupKnownHost(parseKnownHosts(text), 'web1', 22, key);
+ * if (v.kind === 'unknown' && v.otherKeys.length) console.log('known by another key type: never new');
+ * ```
+ */
 export interface UnknownHostVerdict {
   /** Discriminator. */
   readonly kind: 'unknown';
@@ -218,7 +273,16 @@ export interface UnknownHostVerdict {
   readonly certAuthority: boolean;
 }
 
-/** The outcome of looking a host and key up in known_hosts entries. */
+/**
+ * The outcome of looking a host and key up in known_hosts entries.
+ *
+ * @example
+ * ```ts
+ * import { lookupKnownHost, parseKnownHosts } from 'rxssh';
+ *
+ * console.log(lookupKnownHost(parseKnownHosts(text), 'web1', 22, key).kind); // known | mismatch | revoked | unknown
+ * ```
+ */
 export type KnownHostsVerdict = KnownHostVerdict | BadHostVerdict | UnknownHostVerdict;
 
 /**
@@ -276,13 +340,31 @@ export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string,
   return types;
 }
 
-/** Options of {@link knownHosts} and {@link acceptNew}. */
+/**
+ * Options of {@link knownHosts} and {@link acceptNew}.
+ *
+ * @example
+ * ```ts
+ * import { knownHosts } from 'rxssh';
+ *
+ * knownHosts({ files: ['/etc/ssh/ssh_known_hosts', './known_hosts'] });
+ * ```
+ */
 export interface KnownHostsConfig {
   /** The files to read, in order (default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`). */
   readonly files?: readonly string[];
 }
 
-/** Options of {@link acceptNew}. */
+/**
+ * Options of {@link acceptNew}.
+ *
+ * @example
+ * ```ts
+ * import { acceptNew } from 'rxssh';
+ *
+ * acceptNew({ files: ['./known_hosts'], learnTo: './known_hosts', hash: false });
+ * ```
+ */
 export interface AcceptNewConfig extends KnownHostsConfig {
   /** Where learned keys are appended (default: the first of `files`). */
   readonly learnTo?: string;

@@ -16,7 +16,16 @@ import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
 
-/** SFTP status codes (draft-ietf-secsh-filexfer-02 §7). */
+/**
+ * SFTP status codes (draft-ietf-secsh-filexfer-02 §7).
+ *
+ * @example
+ * ```ts
+ * import { SFTP_STATUS, SftpError } from 'rxssh';
+ *
+ * const missing = (err: unknown) => err instanceof SftpError && err.status === SFTP_STATUS.NO_SUCH_FILE;
+ * ```
+ */
 export const SFTP_STATUS: {
   /** Success. */
   readonly OK: 0;
@@ -96,7 +105,14 @@ function safeEntryName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
 }
 
-/** Attributes of a remote file. */
+/**
+ * Attributes of a remote file.
+ *
+ * @example
+ * ```ts
+ * sftp.stat('/etc/hosts').subscribe((s) => console.log(s.size, s.isFile, (s.mode & 0o777).toString(8)));
+ * ```
+ */
 export interface SftpStats {
   /** File mode bits (type and permissions). */
   readonly mode: number;
@@ -118,7 +134,14 @@ export interface SftpStats {
   readonly isSymbolicLink: boolean;
 }
 
-/** One directory entry. */
+/**
+ * One directory entry.
+ *
+ * @example
+ * ```ts
+ * sftp.readdir('/var/log').subscribe((e) => console.log(e.name, e.stats.size));
+ * ```
+ */
 export interface SftpEntry {
   /** The entry's name (no path). */
   readonly name: string;
@@ -128,7 +151,14 @@ export interface SftpEntry {
   readonly stats: SftpStats;
 }
 
-/** Progress of a transfer. */
+/**
+ * Progress of a transfer.
+ *
+ * @example
+ * ```ts
+ * sftp.upload('./app.tgz', '/srv/app.tgz').subscribe((p) => console.log(`${p.bytes}/${p.total}`));
+ * ```
+ */
 export interface TransferProgress {
   /** Bytes transferred so far. */
   readonly bytes: number;
@@ -136,7 +166,14 @@ export interface TransferProgress {
   readonly total: number;
 }
 
-/** Options of {@link SftpSession.uploadDir} and {@link SftpSession.downloadDir}. */
+/**
+ * Options of {@link SftpSession.uploadDir} and {@link SftpSession.downloadDir}.
+ *
+ * @example
+ * ```ts
+ * sftp.uploadDir('./dist', '/srv/app', { parallelFiles: 4, filter: (path) => !path.endsWith('.map') });
+ * ```
+ */
 export interface TreeTransferConfig extends TransferConfig {
   /** Files transferred at once (default 8). */
   readonly parallelFiles?: number;
@@ -144,7 +181,14 @@ export interface TreeTransferConfig extends TransferConfig {
   readonly filter?: (relativePath: string, isDirectory: boolean) => boolean;
 }
 
-/** Progress of a tree transfer: after each file. */
+/**
+ * Progress of a tree transfer: after each file.
+ *
+ * @example
+ * ```ts
+ * sftp.downloadDir('/var/log/app', './logs').subscribe((p) => console.log(`${p.files}/${p.total} ${p.path}`));
+ * ```
+ */
 export interface TreeProgress {
   /** Files done. */
   readonly files: number;

@@ -18,7 +18,16 @@ import { parseHostSpec, type FanOutTarget } from './fan-out.js';
 import { verifyHostKey, type HostKeyPolicy } from './host-key.js';
 import { acceptNew, hostMatches, knownHosts } from './known-hosts.js';
 
-/** Options of {@link fromSshConfig}. */
+/**
+ * Options of {@link fromSshConfig}.
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig } from 'rxssh';
+ *
+ * fromSshConfig('db', { file: './ssh_config', user: 'admin', extra: ['StrictHostKeyChecking accept-new'] });
+ * ```
+ */
 export interface SshConfigOptions {
   /** The config file (default `~/.ssh/config`; a missing file means no settings; `null`: none). */
   readonly file?: string | null;
@@ -35,12 +44,29 @@ export interface SshConfigOptions {
   readonly home?: string;
 }
 
-/** `StrictHostKeyChecking`, normalized (`true`/`false`/`off` become `yes`/`no`). */
+/**
+ * `StrictHostKeyChecking`, normalized (`true`/`false`/`off` become `yes`/`no`).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, type StrictHostKeyChecking } from 'rxssh';
+ *
+ * const mode: StrictHostKeyChecking = fromSshConfig('web').strictHostKeyChecking; // 'yes' unless configured
+ * ```
+ */
 export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new';
 
 /**
  * A host resolved from ssh_config. It is a {@link ConnectConfig}, so it can be given to
  * `connect()` as it is; the other fields feed {@link hostKeyPolicyFor} and {@link credentialsFor}.
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig } from 'rxssh';
+ *
+ * const web = fromSshConfig('web');
+ * console.log(web.host, web.port, web.username, web.proxyJump);
+ * ```
  */
 export interface SshConfigHost extends ConnectConfig {
   /** The name asked for (`Host` patterns are matched against it). */
@@ -247,7 +273,16 @@ export function credentialsFor(host: SshConfigHost): AuthProvider[] {
   return providers;
 }
 
-/** Options of {@link sshConfigAliases} and {@link sshConfigTargets}. */
+/**
+ * Options of {@link sshConfigAliases} and {@link sshConfigTargets}.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigTargets } from 'rxssh';
+ *
+ * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
+ * ```
+ */
 export interface SshConfigInventoryOptions extends SshConfigOptions {
   /**
    * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
@@ -315,7 +350,16 @@ function providersOf(host: SshConfigHost, options: ConnectAliasOptions): AuthPro
 /** A provider with nothing to offer: authentication then asks "none" and reports what the server allows. */
 const nothingToOffer: AuthProvider = { method: 'publickey', label: 'none', credential: () => EMPTY };
 
-/** Options of {@link connectAlias}. */
+/**
+ * Options of {@link connectAlias}.
+ *
+ * @example
+ * ```ts
+ * import { connectAlias, password } from 'rxssh';
+ *
+ * connectAlias('web', { user: 'deploy', port: 2222, credentials: [password(() => ask('Password: '))] });
+ * ```
+ */
 export interface ConnectAliasOptions extends SshConfigOptions {
   /** Credentials tried after those from the config (e.g. a password prompt). */
   readonly credentials?: readonly AuthProvider[];

@@ -6,16 +6,39 @@
  */
 import type { Duplex, Writable } from 'node:stream';
 
-/** The server side of an exec channel, as a script sees it (ssh2's ScriptChannel has this shape). */
+/**
+ * The server side of an exec channel, as a script sees it (ssh2's ServerChannel has this shape).
+ *
+ * @example
+ * ```ts
+ * import type { ScriptChannel } from 'rxssh/testing';
+ *
+ * const greet = (stream: ScriptChannel): void => {
+ *   stream.write('hello\n');
+ *   stream.exit(0);
+ *   stream.end();
+ * };
+ * ```
+ */
 export interface ScriptChannel extends Duplex {
   /** The channel's stderr (extended data). */
   readonly stderr: Writable;
-  /** Sends the exit status (a number) or the signal that ended the command. */
+  /** Sends the exit status of the command. */
   exit(status: number): void;
+  /** Sends the signal that ended the command. */
   exit(signal: string, coreDumped?: boolean, message?: string): void;
 }
 
-/** What a scripted command gets to work with. */
+/**
+ * What a scripted command gets to work with.
+ *
+ * @example
+ * ```ts
+ * import { runScript, type ScriptContext } from 'rxssh/testing';
+ *
+ * const handle = (ctx: ScriptContext) => runScript(ctx, 'echo hi');
+ * ```
+ */
 export interface ScriptContext {
   /** The exec channel (stdout = the stream, stderr = `stream.stderr`). */
   readonly stream: ScriptChannel;

@@ -17,7 +17,17 @@ import { runScript, type ScriptContext } from './scripts.js';
 
 const noop = (): void => undefined;
 
-/** A key pair in OpenSSH format. */
+/**
+ * A key pair in OpenSSH format.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519, type KeyPair } from 'rxssh/testing';
+ *
+ * const pair: KeyPair = generateEd25519();
+ * console.log(pair.public.startsWith('ssh-ed25519 ')); // true
+ * ```
+ */
 export interface KeyPair {
   /** The private key (`-----BEGIN OPENSSH PRIVATE KEY-----`…). */
   readonly private: string;
@@ -60,7 +70,16 @@ export interface TestServerConfig {
   readonly host?: string;
 }
 
-/** Live counters of what the server saw; read them after a pipeline ran. */
+/**
+ * Live counters of what the server saw; read them after a pipeline ran.
+ *
+ * @example
+ * ```ts
+ * import { withTestServer } from 'rxssh/testing';
+ *
+ * withTestServer({}, (s) => [s.stats.connections]).subscribe(console.log); // 0
+ * ```
+ */
 export interface TestServerStats {
   /** TCP connections accepted. */
   connections: number;
@@ -78,7 +97,16 @@ export interface TestServerStats {
   refusedSessions: number;
 }
 
-/** The test server's host key. */
+/**
+ * The test server's host key.
+ *
+ * @example
+ * ```ts
+ * import { withTestServer } from 'rxssh/testing';
+ *
+ * withTestServer({}, (s) => [s.hostKey.fingerprint]).subscribe(console.log); // SHA256:…
+ * ```
+ */
 export interface TestServerHostKey {
   /** Its SHA256 fingerprint, for `pinned()`. */
   readonly fingerprint: string;
@@ -139,7 +167,7 @@ function isLoopback(host: string): boolean {
  * ```ts
  * import { testServer } from 'rxssh/testing';
  * import { connect, verifyHostKey, pinned, authenticate, password, run } from 'rxssh';
- * import { switchMap } from 'rxjs';
+ * import { switchMap, take } from 'rxjs';
  *
  * testServer().pipe(
  *   switchMap((s) =>
@@ -149,6 +177,7 @@ function isLoopback(host: string): boolean {
  *       run('echo hello'),
  *     ),
  *   ),
+ *   take(1), // the server stays up while subscribed: take the result, then it closes
  * ).subscribe((r) => console.log(r.stdout)); // hello
  * ```
  */

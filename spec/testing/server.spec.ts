@@ -88,3 +88,24 @@ describe('testServer', () => {
     expect(await eventually(() => true)).toBe(true);
   });
 });
+
+describe('the testServer() TSDoc example', () => {
+  it('runs as written and terminates (the server closes after take(1))', async () => {
+    const { switchMap, take, lastValueFrom } = await import('rxjs');
+    const { connect, verifyHostKey, pinned, authenticate, password, run } = await import('../../lib/index.js');
+    const { testServer } = await import('../../lib/testing/index.js');
+    const r = await lastValueFrom(
+      testServer().pipe(
+        switchMap((s) =>
+          connect({ host: s.host, port: s.port, username: s.username }).pipe(
+            verifyHostKey(pinned(s.hostKey.fingerprint)),
+            authenticate(password(s.password)),
+            run('echo hello'),
+          ),
+        ),
+        take(1),
+      ),
+    );
+    expect(r.stdout).toBe('hello\n');
+  });
+});

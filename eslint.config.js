@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node scripts (the docs check, the bench's plain-JS client).
+    files: ['**/*.mjs', '**/*.cjs'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', require: 'readonly' } },
+  },
+  {
     // ssh2's internals are untyped: the reach-ins may use `any`, and say so where they do.
     files: ['lib/internal/ssh2-reach.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // Node scripts (the docs check, the bench's plain-JS client).
-    files: ['**/*.mjs', '**/*.cjs'],
+    files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', require: 'readonly' } },
   },
   {

@@ -88,7 +88,7 @@ export interface AuthBannerEvent {
  *
  * @example
  * ```ts
- * transport.auth$.subscribe((e) => e.type === 'prompt' && console.log(e.challenge.prompts.map((p) => p.prompt)));
+ * transport.auth$.subscribe((e) => e.type === 'prompt' && console.log(e.prompts.map((p) => p.prompt)));
  * ```
  */
 export interface AuthPromptEvent extends KeyboardInteractiveChallenge {

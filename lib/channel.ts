@@ -8,7 +8,7 @@
  */
 import { concatMap, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
-import { ConnectionLostError, ExitStatusError, SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
+import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
@@ -185,20 +185,6 @@ const STDERR_TAIL = 4096;
 const ITERATOR_HIGH_WATER = 1024 * 1024;
 const ITERATOR_LOW_WATER = 256 * 1024;
 const noop = (): void => undefined;
-
-/**
- * Raised when stdin is written to a channel that has already closed.
- *
- * @example
- * ```ts
- * import { ChannelClosedError } from 'rxssh';
- *
- * const onError = (err: unknown) => err instanceof ChannelClosedError && console.log('too late');
- * ```
- */
-export class ChannelClosedError extends SshError {
-  readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
-}
 
 /**
  * Normalizes a signal name (`SIGTERM`, `term` → `TERM`); throws TypeError on an unknown one.

@@ -10,8 +10,8 @@ import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from './internal/errors-map.js';
 import { watchSftpRequests } from './internal/ssh2-reach.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
-import { SftpError, SftpSession } from './sftp.js';
-import { ConnectionLostError, ProtocolError, TimeoutError } from './errors.js';
+import { SftpSession } from './sftp.js';
+import { ConnectionLostError, ProtocolError, SftpError, TimeoutError } from './errors.js';
 import {
   forwardDynamic,
   forwardLocal,
@@ -102,8 +102,7 @@ export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
 export class Connection {
   readonly #session: Session;
 
-  /** @internal */
-  constructor(
+  private constructor(
     session: Session,
     /** The verified host key. */
     readonly hostKey: HostKeyInfo,
@@ -112,6 +111,11 @@ export class Connection {
   ) {
     this.#session = session;
     this.channel$ = session.channelEvents.asObservable();
+  }
+
+  /** @internal */
+  static create(session: Session, hostKey: HostKeyInfo, auth: readonly AuthEvent[]): Connection {
+    return new Connection(session, hostKey, auth);
   }
 
   /** Channel open/close events, as they happen; completes when the connection ends. */

@@ -4,6 +4,15 @@
  * @module
  */
 
+import { fingerprintOf } from './internal/fingerprint.js';
+
+/** The known_hosts line a host-key error points at (a `KnownHostsEntry` fits). */
+interface KnownEntry {
+  readonly file: string;
+  readonly line: number;
+  readonly key: Buffer;
+}
+
 /**
  * Where in the SSH lifecycle something went wrong.
  *
@@ -93,10 +102,8 @@ export abstract class SshError extends Error {
     this.phase = context.phase;
   }
 
-  /** The class name, such as `AuthenticationError`. */
-  override get name(): string {
-    return this.constructor.name;
-  }
+  /** The class name, such as `AuthenticationError` (a literal per class, so minification cannot change it). */
+  abstract override readonly name: string;
 }
 
 /**
@@ -112,6 +119,7 @@ export abstract class SshError extends Error {
  * ```
  */
 export class ConnectError extends SshError {
+  override readonly name = 'ConnectError' as const;
   readonly code = 'ERR_SSH_CONNECT' as const;
 }
 
@@ -127,6 +135,7 @@ export class ConnectError extends SshError {
  * ```
  */
 export class TimeoutError extends SshError {
+  override readonly name = 'TimeoutError' as const;
   readonly code = 'ERR_SSH_TIMEOUT' as const;
   /** The deadline that passed, in milliseconds. */
   readonly timeoutMs: number;
@@ -151,7 +160,8 @@ export class TimeoutError extends SshError {
  * ```
  */
 export class HostKeyRejectedError extends SshError {
-  readonly code: string = 'ERR_SSH_HOST_KEY_REJECTED';
+  override readonly name: 'HostKeyRejectedError' | 'HostKeyUnknownError' | 'HostKeyMismatchError' | 'HostKeyRevokedError' = 'HostKeyRejectedError';
+  readonly code: 'ERR_SSH_HOST_KEY_REJECTED' | 'ERR_SSH_HOST_KEY_UNKNOWN' | 'ERR_SSH_HOST_KEY_MISMATCH' | 'ERR_SSH_HOST_KEY_REVOKED' = 'ERR_SSH_HOST_KEY_REJECTED';
   /** The SHA256 fingerprint of the key the server offered, when known. */
   readonly fingerprint: string | undefined;
 
@@ -192,6 +202,7 @@ export interface AuthAttemptSummary {
  * ```
  */
 export class AuthenticationError extends SshError {
+  override readonly name = 'AuthenticationError' as const;
   readonly code = 'ERR_SSH_AUTH' as const;
   /** The methods tried, in order. */
   readonly methodsTried: readonly string[];
@@ -224,6 +235,7 @@ export class AuthenticationError extends SshError {
  * ```
  */
 export class ChannelOpenError extends SshError {
+  override readonly name = 'ChannelOpenError' as const;
   readonly code = 'ERR_SSH_CHANNEL_OPEN' as const;
   /** The SSH reason code of a CHANNEL_OPEN_FAILURE, when the server sent one. */
   readonly reason: number | undefined;
@@ -252,6 +264,7 @@ export class ChannelOpenError extends SshError {
  * ```
  */
 export class ExitStatusError extends SshError {
+  override readonly name = 'ExitStatusError' as const;
   readonly code = 'ERR_SSH_EXIT_STATUS' as const;
   /** The command that ran. */
   readonly command: string;
@@ -297,6 +310,7 @@ export class ExitStatusError extends SshError {
  * ```
  */
 export class ConnectionLostError extends SshError {
+  override readonly name = 'ConnectionLostError' as const;
   readonly code = 'ERR_SSH_CONNECTION_LOST' as const;
 }
 
@@ -313,6 +327,7 @@ export class ConnectionLostError extends SshError {
  * ```
  */
 export class ProtocolError extends SshError {
+  override readonly name = 'ProtocolError' as const;
   readonly code = 'ERR_SSH_PROTOCOL' as const;
 }
 
@@ -330,6 +345,7 @@ export class ProtocolError extends SshError {
  * ```
  */
 export class StdinOverflowError extends SshError {
+  override readonly name = 'StdinOverflowError' as const;
   readonly code = 'ERR_SSH_STDIN_OVERFLOW' as const;
   /** The bound that was exceeded, in bytes. */
   readonly limit: number;
@@ -356,5 +372,128 @@ export class StdinOverflowError extends SshError {
  * ```
  */
 export class Ssh2CompatibilityError extends SshError {
+  override readonly name = 'Ssh2CompatibilityError' as const;
   readonly code = 'ERR_SSH2_INCOMPATIBLE' as const;
+}
+
+/**
+ * The host has no entry (for this key type) in the known_hosts files. Carries the offered
+ * fingerprint so a CLI can show it.
+ *
+ * @example
+ * ```ts
+ * import { HostKeyUnknownError } from 'rxssh';
+ *
+ * const onError = (e: unknown) => e instanceof HostKeyUnknownError && console.log(`unknown key ${e.fingerprint}`);
+ * ```
+ */
+export class HostKeyUnknownError extends HostKeyRejectedError {
+  override readonly name = 'HostKeyUnknownError' as const;
+  override readonly code = 'ERR_SSH_HOST_KEY_UNKNOWN';
+}
+
+/**
+ * The host is known with a different key: a possible man in the middle. Either a key of the
+ * same type differs, or (when learning with `acceptNew`) the host is known only by keys of other
+ * types — OpenSSH's "REMOTE HOST IDENTIFICATION HAS CHANGED"; `file` and `line` name the known
+ * entry.
+ *
+ * @example
+ * ```ts
+ * import { HostKeyMismatchError } from 'rxssh';
+ *
+ * const onError = (e: unknown) => {
+ *   if (e instanceof HostKeyMismatchError) console.log(`${e.file}:${e.line} expected ${e.expected}, got ${e.fingerprint}`);
+ * };
+ * ```
+ */
+export class HostKeyMismatchError extends HostKeyRejectedError {
+  override readonly name = 'HostKeyMismatchError' as const;
+  override readonly code = 'ERR_SSH_HOST_KEY_MISMATCH';
+  /** The known_hosts file with the entry that matched the host. */
+  readonly file: string;
+  /** Its line number. */
+  readonly line: number;
+  /** The SHA256 fingerprint of the key on that line. */
+  readonly expected: string;
+
+  constructor(entry: KnownEntry, offered: string, context: SshErrorContext, message?: string) {
+    super(
+      message ?? `Host key mismatch: ${entry.file}:${entry.line} has ${fingerprintOf(entry.key)}, the server offered ${offered}`,
+      offered,
+      context,
+    );
+    this.file = entry.file;
+    this.line = entry.line;
+    this.expected = fingerprintOf(entry.key);
+  }
+}
+
+/**
+ * The offered key is marked `@revoked` in a known_hosts file.
+ *
+ * @example
+ * ```ts
+ * import { HostKeyRevokedError } from 'rxssh';
+ *
+ * const onError = (e: unknown) => e instanceof HostKeyRevokedError && console.log(`revoked at ${e.file}:${e.line}`);
+ * ```
+ */
+export class HostKeyRevokedError extends HostKeyRejectedError {
+  override readonly name = 'HostKeyRevokedError' as const;
+  override readonly code = 'ERR_SSH_HOST_KEY_REVOKED';
+  /** The file with the `@revoked` line. */
+  readonly file: string;
+  /** Its line number. */
+  readonly line: number;
+
+  constructor(entry: KnownEntry, offered: string, context: SshErrorContext) {
+    super(`Host key ${offered} is revoked (${entry.file}:${entry.line})`, offered, context);
+    this.file = entry.file;
+    this.line = entry.line;
+  }
+}
+
+/**
+ * An SFTP operation failed. The session stays usable.
+ *
+ * @example
+ * ```ts
+ * import { SftpError, SFTP_STATUS } from 'rxssh';
+ *
+ * const onError = (e: unknown) => e instanceof SftpError && e.status === SFTP_STATUS.NO_SUCH_FILE && console.log('missing', e.path);
+ * ```
+ */
+export class SftpError extends SshError {
+  override readonly name = 'SftpError' as const;
+  readonly code = 'ERR_SSH_SFTP' as const;
+  /** The SFTP status code (see {@link SFTP_STATUS}), or undefined when the channel failed. */
+  readonly status: number | undefined;
+  /** The remote path. */
+  readonly path: string;
+  /** The operation (`stat`, `open`, `read`, `mkdir`, …). */
+  readonly operation: string;
+
+  constructor(operation: string, path: string, cause: unknown, where: { host: string; port: number }) {
+    const status = typeof (cause as { code?: unknown })?.code === 'number' ? ((cause as { code: number }).code) : undefined;
+    super(`SFTP ${operation} ${JSON.stringify(path)} failed: ${(cause as Error)?.message ?? String(cause)}`, { ...where, phase: 'sftp', cause });
+    this.status = status;
+    this.path = path;
+    this.operation = operation;
+  }
+}
+
+/**
+ * Raised when stdin is written to a channel that has already closed.
+ *
+ * @example
+ * ```ts
+ * import { ChannelClosedError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => err instanceof ChannelClosedError && console.log('too late');
+ * ```
+ */
+export class ChannelClosedError extends SshError {
+  override readonly name = 'ChannelClosedError' as const;
+  readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
 }

@@ -18,7 +18,7 @@ import { LineSplitter } from './internal/line-splitter.js';
  * ```ts
  * import { run } from 'rxssh';
  *
- * connection$.pipe(run('make test', { check: true, capture: 1024 * 1024, env: { CI: '1' } }));
+ * connection$.pipe(run('make test', { check: true, maxBuffer: 1024 * 1024, env: { CI: '1' } }));
  * ```
  */
 export interface RunConfig extends Omit<ChannelConfig, 'check'> {

@@ -9,6 +9,7 @@ import { from, Observable, type ObservableInput, type OperatorFunction } from 'r
 import { HostKeyRejectedError, SshError } from './errors.js';
 import type { HostKeyOffer, Transport } from './transport.js';
 import { sessionOf } from './internal/registry.js';
+import { fingerprintOf } from './internal/fingerprint.js';
 import { hintKnownTypes, knownKeyTypesOf } from './internal/host-key-hints.js';
 
 /**
@@ -91,7 +92,7 @@ export function describeHostKey(key: Buffer, host: string, port: number): HostKe
  * ```
  */
 export function sha256Fingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+  return fingerprintOf(key);
 }
 
 /**

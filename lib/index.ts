@@ -30,9 +30,6 @@ export {
   hostMatches,
   hashHostName,
   knownHostsName,
-  HostKeyUnknownError,
-  HostKeyMismatchError,
-  HostKeyRevokedError,
   type KnownHostsEntry,
   type KnownHostsVerdict,
   type KnownHostVerdict,
@@ -98,7 +95,6 @@ export type {
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {
   ChannelSubject,
-  ChannelClosedError,
   SIGNALS,
   normalizeSignal,
   type ChannelConfig,
@@ -126,7 +122,6 @@ export {
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
 export {
   SftpSession,
-  SftpError,
   MAX_TREE_DEPTH,
   SFTP_STATUS,
   type SftpStats,
@@ -167,6 +162,11 @@ export {
   ConnectionLostError,
   ProtocolError,
   Ssh2CompatibilityError,
+  HostKeyUnknownError,
+  HostKeyMismatchError,
+  HostKeyRevokedError,
+  ChannelClosedError,
+  SftpError,
   StdinOverflowError,
   type SshPhase,
   type SshErrorContext,

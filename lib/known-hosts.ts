@@ -9,8 +9,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { HostKeyRejectedError, type SshErrorContext } from './errors.js';
-import { sha256Fingerprint, type HostKeyInfo, type HostKeyPolicy } from './host-key.js';
+import { HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
+import type { HostKeyInfo, HostKeyPolicy } from './host-key.js';
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
@@ -37,81 +37,6 @@ export interface KnownHostsEntry {
   readonly keyType: string;
   /** The raw public key blob. */
   readonly key: Buffer;
-}
-
-/**
- * The host has no entry (for this key type) in the known_hosts files. Carries the offered
- * fingerprint so a CLI can show it.
- *
- * @example
- * ```ts
- * import { HostKeyUnknownError } from 'rxssh';
- *
- * const onError = (e: unknown) => e instanceof HostKeyUnknownError && console.log(`unknown key ${e.fingerprint}`);
- * ```
- */
-export class HostKeyUnknownError extends HostKeyRejectedError {
-  override readonly code = 'ERR_SSH_HOST_KEY_UNKNOWN';
-}
-
-/**
- * The host is known with a different key: a possible man in the middle. Either a key of the
- * same type differs, or (when learning with `acceptNew`) the host is known only by keys of other
- * types — OpenSSH's "REMOTE HOST IDENTIFICATION HAS CHANGED"; `file` and `line` name the known
- * entry.
- *
- * @example
- * ```ts
- * import { HostKeyMismatchError } from 'rxssh';
- *
- * const onError = (e: unknown) => {
- *   if (e instanceof HostKeyMismatchError) console.log(`${e.file}:${e.line} expected ${e.expected}, got ${e.fingerprint}`);
- * };
- * ```
- */
-export class HostKeyMismatchError extends HostKeyRejectedError {
-  override readonly code = 'ERR_SSH_HOST_KEY_MISMATCH';
-  /** The known_hosts file with the entry that matched the host. */
-  readonly file: string;
-  /** Its line number. */
-  readonly line: number;
-  /** The SHA256 fingerprint of the key on that line. */
-  readonly expected: string;
-
-  constructor(entry: KnownHostsEntry, offered: string, context: SshErrorContext, message?: string) {
-    super(
-      message ?? `Host key mismatch: ${entry.file}:${entry.line} has ${sha256Fingerprint(entry.key)}, the server offered ${offered}`,
-      offered,
-      context,
-    );
-    this.file = entry.file;
-    this.line = entry.line;
-    this.expected = sha256Fingerprint(entry.key);
-  }
-}
-
-/**
- * The offered key is marked `@revoked` in a known_hosts file.
- *
- * @example
- * ```ts
- * import { HostKeyRevokedError } from 'rxssh';
- *
- * const onError = (e: unknown) => e instanceof HostKeyRevokedError && console.log(`revoked at ${e.file}:${e.line}`);
- * ```
- */
-export class HostKeyRevokedError extends HostKeyRejectedError {
-  override readonly code = 'ERR_SSH_HOST_KEY_REVOKED';
-  /** The file with the `@revoked` line. */
-  readonly file: string;
-  /** Its line number. */
-  readonly line: number;
-
-  constructor(entry: KnownHostsEntry, offered: string, context: SshErrorContext) {
-    super(`Host key ${offered} is revoked (${entry.file}:${entry.line})`, offered, context);
-    this.file = entry.file;
-    this.line = entry.line;
-  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, posix, sep } from 'node:path';
 import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
-import { SshError } from './errors.js';
+import { SftpError, SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
@@ -56,34 +56,6 @@ export const SFTP_STATUS: {
   CONNECTION_LOST: 7,
   OP_UNSUPPORTED: 8,
 };
-
-/**
- * An SFTP operation failed. The session stays usable.
- *
- * @example
- * ```ts
- * import { SftpError, SFTP_STATUS } from 'rxssh';
- *
- * const onError = (e: unknown) => e instanceof SftpError && e.status === SFTP_STATUS.NO_SUCH_FILE && console.log('missing', e.path);
- * ```
- */
-export class SftpError extends SshError {
-  readonly code = 'ERR_SSH_SFTP' as const;
-  /** The SFTP status code (see {@link SFTP_STATUS}), or undefined when the channel failed. */
-  readonly status: number | undefined;
-  /** The remote path. */
-  readonly path: string;
-  /** The operation (`stat`, `open`, `read`, `mkdir`, …). */
-  readonly operation: string;
-
-  constructor(operation: string, path: string, cause: unknown, where: { host: string; port: number }) {
-    const status = typeof (cause as { code?: unknown })?.code === 'number' ? ((cause as { code: number }).code) : undefined;
-    super(`SFTP ${operation} ${JSON.stringify(path)} failed: ${(cause as Error)?.message ?? String(cause)}`, { ...where, phase: 'sftp', cause });
-    this.status = status;
-    this.path = path;
-    this.operation = operation;
-  }
-}
 
 /**
  * How deep a tree transfer goes before it stops with an error (OpenSSH's sftp stops at 64).

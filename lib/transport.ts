@@ -21,11 +21,23 @@ import type { HostKeyInfo } from './host-key.js';
  * ```
  */
 export class HostKeyOffer {
-  /** @internal */
-  constructor(
+  /** Makes the type nominal: only `connect()` makes one, and a Transport is not one. */
+  readonly #stage = 'host-key-offer' as const;
+
+  private constructor(
     /** The key the server offered. */
     readonly hostKey: HostKeyInfo,
   ) {}
+
+  /** @internal */
+  static create(hostKey: HostKeyInfo): HostKeyOffer {
+    return new HostKeyOffer(hostKey);
+  }
+
+  /** @internal */
+  get stage(): 'host-key-offer' {
+    return this.#stage;
+  }
 }
 
 /**
@@ -50,11 +62,23 @@ export class HostKeyOffer {
  * ```
  */
 export class Transport {
-  /** @internal */
-  constructor(
+  /** Makes the type nominal: only `verifyHostKey` makes one, and it is not a HostKeyOffer. */
+  readonly #stage = 'transport' as const;
+
+  private constructor(
     /** The verified host key. */
     readonly hostKey: HostKeyInfo,
     /** Authentication events: attempts, banners, keyboard-interactive prompts. */
     readonly auth$: Observable<AuthEvent>,
   ) {}
+
+  /** @internal */
+  static create(hostKey: HostKeyInfo, auth$: Observable<AuthEvent>): Transport {
+    return new Transport(hostKey, auth$);
+  }
+
+  /** @internal */
+  get stage(): 'transport' {
+    return this.#stage;
+  }
 }

@@ -51,3 +51,29 @@ describe('errors', () => {
     expect(e.message).toMatch(/tried \[password, publickey\], server allows \[publickey\]/);
   });
 });
+
+describe('error names and codes are literals, every class lives in errors.ts', () => {
+  it('name is the class name as a literal (not constructor.name, which minifiers rename), also in the stack header', async () => {
+    const errors = await import('../lib/errors.js');
+    const entry = { file: 'known_hosts', line: 3, key: Buffer.from('key') };
+    const made: Array<[SshError, string, string]> = [
+      [new errors.HostKeyUnknownError('x', 'SHA256:a', ctx), 'HostKeyUnknownError', 'ERR_SSH_HOST_KEY_UNKNOWN'],
+      [new errors.HostKeyMismatchError(entry, 'SHA256:a', ctx), 'HostKeyMismatchError', 'ERR_SSH_HOST_KEY_MISMATCH'],
+      [new errors.HostKeyRevokedError(entry, 'SHA256:a', ctx), 'HostKeyRevokedError', 'ERR_SSH_HOST_KEY_REVOKED'],
+      [new errors.SftpError('stat', '/x', Object.assign(new Error('no such file'), { code: 2 }), ctx), 'SftpError', 'ERR_SSH_SFTP'],
+      [new errors.ChannelClosedError('x', ctx), 'ChannelClosedError', 'ERR_SSH_CHANNEL_CLOSED'],
+      [new errors.Ssh2CompatibilityError('x', ctx), 'Ssh2CompatibilityError', 'ERR_SSH2_INCOMPATIBLE'],
+      [new ProtocolError('x', ctx), 'ProtocolError', 'ERR_SSH_PROTOCOL'],
+    ];
+    for (const [err, name, code] of made) {
+      expect(err.name).toBe(name);
+      expect(err.code).toBe(code);
+      expect(String(err)).toMatch(new RegExp(`^${name}: `));
+      expect(err.stack?.split('\n')[0]).toMatch(new RegExp(`^${name}: `));
+    }
+    // Every exported SshError subclass is defined in errors.ts.
+    const index = await import('../lib/index.js');
+    const classes = Object.entries(index).filter(([, v]) => typeof v === 'function' && v.prototype instanceof SshError).map(([k]) => k);
+    expect(classes.filter((k) => !(k in errors))).toEqual([]);
+  });
+});

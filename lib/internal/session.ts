@@ -136,7 +136,7 @@ export class Session {
   get transport(): Transport {
     if (!this.#transport) {
       if (!this.hostKey) throw new Error('rxssh internal: transport before host key');
-      this.#transport = new Transport(this.hostKey, this.#auth$.asObservable());
+      this.#transport = Transport.create(this.hostKey, this.#auth$.asObservable());
       register(this.#transport, this);
     }
     return this.#transport;
@@ -524,7 +524,7 @@ export class Session {
     this.phase = 'host-key';
     this.hostKey = describeHostKey(key, this.host, this.port);
     this.#verify = verify;
-    const offer = new HostKeyOffer(this.hostKey);
+    const offer = HostKeyOffer.create(this.hostKey);
     register(offer, this);
     this.#sink.hostKey(offer);
   }
@@ -611,7 +611,7 @@ export class Session {
       this.#current = undefined;
     }
     this.#auth$.complete();
-    const connection = new Connection(this, this.transport.hostKey, [...this.authEvents]);
+    const connection = Connection.create(this, this.transport.hostKey, [...this.authEvents]);
     register(connection, this);
     this.#connection = connection;
     this.ready$.next(connection);

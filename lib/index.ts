@@ -172,3 +172,6 @@ export {
   type SshErrorContext,
   type AuthAttemptSummary,
 } from './errors.js';
+
+// ── async/await ─────────────────────────────────────────────────────────────────────────────
+export { openConnection, ConnectionHandle, type RunOptions, type RunOutput } from './handle.js';

@@ -9,7 +9,7 @@ import { concatMap, filter, from, lastValueFrom, mergeMap, range, switchMap, tak
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, pinned, privateKey, run, shareConnection, verifyHostKey, withConnection, type ConnectConfig, type DynamicForwardEvent, type ForwardEvent, type RemoteForwardConnection, type RemoteForwardEvent } from '../../lib/index.js';
+import { SFTP_STATUS, SftpError, type SftpSession, authenticate, connect, openConnection, pinned, privateKey, run, shareConnection, verifyHostKey, withConnection, type ConnectConfig, type DynamicForwardEvent, type ForwardEvent, type RemoteForwardConnection, type RemoteForwardEvent } from '../../lib/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { holdForward, socksConnect } from '../helpers/socks.js';
 import { startSshd, type SshdInfo } from './sshd.js';
@@ -163,6 +163,24 @@ describe('SFTP against sshd', () => {
     } finally {
       await narrow.stop();
     }
+  });
+});
+
+describe('openConnection (async/await) against sshd', () => {
+  it('run with cwd and stdin, putFile and getFile byte-exact, then await using closes it', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const up = join(local, 'handle-up.bin');
+    const back = join(local, 'handle-back.bin');
+    writeFileSync(up, data);
+    {
+      await using ssh = await openConnection(login());
+      expect((await ssh.run('pwd', { cwd: '/tmp' })).stdout).toBe('/tmp\n');
+      expect((await ssh.run('wc -c', { stdin: 'twelve bytes' })).stdout.trim()).toBe('12');
+      await ssh.putFile(up, `${home}/handle.bin`);
+      await ssh.getFile(`${home}/handle.bin`, back);
+      expect((await ssh.run(`rm ${home}/handle.bin`)).exitCode).toBe(0);
+    }
+    expect(readFileSync(back).equals(data)).toBe(true);
   });
 });
 

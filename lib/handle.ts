@@ -1,0 +1,226 @@
+/**
+ * A connection for async/await code: `openConnection()` resolves with a handle that keeps the
+ * connection open until it is closed or disposed (`await using`), with one-line calls for the
+ * everyday jobs. The reactive stages stay underneath: `handle.connection` is the Connection.
+ *
+ * @module
+ */
+import { lastValueFrom, type Observable, type Subscription } from 'rxjs';
+import { ConnectionLostError } from './errors.js';
+import type { Connection } from './connection.js';
+import type { ExecResult } from './exec.js';
+import { connectAlias, type ConnectAliasOptions } from './ssh-config.js';
+import type { SftpSession, TransferConfig } from './sftp.js';
+import type { StdinSource } from './channel.js';
+
+/**
+ * Options of {@link ConnectionHandle.run}.
+ *
+ * @example
+ * ```ts
+ * const r = await ssh.run('npm ci', { cwd: '/srv/app', env: { CI: '1' } });
+ * ```
+ */
+export interface RunOptions {
+  /** The directory to run in (the command becomes `cd -- DIR && COMMAND`). */
+  readonly cwd?: string;
+  /** The command's stdin: a string, bytes, or any stdin source `exec` takes. */
+  readonly stdin?: string | Uint8Array | StdinSource;
+  /** Environment variables (the server must accept them: sshd `AcceptEnv`). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Reject with `ExitStatusError` unless the command exits 0 (default false: the code is in the result). */
+  readonly check?: boolean;
+}
+
+/**
+ * What {@link ConnectionHandle.run} resolves with.
+ *
+ * @example
+ * ```ts
+ * const { stdout, stderr, exitCode } = await ssh.run('uname -r');
+ * ```
+ */
+export interface RunOutput {
+  /** Standard output, decoded as UTF-8. */
+  readonly stdout: string;
+  /** Standard error, decoded as UTF-8. */
+  readonly stderr: string;
+  /** The exit status, or null when a signal ended the command (or none was sent). */
+  readonly exitCode: number | null;
+  /** The signal that ended the command (without `SIG`), or null. */
+  readonly signal: string | null;
+}
+
+/** Quotes a word for a POSIX shell. */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * An open connection for async code. It stays open until {@link ConnectionHandle.close} (or
+ * `await using` disposes it); the connection ending by itself settles {@link ConnectionHandle.closed}.
+ *
+ * @example
+ * ```ts
+ * import { openConnection } from 'rxssh';
+ *
+ * await using ssh = await openConnection('web1');
+ * const { stdout } = await ssh.run('uptime');
+ * await ssh.putFile('./app.tgz', '/srv/app.tgz');
+ * ```
+ */
+export class ConnectionHandle implements AsyncDisposable {
+  readonly #stop: () => void;
+  readonly #ended: Promise<void>;
+
+  private constructor(
+    /** The reactive connection: exec, shell, sftp, forwarding, as in a pipeline. */
+    readonly connection: Connection,
+    stop: () => void,
+    ended: Promise<void>,
+  ) {
+    this.#stop = stop;
+    this.#ended = ended;
+  }
+
+  /** @internal */
+  static create(connection: Connection, stop: () => void, ended: Promise<void>): ConnectionHandle {
+    return new ConnectionHandle(connection, stop, ended);
+  }
+
+  /** Settles when the connection has ended: resolves after a close, rejects with the error that ended it otherwise. */
+  get closed(): Promise<void> {
+    return this.#ended;
+  }
+
+  /**
+   * Runs a command to completion; resolves with its output and exit status (a non-zero exit
+   * is a result unless `check` is set).
+   *
+   * @example
+   * ```ts
+   * const r = await ssh.run('cat > notes.txt && wc -c notes.txt', { cwd: '/tmp', stdin: 'hello\n' });
+   * console.log(r.exitCode, r.stdout); // 0 '6 notes.txt\n'
+   * ```
+   */
+  async run(command: string, options: RunOptions = {}): Promise<RunOutput> {
+    const full = options.cwd === undefined ? command : `cd -- ${shellQuote(options.cwd)} && ${command}`;
+    const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
+    const r: ExecResult = await lastValueFrom(
+      this.connection.run(full, { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true }),
+    );
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, signal: r.signal };
+  }
+
+  /**
+   * Uploads a local file (pipelined, hash-exact).
+   *
+   * @example
+   * ```ts
+   * await ssh.putFile('./build.tgz', '/srv/build.tgz');
+   * ```
+   */
+  async putFile(local: string, remote: string, config: TransferConfig = {}): Promise<void> {
+    await lastValueFrom(this.connection.withSftp((sftp) => sftp.upload(local, remote, config)), { defaultValue: undefined });
+  }
+
+  /**
+   * Downloads a remote file (pipelined, hash-exact; an existing local file is replaced only on success).
+   *
+   * @example
+   * ```ts
+   * await ssh.getFile('/var/log/syslog', './syslog');
+   * ```
+   */
+  async getFile(remote: string, local: string, config: TransferConfig = {}): Promise<void> {
+    await lastValueFrom(this.connection.withSftp((sftp) => sftp.download(remote, local, config)), { defaultValue: undefined });
+  }
+
+  /**
+   * Runs `work` with an SFTP session, closed when the promise settles.
+   *
+   * @example
+   * ```ts
+   * const names = await ssh.sftp(async (sftp) => (await lastValueFrom(sftp.readdir('/etc').pipe(toArray()))).map((e) => e.name));
+   * ```
+   */
+  async sftp<T>(work: (sftp: SftpSession) => Promise<T>): Promise<T> {
+    return lastValueFrom(this.connection.withSftp((sftp) => work(sftp)));
+  }
+
+  /**
+   * Closes the connection (every channel on it ends) and waits until it has ended.
+   *
+   * @example
+   * ```ts
+   * const ssh = await openConnection('web1');
+   * try {
+   *   await ssh.run('true');
+   * } finally {
+   *   await ssh.close();
+   * }
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#stop();
+    await this.#ended.catch(() => undefined);
+  }
+
+  /** `await using` calls {@link ConnectionHandle.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Opens a connection for async code and keeps it open until the handle is closed or disposed.
+ * Give a host alias (resolved like `ssh` does: `~/.ssh/config`, known_hosts, the agent and the
+ * default keys — see {@link connectAlias}) or any `Observable<Connection>` pipeline (your own
+ * `connect → verifyHostKey → authenticate`). Rejects with the typed error the connection failed
+ * with.
+ *
+ * @example
+ * ```ts
+ * import { openConnection, connect, verifyHostKey, pinned, authenticate, privateKey } from 'rxssh';
+ *
+ * await using web = await openConnection('web1');
+ * console.log((await web.run('uptime')).stdout);
+ *
+ * await using db = await openConnection(
+ *   connect({ host: '10.0.0.5', username: 'ops' }).pipe(verifyHostKey(pinned('SHA256:…')), authenticate(privateKey(pem))),
+ * );
+ * ```
+ */
+export function openConnection(target: string | Observable<Connection>, options: ConnectAliasOptions = {}): Promise<ConnectionHandle> {
+  const source = typeof target === 'string' ? connectAlias(target, options) : target;
+  return new Promise<ConnectionHandle>((resolve, reject) => {
+    let handle: ConnectionHandle | undefined;
+    let settleEnded: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+    const ended = new Promise<void>((res, rej) => (settleEnded = { resolve: res, reject: rej }));
+    ended.catch(() => undefined); // observed through `closed`, never unhandled
+    const held: { subscription?: Subscription; stopped?: boolean } = {};
+    const stop = (): void => {
+      held.stopped = true;
+      held.subscription?.unsubscribe();
+      settleEnded?.resolve();
+    };
+    const subscription = source.subscribe({
+      next: (connection) => {
+        if (handle) return;
+        handle = ConnectionHandle.create(connection, stop, ended);
+        connection.channel$.subscribe({ complete: () => settleEnded?.resolve(), error: (err: unknown) => settleEnded?.reject(err) });
+        resolve(handle);
+      },
+      error: (err: unknown) => {
+        if (handle) settleEnded?.reject(err);
+        else reject(err);
+      },
+      complete: () => {
+        settleEnded?.resolve();
+        if (!handle) reject(new ConnectionLostError('The connection ended before it was established', { host: '', port: 0, phase: 'connection' }));
+      },
+    });
+    held.subscription = subscription;
+    if (held.stopped) subscription.unsubscribe();
+  });
+}

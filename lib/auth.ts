@@ -8,106 +8,10 @@ import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInpu
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { utils } from './internal/ssh2.js';
 import type { Connection } from './connection.js';
-import type { Transport } from './transport.js';
+import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from './transport.js';
 import { sessionOf } from './internal/registry.js';
 
-/**
- * One prompt of a keyboard-interactive challenge.
- *
- * @example
- * ```ts
- * keyboardInteractive((challenge) => challenge.prompts.map((p) => (p.echo ? 'me' : secret)));
- * ```
- */
-export interface AuthPrompt {
-  /** The text to show, e.g. `Password: `. */
-  readonly prompt: string;
-  /** Whether the answer may be echoed while typed. */
-  readonly echo: boolean;
-}
-
-/**
- * A keyboard-interactive challenge from the server.
- *
- * @example
- * ```ts
- * import { keyboardInteractive } from 'rxssh';
- *
- * keyboardInteractive((c) => { console.log(c.name, c.instructions); return c.prompts.map(() => otp()); });
- * ```
- */
-export interface KeyboardInteractiveChallenge {
-  /** The challenge name (often empty). */
-  readonly name: string;
-  /** Instructions to show (often empty). */
-  readonly instructions: string;
-  /** The prompts; answer them in order. May be empty (answer with `[]`). */
-  readonly prompts: readonly AuthPrompt[];
-}
-
-/**
- * A credential was tried.
- *
- * @example
- * ```ts
- * transport.auth$.subscribe((e) => e.type === 'attempt' && console.log(e.method, e.accepted ? 'accepted' : 'refused'));
- * ```
- */
-export interface AuthAttemptEvent {
-  /** Discriminator. */
-  readonly type: 'attempt';
-  /** The SSH method: `password`, `publickey`, `keyboard-interactive` or `none`. */
-  readonly method: string;
-  /** The provider's label: `password`, `privateKey`, `agent`, `keyboardInteractive`. */
-  readonly provider: string;
-  /** Whether the server accepted it. */
-  readonly accepted: boolean;
-  /** Accepted, but the server requires more methods (sshd `AuthenticationMethods`). */
-  readonly partialSuccess: boolean;
-  /** What the server said could still continue, or `null` when it did not say. */
-  readonly methodsLeft: readonly string[] | null;
-}
-
-/**
- * The server's pre-authentication banner (sshd `Banner`).
- *
- * @example
- * ```ts
- * transport.auth$.subscribe((e) => e.type === 'banner' && console.log(e.message));
- * ```
- */
-export interface AuthBannerEvent {
-  /** Discriminator. */
-  readonly type: 'banner';
-  /** The banner text. */
-  readonly message: string;
-}
-
-/**
- * A keyboard-interactive challenge, reported before it is answered.
- *
- * @example
- * ```ts
- * transport.auth$.subscribe((e) => e.type === 'prompt' && console.log(e.prompts.map((p) => p.prompt)));
- * ```
- */
-export interface AuthPromptEvent extends KeyboardInteractiveChallenge {
-  /** Discriminator. */
-  readonly type: 'prompt';
-}
-
-/**
- * What `auth$` reports: attempts, the banner and keyboard-interactive prompts.
- *
- * @example
- * ```ts
- * import type { AuthEvent } from 'rxssh';
- *
- * const show = (event: AuthEvent) =>
- *   event.type === 'attempt' ? `${event.method}: ${event.accepted ? 'ok' : 'no'}` : event.type;
- * ```
- */
-export type AuthEvent = AuthAttemptEvent | AuthBannerEvent | AuthPromptEvent;
+export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthEvent } from './transport.js';
 
 /** What a provider may use to build its credential. @internal */
 export interface AuthContext {

@@ -25,10 +25,10 @@ import {
   type RemoteForwardConfig,
   type RemoteForwardEvent,
 } from './forwarding.js';
-import type { AuthEvent } from './auth.js';
+import type { AuthEvent } from './transport.js';
 import { ChannelSubject, type ChannelConfig, type ChannelInfo } from './channel.js';
 import { runOn, type ExecResult, type RunConfig } from './exec.js';
-import type { HostKeyInfo } from './host-key.js';
+import type { HostKeyInfo } from './transport.js';
 import type { Session } from './internal/session.js';
 
 /**

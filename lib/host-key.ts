@@ -4,43 +4,17 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { HostKeyRejectedError, SshError } from './errors.js';
-import type { HostKeyOffer, Transport } from './transport.js';
+import type { HostKeyInfo, HostKeyOffer, Transport } from './transport.js';
+
+export type { HostKeyInfo } from './transport.js';
+export { describeHostKey } from './internal/host-key-info.js';
 import { sessionOf } from './internal/registry.js';
 import { fingerprintOf } from './internal/fingerprint.js';
 import { hintKnownTypes, knownKeyTypesOf } from './internal/host-key-hints.js';
 
-/**
- * The server's host key as offered during the key exchange. Plain readonly data.
- *
- * @example
- * ```ts
- * import { connect } from 'rxssh';
- *
- * connect({ host: 'example.org', username: 'me' }).subscribe((offer) => {
- *   console.log(offer.hostKey.type, offer.hostKey.fingerprint);
- *   // ssh-ed25519 SHA256:Ct3Ij8HhQd1J3Zk2qvKfVYw0LQKc5L4b8xZB7f2Uq4E
- * });
- * ```
- */
-export interface HostKeyInfo {
-  /** The key type named inside the key blob: `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, … */
-  readonly type: string;
-  /** OpenSSH's SHA256 fingerprint, `SHA256:` + unpadded base64, as `ssh-keygen -l` prints it. */
-  readonly fingerprint: string;
-  /** The legacy MD5 fingerprint as colon-separated hex (what Conch's tutorial prints). */
-  readonly md5: string;
-  /** The raw public key blob (SSH wire format). */
-  readonly key: Buffer;
-  /** The key as an OpenSSH public-key line body: `TYPE BASE64`. */
-  readonly openssh: string;
-  /** The host as given to `connect`. */
-  readonly host: string;
-  /** The port as given to `connect`. */
-  readonly port: number;
-}
 
 /**
  * A host-key policy: a function that judges a {@link HostKeyInfo}.
@@ -62,24 +36,6 @@ export type HostKeyPolicy = (
   key: HostKeyInfo,
 ) => boolean | PromiseLike<boolean> | ObservableInput<boolean>;
 
-/** Computes a {@link HostKeyInfo} from a raw SSH public key blob. @internal */
-export function describeHostKey(key: Buffer, host: string, port: number): HostKeyInfo {
-  const typeLength = key.length >= 4 ? key.readUInt32BE(0) : 0;
-  const type =
-    typeLength > 0 && typeLength <= key.length - 4 ? key.subarray(4, 4 + typeLength).toString('latin1') : 'unknown';
-  return Object.freeze({
-    type,
-    fingerprint: sha256Fingerprint(key),
-    md5: createHash('md5')
-      .update(key)
-      .digest('hex')
-      .replace(/(..)(?!$)/g, '$1:'),
-    key: Buffer.from(key),
-    openssh: `${type} ${key.toString('base64')}`,
-    host,
-    port,
-  });
-}
 
 /**
  * OpenSSH's SHA256 fingerprint of a raw public key blob.

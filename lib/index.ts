@@ -13,13 +13,12 @@
 
 // ── transport ──────────────────────────────────────────────────────────────────────────────
 export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './connect.js';
-export { HostKeyOffer, Transport } from './transport.js';
+export { HostKeyOffer, Transport, type HostKeyInfo } from './transport.js';
 export {
   verifyHostKey,
   pinned,
   insecureAcceptAnyHostKey,
   sha256Fingerprint,
-  type HostKeyInfo,
   type HostKeyPolicy,
 } from './host-key.js';
 export {

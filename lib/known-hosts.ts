@@ -10,7 +10,8 @@ import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
-import type { HostKeyInfo, HostKeyPolicy } from './host-key.js';
+import type { HostKeyPolicy } from './host-key.js';
+import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 

@@ -5,8 +5,134 @@
  * @module
  */
 import type { Observable } from 'rxjs';
-import type { AuthEvent } from './auth.js';
-import type { HostKeyInfo } from './host-key.js';
+
+/**
+ * The server's host key as offered during the key exchange. Plain readonly data.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxssh';
+ *
+ * connect({ host: 'example.org', username: 'me' }).subscribe((offer) => {
+ *   console.log(offer.hostKey.type, offer.hostKey.fingerprint);
+ *   // ssh-ed25519 SHA256:Ct3Ij8HhQd1J3Zk2qvKfVYw0LQKc5L4b8xZB7f2Uq4E
+ * });
+ * ```
+ */
+export interface HostKeyInfo {
+  /** The key type named inside the key blob: `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, … */
+  readonly type: string;
+  /** OpenSSH's SHA256 fingerprint, `SHA256:` + unpadded base64, as `ssh-keygen -l` prints it. */
+  readonly fingerprint: string;
+  /** The legacy MD5 fingerprint as colon-separated hex (what Conch's tutorial prints). */
+  readonly md5: string;
+  /** The raw public key blob (SSH wire format). */
+  readonly key: Buffer;
+  /** The key as an OpenSSH public-key line body: `TYPE BASE64`. */
+  readonly openssh: string;
+  /** The host as given to `connect`. */
+  readonly host: string;
+  /** The port as given to `connect`. */
+  readonly port: number;
+}
+
+/**
+ * One prompt of a keyboard-interactive challenge.
+ *
+ * @example
+ * ```ts
+ * keyboardInteractive((challenge) => challenge.prompts.map((p) => (p.echo ? 'me' : secret)));
+ * ```
+ */
+export interface AuthPrompt {
+  /** The text to show, e.g. `Password: `. */
+  readonly prompt: string;
+  /** Whether the answer may be echoed while typed. */
+  readonly echo: boolean;
+}
+
+/**
+ * A keyboard-interactive challenge from the server.
+ *
+ * @example
+ * ```ts
+ * import { keyboardInteractive } from 'rxssh';
+ *
+ * keyboardInteractive((c) => { console.log(c.name, c.instructions); return c.prompts.map(() => otp()); });
+ * ```
+ */
+export interface KeyboardInteractiveChallenge {
+  /** The challenge name (often empty). */
+  readonly name: string;
+  /** Instructions to show (often empty). */
+  readonly instructions: string;
+  /** The prompts; answer them in order. May be empty (answer with `[]`). */
+  readonly prompts: readonly AuthPrompt[];
+}
+
+/**
+ * A credential was tried.
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'attempt' && console.log(e.method, e.accepted ? 'accepted' : 'refused'));
+ * ```
+ */
+export interface AuthAttemptEvent {
+  /** Discriminator. */
+  readonly type: 'attempt';
+  /** The SSH method: `password`, `publickey`, `keyboard-interactive` or `none`. */
+  readonly method: string;
+  /** The provider's label: `password`, `privateKey`, `agent`, `keyboardInteractive`. */
+  readonly provider: string;
+  /** Whether the server accepted it. */
+  readonly accepted: boolean;
+  /** Accepted, but the server requires more methods (sshd `AuthenticationMethods`). */
+  readonly partialSuccess: boolean;
+  /** What the server said could still continue, or `null` when it did not say. */
+  readonly methodsLeft: readonly string[] | null;
+}
+
+/**
+ * The server's pre-authentication banner (sshd `Banner`).
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'banner' && console.log(e.message));
+ * ```
+ */
+export interface AuthBannerEvent {
+  /** Discriminator. */
+  readonly type: 'banner';
+  /** The banner text. */
+  readonly message: string;
+}
+
+/**
+ * A keyboard-interactive challenge, reported before it is answered.
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'prompt' && console.log(e.prompts.map((p) => p.prompt)));
+ * ```
+ */
+export interface AuthPromptEvent extends KeyboardInteractiveChallenge {
+  /** Discriminator. */
+  readonly type: 'prompt';
+}
+
+/**
+ * What `auth$` reports: attempts, the banner and keyboard-interactive prompts.
+ *
+ * @example
+ * ```ts
+ * import type { AuthEvent } from 'rxssh';
+ *
+ * const show = (event: AuthEvent) =>
+ *   event.type === 'attempt' ? `${event.method}: ${event.accepted ? 'ok' : 'no'}` : event.type;
+ * ```
+ */
+export type AuthEvent = AuthAttemptEvent | AuthBannerEvent | AuthPromptEvent;
 
 /**
  * Stage 1, emitted by `connect()`: the server has offered its host key and the key exchange is

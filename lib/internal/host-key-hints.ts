@@ -5,7 +5,6 @@
  * it, synchronously, so each subscription sees its own policy's hint.
  */
 import type { Observable } from 'rxjs';
-import type { HostKeyPolicy } from '../host-key.js';
 
 /** Resolves the key types known for a host and port (`ssh-ed25519`, `ssh-rsa`, …). */
 export type KnownTypesLookup = (host: string, port: number) => Promise<readonly string[]>;
@@ -31,7 +30,7 @@ export function takeKnownTypesHint(source: Observable<unknown>): KnownTypesLooku
 export const KNOWN_KEY_TYPES = Symbol.for('rxssh.knownKeyTypes');
 
 /** The known-key-types look-up of a policy, if it has one. */
-export function knownKeyTypesOf(policy: HostKeyPolicy): KnownTypesLookup | undefined {
+export function knownKeyTypesOf(policy: object): KnownTypesLookup | undefined {
   const fn: unknown = (policy as unknown as Record<symbol, unknown>)[KNOWN_KEY_TYPES];
   return typeof fn === 'function' ? (fn as KnownTypesLookup) : undefined;
 }

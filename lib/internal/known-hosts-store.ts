@@ -12,7 +12,12 @@
  */
 import { createHmac } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import type { KnownHostsEntry } from '../known-hosts.js';
+
+/** What the store needs of a parsed known_hosts line (a `KnownHostsEntry` fits). */
+export interface KnownHostsEntry {
+  readonly marker: 'cert-authority' | 'revoked' | undefined;
+  readonly hosts: string;
+}
 
 /** Compiled `*`/`?` patterns (OpenSSH's match_pattern, case-insensitive). */
 const compiled = new Map<string, RegExp>();
@@ -28,23 +33,23 @@ export function wildcard(pattern: string, text: string): boolean {
   return re.test(text);
 }
 
-interface Hashed {
+interface Hashed<E> {
   readonly hash: Buffer;
-  readonly entry: KnownHostsEntry;
+  readonly entry: E;
 }
 
 /** The entries of one or more files, indexed for look-up by name. */
-export class KnownHostsIndex {
-  readonly #plain = new Map<string, KnownHostsEntry[]>();
-  readonly #patterns: KnownHostsEntry[] = [];
-  readonly #bySalt = new Map<string, { salt: Buffer; entries: Hashed[] }>();
-  readonly #hashedMemo = new Map<string, KnownHostsEntry[]>();
+export class KnownHostsIndex<E extends KnownHostsEntry> {
+  readonly #plain = new Map<string, E[]>();
+  readonly #patterns: E[] = [];
+  readonly #bySalt = new Map<string, { salt: Buffer; entries: Hashed<E>[] }>();
+  readonly #hashedMemo = new Map<string, E[]>();
   /** Every `@revoked` entry. */
-  readonly revoked: KnownHostsEntry[] = [];
+  readonly revoked: E[] = [];
   /** Position of each entry, to give matches back in file order. */
-  readonly #order = new Map<KnownHostsEntry, number>();
+  readonly #order = new Map<E, number>();
 
-  constructor(entries: readonly KnownHostsEntry[]) {
+  constructor(entries: readonly E[]) {
     entries.forEach((e, i) => {
       this.#order.set(e, i);
       if (e.marker === 'revoked') {
@@ -78,8 +83,8 @@ export class KnownHostsIndex {
    * The entries that may match any of the names (a superset: callers still apply OpenSSH's
    * matching), plus every `@revoked` entry, in file order.
    */
-  candidates(names: readonly string[]): KnownHostsEntry[] {
-    const found = new Set<KnownHostsEntry>(this.revoked);
+  candidates(names: readonly string[]): E[] {
+    const found = new Set<E>(this.revoked);
     for (const raw of names) {
       const name = raw.toLowerCase();
       for (const e of this.#plain.get(name) ?? []) found.add(e);
@@ -89,7 +94,7 @@ export class KnownHostsIndex {
     return [...found].sort((a, b) => (this.#order.get(a) ?? 0) - (this.#order.get(b) ?? 0));
   }
 
-  #hashed(name: string): KnownHostsEntry[] {
+  #hashed(name: string): E[] {
     let hit = this.#hashedMemo.get(name);
     if (hit) return hit;
     hit = [];
@@ -109,7 +114,7 @@ interface Cached {
 }
 
 const files = new Map<string, Cached>();
-const indexes = new Map<string, { versions: string; index: KnownHostsIndex }>();
+const indexes = new Map<string, { versions: string; index: KnownHostsIndex<KnownHostsEntry> }>();
 
 async function load(file: string, parse: (text: string, file: string) => KnownHostsEntry[]): Promise<Cached> {
   let version: string;
@@ -138,13 +143,13 @@ async function load(file: string, parse: (text: string, file: string) => KnownHo
  * The index over the given files, in order; rebuilt only when one of them changed (or
  * appeared, or went away) since the last call.
  */
-export async function indexOf(paths: readonly string[], parse: (text: string, file: string) => KnownHostsEntry[]): Promise<KnownHostsIndex> {
+export async function indexOf<E extends KnownHostsEntry>(paths: readonly string[], parse: (text: string, file: string) => E[]): Promise<KnownHostsIndex<E>> {
   const loaded = await Promise.all(paths.map((p) => load(p, parse)));
   const key = JSON.stringify(paths);
   const versions = loaded.map((l) => l.version).join('|');
   const cached = indexes.get(key);
-  if (cached?.versions === versions) return cached.index;
-  const index = new KnownHostsIndex(loaded.flatMap((l) => l.entries));
+  if (cached?.versions === versions) return cached.index as KnownHostsIndex<E>;
+  const index = new KnownHostsIndex<E>(loaded.flatMap((l) => l.entries) as E[]);
   if (indexes.size > 100) indexes.clear();
   indexes.set(key, { versions, index });
   return index;

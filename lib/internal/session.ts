@@ -9,10 +9,12 @@ import { ReplaySubject, Subject, take, type Observable, type Subscription } from
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { guardChannelOpens, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
-import type { AuthEvent, AuthProvider } from '../auth.js';
+import type { AuthProvider } from '../auth.js';
+import type { AuthEvent } from '../transport.js';
 import { Connection, type ChannelEvent } from '../connection.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
-import { describeHostKey, type HostKeyInfo } from '../host-key.js';
+import { describeHostKey } from './host-key-info.js';
+import type { HostKeyInfo } from '../transport.js';
 import { HostKeyOffer, Transport } from '../transport.js';
 import { fromSsh2Error } from './errors-map.js';
 import { register } from './registry.js';

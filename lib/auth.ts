@@ -7,9 +7,9 @@
 import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { utils } from './internal/ssh2.js';
-import type { Connection } from './connection.js';
+import { Connection } from './connection.js';
 import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from './transport.js';
-import { sessionOf } from './internal/registry.js';
+import { register, sessionOf } from './internal/registry.js';
 
 export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthEvent } from './transport.js';
 
@@ -290,7 +290,12 @@ export function authenticate(...providers: AuthProvider[]): OperatorFunction<Tra
             subscriber.error(new TypeError('authenticate() expects the Transport emitted by verifyHostKey()'));
             return;
           }
-          ready = session.ready$.subscribe((connection) => subscriber.next(connection));
+          // The engine says when authentication succeeded; the Connection stage is made here.
+          ready = session.ready$.subscribe(() => {
+            const connection = Connection.create(session, transport.hostKey, [...session.authEvents]);
+            register(connection, session);
+            subscriber.next(connection);
+          });
           session.startAuth(providers);
         },
         error: (err: unknown) => subscriber.error(err),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatMap, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import { concatMap, defer, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
@@ -858,4 +858,103 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
       };
     });
   }
+}
+
+/**
+ * Options of `run`.
+ *
+ * @example
+ * ```ts
+ * import { run } from 'rxssh';
+ *
+ * connection$.pipe(run('make test', { check: true, maxBuffer: 1024 * 1024, env: { CI: '1' } }));
+ * ```
+ */
+export interface RunConfig extends Omit<ChannelConfig, 'check'> {
+  /** When true a non-zero exit, a signal or a missing status errors with `ExitStatusError` (default false). */
+  readonly check?: boolean;
+  /** The most bytes kept per stream; the rest is counted but dropped and `truncated` set (default 64 MiB). */
+  readonly maxBuffer?: number;
+}
+
+/**
+ * The outcome of a command run to completion.
+ *
+ * @example
+ * ```ts
+ * import type { ExecResult } from 'rxssh';
+ *
+ * const ok = (r: ExecResult) => r.exitCode === 0;
+ * // { command: 'id -u', stdout: '1000\n', stderr: '', exitCode: 0, signal: null, truncated: false }
+ * ```
+ */
+export interface ExecResult {
+  /** The command that ran. */
+  readonly command: string;
+  /** Everything written to stdout (UTF-8), up to `maxBuffer` bytes. */
+  readonly stdout: string;
+  /** Everything written to stderr (UTF-8), up to `maxBuffer` bytes. */
+  readonly stderr: string;
+  /** The exit status; `null` when killed by a signal or when the server sent no status. */
+  readonly exitCode: number | null;
+  /** The signal name without `SIG`, or `null`. */
+  readonly signal: string | null;
+  /** True when output beyond `maxBuffer` was dropped. */
+  readonly truncated: boolean;
+}
+
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/**
+ * Runs `command` on a channel `open` makes and collects an ExecResult (what `run` and
+ * `Connection.run` do). @internal
+ */
+export function runOn(open: (command: string, config: ChannelConfig) => ChannelSubject, command: string, config: RunConfig = {}): Observable<ExecResult> {
+  const maxBuffer = config.maxBuffer ?? DEFAULT_MAX_BUFFER;
+  if (!Number.isFinite(maxBuffer) || maxBuffer < 0) throw new TypeError('maxBuffer must be a non-negative number');
+  return defer(() => {
+    let exit: ExitInfo = { exitCode: null, signal: null };
+    const channel = open(command, {
+      stdin: [],
+      ...config,
+      check: config.check ?? false,
+      closeObserver: {
+        next: (info) => {
+          exit = info;
+          config.closeObserver?.next(info);
+        },
+      },
+    });
+    return new Observable<ExecResult>((subscriber) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const kept = { stdout: 0, stderr: 0 };
+      let truncated = false;
+      return channel.subscribe({
+        next: ({ stream, data }) => {
+          const room = maxBuffer - kept[stream];
+          if (room <= 0) {
+            truncated = true;
+            return;
+          }
+          const piece = data.length > room ? data.subarray(0, room) : data;
+          if (piece !== data) truncated = true;
+          kept[stream] += piece.length;
+          (stream === 'stdout' ? out : err).push(piece);
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          subscriber.next({
+            command,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(err).toString('utf8'),
+            exitCode: exit.exitCode,
+            signal: exit.signal,
+            truncated,
+          });
+          subscriber.complete();
+        },
+      });
+    });
+  });
 }

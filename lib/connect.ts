@@ -10,7 +10,8 @@ import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Session, type SessionSettings } from './internal/session.js';
 import { takeKnownTypesHint } from './internal/host-key-hints.js';
 import { warnIfNoNativeCrypto } from './internal/ssh2.js';
-import type { HostKeyOffer } from './transport.js';
+import { HostKeyOffer } from './transport.js';
+import { register } from './internal/registry.js';
 
 
 /**
@@ -260,8 +261,13 @@ export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
   const settings = settingsOf(config);
   warnIfNoNativeCrypto();
   const offer$: Observable<HostKeyOffer> = new Observable<HostKeyOffer>((subscriber) => {
-    const session = new Session(settings, {
-      hostKey: (offer) => subscriber.next(offer),
+    // The engine reports the offered key as plain data; the stage object is made here.
+    const session: Session = new Session(settings, {
+      hostKey: (key) => {
+        const offer = HostKeyOffer.create(key);
+        register(offer, session);
+        subscriber.next(offer);
+      },
       error: (err) => subscriber.error(err),
       close: () => subscriber.complete(),
     });

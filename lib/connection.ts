@@ -26,8 +26,7 @@ import {
   type RemoteForwardEvent,
 } from './forwarding.js';
 import type { AuthEvent } from './transport.js';
-import { ChannelSubject, type ChannelConfig, type ChannelInfo } from './channel.js';
-import { runOn, type ExecResult, type RunConfig } from './exec.js';
+import { ChannelSubject, runOn, type ChannelConfig, type ChannelInfo, type ExecResult, type RunConfig } from './channel.js';
 import type { HostKeyInfo } from './transport.js';
 import type { Session } from './internal/session.js';
 
@@ -471,7 +470,7 @@ export class Connection {
    */
   run(command: string, config?: RunConfig): Observable<ExecResult> {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('run() needs a command');
-    return runOn(this, command, config);
+    return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config);
   }
 }
 

@@ -6,10 +6,22 @@
 
 import { fingerprintOf } from './internal/fingerprint.js';
 
-/** The known_hosts line a host-key error points at (a `KnownHostsEntry` fits). */
-interface KnownEntry {
+/**
+ * The known_hosts line a host-key error points at (a `KnownHostsEntry` fits).
+ *
+ * @example
+ * ```ts
+ * import { HostKeyMismatchError, type KnownHostsLocation } from 'rxssh';
+ *
+ * const where = (e: HostKeyMismatchError): Pick<KnownHostsLocation, 'file' | 'line'> => ({ file: e.file, line: e.line });
+ * ```
+ */
+export interface KnownHostsLocation {
+  /** The file. */
   readonly file: string;
+  /** The 1-based line number. */
   readonly line: number;
+  /** The key blob on that line. */
   readonly key: Buffer;
 }
 
@@ -417,7 +429,7 @@ export class HostKeyMismatchError extends HostKeyRejectedError {
   /** The SHA256 fingerprint of the key on that line. */
   readonly expected: string;
 
-  constructor(entry: KnownEntry, offered: string, context: SshErrorContext, message?: string) {
+  constructor(entry: KnownHostsLocation, offered: string, context: SshErrorContext, message?: string) {
     super(
       message ?? `Host key mismatch: ${entry.file}:${entry.line} has ${fingerprintOf(entry.key)}, the server offered ${offered}`,
       offered,
@@ -447,7 +459,7 @@ export class HostKeyRevokedError extends HostKeyRejectedError {
   /** Its line number. */
   readonly line: number;
 
-  constructor(entry: KnownEntry, offered: string, context: SshErrorContext) {
+  constructor(entry: KnownHostsLocation, offered: string, context: SshErrorContext) {
     super(`Host key ${offered} is revoked (${entry.file}:${entry.line})`, offered, context);
     this.file = entry.file;
     this.line = entry.line;

@@ -28,10 +28,28 @@ export interface FanOutTarget {
   readonly port?: number;
   /** User, when not the default. */
   readonly username?: string;
-  /** How the host is named in results and output: the spec as written (`user@host:port`). */
-  readonly label: string;
+  /**
+   * How the host is named in results and output (default: `[user@]host[:port]` made from the
+   * fields; `parseHostSpec` keeps the spec as written).
+   */
+  readonly label?: string;
   /** The ssh_config alias this target came from (see `sshConfigTargets`), if any. */
   readonly alias?: string;
+}
+
+/**
+ * A target as a run sees it: its label always set (given, or made from its fields).
+ *
+ * @example
+ * ```ts
+ * import { fanOut, run, type LabelledTarget } from 'rxssh';
+ *
+ * fanOut([{ host: 'web1' }], (t: LabelledTarget) => connectTo(t).pipe(run(`echo ${t.label}`)));
+ * ```
+ */
+export interface LabelledTarget extends FanOutTarget {
+  /** How the host is named in results and output. */
+  readonly label: string;
 }
 
 /**
@@ -83,7 +101,7 @@ export interface HostResult<T> {
   /** Discriminator (in `events$`). */
   readonly type: 'result';
   /** The target. */
-  readonly target: FanOutTarget;
+  readonly target: LabelledTarget;
   /** The target's label. */
   readonly host: string;
   /** How it ended. */
@@ -204,6 +222,13 @@ export interface FanOutConfig {
   readonly signal?: AbortSignal;
 }
 
+/** A target's name in results: its label, or `[user@]host[:port]` (IPv6 in brackets with a port). */
+function labelOf(t: FanOutTarget): string {
+  if (t.label) return t.label;
+  const host = t.port !== undefined && t.host.includes(':') ? `[${t.host}]` : t.host;
+  return `${t.username ? `${t.username}@` : ''}${host}${t.port !== undefined ? `:${t.port}` : ''}`;
+}
+
 /**
  * Parses `[user@]host[:port]` (IPv6 as `[addr]:port` or bare). Throws TypeError when empty or malformed.
  *
@@ -214,7 +239,7 @@ export interface FanOutConfig {
  * parseHostSpec('deploy@web1:2222'); // { host: 'web1', port: 2222, username: 'deploy', label: 'deploy@web1:2222' }
  * ```
  */
-export function parseHostSpec(spec: string): FanOutTarget {
+export function parseHostSpec(spec: string): LabelledTarget {
   const text = spec.trim();
   const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:\s]+|[0-9a-fA-F:]+)(?::(\d+))?$/.exec(text);
   const ipv6Bare = /^(?:([^@\s]+)@)?([0-9a-fA-F]*:[0-9a-fA-F:]+)$/.exec(text);
@@ -241,8 +266,8 @@ export function parseHostSpec(spec: string): FanOutTarget {
  * parseHostsFile('# web\ndeploy@web1:2222\nweb2 admin\n'); // [{ host: 'web1', … }, { host: 'web2', username: 'admin', … }]
  * ```
  */
-export function parseHostsFile(text: string): FanOutTarget[] {
-  const targets: FanOutTarget[] = [];
+export function parseHostsFile(text: string): LabelledTarget[] {
+  const targets: LabelledTarget[] = [];
   for (const raw of text.split(/\r?\n|\r/)) {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) continue;
@@ -377,10 +402,10 @@ function ofType<E extends { type: string }, K extends E['type']>(type: K): Opera
  */
 export function fanOut<T>(
   targets: Iterable<FanOutTarget | string>,
-  project: (target: FanOutTarget) => ObservableInput<T>,
+  project: (target: LabelledTarget) => ObservableInput<T>,
   config: FanOutConfig = {},
 ): FanOut<T> {
-  const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
+  const list: LabelledTarget[] = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : { ...t, label: labelOf(t) }));
   const concurrency = config.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('fanOut(): concurrency must be a positive integer');
   const timeout = config.timeout ?? 60_000;
@@ -426,7 +451,7 @@ export function fanOut<T>(
       retryTimer: NodeJS.Timeout | undefined;
       hostTimer: NodeJS.Timeout | undefined;
 
-      constructor(readonly target: FanOutTarget) {}
+      constructor(readonly target: LabelledTarget) {}
 
       start(): void {
         if (timeout > 0) {
@@ -538,7 +563,7 @@ export function fanOut<T>(
       givingUp = true; // no new hosts start from here on
       for (const run of [...running]) run.finish(status, cause);
       while (next < total) {
-        const target = list[next++] as FanOutTarget;
+        const target = list[next++] as LabelledTarget;
         const now = Date.now();
         done++;
         if (!ended) {
@@ -563,7 +588,7 @@ export function fanOut<T>(
     function pump(): void {
       if (ended || givingUp) return;
       while (inFlight < concurrency && next < total) {
-        const run = new HostRun(list[next++] as FanOutTarget);
+        const run = new HostRun(list[next++] as LabelledTarget);
         running.add(run);
         inFlight++;
         run.start();

@@ -14,14 +14,14 @@ import type { SftpSession, TransferConfig } from './sftp.js';
 import type { StdinSource } from './channel.js';
 
 /**
- * Options of {@link ConnectionHandle.run}.
+ * Options of {@link ConnectionHandle.run} (the everyday ones; `connection.run` takes every channel option).
  *
  * @example
  * ```ts
  * const r = await ssh.run('npm ci', { cwd: '/srv/app', env: { CI: '1' } });
  * ```
  */
-export interface RunOptions {
+export interface HandleRunConfig {
   /** The directory to run in (the command becomes `cd -- DIR && COMMAND`). */
   readonly cwd?: string;
   /** The command's stdin: a string, bytes, or any stdin source `exec` takes. */
@@ -103,7 +103,7 @@ export class ConnectionHandle implements AsyncDisposable {
    * console.log(r.exitCode, r.stdout); // 0 '6 notes.txt\n'
    * ```
    */
-  async run(command: string, options: RunOptions = {}): Promise<RunOutput> {
+  async run(command: string, options: HandleRunConfig = {}): Promise<RunOutput> {
     const full = options.cwd === undefined ? command : `cd -- ${shellQuote(options.cwd)} && ${command}`;
     const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
     const r: ExecResult = await lastValueFrom(

@@ -7,11 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { HostKeyRejectedError, SshError } from './errors.js';
-import type { HostKeyInfo, HostKeyOffer, Transport } from './transport.js';
+import { Transport, type HostKeyInfo, type HostKeyOffer } from './transport.js';
 
 export type { HostKeyInfo } from './transport.js';
-export { describeHostKey } from './internal/host-key-info.js';
-import { sessionOf } from './internal/registry.js';
+import { register, sessionOf } from './internal/registry.js';
+import type { Session } from './internal/session.js';
 import { fingerprintOf } from './internal/fingerprint.js';
 import { hintKnownTypes, knownKeyTypesOf } from './internal/host-key-hints.js';
 
@@ -100,6 +100,20 @@ export function insecureAcceptAnyHostKey(): HostKeyPolicy {
   return () => true;
 }
 
+/** The one Transport of a session: made by the first verify stage, passed on by any later one. */
+const transports = new WeakMap<Session, Transport>();
+
+function transportOf(stage: HostKeyOffer | Transport, session: Session): Transport {
+  if (stage instanceof Transport) return stage;
+  let transport = transports.get(session);
+  if (!transport) {
+    transport = Transport.create(stage.hostKey, session.auth$);
+    transports.set(session, transport);
+    register(transport, session);
+  }
+  return transport;
+}
+
 /**
  * The host-key gate: answers ssh2's host verifier with the policy's verdict and, on accept,
  * emits the {@link Transport} that `authenticate` continues from.
@@ -164,7 +178,7 @@ export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOf
               if (value === true) {
                 // Hand the Transport downstream first so `authenticate` is attached before
                 // ssh2 asks for credentials; then let ssh2 proceed.
-                subscriber.next(session.transport);
+                subscriber.next(transportOf(offer, session));
                 session.answerHostKey(true);
               } else {
                 reject(undefined);

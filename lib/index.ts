@@ -140,6 +140,7 @@ export {
   parseHostsFile,
   statusOf,
   type FanOutTarget,
+  type LabelledTarget,
   type FanOutConfig,
   type FanOutEvent,
   type FanOutProgress,
@@ -169,8 +170,9 @@ export {
   StdinOverflowError,
   type SshPhase,
   type SshErrorContext,
+  type KnownHostsLocation,
   type AuthAttemptSummary,
 } from './errors.js';
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
-export { openConnection, ConnectionHandle, type RunOptions, type RunOutput } from './handle.js';
+export { openConnection, ConnectionHandle, type HandleRunConfig, type RunOutput } from './handle.js';

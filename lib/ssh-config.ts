@@ -14,7 +14,7 @@ import SSHConfig from 'ssh-config';
 import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
 import { connect, type ConnectConfig } from './connect.js';
 import type { Connection } from './connection.js';
-import { parseHostSpec, type FanOutTarget } from './fan-out.js';
+import { parseHostSpec, type LabelledTarget } from './fan-out.js';
 import { verifyHostKey, type HostKeyPolicy } from './host-key.js';
 import { acceptNew, hostMatches, knownHosts } from './known-hosts.js';
 
@@ -334,7 +334,7 @@ export function sshConfigAliases(options: SshConfigInventoryOptions = {}): strin
  *   .subscribe((r) => console.log(r.host, r.status));
  * ```
  */
-export function sshConfigTargets(options: SshConfigInventoryOptions = {}): FanOutTarget[] {
+export function sshConfigTargets(options: SshConfigInventoryOptions = {}): LabelledTarget[] {
   return sshConfigAliases(options).map((alias) => {
     const h = fromSshConfig(alias, options);
     return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };

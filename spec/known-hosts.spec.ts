@@ -22,7 +22,7 @@ import {
   verifyHostKey,
   type HostKeyPolicy,
 } from '../lib/index.js';
-import { describeHostKey as describeHostKeyForTests } from '../lib/host-key.js';
+import { describeHostKey as describeHostKeyForTests } from '../lib/internal/host-key-info.js';
 import { utils } from '../lib/internal/ssh2.js';
 import type { TestServerInfo } from '../lib/testing/index.js';
 import { errorOf, serve } from './helpers/index.js';
@@ -245,7 +245,7 @@ describe('known_hosts under attack (issue 12)', () => {
     const file = join(dir, 'race-processes');
     const script = (keyLine: string) => `
       import { acceptNew } from ${JSON.stringify(new URL('../lib/index.ts', import.meta.url).pathname)};
-      import { describeHostKey } from ${JSON.stringify(new URL('../lib/host-key.ts', import.meta.url).pathname)};
+      import { describeHostKey } from ${JSON.stringify(new URL('../lib/internal/host-key-info.ts', import.meta.url).pathname)};
       const key = Buffer.from(${JSON.stringify(keyLine.split(' ')[1])}, 'base64');
       try { await acceptNew({ files: [${JSON.stringify(file)}] })(describeHostKey(key, 'proc.example', 22)); console.log('accepted'); }
       catch (e) { console.log(e.code); }`;

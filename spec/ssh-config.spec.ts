@@ -8,7 +8,7 @@ import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, sshConfigAliases, sshConfigTargets } from '../lib/index.js';
-import { describeHostKey } from '../lib/host-key.js';
+import { describeHostKey } from '../lib/internal/host-key-info.js';
 
 const corpus = mkdtempSync(join(tmpdir(), 'rxssh-sshcfg-'));
 cpSync(new URL('./fixtures/ssh-config', import.meta.url).pathname, corpus, { recursive: true });

@@ -63,7 +63,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
                 showOutput: true,
               },
               io,
-              (t) => ({ RXSSH_DEMO_HOST: t.label }),
+              (t) => ({ RXSSH_DEMO_HOST: t.label ?? t.host }),
             ),
           );
         }),

@@ -1,7 +1,9 @@
 /**
- * The bridge between one ssh2 Client and the public stages. One Session per subscription of
- * `connect()`. It owns the socket, the phase deadlines, the host-key answer, the auth handler
- * and the per-connection channel limiter; everything ssh2 emits goes through here.
+ * The engine below the public stages: one Session per subscription of `connect()`, bridging one
+ * ssh2 Client. It owns the socket, the phase deadlines, the host-key answer, the auth handler
+ * and the per-connection channel limiter; everything ssh2 emits goes through here. It reports
+ * plain data (a host key, auth events, readiness, channel events) and imports no public stage:
+ * the operators build `HostKeyOffer`, `Transport` and `Connection` around it.
  */
 import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -9,16 +11,35 @@ import { ReplaySubject, Subject, take, type Observable, type Subscription } from
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { guardChannelOpens, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
-import type { AuthProvider } from '../auth.js';
-import type { AuthEvent } from '../transport.js';
-import { Connection, type ChannelEvent } from '../connection.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey } from './host-key-info.js';
-import type { HostKeyInfo } from '../transport.js';
-import { HostKeyOffer, Transport } from '../transport.js';
+import type { AuthEvent, HostKeyInfo } from '../transport.js';
 import { fromSsh2Error } from './errors-map.js';
-import { register } from './registry.js';
 import { Semaphore } from './semaphore.js';
+
+/** What the session needs of a credential provider (an `AuthProvider` fits). */
+export interface CredentialSource {
+  readonly method: string;
+  readonly label: string;
+  readonly credential: (context: {
+    readonly username: string;
+    readonly host: string;
+    readonly port: number;
+    readonly report: (event: AuthEvent) => void;
+  }) => Observable<AnyAuthMethod>;
+}
+
+/** A jump host as the session uses it (a `Connection` fits): where it is, and a channel through it. */
+export interface Hop {
+  readonly host: string;
+  readonly port: number;
+  forwardOut(host: string, port: number): Observable<Duplex>;
+}
+
+/** A channel event as the session relays it (the public `ChannelEvent` has this shape). */
+export type ChannelEventData =
+  | { readonly type: 'open'; readonly id: number; readonly kind: 'exec' | 'shell' | 'subsystem'; readonly command: string }
+  | { readonly type: 'close'; readonly id: number; readonly kind: 'exec' | 'shell' | 'subsystem'; readonly command: string; readonly exitCode: number | null; readonly signal: string | null };
 
 /** Resolved, validated settings of one connection. */
 export interface SessionSettings {
@@ -38,7 +59,7 @@ export interface SessionSettings {
   readonly maxChannels: number;
   readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
   /** A jump host's connection to tunnel through (ProxyJump). */
-  readonly via: Observable<Connection> | undefined;
+  readonly via: Observable<Hop> | undefined;
   /** The agent socket to forward, if any. */
   readonly forwardAgent: string | undefined;
   /** Fail unless the server does strict key exchange. */
@@ -47,7 +68,8 @@ export interface SessionSettings {
 
 /** How the session reports to the `connect()` subscriber. */
 export interface SessionSink {
-  hostKey(offer: HostKeyOffer): void;
+  /** The server offered its host key (the session waits for `answerHostKey`). */
+  hostKey(key: HostKeyInfo): void;
   error(err: SshError): void;
   /** The server closed an established connection cleanly. */
   close(): void;
@@ -67,8 +89,9 @@ export class Session {
   phase: SshPhase;
   readonly client = new Client();
   readonly limiter: Semaphore;
-  readonly channelEvents = new Subject<ChannelEvent>();
-  readonly ready$ = new ReplaySubject<Connection>(1);
+  readonly channelEvents = new Subject<ChannelEventData>();
+  /** Emits once authentication succeeded. */
+  readonly ready$ = new ReplaySubject<true>(1);
   readonly authEvents: AuthEvent[] = [];
   readonly methodsTried: string[] = [];
   methodsLeft: string[] | null = null;
@@ -84,7 +107,7 @@ export class Session {
 
   readonly #settings: SessionSettings;
   readonly #sink: SessionSink;
-  readonly #auth$ = new ReplaySubject<AuthEvent>();
+  readonly #authEvents$ = new ReplaySubject<AuthEvent>();
   readonly #lostListeners = new Set<() => void>();
   #socket: Duplex | undefined;
   #via: Subscription | undefined;
@@ -95,9 +118,8 @@ export class Session {
   #acceptedKey: Buffer | undefined;
   #rejection: SshError | undefined;
   #authFailure: SshError | undefined;
-  #transport: Transport | undefined;
-  #connection: Connection | undefined;
-  #providers: readonly AuthProvider[] | undefined;
+  #established = false;
+  #providers: readonly CredentialSource[] | undefined;
   #providerIndex = 0;
   #pendingAuth: NextAuth | undefined;
   #current: { method: string; provider: string } | undefined;
@@ -134,19 +156,14 @@ export class Session {
     return this.#settings.timeouts.sftpRequest;
   }
 
-  /** The Transport stage object (created once the host key is known). */
-  get transport(): Transport {
-    if (!this.#transport) {
-      if (!this.hostKey) throw new Error('rxssh internal: transport before host key');
-      this.#transport = Transport.create(this.hostKey, this.#auth$.asObservable());
-      register(this.#transport, this);
-    }
-    return this.#transport;
+  /** Authentication events as they happen, replayed to late subscribers. */
+  get auth$(): Observable<AuthEvent> {
+    return this.#authEvents$.asObservable();
   }
 
   /** True once the connection is gone or being ended: no new channels. */
   get closed(): boolean {
-    return this.lost || (this.#finished && this.#connection !== undefined);
+    return this.lost || (this.#finished && this.#established);
   }
 
   nextChannelId(): number {
@@ -206,7 +223,7 @@ export class Session {
   }
 
   /** Reaches the target through a jump host's `direct-tcpip` channel (ProxyJump). */
-  #startVia(via: Observable<Connection>): void {
+  #startVia(via: Observable<Hop>): void {
     const s = this.#settings;
     let started = false;
     this.#via = via.subscribe({
@@ -398,7 +415,7 @@ export class Session {
   }
 
   /** Installs the credential providers; ssh2 may already be waiting for the first one. */
-  startAuth(providers: readonly AuthProvider[]): void {
+  startAuth(providers: readonly CredentialSource[]): void {
     if (this.#providers) return;
     this.#providers = providers;
     const pending = this.#pendingAuth;
@@ -415,13 +432,13 @@ export class Session {
     this.#clearTimer();
     this.#credential?.unsubscribe();
     this.#verify = undefined;
-    if (!wasFinished) this.#auth$.complete();
+    if (!wasFinished) this.#authEvents$.complete();
     this.ready$.complete();
     this.channelEvents.complete();
     const socket = this.#socket;
     const dropVia = (): void => this.#dropVia();
     if (!socket || socket.destroyed) return dropVia();
-    if (!this.#connection || this.lost) {
+    if (!this.#established || this.lost) {
       socket.destroy();
       socket.once('close', dropVia);
       return;
@@ -489,7 +506,7 @@ export class Session {
     this.failure = error;
     this.#clearTimer();
     this.#credential?.unsubscribe();
-    this.#auth$.error(error);
+    this.#authEvents$.error(error);
     this.#socket?.destroy();
     this.#dropVia();
     this.#sink.error(error);
@@ -497,7 +514,7 @@ export class Session {
 
   #report(event: AuthEvent): void {
     this.authEvents.push(event);
-    this.#auth$.next(event);
+    this.#authEvents$.next(event);
   }
 
   #onSsh2Error(err: unknown): void {
@@ -526,9 +543,7 @@ export class Session {
     this.phase = 'host-key';
     this.hostKey = describeHostKey(key, this.host, this.port);
     this.#verify = verify;
-    const offer = HostKeyOffer.create(this.hostKey);
-    register(offer, this);
-    this.#sink.hostKey(offer);
+    this.#sink.hostKey(this.hostKey);
   }
 
   #onAuth(methodsLeft: string[] | null, partialSuccess: boolean, next: NextAuth): void {
@@ -612,11 +627,9 @@ export class Session {
       this.#report({ type: 'attempt', ...this.#current, accepted: true, partialSuccess: false, methodsLeft: null });
       this.#current = undefined;
     }
-    this.#auth$.complete();
-    const connection = Connection.create(this, this.transport.hostKey, [...this.authEvents]);
-    register(connection, this);
-    this.#connection = connection;
-    this.ready$.next(connection);
+    this.#authEvents$.complete();
+    this.#established = true;
+    this.ready$.next(true);
   }
 
   #onClose(): void {
@@ -625,7 +638,7 @@ export class Session {
     for (const listener of [...this.#lostListeners]) listener();
     this.#lostListeners.clear();
     if (this.#finished) return;
-    if (this.#connection) {
+    if (this.#established) {
       this.#finished = true;
       this.#sink.close();
       return;

@@ -16,12 +16,22 @@ import { runCommand, UsageError } from './run.js';
 
 const DEFAULT_COMMAND = 'echo "$RXSSH_DEMO_HOST: load $(cut -d" " -f1-3 /proc/loadavg)"';
 
+export const DEMO_HELP = `usage: rxssh demo [--hosts N] [-p PAR] [--json] [COMMAND...]
+
+Starts N in-process SSH servers on 127.0.0.1 (default 50; real local commands, random keys),
+writes their host keys to a throwaway known_hosts file and runs \`rxssh run\` across them.
+`;
+
 export async function demoCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { hosts: { type: 'string', default: '50' }, json: { type: 'boolean', default: false }, par: { type: 'string', short: 'p', default: '32' } },
+    options: { hosts: { type: 'string', default: '50' }, json: { type: 'boolean', default: false }, par: { type: 'string', short: 'p', default: '32' }, help: { type: 'boolean' } },
   });
+  if (values.help) {
+    io.stdout.write(DEMO_HELP);
+    return 0;
+  }
   const count = Number(values.hosts);
   if (!Number.isInteger(count) || count < 1 || count > 2000) throw new UsageError('--hosts takes 1–2000');
   const command = positionals.length ? positionals.join(' ') : DEFAULT_COMMAND;

@@ -467,3 +467,20 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
   });
 });
 
+
+describe('--help for every command', () => {
+  it.each([['run'], ['exec'], ['put'], ['get'], ['demo']])('rxssh %s --help prints its usage and exits 0', async (command) => {
+    const io = fakeIo();
+    expect(await main([command, '--help'], io)).toBe(0);
+    expect(io.out()).toMatch(new RegExp(`^usage: rxssh ${command}`));
+  });
+
+  it('rxssh --help and --version', async () => {
+    const help = fakeIo();
+    expect(await main(['--help'], help)).toBe(0);
+    expect(help.out()).toMatch(/^usage:/);
+    const version = fakeIo();
+    expect(await main(['--version'], version)).toBe(0);
+    expect(version.out()).toMatch(/^rxssh \d+\.\d+\.\d+\n$/);
+  });
+});

@@ -7,11 +7,12 @@
 import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { utils } from './internal/ssh2.js';
+import { CERTIFICATE, certificateValidity, parseCertificate, summarize } from './internal/certificate.js';
 import { Connection } from './connection.js';
 import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from './transport.js';
 import { register, sessionOf } from './internal/registry.js';
 
-export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthEvent } from './transport.js';
+export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthSkippedEvent, AuthEvent, CertificateSummary } from './transport.js';
 
 /** What a provider may use to build its credential. @internal */
 export interface AuthContext {
@@ -117,6 +118,13 @@ export function password(value: Lazy<string>): AuthProvider {
 export interface PrivateKeyConfig {
   /** The passphrase of an encrypted key, or a function producing it. */
   readonly passphrase?: Lazy<string | Buffer>;
+  /**
+   * An OpenSSH certificate for this key (the `-cert.pub` text, or a function producing it):
+   * offered instead of the plain key (`ssh-ed25519-cert-v01@openssh.com`, …, RSA as
+   * `rsa-sha2-256/512-cert-v01`). A certificate that is expired, not yet valid or for another
+   * key is skipped before it is offered (an `auth$` event says why).
+   */
+  readonly certificate?: Lazy<string | Buffer>;
 }
 
 /**
@@ -153,17 +161,37 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
   } else if (typeof key !== 'function') {
     throw new TypeError('privateKey() takes key text, a Buffer or a function returning one');
   }
+  const certificate = config.certificate;
+  /** The key as offered: with its certificate attached when there is one and it may be offered. */
+  const withCertificate = (parsed: ParsedKey, report: AuthContext['report']): Observable<ParsedKey> => {
+    if (certificate === undefined) return of(parsed);
+    return resolve(certificate).pipe(
+      switchMap((text) => {
+        const cert = parseCertificate(text);
+        const summary = summarize(cert);
+        const reason = !cert.publicKey.equals(parsed.getPublicSSH()) ? 'wrong-key' : certificateValidity(cert);
+        if (reason !== 'valid') {
+          report({ type: 'skipped', provider: 'privateKey', reason, certificate: summary });
+          return EMPTY;
+        }
+        // A copy per offer: the same parsed key may also be offered without the certificate.
+        return of(Object.assign(Object.create(parsed) as ParsedKey, { [CERTIFICATE]: cert }));
+      }),
+    );
+  };
   return {
     method: 'publickey',
-    label: 'privateKey',
-    credential: ({ username }) => {
-      if (eager) return of({ type: 'publickey' as const, username, key: eager });
-      return resolve(key).pipe(
-        switchMap((text) =>
-          config.passphrase === undefined
-            ? of(parse(text, undefined))
-            : resolve(config.passphrase).pipe(map((pass) => parse(text, pass))),
-        ),
+    label: certificate === undefined ? 'privateKey' : 'privateKey (certificate)',
+    credential: ({ username, report }) => {
+      const parsed$ = eager
+        ? of(eager)
+        : resolve(key).pipe(
+            switchMap((text) =>
+              config.passphrase === undefined ? of(parse(text, undefined)) : resolve(config.passphrase).pipe(map((pass) => parse(text, pass))),
+            ),
+          );
+      return parsed$.pipe(
+        switchMap((parsed) => withCertificate(parsed, report)),
         map((parsed) => ({ type: 'publickey' as const, username, key: parsed })),
       );
     },

@@ -63,6 +63,8 @@ export {
   type AuthAttemptEvent,
   type AuthBannerEvent,
   type AuthPromptEvent,
+  type AuthSkippedEvent,
+  type CertificateSummary,
   type AuthPrompt,
   type KeyboardInteractiveChallenge,
   type PrivateKeyConfig,

@@ -11,6 +11,8 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { EMPTY, type Observable } from 'rxjs';
 import SSHConfig from 'ssh-config';
+import { certificateFor } from './internal/certificate.js';
+import { utils } from './internal/ssh2.js';
 import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
 import { connect, type ConnectConfig } from './connect.js';
 import type { Connection } from './connection.js';
@@ -73,6 +75,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly alias: string;
   /** Private key files, `~` and tokens expanded, in order (OpenSSH's defaults when none is set). */
   readonly identityFiles: readonly string[];
+  /** `CertificateFile`s, expanded (each identity's `-cert.pub` is tried too, as OpenSSH does). */
+  readonly certificateFiles: readonly string[];
   /** `IdentitiesOnly`: use only the identity files, not the agent. */
   readonly identitiesOnly: boolean;
   /** `ProxyJump` as written (`host1,user@host2:port`), or undefined. */
@@ -208,6 +212,7 @@ export function fromSshConfig(alias: string, options: SshConfigOptions = {}): Ss
     username: user,
     identityFiles,
     identitiesOnly: yes(one(computed['identitiesonly'])),
+    certificateFiles: list(computed['certificatefile']).map(expand),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
     strictHostKeyChecking: strict(one(computed['stricthostkeychecking'])),
     userKnownHostsFiles,
@@ -265,12 +270,31 @@ export function credentialsFor(host: SshConfigHost): AuthProvider[] {
   for (const file of host.identityFiles) {
     if (!existsSync(file)) continue;
     try {
-      providers.push(privateKey(readFileSync(file)));
+      const text = readFileSync(file);
+      const plain = privateKey(text);
+      // Its certificate first (IDENTITY-cert.pub or a CertificateFile for this key), then the key.
+      const certificate = keyCertificate(text, [`${file}-cert.pub`, ...host.certificateFiles]);
+      if (certificate) providers.push(privateKey(text, { certificate }));
+      providers.push(plain);
     } catch {
       // Encrypted or not a key: skipped, as there is nobody to ask for a passphrase here.
     }
   }
   return providers;
+}
+
+/** The certificate among `files` for the (unencrypted) private key `text`, if any. @internal */
+export function keyCertificate(text: Buffer | string, files: readonly string[]): string | undefined {
+  const parsed = utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) return undefined;
+  return certificateFor(key.getPublicSSH(), files, (f) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 /**

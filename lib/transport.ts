@@ -91,6 +91,51 @@ export interface AuthAttemptEvent {
   readonly partialSuccess: boolean;
   /** What the server said could still continue, or `null` when it did not say. */
   readonly methodsLeft: readonly string[] | null;
+  /** Set when the attempt offered an OpenSSH certificate: what it says. */
+  readonly certificate?: CertificateSummary;
+}
+
+/**
+ * What an OpenSSH certificate says, as auth events report it.
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'attempt' && e.certificate && console.log(e.certificate.keyId, e.certificate.principals));
+ * ```
+ */
+export interface CertificateSummary {
+  /** The certificate type, e.g. `ssh-ed25519-cert-v01@openssh.com`. */
+  readonly type: string;
+  /** The key id the CA gave it (`ssh-keygen -I`). */
+  readonly keyId: string;
+  /** The serial number, as a decimal string. */
+  readonly serial: string;
+  /** The principals it is valid for (empty: any). */
+  readonly principals: readonly string[];
+  /** Valid from (inclusive). */
+  readonly validAfter: Date;
+  /** Valid until (exclusive); `null` = forever. */
+  readonly validBefore: Date | null;
+}
+
+/**
+ * A credential skipped before it was offered, with the reason (an expired or not yet valid
+ * certificate, a certificate that does not match its key).
+ *
+ * @example
+ * ```ts
+ * transport.auth$.subscribe((e) => e.type === 'skipped' && console.warn(`${e.provider}: ${e.reason}`));
+ * ```
+ */
+export interface AuthSkippedEvent {
+  /** Discriminator. */
+  readonly type: 'skipped';
+  /** The provider's label. */
+  readonly provider: string;
+  /** Why it was not offered: `expired`, `not-yet-valid`, `wrong-key`. */
+  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key';
+  /** The certificate it concerned. */
+  readonly certificate?: CertificateSummary;
 }
 
 /**
@@ -132,7 +177,7 @@ export interface AuthPromptEvent extends KeyboardInteractiveChallenge {
  *   event.type === 'attempt' ? `${event.method}: ${event.accepted ? 'ok' : 'no'}` : event.type;
  * ```
  */
-export type AuthEvent = AuthAttemptEvent | AuthBannerEvent | AuthPromptEvent;
+export type AuthEvent = AuthAttemptEvent | AuthBannerEvent | AuthPromptEvent | AuthSkippedEvent;
 
 /**
  * Stage 1, emitted by `connect()`: the server has offered its host key and the key exchange is

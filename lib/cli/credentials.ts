@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { agent, password, privateKey, type AuthProvider } from '../auth.js';
 import { AuthenticationError } from '../errors.js';
+import { certificateFor } from '../internal/certificate.js';
 import { utils } from '../internal/ssh2.js';
 import type { SshConfigHost } from '../ssh-config.js';
 import type { Io } from './io.js';
@@ -25,6 +26,8 @@ export interface SecretSources {
   readonly passphraseEnv: string | undefined;
   /** `-A`: ask for a password once (no echo), as pssh does. */
   readonly askPassword: boolean;
+  /** `--certificate FILE`s: OpenSSH certificates, each used with the identity it certifies. */
+  readonly certificates?: readonly string[];
 }
 
 /** Asks each question once per run, however many hosts need the answer. */
@@ -119,16 +122,22 @@ export function hostCredentials(host: SshConfigHost, secrets: Secrets): { provid
       secrets.warn(`skipping ${file}: ${(err as Error).message}`);
       continue;
     }
+    // Its certificate (--certificate, IDENTITY-cert.pub, or a CertificateFile for this key) is
+    // offered first, then the key itself, as OpenSSH does.
+    const certificate = certificateOfIdentity(file, text, [...(sources.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
     if (encrypted(text)) {
       if (!secrets.canAskPassphrase) {
         secrets.warn(`skipping encrypted key ${file}: no passphrase source (give --passphrase-env VAR, run on a terminal, or set SSH_ASKPASS)`);
         continue;
       }
       found.push(file);
-      providers.push(privateKey(text, { passphrase: () => secrets.passphrase(file) }));
+      const passphrase = (): Promise<string> => secrets.passphrase(file);
+      if (certificate) providers.push(privateKey(text, { passphrase, certificate }));
+      providers.push(privateKey(text, { passphrase }));
       continue;
     }
     try {
+      if (certificate) providers.push(privateKey(text, { certificate }));
       providers.push(privateKey(text));
       found.push(file);
     } catch (err) {
@@ -164,4 +173,28 @@ export function hostCredentials(host: SshConfigHost, secrets: Secrets): { provid
 export function explainAuthFailure(err: unknown, lookedFor: string): unknown {
   if (!(err instanceof AuthenticationError) || err.methodsTried.length > 0) return err;
   return new AuthenticationError(`no credentials: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err });
+}
+
+/** The public-key blob of an identity: from the key itself, or (encrypted) from `IDENTITY.pub`. */
+function publicKeyOf(file: string, text: Buffer): Buffer | undefined {
+  for (const candidate of [text, readOptional(`${file}.pub`)]) {
+    if (candidate === undefined) continue;
+    const parsed = utils.parseKey(candidate);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error)) return key.getPublicSSH();
+  }
+  return undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function certificateOfIdentity(file: string, text: Buffer, candidates: readonly string[]): string | undefined {
+  const publicKey = publicKeyOf(file, text);
+  return publicKey ? certificateFor(publicKey, candidates, (f) => readOptional(f)?.toString('utf8')) : undefined;
 }

@@ -67,7 +67,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
                 configLines: ['IdentitiesOnly yes', `UserKnownHostsFile ${knownHostsFile}`, 'StrictHostKeyChecking yes'],
                 localUser: 'demo',
                 home: dir,
-                secrets: { identities: [keyFile], passwordEnv: undefined, passphraseEnv: undefined, askPassword: false },
+                secrets: { identities: [keyFile], passwordEnv: undefined, passphraseEnv: undefined, askPassword: false, certificates: [] },
                 verbose: false,
                 summary: !values.json,
                 showOutput: true,

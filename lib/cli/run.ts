@@ -56,6 +56,7 @@ const HOST_OPTIONS = {
   'extra-args': { type: 'string', short: 'x', multiple: true },
   'extra-arg': { type: 'string', short: 'X', multiple: true },
   identity: { type: 'string', multiple: true },
+  certificate: { type: 'string', multiple: true },
   'known-hosts': { type: 'string' },
   'accept-new': { type: 'boolean' },
   'password-env': { type: 'string' },
@@ -105,6 +106,7 @@ export function hostOptions(values: Values, io: Io): HostOptions {
       passwordEnv: values['password-env'] as string | undefined,
       passphraseEnv: values['passphrase-env'] as string | undefined,
       askPassword: values['askpass'] === true,
+      certificates: (values['certificate'] as string[] | undefined) ?? [],
     },
     verbose: values['verbose'] === true,
   };
@@ -273,7 +275,9 @@ options:
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -A, --askpass           ask for a password once (no echo) (PSSH_ASKPASS)
   -v, --verbose           say more about failures (PSSH_VERBOSE)
-      --identity FILE     a private key, tried before the config's (repeatable)
+      --identity FILE     a private key, tried before the config's (repeatable); its
+                          FILE-cert.pub certificate is used too, as ssh does
+      --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)
       --known-hosts FILE  known_hosts file instead of the config's
       --accept-new        trust and record unknown hosts (StrictHostKeyChecking accept-new)
       --password-env VAR  a password from an environment variable
@@ -513,7 +517,8 @@ options:
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -A, --askpass           ask for a password (no echo)
   -v, --verbose           say more about failures
-      --identity FILE     a private key, tried before the config's (repeatable)
+      --identity FILE     a private key, tried before the config's (repeatable; FILE-cert.pub too)
+      --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)
       --known-hosts FILE  known_hosts file instead of the config's
       --accept-new        trust and record an unknown host
       --password-env VAR  a password from an environment variable

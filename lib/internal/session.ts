@@ -13,7 +13,8 @@ import { guardChannelOpens, orderHostKeyAlgorithms, policeChannels, signPublicKe
 import { Client } from './ssh2.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey } from './host-key-info.js';
-import type { AuthEvent, HostKeyInfo } from '../transport.js';
+import type { AuthEvent, CertificateSummary, HostKeyInfo } from '../transport.js';
+import { certificateOf } from './certificate.js';
 import { fromSsh2Error } from './errors-map.js';
 import { Semaphore } from './semaphore.js';
 
@@ -122,7 +123,7 @@ export class Session {
   #providers: readonly CredentialSource[] | undefined;
   #providerIndex = 0;
   #pendingAuth: NextAuth | undefined;
-  #current: { method: string; provider: string } | undefined;
+  #current: { method: string; provider: string; certificate?: CertificateSummary } | undefined;
   #credential: Subscription | undefined;
   #finished = false;
   #channelSeq = 0;
@@ -584,7 +585,8 @@ export class Session {
         .subscribe({
           next: (method) => {
             delivered = true;
-            this.#current = { method: provider.method, provider: provider.label };
+            const certificate = certificateOf(method);
+            this.#current = { method: provider.method, provider: provider.label, ...(certificate ? { certificate } : {}) };
             this.methodsTried.push(provider.method);
             next(method);
           },

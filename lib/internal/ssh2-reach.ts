@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ClientChannel } from 'ssh2';
+import { CERTIFICATE, certificateAlgorithm, wireString, type ParsedCertificate } from './certificate.js';
 
 // `any` is allowed in this file only (see eslint.config.js): ssh2's internals are untyped.
 
@@ -192,6 +193,10 @@ export function signPublicKeyAtOnce(client: object): boolean {
   if (typeof protocol?.authPK !== 'function') return false;
   const authPK = protocol.authPK.bind(protocol) as (...args: unknown[]) => unknown;
   protocol.authPK = (username: unknown, key: any, keyAlgo: unknown, cbSign: unknown): unknown => {
+    const certificate: ParsedCertificate | undefined = key?.[CERTIFICATE];
+    if (certificate && typeof username === 'string' && sendCertificateAuth(protocol, username, key, certificate, typeof keyAlgo === 'string' ? keyAlgo : undefined)) {
+      return undefined;
+    }
     const query = cbSign === undefined && typeof keyAlgo !== 'function';
     if (!query || typeof key?.isPrivateKey !== 'function' || key.isPrivateKey() !== true || typeof key.sign !== 'function') {
       return authPK(username, key, keyAlgo, cbSign);
@@ -398,4 +403,53 @@ export function abandonSftpRequests(sftp: object, err: Error): void {
       // a callback's own failure must not stop the others
     }
   }
+}
+
+/** ssh2's signature converter (ECDSA DER → SSH's two mpints), or undefined if it moved. */
+const convertSignature: ((signature: Buffer, keyType: string) => Buffer | false) | undefined = (() => {
+  try {
+    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { convertSignature?: unknown }).convertSignature;
+    return typeof fn === 'function' ? (fn as (signature: Buffer, keyType: string) => Buffer | false) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Public-key authentication with an OpenSSH certificate (PROTOCOL.certkeys), which ssh2 cannot
+ * do (ssh2#551): the request names the certificate algorithm and carries the certificate blob;
+ * the signature inside it is made by the certified private key and labelled with the plain
+ * algorithm (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `rsa-sha2-512`). Sent signed at once, on
+ * ssh2's packet writer, queued as a 'publickey' attempt so ssh2 reads the answer as usual
+ * (and tries its next RSA hash on a failure, which comes back here).
+ *
+ * @returns false when the request could not be made (nothing was sent).
+ */
+function sendCertificateAuth(protocol: any, username: string, key: any, certificate: ParsedCertificate, keyAlgo: string | undefined): boolean {
+  const sessionId: unknown = protocol._kex?.sessionID;
+  const writer = protocol._packetRW?.write;
+  if (!sendPacket || !convertSignature || !Buffer.isBuffer(sessionId) || typeof writer?.alloc !== 'function' || !Array.isArray(protocol._authsQueue)) return false;
+  const signatureAlgorithm = keyAlgo ?? String(key.type);
+  // Never an ssh-rsa-cert with a SHA-1 signature: the plain key goes the usual way instead.
+  if (certificate.keyType === 'ssh-rsa' && signatureAlgorithm !== 'rsa-sha2-256' && signatureAlgorithm !== 'rsa-sha2-512') return false;
+  const hash = signatureAlgorithm === 'rsa-sha2-256' ? 'sha256' : signatureAlgorithm === 'rsa-sha2-512' ? 'sha512' : undefined;
+  const body = Buffer.concat([
+    Buffer.from([50]), // SSH_MSG_USERAUTH_REQUEST
+    wireString(username),
+    wireString('ssh-connection'),
+    wireString('publickey'),
+    Buffer.from([1]),
+    wireString(certificateAlgorithm(certificate, signatureAlgorithm)),
+    wireString(certificate.blob),
+  ]);
+  const raw: unknown = key.sign(Buffer.concat([wireString(sessionId), body]), hash);
+  if (!Buffer.isBuffer(raw)) return false;
+  const signature = convertSignature(raw, String(key.type));
+  if (!signature) return false;
+  const payload = Buffer.concat([body, wireString(Buffer.concat([wireString(signatureAlgorithm), wireString(signature)]))]);
+  const packet: Buffer = writer.alloc(payload.length);
+  payload.copy(packet, writer.allocStart);
+  protocol._authsQueue.push('publickey');
+  sendPacket(protocol, writer.finalize(packet));
+  return true;
 }

@@ -1,0 +1,176 @@
+/**
+ * OpenSSH user certificates against real sshd (`TrustedUserCAKeys`), each verdict beside what
+ * OpenSSH's own `ssh` decides on the same files. The client keys here are in no
+ * authorized_keys file: only a certificate signed by the CA lets them in.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, tap } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationError, authenticate, connect, connectAlias, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { errorOf, sshd } from '../helpers/index.js';
+import { startSshd, type SshdInfo } from './sshd.js';
+
+let s: SshdInfo;
+let server: { info: SshdInfo; stop: () => Promise<void> };
+let dir: string;
+
+const keygen = (...args: string[]) => execFileSync('ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
+/** A fresh key pair `name` (in no authorized_keys), optionally signed by the CA. */
+function key(name: string, type: string, sign?: { principals: string; validity: string; id?: string }): string {
+  const file = join(dir, name);
+  keygen('-t', type, ...(type === 'ecdsa' ? ['-b', '256'] : type === 'rsa' ? ['-b', '3072'] : []), '-N', '', '-f', file);
+  if (sign) keygen('-s', join(dir, 'user_ca'), '-I', sign.id ?? `${name}-id`, '-n', sign.principals, '-V', sign.validity, '-z', '42', `${file}.pub`);
+  return file;
+}
+
+beforeAll(async () => {
+  s = sshd();
+  dir = mkdtempSync(join(tmpdir(), 'rxssh-certs-'));
+  keygen('-t', 'ed25519', '-N', '', '-f', join(dir, 'user_ca'));
+  server = await startSshd({ account: s, extra: [`TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`] });
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** What OpenSSH decides with `-i file` (it loads file-cert.pub by itself). */
+const sshVerdict = (file: string): Promise<'accepted' | 'refused'> =>
+  new Promise((resolve) =>
+    execFile(
+      'ssh',
+      ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-i', file, '-p', String(server.info.port), `${server.info.username}@127.0.0.1`, 'true'],
+      (err) => resolve(err ? 'refused' : 'accepted'),
+    ),
+  );
+
+/** rxssh's verdict for a key with its certificate, and the auth events it reported. */
+async function rxsshVerdict(file: string, certificate?: string): Promise<{ verdict: 'accepted' | 'refused'; events: AuthEvent[] }> {
+  const events: AuthEvent[] = [];
+  try {
+    await lastValueFrom(
+      connect({ host: '127.0.0.1', port: server.info.port, username: server.info.username }).pipe(
+        verifyHostKey(pinned(...Object.values(server.info.hostFingerprints))),
+        tap((t) => t.auth$.subscribe({ next: (e) => events.push(e), error: () => undefined })),
+        authenticate(privateKey(readFileSync(file), certificate === undefined ? {} : { certificate: readFileSync(certificate, 'utf8') })),
+        run('true', { check: true }),
+      ),
+    );
+    return { verdict: 'accepted', events };
+  } catch (err) {
+    if (err instanceof AuthenticationError) return { verdict: 'refused', events };
+    throw err;
+  }
+}
+
+describe('user certificates (TrustedUserCAKeys), beside OpenSSH', () => {
+  it.each([
+    ['ed25519', 'ssh-ed25519-cert-v01@openssh.com'],
+    ['ecdsa', 'ecdsa-sha2-nistp256-cert-v01@openssh.com'],
+    ['rsa', 'ssh-rsa-cert-v01@openssh.com'],
+  ])('an %s key with a valid certificate logs in (auth$ shows the certificate), as with ssh', async (type, certType) => {
+    const file = key(`valid_${type}`, type, { principals: server.info.username, validity: '-5m:+1h', id: `deploy-${type}` });
+    const { verdict, events } = await rxsshVerdict(file, `${file}-cert.pub`);
+    expect(verdict).toBe('accepted');
+    expect(await sshVerdict(file)).toBe('accepted');
+    const attempt = events.find((e) => e.type === 'attempt' && e.accepted);
+    expect(attempt).toMatchObject({ certificate: { type: certType, keyId: `deploy-${type}`, serial: '42', principals: [server.info.username] } });
+    const log = readFileSync(server.info.logFile, 'utf8');
+    expect(log).toMatch(new RegExp(`Accepted publickey for ${server.info.username} .*ID deploy-${type}`));
+  });
+
+  it('the same key without its certificate is refused, as by ssh', async () => {
+    const file = key('valid_plain', 'ed25519', { principals: server.info.username, validity: '-5m:+1h' });
+    const bare = join(dir, 'bare_copy');
+    copyFileSync(file, bare);
+    expect((await rxsshVerdict(bare)).verdict).toBe('refused');
+    expect(await sshVerdict(bare)).toBe('refused');
+  });
+
+  it('an expired certificate is skipped before it is offered (a skipped event says why); ssh refuses it too', async () => {
+    const file = key('expired', 'ed25519', { principals: server.info.username, validity: '-2d:-1d' });
+    const { verdict, events } = await rxsshVerdict(file, `${file}-cert.pub`);
+    expect(verdict).toBe('refused');
+    expect(events.find((e) => e.type === 'skipped')).toMatchObject({ type: 'skipped', reason: 'expired' });
+    expect(events.filter((e) => e.type === 'attempt')).toHaveLength(0);
+    expect(await sshVerdict(file)).toBe('refused');
+  });
+
+  it('a certificate not yet valid is skipped; ssh refuses it too', async () => {
+    const file = key('future', 'ed25519', { principals: server.info.username, validity: '+1d:+2d' });
+    const { verdict, events } = await rxsshVerdict(file, `${file}-cert.pub`);
+    expect(verdict).toBe('refused');
+    expect(events.find((e) => e.type === 'skipped')).toMatchObject({ reason: 'not-yet-valid' });
+    expect(await sshVerdict(file)).toBe('refused');
+  });
+
+  it('a certificate for another principal is offered and refused by sshd, as for ssh', async () => {
+    const file = key('wrong_principal', 'ed25519', { principals: 'somebody-else', validity: '-5m:+1h' });
+    const { verdict, events } = await rxsshVerdict(file, `${file}-cert.pub`);
+    expect(verdict).toBe('refused');
+    expect(events.some((e) => e.type === 'attempt' && e.certificate !== undefined && !e.accepted)).toBe(true);
+    expect(await sshVerdict(file)).toBe('refused');
+  });
+
+  it('a certificate of another key is skipped (wrong-key)', async () => {
+    const a = key('pair_a', 'ed25519', { principals: server.info.username, validity: '-5m:+1h' });
+    const b = key('pair_b', 'ed25519');
+    const { verdict, events } = await rxsshVerdict(b, `${a}-cert.pub`);
+    expect(verdict).toBe('refused');
+    expect(events.find((e) => e.type === 'skipped')).toMatchObject({ reason: 'wrong-key' });
+  });
+
+  it('ssh_config: IDENTITY-cert.pub beside the key and CertificateFile are used by connectAlias', async () => {
+    const beside = key('beside', 'ed25519', { principals: server.info.username, validity: '-5m:+1h' });
+    const elsewhere = key('elsewhere', 'ecdsa', { principals: server.info.username, validity: '-5m:+1h' });
+    const moved = join(dir, 'moved-cert.pub');
+    renameSync(`${elsewhere}-cert.pub`, moved); // only the CertificateFile line finds it now
+    const kh = join(dir, 'known_hosts');
+    writeFileSync(kh, Object.keys(server.info.hostFingerprints).map((t) => `[127.0.0.1]:${server.info.port} ${readFileSync(join(server.info.dir, `host_${t}.pub`), 'utf8').split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n');
+    const config = join(dir, 'ssh_config');
+    writeFileSync(
+      config,
+      [
+        'Host beside elsewhere',
+        '  HostName 127.0.0.1',
+        `  Port ${server.info.port}`,
+        `  User ${server.info.username}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${kh}`,
+        'Host beside',
+        `  IdentityFile ${beside}`,
+        'Host elsewhere',
+        `  IdentityFile ${elsewhere}`,
+        `  CertificateFile ${moved}`,
+        '',
+      ].join('\n'),
+    );
+    for (const alias of ['beside', 'elsewhere']) {
+      const r = await lastValueFrom(connectAlias(alias, { file: config }).pipe(run('echo cert')));
+      expect(r.stdout, alias).toBe('cert\n');
+    }
+    // Without the certificate file the key alone is refused: it really was the certificate.
+    writeFileSync(moved, '');
+    expect(await errorOf(connectAlias('elsewhere', { file: config }).pipe(run('true')))).toBeInstanceOf(AuthenticationError);
+  });
+
+  it('the CLI picks up IDENTITY-cert.pub (and --certificate FILE) like ssh', async () => {
+    const file = key('cli', 'ed25519', { principals: server.info.username, validity: '-5m:+1h' });
+    const other = join(dir, 'cli-cert-elsewhere.pub');
+    const second = key('cli2', 'ed25519', { principals: server.info.username, validity: '-5m:+1h' });
+    copyFileSync(`${second}-cert.pub`, other);
+    execFileSync('rm', [`${second}-cert.pub`]);
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { env: { ...process.env, SSH_AUTH_SOCK: '' } }, (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const common = ['-F', '/dev/null', '-O', 'StrictHostKeyChecking=no', '-O', 'UserKnownHostsFile=/dev/null', '-l', server.info.username];
+    expect(await cli(['exec', ...common, '--identity', file, `127.0.0.1:${server.info.port}`, 'echo', 'beside'])).toMatchObject({ code: 0, stdout: 'beside\n' });
+    expect(await cli(['exec', ...common, '--identity', second, '--certificate', other, `127.0.0.1:${server.info.port}`, 'echo', 'given'])).toMatchObject({ code: 0, stdout: 'given\n' });
+    expect((await cli(['exec', ...common, '--identity', second, `127.0.0.1:${server.info.port}`, 'true'])).code).toBe(255);
+  });
+});

@@ -1,0 +1,53 @@
+/** Parsing OpenSSH certificates made by ssh-keygen, and the validity window at its edges. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certificateAlgorithm, certificateValidity, parseCertificate } from '../../lib/internal/certificate.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rxssh-cert-unit-'));
+const keygen = (...args: string[]) => execFileSync('ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
+keygen('-t', 'ed25519', '-N', '', '-f', join(dir, 'ca'));
+
+function signed(type: string, extra: string[]): { cert: string; pub: string } {
+  const file = join(dir, `${type}-${extra.join('').replace(/\W/g, '')}`);
+  keygen('-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', file);
+  keygen('-s', join(dir, 'ca'), '-I', 'the key id', '-z', '7', ...extra, `${file}.pub`);
+  return { cert: readFileSync(`${file}-cert.pub`, 'utf8'), pub: readFileSync(`${file}.pub`, 'utf8') };
+}
+
+describe('parseCertificate', () => {
+  it.each([['ed25519'], ['ecdsa'], ['rsa']])('reads every field of an %s user certificate and the key it certifies', (type) => {
+    const { cert, pub } = signed(type, ['-n', 'alice,deploy', '-V', '20300101:20300201', '-O', 'force-command=/bin/true']);
+    const c = parseCertificate(cert);
+    expect(c.type).toMatch(/-cert-v01@openssh\.com$/);
+    expect(c.keyId).toBe('the key id');
+    expect(c.serial).toBe(7n);
+    expect(c.certType).toBe(1);
+    expect(c.principals).toEqual(['alice', 'deploy']);
+    expect(c.criticalOptions).toEqual(['force-command']);
+    expect(c.extensions).toContain('permit-pty');
+    expect(c.publicKey.equals(Buffer.from(pub.split(' ')[1] ?? '', 'base64'))).toBe(true);
+    expect(c.signatureKey.equals(Buffer.from(readFileSync(join(dir, 'ca.pub'), 'utf8').split(' ')[1] ?? '', 'base64'))).toBe(true);
+    expect(certificateValidity(c, c.validAfter - 1n)).toBe('not-yet-valid');
+    expect(certificateValidity(c, c.validAfter)).toBe('valid');
+    expect(certificateValidity(c, c.validBefore - 1n)).toBe('valid');
+    expect(certificateValidity(c, c.validBefore)).toBe('expired'); // OpenSSH: valid before, exclusive
+  });
+
+  it('names RSA requests rsa-sha2-256/512-cert-v01, never ssh-rsa-cert (SHA-1)', () => {
+    const c = parseCertificate(signed('rsa', ['-n', 'alice']).cert);
+    expect(c.type).toBe('ssh-rsa-cert-v01@openssh.com');
+    expect(certificateAlgorithm(c, 'rsa-sha2-512')).toBe('rsa-sha2-512-cert-v01@openssh.com');
+    expect(certificateAlgorithm(c, 'rsa-sha2-256')).toBe('rsa-sha2-256-cert-v01@openssh.com');
+  });
+
+  it('refuses what is not a certificate, and a truncated one', () => {
+    expect(() => parseCertificate('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==')).toThrow(TypeError);
+    const { cert } = signed('ed25519', ['-n', 'alice']);
+    const [type, b64] = cert.split(' ');
+    const cut = Buffer.from(b64 ?? '', 'base64').subarray(0, 60).toString('base64');
+    expect(() => parseCertificate(`${type} ${cut}`)).toThrow(/truncated/);
+  });
+});

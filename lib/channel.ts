@@ -10,6 +10,7 @@ import { concatMap, defer, from, isObservable, Observable, Subject, type NextObs
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
+import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { channelOpenFailure } from './internal/errors-map.js';
@@ -926,31 +927,18 @@ export function runOn(open: (command: string, config: ChannelConfig) => ChannelS
       },
     });
     return new Observable<ExecResult>((subscriber) => {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const kept = { stdout: 0, stderr: 0 };
-      let truncated = false;
+      const output = new OutputCapture(maxBuffer);
       return channel.subscribe({
-        next: ({ stream, data }) => {
-          const room = maxBuffer - kept[stream];
-          if (room <= 0) {
-            truncated = true;
-            return;
-          }
-          const piece = data.length > room ? data.subarray(0, room) : data;
-          if (piece !== data) truncated = true;
-          kept[stream] += piece.length;
-          (stream === 'stdout' ? out : err).push(piece);
-        },
+        next: ({ stream, data }) => output.keep(stream, data),
         error: (e: unknown) => subscriber.error(e),
         complete: () => {
           subscriber.next({
             command,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(err).toString('utf8'),
+            stdout: output.text('stdout'),
+            stderr: output.text('stderr'),
             exitCode: exit.exitCode,
             signal: exit.signal,
-            truncated,
+            truncated: output.truncated,
           });
           subscriber.complete();
         },

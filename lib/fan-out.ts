@@ -8,6 +8,7 @@
 import { TextDecoder } from 'node:util';
 import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError } from './errors.js';
+import { OutputCapture } from './internal/capture.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
 /**
@@ -310,10 +311,7 @@ function retriable(error: unknown): boolean {
 }
 
 interface Captured {
-  stdout: Buffer[];
-  stderr: Buffer[];
-  kept: { stdout: number; stderr: number };
-  truncated: boolean;
+  output: OutputCapture;
   decoders: { stdout: TextDecoder; stderr: TextDecoder };
   lines: { stdout: LineSplitter; stderr: LineSplitter };
 }
@@ -437,10 +435,7 @@ export function fanOut<T>(
       value: T | undefined;
       exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null };
       readonly captured: Captured = {
-        stdout: [],
-        stderr: [],
-        kept: { stdout: 0, stderr: 0 },
-        truncated: false,
+        output: new OutputCapture(capture),
         decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
         lines: {
           stdout: new LineSplitter(maxLineLength, (line, truncated) => this.line('stdout', line, truncated)),
@@ -501,13 +496,7 @@ export function fanOut<T>(
 
       keep(stream: 'stdout' | 'stderr', data: Buffer): void {
         const c = this.captured;
-        const room = capture - c.kept[stream];
-        if (room < data.length) c.truncated = true;
-        if (room > 0) {
-          const piece = data.subarray(0, room);
-          c[stream].push(piece);
-          c.kept[stream] += piece.length;
-        }
+        c.output.keep(stream, data);
         c.lines[stream].push(c.decoders[stream].decode(data, { stream: true }));
       }
 
@@ -544,9 +533,9 @@ export function fanOut<T>(
             value: this.value,
             exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
             signal: this.exit.signal,
-            stdout: Buffer.concat(this.captured.stdout).toString('utf8'),
-            stderr: Buffer.concat(this.captured.stderr).toString('utf8'),
-            truncated: this.captured.truncated,
+            stdout: this.captured.output.text('stdout'),
+            stderr: this.captured.output.text('stderr'),
+            truncated: this.captured.output.truncated,
             error,
             attempts: this.attempts,
             timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },

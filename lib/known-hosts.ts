@@ -13,6 +13,7 @@ import { HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type Ss
 import type { HostKeyPolicy } from './host-key.js';
 import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
+import { keyTypeOf } from './internal/key-blob.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
 /**
@@ -68,8 +69,7 @@ export function parseKnownHosts(text: string, file = '<memory>'): KnownHostsEntr
     if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) continue;
     const key = Buffer.from(b64, 'base64');
     // The blob starts with its own type name; a line whose type disagrees is malformed.
-    const typeLength = key.length >= 4 ? key.readUInt32BE(0) : -1;
-    if (typeLength < 0 || key.subarray(4, 4 + typeLength).toString('latin1') !== keyType) continue;
+    if (keyTypeOf(key) !== keyType) continue;
     entries.push({ file, line: i + 1, marker, hosts, keyType, key });
   }
   return entries;
@@ -230,7 +230,7 @@ export function lookupKnownHost(entries: readonly KnownHostsEntry[], host: strin
   for (const e of entries) if (e.marker === 'revoked' && e.key.equals(key)) return { kind: 'revoked', entry: e };
   const plain = host.toLowerCase();
   const name = knownHostsName(plain, port);
-  const type = key.subarray(4, 4 + (key.length >= 4 ? key.readUInt32BE(0) : 0)).toString('latin1');
+  const type = keyTypeOf(key) ?? '';
   let mismatch: KnownHostsEntry | undefined;
   let certAuthority = false;
   const otherKeys: KnownHostsEntry[] = [];

@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import type { HostKeyInfo } from '../transport.js';
 import { fingerprintOf } from './fingerprint.js';
+import { keyTypeOf } from './key-blob.js';
 
 /** Computes a {@link HostKeyInfo} from a raw SSH public key blob. */
 export function describeHostKey(key: Buffer, host: string, port: number): HostKeyInfo {
-  const typeLength = key.length >= 4 ? key.readUInt32BE(0) : 0;
-  const type = typeLength > 0 && typeLength <= key.length - 4 ? key.subarray(4, 4 + typeLength).toString('latin1') : 'unknown';
+  const type = keyTypeOf(key) ?? 'unknown';
   return Object.freeze({
     type,
     fingerprint: fingerprintOf(key),

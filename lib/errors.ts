@@ -172,8 +172,8 @@ export class TimeoutError extends SshError {
  * ```
  */
 export class HostKeyRejectedError extends SshError {
-  override readonly name: 'HostKeyRejectedError' | 'HostKeyUnknownError' | 'HostKeyMismatchError' | 'HostKeyRevokedError' = 'HostKeyRejectedError';
-  readonly code: 'ERR_SSH_HOST_KEY_REJECTED' | 'ERR_SSH_HOST_KEY_UNKNOWN' | 'ERR_SSH_HOST_KEY_MISMATCH' | 'ERR_SSH_HOST_KEY_REVOKED' = 'ERR_SSH_HOST_KEY_REJECTED';
+  override readonly name: 'HostKeyRejectedError' | 'HostKeyUnknownError' | 'HostKeyMismatchError' | 'HostKeyRevokedError' | 'HostCertificateError' = 'HostKeyRejectedError';
+  readonly code: 'ERR_SSH_HOST_KEY_REJECTED' | 'ERR_SSH_HOST_KEY_UNKNOWN' | 'ERR_SSH_HOST_KEY_MISMATCH' | 'ERR_SSH_HOST_KEY_REVOKED' | 'ERR_SSH_HOST_CERTIFICATE' = 'ERR_SSH_HOST_KEY_REJECTED';
   /** The SHA256 fingerprint of the key the server offered, when known. */
   readonly fingerprint: string | undefined;
 
@@ -508,4 +508,31 @@ export class SftpError extends SshError {
 export class ChannelClosedError extends SshError {
   override readonly name = 'ChannelClosedError' as const;
   readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
+}
+
+/**
+ * The server presented an OpenSSH host certificate that does not hold: `reason` says why
+ * (`expired`, `not-yet-valid`, `wrong-principal`, `unknown-ca`, `revoked`, `bad-signature`,
+ * `not-a-host-cert`, `unknown-critical-option`), `keyId` names the certificate.
+ *
+ * @example
+ * ```ts
+ * import { HostCertificateError } from 'rxssh';
+ *
+ * const onError = (e: unknown) => e instanceof HostCertificateError && console.log(e.reason, e.keyId);
+ * ```
+ */
+export class HostCertificateError extends HostKeyRejectedError {
+  override readonly name = 'HostCertificateError' as const;
+  override readonly code = 'ERR_SSH_HOST_CERTIFICATE';
+  /** Why the certificate was refused. */
+  readonly reason: string;
+  /** The certificate's key id. */
+  readonly keyId: string;
+
+  constructor(reason: string, keyId: string, offered: string, context: SshErrorContext) {
+    super(`Host certificate ${JSON.stringify(keyId)} refused: ${reason}`, offered, context);
+    this.reason = reason;
+    this.keyId = keyId;
+  }
 }

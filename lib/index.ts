@@ -167,6 +167,7 @@ export {
   HostKeyUnknownError,
   HostKeyMismatchError,
   HostKeyRevokedError,
+  HostCertificateError,
   ChannelClosedError,
   SftpError,
   StdinOverflowError,

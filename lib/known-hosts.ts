@@ -9,7 +9,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
+import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
+import { checkHostCertificate, HOST_CERT_ALGORITHMS, parseCertificate, type ParsedCertificate } from './internal/certificate.js';
+import { verifySshSignature } from './internal/ssh2-reach.js';
+import { utils } from './internal/ssh2.js';
 import type { HostKeyPolicy } from './host-key.js';
 import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
@@ -260,6 +263,8 @@ export function lookupKnownHost(entries: readonly KnownHostsEntry[], host: strin
 export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string, port: number): string[] {
   const name = knownHostsName(host, port);
   const types: string[] = [];
+  // A CA known for the host: its certificates are asked for first, as OpenSSH does.
+  if (entries.some((e) => e.marker === 'cert-authority' && hostMatches(e.hosts, name))) types.push(...HOST_CERT_ALGORITHMS);
   for (const e of entries) {
     if (e.marker === undefined && !types.includes(e.keyType) && hostMatches(e.hosts, name)) types.push(e.keyType);
   }
@@ -312,7 +317,35 @@ function context(key: HostKeyInfo): SshErrorContext {
 }
 
 /** Throws for a revoked or changed key; resolves with the verdict otherwise. */
+/**
+ * A host certificate offered by the server: valid only when a `@cert-authority` line for the
+ * host vouches for its CA and every check of {@link checkHostCertificate} passes.
+ */
+async function judgeCertificate(files: readonly string[], key: HostKeyInfo): Promise<true> {
+  const index = await indexOf(files, parseKnownHosts);
+  const name = knownHostsName(key.host, key.port);
+  const entries = index.candidates([name, key.host]);
+  let cert: ParsedCertificate;
+  try {
+    cert = parseCertificate(key.key);
+  } catch (err) {
+    throw new HostCertificateError('bad-signature', '', key.fingerprint, { ...context(key), cause: err });
+  }
+  const problem = checkHostCertificate(cert, {
+    caKeys: entries.filter((e) => e.marker === 'cert-authority' && hostMatches(e.hosts, name)).map((e) => e.key),
+    revoked: entries.filter((e) => e.marker === 'revoked').map((e) => e.key),
+    hostName: key.host,
+    verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)),
+  });
+  if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
+  return true;
+}
+
 async function judge(files: readonly string[], key: HostKeyInfo): Promise<KnownHostVerdict | UnknownHostVerdict> {
+  if (key.type.endsWith('-cert-v01@openssh.com')) {
+    await judgeCertificate(files, key);
+    return { kind: 'known', entry: { file: '', line: 0, marker: 'cert-authority', hosts: key.host, keyType: key.type, key: key.key } };
+  }
   const verdict = await lookup(files, key);
   if (verdict.kind === 'known' || verdict.kind === 'unknown') return verdict;
   if (verdict.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, key.fingerprint, context(key));

@@ -32,6 +32,10 @@ export interface ParsedCertificate {
   readonly extensions: readonly string[];
   /** The CA's public-key blob. */
   readonly signatureKey: Buffer;
+  /** The CA's signature (SSH format: string algorithm, string signature). */
+  readonly signature: Buffer;
+  /** What the CA signed: the blob up to the signature field. */
+  readonly signed: Buffer;
 }
 
 class Reader {
@@ -71,6 +75,9 @@ class Reader {
   }
   get done(): boolean {
     return this.#at >= this.buf.length;
+  }
+  get position(): number {
+    return this.#at;
   }
 }
 
@@ -116,8 +123,9 @@ export function parseCertificate(input: string | Buffer): ParsedCertificate {
   const extensions = r.strings(true);
   r.bytes(); // reserved
   const signatureKey = r.bytes();
-  r.bytes(); // signature
-  return { blob, type, keyType, publicKey, serial, certType, keyId, principals, validAfter, validBefore, criticalOptions, extensions, signatureKey };
+  const signedLength = r.position;
+  const signature = r.bytes();
+  return { blob, type, keyType, publicKey, serial, certType, keyId, principals, validAfter, validBefore, criticalOptions, extensions, signatureKey, signature, signed: blob.subarray(0, signedLength) };
 }
 
 /** The certificate algorithm to name in a request signed with `signatureAlgorithm` (RSA: rsa-sha2-*). */
@@ -172,3 +180,58 @@ export function certificateFor(publicKey: Buffer, files: readonly string[], read
   }
   return undefined;
 }
+
+/** Why a host certificate is refused (the `reason` of `HostCertificateError`). */
+export type HostCertificateProblem =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'wrong-principal'
+  | 'unknown-ca'
+  | 'revoked'
+  | 'bad-signature'
+  | 'not-a-host-cert'
+  | 'unknown-critical-option';
+
+/** How far a host certificate's validity window is stretched for clock skew, in seconds. */
+export const HOST_CERT_CLOCK_SKEW_S = 60n;
+
+/**
+ * Checks a host certificate the way OpenSSH's client does: a host certificate (type 2), signed
+ * by one of `caKeys` (verified), not made with or for a `revoked` key, naming `hostName` among
+ * its principals (none named: refused, fail closed), valid now (± {@link HOST_CERT_CLOCK_SKEW_S}),
+ * with no critical option (OpenSSH defines none for hosts).
+ *
+ * @param verify - checks `signature` (SSH format) by the CA key blob over `data`.
+ * @returns undefined when it is valid, otherwise why not.
+ */
+export function checkHostCertificate(
+  cert: ParsedCertificate,
+  options: {
+    readonly caKeys: readonly Buffer[];
+    readonly revoked: readonly Buffer[];
+    readonly hostName: string;
+    readonly now?: bigint;
+    readonly verify: (caKey: Buffer, data: Buffer, signature: Buffer) => boolean;
+  },
+): HostCertificateProblem | undefined {
+  if (cert.certType !== 2) return 'not-a-host-cert';
+  const ca = options.caKeys.find((k) => k.equals(cert.signatureKey));
+  if (!ca) return 'unknown-ca';
+  if (options.revoked.some((k) => k.equals(cert.signatureKey) || k.equals(cert.publicKey) || k.equals(cert.blob))) return 'revoked';
+  if (!options.verify(ca, cert.signed, cert.signature)) return 'bad-signature';
+  if (cert.criticalOptions.length > 0) return 'unknown-critical-option';
+  const name = options.hostName.toLowerCase();
+  if (!cert.principals.some((p) => p.toLowerCase() === name)) return 'wrong-principal';
+  const now = options.now ?? BigInt(Math.floor(Date.now() / 1000));
+  if (now + HOST_CERT_CLOCK_SKEW_S < cert.validAfter) return 'not-yet-valid';
+  if (now - HOST_CERT_CLOCK_SKEW_S >= cert.validBefore) return 'expired';
+  return undefined;
+}
+
+/** The host-key algorithms that offer a certificate (ed25519 and ECDSA; no SHA-1 RSA). */
+export const HOST_CERT_ALGORITHMS = [
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+] as const;

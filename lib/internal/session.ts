@@ -9,12 +9,13 @@ import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { guardChannelOpens, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
+import { acceptCertificateSignature, guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey } from './host-key-info.js';
 import type { AuthEvent, CertificateSummary, HostKeyInfo } from '../transport.js';
-import { certificateOf } from './certificate.js';
+import { certificateOf, parseCertificate, type ParsedCertificate } from './certificate.js';
+import { keyTypeOf } from './key-blob.js';
 import { fromSsh2Error } from './errors-map.js';
 import { Semaphore } from './semaphore.js';
 
@@ -343,7 +344,9 @@ export class Session {
       this.#fail(fromSsh2Error(err, this.#errorState()));
       return;
     }
+    const certificateAlgorithms = this.#knownHostKeyTypes.filter((t) => t.endsWith('-cert-v01@openssh.com'));
     const reached =
+      (certificateAlgorithms.length === 0 || offerHostCertificates(this.client, certificateAlgorithms)) &&
       guardChannelOpens(this.client) &&
       skipHostKeyProofs(this.client) &&
       signPublicKeyAtOnce(this.client) &&
@@ -527,6 +530,21 @@ export class Session {
 
   #onHostKey(key: Buffer, verify: (ok: boolean) => void): void {
     if (this.#finished) return verify(false);
+    if (keyTypeOf(key)?.endsWith('-cert-v01@openssh.com')) {
+      // A host certificate: ssh2 must check the exchange signature with the certified key.
+      let cert: ParsedCertificate | undefined;
+      try {
+        cert = parseCertificate(key);
+      } catch {
+        cert = undefined;
+      }
+      if (!cert || !acceptCertificateSignature(this.client, key, cert.publicKey, cert.keyType)) {
+        this.#rejection = new ProtocolError('The server sent a host certificate rxssh cannot check', { host: this.host, port: this.port, phase: 'kex' });
+        verify(false);
+        this.#fail(this.#rejection);
+        return;
+      }
+    }
     if (this.#acceptedKey) {
       // A re-key: the key must not change under an established connection.
       if (key.equals(this.#acceptedKey)) return verify(true);

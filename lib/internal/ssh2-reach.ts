@@ -453,3 +453,89 @@ function sendCertificateAuth(protocol: any, username: string, key: any, certific
   sendPacket(protocol, writer.finalize(packet));
   return true;
 }
+
+/**
+ * Host certificates, step 1: puts `algorithms` (the `*-cert-v01@openssh.com` host-key
+ * algorithms) first in the client's KEXINIT, as OpenSSH does when known_hosts has a matching
+ * `@cert-authority` line. ssh2 refuses these names in its config (it cannot verify a
+ * certificate), so the offer it built is rebuilt with them, before it is sent (after the
+ * server's identification line arrives).
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function offerHostCertificates(client: object, algorithms: readonly string[]): boolean {
+  const protocol = (client as any)._protocol;
+  const offer = protocol?._offer;
+  const lists = offer?.lists;
+  let KexInit: (new (obj: unknown) => unknown) | undefined;
+  try {
+    KexInit = (createRequire(import.meta.url)('ssh2/lib/protocol/kex.js') as { KexInit?: new (obj: unknown) => unknown }).KexInit;
+  } catch {
+    return false;
+  }
+  if (typeof KexInit !== 'function' || !lists?.serverHostKey?.array || !lists.cs || !lists.sc) return false;
+  const side = (s: any) => ({ cipher: s.cipher.array, mac: s.mac.array, compress: s.compress.array, lang: s.lang.array });
+  protocol._offer = new KexInit({
+    kex: lists.kex.array,
+    serverHostKey: [...algorithms, ...lists.serverHostKey.array.filter((a: string) => !algorithms.includes(a))],
+    cs: side(lists.cs),
+    sc: side(lists.sc),
+  });
+  return true;
+}
+
+/**
+ * Host certificates, step 2: lets ssh2 check the server's exchange-hash signature when the host
+ * key is a certificate. ssh2 hashes the host key as sent (the certificate, as it must) but then
+ * wants the signature type to equal the negotiated certificate algorithm and parses the
+ * certificate as a plain key, which fails. For the key exchange in progress, its `finish` sees
+ * the certificate blob where it hashes the host key, and the certified plain key (and plain
+ * algorithm) where it checks the signature — the signature OpenSSH makes with the certified key.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function acceptCertificateSignature(client: object, certificate: Buffer, plainKey: Buffer, plainAlgorithm: string): boolean {
+  const kex = (client as any)._protocol?._kex;
+  if (!kex || typeof kex.finish !== 'function' || !Buffer.isBuffer(kex._hostKey) || !kex.negotiated) return false;
+  const finish = kex.finish;
+  kex.finish = function (this: any, ...args: unknown[]) {
+    let reads = 0;
+    // The first read of the host key is the "K_S" of the exchange hash: the certificate itself.
+    Object.defineProperty(this, '_hostKey', { configurable: true, get: () => (reads++ === 0 ? certificate : plainKey), set: () => undefined });
+    Object.defineProperty(this.negotiated, 'serverHostKey', { configurable: true, value: plainAlgorithm, writable: true });
+    return finish.apply(this, args);
+  };
+  return true;
+}
+
+/** ssh2's SSH-to-ASN.1 signature converter (ECDSA), or undefined if it moved. */
+const sigSSHToASN1: ((signature: Buffer, type: string) => Buffer | false) | undefined = (() => {
+  try {
+    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sigSSHToASN1?: unknown }).sigSSHToASN1;
+    return typeof fn === 'function' ? (fn as (signature: Buffer, type: string) => Buffer | false) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Verifies an SSH-format signature (string algorithm, string blob) by a key blob over `data`. */
+export function verifySshSignature(keyBlob: Buffer, data: Buffer, signature: Buffer, parseKey: (text: string) => unknown): boolean {
+  const read = (buf: Buffer, at: number): [Buffer, number] | undefined => {
+    if (at + 4 > buf.length) return undefined;
+    const n = buf.readUInt32BE(at);
+    return at + 4 + n > buf.length ? undefined : [buf.subarray(at + 4, at + 4 + n), at + 4 + n];
+  };
+  const algo = read(signature, 0);
+  const sig = algo && read(signature, algo[1]);
+  const type = read(keyBlob, 0);
+  if (!algo || !sig || !type) return false;
+  const algorithm = algo[0].toString('latin1');
+  const key = parseKey(`${type[0].toString('latin1')} ${keyBlob.toString('base64')}`) as any;
+  if (!key || key instanceof Error || typeof key.verify !== 'function') return false;
+  let value: Buffer | false = sig[0];
+  if (algorithm.startsWith('ecdsa-sha2-')) value = sigSSHToASN1 ? sigSSHToASN1(value, algorithm) : false;
+  if (!value) return false;
+  const hash = algorithm === 'rsa-sha2-256' ? 'sha256' : algorithm === 'rsa-sha2-512' ? 'sha512' : undefined;
+  if (algorithm === 'ssh-rsa' || algorithm === 'ssh-dss') return false; // no SHA-1 CA signatures
+  return key.verify(data, value, hash) === true;
+}

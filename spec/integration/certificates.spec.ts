@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, authenticate, connect, connectAlias, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { AuthenticationError, HostCertificateError, HostKeyUnknownError, authenticate, connect, connectAlias, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
@@ -172,5 +172,123 @@ describe('user certificates (TrustedUserCAKeys), beside OpenSSH', () => {
     expect(await cli(['exec', ...common, '--identity', file, `127.0.0.1:${server.info.port}`, 'echo', 'beside'])).toMatchObject({ code: 0, stdout: 'beside\n' });
     expect(await cli(['exec', ...common, '--identity', second, '--certificate', other, `127.0.0.1:${server.info.port}`, 'echo', 'given'])).toMatchObject({ code: 0, stdout: 'given\n' });
     expect((await cli(['exec', ...common, '--identity', second, `127.0.0.1:${server.info.port}`, 'true'])).code).toBe(255);
+  });
+});
+
+describe('host certificates (@cert-authority), beside OpenSSH', () => {
+  const servers: Array<{ info: SshdInfo; stop: () => Promise<void> }> = [];
+  afterAll(async () => {
+    for (const srv of servers) await srv.stop();
+  });
+  let hostCa: string;
+  let otherCa: string;
+  beforeAll(() => {
+    hostCa = join(dir, 'host_ca');
+    otherCa = join(dir, 'other_ca');
+    keygen('-t', 'ed25519', '-N', '', '-f', hostCa);
+    keygen('-t', 'ed25519', '-N', '', '-f', otherCa);
+  });
+  const pubOf = (file: string) => readFileSync(`${file}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+
+  /** An sshd whose ed25519 host key carries a certificate signed as `sign` says (or none). */
+  async function certifiedSshd(name: string, sign?: { ca?: string; principals: string; validity: string }, more: string[] = [], type = 'ed25519'): Promise<{ info: SshdInfo; hostKey: string }> {
+    const hostKey = join(dir, `hostkey_${name}`);
+    keygen('-t', type, ...(type === 'ecdsa' ? ['-b', '384'] : []), '-N', '', '-f', hostKey);
+    const extra = [`HostKey ${hostKey}`, ...more];
+    if (sign) {
+      keygen('-s', sign.ca ?? hostCa, '-h', '-I', `host-${name}`, '-n', sign.principals, '-V', sign.validity, `${hostKey}.pub`);
+      extra.push(`HostCertificate ${hostKey}-cert.pub`);
+    }
+    const srv = await startSshd({ account: s, extra });
+    servers.push(srv);
+    return { info: srv.info, hostKey };
+  }
+
+  const knownHostsWith = (name: string, lines: string[]) => {
+    const file = join(dir, `kh_${name}`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  };
+
+  async function verdicts(info: SshdInfo, kh: string): Promise<{ rxssh: unknown; ssh: 'accepted' | 'refused' }> {
+    let rxssh: unknown = 'accepted';
+    try {
+      await lastValueFrom(
+        connect({ host: '127.0.0.1', port: info.port, username: info.username }).pipe(
+          verifyHostKey(knownHosts({ files: [kh] })),
+          authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
+          run('true', { check: true }),
+        ),
+      );
+    } catch (err) {
+      rxssh = err;
+    }
+    const ssh = await new Promise<'accepted' | 'refused'>((resolve) =>
+      execFile(
+        'ssh',
+        ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentityAgent=none', '-i', info.keys['ed25519'] ?? '', '-p', String(info.port), `${info.username}@127.0.0.1`, 'true'],
+        (err) => resolve(err ? 'refused' : 'accepted'),
+      ),
+    );
+    return { rxssh, ssh };
+  }
+
+  it('a valid host certificate is accepted through the CA alone (no host key in known_hosts), as by ssh', async () => {
+    const { info } = await certifiedSshd('valid', { principals: '127.0.0.1,localhost', validity: '-5m:+1h' });
+    const kh = knownHostsWith('valid', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);
+    const v = await verdicts(info, kh);
+    expect(v).toEqual({ rxssh: 'accepted', ssh: 'accepted' });
+  });
+
+  it('an ECDSA host certificate, across re-keys (RekeyLimit 1M, 8 MB through it): the certificate is checked at every key exchange', async () => {
+    const { info } = await certifiedSshd('ecdsa-rekey', { principals: '127.0.0.1', validity: '-5m:+1h' }, ['RekeyLimit 1M', 'HostKeyAlgorithms ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp384'], 'ecdsa');
+    const kh = knownHostsWith('ecdsa-rekey', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);
+    let offered = '';
+    const r = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: info.port, username: info.username }).pipe(
+        verifyHostKey(knownHosts({ files: [kh] })),
+        tap((t) => (offered = t.hostKey.type)),
+        authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
+        run('head -c 8000000 /dev/zero | wc -c', { check: true }),
+      ),
+    );
+    expect(offered).toBe('ecdsa-sha2-nistp384-cert-v01@openssh.com');
+    expect(r.stdout.trim()).toBe('8000000');
+  });
+
+  it.each([
+    ['expired', { principals: '127.0.0.1', validity: '-2d:-1d' }, 'expired'],
+    ['not-yet-valid', { principals: '127.0.0.1', validity: '+1d:+2d' }, 'not-yet-valid'],
+    ['wrong-principal', { principals: 'other.example', validity: '-5m:+1h' }, 'wrong-principal'],
+  ] as const)('%s: HostCertificateError with that reason; ssh refuses too', async (name, sign, reason) => {
+    const { info } = await certifiedSshd(name, sign);
+    const kh = knownHostsWith(name, [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);
+    const v = await verdicts(info, kh);
+    expect(v.ssh).toBe('refused');
+    expect(v.rxssh).toBeInstanceOf(HostCertificateError);
+    expect(v.rxssh).toMatchObject({ reason, keyId: `host-${name}`, code: 'ERR_SSH_HOST_CERTIFICATE' });
+  });
+
+  it('unknown CA, revoked CA, revoked host key: refused like ssh', async () => {
+    const { info, hostKey } = await certifiedSshd('others', { principals: '127.0.0.1', validity: '-5m:+1h' });
+    const cases: Array<[string, string[], string]> = [
+      ['unknown-ca', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(otherCa)}`], 'unknown-ca'],
+      ['revoked-ca', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`, `@revoked * ${pubOf(hostCa)}`], 'revoked'],
+      ['revoked-key', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`, `@revoked * ${pubOf(hostKey)}`], 'revoked'],
+    ];
+    for (const [name, lines, reason] of cases) {
+      const v = await verdicts(info, knownHostsWith(name, lines));
+      expect(v.ssh, name).toBe('refused');
+      expect(v.rxssh, name).toBeInstanceOf(HostCertificateError);
+      expect((v.rxssh as HostCertificateError).reason, name).toBe(reason);
+    }
+  });
+
+  it('a host with a plain key where only a CA is known is unknown (fail closed), as with ssh -o StrictHostKeyChecking=yes', async () => {
+    const { info } = await certifiedSshd('plain');
+    const kh = knownHostsWith('plain', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);
+    const v = await verdicts(info, kh);
+    expect(v.ssh).toBe('refused');
+    expect(v.rxssh).toBeInstanceOf(HostKeyUnknownError);
   });
 });

@@ -51,3 +51,33 @@ describe('parseCertificate', () => {
     expect(() => parseCertificate(`${type} ${cut}`)).toThrow(/truncated/);
   });
 });
+
+describe('host certificates: the CA signature and the checks', () => {
+  it.each([['ed25519'], ['ecdsa'], ['rsa']])('a %s CA signature verifies; one flipped byte does not; each check has its reason', async (caType) => {
+    const { checkHostCertificate } = await import('../../lib/internal/certificate.js');
+    const { verifySshSignature } = await import('../../lib/internal/ssh2-reach.js');
+    const { utils } = await import('../../lib/internal/ssh2.js');
+    const ca = join(dir, `hostca_${caType}`);
+    keygen('-t', caType, ...(caType === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', ca);
+    const host = join(dir, `host_${caType}`);
+    keygen('-t', 'ed25519', '-N', '', '-f', host);
+    keygen('-s', ca, '-h', '-I', 'web1-host', '-n', 'web1.example,10.0.0.5', '-V', '-5m:+1h', `${host}.pub`);
+    const cert = parseCertificate(readFileSync(`${host}-cert.pub`, 'utf8'));
+    const caKey = Buffer.from(readFileSync(`${ca}.pub`, 'utf8').split(' ')[1] ?? '', 'base64');
+    const verify = (k: Buffer, data: Buffer, sig: Buffer) => verifySshSignature(k, data, sig, (t) => utils.parseKey(t));
+    const base = { caKeys: [caKey], revoked: [] as Buffer[], hostName: 'WEB1.example', verify };
+    expect(checkHostCertificate(cert, base)).toBeUndefined();
+    const flipped = Buffer.from(cert.signed);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
+    expect(checkHostCertificate({ ...cert, signed: flipped }, base)).toBe('bad-signature');
+    expect(checkHostCertificate(cert, { ...base, caKeys: [] })).toBe('unknown-ca');
+    expect(checkHostCertificate(cert, { ...base, revoked: [caKey] })).toBe('revoked');
+    expect(checkHostCertificate(cert, { ...base, revoked: [cert.publicKey] })).toBe('revoked');
+    expect(checkHostCertificate(cert, { ...base, hostName: 'web2.example' })).toBe('wrong-principal');
+    expect(checkHostCertificate(cert, { ...base, now: cert.validBefore + 61n })).toBe('expired');
+    expect(checkHostCertificate(cert, { ...base, now: cert.validBefore + 30n })).toBeUndefined(); // 60 s allowance for clock skew
+    expect(checkHostCertificate(cert, { ...base, now: cert.validAfter - 61n })).toBe('not-yet-valid');
+    expect(checkHostCertificate({ ...cert, certType: 1 }, base)).toBe('not-a-host-cert');
+    expect(checkHostCertificate({ ...cert, criticalOptions: ['force-command'] }, base)).toBe('unknown-critical-option');
+  });
+});

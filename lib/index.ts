@@ -24,6 +24,7 @@ export {
 export {
   knownHosts,
   acceptNew,
+  hostCertificateAuthority,
   parseKnownHosts,
   lookupKnownHost,
   hostMatches,

@@ -399,6 +399,46 @@ function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => 
   });
 }
 
+/**
+ * Trusts hosts by their OpenSSH host certificate alone, like a `@cert-authority *` line in
+ * known_hosts: the key exchange asks for certificates first, and a certificate is accepted when
+ * one of `caKeys` signed it for the host name given to `connect` (as a principal), it is valid
+ * now (60 s allowance for clock skew) and has no critical option. A plain host key is refused
+ * as unknown (fail closed).
+ *
+ * @param caKeys - the CAs' public keys as OpenSSH lines (`ssh-ed25519 AAAA… comment`).
+ * @example
+ * ```ts
+ * import { connect, verifyHostKey, hostCertificateAuthority } from 'rxssh';
+ *
+ * connect({ host: 'web1.example', username: 'me' }).pipe(verifyHostKey(hostCertificateAuthority(readFileSync('host_ca.pub', 'utf8'))));
+ * ```
+ */
+export function hostCertificateAuthority(...caKeys: string[]): HostKeyPolicy {
+  if (caKeys.length === 0) throw new TypeError('hostCertificateAuthority() needs at least one CA public key');
+  const keys = caKeys.map((line) => {
+    const [type, b64] = line.trim().split(/\s+/);
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!type || keyTypeOf(key) !== type) throw new TypeError(`hostCertificateAuthority(): not an OpenSSH public key: ${JSON.stringify(line.slice(0, 40))}`);
+    return key;
+  });
+  const policy = async (key: HostKeyInfo): Promise<boolean> => {
+    if (!key.type.endsWith('-cert-v01@openssh.com')) {
+      throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not a certificate, and only a CA is trusted`, key.fingerprint, context(key));
+    }
+    let cert: ParsedCertificate;
+    try {
+      cert = parseCertificate(key.key);
+    } catch (err) {
+      throw new HostCertificateError('bad-signature', '', key.fingerprint, { ...context(key), cause: err });
+    }
+    const problem = checkHostCertificate(cert, { caKeys: keys, revoked: [], hostName: key.host, verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)) });
+    if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
+    return true;
+  };
+  return Object.assign(policy, { [KNOWN_KEY_TYPES]: async (): Promise<string[]> => [...HOST_CERT_ALGORITHMS] });
+}
+
 /** Serializes learning per file inside this process (so per host name too). */
 const learnQueues = new Map<string, Promise<unknown>>();
 

@@ -7,9 +7,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, tap } from 'rxjs';
+import { lastValueFrom, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, HostCertificateError, HostKeyUnknownError, authenticate, connect, connectAlias, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { AuthenticationError, HostCertificateError, HostKeyUnknownError, authenticate, connect, connectAlias, fanOut, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
@@ -282,6 +282,46 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
       expect(v.rxssh, name).toBeInstanceOf(HostCertificateError);
       expect((v.rxssh as HostCertificateError).reason, name).toBe(reason);
     }
+  });
+
+  it('hostCertificateAuthority(caKey): certificates of that CA only; a plain host key is unknown', async () => {
+    const { info } = await certifiedSshd('policy', { principals: '127.0.0.1', validity: '-5m:+1h' });
+    const login = (port: number, policyCa: string) =>
+      connect({ host: '127.0.0.1', port, username: info.username }).pipe(
+        verifyHostKey(hostCertificateAuthority(readFileSync(`${policyCa}.pub`, 'utf8'))),
+        authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
+        run('echo by CA'),
+      );
+    expect((await lastValueFrom(login(info.port, hostCa))).stdout).toBe('by CA\n');
+    expect(await errorOf(login(info.port, otherCa))).toMatchObject({ reason: 'unknown-ca' });
+    const plain = await certifiedSshd('policy-plain');
+    expect(await errorOf(login(plain.info.port, hostCa))).toBeInstanceOf(HostKeyUnknownError);
+  });
+
+  it('rxssh run over hosts that take certificates only (user and host), with a host CA in known_hosts; a fan-out over certificate and plain hosts keeps one result each', async () => {
+    const userKey = key('fleet_user', 'ed25519', { principals: s.username, validity: '-5m:+1h' });
+    const certOnly = await certifiedSshd('fleet', { principals: '127.0.0.1', validity: '-5m:+1h' }, [`TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`, 'PasswordAuthentication no']);
+    const plainHost = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const kh = knownHostsWith('fleet', [`@cert-authority [127.0.0.1]:${certOnly.info.port} ${pubOf(hostCa)}`, `[127.0.0.1]:${s.port} ${plainHost}`]);
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { env: { ...process.env, SSH_AUTH_SOCK: '' } }, (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const out = await cli(['run', '-F', '/dev/null', '-O', `UserKnownHostsFile=${kh}`, '-O', 'StrictHostKeyChecking=yes', '-l', s.username, '--identity', userKey, '--identity', s.keys['ed25519'] ?? '', '-H', `127.0.0.1:${certOnly.info.port}`, '-H', `127.0.0.1:${s.port}`, '-i', 'echo fleet']);
+    expect(out.code, out.stdout).toBe(0);
+    expect(out.stdout.match(/\[SUCCESS\]/g)).toHaveLength(2);
+    const results = await lastValueFrom(
+      fanOut([`127.0.0.1:${certOnly.info.port}`, `127.0.0.1:${s.port}`, `127.0.0.1:${certOnly.info.port}`], (t) =>
+        connect({ host: t.host, port: t.port ?? 22, username: s.username }).pipe(
+          verifyHostKey(knownHosts({ files: [kh] })),
+          authenticate(privateKey(readFileSync(userKey), { certificate: readFileSync(`${userKey}-cert.pub`, 'utf8') }), privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+          run('echo one'),
+        ),
+      ).pipe(toArray()),
+    );
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
   });
 
   it('a host with a plain key where only a CA is known is unknown (fail closed), as with ssh -o StrictHostKeyChecking=yes', async () => {

@@ -7,7 +7,9 @@
 import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { utils } from './internal/ssh2.js';
-import { CERTIFICATE, certificateValidity, parseCertificate, summarize } from './internal/certificate.js';
+import { AGENT_SIGNER, CERTIFICATE, certificateValidity, parseCertificate, summarize, type AgentSigner } from './internal/certificate.js';
+import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign } from './internal/agent-client.js';
+import { keyTypeOf } from './internal/key-blob.js';
 import { Connection } from './connection.js';
 import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from './transport.js';
 import { register, sessionOf } from './internal/registry.js';
@@ -195,6 +197,69 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
         map((parsed) => ({ type: 'publickey' as const, username, key: parsed })),
       );
     },
+  };
+}
+
+/**
+ * Authentication with an OpenSSH certificate held by an SSH agent (`ssh-add` of a key with its
+ * `-cert.pub` beside it): offers the agent's first certificate that is valid now, signed by the
+ * agent. ssh2's own agent support cannot list certificates; put this provider before
+ * {@link agent}, which offers the agent's plain keys.
+ *
+ * @remarks
+ * Certificates that are expired or not yet valid are skipped with a `skipped` event on `auth$`.
+ * With no agent socket, or no certificate in the agent, the provider is skipped.
+ *
+ * @param socketPath - the agent's Unix socket (default `process.env.SSH_AUTH_SOCK`).
+ * @example
+ * ```ts
+ * import { authenticate, agent, agentCertificate } from 'rxssh';
+ *
+ * authenticate(agentCertificate(), agent());
+ * ```
+ */
+export function agentCertificate(socketPath?: string): AuthProvider {
+  if (socketPath !== undefined && (typeof socketPath !== 'string' || socketPath === '')) {
+    throw new TypeError('agentCertificate() takes a socket path');
+  }
+  return {
+    method: 'publickey',
+    label: 'agent (certificate)',
+    credential: ({ username, report }) =>
+      defer(async () => {
+        const path = socketPath ?? process.env['SSH_AUTH_SOCK'];
+        if (!path) return undefined;
+        let identities: Awaited<ReturnType<typeof agentIdentities>>;
+        try {
+          identities = await agentIdentities(path);
+        } catch {
+          return undefined; // no usable agent: skipped, as agent() skips
+        }
+        for (const { blob } of identities) {
+          if (!/-cert-v01@openssh\.com$/.test(keyTypeOf(blob) ?? '')) continue;
+          let cert: ReturnType<typeof parseCertificate>;
+          try {
+            cert = parseCertificate(blob);
+          } catch {
+            continue;
+          }
+          const validity = certificateValidity(cert);
+          if (validity !== 'valid') {
+            report({ type: 'skipped', provider: 'agent (certificate)', reason: validity, certificate: summarize(cert) });
+            continue;
+          }
+          const sign: AgentSigner = (data, algorithm) =>
+            agentSign(path, blob, data, algorithm === 'rsa-sha2-512' ? AGENT_RSA_SHA2_512 : algorithm === 'rsa-sha2-256' ? AGENT_RSA_SHA2_256 : 0);
+          // The certified public key, parsed by ssh2 (so ssh2 takes it as a key), standing in
+          // for the private key the agent holds: rxssh's certificate request signs through the agent.
+          const base = utils.parseKey(`${cert.keyType} ${cert.publicKey.toString('base64')}`);
+          const parsed = Array.isArray(base) ? base[0] : base;
+          if (!parsed || parsed instanceof Error) continue;
+          const key = Object.assign(Object.create(parsed) as ParsedKey, { isPrivateKey: () => true, [CERTIFICATE]: cert, [AGENT_SIGNER]: sign });
+          return { type: 'publickey' as const, username, key };
+        }
+        return undefined;
+      }).pipe(switchMap((credential) => (credential ? of(credential) : EMPTY))),
   };
 }
 

@@ -58,6 +58,7 @@ export {
   password,
   privateKey,
   agent,
+  agentCertificate,
   keyboardInteractive,
   type AuthProvider,
   type AuthEvent,

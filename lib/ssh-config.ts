@@ -13,7 +13,7 @@ import { EMPTY, type Observable } from 'rxjs';
 import SSHConfig from 'ssh-config';
 import { certificateFor } from './internal/certificate.js';
 import { utils } from './internal/ssh2.js';
-import { agent, authenticate, privateKey, type AuthProvider } from './auth.js';
+import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from './auth.js';
 import { connect, type ConnectConfig } from './connect.js';
 import type { Connection } from './connection.js';
 import { parseHostSpec, type LabelledTarget } from './fan-out.js';
@@ -266,7 +266,7 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
  * ```
  */
 export function credentialsFor(host: SshConfigHost): AuthProvider[] {
-  const providers: AuthProvider[] = host.identitiesOnly ? [] : [agent()];
+  const providers: AuthProvider[] = host.identitiesOnly ? [] : [agentCertificate(), agent()];
   for (const file of host.identityFiles) {
     if (!existsSync(file)) continue;
     try {

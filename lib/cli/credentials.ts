@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { agent, password, privateKey, type AuthProvider } from '../auth.js';
+import { agent, agentCertificate, password, privateKey, type AuthProvider } from '../auth.js';
 import { AuthenticationError } from '../errors.js';
 import { certificateFor } from '../internal/certificate.js';
 import { utils } from '../internal/ssh2.js';
@@ -105,7 +105,7 @@ export function hostCredentials(host: SshConfigHost, secrets: Secrets): { provid
   const providers: AuthProvider[] = [];
   const socket = io.env['SSH_AUTH_SOCK'];
   const useAgent = !host.identitiesOnly && !!socket;
-  if (useAgent) providers.push(agent(socket));
+  if (useAgent) providers.push(agentCertificate(socket), agent(socket));
   const files = [...new Set([...sources.identities, ...host.identityFiles])];
   const found: string[] = [];
   for (const file of files) {

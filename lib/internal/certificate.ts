@@ -8,6 +8,13 @@ import type { CertificateSummary } from '../transport.js';
 /** Where a parsed private key carries the certificate to offer with it. */
 export const CERTIFICATE = Symbol('rxssh.certificate');
 
+/**
+ * Where a certificate identity held by an agent carries its signer: signs `data` for the named
+ * signature algorithm and resolves with the SSH signature blob (string algorithm, string sig).
+ */
+export const AGENT_SIGNER = Symbol('rxssh.agentSigner');
+export type AgentSigner = (data: Buffer, signatureAlgorithm: string) => Promise<Buffer>;
+
 /** A parsed certificate. */
 export interface ParsedCertificate {
   /** The whole certificate blob, as sent on the wire. */

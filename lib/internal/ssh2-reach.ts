@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ClientChannel } from 'ssh2';
-import { CERTIFICATE, certificateAlgorithm, wireString, type ParsedCertificate } from './certificate.js';
+import { AGENT_SIGNER, CERTIFICATE, certificateAlgorithm, wireString, type AgentSigner, type ParsedCertificate } from './certificate.js';
 
 // `any` is allowed in this file only (see eslint.config.js): ssh2's internals are untyped.
 
@@ -442,15 +442,26 @@ function sendCertificateAuth(protocol: any, username: string, key: any, certific
     wireString(certificateAlgorithm(certificate, signatureAlgorithm)),
     wireString(certificate.blob),
   ]);
-  const raw: unknown = key.sign(Buffer.concat([wireString(sessionId), body]), hash);
+  const toSign = Buffer.concat([wireString(sessionId), body]);
+  const send = (signatureBlob: Buffer): void => {
+    const payload = Buffer.concat([body, wireString(signatureBlob)]);
+    const packet: Buffer = writer.alloc(payload.length);
+    payload.copy(packet, writer.allocStart);
+    protocol._authsQueue.push('publickey');
+    sendPacket?.(protocol, writer.finalize(packet));
+  };
+  const agentSigner: AgentSigner | undefined = key[AGENT_SIGNER];
+  if (agentSigner) {
+    // Held by an agent: it signs (asynchronously); ssh2 waits for the server's answer meanwhile.
+    // Should the agent fail, the request goes unsigned and the server refuses it.
+    agentSigner(toSign, signatureAlgorithm).then(send, () => send(Buffer.concat([wireString(signatureAlgorithm), wireString(Buffer.alloc(0))])));
+    return true;
+  }
+  const raw: unknown = key.sign(toSign, hash);
   if (!Buffer.isBuffer(raw)) return false;
   const signature = convertSignature(raw, String(key.type));
   if (!signature) return false;
-  const payload = Buffer.concat([body, wireString(Buffer.concat([wireString(signatureAlgorithm), wireString(signature)]))]);
-  const packet: Buffer = writer.alloc(payload.length);
-  payload.copy(packet, writer.allocStart);
-  protocol._authsQueue.push('publickey');
-  sendPacket(protocol, writer.finalize(packet));
+  send(Buffer.concat([wireString(signatureAlgorithm), wireString(signature)]));
   return true;
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, HostCertificateError, HostKeyUnknownError, authenticate, connect, connectAlias, fanOut, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { AuthenticationError, HostCertificateError, HostKeyUnknownError, agent, agentCertificate, authenticate, connect, connectAlias, fanOut, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
@@ -172,6 +172,60 @@ describe('user certificates (TrustedUserCAKeys), beside OpenSSH', () => {
     expect(await cli(['exec', ...common, '--identity', file, `127.0.0.1:${server.info.port}`, 'echo', 'beside'])).toMatchObject({ code: 0, stdout: 'beside\n' });
     expect(await cli(['exec', ...common, '--identity', second, '--certificate', other, `127.0.0.1:${server.info.port}`, 'echo', 'given'])).toMatchObject({ code: 0, stdout: 'given\n' });
     expect((await cli(['exec', ...common, '--identity', second, `127.0.0.1:${server.info.port}`, 'true'])).code).toBe(255);
+  });
+});
+
+describe('certificates held by an ssh-agent', () => {
+  let sock: string;
+  let pid = '';
+  beforeAll(() => {
+    sock = join(dir, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+    pid = /SSH_AGENT_PID=(\d+)/.exec(out)?.[1] ?? '';
+  });
+  afterAll(() => {
+    if (pid) execFileSync('kill', [pid]);
+  });
+  const agentLogin = (...providers: ReturnType<typeof agentCertificate>[]) =>
+    connect({ host: '127.0.0.1', port: server.info.port, username: server.info.username }).pipe(
+      verifyHostKey(pinned(...Object.values(server.info.hostFingerprints))),
+      authenticate(...providers),
+      run('echo via agent', { check: true }),
+    );
+
+  it('ssh-add of a key with its certificate: agentCertificate() logs in where only the certificate is authorized (agent() alone cannot), as ssh does', async () => {
+    for (const type of ['ed25519', 'rsa']) {
+      const file = key(`agent_${type}`, type, { principals: server.info.username, validity: '-5m:+1h', id: `agent-${type}` });
+      execFileSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      execFileSync('ssh-add', [file], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' }); // adds FILE-cert.pub too
+      expect(await errorOf(agentLogin(agent(sock)))).toBeInstanceOf(AuthenticationError);
+      expect((await lastValueFrom(agentLogin(agentCertificate(sock), agent(sock)))).stdout, type).toBe('via agent\n');
+      const ssh = await new Promise<number>((resolve) =>
+        execFile(
+          'ssh',
+          ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', `IdentityAgent=${sock}`, '-p', String(server.info.port), `${server.info.username}@127.0.0.1`, 'true'],
+          (err) => resolve(err ? 1 : 0),
+        ),
+      );
+      expect(ssh, type).toBe(0);
+      expect(readFileSync(server.info.logFile, 'utf8')).toMatch(new RegExp(`Accepted publickey for ${server.info.username} .*ID agent-${type}`));
+    }
+  });
+
+  it('an expired certificate in the agent is skipped with an event', async () => {
+    const file = key('agent_expired', 'ed25519', { principals: server.info.username, validity: '-2d:-1d' });
+    execFileSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    execFileSync('ssh-add', [file], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const events: AuthEvent[] = [];
+    const err = await errorOf(
+      connect({ host: '127.0.0.1', port: server.info.port, username: server.info.username }).pipe(
+        verifyHostKey(pinned(...Object.values(server.info.hostFingerprints))),
+        tap((t) => t.auth$.subscribe({ next: (e) => events.push(e), error: () => undefined })),
+        authenticate(agentCertificate(sock)),
+      ),
+    );
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(events.find((e) => e.type === 'skipped')).toMatchObject({ reason: 'expired', provider: 'agent (certificate)' });
   });
 });
 

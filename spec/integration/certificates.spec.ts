@@ -4,7 +4,7 @@
  * authorized_keys file: only a certificate signed by the CA lets them in.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, toArray } from 'rxjs';
@@ -172,6 +172,45 @@ describe('user certificates (TrustedUserCAKeys), beside OpenSSH', () => {
     expect(await cli(['exec', ...common, '--identity', file, `127.0.0.1:${server.info.port}`, 'echo', 'beside'])).toMatchObject({ code: 0, stdout: 'beside\n' });
     expect(await cli(['exec', ...common, '--identity', second, '--certificate', other, `127.0.0.1:${server.info.port}`, 'echo', 'given'])).toMatchObject({ code: 0, stdout: 'given\n' });
     expect((await cli(['exec', ...common, '--identity', second, `127.0.0.1:${server.info.port}`, 'true'])).code).toBe(255);
+  });
+});
+
+describe('AuthorizedPrincipalsFile', () => {
+  it('a certificate for a principal the file lists logs in; one naming only the user does not — as for ssh', async () => {
+    // sshd reads the file as the user: it must be readable to them.
+    const principalsDir = mkdtempSync(join(tmpdir(), 'rxssh-principals-'));
+    chmodSync(principalsDir, 0o755);
+    const principals = join(principalsDir, 'principals');
+    writeFileSync(principals, 'deploy-role\n', { mode: 0o644 });
+    const srv = await startSshd({ account: s, extra: [`TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`, `AuthorizedPrincipalsFile ${principals}`] });
+    try {
+      const role = key('role', 'ed25519', { principals: 'deploy-role', validity: '-5m:+1h' });
+      const user = key('role_user', 'ed25519', { principals: s.username, validity: '-5m:+1h' });
+      const verdict = async (file: string) => {
+        const rx = await lastValueFrom(
+          connect({ host: '127.0.0.1', port: srv.info.port, username: s.username }).pipe(
+            verifyHostKey(pinned(...Object.values(srv.info.hostFingerprints))),
+            authenticate(privateKey(readFileSync(file), { certificate: readFileSync(`${file}-cert.pub`, 'utf8') })),
+            run('true'),
+          ),
+        ).then(
+          () => 'accepted',
+          (err: unknown) => (err instanceof AuthenticationError ? 'refused' : String(err)),
+        );
+        const ssh = await new Promise<string>((resolve) =>
+          execFile(
+            'ssh',
+            ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-i', file, '-p', String(srv.info.port), `${s.username}@127.0.0.1`, 'true'],
+            (err) => resolve(err ? 'refused' : 'accepted'),
+          ),
+        );
+        return { rx, ssh };
+      };
+      expect(await verdict(role)).toEqual({ rx: 'accepted', ssh: 'accepted' });
+      expect(await verdict(user)).toEqual({ rx: 'refused', ssh: 'refused' });
+    } finally {
+      await srv.stop();
+    }
   });
 });
 

@@ -284,6 +284,12 @@ export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string,
 export interface KnownHostsConfig {
   /** The files to read, in order (default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`). */
   readonly files?: readonly string[];
+  /**
+   * The name to look the host up by instead of the one given to `connect` (ssh_config
+   * `HostKeyAlias`): known_hosts lines, learned lines and host-certificate principals use it,
+   * without a port.
+   */
+  readonly hostKeyAlias?: string;
 }
 
 /**
@@ -383,18 +389,20 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
     if (verdict.kind === 'known') return true;
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
     throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
-  });
+  }, config.hostKeyAlias);
 }
 
 /**
  * Gives a known_hosts policy what `connect` needs to prefer the key types already known for a
  * host (as OpenSSH orders its host-key algorithms by known_hosts).
  */
-function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => Promise<boolean>): HostKeyPolicy {
-  return Object.assign(policy, {
+function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => Promise<boolean>, alias: string | undefined): HostKeyPolicy {
+  const aliased = alias === undefined ? policy : (key: HostKeyInfo) => policy({ ...key, host: alias, port: 22 });
+  return Object.assign(aliased, {
     [KNOWN_KEY_TYPES]: async (host: string, port: number): Promise<string[]> => {
+      const [h, p] = alias === undefined ? [host, port] : [alias, 22];
       const index = await indexOf(files, parseKnownHosts);
-      return knownKeyTypes(index.candidates([knownHostsName(host, port)]), host, port);
+      return knownKeyTypes(index.candidates([knownHostsName(h, p)]), h, p);
     },
   });
 }
@@ -556,5 +564,5 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
         return true;
       }),
     );
-  });
+  }, config.hostKeyAlias);
 }

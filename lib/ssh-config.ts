@@ -248,10 +248,12 @@ export function fromSshConfig(alias: string, options: SshConfigOptions = {}): Ss
  */
 export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
   const files = [...host.userKnownHostsFiles, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+  const alias = one(host.raw['hostkeyalias']);
+  const aliasOption = alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {};
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
-    return acceptNew({ files, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
+    return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
   }
-  return knownHosts({ files });
+  return knownHosts({ files, ...aliasOption });
 }
 
 /**

@@ -65,6 +65,8 @@ const SUPPORTED_KEYWORDS = new Map(
     'IdentitiesOnly',
     'ProxyJump',
     'StrictHostKeyChecking',
+    'HostKeyAlias',
+    'CertificateFile',
     'UserKnownHostsFile',
     'ConnectTimeout',
     'ServerAliveInterval',

@@ -377,6 +377,22 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
     }
   });
 
+  it('ssh_config HostKeyAlias: the alias is the known_hosts name and the principal checked, as for ssh -o HostKeyAlias', async () => {
+    const { info } = await certifiedSshd('alias', { principals: 'web1.example', validity: '-5m:+1h' });
+    const kh = knownHostsWith('alias', [`@cert-authority web1.example ${pubOf(hostCa)}`]);
+    const config = join(dir, 'alias_config');
+    writeFileSync(config, ['Host web1', '  HostName 127.0.0.1', `  Port ${info.port}`, `  User ${info.username}`, `  IdentityFile ${info.keys['ed25519']}`, '  IdentitiesOnly yes', '  HostKeyAlias web1.example', `  UserKnownHostsFile ${kh}`, ''].join('\n'));
+    expect((await lastValueFrom(connectAlias('web1', { file: config }).pipe(run('echo aliased')))).stdout).toBe('aliased\n');
+    const ssh = await new Promise<number>((resolve) =>
+      execFile('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentityAgent=none', 'web1', 'true'], (err) => resolve(err ? 1 : 0)),
+    );
+    expect(ssh).toBe(0);
+    // Without the alias the name checked is 127.0.0.1, which the certificate does not name.
+    const direct = await verdicts(info, knownHostsWith('alias-direct', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]));
+    expect(direct.rxssh).toMatchObject({ reason: 'wrong-principal' });
+    expect(direct.ssh).toBe('refused');
+  });
+
   it('hostCertificateAuthority(caKey): certificates of that CA only; a plain host key is unknown', async () => {
     const { info } = await certifiedSshd('policy', { principals: '127.0.0.1', validity: '-5m:+1h' });
     const login = (port: number, policyCa: string) =>

@@ -9,7 +9,7 @@ import { constants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, posix, sep } from 'node:path';
-import { concatMap, defer, isObservable, lastValueFrom, Observable, toArray } from 'rxjs';
+import { concatMap, defer, EMPTY, from, isObservable, lastValueFrom, mergeMap, Observable, tap, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SftpError, SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
@@ -911,23 +911,22 @@ export class SftpSession {
   }
 
   /** Runs `work` for each file, `width` at a time, until `signal` aborts; reports after each. */
-  async #eachFile(
+  #eachFile(
     files: readonly string[],
     width: number,
     signal: AbortSignal,
     work: (rel: string, signal: AbortSignal) => Promise<void>,
     report: (done: number, rel: string) => void,
   ): Promise<void> {
-    let next = 0;
     let done = 0;
-    const worker = async (): Promise<void> => {
-      while (next < files.length && !signal.aborted) {
-        const rel = files[next++] as string;
-        await work(rel, signal);
-        report(++done, rel);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(width, files.length)) }, worker));
+    // `width` files at a time; once aborted, files not started yet are not started.
+    return lastValueFrom(
+      from(files).pipe(
+        mergeMap((rel) => defer(() => (signal.aborted ? EMPTY : from(work(rel, signal).then(() => rel)))), Math.max(1, width)),
+        tap((rel) => report(++done, rel)),
+      ),
+      { defaultValue: undefined },
+    ).then(() => undefined);
   }
 
   /**

@@ -181,3 +181,6 @@ export {
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
 export { openConnection, ConnectionHandle, type HandleRunConfig, type RunOutput } from './handle.js';
+
+// ── fan-out past one core ───────────────────────────────────────────────────────────────────
+export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fan-out-workers.js';

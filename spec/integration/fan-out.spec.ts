@@ -15,6 +15,7 @@ import {
   connect,
   exec,
   fanOut,
+  fanOutInWorkers,
   knownHosts,
   knownHostsName,
   password,
@@ -129,6 +130,23 @@ describe('fan-out against real sshd', () => {
     expect(Date.now() - t0).toBeLessThan(3000 + 2000);
     expect(results.map((r) => r.status)).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
     expect(await eventually(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('sleep 601'), 10_000)).toBe(true);
+  });
+
+  it('fanOutInWorkers: 30 sshd hosts on worker threads, one result each, a closed port unreachable and a wrong key rejected', async () => {
+    const closed = await freeClosedPort();
+    const module = new URL('../fixtures/worker-pipeline.ts', import.meta.url);
+    const args = { username: fleet.info.username, keyFile: fleet.info.keys['ed25519'] ?? '', knownHostsFile, command: 'echo hi' };
+    const targets = [...Array.from({ length: 30 }, (_, i) => `${ADDRESSES[i % ADDRESSES.length]}:${fleet.info.port}`), `127.0.0.1:${closed}`];
+    const results = await lastValueFrom(fanOutInWorkers(targets, { module, export: 'keyed', args }, { threads: 2, concurrency: 16, timeout: 20_000 }).pipe(toArray()));
+    expect(results).toHaveLength(31);
+    const ok = results.filter((r) => r.status === 'ok');
+    expect(ok).toHaveLength(30);
+    for (const r of ok) expect(r.stdout).toMatch(/^hi\nthread [1-9]\d*\n$/);
+    expect(results.find((r) => r.target.port === closed)?.status).toBe('unreachable');
+    const emptyKnownHosts = join(fleet.info.dir, 'known_hosts.empty');
+    writeFileSync(emptyKnownHosts, '');
+    const rejected = await lastValueFrom(fanOutInWorkers(targets.slice(0, 2), { module, export: 'keyed', args: { ...args, knownHostsFile: emptyKnownHosts } }, { threads: 2 }).pipe(toArray()));
+    expect(rejected.map((r) => r.status)).toEqual(['host-key-rejected', 'host-key-rejected']);
   });
 });
 

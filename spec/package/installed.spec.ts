@@ -114,6 +114,35 @@ console.log(r.stdout.trim());
     expect(out, out.stderr).toMatchObject({ code: 0, stdout: 'installed\n' });
   });
 
+  it('fanOutInWorkers from the installed package: the worker host ships and runs a plain-JS pipeline module', async () => {
+    writeFileSync(
+      join(scratch, 'pipeline.mjs'),
+      `import { connect, verifyHostKey, knownHosts, authenticate, privateKey, run } from 'rxssh';
+import { readFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { map } from 'rxjs';
+export const uptime = (t, a) => connect({ host: t.host, port: t.port, username: a.username }).pipe(
+  verifyHostKey(knownHosts({ files: [a.knownHosts] })),
+  authenticate(privateKey(readFileSync(a.key))),
+  run('echo worker'),
+  map((r) => ({ ...r, stdout: r.stdout + 'thread ' + threadId })),
+);
+`,
+    );
+    writeFileSync(
+      join(scratch, 'workers.mjs'),
+      `import { fanOutInWorkers } from 'rxssh';
+import { lastValueFrom, toArray } from 'rxjs';
+const args = { username: ${JSON.stringify(s.username)}, key: ${JSON.stringify(s.keys['ed25519'])}, knownHosts: ${JSON.stringify(knownHosts)} };
+const targets = [0, 1, 2].map(() => ${JSON.stringify(`${s.host}:${s.port}`)});
+const results = await lastValueFrom(fanOutInWorkers(targets, { module: new URL('./pipeline.mjs', import.meta.url), export: 'uptime', args }, { threads: 2 }).pipe(toArray()));
+console.log(results.map((r) => r.status + ' ' + r.stdout.replace(/\\d+$/, 'N').replace('\\n', ' ')).join('\\n'));
+`,
+    );
+    const out = await run(process.execPath, ['workers.mjs']);
+    expect(out, out.stderr).toMatchObject({ code: 0, stdout: 'ok worker thread N\nok worker thread N\nok worker thread N\n' });
+  });
+
   it('require()s both entry points from CommonJS (Node ≥ 20.19 loads ESM through require)', async () => {
     writeFileSync(
       join(scratch, 'cjs.cjs'),

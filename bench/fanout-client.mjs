@@ -1,10 +1,10 @@
 /* global process, performance */
 // One fan-out client run, in its own process, on the compiled library (dist/, as users run it):
-//   node bench/fanout-client.mjs rxssh|ssh2 HOSTS_FILE KEY USER WIDTH
+//   node bench/fanout-client.mjs rxssh|workers|ssh2 HOSTS_FILE KEY USER WIDTH
 // Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
-import { authenticate, connect, fanOut, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../dist/index.js';
+import { authenticate, connect, fanOut, fanOutInWorkers, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../dist/index.js';
 import { Client } from '../dist/internal/ssh2.js';
 
 const [kind, hostsFile = '', keyFile = '', user = '', widthText = '32'] = process.argv.slice(2);
@@ -25,6 +25,13 @@ async function viaRxssh() {
       { concurrency: width },
     ).pipe(toArray()),
   );
+  const ok = results.filter((r) => r.status === 'ok').length;
+  return { ok, failed: results.length - ok };
+}
+
+async function viaWorkers() {
+  const pipeline = { module: new URL('./fanout-pipeline.mjs', import.meta.url), export: 'exec', args: { keyFile, user } };
+  const results = await lastValueFrom(fanOutInWorkers(targets, pipeline, { concurrency: width, threads: 2 }).pipe(toArray()));
   const ok = results.filter((r) => r.status === 'ok').length;
   return { ok, failed: results.length - ok };
 }
@@ -64,6 +71,6 @@ async function viaSsh2() {
 
 const t0 = performance.now();
 const c0 = process.cpuUsage();
-const result = kind === 'rxssh' ? await viaRxssh() : await viaSsh2();
+const result = kind === 'rxssh' ? await viaRxssh() : kind === 'workers' ? await viaWorkers() : await viaSsh2();
 const cpu = process.cpuUsage(c0);
 process.stdout.write(`${JSON.stringify({ ...result, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:fanout`: `true` on 100, 500 and 1000 hosts (sshd listening on 16 loopback
- * addresses), side by side: rxssh `fanOut`, raw ssh2 with a Promise pool of the same width,
+ * addresses), side by side: rxssh `fanOut`, rxssh `fanOutInWorkers` (2 threads), raw ssh2 with a Promise pool of the same width,
  * asyncssh (Debian python3-asyncssh) and pssh (Debian pssh, `parallel-ssh`). Each client runs
  * in its own process; wall time, client CPU per host (user + sys of the process and the
  * children it waited for, from GNU time) and peak RSS of the whole process tree (sampled).
@@ -126,6 +126,7 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 
     writeFileSync(hostsFile, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
     const clients: Array<[string, string[], (o: string) => ClientReport]> = [
       ['rxssh', [process.execPath, 'bench/fanout-client.mjs', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
+      ['rxssh (2 worker threads)', [process.execPath, 'bench/fanout-client.mjs', 'workers', hostsFile, key, s.username, String(WIDTH)], json],
       ['ssh2 (Promise pool)', [process.execPath, 'bench/fanout-client.mjs', 'ssh2', hostsFile, key, s.username, String(WIDTH)], json],
     ];
     if (asyncsshAvailable()) clients.push(['asyncssh', ['/usr/bin/python3', script, hostsFile, key, s.username, String(WIDTH)], json]);
@@ -187,6 +188,8 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 
       const r = byClient['ssh2 (Promise pool)'];
       const wall = (x: Measured) => x.report.wallMs ?? x.wallMs;
       const cpu = (x: Measured) => x.report.cpuMs ?? x.cpuMs;
+      const w = byClient['rxssh (2 worker threads)'];
+      if (w) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh in 2 worker threads / rxssh in one thread, wall (in-process)`, value: wall(w) / wall(rx), goal: '< 1.00 (more than one core used)', met: wall(w) / wall(rx) < 1 });
       if (a) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / asyncssh wall (in-process)`, value: wall(rx) / wall(a), goal: '≤ 0.95', met: wall(rx) / wall(a) <= 0.95 });
       if (p) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / pssh wall (whole process)`, value: rx.wallMs / p.wallMs, goal: '≤ 0.30', met: rx.wallMs / p.wallMs <= 0.3 });
       if (r) ratios.push({ part: 'fanout', what: `${n} hosts: rxssh / raw ssh2 CPU per host (in-process)`, value: cpu(rx) / cpu(r), goal: '≤ 1.10', met: cpu(rx) / cpu(r) <= 1.1 });

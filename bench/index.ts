@@ -195,6 +195,13 @@ once instead of asking first whether the key would do (one round trip and one
 \`authorized_keys\` lookup less per connection; connect median 38 → 28 ms). The raw ssh2 column
 keeps ssh2's defaults.
 
+\`rxssh (2 worker threads)\` is \`fanOutInWorkers\` with two threads and the same pipeline in a
+module (\`bench/fanout-pipeline.mjs\`). On this machine it is slower than one thread: sshd and
+the client share the two cores and sshd is the slower side, so a second client thread has no
+idle core to use, while the workers add CPU of their own (a second copy of the library loaded
+per thread, every value cloned across a MessagePort, one more event loop). It is for a runner
+whose client CPU is the bottleneck: more cores than the servers it talks to make busy.
+
 ## 7. CLI start-up (whole processes)
 
 \`rxssh\` as installed (the built \`dist/cli/bin.js\`) beside bare \`node\`, \`node\` loading ssh2

@@ -132,6 +132,48 @@ describe('fan-out against real sshd', () => {
     expect(await eventually(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('sleep 601'), 10_000)).toBe(true);
   });
 
+  it('10,000 targets in one process, 1,000 in flight: sshd hosts, closed ports and silent listeners each get one result; fds and RSS stay bounded', async () => {
+    // The silent listener lives in another process, so this process's fds are the client's own.
+    const silent = spawn(process.execPath, ['-e', "require('net').createServer(() => {}).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const silentPort = await new Promise<number>((resolve, reject) => {
+        silent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        silent.once('exit', () => reject(new Error('the silent listener exited')));
+      });
+      const closed = await freeClosedPort();
+      const targets: FanOutTarget[] = Array.from({ length: 10_000 }, (_, i) => {
+        if (i % 50 === 0) return { host: ADDRESSES[(i / 50) % ADDRESSES.length] ?? '127.0.0.2', port: fleet.info.port, label: `sshd-${i}` };
+        if (i % 2 === 0) return { host: '127.0.0.1', port: closed, label: `closed-${i}` };
+        return { host: '127.0.0.1', port: silentPort, label: `silent-${i}` };
+      });
+      const baseFds = readdirSync('/proc/self/fd').length;
+      let peakFds = 0;
+      let peakRss = 0;
+      const sampler = setInterval(() => {
+        peakFds = Math.max(peakFds, readdirSync('/proc/self/fd').length - baseFds);
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 50);
+      const started = Date.now();
+      const results = await lastValueFrom(
+        fanOut(targets, (t) => pipeline(t, 'true'), { concurrency: 1000, timeout: 3000, deadline: 120_000, retries: 3 }).pipe(toArray()),
+      ).finally(() => clearInterval(sampler));
+      const elapsed = Date.now() - started;
+      console.log(`10k targets: ${elapsed} ms, peak extra fds ${peakFds}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+      expect(results).toHaveLength(10_000);
+      expect(new Set(results.map((r) => r.target.label)).size).toBe(10_000);
+      const byKind = (kind: string) => results.filter((r) => r.target.label?.startsWith(kind)).map((r) => r.status);
+      expect(new Set(byKind('sshd-'))).toEqual(new Set(['ok']));
+      expect(byKind('sshd-')).toHaveLength(200);
+      expect(new Set(byKind('closed-'))).toEqual(new Set(['unreachable']));
+      expect(new Set(byKind('silent-'))).toEqual(new Set(['timeout']));
+      expect(elapsed).toBeLessThan(120_000); // finished by the deadline (a deadline end would be timeouts on sshd hosts too)
+      expect(peakFds).toBeLessThanOrEqual(1000 + 64); // one socket per host in flight, plus a little
+      expect(peakRss).toBeLessThan(1024 * 2 ** 20);
+    } finally {
+      silent.kill();
+    }
+  }, 180_000);
+
   it('fanOutInWorkers: 30 sshd hosts on worker threads, one result each, a closed port unreachable and a wrong key rejected', async () => {
     const closed = await freeClosedPort();
     const module = new URL('../fixtures/worker-pipeline.ts', import.meta.url);

@@ -1,4 +1,4 @@
-/* global process, performance */
+/* global process, performance, URL */
 // One fan-out client run, in its own process, on the compiled library (dist/, as users run it):
 //   node bench/fanout-client.mjs rxssh|workers|ssh2 HOSTS_FILE KEY USER WIDTH
 // Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).

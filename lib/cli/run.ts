@@ -4,7 +4,7 @@
  * `-x`/`-X` and the credential flags on top.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { availableParallelism, homedir, userInfo } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,7 +13,7 @@ import type { ExecChunk } from '../channel.js';
 import type { Connection } from '../connection.js';
 import { ExitStatusError, SshError, TimeoutError } from '../errors.js';
 import { exec } from '../exec.js';
-import { fanOut, parseHostSpec, parseHostsFile, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
+import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
 import { wildcard } from '../internal/known-hosts-store.js';
 import { connectAlias, sshConfigTargets } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
@@ -239,6 +239,8 @@ export interface RunOptions extends HostOptions {
   readonly errdir: string | undefined;
   readonly sendInput: boolean;
   readonly json: boolean;
+  /** `--workers N`: run the hosts on N worker threads (undefined: the main thread). */
+  readonly workers?: number;
   /** Print a summary table at the end (not with --json). */
   readonly summary?: boolean;
   /** Print each host's first output line after its status line (the demo does). */
@@ -260,6 +262,8 @@ hosts:
 options:
   -l, --user USER         default user (PSSH_USER)
   -p, --par N             hosts at once (default 32; PSSH_PAR)
+  --workers N|auto        run the hosts on N worker threads (auto: one per core); passphrases
+                          then come from --passphrase-env or SSH_ASKPASS
   -t, --timeout SEC       per-host timeout, the remote command is stopped (default 0 = none;
                           PSSH_TIMEOUT); connection set-up keeps its own deadlines
   -i, --inline            print each host's output and error when it finishes (PSSH_INLINE)
@@ -319,6 +323,7 @@ export const FLEET_OPTIONS = {
   'send-input': { type: 'boolean', short: 'I' },
   aliases: { type: 'string', multiple: true },
   'host-glob': { type: 'string', short: 'g' },
+  workers: { type: 'string' },
 } as const;
 
 /** pssh's environment variables a fleet command reads. */
@@ -351,6 +356,9 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
   if (selected.length === 0) throw new UsageError(glob && targets.length ? `-g ${glob}: no host matches` : 'no hosts: give -h FILE, -H [user@]host[:port] or --aliases PATTERN');
   const par = Number(values['par'] ?? '32');
   if (!Number.isInteger(par) || par < 1) throw new UsageError('-p/--par takes a positive integer');
+  const workersText = values['workers'] as string | undefined;
+  const workers = workersText === undefined ? undefined : workersText === 'auto' ? availableParallelism() : Number(workersText);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new UsageError('--workers takes a positive integer or auto');
   return {
     targets: selected,
     par,
@@ -362,6 +370,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
     errdir: values['errdir'] as string | undefined,
     sendInput: values['send-input'] === true,
     json: values['json'] === true,
+    ...(workers !== undefined ? { workers } : {}),
   };
 }
 
@@ -376,6 +385,39 @@ function usageSpec(spec: string): FanOutTarget {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** What `rxssh run --workers` hands each worker thread (structured-cloned). */
+export interface CliWorkerArgs {
+  readonly command: string;
+  readonly options: HostOptions;
+  /** The CLI's environment (the agent socket, `--password-env`'s variable, SSH_ASKPASS…). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `-I`: stdin, read once, for every host. */
+  readonly stdin?: Uint8Array;
+  /** `-A`: the password asked once on the main thread. */
+  readonly password?: string;
+}
+
+/**
+ * `--workers N`: the same hosts and pipeline on worker threads (`lib/cli/worker-pipeline`).
+ * What a worker cannot ask for itself is settled here first: `-A`'s password is asked once on
+ * this thread and handed over in memory; passphrases come from `--passphrase-env` or SSH_ASKPASS.
+ */
+async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buffer | undefined, config: FanOutConfig): Promise<FanOut<ExecChunk>> {
+  const password = opts.secrets.askPassword ? await secrets.password() : undefined;
+  const here = import.meta.url;
+  const module = new URL(here.endsWith('.ts') ? './worker-pipeline.ts' : './worker-pipeline.js', here);
+  const args: CliWorkerArgs = {
+    command: opts.command,
+    options: { configFile: opts.configFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose },
+    env: { ...io.env },
+    ...(stdin ? { stdin } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+  const { fanOutInWorkers } = await import('../fan-out-workers.js');
+  if (opts.verbose && !opts.json) io.stderr.write(`rxssh: running ${opts.targets.length} host(s) on ${opts.workers ?? 1} worker thread(s)\n`);
+  return fanOutInWorkers<ExecChunk>(opts.targets, { module, export: 'host', args }, { ...config, threads: opts.workers ?? 1 });
 }
 
 /** Runs `rxssh run`; resolves with the exit code. */
@@ -395,11 +437,11 @@ export async function runCommand(
     if (!opts.json) io.stderr.write('\nrxssh: interrupted: stopping the running commands (Ctrl-C again to exit at once)\n');
     interrupt.abort();
   });
-  const run$ = fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t))), {
-    concurrency: opts.par,
-    timeout: opts.timeoutSec * 1000,
-    signal: interrupt.signal,
-  });
+  const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal };
+  const run$ =
+    opts.workers !== undefined && !pipeline && !env
+      ? await inWorkers(opts, io, secrets, stdin, config)
+      : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t))), config);
   const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
   const statuses: HostStatus[] = [];
   const durations: number[] = [];

@@ -212,6 +212,31 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     expect((await cli(['run', '-H', `nobody-here@127.0.0.2:${fleet.info.port}`, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '--', 'true'])).code).toBe(4);
   });
 
+  it('--workers 2: the same output and exit codes from worker threads (-I stdin, a failing command, an unreachable host, --json)', async () => {
+    const ok = await cli(['run', '--workers', '2', '-v', ...common(), '-i', '--', 'echo', 'hi']);
+    expect(ok, ok.stderr).toMatchObject({ code: 0 });
+    expect(ok.stderr).toContain('rxssh: running 2 host(s) on 2 worker thread(s)');
+    expect(ok.stdout.match(/\[SUCCESS\][^\n]*\nhi\n/g)).toHaveLength(2);
+    const input = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'run', '--workers', '2', ...common(), '-I', '-i', '--', 'wc -c'], (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+      child.stdin?.end('twelve bytes');
+    });
+    expect(input.code).toBe(0);
+    expect(input.stdout.match(/\n12\n/g)).toHaveLength(2);
+    expect((await cli(['run', '--workers', '2', ...common(), '--', 'exit 3'])).code).toBe(5);
+    const closed = await freeClosedPort();
+    const mixed = await cli(['run', '--workers', '2', '--json', ...common(), '-H', `127.0.0.4:${closed}`, '--', 'true']);
+    expect(mixed.code).toBe(4);
+    const statuses = mixed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status: string }).filter((r) => r.type === 'result').map((r) => r.status).sort();
+    expect(statuses).toEqual(['ok', 'ok', 'unreachable']);
+    const withPassword = await cli(['run', '--workers', '2', '-H', `127.0.0.2:${fleet.info.port}`, '-l', fleet.info.username, '-F', '/dev/null', '--known-hosts', knownHostsFile, '--password-env', 'RXSSH_PW', '-i', '--', 'echo', 'pw']);
+    expect(withPassword, withPassword.stderr).toMatchObject({ code: 0 });
+    expect(withPassword.stdout).toContain('\npw\n');
+    expect((await cli(['run', '--workers', '0', ...common(), '--', 'true'])).code).toBe(2);
+  });
+
   it('-F ssh_config: hosts are aliases resolved like `ssh -F file alias`', async () => {
     const conf = join(fleet.info.dir, 'fleet_config');
     writeFileSync(

@@ -82,6 +82,10 @@ describe('the installed bin', () => {
     expect(failed.stdout).toContain('Exited with error code 3');
     const unreachable = await run(bin, ['run', '-H', `${s.host}:1`, ...creds(), '--', 'true']);
     expect(unreachable.code, unreachable.stderr).toBe(4);
+    const workers = await run(bin, ['run', '--workers', '2', '-v', '-H', target(), '-H', target(), ...creds(), '-I', '-i', '--', 'cat'], { input: 'to workers\n' });
+    expect(workers.code, workers.stderr).toBe(0);
+    expect(workers.stderr).toContain('on 2 worker thread(s)');
+    expect(workers.stdout.match(/\[SUCCESS\][^\n]*\nto workers\n/g)).toHaveLength(2);
   });
 
   it('rxssh exec: the remote exit code, output on stdout', async () => {

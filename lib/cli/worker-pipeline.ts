@@ -1,0 +1,44 @@
+/**
+ * The per-host pipeline of `rxssh run --workers N`, loaded by each worker thread: the same
+ * `hostPipeline` as on the main thread, with an Io that cannot prompt (a worker has no
+ * terminal): `-A`'s password arrives with the task, passphrases come from `--passphrase-env`
+ * or SSH_ASKPASS, and warnings go to the process's stderr.
+ */
+import { Readable } from 'node:stream';
+import type { Observable } from 'rxjs';
+import type { ExecChunk } from '../channel.js';
+import type { FanOutTarget } from '../fan-out.js';
+import { Secrets } from './credentials.js';
+import type { Io } from './io.js';
+import { hostPipeline, type CliWorkerArgs } from './run.js';
+
+/** One Secrets per worker and set of sources, so a passphrase is asked (SSH_ASKPASS) once per key and worker. */
+const secretsByRun = new Map<string, Secrets>();
+
+function workerIo(args: CliWorkerArgs): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stderrIsTTY: false,
+    stdinIsTTY: false,
+    env: args.env,
+    readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    stdin: Readable.from([]),
+    releaseStdin: () => undefined,
+    prompt: (text) =>
+      text === 'Password: ' && args.password !== undefined
+        ? Promise.resolve(args.password)
+        : Promise.reject(new Error(`cannot ask "${text.trim()}" on a worker thread: use --passphrase-env or SSH_ASKPASS`)),
+    onInterrupt: () => () => undefined,
+    exit: () => undefined,
+  };
+}
+
+/** One host: its connection from ssh_config and the CLI's flags, then the command. */
+export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
+  const key = JSON.stringify([args.options.secrets, args.password !== undefined]);
+  let secrets = secretsByRun.get(key);
+  if (!secrets) secretsByRun.set(key, (secrets = new Secrets(args.options.secrets, workerIo(args))));
+  const stdin = args.stdin ? Buffer.from(args.stdin.buffer, args.stdin.byteOffset, args.stdin.byteLength) : undefined;
+  return hostPipeline(target, args.command, args.options, secrets, stdin);
+}

@@ -511,6 +511,24 @@ export class ChannelClosedError extends SshError {
 }
 
 /**
+ * The worker thread running a host's pipeline (`fanOutInWorkers`, `rxssh run --workers`) died
+ * before the host's end was known: the remote command may have run, wholly or in part, so the
+ * host is reported as `lost` and never run again. `phase` is `connection`: where in its
+ * lifecycle the host was is not known. `cause` is what the pool reported.
+ *
+ * @example
+ * ```ts
+ * import { WorkerLostError } from 'rxssh';
+ *
+ * const ranMaybe = (err: unknown) => err instanceof WorkerLostError; // check the host by hand
+ * ```
+ */
+export class WorkerLostError extends SshError {
+  override readonly name = 'WorkerLostError' as const;
+  readonly code = 'ERR_SSH_WORKER_LOST' as const;
+}
+
+/**
  * The server presented an OpenSSH host certificate that does not hold: `reason` says why
  * (`expired`, `not-yet-valid`, `wrong-principal`, `unknown-ca`, `revoked`, `bad-signature`,
  * `not-a-host-cert`, `unknown-critical-option`), `keyId` names the certificate.

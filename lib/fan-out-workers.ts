@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
+import { WorkerLostError } from './errors.js';
 import { FanOut, fanOut, type FanOutConfig, type FanOutEvent, type FanOutTarget, type LabelledTarget } from './fan-out.js';
 import { reviveError, reviveValue, type WorkerMessage } from './internal/worker-wire.js';
 
@@ -123,7 +124,7 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
           port1.close();
           if (!ended) {
             ended = true;
-            subscriber.error(new Error('the worker ended the host without a result'));
+            subscriber.error(lost(task.target, new Error('the worker ended the host without a result')));
           }
         }, 1000);
       },
@@ -131,7 +132,7 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
         port1.close();
         if (!ended) {
           ended = true;
-          subscriber.error(err);
+          subscriber.error(lost(task.target, err));
         }
       },
     );
@@ -146,6 +147,17 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
         port1.close();
       }
     };
+  });
+}
+
+/** The worker thread died (or ended the task) before the host's end was known. */
+function lost(target: LabelledTarget, cause: unknown): WorkerLostError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new WorkerLostError(`the worker thread running ${target.label} died: ${why}; the command may have run and is not run again`, {
+    host: target.host,
+    port: target.port ?? 22,
+    phase: 'connection',
+    cause,
   });
 }
 

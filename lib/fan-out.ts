@@ -7,7 +7,7 @@
  */
 import { TextDecoder } from 'node:util';
 import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
-import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError } from './errors.js';
+import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError, WorkerLostError } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
@@ -57,7 +57,8 @@ export interface LabelledTarget extends FanOutTarget {
  * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
  * exit status). `connection-error`: the SSH connection failed after it was set up (lost
  * mid-command, a channel refused, a protocol fault) — pssh's "ssh error" (exit code 4), not a
- * failure of the command.
+ * failure of the command. `lost`: the worker thread running the host died
+ * ({@link WorkerLostError}); the command may have run and is not run again.
  *
  * @example
  * ```ts
@@ -67,7 +68,7 @@ export interface LabelledTarget extends FanOutTarget {
  * fanOut(hosts, pipeline).subscribe((r) => failed(r.status) && console.log(r.host, r.status));
  * ```
  */
-export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled';
+export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled' | 'lost';
 
 /**
  * When a host's run happened (milliseconds since the epoch, and its duration).
@@ -291,6 +292,7 @@ export function parseHostsFile(text: string): LabelledTarget[] {
  * ```
  */
 export function statusOf(error: unknown): HostStatus {
+  if (error instanceof WorkerLostError) return 'lost';
   if (error instanceof HostKeyRejectedError) return 'host-key-rejected';
   if (error instanceof AuthenticationError) return 'auth-failed';
   if (error instanceof ConnectError) return 'unreachable';
@@ -372,7 +374,7 @@ function ofType<E extends { type: string }, K extends E['type']>(type: K): Opera
  * - **Results**: `ok` when the host's pipeline completed (and, for `run()` results, exited 0);
  *   `failed` (non-zero exit, signal, other errors), `timeout` (per-host `timeout` or the global
  *   `deadline`), `unreachable`, `auth-failed`, `host-key-rejected`, `cancelled` (`signal`
- *   aborted). Results arrive as hosts finish; the run completes after the last one.
+ *   aborted), `connection-error`, `lost` (in worker threads: the worker died). Results arrive as hosts finish; the run completes after the last one.
  * - **Output**: when the pipeline emits exec chunks (`exec()`) or `run()` results, stdout and
  *   stderr are captured (bounded by `capture`) and split into whole lines per host with their
  *   own UTF-8 decoder, so lines never interleave (`lines$`).

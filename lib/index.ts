@@ -171,6 +171,7 @@ export {
   HostKeyRevokedError,
   HostCertificateError,
   ChannelClosedError,
+  WorkerLostError,
   SftpError,
   StdinOverflowError,
   type SshPhase,

@@ -2,6 +2,7 @@ import { from, lastValueFrom, map, NEVER, of, take, timer, toArray, throwError, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectError,
+  WorkerLostError,
   exec,
   fanOut,
   parseHostSpec,
@@ -44,6 +45,7 @@ describe('inventory', () => {
   it('maps errors to statuses', () => {
     expect(statusOf(new ConnectError('x', { host: 'h', port: 1, phase: 'tcp' }))).toBe('unreachable');
     expect(statusOf(new Error('x'))).toBe('failed');
+    expect(statusOf(new WorkerLostError('x', { host: 'h', port: 1, phase: 'connection' }))).toBe('lost');
   });
 });
 

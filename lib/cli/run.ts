@@ -27,7 +27,7 @@ export { EXIT, UsageError };
 export function exitCodeOf(statuses: Iterable<HostStatus>): number {
   const all = new Set(statuses);
   // pssh: 3 = a process was killed or timed out (a Ctrl-C'd run's hosts are cancelled).
-  if (all.has('timeout') || all.has('cancelled')) return EXIT.timeout;
+  if (all.has('timeout') || all.has('cancelled') || all.has('lost')) return EXIT.timeout;
   if (all.has('unreachable') || all.has('auth-failed') || all.has('host-key-rejected') || all.has('connection-error')) return EXIT.connection;
   if (all.has('failed')) return EXIT.remote;
   return EXIT.ok;
@@ -165,6 +165,8 @@ function describe(r: HostResult<unknown>): string {
       return ' Timed out';
     case 'cancelled':
       return ' Interrupted';
+    case 'lost':
+      return ' Lost: the worker thread running it died (not run again)';
     default:
       return ` ${errorText(r.error)}`;
   }

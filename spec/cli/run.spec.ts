@@ -151,6 +151,7 @@ describe('rxssh run', () => {
     expect(exitCodeOf(['ok', 'failed', 'auth-failed'])).toBe(4);
     expect(exitCodeOf(['ok', 'failed'])).toBe(5);
     expect(exitCodeOf(['ok'])).toBe(0);
+    expect(exitCodeOf(['ok', 'failed', 'lost'])).toBe(3); // pssh's "killed": the command may have run
   });
 });
 

@@ -3,7 +3,7 @@
  * MaxStartups, MaxSessions, a global deadline, and the CLI's exit codes from a real process.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, mergeMap, range, toArray } from 'rxjs';
@@ -23,6 +23,7 @@ import {
   run,
   verifyHostKey,
   withConnection,
+  WorkerLostError,
   type FanOutTarget,
 } from '../../lib/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
@@ -173,6 +174,30 @@ describe('fan-out against real sshd', () => {
       silent.kill();
     }
   }, 180_000);
+
+  it('fanOutInWorkers: a worker thread that dies mid-command leaves its host lost (a WorkerLostError), never run twice; the others finish', async () => {
+    const module = new URL('../fixtures/worker-pipeline.ts', import.meta.url);
+    const markerDir = mkdtempSync(join(tmpdir(), 'rxssh-lost-'));
+    chmodSync(markerDir, 0o777); // the test account writes its markers here
+    const targets = ADDRESSES.slice(0, 6).map((a) => `${a}:${fleet.info.port}`);
+    const victim = targets[1] ?? '';
+    const args = { username: fleet.info.username, keyFile: fleet.info.keys['ed25519'] ?? '', knownHostsFile, command: '', markerDir, victim };
+    const results = await lastValueFrom(fanOutInWorkers(targets, { module, export: 'keyedDies', args }, { threads: 2, concurrency: 3, retries: 3 }).pipe(toArray()));
+    expect(results).toHaveLength(6);
+    expect(results.find((r) => r.host === victim)?.status).toBe('lost');
+    // The hosts that shared the dead thread (two tasks per thread here) are lost with it.
+    const lost = results.filter((r) => r.status === 'lost');
+    expect(lost.length).toBeLessThanOrEqual(2);
+    for (const r of lost) expect(r.error).toBeInstanceOf(WorkerLostError);
+    expect(results.filter((r) => r.status !== 'lost').map((r) => r.status)).toEqual(Array(6 - lost.length).fill('ok'));
+    for (const r of results) {
+      const marker = join(markerDir, r.host);
+      // Never run twice: a finished host ran once; a lost one at most once.
+      if (r.status === 'ok' || r.host === victim) expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+      else expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toMatch(/^(ran\n)?$/);
+    }
+    rmSync(markerDir, { recursive: true, force: true });
+  });
 
   it('fanOutInWorkers: 30 sshd hosts on worker threads, one result each, a closed port unreachable and a wrong key rejected', async () => {
     const closed = await freeClosedPort();

@@ -440,6 +440,7 @@ export async function runCommand(
     interrupt.abort();
   });
   const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal };
+  if (opts.workers !== undefined && (pipeline || env) && !opts.json) io.stderr.write('rxssh: --workers applies to `rxssh run` only; this command runs on the main thread\n');
   const run$ =
     opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)

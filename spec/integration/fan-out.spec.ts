@@ -329,8 +329,9 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     writeFileSync(join(tree, 'sub', 'b.txt'), 'beta\n');
     const hosts = ['-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
     // Both addresses reach the same sshd and account: each host writes its own name.
-    const put = await cli(['put', ...hosts, '-r', tree, `${fleet.info.home}/put-tree`]);
+    const put = await cli(['put', '--workers', '2', ...hosts, '-r', tree, `${fleet.info.home}/put-tree`]);
     expect(put.code, put.stdout + put.stderr).toBe(0);
+    expect(put.stderr).toContain('--workers applies to `rxssh run` only'); // said, not silently ignored
     expect(put.stdout.match(/\[SUCCESS\]/g)).toHaveLength(2);
     const into = join(work, 'back');
     const get = await cli(['get', ...hosts, '-r', `${fleet.info.home}/put-tree`, into]);

@@ -876,6 +876,8 @@ export interface RunConfig extends Omit<ChannelConfig, 'check'> {
   readonly check?: boolean;
   /** The most bytes kept per stream; the rest is counted but dropped and `truncated` set (default 64 MiB). */
   readonly maxBuffer?: number;
+  /** `'buffer'`: `stdout` and `stderr` are the bytes as received (binary output); default `'utf8'` strings. */
+  readonly encoding?: 'utf8' | 'buffer';
 }
 
 /**
@@ -887,15 +889,16 @@ export interface RunConfig extends Omit<ChannelConfig, 'check'> {
  *
  * const ok = (r: ExecResult) => r.exitCode === 0;
  * // { command: 'id -u', stdout: '1000\n', stderr: '', exitCode: 0, signal: null, truncated: false }
+ * const png = (r: ExecResult<Buffer>) => r.stdout.subarray(0, 8); // run('cat logo.png', { encoding: 'buffer' })
  * ```
  */
-export interface ExecResult {
+export interface ExecResult<O extends string | Buffer = string> {
   /** The command that ran. */
   readonly command: string;
-  /** Everything written to stdout (UTF-8), up to `maxBuffer` bytes. */
-  readonly stdout: string;
-  /** Everything written to stderr (UTF-8), up to `maxBuffer` bytes. */
-  readonly stderr: string;
+  /** Everything written to stdout, up to `maxBuffer` bytes: UTF-8 text, or bytes with `encoding: 'buffer'`. */
+  readonly stdout: O;
+  /** Everything written to stderr, up to `maxBuffer` bytes: UTF-8 text, or bytes with `encoding: 'buffer'`. */
+  readonly stderr: O;
   /** The exit status; `null` when killed by a signal or when the server sent no status. */
   readonly exitCode: number | null;
   /** The signal name without `SIG`, or `null`. */
@@ -910,9 +913,11 @@ const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
  * Runs `command` on a channel `open` makes and collects an ExecResult (what `run` and
  * `Connection.run` do). @internal
  */
-export function runOn(open: (command: string, config: ChannelConfig) => ChannelSubject, command: string, config: RunConfig = {}): Observable<ExecResult> {
+export function runOn(open: (command: string, config: ChannelConfig) => ChannelSubject, command: string, config: RunConfig = {}): Observable<ExecResult<string | Buffer>> {
   const maxBuffer = config.maxBuffer ?? DEFAULT_MAX_BUFFER;
   if (!Number.isFinite(maxBuffer) || maxBuffer < 0) throw new TypeError('maxBuffer must be a non-negative number');
+  const encoding = config.encoding ?? 'utf8';
+  if (encoding !== 'utf8' && encoding !== 'buffer') throw new TypeError("encoding must be 'utf8' or 'buffer'");
   return defer(() => {
     let exit: ExitInfo = { exitCode: null, signal: null };
     const channel = open(command, {
@@ -926,16 +931,17 @@ export function runOn(open: (command: string, config: ChannelConfig) => ChannelS
         },
       },
     });
-    return new Observable<ExecResult>((subscriber) => {
+    return new Observable<ExecResult<string | Buffer>>((subscriber) => {
       const output = new OutputCapture(maxBuffer);
+      const read = (stream: 'stdout' | 'stderr'): string | Buffer => (encoding === 'buffer' ? output.bytes(stream) : output.text(stream));
       return channel.subscribe({
         next: ({ stream, data }) => output.keep(stream, data),
         error: (e: unknown) => subscriber.error(e),
         complete: () => {
           subscriber.next({
             command,
-            stdout: output.text('stdout'),
-            stderr: output.text('stderr'),
+            stdout: read('stdout'),
+            stderr: read('stderr'),
             exitCode: exit.exitCode,
             signal: exit.signal,
             truncated: output.truncated,

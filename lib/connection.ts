@@ -468,7 +468,9 @@ export class Connection {
    * connection.run('id -u').subscribe((r) => console.log(r.exitCode, r.stdout)); // 0 '1000\n'
    * ```
    */
-  run(command: string, config?: RunConfig): Observable<ExecResult> {
+  run(command: string, config: RunConfig & { readonly encoding: 'buffer' }): Observable<ExecResult<Buffer>>;
+  run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): Observable<ExecResult>;
+  run(command: string, config?: RunConfig): Observable<ExecResult<string | Buffer>> {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('run() needs a command');
     return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config);
   }

@@ -80,11 +80,16 @@ export function exec(command: string, config: ChannelConfig = {}): OperatorFunct
  *   authenticate(password('secret')),
  *   run('df -h /'),
  * ).subscribe((r) => console.log(r.exitCode, r.stdout)); // 0 'Filesystem …'
+ *
+ * // Binary output: the bytes as received, no UTF-8 decoding.
+ * connection$.pipe(run('cat logo.png', { encoding: 'buffer' })).subscribe((r) => writeFileSync('logo.png', r.stdout));
  * ```
  */
-export function run(command: string, config: RunConfig = {}): OperatorFunction<Connection, ExecResult> {
+export function run(command: string, config: RunConfig & { readonly encoding: 'buffer' }): OperatorFunction<Connection, ExecResult<Buffer>>;
+export function run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): OperatorFunction<Connection, ExecResult>;
+export function run(command: string, config: RunConfig = {}): OperatorFunction<Connection, ExecResult<string | Buffer>> {
   if (typeof command !== 'string' || command.length === 0) throw new TypeError('run() needs a command');
-  return withConnection((connection) => connection.run(command, config));
+  return withConnection((connection) => connection.run(command, config as RunConfig & { encoding?: 'utf8' }) as Observable<ExecResult<string | Buffer>>);
 }
 
 /**

@@ -326,8 +326,10 @@ function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: 
   );
 }
 
-function isExecResult(value: unknown): value is { stdout: string; stderr: string; exitCode: number | null; signal: string | null } {
-  return typeof value === 'object' && value !== null && 'exitCode' in value && 'stdout' in value && typeof (value as { stdout: unknown }).stdout === 'string';
+function isExecResult(value: unknown): value is { stdout: string | Uint8Array; stderr: string | Uint8Array; exitCode: number | null; signal: string | null } {
+  if (typeof value !== 'object' || value === null || !('exitCode' in value) || !('stdout' in value)) return false;
+  const stdout = (value as { stdout: unknown }).stdout;
+  return typeof stdout === 'string' || stdout instanceof Uint8Array;
 }
 
 /**
@@ -491,12 +493,12 @@ export function fanOut<T>(
           this.keep(value.stream, Buffer.from(value.data.buffer, value.data.byteOffset, value.data.byteLength));
         } else if (isExecResult(value)) {
           this.exit = { exitCode: value.exitCode, signal: value.signal };
-          this.keep('stdout', Buffer.from(value.stdout));
-          this.keep('stderr', Buffer.from(value.stderr));
+          this.keep('stdout', typeof value.stdout === 'string' ? Buffer.from(value.stdout) : value.stdout);
+          this.keep('stderr', typeof value.stderr === 'string' ? Buffer.from(value.stderr) : value.stderr);
         }
       }
 
-      keep(stream: 'stdout' | 'stderr', data: Buffer): void {
+      keep(stream: 'stdout' | 'stderr', data: Uint8Array): void {
         const c = this.captured;
         c.output.keep(stream, data);
         c.lines[stream].push(c.decoders[stream].decode(data, { stream: true }));

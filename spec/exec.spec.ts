@@ -1,5 +1,5 @@
 import { from, lastValueFrom, map, of, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { type ExitStatusError, decodeText, exec, run, selectStream, shareConnection, splitLines, withConnection } from '../lib/index.js';
 import type { TestServerInfo } from '../lib/testing/index.js';
 import { connectTo, errorOf, eventually, expectNoLeaks, resources, serve } from './helpers/index.js';
@@ -31,6 +31,21 @@ describe('pipeline operators', () => {
     const cut = await lastValueFrom(connectTo(server.info).pipe(run('emit 100000', { maxBuffer: 1000 })));
     expect(cut.truncated).toBe(true);
     expect(Buffer.byteLength(cut.stdout, 'utf8')).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("run(cmd, { encoding: 'buffer' }): stdout and stderr are the bytes as received, typed Buffer; a bad encoding is a TypeError", async () => {
+    const pattern = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const bytes = await lastValueFrom(connectTo(server.info).pipe(run('emit 1000', { encoding: 'buffer' })));
+    expectTypeOf(bytes.stdout).toEqualTypeOf<Buffer>();
+    expect(Buffer.isBuffer(bytes.stdout) && Buffer.isBuffer(bytes.stderr)).toBe(true);
+    expect(bytes.stdout.equals(pattern)).toBe(true);
+    const text = await lastValueFrom(connectTo(server.info).pipe(run('emit 1000')));
+    expectTypeOf(text.stdout).toEqualTypeOf<string>();
+    expect(Buffer.from(text.stdout).equals(pattern)).toBe(false); // UTF-8 decoding replaced the invalid bytes
+    const echoed = await lastValueFrom(connectTo(server.info).pipe(run('cat', { encoding: 'buffer', stdin: [Buffer.from([0xff, 0xfe, 0, 1])] })));
+    expect([...echoed.stdout]).toEqual([0xff, 0xfe, 0, 1]);
+    expect(() => run('true', { encoding: 'latin1' as 'utf8' })).not.toThrow(); // checked when it runs
+    expect(await errorOf(connectTo(server.info).pipe(run('true', { encoding: 'latin1' as 'utf8' })))).toBeInstanceOf(TypeError);
   });
 
   it('exec() sends EOF at once without stdin, so cat ends', async () => {

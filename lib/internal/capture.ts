@@ -27,4 +27,9 @@ export class OutputCapture {
   text(stream: Stream): string {
     return Buffer.concat(this.#chunks[stream]).toString('utf8');
   }
+
+  /** What was kept of a stream, as bytes. */
+  bytes(stream: Stream): Buffer {
+    return Buffer.concat(this.#chunks[stream]);
+  }
 }

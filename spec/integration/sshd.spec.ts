@@ -67,6 +67,13 @@ describe('real sshd: host keys', () => {
     expect(r.stdout).toBe(`${s.username}\n`);
   });
 
+  it("run(cmd, { encoding: 'buffer' }) brings binary output back byte for byte (and stderr too)", async () => {
+    const r = await lastValueFrom(login().pipe(run("printf '\\377\\376\\000\\001'; printf '\\200' >&2", { encoding: 'buffer' })));
+    expect([...r.stdout]).toEqual([0xff, 0xfe, 0x00, 0x01]);
+    expect([...r.stderr]).toEqual([0x80]);
+    expect(r.exitCode).toBe(0);
+  });
+
   it('a wrong pin is rejected and sshd never sees a USERAUTH request', async () => {
     const before = authLines();
     const err = await errorOf(hostKey$().pipe(verifyHostKey(pinned(`SHA256:${'B'.repeat(43)}`)), authenticate(password(s.password))));

@@ -6,7 +6,31 @@
  * @module
  */
 import { TextDecoder } from 'node:util';
-import { defer, filter, Observable, share, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+import {
+  catchError,
+  defer,
+  EMPTY,
+  filter,
+  from,
+  fromEvent,
+  ignoreElements,
+  map,
+  merge,
+  mergeMap,
+  NEVER,
+  Observable,
+  of,
+  raceWith,
+  retry,
+  share,
+  take,
+  takeUntil,
+  tap,
+  throwError,
+  timer,
+  type ObservableInput,
+  type OperatorFunction,
+} from 'rxjs';
 import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError, WorkerLostError } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
 import { LineSplitter } from './internal/line-splitter.js';
@@ -423,19 +447,22 @@ export function fanOut<T>(
 
   const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
     const total = list.length;
-    let next = 0;
+    let started = 0;
     let done = 0;
     let ok = 0;
-    let inFlight = 0;
-    let ended = false;
     const running = new Set<HostRun>();
-    const progress = (): void => {
-      if (!ended) subscriber.next({ type: 'progress', total, done, ok, failed: done - ok, inFlight });
+    const progress = (): void => subscriber.next({ type: 'progress', total, done, ok, failed: done - ok, inFlight: running.size });
+    const emitResult = (result: Omit<HostResult<T>, 'type'>): void => {
+      done++;
+      if (result.status === 'ok') ok++;
+      subscriber.next({ type: 'result', ...result });
     };
 
+    /** One host's state: what it emitted, its output, its exit. Its run is an Observable (below). */
     class HostRun {
       readonly startedAt = Date.now();
       attempts = 0;
+      finished = false;
       value: T | undefined;
       exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null };
       readonly captured: Captured = {
@@ -446,51 +473,13 @@ export function fanOut<T>(
           stderr: new LineSplitter(maxLineLength, (line, truncated) => this.line('stderr', line, truncated)),
         },
       };
-      sub: Subscription | undefined;
-      retryTimer: NodeJS.Timeout | undefined;
-      hostTimer: NodeJS.Timeout | undefined;
 
       constructor(readonly target: LabelledTarget) {}
-
-      start(): void {
-        if (timeout > 0) {
-          this.hostTimer = setTimeout(
-            () => this.finish('timeout', new TimeoutError(timeout, { host: this.target.host, port: this.target.port ?? 22, phase: 'exec' })),
-            timeout,
-          );
-        }
-        this.attempt();
-      }
-
-      attempt(): void {
-        this.retryTimer = undefined;
-        this.attempts++;
-        let emitted = false;
-        this.sub = defer(() => project(this.target)).subscribe({
-          next: (value) => {
-            emitted = true;
-            this.observe(value);
-          },
-          error: (err: unknown) => {
-            if (!emitted && retriable(err) && this.attempts <= retries) {
-              const delay = retryDelay * 2 ** (this.attempts - 1) * (0.5 + Math.random());
-              this.retryTimer = setTimeout(() => this.attempt(), delay);
-              return;
-            }
-            if (err instanceof ExitStatusError) this.exit = { exitCode: err.exitCode, signal: err.signal };
-            this.finish(statusOf(err), err);
-          },
-          complete: () => {
-            const failedExit = this.exit.exitCode !== null && this.exit.exitCode !== 0;
-            this.finish(failedExit || this.exit.signal !== null ? 'failed' : 'ok', undefined);
-          },
-        });
-      }
 
       observe(value: T): void {
         this.value = value;
         if (isChunk(value)) {
-          this.keep(value.stream, Buffer.from(value.data.buffer, value.data.byteOffset, value.data.byteLength));
+          this.keep(value.stream, value.data);
         } else if (isExecResult(value)) {
           this.exit = { exitCode: value.exitCode, signal: value.signal };
           this.keep('stdout', typeof value.stdout === 'string' ? Buffer.from(value.stdout) : value.stdout);
@@ -505,110 +494,111 @@ export function fanOut<T>(
       }
 
       line(stream: 'stdout' | 'stderr', line: string, truncated: boolean): void {
-        if (!ended) subscriber.next({ type: 'line', host: this.target.label, stream, line, truncated });
+        subscriber.next({ type: 'line', host: this.target.label, stream, line, truncated });
       }
 
-      stop(): void {
-        if (this.retryTimer) clearTimeout(this.retryTimer);
-        if (this.hostTimer) clearTimeout(this.hostTimer);
-        this.retryTimer = this.hostTimer = undefined;
-        this.sub?.unsubscribe();
-      }
-
+      /** Emits the host's one result (flushing its last partial lines first); later calls do nothing. */
       finish(status: HostStatus, error: unknown): void {
-        if (!running.has(this)) return;
+        if (this.finished) return;
+        this.finished = true;
         running.delete(this);
-        this.stop();
         for (const stream of ['stdout', 'stderr'] as const) {
           const lines = this.captured.lines[stream];
           lines.push(this.captured.decoders[stream].decode());
           lines.end();
         }
         const endedAt = Date.now();
-        inFlight--;
-        done++;
-        if (status === 'ok') ok++;
-        if (!ended) {
-          subscriber.next({
-            type: 'result',
-            target: this.target,
-            host: this.target.label,
-            status,
-            value: this.value,
-            exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
-            signal: this.exit.signal,
-            stdout: this.captured.output.text('stdout'),
-            stderr: this.captured.output.text('stderr'),
-            truncated: this.captured.output.truncated,
-            error,
-            attempts: this.attempts,
-            timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },
-          });
-        }
+        emitResult({
+          target: this.target,
+          host: this.target.label,
+          status,
+          value: this.value,
+          exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
+          signal: this.exit.signal,
+          stdout: this.captured.output.text('stdout'),
+          stderr: this.captured.output.text('stderr'),
+          truncated: this.captured.output.truncated,
+          error,
+          attempts: this.attempts,
+          timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },
+        });
         progress();
-        pump();
       }
     }
 
-    let givingUp = false;
-    const giveUp = (status: 'timeout' | 'cancelled', cause: unknown): void => {
-      if (givingUp) return;
-      givingUp = true; // no new hosts start from here on
-      for (const run of [...running]) run.finish(status, cause);
-      while (next < total) {
-        const target = list[next++] as LabelledTarget;
-        const now = Date.now();
-        done++;
-        if (!ended) {
-          subscriber.next({
-            type: 'result', target, host: target.label, status, value: undefined, exitCode: null, signal: null,
+    /**
+     * One host: its pipeline, retried (with jittered exponential backoff) only when it failed
+     * before emitting anything with an error that happens before authentication; the per-host
+     * timeout covers the retries. Completes when the host's result is out.
+     */
+    const host$ = (target: LabelledTarget): Observable<never> =>
+      defer(() => {
+        started++;
+        const run = new HostRun(target);
+        running.add(run);
+        let emitted = false;
+        const attempts$ = defer(() => {
+          run.attempts++;
+          emitted = false;
+          return from(project(target));
+        }).pipe(
+          tap((value) => {
+            emitted = true;
+            run.observe(value);
+          }),
+          retry({
+            count: retries,
+            delay: (err: unknown, count: number) =>
+              !emitted && retriable(err) ? timer(retryDelay * 2 ** (count - 1) * (0.5 + Math.random())) : throwError(() => err),
+          }),
+          ignoreElements(),
+        );
+        const limited$ =
+          timeout > 0
+            ? attempts$.pipe(raceWith(timer(timeout).pipe(mergeMap(() => throwError(() => new TimeoutError(timeout, { host: target.host, port: target.port ?? 22, phase: 'exec' }))))))
+            : attempts$;
+        return limited$.pipe(
+          tap({
+            complete: () => {
+              const failedExit = run.exit.exitCode !== null && run.exit.exitCode !== 0;
+              run.finish(failedExit || run.exit.signal !== null ? 'failed' : 'ok', undefined);
+            },
+            error: (err: unknown) => {
+              if (err instanceof ExitStatusError) run.exit = { exitCode: err.exitCode, signal: err.signal };
+              run.finish(statusOf(err), err);
+            },
+          }),
+          catchError(() => EMPTY),
+        );
+      });
+
+    /** The global deadline or the abort signal: every host not finished ends with that status. */
+    type GiveUp = { readonly status: 'timeout' | 'cancelled'; readonly cause: unknown };
+    const deadline$: Observable<GiveUp> = config.deadline
+      ? timer(config.deadline).pipe(map(() => ({ status: 'timeout' as const, cause: new TimeoutError(config.deadline ?? 0, { host: '*', port: 0, phase: 'exec' }) })))
+      : NEVER;
+    const signal = config.signal;
+    const abort$: Observable<unknown> = !signal ? NEVER : signal.aborted ? of(null) : fromEvent(signal, 'abort').pipe(take(1));
+    const giveUp$ = merge(deadline$, abort$.pipe(map((): GiveUp => ({ status: 'cancelled', cause: signal?.reason as unknown })))).pipe(
+      take(1),
+      tap(({ status, cause }) => {
+        for (const run of [...running]) run.finish(status, cause);
+        for (const target of list.slice(started)) {
+          const now = Date.now();
+          emitResult({
+            target, host: target.label, status, value: undefined, exitCode: null, signal: null,
             stdout: '', stderr: '', truncated: false, error: cause, attempts: 0,
             timings: { startedAt: now, endedAt: now, durationMs: 0 },
           });
         }
-      }
-      progress();
-      complete();
-    };
-
-    const complete = (): void => {
-      if (ended) return;
-      ended = true;
-      cleanup();
-      subscriber.complete();
-    };
-
-    function pump(): void {
-      if (ended || givingUp) return;
-      while (inFlight < concurrency && next < total) {
-        const run = new HostRun(list[next++] as LabelledTarget);
-        running.add(run);
-        inFlight++;
-        run.start();
-        if (ended) return;
-      }
-      if (done === total) complete();
-    }
-
-    const deadline = config.deadline
-      ? setTimeout(() => giveUp('timeout', new TimeoutError(config.deadline ?? 0, { host: '*', port: 0, phase: 'exec' })), config.deadline)
-      : undefined;
-    const onAbort = (): void => giveUp('cancelled', config.signal?.reason);
-    config.signal?.addEventListener('abort', onAbort, { once: true });
-    const cleanup = (): void => {
-      if (deadline) clearTimeout(deadline);
-      config.signal?.removeEventListener('abort', onAbort);
-    };
+        if (started < total) progress();
+      }),
+    );
 
     progress();
-    if (config.signal?.aborted) onAbort();
-    else pump();
-    return () => {
-      ended = true;
-      cleanup();
-      for (const run of running) run.stop();
-      running.clear();
-    };
+    // Bounded concurrency is mergeMap's; the deadline or an abort ends the hosts still running
+    // (their pipelines are unsubscribed, so their remote commands are signalled) and the run.
+    return from(list).pipe(mergeMap(host$, concurrency), takeUntil(giveUp$)).subscribe(subscriber);
   }).pipe(share());
 
   return new FanOut(events$);

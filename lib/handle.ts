@@ -30,6 +30,8 @@ export interface HandleRunConfig {
   readonly env?: Readonly<Record<string, string>>;
   /** Reject with `ExitStatusError` unless the command exits 0 (default false: the code is in the result). */
   readonly check?: boolean;
+  /** `'buffer'`: stdout and stderr as the bytes received (binary output); default `'utf8'` strings. */
+  readonly encoding?: 'utf8' | 'buffer';
 }
 
 /**
@@ -40,11 +42,11 @@ export interface HandleRunConfig {
  * const { stdout, stderr, exitCode } = await ssh.run('uname -r');
  * ```
  */
-export interface RunOutput {
-  /** Standard output, decoded as UTF-8. */
-  readonly stdout: string;
-  /** Standard error, decoded as UTF-8. */
-  readonly stderr: string;
+export interface RunOutput<O extends string | Buffer = string> {
+  /** Standard output: UTF-8 text, or bytes with `encoding: 'buffer'`. */
+  readonly stdout: O;
+  /** Standard error: UTF-8 text, or bytes with `encoding: 'buffer'`. */
+  readonly stderr: O;
   /** The exit status, or null when a signal ended the command (or none was sent). */
   readonly exitCode: number | null;
   /** The signal that ended the command (without `SIG`), or null. */
@@ -101,14 +103,18 @@ export class ConnectionHandle implements AsyncDisposable {
    * ```ts
    * const r = await ssh.run('cat > notes.txt && wc -c notes.txt', { cwd: '/tmp', stdin: 'hello\n' });
    * console.log(r.exitCode, r.stdout); // 0 '6 notes.txt\n'
+   * const png = await ssh.run('cat logo.png', { encoding: 'buffer' }); // png.stdout is a Buffer
    * ```
    */
-  async run(command: string, options: HandleRunConfig = {}): Promise<RunOutput> {
+  async run(command: string, options: HandleRunConfig & { readonly encoding: 'buffer' }): Promise<RunOutput<Buffer>>;
+  async run(command: string, options?: HandleRunConfig & { readonly encoding?: 'utf8' }): Promise<RunOutput>;
+  async run(command: string, options: HandleRunConfig = {}): Promise<RunOutput<string | Buffer>> {
     const full = options.cwd === undefined ? command : `cd -- ${shellQuote(options.cwd)} && ${command}`;
     const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
-    const r: ExecResult = await lastValueFrom(
-      this.connection.run(full, { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true }),
-    );
+    const config = { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true };
+    const run$: Observable<ExecResult<string | Buffer>> =
+      options.encoding === 'buffer' ? this.connection.run(full, { ...config, encoding: 'buffer' }) : this.connection.run(full, { ...config, ...(options.encoding ? { encoding: options.encoding } : {}) });
+    const r = await lastValueFrom(run$);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, signal: r.signal };
   }
 

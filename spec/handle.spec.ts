@@ -1,5 +1,5 @@
 /** The async/await handle: open until closed or disposed, one-liners for the everyday jobs. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { ExitStatusError, HostKeyRejectedError, authenticate, connect, openConnection, password, pinned, verifyHostKey } from '../lib/index.js';
 import type { TestServerInfo } from '../lib/testing/index.js';
 import { connectTo, expectNoLeaks, resources, serve } from './helpers/index.js';
@@ -21,6 +21,9 @@ describe('openConnection', () => {
     expect(b.stdout).toBe('/tmp');
     expect([c.stdout, c.exitCode]).toEqual(['from stdin', 3]);
     await expect(ssh.run('exit 4', { check: true })).rejects.toBeInstanceOf(ExitStatusError);
+    const bytes = await ssh.run('cat', { stdin: new Uint8Array([0xff, 0, 0x80]), encoding: 'buffer' });
+    expectTypeOf(bytes.stdout).toEqualTypeOf<Buffer>();
+    expect([...bytes.stdout]).toEqual([0xff, 0, 0x80]);
     await ssh.close();
     await ssh.closed;
     await expectNoLeaks(baseline);

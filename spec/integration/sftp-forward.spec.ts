@@ -176,6 +176,7 @@ describe('openConnection (async/await) against sshd', () => {
       await using ssh = await openConnection(login());
       expect((await ssh.run('pwd', { cwd: '/tmp' })).stdout).toBe('/tmp\n');
       expect((await ssh.run('wc -c', { stdin: 'twelve bytes' })).stdout.trim()).toBe('12');
+      expect([...(await ssh.run("printf '\\377\\000\\200'", { encoding: 'buffer' })).stdout]).toEqual([0xff, 0x00, 0x80]);
       await ssh.putFile(up, `${home}/handle.bin`);
       await ssh.getFile(`${home}/handle.bin`, back);
       expect((await ssh.run(`rm ${home}/handle.bin`)).exitCode).toBe(0);

@@ -1,24 +1,16 @@
 import { defineConfig } from 'vitest/config';
-
-// Examples import 'rxssh' as a user would; inside the repo that is the source.
-const alias = {
-  'rxssh/testing': new URL('./lib/testing/index.ts', import.meta.url).pathname,
-  rxssh: new URL('./lib/index.ts', import.meta.url).pathname,
-};
+import base from './vitest.config.js';
 
 /**
  * `npm run test:unit`: every spec that needs neither root nor a real server (no sshd, no
  * Dropbear, no AsyncSSH, no installed tarball), for contributors without root. `npm test` runs
- * these and the integration specs.
+ * these and the integration specs. Everything else is `vitest.config.ts`'s.
  */
 export default defineConfig({
-  resolve: { alias },
+  ...base,
   test: {
-    include: ['spec/**/*.spec.ts'],
+    ...base.test,
     exclude: ['spec/integration/**', 'spec/package/**'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    allowOnly: false,
+    globalSetup: [],
   },
 });

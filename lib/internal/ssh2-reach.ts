@@ -405,15 +405,20 @@ export function abandonSftpRequests(sftp: object, err: Error): void {
   }
 }
 
-/** ssh2's signature converter (ECDSA DER → SSH's two mpints), or undefined if it moved. */
-const convertSignature: ((signature: Buffer, keyType: string) => Buffer | false) | undefined = (() => {
+type SignatureConverter = (signature: Buffer, keyType: string) => Buffer | false;
+
+/** A signature converter from ssh2's `protocol/utils.js`, or undefined if it moved. */
+function ssh2SignatureUtil(name: 'convertSignature' | 'sigSSHToASN1'): SignatureConverter | undefined {
   try {
-    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { convertSignature?: unknown }).convertSignature;
-    return typeof fn === 'function' ? (fn as (signature: Buffer, keyType: string) => Buffer | false) : undefined;
+    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as Record<string, unknown>)[name];
+    return typeof fn === 'function' ? (fn as SignatureConverter) : undefined;
   } catch {
     return undefined;
   }
-})();
+}
+
+/** ssh2's signature converter (ECDSA DER → SSH's two mpints). */
+const convertSignature = ssh2SignatureUtil('convertSignature');
 
 /**
  * Public-key authentication with an OpenSSH certificate (PROTOCOL.certkeys), which ssh2 cannot
@@ -519,15 +524,8 @@ export function acceptCertificateSignature(client: object, certificate: Buffer, 
   return true;
 }
 
-/** ssh2's SSH-to-ASN.1 signature converter (ECDSA), or undefined if it moved. */
-const sigSSHToASN1: ((signature: Buffer, type: string) => Buffer | false) | undefined = (() => {
-  try {
-    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sigSSHToASN1?: unknown }).sigSSHToASN1;
-    return typeof fn === 'function' ? (fn as (signature: Buffer, type: string) => Buffer | false) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
+/** ssh2's SSH-to-ASN.1 signature converter (ECDSA). */
+const sigSSHToASN1 = ssh2SignatureUtil('sigSSHToASN1');
 
 /** Verifies an SSH-format signature (string algorithm, string blob) by a key blob over `data`. */
 export function verifySshSignature(keyBlob: Buffer, data: Buffer, signature: Buffer, parseKey: (text: string) => unknown): boolean {

@@ -12,8 +12,8 @@ import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { hostPipeline, type CliWorkerArgs } from './run.js';
 
-/** One Secrets per worker and set of sources, so a passphrase is asked (SSH_ASKPASS) once per key and worker. */
-const secretsByRun = new Map<string, Secrets>();
+/** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
+let secrets: Secrets | undefined;
 
 function workerIo(args: CliWorkerArgs): Io {
   return {
@@ -36,9 +36,7 @@ function workerIo(args: CliWorkerArgs): Io {
 
 /** One host: its connection from ssh_config and the CLI's flags, then the command. */
 export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
-  const key = JSON.stringify([args.options.secrets, args.password !== undefined]);
-  let secrets = secretsByRun.get(key);
-  if (!secrets) secretsByRun.set(key, (secrets = new Secrets(args.options.secrets, workerIo(args))));
+  secrets ??= new Secrets(args.options.secrets, workerIo(args));
   const stdin = args.stdin ? Buffer.from(args.stdin.buffer, args.stdin.byteOffset, args.stdin.byteLength) : undefined;
   return hostPipeline(target, args.command, args.options, secrets, stdin);
 }

@@ -101,7 +101,7 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
   return new Observable<T>((subscriber) => {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
-    port1.on('message', (message: WorkerMessage) => {
+    const onMessage = (message: WorkerMessage): void => {
       if (ended) return;
       if (message.type === 'next') subscriber.next(reviveValue(message.value) as T);
       else if (message.type === 'complete') {
@@ -113,7 +113,8 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
         port1.close();
         subscriber.error(reviveError(message.error));
       }
-    });
+    };
+    port1.on('message', onMessage);
     let straggler: ReturnType<typeof setTimeout> | undefined;
     pool.run({ ...task, port: port2 }, { transferList: [port2] }).then(
       () => {
@@ -138,6 +139,7 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
     );
     return () => {
       if (straggler) clearTimeout(straggler);
+      port1.off('message', onMessage);
       // Unsubscribed before the end (a timeout, the deadline, a cancel): the worker unsubscribes
       // the host's pipeline, which signals its remote command; the port closes when the task ends.
       if (!ended) {

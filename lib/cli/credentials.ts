@@ -38,6 +38,8 @@ export class Secrets {
   constructor(
     readonly sources: SecretSources,
     readonly io: Io,
+    /** A password already asked for (`-A` on the main thread, for `--workers`): used instead of asking. */
+    readonly knownPassword?: string,
   ) {}
 
   /** Whether a passphrase can be had at all (an env variable, a terminal, or SSH_ASKPASS). */
@@ -56,7 +58,7 @@ export class Secrets {
   }
 
   password(): Promise<string> {
-    return this.#once('password', 'Password: ');
+    return this.knownPassword !== undefined ? Promise.resolve(this.knownPassword) : this.#once('password', 'Password: ');
   }
 
   /** Warns once per distinct message. */

@@ -1,7 +1,7 @@
 /**
  * The per-host pipeline of `rxssh run --workers N`, loaded by each worker thread: the same
  * `hostPipeline` as on the main thread, with an Io that cannot prompt (a worker has no
- * terminal): `-A`'s password arrives with the task, passphrases come from `--passphrase-env`
+ * terminal): `-A`'s password arrives with the task (asked on the main thread), passphrases come from `--passphrase-env`
  * or SSH_ASKPASS, and warnings go to the process's stderr.
  */
 import { Readable } from 'node:stream';
@@ -15,20 +15,17 @@ import { hostPipeline, type CliWorkerArgs } from './run.js';
 /** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
 let secrets: Secrets | undefined;
 
-function workerIo(args: CliWorkerArgs): Io {
+function workerIo(env: CliWorkerArgs['env']): Io {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stderrIsTTY: false,
     stdinIsTTY: false,
-    env: args.env,
+    env,
     readStdin: () => Promise.resolve(Buffer.alloc(0)),
     stdin: Readable.from([]),
     releaseStdin: () => undefined,
-    prompt: (text) =>
-      text === 'Password: ' && args.password !== undefined
-        ? Promise.resolve(args.password)
-        : Promise.reject(new Error(`cannot ask "${text.trim()}" on a worker thread: use --passphrase-env or SSH_ASKPASS`)),
+    prompt: (text) => Promise.reject(new Error(`cannot ask "${text.trim()}" on a worker thread: use --passphrase-env or SSH_ASKPASS`)),
     onInterrupt: () => () => undefined,
     exit: () => undefined,
   };
@@ -36,7 +33,7 @@ function workerIo(args: CliWorkerArgs): Io {
 
 /** One host: its connection from ssh_config and the CLI's flags, then the command. */
 export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
-  secrets ??= new Secrets(args.options.secrets, workerIo(args));
+  secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password);
   const stdin = args.stdin ? Buffer.from(args.stdin.buffer, args.stdin.byteOffset, args.stdin.byteLength) : undefined;
   return hostPipeline(target, args.command, args.options, secrets, stdin);
 }

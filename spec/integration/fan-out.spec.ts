@@ -259,6 +259,20 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     const withPassword = await cli(['run', '--workers', '2', '-H', `127.0.0.2:${fleet.info.port}`, '-l', fleet.info.username, '-F', '/dev/null', '--known-hosts', knownHostsFile, '--password-env', 'RXSSH_PW', '-i', '--', 'echo', 'pw']);
     expect(withPassword, withPassword.stderr).toMatchObject({ code: 0 });
     expect(withPassword.stdout).toContain('\npw\n');
+    // -A: asked once on the main thread (here through SSH_ASKPASS), used by every worker.
+    const askpass = join(fleet.info.dir, 'askpass-workers.sh');
+    writeFileSync(askpass, `#!/bin/sh\necho "$RXSSH_PW"\necho asked >> '${askpass}.log'\n`, { mode: 0o755 });
+    const asked = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'lib/cli/bin.ts', 'run', '--workers', '2', '-A', '-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '-F', '/dev/null', '--known-hosts', knownHostsFile, '-i', '--', 'echo', 'asked'],
+        { env: { ...process.env, RXSSH_PW: fleet.info.password, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' } },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(asked, asked.stderr).toMatchObject({ code: 0 });
+    expect(asked.stdout.match(/\nasked\n/g)).toHaveLength(2);
+    expect(readFileSync(`${askpass}.log`, 'utf8')).toBe('asked\n'); // once, not once per worker
     expect((await cli(['run', '--workers', '0', ...common(), '--', 'true'])).code).toBe(2);
   });
 

@@ -112,8 +112,8 @@ export class ConnectionHandle implements AsyncDisposable {
     const full = options.cwd === undefined ? command : `cd -- ${shellQuote(options.cwd)} && ${command}`;
     const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
     const config = { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true };
-    const run$: Observable<ExecResult<string | Buffer>> =
-      options.encoding === 'buffer' ? this.connection.run(full, { ...config, encoding: 'buffer' }) : this.connection.run(full, { ...config, ...(options.encoding ? { encoding: options.encoding } : {}) });
+    const encoding = options.encoding ?? 'utf8';
+    const run$: Observable<ExecResult<string | Buffer>> = encoding === 'buffer' ? this.connection.run(full, { ...config, encoding }) : this.connection.run(full, { ...config, encoding });
     const r = await lastValueFrom(run$);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, signal: r.signal };
   }

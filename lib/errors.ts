@@ -529,6 +529,24 @@ export class WorkerLostError extends SshError {
 }
 
 /**
+ * The queue of a distributed run (`fanOutOnQueue`, `rxssh run --queue`, `rxssh worker`) failed:
+ * Redis stayed unreachable, a job could not be submitted, a job failed on its worker outside
+ * the host's pipeline, or its output did not all arrive. A host that ends with it has status
+ * `lost`: its command may have run, and it is not run again. Run-level errors have host `*`.
+ *
+ * @example
+ * ```ts
+ * import { QueueError } from 'rxssh';
+ *
+ * const queueTrouble = (err: unknown) => err instanceof QueueError; // Redis, not the host
+ * ```
+ */
+export class QueueError extends SshError {
+  override readonly name = 'QueueError' as const;
+  readonly code = 'ERR_SSH_QUEUE' as const;
+}
+
+/**
  * The server presented an OpenSSH host certificate that does not hold: `reason` says why
  * (`expired`, `not-yet-valid`, `wrong-principal`, `unknown-ca`, `revoked`, `bad-signature`,
  * `not-a-host-cert`, `unknown-critical-option`), `keyId` names the certificate.

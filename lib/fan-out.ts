@@ -31,7 +31,7 @@ import {
   type ObservableInput,
   type OperatorFunction,
 } from 'rxjs';
-import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, SshError, TimeoutError, WorkerLostError } from './errors.js';
+import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
@@ -316,7 +316,7 @@ export function parseHostsFile(text: string): LabelledTarget[] {
  * ```
  */
 export function statusOf(error: unknown): HostStatus {
-  if (error instanceof WorkerLostError) return 'lost';
+  if (error instanceof WorkerLostError || error instanceof QueueError) return 'lost';
   if (error instanceof HostKeyRejectedError) return 'host-key-rejected';
   if (error instanceof AuthenticationError) return 'auth-failed';
   if (error instanceof ConnectError) return 'unreachable';

@@ -172,6 +172,7 @@ export {
   HostCertificateError,
   ChannelClosedError,
   WorkerLostError,
+  QueueError,
   SftpError,
   StdinOverflowError,
   type SshPhase,
@@ -185,3 +186,4 @@ export { openConnection, ConnectionHandle, type HandleRunConfig, type RunOutput 
 
 // ── fan-out past one core ───────────────────────────────────────────────────────────────────
 export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fan-out-workers.js';
+export { fanOutOnQueue, queueWorker, redisOptions, type QueueConfig, type QueueJob, type QueueFanOutConfig, type QueueHostPipeline, type QueueWorkerConfig, type QueueWorkerEvent, type QueueWorker } from './queue.js';

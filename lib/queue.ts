@@ -158,6 +158,21 @@ export function redisOptions(queue: QueueConfig): Record<string, unknown> {
   };
 }
 
+/**
+ * The options of one run's (or worker's) Redis clients, and a switch that stops their
+ * reconnecting: thrown when the run ends or Redis is declared gone, so that no client keeps a
+ * reconnect timer (and the process) alive.
+ */
+function connectionFor(queue: QueueConfig): { options: Record<string, unknown>; stopReconnecting: () => void } {
+  let stopped = false;
+  return {
+    options: { ...redisOptions(queue), retryStrategy: (times: number) => (stopped ? null : Math.min(100 * times, 1000)) },
+    stopReconnecting: () => {
+      stopped = true;
+    },
+  };
+}
+
 function names(queue: QueueConfig): { name: string; prefix: string } {
   const name = queue.name ?? 'rxssh';
   const prefix = queue.prefix ?? 'rxssh';
@@ -273,8 +288,8 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
   if (stdin && stdin.length > MAX_STDIN) throw new RangeError('fanOutOnQueue(): stdin is larger than 16 MiB');
   const runId = config.runId ?? randomBytes(6).toString('hex');
   if (runId === '' || runId.includes(':')) throw new TypeError('fanOutOnQueue(): runId must be non-empty and have no ":"');
-  const connection = redisOptions(config.queue);
   const { name, prefix } = names(config.queue);
+  redisOptions(config.queue); // a bad URL throws here, not at subscribe
   const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
   const fanOutConfig: FanOutConfig = { ...config, concurrency: config.concurrency ?? 1000, retries: 0 };
   const timeout = config.timeout ?? 60_000;
@@ -294,6 +309,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
 
   const events$ = defer(() => from(Promise.all([import('bullmq'), import('ioredis')]))).pipe(
     switchMap(([bullmq, { Redis: RedisClient }]) => {
+      const { options: connection, stopReconnecting } = connectionFor(config.queue);
       const watchers = new Map<string, Watcher>();
       const seen = new Map<string, number>();
       const queue: Queue = new bullmq.Queue(name, { connection, prefix });
@@ -333,6 +349,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
           let ended = false;
           let received = 0;
           let retried = false;
+          let submitted = false;
           const where = { host: target.host, port: target.port ?? 22 };
           const end = (err?: unknown): void => {
             if (ended) return;
@@ -347,6 +364,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
             ready
               .then(() => queue.add('host', { ...base, target } satisfies JobData, { jobId: id, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP }))
               .then(async (added: Job) => {
+                submitted = true;
                 // The same run id submitted again: the job may have ended already.
                 const state = await added.getState();
                 if (ended || jobId !== id) return;
@@ -386,7 +404,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
               }
               end(new QueueError(`job ${jobId} failed on its worker: ${reason}`, { ...where, phase: 'connection' }));
             },
-            broken: (err) => end(new QueueError(`${err.message}; ${target.label} has no result (its command may have run)`, { ...where, phase: 'connection', cause: err })),
+            broken: (err) => end(new QueueError(`${err.message}; ${target.label} has no result (${submitted ? 'its command may have run' : 'its job was never submitted'})`, { ...where, phase: 'connection', cause: err })),
           };
           if (broken) watcher.broken(broken);
           else submit(firstId);
@@ -399,7 +417,8 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
       return fanOut<ExecChunk>(list, project, fanOutConfig).events$.pipe(
         finalize(() => {
           health.stop();
-          void Promise.all([shut(checker), shut(queueEvents), shut(queue)]).then(() => shut(monitor));
+          stopReconnecting();
+          void Promise.all([shut({ close: () => checker.close(true), disconnect: () => checker.disconnect() }), shut(queueEvents), shut(queue)]).then(() => shut(monitor));
         }),
       );
     }),
@@ -507,7 +526,7 @@ export interface QueueWorker {
  */
 export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConfig): QueueWorker {
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
-  const connection = redisOptions(config.queue);
+  const { options: connection, stopReconnecting } = connectionFor(config.queue);
   const { name, prefix } = names(config.queue);
   const concurrency = config.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('queueWorker(): concurrency must be a positive integer');
@@ -546,8 +565,10 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
     shutdown = (cancel, err) => {
       closing ??= (async () => {
         health.stop();
+        if (err) stopReconnecting();
         if (cancel) for (const sub of running.values()) sub.unsubscribe();
-        await (err ? shut(worker) : worker.close(cancel));
+        await (err ? shut({ close: () => worker.close(true), disconnect: () => worker.disconnect() }) : worker.close(cancel));
+        stopReconnecting();
         await Promise.all([shut(listener), shut(monitor)]);
         if (err) rejectClosed(err);
         else resolveClosed();

@@ -19,7 +19,7 @@ export interface Io {
   readonly releaseStdin: () => void;
   /** Asks on the terminal without echo (passphrases, `-A`); rejects without a terminal. */
   readonly prompt: (text: string) => Promise<string>;
-  /** Calls `listener` on each interrupt (Ctrl-C) while registered; returns the unregister function. */
+  /** Calls `listener` on each interrupt (Ctrl-C or SIGTERM) while registered; returns the unregister function. */
   readonly onInterrupt: (listener: () => void) => () => void;
   /** Ends the process at once with `code` (a second Ctrl-C). */
   readonly exit: (code: number) => void;
@@ -78,9 +78,14 @@ export function processIo(): Io {
       prompts = answer.catch(() => undefined);
       return answer;
     },
+    // Ctrl-C, and SIGTERM (a service manager stopping a worker or a run) the same way.
     onInterrupt: (listener) => {
       process.on('SIGINT', listener);
-      return () => process.off('SIGINT', listener);
+      process.on('SIGTERM', listener);
+      return () => {
+        process.off('SIGINT', listener);
+        process.off('SIGTERM', listener);
+      };
     },
     exit: (code) => process.exit(code),
   };

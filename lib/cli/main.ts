@@ -14,6 +14,8 @@ export const HELP = `usage:
   rxssh put [options] [-r] LOCAL REMOTE            copy a file or tree to every host (pscp)
   rxssh get [options] [-r] REMOTE LOCALDIR         copy from every host into LOCALDIR/host (pslurp -L)
   rxssh demo [--hosts N] [--json] [COMMAND...]     an embedded fleet of N SSH servers (default 50)
+  rxssh worker --queue redis://HOST[:PORT]         run the host jobs of 'rxssh run --queue' (many
+                                                   machines, one Redis)
   rxssh --version
 
 Hosts are resolved like ssh resolves them, through ~/.ssh/config (or -F FILE).
@@ -52,6 +54,10 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
       case 'exec': {
         const { execCommand } = await import('./run.js');
         return await execCommand(rest, out);
+      }
+      case 'worker': {
+        const { workerCommand } = await import('./worker.js');
+        return await workerCommand(rest, out);
       }
       case 'demo': {
         const { demoCommand } = await import('./demo.js');

@@ -19,6 +19,7 @@ import { connectAlias, sshConfigTargets } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import type { Io } from './io.js';
+import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 
 export { EXIT, UsageError };
@@ -49,7 +50,7 @@ export interface HostOptions {
   readonly verbose: boolean;
 }
 
-const HOST_OPTIONS = {
+export const HOST_OPTIONS = {
   'ssh-config': { type: 'string', short: 'F' },
   user: { type: 'string', short: 'l' },
   option: { type: 'string', short: 'O', multiple: true },
@@ -150,9 +151,10 @@ export function hostPipeline(
   secrets: Secrets,
   stdin: Buffer | NodeJS.ReadableStream | undefined,
   env?: Readonly<Record<string, string>>,
+  pty?: boolean,
 ): Observable<ExecChunk> {
   const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
-  return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}) }));
+  return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(pty ? { pty: true } : {}) }));
 }
 
 function describe(r: HostResult<unknown>): string {
@@ -166,7 +168,7 @@ function describe(r: HostResult<unknown>): string {
     case 'cancelled':
       return ' Interrupted';
     case 'lost':
-      return ' Lost: the worker thread running it died (not run again)';
+      return ` Lost: ${errorText(r.error)}`;
     default:
       return ` ${errorText(r.error)}`;
   }
@@ -243,13 +245,17 @@ export interface RunOptions extends HostOptions {
   readonly json: boolean;
   /** `--workers N`: run the hosts on N worker threads (undefined: the main thread). */
   readonly workers?: number;
+  /** `--queue URL`: submit the hosts to a queue that `rxssh worker` processes take them from. */
+  readonly queue?: QueueRunOptions;
+  /** `-p` was given (a queued run submits every host at once without it). */
+  readonly parGiven?: boolean;
   /** Print a summary table at the end (not with --json). */
   readonly summary?: boolean;
   /** Print each host's first output line after its status line (the demo does). */
   readonly showOutput?: boolean;
 }
 
-export const RUN_HELP = `usage: rxssh run [options] COMMAND...       (options end at the first word of COMMAND; -- works too)
+export const RUN_HELP: string = `usage: rxssh run [options] COMMAND...       (options end at the first word of COMMAND; -- works too)
 
 Runs COMMAND on many hosts, with pssh's flags, output and exit codes. Hosts are resolved like
 ssh does: through ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump,
@@ -293,6 +299,14 @@ options:
                           summary
       --help              this help
 
+many machines: --queue URL submits one job per host to a BullMQ queue in Redis; 'rxssh worker'
+processes take them and connect with their own credentials and ssh_config (so the credential,
+ssh_config and -O/-x flags are theirs, not the run's). Output, --json and exit codes are the
+same. A host whose worker died mid-command ends 'lost' (exit 3) and is not run again.
+      --run-id ID         names the jobs ID/host: submitting the same ID again joins the jobs
+                          already there instead of running the commands again (default: random)
+      --retry-lost        run a lost host once more on another worker (idempotent commands only)
+${QUEUE_HELP}
 Ctrl-C stops the run: running commands are signalled, the summary of what finished is printed
 (exit 3); a second Ctrl-C exits at once.
 
@@ -302,13 +316,31 @@ exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out or was int
 
 /** Parses `rxssh run` arguments (everything after `run`). Throws UsageError. */
 export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?: boolean } {
-  const parsed = parseUntilPositional(argv, FLEET_OPTIONS);
+  const parsed = parseUntilPositional(argv, { ...FLEET_OPTIONS, ...QUEUE_OPTIONS, 'run-id': { type: 'string' }, 'retry-lost': { type: 'boolean' } } as const);
   if (parsed.values.help) return { help: true } as RunOptions & { help: boolean };
   const values = withPsshEnv(parsed.values as Values, io, FLEET_ENV);
   const o = hostOptions(values, io);
   const command = parsed.rest.join(' ');
   if (!command) throw new UsageError('no command: rxssh run [options] COMMAND...');
-  return { ...o, ...fleetOptions(values, o), command };
+  const queue = queueRunOptions(values, io);
+  return { ...o, ...fleetOptions(values, o), command, ...(queue ? { queue, parGiven: values['par'] !== undefined } : {}) };
+}
+
+/** Flags that belong to the workers in a queued run: they connect with their own credentials and ssh_config. */
+const WORKERS_OWN = ['ssh-config', 'option', 'extra-args', 'extra-arg', 'identity', 'certificate', 'known-hosts', 'accept-new', 'password-env', 'passphrase-env', 'askpass', 'aliases'];
+
+function queueRunOptions(values: Values, io: Io): QueueRunOptions | undefined {
+  const queueOnly = ['queue-name', 'queue-prefix', 'redis-user', 'redis-password-env', 'redis-password-file', 'redis-ca', 'redis-timeout', 'run-id', 'retry-lost'].filter((k) => values[k] !== undefined);
+  if (values['queue'] === undefined) {
+    if (queueOnly.length) throw new UsageError(`--${queueOnly[0]} needs --queue`);
+    return undefined;
+  }
+  if (values['workers'] !== undefined) throw new UsageError('--queue and --workers: give one (each rxssh worker uses its own threads)');
+  const theirs = WORKERS_OWN.find((k) => values[k] !== undefined);
+  if (theirs) throw new UsageError(`--${theirs} does not apply with --queue: each rxssh worker connects with its own credentials and ssh_config`);
+  const runId = values['run-id'] as string | undefined;
+  if (runId !== undefined && (runId === '' || runId.includes(':') || runId.includes('/'))) throw new UsageError('--run-id: not empty, no ":" or "/"');
+  return { config: queueConfigOf(values, io), ...(runId ? { runId } : {}), retryLost: values['retry-lost'] === true };
 }
 
 /** The options `run`, `put` and `get` share: pssh's hosts, parallelism, timeout and output flags. */
@@ -422,6 +454,12 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
   return fanOutInWorkers<ExecChunk>(opts.targets, { module, export: 'host', args }, { ...config, threads: opts.workers ?? 1 });
 }
 
+/** The `-l USER` of a run (it is the last `User` line the flags made). */
+function userFlag(opts: RunOptions): string | undefined {
+  const line = [...opts.configLines].reverse().find((l) => l.startsWith('User '));
+  return line?.slice(5);
+}
+
 /** Runs `rxssh run`; resolves with the exit code. */
 export async function runCommand(
   opts: RunOptions,
@@ -441,8 +479,15 @@ export async function runCommand(
   });
   const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal };
   if (opts.workers !== undefined && (pipeline || env) && !opts.json) io.stderr.write('rxssh: --workers applies to `rxssh run` only; this command runs on the main thread\n');
-  const run$ =
-    opts.workers !== undefined && !pipeline && !env
+  if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
+  const run$ = opts.queue
+    ? await onQueue(
+        { targets: opts.targets, command: opts.command, queue: opts.queue, user: userFlag(opts), verbose: opts.verbose, json: opts.json },
+        io,
+        stdin,
+        opts.parGiven ? config : { timeout: config.timeout, signal: config.signal },
+      )
+    : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)
       : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t))), config);
   const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;

@@ -1,0 +1,231 @@
+/**
+ * Many machines: `rxssh run --queue` and `rxssh worker` processes on a real redis-server, against
+ * real sshd on ten loopback addresses. Workers are real processes (killed with SIGKILL here);
+ * each host's command appends a marker on the server, so "never twice" is checked where the
+ * command ran.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { knownHostsName } from '../../lib/index.js';
+import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startSshd, type SshdInfo } from './sshd.js';
+
+const ADDRESSES = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
+let fleet: { info: SshdInfo; stop: () => Promise<void> };
+let knownHostsFile: string;
+let redis: TestRedis;
+const REDIS_PASSWORD = `pw-${process.pid}-${Date.now()}`;
+
+beforeAll(async () => {
+  const base = sshd(); // fails loudly without sshd
+  fleet = await startSshd({ account: base, extra: [...ADDRESSES.map((a) => `ListenAddress ${a}:{port}`), 'MaxStartups 200:30:400'] });
+  const hostKey = readFileSync(join(fleet.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  knownHostsFile = join(fleet.info.dir, 'known_hosts.queue');
+  writeFileSync(knownHostsFile, ['127.0.0.1', ...ADDRESSES].map((a) => `${knownHostsName(a, fleet.info.port)} ${hostKey}\n`).join(''));
+  redis = await startRedis({ password: REDIS_PASSWORD }); // fails loudly without redis-server
+});
+afterAll(async () => {
+  await redis?.stop();
+  await fleet?.stop();
+});
+
+const CLI = ['--import', 'tsx', 'lib/cli/bin.ts'];
+const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, SSH_AUTH_SOCK: '' });
+const queueFlags = (name: string, url = redis.url) => ['--queue', url, '--queue-name', name, '--redis-password-env', 'RXSSH_REDIS_PW'];
+
+interface RunningWorker {
+  readonly child: ChildProcess;
+  log: string;
+  stopped: Promise<number | null>;
+}
+const running: RunningWorker[] = [];
+afterEach(() => {
+  for (const w of running.splice(0)) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+});
+
+/** Starts an `rxssh worker` process with its own credentials (the fleet's key and known_hosts) and waits until it takes jobs. */
+async function startWorker(name: string, queue: string, extra: string[] = [], url = redis.url): Promise<RunningWorker> {
+  const child = spawn(
+    process.execPath,
+    [...CLI, 'worker', ...queueFlags(queue, url), '--name', name, '-v', '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '-F', '/dev/null', ...extra],
+    { env: env(), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const w: RunningWorker = { child, log: '', stopped: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  child.stderr?.on('data', (d: Buffer) => (w.log += d.toString()));
+  running.push(w);
+  if (!(await eventually(() => w.log.includes('taking jobs') || child.exitCode !== null, 20_000)) || child.exitCode !== null) throw new Error(`worker ${name} did not start: ${w.log}`);
+  return w;
+}
+
+function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [...CLI, ...args], { env: env(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => ['-H', `${ADDRESSES[i % ADDRESSES.length]}:${fleet.info.port}`]).flat();
+
+describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)', () => {
+  it('three workers: the same pssh output, --json and exit codes as a local run; every worker takes hosts; -I stdin and -l reach the workers', async () => {
+    const queue = `q-${process.pid}-basic`;
+    const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(n, queue, ['--concurrency', '4'])));
+    const ok = await cli(['run', ...queueFlags(queue), ...hosts(10), '-i', '--', 'echo hi from $(whoami); sleep 0.3']);
+    expect(ok, ok.stderr).toMatchObject({ code: 0 });
+    expect(ok.stdout.match(/\[SUCCESS\]/g)).toHaveLength(10);
+    expect(ok.stdout.match(new RegExp(`\\nhi from ${fleet.info.username}\\n`, 'g'))).toHaveLength(10);
+    for (const w of workers) expect(w.log).toMatch(/took 127\.0\.0\./); // the work was shared
+    const input = await cli(['run', ...queueFlags(queue), ...hosts(2), '-I', '-i', '--', 'wc -c'], 'twelve bytes');
+    expect(input.code).toBe(0);
+    expect(input.stdout.match(/\n12\n/g)).toHaveLength(2);
+    expect((await cli(['run', ...queueFlags(queue), ...hosts(2), '--', 'exit 3'])).code).toBe(5);
+    const closed = await freeClosedPort();
+    const mixed = await cli(['run', ...queueFlags(queue), '--json', ...hosts(2), '-H', `127.0.0.4:${closed}`, '--', 'echo', 'j']);
+    expect(mixed.code).toBe(4);
+    const objects = mixed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; stdout?: string; exitCode?: number });
+    expect(objects.filter((o) => o.type === 'result').map((o) => o.status).sort()).toEqual(['ok', 'ok', 'unreachable']);
+    expect(objects.filter((o) => o.type === 'result' && o.status === 'ok').map((o) => o.stdout)).toEqual(['j\n', 'j\n']);
+    expect(objects.at(-1)).toMatchObject({ type: 'summary', exitCode: 4 });
+    // -t: the submitter gives up at 1 s, the worker stops the remote command.
+    const seconds = 37;
+    const slow = await cli(['run', ...queueFlags(queue), ...hosts(2), '-t', '1', '--', `sleep ${seconds}`]);
+    expect(slow.code).toBe(3);
+    expect(await eventually(() => !psHas(`sleep ${seconds}`), 10_000)).toBe(true);
+    // A user's own credentials stay on the workers: the run refuses them.
+    const refused = await cli(['run', ...queueFlags(queue), ...hosts(1), '--identity', '/nonexistent', '--', 'true']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--identity does not apply with --queue/);
+    // SIGTERM: the worker stops taking jobs and exits 0.
+    for (const w of workers) w.child.kill('SIGTERM');
+    expect(await Promise.all(workers.map((w) => w.stopped))).toEqual([0, 0, 0]);
+  }, 120_000);
+
+  it('kill -9 a worker mid-run: its hosts end lost (exit 3), the others finish, no host ran twice (markers on the server); --retry-lost runs them once more', async () => {
+    const queue = `q-${process.pid}-kill`;
+    const markers = mkdtempSync(join(tmpdir(), 'rxssh-queue-markers-'));
+    chmodSync(markers, 0o777); // the test account writes its markers here
+    try {
+      const [victim, other] = await Promise.all([startWorker('victim', queue, ['--concurrency', '3', '--lock-duration', '2']), startWorker('survivor', queue, ['--concurrency', '3', '--lock-duration', '2'])]);
+      const run = cli(['run', ...queueFlags(queue), '--json', ...hosts(10), '-p', '6', '--', `echo ran >> ${markers}/$(echo $SSH_CONNECTION | cut -d' ' -f3); sleep 3; echo done`]);
+      // Six slots (3 + 3) and -p 6: once six commands have written their markers, the victim runs three of them.
+      expect(await eventually(() => readdirSync(markers).length >= 6, 30_000)).toBe(true);
+      expect(victim?.log).toMatch(/took /);
+      victim?.child.kill('SIGKILL');
+      const result = await run;
+      expect(result.code).toBe(3);
+      const objects = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string; error?: { code: string } });
+      const results = objects.filter((o) => o.type === 'result');
+      expect(results).toHaveLength(10);
+      const took = new Set([...(victim?.log.matchAll(/took (\S+)/g) ?? [])].map((m) => m[1]));
+      const lost = results.filter((r) => r.status === 'lost');
+      expect(lost.length).toBeGreaterThan(0);
+      for (const r of lost) {
+        expect(took.has(r.host)).toBe(true); // only the dead worker's hosts
+        expect(r.error?.code).toBe('ERR_SSH_WORKER_LOST');
+      }
+      expect(results.filter((r) => r.status !== 'lost').every((r) => r.status === 'ok')).toBe(true);
+      expect(other?.log).toMatch(/took /);
+      // Never twice: one marker line per command run, on the server; a finished host ran once, a lost one at most once.
+      const ran = markerCounts(markers);
+      for (const r of results) {
+        const address = (r.host ?? '').split(':')[0] ?? '';
+        if (r.status === 'ok') expect(ran.get(address)).toBe(1);
+        else expect(ran.get(address) ?? 0).toBeLessThanOrEqual(1);
+      }
+
+      // --retry-lost: the same, but a lost host is run once more on the survivor.
+      rmSync(markers, { recursive: true, force: true });
+      const markers2 = mkdtempSync(join(tmpdir(), 'rxssh-queue-markers-'));
+      chmodSync(markers2, 0o777);
+      const victim2 = await startWorker('victim2', queue, ['--concurrency', '3', '--lock-duration', '2']);
+      const retried = cli(['run', ...queueFlags(queue), '--json', '--retry-lost', ...hosts(6), '--', `echo ran >> ${markers2}/$(echo $SSH_CONNECTION | cut -d' ' -f3); sleep 3`]);
+      expect(await eventually(() => readdirSync(markers2).length >= 6, 30_000)).toBe(true);
+      expect(victim2.log).toMatch(/took /);
+      victim2.child.kill('SIGKILL');
+      const again = await retried;
+      const statuses = again.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string }).filter((o) => o.type === 'result').map((o) => o.status);
+      expect(again, again.stderr).toMatchObject({ code: 0 });
+      expect(statuses).toEqual(Array(6).fill('ok'));
+      // The lost hosts ran again (asked for), the others once.
+      const twice = [...markerCounts(markers2).values()].filter((n) => n === 2).length;
+      expect(twice).toBeGreaterThan(0);
+      expect([...markerCounts(markers2).values()].every((n) => n === 1 || n === 2)).toBe(true);
+      rmSync(markers2, { recursive: true, force: true });
+    } finally {
+      rmSync(markers, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('Redis stops mid-run: the run ends on time with its finished hosts kept and the rest lost (a QueueError), the worker exits 1; no hang', async () => {
+    const own = await startRedis();
+    const queue = `q-${process.pid}-gone`;
+    const flags = ['--queue', own.url, '--queue-name', queue, '--redis-timeout', '2'];
+    const child = spawn(process.execPath, [...CLI, 'worker', ...flags, '--name', 'orphan', '-v', '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '-F', '/dev/null', '--redis-timeout', '2'], {
+      env: env(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    running.push({ child, log: '', stopped: exited });
+    expect(await eventually(() => log.includes('taking jobs'), 20_000)).toBe(true);
+    const run = cli(['run', ...flags, '--json', '-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '--', 'case $SSH_CONNECTION in *127.0.0.2*) echo quick;; *) sleep 40;; esac']);
+    expect(await eventually(() => (log.match(/ended \(ok\)/g) ?? []).length === 1, 20_000)).toBe(true);
+    const stoppedAt = Date.now();
+    own.process.kill('SIGKILL');
+    const result = await run;
+    expect(Date.now() - stoppedAt).toBeLessThan(20_000);
+    const results = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string; stdout?: string; error?: { code: string; message: string } }).filter((o) => o.type === 'result');
+    expect(results.map((r) => [r.host, r.status]).sort()).toEqual([
+      [`127.0.0.2:${fleet.info.port}`, 'ok'],
+      [`127.0.0.3:${fleet.info.port}`, 'lost'],
+    ]);
+    expect(results.find((r) => r.status === 'ok')?.stdout).toBe('quick\n');
+    expect(results.find((r) => r.status === 'lost')?.error).toMatchObject({ code: 'ERR_SSH_QUEUE', message: expect.stringMatching(/Redis has been unreachable/) });
+    expect(result.code).toBe(3);
+    expect(await exited).toBe(1);
+    expect(log).toMatch(/Redis has been unreachable/);
+    expect(await eventually(() => !psHas('sleep 40'), 10_000)).toBe(true); // the worker stopped its command
+  }, 90_000);
+
+  it('Redis security: the password comes from an env var or a file (never the URL); a wrong one is a clear error, not a hang', async () => {
+    const queue = `q-${process.pid}-auth`;
+    const file = join(fleet.info.dir, 'redis-password');
+    writeFileSync(file, `${REDIS_PASSWORD}\n`, { mode: 0o600 });
+    const child = spawn(process.execPath, [...CLI, 'worker', '--queue', redis.url, '--queue-name', queue, '--redis-password-file', file, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile, '-F', '/dev/null'], {
+      env: env(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    running.push({ child, log: '', stopped: new Promise((resolve) => child.once('exit', resolve)) });
+    expect(await eventually(() => log.includes('taking jobs'), 20_000)).toBe(true);
+    const ok = await cli(['run', ...queueFlags(queue), ...hosts(1), '-i', '--', 'echo', 'authed']);
+    expect(ok, ok.stderr).toMatchObject({ code: 0 });
+    expect(ok.stdout).toContain('\nauthed\n');
+    const inUrl = await cli(['run', '--queue', `redis://x:${REDIS_PASSWORD}@127.0.0.1:${redis.port}`, ...hosts(1), '--', 'true']);
+    expect(inUrl.code).toBe(2);
+    expect(inUrl.stderr).toMatch(/no password in the URL/);
+    const started = Date.now();
+    const wrong = await cli(['run', '--queue', redis.url, '--queue-name', queue, '--redis-timeout', '2', '--json', ...hosts(1), '--', 'true']);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stdout).toMatch(/"status":"lost".*ERR_SSH_QUEUE/);
+  }, 90_000);
+});
+
+function psHas(args: string): boolean {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() === args);
+}
+
+/** Marker lines per server address (one file per address, one line per run of the command). */
+function markerCounts(dir: string): Map<string, number> {
+  return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).length]));
+}

@@ -18,12 +18,25 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
+export interface TestRedisOptions {
+  /** `requirepass` (the default user's password). */
+  readonly password?: string;
+  /** Serve TLS only, with this certificate and key (PEM files). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** An ACL user (with every right); the default user is then turned off. */
+  readonly user?: { readonly name: string; readonly password: string };
+}
+
+export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: install the Debian package redis-server (.ci/run does)`);
   for (let attempt = 0; ; attempt++) {
     const port = await freeClosedPort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning'];
+    const listen = options.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-auth-clients', 'no']
+      : ['--port', String(port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning'];
     if (options.password !== undefined) args.push('--requirepass', options.password);
+    if (options.user) args.push('--user', options.user.name, 'on', `>${options.user.password}`, '~*', '&*', '+@all', '--user', 'default', 'off');
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -52,7 +65,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
     }
     return {
       port,
-      url: `redis://127.0.0.1:${port}`,
+      url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
       process: child,
       stop: () =>
         new Promise<void>((resolve) => {

@@ -219,6 +219,30 @@ describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)'
     expect(wrong.code).toBe(3);
     expect(wrong.stdout).toMatch(/"status":"lost".*ERR_SSH_QUEUE/);
   }, 90_000);
+
+  it('rediss:// with an ACL user: TLS checked against --redis-ca; without the CA a typed error, not a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-redis-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      const tls = await startRedis({ tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, user: { name: 'runner', password: REDIS_PASSWORD } });
+      try {
+        const queue = `q-${process.pid}-tls`;
+        const url = tls.url.replace('rediss://', 'rediss://runner@');
+        expect(url).toMatch(/^rediss:\/\/runner@127\.0\.0\.1:\d+$/);
+        await startWorker('tls', queue, ['--redis-ca', join(dir, 'cert.pem')], url);
+        const ok = await cli(['run', ...queueFlags(queue, url), '--redis-ca', join(dir, 'cert.pem'), ...hosts(2), '-i', '--', 'echo', 'over tls']);
+        expect(ok, ok.stderr).toMatchObject({ code: 0 });
+        expect(ok.stdout.match(/\nover tls\n/g)).toHaveLength(2);
+        const untrusted = await cli(['run', ...queueFlags(queue, url), '--redis-timeout', '2', '--json', ...hosts(1), '--', 'true']);
+        expect(untrusted.code).toBe(3);
+        expect(untrusted.stdout).toMatch(/"status":"lost".*ERR_SSH_QUEUE.*never submitted/);
+      } finally {
+        await tls.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 function psHas(args: string): boolean {

@@ -4,12 +4,13 @@
  * `.bin` link and `npx`), both import styles and a strict TypeScript consumer — against the
  * suite's real sshd. A spec that only passes inside the repo proves little about what ships.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshd } from '../helpers/index.js';
+import { eventually, sshd } from '../helpers/index.js';
+import { startRedis } from '../helpers/redis.js';
 import type { SshdInfo } from '../integration/sshd.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -146,6 +147,42 @@ console.log(results.map((r) => r.status + ' ' + r.stdout.replace(/\\d+$/, 'N').r
     const out = await run(process.execPath, ['workers.mjs']);
     expect(out, out.stderr).toMatchObject({ code: 0, stdout: 'ok worker thread N\nok worker thread N\nok worker thread N\n' });
   });
+
+  it('the queue from the installed package: an installed `rxssh worker` takes the jobs of `rxssh run --queue` and of fanOutOnQueue()', async () => {
+    const redis = await startRedis({ password: 'installed-pw' });
+    const bin = join(scratch, 'node_modules', '.bin', 'rxssh');
+    const queue = ['--queue', redis.url, '--queue-name', `installed-${process.pid}`, '--redis-password-env', 'REDIS_PW'];
+    const worker = spawn(bin, ['worker', ...queue, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', knownHosts, '-F', '/dev/null'], {
+      cwd: scratch,
+      env: { ...process.env, REDIS_PW: 'installed-pw' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    try {
+      expect(await eventually(() => log.includes('taking jobs'), 30_000), log).toBe(true);
+      const cli = await run(bin, ['run', ...queue, '-H', `${s.host}:${s.port}`, '-i', '--', 'echo', 'queued'], { env: { REDIS_PW: 'installed-pw' } });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toMatch(/\[SUCCESS\][^\n]*\nqueued\n/);
+      writeFileSync(
+        join(scratch, 'queue.mjs'),
+        `import { fanOutOnQueue } from 'rxssh';
+import { lastValueFrom, toArray } from 'rxjs';
+const queue = { url: ${JSON.stringify(redis.url)}, password: process.env.REDIS_PW, name: ${JSON.stringify(`installed-${process.pid}`)} };
+const results = await lastValueFrom(fanOutOnQueue([${JSON.stringify(`${s.host}:${s.port}`)}], { command: 'echo from-lib' }, { queue }).pipe(toArray()));
+console.log(results.map((r) => r.status + ' ' + r.stdout.trim()).join('\\n'));
+`,
+      );
+      const lib = await run(process.execPath, ['queue.mjs'], { env: { REDIS_PW: 'installed-pw' } });
+      expect(lib, lib.stderr).toMatchObject({ code: 0, stdout: 'ok from-lib\n' });
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      worker.kill('SIGKILL');
+      await redis.stop();
+    }
+  }, 120_000);
 
   it('require()s both entry points from CommonJS (Node ≥ 20.19 loads ESM through require)', async () => {
     writeFileSync(

@@ -7,6 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -14,6 +15,7 @@ import { defer, finalize, from, Observable, share, switchMap, tap, type Subscrip
 import type { ExecChunk } from './channel.js';
 import { QueueError, WorkerLostError } from './errors.js';
 import { FanOut, fanOut, parseHostSpec, type FanOutConfig, type FanOutEvent, type FanOutTarget, type HostStatus, type LabelledTarget } from './fan-out.js';
+import { guardedConnector } from './internal/redis-connector.js';
 import { encodeError, reviveError, type WireError } from './internal/worker-wire.js';
 
 /**
@@ -145,13 +147,15 @@ export function redisOptions(queue: QueueConfig): Record<string, unknown> {
   const db = url.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new TypeError(`queue url ${JSON.stringify(queue.url)}: the path is a database number`);
   const username = queue.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    host,
     port: url.port ? Number(url.port) : 6379,
     ...(db ? { db: Number(db) } : {}),
     ...(username ? { username } : {}),
     ...(queue.password !== undefined ? { password: queue.password } : {}),
-    ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname, ...queue.tls } } : {}),
+    // SNI carries names only (RFC 6066): an address is checked against the certificate's IP SANs.
+    ...(url.protocol === 'rediss:' ? { tls: { ...(isIP(host) ? {} : { servername: host }), ...queue.tls } } : {}),
     maxRetriesPerRequest: null,
     // Keep reconnecting (BullMQ's clients); the health check decides when Redis is gone.
     retryStrategy: (times: number) => Math.min(100 * times, 1000),
@@ -185,6 +189,8 @@ class Health {
   readonly #timer: ReturnType<typeof setInterval>;
   #lastOk = Date.now();
   #failed = false;
+  /** The last error the client saw (a refused connection, a certificate, WRONGPASS). */
+  lastError: unknown;
 
   constructor(
     readonly client: Redis,
@@ -192,16 +198,15 @@ class Health {
     what: string,
     onDown: (err: QueueError) => void,
   ) {
-    let lastError: unknown;
     client.on('error', (err: unknown) => {
-      lastError = err;
+      this.lastError = err;
     });
     this.#timer = setInterval(() => {
       if (this.#failed) return;
       if (Date.now() - this.#lastOk > after) {
         this.#failed = true;
         clearInterval(this.#timer);
-        onDown(new QueueError(`${what}: Redis has been unreachable for ${Math.round(after / 1000)} s`, { host: '*', port: 0, phase: 'connection', cause: lastError }));
+        onDown(new QueueError(`${what}: Redis has been unreachable for ${Math.round(after / 1000)} s${this.lastError instanceof Error ? ` (${this.lastError.message})` : ''}`, { host: '*', port: 0, phase: 'connection', cause: this.lastError }));
         return;
       }
       client.ping().then(
@@ -209,7 +214,7 @@ class Health {
           this.#lastOk = Date.now();
         },
         (err: unknown) => {
-          lastError = err;
+          this.lastError ??= err;
         },
       );
     }, Math.min(1000, Math.max(100, after / 4)));
@@ -247,6 +252,8 @@ function jobIdOf(runId: string, label: string, occurrence: number): string {
 
 /** What a submitter watches for one job. */
 interface Watcher {
+  /** The job id was there already (the same run id submitted again): it may have ended. */
+  duplicated(): void;
   progress(data: unknown): void;
   completed(value: unknown): void;
   failed(reason: string): void;
@@ -308,22 +315,18 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
   };
 
   const events$ = defer(() => from(Promise.all([import('bullmq'), import('ioredis')]))).pipe(
-    switchMap(([bullmq, { Redis: RedisClient }]) => {
-      const { options: connection, stopReconnecting } = connectionFor(config.queue);
+    switchMap(([bullmq, { Redis: RedisClient, AbstractConnector }]) => {
+      const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
+      const connection = { ...redisBase, Connector: guardedConnector(AbstractConnector) };
       const watchers = new Map<string, Watcher>();
       const seen = new Map<string, number>();
       const queue: Queue = new bullmq.Queue(name, { connection, prefix });
-      const queueEvents: QueueEvents = new bullmq.QueueEvents(name, { connection, prefix });
       // The stall check runs here too, so that a host is reported lost even when every worker is gone.
       const checker: Worker = new bullmq.Worker(name, null, { connection, prefix, autorun: false, maxStalledCount: 0, stalledInterval: config.stalledInterval ?? 5000 });
       const monitor: Redis = new RedisClient({ ...connection, maxRetriesPerRequest: 1 } as RedisOptions);
       // Redis errors: the health check reports them.
       queue.on('error', () => undefined);
-      queueEvents.on('error', () => undefined);
       checker.on('error', () => undefined);
-      queueEvents.on('progress', ({ jobId, data }) => watchers.get(jobId)?.progress(data));
-      queueEvents.on('completed', ({ jobId, returnvalue }) => watchers.get(jobId)?.completed(returnvalue));
-      queueEvents.on('failed', ({ jobId, failedReason }) => watchers.get(jobId)?.failed(failedReason));
       let broken: QueueError | undefined;
       const health = new Health(monitor, config.queue.unavailableAfter ?? 10_000, `queue ${name}`, (err) => {
         broken = err;
@@ -336,9 +339,25 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
         void monitor.multi().sadd(cancelKey, jobId).expire(cancelKey, KEEP.age).publish(`${prefix}:${name}:rxssh:cancel`, jobId).exec().catch(() => undefined);
         void queue.remove(jobId).catch(() => undefined); // a waiting job; an active one is locked
       };
-      const ready = Promise.all([queueEvents.waitUntilReady(), queue.waitUntilReady()]).then(() => {
-        void checker.startStalledCheckTimer().catch(() => undefined);
-      });
+      // Events are read from the Redis server's "now" on: reading from "$" would miss what
+      // happens between the reader's start and its first XREAD (a quick job's whole life).
+      let queueEvents: QueueEvents | undefined;
+      const ready = monitor
+        .time()
+        .then(([seconds, micros]) => {
+          const events: QueueEvents = new bullmq.QueueEvents(name, { connection, prefix, lastEventId: `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}-0` });
+          queueEvents = events;
+          events.on('error', () => undefined);
+          events.on('duplicated', ({ jobId }) => watchers.get(jobId)?.duplicated());
+          events.on('progress', ({ jobId, data }) => watchers.get(jobId)?.progress(data));
+          events.on('completed', ({ jobId, returnvalue }) => watchers.get(jobId)?.completed(returnvalue));
+          events.on('failed', ({ jobId, failedReason }) => watchers.get(jobId)?.failed(failedReason));
+          return Promise.all([events.waitUntilReady(), queue.waitUntilReady()]);
+        })
+        .then(() => {
+          void checker.startStalledCheckTimer().catch(() => undefined);
+        });
+      ready.catch(() => undefined); // each submission reports it; the health check too
 
       const project = (target: LabelledTarget): Observable<ExecChunk> => {
         const occurrence = (seen.get(target.label) ?? 0) + 1;
@@ -363,19 +382,25 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
             watchers.set(id, watcher);
             ready
               .then(() => queue.add('host', { ...base, target } satisfies JobData, { jobId: id, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP }))
-              .then(async (added: Job) => {
+              .then(() => {
                 submitted = true;
-                // The same run id submitted again: the job may have ended already.
-                const state = await added.getState();
-                if (ended || jobId !== id) return;
-                if (state === 'completed') watcher.completed((await bullmq.Job.fromId(queue, id))?.returnvalue);
-                else if (state === 'failed') watcher.failed((await bullmq.Job.fromId(queue, id))?.failedReason ?? 'failed');
               })
               .catch((err: unknown) => {
-                if (!ended && !broken) end(new QueueError(`could not submit the job ${id}: ${(err as Error).message}`, { ...where, phase: 'connection', cause: err }));
+                // The client's own error says why (a certificate, WRONGPASS) better than the command's.
+                const why = health.lastError instanceof Error ? health.lastError : err;
+                if (!ended && !broken) end(new QueueError(`the job ${id} was never submitted: ${(why as Error).message}`, { ...where, phase: 'connection', cause: why }));
               });
           };
           const watcher: Watcher = {
+            duplicated: () => {
+              const id = jobId;
+              void bullmq.Job.fromId(queue, id).then(async (existing) => {
+                const state = await existing?.getState();
+                if (ended || jobId !== id || !existing) return;
+                if (state === 'completed') watcher.completed(existing.returnvalue);
+                else if (state === 'failed') watcher.failed(existing.failedReason ?? 'failed');
+              }, () => undefined);
+            },
             progress: (data) => {
               const p = data as JobProgress;
               if (typeof p !== 'object' || p === null || !Array.isArray(p.c)) return;
@@ -526,7 +551,7 @@ export interface QueueWorker {
  */
 export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConfig): QueueWorker {
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
-  const { options: connection, stopReconnecting } = connectionFor(config.queue);
+  const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
   const { name, prefix } = names(config.queue);
   const concurrency = config.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('queueWorker(): concurrency must be a positive integer');
@@ -539,7 +564,8 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
     rejectClosed = reject;
   });
   let shutdown: (cancel: boolean, err?: QueueError) => Promise<void> = () => Promise.resolve();
-  const ready = Promise.all([import('bullmq'), import('ioredis')]).then(async ([bullmq, { Redis: RedisClient }]) => {
+  const ready = Promise.all([import('bullmq'), import('ioredis')]).then(async ([bullmq, { Redis: RedisClient, AbstractConnector }]) => {
+    const connection = { ...redisBase, Connector: guardedConnector(AbstractConnector) };
     const monitor: Redis = new RedisClient({ ...connection, maxRetriesPerRequest: 1 } as RedisOptions);
     const listener: Redis = new RedisClient({ ...connection } as RedisOptions);
     for (const c of [monitor, listener]) c.on('error', () => undefined);

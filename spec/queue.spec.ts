@@ -149,6 +149,7 @@ describe('fanOutOnQueue with queueWorker', () => {
   it('redisOptions: redis:// and rediss:// URLs, a database, the user; a password in the URL is refused', () => {
     expect(redisOptions({ url: 'redis://10.0.0.5:6380/2', password: 'pw' })).toMatchObject({ host: '10.0.0.5', port: 6380, db: 2, password: 'pw' });
     expect(redisOptions({ url: 'rediss://ops@redis.internal' })).toMatchObject({ host: 'redis.internal', port: 6379, username: 'ops', tls: { servername: 'redis.internal' } });
+    expect(redisOptions({ url: 'rediss://127.0.0.1:6380' })).toMatchObject({ tls: {} }); // no SNI for an address
     expect(() => redisOptions({ url: 'redis://ops:secret@h:1' })).toThrow(/no password in the URL/);
     expect(() => redisOptions({ url: 'http://h' })).toThrow(TypeError);
     expect(() => fanOutOnQueue(['h'], { command: 'true' }, { queue: { url: 'redis://h' }, runId: 'a:b' })).toThrow(/runId/);

@@ -44,7 +44,7 @@ async def main():
 asyncio.run(main())
 `;
 
-interface ClientReport {
+export interface ClientReport {
   ok: number;
   failed: number;
   /** In-process figures (libraries only): start-up excluded. */
@@ -52,7 +52,7 @@ interface ClientReport {
   cpuMs?: number;
 }
 
-interface Measured {
+export interface Measured {
   /** Whole process: start-up included. */
   wallMs: number;
   cpuMs: number;
@@ -81,7 +81,7 @@ function treeRss(root: number): number {
 }
 
 /** Runs a command under GNU time, sampling the tree's RSS; parses the client's JSON result line. */
-function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promise<Measured> {
+export function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { sftpBench } from './sftp.js';
+import { scaleBench } from './scale.js';
 import { manyChannels } from './channels.js';
 import { connectLatency } from './connect.js';
 import { memoryPart } from './memory.js';
@@ -36,6 +37,7 @@ const PARTS: Record<string, Part> = {
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
   startup: () => startupBench(quick ? 5 : 21),
+  scale: (s) => scaleBench(s, quick ? [200] : [300, 1000], quick ? 1 : 3),
 };
 
 await withSshd(['MaxSessions 10', 'MaxStartups 200:30:400', ...FANOUT_ADDRESSES.map((a) => `ListenAddress ${a}:{port}`)], async (s) => {
@@ -215,6 +217,27 @@ is what Node's \`require\` and \`import\` both resolve to): what rxssh adds beyo
 is the rest.
 
 ${table('startup')}
+## 8. Scale-out: one process, worker threads, the queue
+
+The same \`rxssh run -- true\` on the same hosts (sshd on 15 loopback addresses), 32 hosts at
+once in every mode, on the compiled CLI: in one process (\`-p 32\`), with \`--workers 2\`, and
+with \`--queue\` through a throwaway redis-server to two \`rxssh worker --concurrency 16\`
+processes. The workers are started before the runs, as a deployment keeps them running, so their
+start-up is not counted; their CPU during each run is (from /proc/PID/stat), and so is
+redis-server's. Client CPU per host is the run process plus, in queue mode, the workers. The
+modes take turns, each repetition starting with a different one.
+
+${table('scale')}
+Reading the projections ("paper" in the ratios table): a runner is bound by its client CPU when
+its servers are elsewhere, so one 16-core runner does about 16 × 1000 / (client ms per host)
+hosts a second, if the network and the servers keep up; N runners do N times that until the one
+Redis is the limit, which the redis-server CPU per host bounds (Redis runs commands on one
+thread). Both are derived from the figures above, not measured on such machines. Where the
+Redis bound comes close to one runner's figure, more runners need more Redis too: one queue
+(\`--queue-name\`) per Redis, the hosts split between the runs. On this
+2-core machine sshd shares the cores with the clients, so none of the three modes can be faster
+in wall time than sshd lets it be; the CPU columns are what moves to other cores or machines.
+
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

@@ -14,6 +14,7 @@ import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SftpError, SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
+import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './internal/sftp-pipelines.js';
 import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
 
 /**
@@ -721,69 +722,21 @@ export class SftpSession {
     const handle = await lastValueFrom(this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'r', done)));
     try {
       const size = (await lastValueFrom(this.#call<Stats>('fstat', path, (done) => this.#sftp.fstat(handle, done)))).size;
-      let end = Math.min(size, range.end ?? size);
+      const end = Math.min(size, range.end ?? size);
       const target = await targetFor(end, chunkSize, concurrency);
-      let next = range.start ?? 0;
-      // Requests in flight plus buffers the target still holds.
-      let busy = 0;
-      const retries: Array<[number, number]> = [];
-      let unlisten = (): void => undefined;
-      return await new Promise<number>((resolve, reject) => {
-        let failure: unknown;
-        const pump = (): void => {
-          if (failure === undefined && !signal?.aborted) {
-            while (busy < concurrency) {
-              while (retries.length > 0 && (retries[0]?.[0] ?? 0) >= end) retries.shift();
-              const again = retries[0];
-              const position = again ? again[0] : next;
-              const length = again ? again[1] : Math.min(chunkSize, end - next);
-              if (!again && next >= end) break;
-              const buf = target.claim(position, length);
-              if (!buf) break;
-              if (again) retries.shift();
-              else next += length;
-              busy++;
-              this.#sftp.read(handle, buf, 0, length, position, (err: unknown, n: number) => {
-                if (err || !(n > 0)) {
-                  target.unclaim(buf);
-                  if (err && (err as { code?: number }).code !== SFTP_STATUS.EOF) failure ??= this.#error('read', path, err);
-                  else end = Math.min(end, position); // the file ends here (it shrank)
-                  busy--;
-                  pump();
-                  return;
-                }
-                if (n < length) retries.push([position + n, length - n]); // a short read
-                let filled: Promise<void> | void;
-                try {
-                  filled = target.fill(position, buf, n);
-                } catch (e) {
-                  filled = Promise.reject(e);
-                }
-                if (filled === undefined) {
-                  busy--;
-                  pump();
-                } else {
-                  filled.then(
-                    () => undefined,
-                    (e: unknown) => void (failure ??= e),
-                  ).finally(() => {
-                    busy--;
-                    pump();
-                  });
-                }
-              });
-            }
-          }
-          if (busy > 0) return;
-          if (failure !== undefined) reject(failure);
-          else if (signal?.aborted) reject(new Error('cancelled'));
-          else if (retries.length === 0 && next >= end) resolve(end);
-        };
-        range.wake?.(pump);
-        signal?.addEventListener('abort', pump);
-        unlisten = () => signal?.removeEventListener('abort', pump);
-        pump();
-      }).finally(() => unlisten());
+      const pipeline = new ReadPipeline({
+        read: (buf, length, position, done) => this.#sftp.read(handle, buf, 0, length, position, done),
+        target,
+        chunkSize,
+        concurrency,
+        start: range.start ?? 0,
+        end,
+        isEof: (err) => (err as { code?: number }).code === SFTP_STATUS.EOF,
+        failure: (err) => this.#error('read', path, err),
+        ...(signal ? { signal } : {}),
+      });
+      range.wake?.(() => pipeline.wake());
+      return await pipeline.run();
     } finally {
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }
@@ -947,107 +900,19 @@ export class SftpSession {
     const handle = await lastValueFrom(
       this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'w', mode !== undefined ? { mode } : {}, done)),
     );
-    let bytes = 0;
-    let position = 0;
-    let inflight = 0;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const settled = (): void => {
-      inflight--;
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    // A cancel or a failed write must not wait for a source that is slow to give its next piece.
-    let interrupt = (): void => undefined;
-    const interrupted = new Promise<'interrupted'>((resolve) => (interrupt = () => resolve('interrupted')));
-    signal?.addEventListener('abort', interrupt, { once: true });
-    const source = Symbol.asyncIterator in pieces ? pieces[Symbol.asyncIterator]() : (pieces as Iterable<Piece>)[Symbol.iterator]();
+    const pipeline = new WritePipeline({
+      write: (data, position, done) => this.#sftp.write(handle, data, 0, data.length, position, done),
+      concurrency,
+      onProgress: (bytes, written) => onProgress({ bytes, total: Number.isNaN(total) ? written : total }),
+      failure: (err) => this.#error('write', path, err),
+      ...(signal ? { signal } : {}),
+    });
     try {
-      for (;;) {
-        const pending = Promise.resolve(source.next());
-        pending.catch(() => undefined); // raced below; a late rejection is nobody's to handle
-        const step = signal?.aborted || failure !== undefined ? 'interrupted' : await Promise.race([pending, interrupted]);
-        if (step === 'interrupted') {
-          Promise.resolve(source.return?.()).catch(() => undefined);
-          throw failure ?? new Error('cancelled');
-        }
-        if (step.done) break;
-        const { data, release } = step.value;
-        while (inflight >= concurrency && failure === undefined) await new Promise<void>((r) => (wake = r));
-        if (failure !== undefined) throw failure;
-        inflight++;
-        const at = position;
-        position += data.length;
-        this.#sftp.write(handle, data, 0, data.length, at, (err: unknown) => {
-          release?.();
-          if (err && failure === undefined) {
-            failure = this.#error('write', path, err);
-            interrupt();
-          } else if (!err) {
-            bytes += data.length;
-            onProgress({ bytes, total: Number.isNaN(total) ? position : total });
-          }
-          settled();
-        });
-      }
-      while (inflight > 0) await new Promise<void>((r) => (wake = r));
-      if (failure !== undefined) throw failure;
+      await pipeline.run(pieces);
     } finally {
-      signal?.removeEventListener('abort', interrupt);
-      // Requests still in flight (after an error or a cancel) hold their buffers until answered.
-      while (inflight > 0) await new Promise<void>((r) => (wake = r));
       await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
     }
   }
-}
-
-/** Where pipelined reads put their bytes. */
-interface ReadTarget {
-  /** A buffer of at least `length` bytes for the range at `position`, or undefined while none is free. */
-  claim(position: number, length: number): Buffer | undefined;
-  /** A claimed buffer now holds the `n` bytes read at `position`; may reuse it once this settles. */
-  fill(position: number, buf: Buffer, n: number): Promise<void> | void;
-  /** A claimed buffer that received nothing. */
-  unclaim(buf: Buffer): void;
-}
-
-/** One write request's bytes; `release` frees them once the server answered. */
-interface Piece {
-  readonly data: Buffer;
-  readonly release?: () => void;
-}
-
-/**
- * Chunks cut into request-sized pieces: large chunks are sliced without copying, small ones are
- * gathered until a whole request's worth (or the end) is there.
- */
-async function* slices(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Piece> {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  for await (const chunk of source) {
-    let rest = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (heldBytes > 0) {
-      const take = Math.min(size - heldBytes, rest.length);
-      held.push(rest.subarray(0, take));
-      heldBytes += take;
-      rest = rest.subarray(take);
-      if (heldBytes < size) continue;
-      yield { data: Buffer.concat(held, heldBytes) };
-      held = [];
-      heldBytes = 0;
-    }
-    while (rest.length >= size) {
-      yield { data: rest.subarray(0, size) };
-      rest = rest.subarray(size);
-    }
-    if (rest.length > 0) {
-      // Copied: a source may reuse its buffer once it gave it away.
-      held.push(Buffer.from(rest));
-      heldBytes = rest.length;
-    }
-  }
-  if (heldBytes > 0) yield { data: Buffer.concat(held, heldBytes) };
 }
 
 /**

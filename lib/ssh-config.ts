@@ -257,8 +257,32 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
 }
 
 /**
- * Credential providers for a resolved host: the agent (unless `IdentitiesOnly`), then each
- * identity file that exists and can be read without a passphrase (others are skipped).
+ * Options of {@link credentialsFor}: what a command line adds to a host's own identities.
+ *
+ * @example
+ * ```ts
+ * const config: CredentialsForConfig = { identities: ['./deploy_key'], passphrase: (file) => ask(`Passphrase for ${file}: `) };
+ * ```
+ */
+export interface CredentialsForConfig {
+  /** Identity files tried before the host's (`ssh -i`); one that is missing or not a key throws a TypeError. */
+  readonly identities?: readonly string[];
+  /** Certificate files to pair with the identities (besides `IDENTITY-cert.pub` and the host's `CertificateFile`s). */
+  readonly certificates?: readonly string[];
+  /** The agent's socket (default: `SSH_AUTH_SOCK`, read by `agent()`); `null`: no agent. */
+  readonly agentSocket?: string | null;
+  /** Passphrases of encrypted keys, asked when the key is first used; without it such keys are skipped. */
+  readonly passphrase?: (file: string) => Promise<string>;
+  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
+  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
+}
+
+/**
+ * Credential providers for a resolved host, in OpenSSH's order: the agent (unless
+ * `IdentitiesOnly`), then each identity file that exists (`config.identities` first), each
+ * preceded by its certificate when there is one (`IDENTITY-cert.pub`, a `CertificateFile`, or
+ * `config.certificates`; an encrypted key's is found through `IDENTITY.pub`). Encrypted keys
+ * need `config.passphrase`; without it they are skipped (`onSkip` says so).
  *
  * @example
  * ```ts
@@ -267,36 +291,90 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
  * authenticate(...credentialsFor(fromSshConfig('web')), password(() => ask('Password: ')));
  * ```
  */
-export function credentialsFor(host: SshConfigHost): AuthProvider[] {
-  const providers: AuthProvider[] = host.identitiesOnly ? [] : [agentCertificate(), agent()];
-  for (const file of host.identityFiles) {
-    if (!existsSync(file)) continue;
-    try {
-      const text = readFileSync(file);
-      const plain = privateKey(text);
-      // Its certificate first (IDENTITY-cert.pub or a CertificateFile for this key), then the key.
-      const certificate = keyCertificate(text, [`${file}-cert.pub`, ...host.certificateFiles]);
-      if (certificate) providers.push(privateKey(text, { certificate }));
-      providers.push(plain);
-    } catch {
-      // Encrypted or not a key: skipped, as there is nobody to ask for a passphrase here.
-    }
-  }
-  return providers;
+export function credentialsFor(host: SshConfigHost, config: CredentialsForConfig = {}): AuthProvider[] {
+  return scanCredentials(host, config).providers;
 }
 
-/** The certificate among `files` for the (unencrypted) private key `text`, if any. @internal */
-export function keyCertificate(text: Buffer | string, files: readonly string[]): string | undefined {
-  const parsed = utils.parseKey(text);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error) return undefined;
-  return certificateFor(key.getPublicSSH(), files, (f) => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch {
-      return undefined;
+/** What {@link credentialsFor} found: the providers, and the identity files that gave some. @internal */
+export interface CredentialScan {
+  readonly providers: AuthProvider[];
+  readonly agent: boolean;
+  /** Every identity file looked for, in order. */
+  readonly files: readonly string[];
+  /** The identity files that gave providers. */
+  readonly used: readonly string[];
+}
+
+/** {@link credentialsFor}, with what it looked at (the CLI explains a failure with it). @internal */
+export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
+  const explicit = config.identities ?? [];
+  const useAgent = !host.identitiesOnly && config.agentSocket !== null && config.agentSocket !== '';
+  const providers: AuthProvider[] = useAgent ? [agentCertificate(config.agentSocket ?? undefined), agent(config.agentSocket ?? undefined)] : [];
+  const files = [...new Set([...explicit, ...host.identityFiles])];
+  const used: string[] = [];
+  for (const file of files) {
+    const given = explicit.includes(file);
+    if (!existsSync(file)) {
+      if (given) throw new TypeError(`${file}: no such file`);
+      continue;
     }
-  });
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+      continue;
+    }
+    // Its certificate first, then the key itself, as OpenSSH offers them.
+    const certificate = identityCertificate(file, text, [...(config.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
+    if (isEncryptedKey(text)) {
+      const ask = config.passphrase;
+      if (!ask) {
+        config.onSkip?.(file, 'encrypted', 'no passphrase source');
+        continue;
+      }
+      const passphrase = (): Promise<string> => ask(file);
+      if (certificate) providers.push(privateKey(text, { passphrase, certificate }));
+      providers.push(privateKey(text, { passphrase }));
+      used.push(file);
+      continue;
+    }
+    try {
+      const plain = privateKey(text);
+      if (certificate) providers.push(privateKey(text, { certificate }));
+      providers.push(plain);
+      used.push(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+    }
+  }
+  return { providers, agent: useAgent, files, used };
+}
+
+function isEncryptedKey(text: Buffer): boolean {
+  const parsed = utils.parseKey(text);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+}
+
+/** The certificate among `files` for an identity: its public key from the key itself, or (encrypted) from `IDENTITY.pub`. */
+function identityCertificate(file: string, text: Buffer, files: readonly string[]): string | undefined {
+  for (const candidate of [text, readOptional(`${file}.pub`)]) {
+    if (candidate === undefined) continue;
+    const parsed = utils.parseKey(candidate);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error)) return certificateFor(key.getPublicSSH(), files, (f) => readOptional(f)?.toString('utf8'));
+  }
+  return undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

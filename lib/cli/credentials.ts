@@ -6,13 +6,10 @@
  * skipped with a warning.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { agent, agentCertificate, password, privateKey, type AuthProvider } from '../auth.js';
+import { password, type AuthProvider } from '../auth.js';
 import { AuthenticationError } from '../errors.js';
-import { certificateFor } from '../internal/certificate.js';
-import { utils } from '../internal/ssh2.js';
-import type { SshConfigHost } from '../ssh-config.js';
+import { scanCredentials, type CredentialScan, type SshConfigHost } from '../ssh-config.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -96,57 +93,31 @@ export class Secrets {
   }
 }
 
-function encrypted(text: Buffer): boolean {
-  const parsed = utils.parseKey(text);
-  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
-}
-
-/** The credential providers for a host, and a description of what was looked for. */
+/**
+ * The credential providers for a host (`credentialsFor` with the command line's identities,
+ * certificates and passphrase sources), then a password source; and a description of what was
+ * looked for.
+ */
 export function hostCredentials(host: SshConfigHost, secrets: Secrets): { providers: AuthProvider[]; lookedFor: string } {
   const { sources, io } = secrets;
-  const providers: AuthProvider[] = [];
-  const socket = io.env['SSH_AUTH_SOCK'];
-  const useAgent = !host.identitiesOnly && !!socket;
-  if (useAgent) providers.push(agentCertificate(socket), agent(socket));
-  const files = [...new Set([...sources.identities, ...host.identityFiles])];
-  const found: string[] = [];
-  for (const file of files) {
-    const explicit = sources.identities.includes(file);
-    if (!existsSync(file)) {
-      if (explicit) throw new UsageError(`--identity ${file}: no such file`);
-      continue;
-    }
-    let text: Buffer;
-    try {
-      text = readFileSync(file);
-    } catch (err) {
-      if (explicit) throw new UsageError(`--identity ${file}: ${(err as Error).message}`);
-      secrets.warn(`skipping ${file}: ${(err as Error).message}`);
-      continue;
-    }
-    // Its certificate (--certificate, IDENTITY-cert.pub, or a CertificateFile for this key) is
-    // offered first, then the key itself, as OpenSSH does.
-    const certificate = certificateOfIdentity(file, text, [...(sources.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
-    if (encrypted(text)) {
-      if (!secrets.canAskPassphrase) {
-        secrets.warn(`skipping encrypted key ${file}: no passphrase source (give --passphrase-env VAR, run on a terminal, or set SSH_ASKPASS)`);
-        continue;
-      }
-      found.push(file);
-      const passphrase = (): Promise<string> => secrets.passphrase(file);
-      if (certificate) providers.push(privateKey(text, { passphrase, certificate }));
-      providers.push(privateKey(text, { passphrase }));
-      continue;
-    }
-    try {
-      if (certificate) providers.push(privateKey(text, { certificate }));
-      providers.push(privateKey(text));
-      found.push(file);
-    } catch (err) {
-      if (explicit) throw new UsageError(`--identity ${file}: ${(err as Error).message}`);
-      secrets.warn(`skipping ${file}: ${(err as Error).message}`);
-    }
+  let scan: CredentialScan;
+  try {
+    scan = scanCredentials(host, {
+      identities: sources.identities,
+      certificates: sources.certificates ?? [],
+      agentSocket: io.env['SSH_AUTH_SOCK'] || null,
+      ...(secrets.canAskPassphrase ? { passphrase: (file: string) => secrets.passphrase(file) } : {}),
+      onSkip: (file, why, detail) =>
+        secrets.warn(
+          why === 'encrypted'
+            ? `skipping encrypted key ${file}: no passphrase source (give --passphrase-env VAR, run on a terminal, or set SSH_ASKPASS)`
+            : `skipping ${file}: ${detail}`,
+        ),
+    });
+  } catch (err) {
+    throw new UsageError(`--identity ${(err as Error).message}`, { cause: err });
   }
+  const providers = [...scan.providers];
   if (sources.passwordEnv !== undefined) {
     const value = io.env[sources.passwordEnv];
     if (value === undefined) throw new UsageError(`--password-env ${sources.passwordEnv}: the variable is not set`);
@@ -157,12 +128,13 @@ export function hostCredentials(host: SshConfigHost, secrets: Secrets): { provid
   const home = io.env['HOME'] || homedir();
   const shown = (f: string): string => (f.startsWith(`${home}/`) ? `~${f.slice(home.length)}` : f);
   const sshDir = `${home}/.ssh/`;
+  const { files, used } = scan;
   const missing = files.every((f) => f.startsWith(sshDir))
     ? `no identity files in ~/.ssh (${files.map((f) => f.slice(sshDir.length)).join(', ')})`
     : `no identity files (looked for ${files.map(shown).join(', ')})`;
   const lookedFor = [
-    useAgent ? 'the agent had no key the server took' : host.identitiesOnly ? 'no agent (IdentitiesOnly)' : 'no agent (SSH_AUTH_SOCK unset)',
-    found.length ? `identity files ${found.map(shown).join(', ')}` : missing,
+    scan.agent ? 'the agent had no key the server took' : host.identitiesOnly ? 'no agent (IdentitiesOnly)' : 'no agent (SSH_AUTH_SOCK unset)',
+    used.length ? `identity files ${used.map(shown).join(', ')}` : missing,
     sources.passwordEnv !== undefined || sources.askPassword ? 'a password' : 'no password source (--password-env VAR or -A)',
   ].join(', ');
   return { providers, lookedFor };
@@ -175,28 +147,4 @@ export function hostCredentials(host: SshConfigHost, secrets: Secrets): { provid
 export function explainAuthFailure(err: unknown, lookedFor: string): unknown {
   if (!(err instanceof AuthenticationError) || err.methodsTried.length > 0) return err;
   return new AuthenticationError(`no credentials: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err });
-}
-
-/** The public-key blob of an identity: from the key itself, or (encrypted) from `IDENTITY.pub`. */
-function publicKeyOf(file: string, text: Buffer): Buffer | undefined {
-  for (const candidate of [text, readOptional(`${file}.pub`)]) {
-    if (candidate === undefined) continue;
-    const parsed = utils.parseKey(candidate);
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (key && !(key instanceof Error)) return key.getPublicSSH();
-  }
-  return undefined;
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-function certificateOfIdentity(file: string, text: Buffer, candidates: readonly string[]): string | undefined {
-  const publicKey = publicKeyOf(file, text);
-  return publicKey ? certificateFor(publicKey, candidates, (f) => readOptional(f)?.toString('utf8')) : undefined;
 }

@@ -28,7 +28,7 @@ function server(size: number, script: { short?: (position: number) => number | u
 
 /** A target with `buffers` reusable buffers that copies what it gets into `out`. */
 function target(out: Buffer, buffers: number, chunkSize: number, fill?: (position: number) => Promise<void> | void): ReadTarget & { held: number } {
-  const free = Array.from({ length: buffers }, () => Buffer.alloc(chunkSize));
+  const free: Buffer[] = Array.from({ length: buffers }, () => Buffer.alloc(chunkSize));
   const t = {
     held: 0,
     claim: () => {

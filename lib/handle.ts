@@ -9,7 +9,7 @@ import { lastValueFrom, type Observable, type Subscription } from 'rxjs';
 import { ConnectionLostError } from './errors.js';
 import type { Connection } from './connection.js';
 import type { ExecResult } from './exec.js';
-import { connectAlias, type ConnectAliasOptions } from './ssh-config.js';
+import { connectAlias, type ConnectAliasConfig } from './ssh-config.js';
 import type { SftpSession, TransferConfig } from './sftp.js';
 import type { StdinSource } from './channel.js';
 
@@ -197,7 +197,7 @@ export class ConnectionHandle implements AsyncDisposable {
  * );
  * ```
  */
-export function openConnection(target: string | Observable<Connection>, options: ConnectAliasOptions = {}): Promise<ConnectionHandle> {
+export function openConnection(target: string | Observable<Connection>, options: ConnectAliasConfig = {}): Promise<ConnectionHandle> {
   const source = typeof target === 'string' ? connectAlias(target, options) : target;
   return new Promise<ConnectionHandle>((resolve, reject) => {
     let handle: ConnectionHandle | undefined;

@@ -43,12 +43,16 @@ export {
   connectAlias,
   sshConfigAliases,
   sshConfigTargets,
-  type SshConfigInventoryOptions,
+  type SshConfigTargetsConfig,
   hostKeyPolicyFor,
   credentialsFor,
+  type CredentialsForConfig,
   type SshConfigHost,
+  type ResolveAliasConfig,
+  type ConnectAliasConfig,
   type SshConfigOptions,
   type ConnectAliasOptions,
+  type SshConfigInventoryOptions,
   type StrictHostKeyChecking,
 } from './ssh-config.js';
 

@@ -30,7 +30,7 @@ import { acceptNew, hostMatches, knownHosts } from './known-hosts.js';
  * fromSshConfig('db', { file: './ssh_config', user: 'admin', extra: ['StrictHostKeyChecking accept-new'] });
  * ```
  */
-export interface SshConfigOptions {
+export interface ResolveAliasConfig {
   /** The config file (default `~/.ssh/config`; a missing file means no settings; `null`: none). */
   readonly file?: string | null;
   /**
@@ -172,7 +172,7 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  * connect(web).pipe(verifyHostKey(hostKeyPolicyFor(web)), authenticate(...credentialsFor(web)), run('uptime'));
  * ```
  */
-export function fromSshConfig(alias: string, options: SshConfigOptions = {}): SshConfigHost {
+export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): SshConfigHost {
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
@@ -387,7 +387,7 @@ function readOptional(file: string): Buffer | undefined {
  * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
  * ```
  */
-export interface SshConfigInventoryOptions extends SshConfigOptions {
+export interface SshConfigTargetsConfig extends ResolveAliasConfig {
   /**
    * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
    * positive match and no negative one). Default: every alias.
@@ -407,7 +407,7 @@ export interface SshConfigInventoryOptions extends SshConfigOptions {
  * sshConfigAliases({ match: ['web*', '!web-old'] }); // ['web1', 'web2']
  * ```
  */
-export function sshConfigAliases(options: SshConfigInventoryOptions = {}): string[] {
+export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
   const home = options.home ?? homedir();
   const text = options.file === null ? '' : loadWithIncludes(options.file ?? join(home, '.ssh', 'config'), home);
   const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
@@ -438,7 +438,7 @@ export function sshConfigAliases(options: SshConfigInventoryOptions = {}): strin
  *   .subscribe((r) => console.log(r.host, r.status));
  * ```
  */
-export function sshConfigTargets(options: SshConfigInventoryOptions = {}): LabelledTarget[] {
+export function sshConfigTargets(options: SshConfigTargetsConfig = {}): LabelledTarget[] {
   return sshConfigAliases(options).map((alias) => {
     const h = fromSshConfig(alias, options);
     return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };
@@ -446,7 +446,7 @@ export function sshConfigTargets(options: SshConfigInventoryOptions = {}): Label
 }
 
 /** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
-function providersOf(host: SshConfigHost, options: ConnectAliasOptions): AuthProvider[] {
+function providersOf(host: SshConfigHost, options: ConnectAliasConfig): AuthProvider[] {
   const providers = options.credentialsFor ? options.credentialsFor(host) : credentialsFor(host);
   return providers.length > 0 || (options.credentials?.length ?? 0) > 0 ? providers : [nothingToOffer];
 }
@@ -464,7 +464,7 @@ const nothingToOffer: AuthProvider = { method: 'publickey', label: 'none', crede
  * connectAlias('web', { user: 'deploy', port: 2222, credentials: [password(() => ask('Password: '))] });
  * ```
  */
-export interface ConnectAliasOptions extends SshConfigOptions {
+export interface ConnectAliasConfig extends ResolveAliasConfig {
   /** Credentials tried after those from the config (e.g. a password prompt). */
   readonly credentials?: readonly AuthProvider[];
   /** A port that overrides the config's (like `ssh -p`). */
@@ -489,7 +489,7 @@ export interface ConnectAliasOptions extends SshConfigOptions {
  * connectAlias('db').pipe(run('pg_isready')).subscribe((r) => console.log(r.stdout));
  * ```
  */
-export function connectAlias(alias: string, options: ConnectAliasOptions = {}): Observable<Connection> {
+export function connectAlias(alias: string, options: ConnectAliasConfig = {}): Observable<Connection> {
   const target = fromSshConfig(alias, options);
   const extra = options.credentials ?? [];
   let via: Observable<Connection> | undefined;
@@ -506,3 +506,36 @@ export function connectAlias(alias: string, options: ConnectAliasOptions = {}): 
     authenticate(...providersOf(target, options), ...extra),
   );
 }
+
+/**
+ * The old name of {@link ResolveAliasConfig} (options types are `…Config` now).
+ *
+ * @deprecated Use {@link ResolveAliasConfig}; this alias goes with the next breaking release.
+ * @example
+ * ```ts
+ * const config: ResolveAliasConfig = { file: './ssh_config' }; // was SshConfigOptions
+ * ```
+ */
+export type SshConfigOptions = ResolveAliasConfig;
+
+/**
+ * The old name of {@link ConnectAliasConfig}.
+ *
+ * @deprecated Use {@link ConnectAliasConfig}; this alias goes with the next breaking release.
+ * @example
+ * ```ts
+ * const config: ConnectAliasConfig = { port: 2222 }; // was ConnectAliasOptions
+ * ```
+ */
+export type ConnectAliasOptions = ConnectAliasConfig;
+
+/**
+ * The old name of {@link SshConfigTargetsConfig}.
+ *
+ * @deprecated Use {@link SshConfigTargetsConfig}; this alias goes with the next breaking release.
+ * @example
+ * ```ts
+ * const config: SshConfigTargetsConfig = { match: 'web*' }; // was SshConfigInventoryOptions
+ * ```
+ */
+export type SshConfigInventoryOptions = SshConfigTargetsConfig;

@@ -13,7 +13,7 @@ import type { Session } from './internal/session.js';
 import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
-import { channelOpenFailure } from './internal/errors-map.js';
+import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
 import type { Release } from './internal/semaphore.js';
 
 /**
@@ -258,7 +258,7 @@ class ChannelRun {
   start(): void {
     this.state = 'opening';
     if (this.session.closed) {
-      this.#fail(new ConnectionLostError('Connection is closed', this.#context('channel')));
+      this.#fail(connectionClosed(this.#context('channel')));
       return;
     }
     this.#unLost = this.session.onLost(() => {

@@ -7,7 +7,7 @@
 import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
 import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
-import { channelOpenFailure } from './internal/errors-map.js';
+import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
 import { watchSftpRequests } from './internal/ssh2-reach.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpSession } from './sftp.js';
@@ -212,7 +212,7 @@ export class Connection {
         release = r;
         if (session.closed) {
           release();
-          subscriber.error(new ConnectionLostError('Connection is closed', { ...where, phase: 'sftp' }));
+          subscriber.error(connectionClosed({ ...where, phase: 'sftp' }));
           return;
         }
         const openMs = session.channelOpenTimeout;
@@ -262,7 +262,7 @@ export class Connection {
           });
         } catch (err) {
           release?.();
-          subscriber.error(new ConnectionLostError('Connection is closed', { ...where, phase: 'sftp', cause: err }));
+          subscriber.error(connectionClosed({ ...where, phase: 'sftp', cause: err }));
         }
       });
       return () => {
@@ -331,7 +331,7 @@ export class Connection {
       let closed = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       if (session.closed) {
-        subscriber.error(new ConnectionLostError('Connection is closed', where));
+        subscriber.error(connectionClosed(where));
         return undefined;
       }
       const ms = session.channelOpenTimeout;
@@ -361,7 +361,7 @@ export class Connection {
           subscriber.next(stream);
         });
       } catch (err) {
-        subscriber.error(new ConnectionLostError('Connection is closed', { ...where, cause: err }));
+        subscriber.error(connectionClosed({ ...where, cause: err }));
       }
       return () => {
         closed = true;

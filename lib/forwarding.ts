@@ -11,7 +11,8 @@ import { createServer, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import { defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import type { Client, ClientChannel } from 'ssh2';
-import { ChannelOpenError, ConnectError, ConnectionLostError, type SshError } from './errors.js';
+import { ChannelOpenError, ConnectError, type SshError } from './errors.js';
+import { connectionClosed } from './internal/errors-map.js';
 
 /**
  * A local address to listen on: a TCP host and port, or a Unix socket path.
@@ -381,7 +382,7 @@ function listenRemotely(
     let bound: { key: string; event: ForwardListening } | undefined;
     let done = false;
     if (host.closed) {
-      subscriber.error(new ConnectionLostError('Connection is closed', where));
+      subscriber.error(connectionClosed(where));
       return undefined;
     }
     const table = routeFor(host.client);
@@ -413,7 +414,7 @@ function listenRemotely(
         subscriber.next(bound.event);
       });
     } catch (err) {
-      subscriber.error(new ConnectionLostError('Connection is closed', { ...where, cause: err }));
+      subscriber.error(connectionClosed({ ...where, cause: err }));
     }
     return () => {
       done = true;

@@ -11,6 +11,7 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { EMPTY, type Observable } from 'rxjs';
 import SSHConfig from 'ssh-config';
+import { patternRegExp } from './internal/known-hosts-store.js';
 import { certificateFor } from './internal/certificate.js';
 import { utils } from './internal/ssh2.js';
 import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from './auth.js';
@@ -126,7 +127,7 @@ function expandGlob(pattern: string): string[] {
   if (!/[*?]/.test(basename(pattern))) return [pattern];
   const dir = dirname(pattern);
   if (!existsSync(dir)) return [];
-  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = patternRegExp(basename(pattern)); // file names: case-sensitive
   return readdirSync(dir)
     .filter((f) => re.test(f))
     .sort()

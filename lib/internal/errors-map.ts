@@ -91,3 +91,8 @@ export function channelOpenFailure(what: string, err: (Error & { reason?: unknow
   const reason = typeof err?.reason === 'number' ? err.reason : undefined;
   return new ChannelOpenError(`${what}: ${err?.message ?? 'no channel'}`, reason, context);
 }
+
+/** An operation asked of (or cut off by) a connection that has closed. */
+export function connectionClosed(context: SshErrorContext): ConnectionLostError {
+  return new ConnectionLostError('Connection is closed', context);
+}

@@ -19,6 +19,11 @@ export interface KnownHostsEntry {
   readonly hosts: string;
 }
 
+/** A `*`/`?` pattern as a RegExp (everything else literal), as OpenSSH's match_pattern and glob(3) read them. */
+export function patternRegExp(pattern: string, flags = ''): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, flags);
+}
+
 /** Compiled `*`/`?` patterns (OpenSSH's match_pattern, case-insensitive). */
 const compiled = new Map<string, RegExp>();
 
@@ -26,7 +31,7 @@ const compiled = new Map<string, RegExp>();
 export function wildcard(pattern: string, text: string): boolean {
   let re = compiled.get(pattern);
   if (re === undefined) {
-    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    re = patternRegExp(pattern, 'i');
     if (compiled.size > 10_000) compiled.clear();
     compiled.set(pattern, re);
   }

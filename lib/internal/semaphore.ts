@@ -1,6 +1,13 @@
 /**
  * A counting semaphore as an Observable: subscribing waits for a slot, the emitted release
  * function gives it back. Unsubscribing while still queued leaves the queue.
+ *
+ * Why not `mergeMap(…, limit)`, as fan-out and tree transfers use: those limit one source of
+ * work that a single subscription drives. A connection's channel limit is shared by channels
+ * that independent subscribers open at any time (pipelines, handles, forwardings), each with its
+ * own lifetime and cancel; funnelling them through one merging subscription would tie their
+ * teardown and errors together. `acquire()` keeps each channel's own subscription and is cold
+ * and cancellable like any other Observable.
  */
 import { Observable } from 'rxjs';
 

@@ -100,6 +100,19 @@ export interface SshConfigHost extends ConnectConfig {
 
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
 
+/** Parsed configs by their text: a fan-out resolves every host through the same file, parsed once. */
+const parsedConfigs = new Map<string, ReturnType<typeof SSHConfig.parse>>();
+
+function parseConfig(text: string): ReturnType<typeof SSHConfig.parse> {
+  let parsed = parsedConfigs.get(text);
+  if (!parsed) {
+    parsed = SSHConfig.parse(text);
+    if (parsedConfigs.size >= 32) parsedConfigs.clear();
+    parsedConfigs.set(text, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Inlines `Include` directives (globs). As in OpenSSH, a relative path in a user config is
  * under `~/.ssh` (wherever the config file itself is), in /etc/ssh/ssh_config under /etc/ssh.
@@ -179,7 +192,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const localUser = options.localUser ?? userInfo().username;
   const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
   const text = `${(options.extra ?? []).join('\n')}\n${file === null ? '' : loadWithIncludes(file, home)}`;
-  const parsed = SSHConfig.parse(text);
+  const parsed = parseConfig(text);
   // With a user given (`user@alias`) it takes precedence; otherwise Match user sees the User set
   // so far, or the local user (as OpenSSH does).
   const computed = (

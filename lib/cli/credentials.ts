@@ -31,6 +31,8 @@ export interface SecretSources {
 export class Secrets {
   readonly #asked = new Map<string, Promise<string>>();
   readonly #warned = new Set<string>();
+  /** Credentials per set of identity settings: a run reads and parses each key once, not once per host. */
+  readonly credentials = new Map<string, { providers: AuthProvider[]; lookedFor: string }>();
 
   constructor(
     readonly sources: SecretSources,
@@ -99,6 +101,17 @@ export class Secrets {
  * looked for.
  */
 export function hostCredentials(host: SshConfigHost, secrets: Secrets): { providers: AuthProvider[]; lookedFor: string } {
+  const key = JSON.stringify([host.identityFiles, host.certificateFiles, host.identitiesOnly]);
+  let found = secrets.credentials.get(key);
+  if (!found) {
+    found = scanHost(host, secrets);
+    if (secrets.credentials.size > 1000) secrets.credentials.clear();
+    secrets.credentials.set(key, found);
+  }
+  return found;
+}
+
+function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvider[]; lookedFor: string } {
   const { sources, io } = secrets;
   let scan: CredentialScan;
   try {

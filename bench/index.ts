@@ -12,6 +12,7 @@ import { bulk } from './bulk.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { sftpBench } from './sftp.js';
 import { scaleBench } from './scale.js';
+import { bulkProcessBench } from './bulk-process.js';
 import { manyChannels } from './channels.js';
 import { connectLatency } from './connect.js';
 import { memoryPart } from './memory.js';
@@ -31,6 +32,7 @@ const started = new Date();
 type Part = (s: SshdInfo) => Promise<{ rows: Row[]; ratios: Ratio[] }>;
 const PARTS: Record<string, Part> = {
   bulk: (s) => bulk(s, quick ? 1 : 7),
+  bulkcpu: (s) => bulkProcessBench(s, quick ? 1 : 5),
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
@@ -145,6 +147,14 @@ copy of ssh2, reusing its outgoing packet buffers and taking the padding from a 
 buffer (client CPU 3–5 % lower, wall time the same, four runs each). Reaching the goal would take a
 client that spends about a third less CPU per byte than ssh2's packet layer does.
 
+### Whole processes, with CPU
+
+The same three transfers with each client as its own process (\`bench/bulk-client.mjs\` on
+the compiled library, raw ssh2, \`ssh\` reading a page-cached file and writing to /dev/null),
+aes128-gcm pinned, the clients alternating run by run: wall time around the process and CPU
+(user + sys) from GNU time; start-up included for every client.
+
+${table('bulkcpu')}
 ## 2. Connect latency (connect + auth + \`exec true\` + close)
 
 ${table('connect')}

@@ -134,7 +134,19 @@ const STALLED = 'stalled more than allowable limit';
 const MAX_STDIN = 16 * 1024 * 1024;
 const KEEP = { age: 24 * 3600, count: 100_000 };
 
-/** ioredis options for BullMQ from a QueueConfig (TLS for rediss://). */
+/**
+ * The ioredis connection options a {@link QueueConfig} stands for (host, port, database, ACL
+ * user, password, TLS for `rediss://`). Throws a TypeError for a URL that is not `redis://` or
+ * `rediss://`, or that holds a password.
+ *
+ * @example
+ * ```ts
+ * import { redisOptions } from 'rxssh';
+ *
+ * redisOptions({ url: 'rediss://ops@redis.internal:6380/2', password: process.env.REDIS_PASSWORD });
+ * // { host: 'redis.internal', port: 6380, db: 2, username: 'ops', password: '…', tls: { servername: 'redis.internal' }, … }
+ * ```
+ */
 export function redisOptions(queue: QueueConfig): Record<string, unknown> {
   let url: URL;
   try {
@@ -499,8 +511,11 @@ export interface QueueWorkerConfig {
  * ```
  */
 export interface QueueWorkerEvent {
+  /** The worker took the job, or finished it. */
   readonly type: 'started' | 'ended';
+  /** The job's id (`RUNID/host`). */
   readonly jobId: string;
+  /** The host's label. */
   readonly host: string;
   /** For `ended`: the host's status. */
   readonly status?: HostStatus;

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench:bulkcpu`: bulk exec as whole processes — 256 MiB through `cat` (round trip),
+ * upload only and download only, aes128-gcm pinned — rxssh (the compiled library) beside raw
+ * ssh2 and OpenSSH's `ssh`, each client its own process, the runs alternating. Wall time around
+ * the process, CPU (user + sys) from GNU time. Every client does the same work: the Node clients
+ * send one 256 KiB block 1,024 times and count what comes back; `ssh` reads a page-cached file
+ * on stdin and writes to /dev/null (no pipe on either side).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { measure, type Measured } from './fanout.js';
+import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+
+const SIZE = 256 * 1024 * 1024;
+const GCM = 'aes128-gcm@openssh.com';
+type Mode = 'roundtrip' | 'upload' | 'download';
+const COMMAND: Record<Mode, string> = { roundtrip: 'cat', upload: 'cat > /dev/null', download: `head -c ${SIZE} /dev/zero` };
+
+export async function bulkProcessBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const rows: Row[] = [];
+  const ratios: Ratio[] = [];
+  const key = s.keys['ed25519'] ?? '';
+  const fingerprint = s.hostFingerprints['ed25519'] ?? Object.values(s.hostFingerprints)[0] ?? '';
+  const data = join(s.dir, 'bulk-256MiB');
+  writeFileSync(data, Buffer.alloc(SIZE, 0x61));
+  const hostKey = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const knownHosts = join(s.dir, 'known_hosts.bulk');
+  writeFileSync(knownHosts, `[${s.host}]:${s.port} ${hostKey}\n`);
+  const ok = () => ({ ok: 1, failed: 0 });
+  for (const mode of ['roundtrip', 'upload', 'download'] as const) {
+    const node = (kind: string): string[] => [process.execPath, 'bench/bulk-client.mjs', kind, mode, s.host, String(s.port), s.username, key, fingerprint, GCM];
+    const ssh = [
+      '/bin/sh', '-c',
+      // stdin from the file (or nothing), stdout to /dev/null: no pipe.
+      `exec ssh -T -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o HostKeyAlgorithms=ssh-ed25519 -c ${GCM} -i ${key} -p ${s.port} ${s.username}@${s.host} '${COMMAND[mode]}' < ${mode === 'download' ? '/dev/null' : data} > /dev/null`,
+    ];
+    const clients: Array<[string, string[]]> = [['rxssh', node('rxssh')], ['ssh2', node('ssh2')], ['ssh', ssh]];
+    const runs: Record<string, Measured[]> = {};
+    for (let r = 0; r < reps; r++) {
+      for (const [name, cmd] of [...clients.slice(r % clients.length), ...clients.slice(0, r % clients.length)]) {
+        (runs[name] ??= []).push(await measure(cmd, ok));
+      }
+    }
+    const cpu: Record<string, number> = {};
+    const wall: Record<string, number> = {};
+    for (const [name] of clients) {
+      const all = runs[name] ?? [];
+      wall[name] = median(all.map((x) => x.wallMs));
+      cpu[name] = median(all.map((x) => x.cpuMs));
+      rows.push({
+        part: 'bulkcpu',
+        case: `${mode}, 256 MiB, aes128-gcm, whole process`,
+        client: name,
+        median: wall[name] ?? NaN,
+        unit: 'ms wall',
+        runs: all.map((x) => x.wallMs),
+        note: `CPU ${fmt(cpu[name] ?? NaN, 0)} ms (runs ${all.map((x) => fmt(x.cpuMs, 0)).join(', ')}); peak RSS ${fmt(Math.max(...all.map((x) => x.peakRssMiB)), 0)} MiB`,
+      });
+      log(`bulkcpu ${mode} ${name}: ${fmt(wall[name] ?? NaN, 0)} ms wall, ${fmt(cpu[name] ?? NaN, 0)} ms CPU`);
+    }
+    const rx = (m: Record<string, number>, other: string): number => (m['rxssh'] ?? NaN) / (m[other] ?? NaN);
+    ratios.push({ part: 'bulkcpu', what: `${mode}: rxssh / raw ssh2 CPU (whole process)`, value: rx(cpu, 'ssh2'), goal: '≤ 1.00', met: rx(cpu, 'ssh2') <= 1 });
+    ratios.push({ part: 'bulkcpu', what: `${mode}: rxssh / raw ssh2 wall (whole process)`, value: rx(wall, 'ssh2'), goal: '≤ 1.00', met: rx(wall, 'ssh2') <= 1 });
+    ratios.push({ part: 'bulkcpu', what: `${mode}: rxssh / ssh CPU (whole process)`, value: rx(cpu, 'ssh'), goal: '(for orientation)', met: true });
+    ratios.push({ part: 'bulkcpu', what: `${mode}: rxssh / ssh wall (whole process)`, value: rx(wall, 'ssh'), goal: '(for orientation)', met: true });
+  }
+  return { rows, ratios };
+}

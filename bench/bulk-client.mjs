@@ -1,4 +1,4 @@
-/* global process */
+/* global process, performance */
 // One bulk-exec client run, in its own process, on the compiled library (dist/, as users run it):
 //   node bench/bulk-client.mjs rxssh|ssh2 MODE HOST PORT USER KEY FINGERPRINT CIPHER
 // MODE: roundtrip (256 MiB through `cat`), upload (`cat > /dev/null`), download (`head -c`).
@@ -63,9 +63,13 @@ function viaSsh2() {
   });
 }
 
+// In-process figures too (start-up excluded): from here, after every module has loaded.
+const t0 = performance.now();
+const c0 = process.cpuUsage();
 const received = kind === 'rxssh' ? await viaRxssh() : await viaSsh2();
+const cpu = process.cpuUsage(c0);
 if (mode !== 'upload' && received !== SIZE) {
   process.stderr.write(`received ${received} of ${SIZE}\n`);
   process.exit(1);
 }
-process.stdout.write(`${JSON.stringify({ ok: 1, failed: 0 })}\n`);
+process.stdout.write(`${JSON.stringify({ ok: 1, failed: 0, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

@@ -152,7 +152,11 @@ client that spends about a third less CPU per byte than ssh2's packet layer does
 The same three transfers with each client as its own process (\`bench/bulk-client.mjs\` on
 the compiled library, raw ssh2, \`ssh\` reading a page-cached file and writing to /dev/null),
 aes128-gcm pinned, the clients alternating run by run: wall time around the process and CPU
-(user + sys) from GNU time; start-up included for every client.
+(user + sys) from GNU time; start-up included for every client. The Node clients also report
+their CPU from the moment every module has loaded (\`process.cpuUsage\`), which leaves out
+Node's start-up and module loading: on this machine (2026-12-01, five runs each) bare \`node\`
+took ~70 ms CPU to start, loading ssh2 ~50 ms more, rxjs (rxssh's peer dependency, which a
+user's own program loads anyway) ~90 ms and rxssh's own modules ~85 ms.
 
 ${table('bulkcpu')}
 ## 2. Connect latency (connect + auth + \`exec true\` + close)

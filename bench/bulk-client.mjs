@@ -1,4 +1,4 @@
-/* global process, performance */
+/* global process, performance, Buffer */
 // One bulk-exec client run, in its own process, on the compiled library (dist/, as users run it):
 //   node bench/bulk-client.mjs rxssh|ssh2 MODE HOST PORT USER KEY FINGERPRINT CIPHER
 // MODE: roundtrip (256 MiB through `cat`), upload (`cat > /dev/null`), download (`head -c`).

@@ -111,6 +111,26 @@ describe('rxssh run', () => {
     }
   });
 
+  it('queue flags: usage errors (exit 2) before anything connects, each naming what is wrong', async () => {
+    const cases: Array<[string[], RegExp, Record<string, string>?]> = [
+      [['run', '-H', 'h', '--queue-name', 'q', '--', 'true'], /--queue-name needs --queue/],
+      [['run', '-H', 'h', '--queue', 'redis://127.0.0.1:1', '--workers', '2', '--', 'true'], /--queue and --workers/],
+      [['run', '-H', 'h', '--queue', 'redis://127.0.0.1:1', '--identity', keyFile, '--', 'true'], /--identity does not apply with --queue/],
+      [['run', '-H', 'h', '--queue', 'redis://u:secret@127.0.0.1:1', '--', 'true'], /no password in the URL/],
+      [['run', '-H', 'h', '--queue', 'http://127.0.0.1:1', '--', 'true'], /redis:\/\/ or rediss:\/\//],
+      [['run', '-H', 'h', '--queue', 'redis://127.0.0.1:1', '--redis-password-env', 'NOPE_NOT_SET', '--', 'true'], /NOPE_NOT_SET: the variable is not set/],
+      [['run', '-H', 'h', '--queue', 'redis://127.0.0.1:1', '--run-id', 'a:b', '--', 'true'], /--run-id/],
+      [['worker'], /--queue redis:/],
+      [['worker', '--queue', 'redis://127.0.0.1:1', '--concurrency', '0'], /--concurrency takes a positive integer/],
+      [['worker', '--queue', 'redis://127.0.0.1:1', 'extra'], /takes no arguments/],
+    ];
+    for (const [argv, message] of cases) {
+      const io = fakeIo();
+      expect(await main(argv, io), argv.join(' ')).toBe(2);
+      expect(io.err()).toMatch(message);
+    }
+  });
+
   it('--json: one result per host, then a summary', async () => {
     const io = fakeIo();
     const code = await main(['run', ...hostArgs(), ...auth(), '--json', '--', 'echo', 'json'], io);

@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { concatMap, defer, from, isObservable, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import { defer, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
 import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
+import { ChannelStdin, StreamTail } from './internal/channel-stdin.js';
 import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
 import type { Release } from './internal/semaphore.js';
 
@@ -203,13 +204,6 @@ export function normalizeSignal(name: string): string {
   return upper;
 }
 
-function toBuffer(chunk: StdinChunk): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError('stdin chunks must be strings or Uint8Arrays');
-}
-
 /** One opening of the channel: created on first subscribe, done when it closes. */
 class ChannelRun {
   readonly output = new Subject<ExecChunk>();
@@ -217,13 +211,9 @@ class ChannelRun {
   state: 'idle' | 'opening' | 'open' | 'done' = 'idle';
   chan: ClientChannel | undefined;
   exit: ExitInfo | undefined;
-  pending: Buffer[] = [];
-  pendingBytes = 0;
-  eofRequested = false;
-  readonly writers = new Set<{ run(): void; fail(err: SshError): void }>();
+  readonly stdin: ChannelStdin;
   #release: Release | undefined;
   #acquire: { unsubscribe(): void } | undefined;
-  #stopStdin: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   /** An open/request is in flight: its callback owns the slot (and the cancel signal). */
@@ -232,8 +222,7 @@ class ChannelRun {
   #closed = false;
   #cutShort = false;
   #stderrEnded = false;
-  #stderrTail: Buffer[] = [];
-  #stderrTailBytes = 0;
+  readonly #stderrTail = new StreamTail(STDERR_TAIL);
   #detach: Array<() => void> = [];
   #pauses = 0;
   readonly #id: number;
@@ -245,6 +234,16 @@ class ChannelRun {
     readonly stdinLimit: number,
   ) {
     this.#id = session.nextChannelId();
+    this.stdin = new ChannelStdin(
+      {
+        channel: () => (this.state === 'open' ? this.chan : undefined),
+        done: () => this.state === 'done',
+        overflow: () => this.#abort(new StdinOverflowError(this.stdinLimit, this.#context('exec')), 'TERM'),
+        fail: (err) => this.abort(err),
+        closedError: () => new ChannelClosedError('Channel is closed', this.#context('exec')),
+      },
+      stdinLimit,
+    );
   }
 
   #context(phase: SshPhase, cause?: unknown) {
@@ -266,7 +265,7 @@ class ChannelRun {
       // Lost before the server ended its output: whatever exit status was seen, bytes are missing.
       else if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
     });
-    if (this.config.stdin !== undefined) this.#pumpStdin(this.config.stdin);
+    if (this.config.stdin !== undefined) this.stdin.pump(this.config.stdin);
     this.#acquire = this.session.limiter.acquire().subscribe((release) => {
       this.#release = release;
       this.#open();
@@ -369,7 +368,7 @@ class ChannelRun {
     };
     const onStderr = (data: Buffer): void => {
       idle?.refresh();
-      this.#keepTail(data);
+      this.#stderrTail.keep(data);
       this.output.next({ stream: 'stderr', data });
     };
     const onExit = (code: number | null | undefined, signal?: string): void => {
@@ -387,9 +386,7 @@ class ChannelRun {
       this.session.lastChannelClosedAt = Date.now();
       this.#maybeFinish();
     };
-    const onDrain = (): void => {
-      for (const w of [...this.writers]) w.run();
-    };
+    const onDrain = (): void => this.stdin.drained();
     chan.on('data', onStdout);
     chan.stderr.on('data', onStderr);
     chan.on('exit', onExit);
@@ -411,20 +408,7 @@ class ChannelRun {
     }
     this.session.channelEvents.next({ type: 'open', ...this.info });
     this.config.openObserver?.next(this.info);
-    const queued = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const chunk of queued) chan.write(chunk);
-    for (const w of [...this.writers]) w.run();
-    if (this.eofRequested) chan.end();
-  }
-
-  #keepTail(data: Buffer): void {
-    this.#stderrTail.push(data);
-    this.#stderrTailBytes += data.length;
-    while (this.#stderrTail.length > 1 && this.#stderrTailBytes - (this.#stderrTail[0]?.length ?? 0) >= STDERR_TAIL) {
-      this.#stderrTailBytes -= this.#stderrTail.shift()?.length ?? 0;
-    }
+    this.stdin.opened(chan);
   }
 
   #maybeFinish(): void {
@@ -444,7 +428,7 @@ class ChannelRun {
       return;
     }
     if (this.config.check !== false && exit.exitCode !== 0) {
-      const tail = Buffer.concat(this.#stderrTail).subarray(-STDERR_TAIL).toString('utf8');
+      const tail = this.#stderrTail.text();
       this.output.error(new ExitStatusError(this.request.command, exit.exitCode, exit.signal, tail, this.#context('exec')));
       return;
     }
@@ -462,15 +446,9 @@ class ChannelRun {
       this.#releaseSlot(); // no request is in flight while waiting to retry
     }
     this.#acquire?.unsubscribe();
-    this.#stopStdin?.();
+    this.stdin.ended();
     this.#unLost?.();
     for (const detach of this.#detach.splice(0)) detach();
-    if (this.writers.size > 0) {
-      const closed = new ChannelClosedError('Channel is closed', this.#context('exec'));
-      for (const w of [...this.writers]) w.fail(closed);
-      this.writers.clear();
-    }
-    this.pending = [];
     if (this.chan) {
       this.session.channelEvents.next({ type: 'close', ...this.info, exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null });
     }
@@ -528,61 +506,6 @@ class ChannelRun {
     this.#abort(error instanceof Error ? error : new Error(String(error)), this.#cancelSignal());
   }
 
-  next(chunk: StdinChunk): void {
-    if (this.state === 'done' || this.eofRequested) return;
-    const buf = toBuffer(chunk);
-    const queued = this.pendingBytes + (this.chan?.writableLength ?? 0);
-    if (queued + buf.length > this.stdinLimit) {
-      this.#abort(new StdinOverflowError(this.stdinLimit, this.#context('exec')), 'TERM');
-      return;
-    }
-    if (this.state === 'open' && this.chan) {
-      this.chan.write(buf);
-    } else {
-      this.pending.push(buf);
-      this.pendingBytes += buf.length;
-    }
-  }
-
-  complete(): void {
-    if (this.eofRequested) return;
-    this.eofRequested = true;
-    if (this.state === 'open') this.chan?.end();
-  }
-
-  write(chunk: StdinChunk): Observable<void> {
-    return new Observable<void>((subscriber) => {
-      const buf = toBuffer(chunk);
-      if (this.state === 'done' || this.eofRequested) {
-        subscriber.error(new ChannelClosedError('Channel is closed', this.#context('exec')));
-        return undefined;
-      }
-      let written = false;
-      const writer = {
-        run: (): void => {
-          const chan = this.chan;
-          if (!chan || this.state !== 'open') return;
-          if (!written) {
-            written = true;
-            if (chan.write(buf)) {
-              this.writers.delete(writer);
-              subscriber.complete();
-            }
-          } else if (!chan.writableNeedDrain) {
-            this.writers.delete(writer);
-            subscriber.complete();
-          }
-        },
-        fail: (err: SshError): void => subscriber.error(err),
-      };
-      this.writers.add(writer);
-      writer.run();
-      return () => {
-        this.writers.delete(writer);
-      };
-    });
-  }
-
   signal(name: string): boolean {
     const signal = normalizeSignal(name);
     return this.state === 'open' && this.chan !== undefined && sendSignal(this.chan, signal);
@@ -608,45 +531,6 @@ class ChannelRun {
   resize(rows: number, cols: number): void {
     if (this.state === 'open') this.chan?.setWindow(rows, cols, 0, 0);
   }
-
-  #pumpStdin(source: StdinSource): void {
-    const fail = (err: unknown): void => this.abort(err);
-    if (isAsyncIterable(source)) {
-      const iterator = source[Symbol.asyncIterator]();
-      let stopped = false;
-      const pump = async (): Promise<void> => {
-        for (;;) {
-          const step = await iterator.next();
-          if (stopped) return;
-          if (step.done) break;
-          await new Promise<void>((resolve, reject) => {
-            const sub = this.write(step.value).subscribe({ complete: resolve, error: reject });
-            if (stopped) sub.unsubscribe();
-          });
-          if (stopped) return;
-        }
-        this.complete();
-      };
-      pump().catch((err: unknown) => {
-        if (!stopped) fail(err);
-      });
-      this.#stopStdin = () => {
-        stopped = true;
-        void iterator.return?.()?.catch?.(noop);
-      };
-      return;
-    }
-    const input = isObservable(source) ? source : from(source as ObservableInput<StdinChunk>);
-    const subscription = input.pipe(concatMap((chunk) => this.write(chunk))).subscribe({
-      error: fail,
-      complete: () => this.complete(),
-    });
-    this.#stopStdin = () => subscription.unsubscribe();
-  }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<StdinChunk> {
-  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
 /**
@@ -750,12 +634,12 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
 
   /** Writes a stdin chunk (queued until the channel is open; bounded by `stdinLimit`). */
   next(chunk: StdinChunk): void {
-    this.#latest().next(chunk);
+    this.#latest().stdin.next(chunk);
   }
 
   /** Sends EOF once the queued stdin is written. */
   complete(): void {
-    this.#latest().complete();
+    this.#latest().stdin.complete();
   }
 
   /** Aborts: signals the remote process, closes the channel, errors subscribers with `err`. */
@@ -769,7 +653,7 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
    * channel closed first. Subscribe to the channel before (or while) writing.
    */
   write(chunk: StdinChunk): Observable<void> {
-    return new Observable<void>((subscriber) => this.#latest().write(chunk).subscribe(subscriber));
+    return new Observable<void>((subscriber) => this.#latest().stdin.write(chunk).subscribe(subscriber));
   }
 
   /**

@@ -176,8 +176,15 @@ describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)'
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     running.push({ child, log: '', stopped: exited });
     expect(await eventually(() => log.includes('taking jobs'), 20_000)).toBe(true);
-    const run = cli(['run', ...flags, '--json', '-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '--', 'case $SSH_CONNECTION in *127.0.0.2*) echo quick;; *) sleep 40;; esac']);
-    expect(await eventually(() => (log.match(/ended \(ok\)/g) ?? []).length === 1, 20_000)).toBe(true);
+    const submitter = spawn(process.execPath, [...CLI, 'run', ...flags, '--json', '-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '--', 'case $SSH_CONNECTION in *127.0.0.2*) echo quick;; *) sleep 40;; esac'], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    submitter.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const run = new Promise<{ code: number | null; stdout: string }>((resolve) => submitter.once('exit', (code) => resolve({ code, stdout: out })));
+    // Redis goes once the quick host's result has reached the run (and the slow one is running).
+    expect(await eventually(() => out.includes('"status":"ok"') && psHas('sleep 40'), 20_000)).toBe(true);
     const stoppedAt = Date.now();
     own.process.kill('SIGKILL');
     const result = await run;

@@ -82,6 +82,13 @@ describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)'
     expect(ok.stdout.match(/\[SUCCESS\]/g)).toHaveLength(10);
     expect(ok.stdout.match(new RegExp(`\\nhi from ${fleet.info.username}\\n`, 'g'))).toHaveLength(10);
     for (const w of workers) expect(w.log).toMatch(/took 127\.0\.0\./); // the work was shared
+    // -P: lines as they come, streamed back from the runners as job progress.
+    const live = await cli(['run', ...queueFlags(queue), ...hosts(2), '-P', '--', 'echo one; echo two >&2']);
+    expect(live.code).toBe(0);
+    for (const a of ADDRESSES.slice(0, 2)) {
+      expect(live.stdout).toContain(`${a}:${fleet.info.port}: one\n`);
+      expect(live.stderr).toContain(`${a}:${fleet.info.port}: two\n`);
+    }
     const input = await cli(['run', ...queueFlags(queue), ...hosts(2), '-I', '-i', '--', 'wc -c'], 'twelve bytes');
     expect(input.code).toBe(0);
     expect(input.stdout.match(/\n12\n/g)).toHaveLength(2);

@@ -17,6 +17,7 @@ import { QueueError, WorkerLostError } from './errors.js';
 import { FanOut, fanOut, parseHostSpec, type FanOutConfig, type FanOutEvent, type FanOutTarget, type HostStatus, type LabelledTarget } from './fan-out.js';
 import { guardedConnector } from './internal/redis-connector.js';
 import { encodeError, reviveError, type WireError } from './internal/worker-wire.js';
+import { toBuffer } from './internal/bytes.js';
 
 /**
  * Where the queue is: the Redis server (`redis://host:port[/db]`, `rediss://` for TLS) and the
@@ -303,7 +304,7 @@ interface Watcher {
  */
 export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: QueueJob, config: QueueFanOutConfig): FanOut<ExecChunk> {
   if (typeof job?.command !== 'string' || job.command === '') throw new TypeError('fanOutOnQueue(): the job needs a command');
-  const stdin = job.stdin === undefined ? undefined : typeof job.stdin === 'string' ? Buffer.from(job.stdin) : Buffer.from(job.stdin.buffer, job.stdin.byteOffset, job.stdin.byteLength);
+  const stdin = job.stdin === undefined ? undefined : toBuffer(job.stdin);
   if (stdin && stdin.length > MAX_STDIN) throw new RangeError('fanOutOnQueue(): stdin is larger than 16 MiB');
   const runId = config.runId ?? randomBytes(6).toString('hex');
   if (runId === '' || runId.includes(':')) throw new TypeError('fanOutOnQueue(): runId must be non-empty and have no ":"');
@@ -692,7 +693,7 @@ class ProgressSender {
     const n = Math.min(chunk.data.length, this.#left[stream]);
     if (n <= 0) return;
     this.#left[stream] -= n;
-    this.#pending.push([stream, Buffer.from(chunk.data.buffer, chunk.data.byteOffset, n).toString('base64')]);
+    this.#pending.push([stream, toBuffer(chunk.data).toString('base64', 0, n)]);
     this.#pendingBytes += n;
     if (this.#pendingBytes >= 256 * 1024) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), 50);

@@ -16,6 +16,7 @@ import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './internal/sftp-pipelines.js';
 import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
+import { toBuffer } from './internal/bytes.js';
 
 /**
  * SFTP status codes (draft-ietf-secsh-filexfer-02 §7).
@@ -460,7 +461,7 @@ export class SftpSession {
    */
   writeFile(path: string, data: string | Uint8Array, options: { readonly mode?: number } = {}): Observable<void> {
     return defer(async () => {
-      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const buf = toBuffer(data);
       const { chunkSize, concurrency } = this.#pipelineOf('write', {});
       await this.#transferOut(path, slices([buf], chunkSize), buf.length, options.mode, concurrency, () => undefined);
     });

@@ -11,6 +11,7 @@ import type { FanOutTarget } from '../fan-out.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { hostPipeline, type CliWorkerArgs } from './run.js';
+import { toBuffer } from '../internal/bytes.js';
 
 /** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
 let secrets: Secrets | undefined;
@@ -34,6 +35,6 @@ function workerIo(env: CliWorkerArgs['env']): Io {
 /** One host: its connection from ssh_config and the CLI's flags, then the command. */
 export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
   secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password);
-  const stdin = args.stdin ? Buffer.from(args.stdin.buffer, args.stdin.byteOffset, args.stdin.byteLength) : undefined;
+  const stdin = args.stdin ? toBuffer(args.stdin) : undefined;
   return hostPipeline(target, args.command, args.options, secrets, stdin);
 }

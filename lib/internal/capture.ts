@@ -2,6 +2,8 @@
  * Bounded capture of a command's output, shared by `run` (ExecResult) and the fan-out
  * (HostResult): at most `limit` bytes kept per stream, the rest counted as truncated.
  */
+import { toBuffer } from './bytes.js';
+
 export type Stream = 'stdout' | 'stderr';
 
 export class OutputCapture {
@@ -17,7 +19,7 @@ export class OutputCapture {
     const room = this.limit - this.#kept[stream];
     if (data.length > room) this.truncated = true;
     if (room <= 0) return;
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const buf = toBuffer(data);
     const piece = buf.length > room ? buf.subarray(0, room) : buf;
     this.#chunks[stream].push(piece);
     this.#kept[stream] += piece.length;

@@ -8,6 +8,7 @@
 import { concatMap, from, isObservable, Observable, type ObservableInput } from 'rxjs';
 import type { ClientChannel } from 'ssh2';
 import type { SshError } from '../errors.js';
+import { toBuffer } from './bytes.js';
 
 /** A chunk of stdin (the public `StdinChunk`, restated so that the engine imports nothing public). */
 type StdinChunk = string | Uint8Array;
@@ -16,13 +17,6 @@ type StdinChunk = string | Uint8Array;
 type StdinSource = ObservableInput<StdinChunk> | Iterable<StdinChunk> | AsyncIterable<StdinChunk> | NodeJS.ReadableStream;
 
 const noop = (): void => undefined;
-
-export function toBuffer(chunk: StdinChunk): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError('stdin chunks must be strings or Uint8Arrays');
-}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<StdinChunk> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';

@@ -5,6 +5,8 @@
  * request it makes as a function (`read` / `write`, callback-style as ssh2's are), so the
  * specs drive them with scripted servers: short reads, a file that shrinks, failures, aborts.
  */
+import { toBuffer } from './bytes.js';
+
 
 /** Where pipelined reads put their bytes. */
 export interface ReadTarget {
@@ -236,7 +238,7 @@ export async function* slices(source: AsyncIterable<Uint8Array> | Iterable<Uint8
   let held: Buffer[] = [];
   let heldBytes = 0;
   for await (const chunk of source) {
-    let rest = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let rest = toBuffer(chunk);
     if (heldBytes > 0) {
       const take = Math.min(size - heldBytes, rest.length);
       held.push(rest.subarray(0, take));

@@ -3,6 +3,8 @@
  * clones (Buffers arrive as Uint8Arrays and are made Buffers again), errors as plain data
  * revived into the same typed classes, so statuses, retries and exit codes work unchanged.
  */
+import { toBuffer } from './bytes.js';
+
 import {
   AuthenticationError,
   ChannelOpenError,
@@ -92,7 +94,7 @@ export function reviveError(wire: WireError): Error {
 export function reviveValue(value: unknown): unknown {
   if (typeof value === 'object' && value !== null && 'stream' in value && 'data' in value && (value as { data: unknown }).data instanceof Uint8Array) {
     const v = value as { stream: string; data: Uint8Array };
-    return { ...v, data: Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength) };
+    return { ...v, data: toBuffer(v.data) };
   }
   return value;
 }

@@ -20,7 +20,6 @@ import {
   NEVER,
   Observable,
   of,
-  raceWith,
   retry,
   share,
   take,
@@ -33,6 +32,7 @@ import {
 } from 'rxjs';
 import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
+import { within } from './internal/deadline.js';
 import { LineSplitter } from './internal/line-splitter.js';
 
 /**
@@ -555,7 +555,7 @@ export function fanOut<T>(
         );
         const limited$ =
           timeout > 0
-            ? attempts$.pipe(raceWith(timer(timeout).pipe(mergeMap(() => throwError(() => new TimeoutError(timeout, { host: target.host, port: target.port ?? 22, phase: 'exec' }))))))
+            ? attempts$.pipe(within(timeout, { host: target.host, port: target.port ?? 22 }))
             : attempts$;
         return limited$.pipe(
           tap({

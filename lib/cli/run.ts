@@ -8,12 +8,13 @@ import { availableParallelism, homedir, userInfo } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { catchError, lastValueFrom, Observable, tap, throwError } from 'rxjs';
+import { catchError, lastValueFrom, tap, throwError, type Observable } from 'rxjs';
 import type { ExecChunk } from '../channel.js';
 import type { Connection } from '../connection.js';
-import { ExitStatusError, SshError, TimeoutError } from '../errors.js';
+import { ExitStatusError, SshError } from '../errors.js';
 import { exec } from '../exec.js';
 import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
+import { within } from '../internal/deadline.js';
 import { wildcard } from '../internal/known-hosts-store.js';
 import { connectAlias, sshConfigTargets } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
@@ -635,7 +636,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const offInterrupt = io.onInterrupt(() => abort.abort());
   try {
     let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin);
-    if (timeoutSec > 0) command$ = withDeadline(command$, timeoutSec * 1000, { host: target.host, port: target.port ?? 22 });
+    if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     await new Promise<void>((resolve, reject) => {
       const sub = command$.subscribe({
         next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
@@ -661,19 +662,4 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     offInterrupt();
     if (stdin) io.releaseStdin();
   }
-}
-
-/** Stops a command that runs longer than `ms` (the remote command is signalled): TimeoutError, phase exec. */
-function withDeadline<T>(source: Observable<T>, ms: number, where: { host: string; port: number }): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    const sub = source.subscribe({ next: (v) => subscriber.next(v), error: (e: unknown) => subscriber.error(e), complete: () => subscriber.complete() });
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      subscriber.error(new TimeoutError(ms, { ...where, phase: 'exec' }));
-    }, ms);
-    return () => {
-      clearTimeout(timer);
-      sub.unsubscribe();
-    };
-  });
 }

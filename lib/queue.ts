@@ -190,14 +190,15 @@ function connectionFor(queue: QueueConfig): { options: Record<string, unknown>; 
   };
 }
 
-function names(queue: QueueConfig): { name: string; prefix: string } {
+/** The queue's name and key prefix, checked. @internal */
+export function queueNames(queue: QueueConfig): { name: string; prefix: string } {
   const name = queue.name ?? 'rxssh';
   const prefix = queue.prefix ?? 'rxssh';
   if (name.includes(':') || name === '') throw new TypeError('queue name: not empty, no ":"');
   return { name, prefix };
 }
 
-/** Pings Redis every second; `down$` errors with a QueueError once it has been unreachable for `after` ms. */
+/** Pings Redis every second; calls `onDown` with a QueueError once it has been unreachable for `after` ms. */
 class Health {
   readonly #timer: ReturnType<typeof setInterval>;
   #lastOk = Date.now();
@@ -308,7 +309,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
   if (stdin && stdin.length > MAX_STDIN) throw new RangeError('fanOutOnQueue(): stdin is larger than 16 MiB');
   const runId = config.runId ?? randomBytes(6).toString('hex');
   if (runId === '' || runId.includes(':')) throw new TypeError('fanOutOnQueue(): runId must be non-empty and have no ":"');
-  const { name, prefix } = names(config.queue);
+  const { name, prefix } = queueNames(config.queue);
   redisOptions(config.queue); // a bad URL throws here, not at subscribe
   const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
   const fanOutConfig: FanOutConfig = { ...config, concurrency: config.concurrency ?? 1000, retries: 0 };
@@ -568,7 +569,7 @@ export interface QueueWorker {
 export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConfig): QueueWorker {
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
   const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
-  const { name, prefix } = names(config.queue);
+  const { name, prefix } = queueNames(config.queue);
   const concurrency = config.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('queueWorker(): concurrency must be a positive integer');
   const running = new Map<string, Subscription>();

@@ -82,15 +82,19 @@ export function queueConfigOf(values: Values, io: Io, redisTimeoutSec = 10): Que
   return config;
 }
 
-/** Checks a QueueConfig as the library will (a bad URL, a password in it, a name with ":") as a usage error. */
+/** Checks a QueueConfig with the library's own checks (a bad URL, a password in it, a name with ":"), as usage errors. */
 export async function checked(config: QueueConfig): Promise<QueueConfig> {
-  const { redisOptions } = await import('../queue.js');
+  const { redisOptions, queueNames } = await import('../queue.js');
   try {
     redisOptions(config);
   } catch (err) {
-    throw new UsageError(`--queue: ${(err as Error).message}`);
+    throw new UsageError(`--queue: ${(err as Error).message}`, { cause: err });
   }
-  if (config.name !== undefined && (config.name === '' || config.name.includes(':'))) throw new UsageError('--queue-name: not empty, no ":"');
+  try {
+    queueNames(config);
+  } catch (err) {
+    throw new UsageError(`--queue-name: ${(err as Error).message}`, { cause: err });
+  }
   return config;
 }
 
@@ -99,18 +103,20 @@ export interface QueueRunOptions {
   readonly config: QueueConfig;
   readonly runId?: string;
   readonly retryLost: boolean;
+  /** `-l USER`: the user of hosts that name none (it travels with each job). */
+  readonly user?: string;
 }
 
 /** Submits a run's hosts to the queue (`rxssh run --queue`): the same FanOut as a local run. */
 export async function onQueue(
-  opts: { readonly targets: readonly FanOutTarget[]; readonly command: string; readonly queue: QueueRunOptions; readonly user: string | undefined; readonly verbose: boolean; readonly json: boolean },
+  opts: { readonly targets: readonly FanOutTarget[]; readonly command: string; readonly queue: QueueRunOptions; readonly verbose: boolean; readonly json: boolean },
   io: Io,
   stdin: Buffer | undefined,
   config: FanOutConfig,
 ): Promise<FanOut<ExecChunk>> {
   const { fanOutOnQueue } = await import('../queue.js');
   const queue = await checked(opts.queue.config);
-  const job: QueueJob = { command: opts.command, ...(stdin ? { stdin } : {}), ...(opts.user ? { user: opts.user } : {}) };
+  const job: QueueJob = { command: opts.command, ...(stdin ? { stdin } : {}), ...(opts.queue.user ? { user: opts.queue.user } : {}) };
   const runId = opts.queue.runId;
   if (opts.verbose && !opts.json) io.stderr.write(`rxssh: submitting ${opts.targets.length} host(s) to queue ${queue.name ?? 'rxssh'}${runId ? ` as run ${runId}` : ''}\n`);
   return fanOutOnQueue(opts.targets, job, {

@@ -341,7 +341,8 @@ function queueRunOptions(values: Values, io: Io): QueueRunOptions | undefined {
   if (theirs) throw new UsageError(`--${theirs} does not apply with --queue: each rxssh worker connects with its own credentials and ssh_config`);
   const runId = values['run-id'] as string | undefined;
   if (runId !== undefined && (runId === '' || runId.includes(':') || runId.includes('/'))) throw new UsageError('--run-id: not empty, no ":" or "/"');
-  return { config: queueConfigOf(values, io), ...(runId ? { runId } : {}), retryLost: values['retry-lost'] === true };
+  const user = values['user'] as string | undefined;
+  return { config: queueConfigOf(values, io), ...(runId ? { runId } : {}), ...(user ? { user } : {}), retryLost: values['retry-lost'] === true };
 }
 
 /** The options `run`, `put` and `get` share: pssh's hosts, parallelism, timeout and output flags. */
@@ -455,12 +456,6 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
   return fanOutInWorkers<ExecChunk>(opts.targets, { module, export: 'host', args }, { ...config, threads: opts.workers ?? 1 });
 }
 
-/** The `-l USER` of a run (it is the last `User` line the flags made). */
-function userFlag(opts: RunOptions): string | undefined {
-  const line = [...opts.configLines].reverse().find((l) => l.startsWith('User '));
-  return line?.slice(5);
-}
-
 /** Runs `rxssh run`; resolves with the exit code. */
 export async function runCommand(
   opts: RunOptions,
@@ -483,7 +478,7 @@ export async function runCommand(
   if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
   const run$ = opts.queue
     ? await onQueue(
-        { targets: opts.targets, command: opts.command, queue: opts.queue, user: userFlag(opts), verbose: opts.verbose, json: opts.json },
+        { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json },
         io,
         stdin,
         opts.parGiven ? config : { timeout: config.timeout, signal: config.signal },

@@ -77,7 +77,9 @@ export function policeChannels(client: object, onViolation: (channel: ClientChan
   for (const name of ['CHANNEL_DATA', 'CHANNEL_EXTENDED_DATA']) {
     const original = handlers[name];
     if (typeof original !== 'function') return false;
-    handlers[name] = (p: unknown, recipient: number, data: Buffer, ...rest: unknown[]) => {
+    // ssh2 calls these with (protocol, recipient, data) and, for extended data, its type: four
+    // named parameters rather than a rest array, as this runs for every packet of every channel.
+    handlers[name] = (p: unknown, recipient: number, data: Buffer, type?: unknown) => {
       const channel = channels.get(recipient);
       if (typeof channel === 'object' && channel !== null && typeof channel.incoming === 'object' && channel.incoming !== null) {
         const { window, state } = channel.incoming as { window?: unknown; state?: unknown };
@@ -87,7 +89,7 @@ export function policeChannels(client: object, onViolation: (channel: ClientChan
           return undefined;
         }
       }
-      return original(p, recipient, data, ...rest);
+      return original(p, recipient, data, type);
     };
   }
   // After the server's EOF, ssh2 re-opens the receive window only from the stream's _read, which

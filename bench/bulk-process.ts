@@ -7,10 +7,11 @@
  * on stdin and writes to /dev/null (no pipe on either side).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure, type ClientReport, type Measured } from './fanout.js';
 import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { hostKeyLine } from '../spec/integration/sshd.js';
 
 const SIZE = 256 * 1024 * 1024;
 const GCM = 'aes128-gcm@openssh.com';
@@ -25,7 +26,7 @@ export async function bulkProcessBench(s: SshdInfo, reps: number): Promise<{ row
   const fingerprint = s.hostFingerprints['ed25519'] ?? Object.values(s.hostFingerprints)[0] ?? '';
   const data = join(s.dir, 'bulk-256MiB');
   writeFileSync(data, Buffer.alloc(SIZE, 0x61));
-  const hostKey = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = hostKeyLine(s.dir);
   const knownHosts = join(s.dir, 'known_hosts.bulk');
   writeFileSync(knownHosts, `[${s.host}]:${s.port} ${hostKey}\n`);
   const ok = () => ({ ok: 1, failed: 0 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startRedis } from '../spec/helpers/redis.js';
 import { FANOUT_ADDRESSES, measure, type ClientReport, type Measured } from './fanout.js';
 import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { hostKeyLine } from '../spec/integration/sshd.js';
 
 const WIDTH = 32;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -33,7 +34,7 @@ export async function scaleBench(s: SshdInfo, sizes: readonly number[], reps = 3
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   const key = s.keys['ed25519'] ?? '';
-  const hostKey = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = hostKeyLine(s.dir);
   const knownHosts = join(s.dir, 'known_hosts.scale');
   writeFileSync(knownHosts, FANOUT_ADDRESSES.map((a) => `[${a}]:${s.port} ${hostKey}\n`).join(''));
   const creds = ['-l', s.username, '--identity', key, '--known-hosts', knownHosts, '-F', '/dev/null'];

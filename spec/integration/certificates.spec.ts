@@ -11,7 +11,7 @@ import { lastValueFrom, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, HostCertificateError, HostKeyUnknownError, agent, agentCertificate, authenticate, connect, connectAlias, fanOut, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
-import { startSshd, type SshdInfo } from './sshd.js';
+import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
 let server: { info: SshdInfo; stop: () => Promise<void> };
@@ -128,7 +128,7 @@ describe('user certificates (TrustedUserCAKeys), beside OpenSSH', () => {
     const moved = join(dir, 'moved-cert.pub');
     renameSync(`${elsewhere}-cert.pub`, moved); // only the CertificateFile line finds it now
     const kh = join(dir, 'known_hosts');
-    writeFileSync(kh, Object.keys(server.info.hostFingerprints).map((t) => `[127.0.0.1]:${server.info.port} ${readFileSync(join(server.info.dir, `host_${t}.pub`), 'utf8').split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n');
+    writeFileSync(kh, Object.keys(server.info.hostFingerprints).map((t) => `[127.0.0.1]:${server.info.port} ${hostKeyLine(server.info.dir, t)}`).join('\n') + '\n');
     const config = join(dir, 'ssh_config');
     writeFileSync(
       config,
@@ -410,7 +410,7 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
   it('rxssh run over hosts that take certificates only (user and host), with a host CA in known_hosts; a fan-out over certificate and plain hosts keeps one result each', async () => {
     const userKey = key('fleet_user', 'ed25519', { principals: s.username, validity: '-5m:+1h' });
     const certOnly = await certifiedSshd('fleet', { principals: '127.0.0.1', validity: '-5m:+1h' }, [`TrustedUserCAKeys ${join(dir, 'user_ca.pub')}`, 'PasswordAuthentication no']);
-    const plainHost = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const plainHost = hostKeyLine(s.dir);
     const kh = knownHostsWith('fleet', [`@cert-authority [127.0.0.1]:${certOnly.info.port} ${pubOf(hostCa)}`, `[127.0.0.1]:${s.port} ${plainHost}`]);
     const cli = (args: string[]) =>
       new Promise<{ code: number; stdout: string }>((resolve) =>

@@ -27,7 +27,7 @@ import {
   type FanOutTarget,
 } from '../../lib/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
-import { startSshd, type SshdInfo } from './sshd.js';
+import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 const ADDRESSES = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
 let fleet: { info: SshdInfo; stop: () => Promise<void> };
@@ -39,7 +39,7 @@ beforeAll(async () => {
     account: base,
     extra: [...ADDRESSES.map((a) => `ListenAddress ${a}:{port}`), 'MaxStartups 200:30:400'],
   });
-  const hostKey = readFileSync(join(fleet.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = hostKeyLine(fleet.info.dir);
   knownHostsFile = join(fleet.info.dir, 'known_hosts');
   writeFileSync(knownHostsFile, ['127.0.0.1', ...ADDRESSES].map((a) => `${knownHostsName(a, fleet.info.port)} ${hostKey}\n`).join(''));
 });
@@ -80,7 +80,7 @@ describe('fan-out against real sshd', () => {
   it('MaxStartups 10:30:100 with 100 in flight: dropped connections are retried, all succeed', async () => {
     const strict = await startSshd({ account: fleet.info, extra: ['MaxStartups 10:30:100'] });
     try {
-      const hostKey = readFileSync(join(strict.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+      const hostKey = hostKeyLine(strict.info.dir);
       const kh = join(strict.info.dir, 'kh');
       writeFileSync(kh, `${knownHostsName('127.0.0.1', strict.info.port)} ${hostKey}\n`);
       const results = await lastValueFrom(

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { knownHostsName } from '../../lib/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startSshd, type SshdInfo } from './sshd.js';
+import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 const ADDRESSES = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
 let fleet: { info: SshdInfo; stop: () => Promise<void> };
@@ -23,7 +23,7 @@ const REDIS_PASSWORD = `pw-${process.pid}-${Date.now()}`;
 beforeAll(async () => {
   const base = sshd(); // fails loudly without sshd
   fleet = await startSshd({ account: base, extra: [...ADDRESSES.map((a) => `ListenAddress ${a}:{port}`), 'MaxStartups 200:30:400'] });
-  const hostKey = readFileSync(join(fleet.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = hostKeyLine(fleet.info.dir);
   knownHostsFile = join(fleet.info.dir, 'known_hosts.queue');
   writeFileSync(knownHostsFile, ['127.0.0.1', ...ADDRESSES].map((a) => `${knownHostsName(a, fleet.info.port)} ${hostKey}\n`).join(''));
   redis = await startRedis({ password: REDIS_PASSWORD }); // fails loudly without redis-server

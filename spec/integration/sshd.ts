@@ -262,3 +262,8 @@ async function launch(host: string, dir: string, account: TestAccount, options: 
   };
   return { info, stop };
 }
+
+/** A host key of a started sshd (its `dir`) as known_hosts takes it (`TYPE BASE64`, without the comment). */
+export function hostKeyLine(dir: string, type = 'ed25519'): string {
+  return readFileSync(join(dir, `host_${type}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+}

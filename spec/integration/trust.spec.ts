@@ -32,7 +32,7 @@ import {
 } from '../../lib/index.js';
 import { utils } from '../../lib/internal/ssh2.js';
 import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
-import { startSshd, type SshdInfo } from './sshd.js';
+import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
 let dir: string;
@@ -40,7 +40,7 @@ let hostLine: string;
 beforeAll(() => {
   s = sshd();
   dir = mkdtempSync(join(tmpdir(), 'rxssh-trust-'));
-  hostLine = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  hostLine = hostKeyLine(s.dir);
 });
 
 type Outcome = 'ok' | 'unknown' | 'mismatch' | 'revoked';
@@ -82,7 +82,7 @@ function sshOutcome(file: string): Promise<Outcome> {
 
 describe('known key types are asked for first (OpenSSH orders its host-key algorithms by known_hosts)', () => {
   it.each([['ecdsa'], ['rsa']])('a host known only by its %s key is verified with that key, as `ssh -o StrictHostKeyChecking=yes` does', async (type) => {
-    const line = readFileSync(join(s.dir, `host_${type}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+    const line = hostKeyLine(s.dir, type);
     const file = join(dir, `kh-only-${type}`);
     writeFileSync(file, `${knownHostsName('127.0.0.1', s.port)} ${line}\n`);
     // OpenSSH, with no HostKeyAlgorithms option: it picks the known type by itself.
@@ -251,7 +251,7 @@ describe('jump hosts (two real sshd)', () => {
 
   it('ProxyJump from ~/.ssh/config (two hops) via connectAlias', async () => {
     const kh = join(dir, 'kh-jump');
-    const targetLine = readFileSync(join(target.info.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const targetLine = hostKeyLine(target.info.dir);
     writeFileSync(kh, `${knownHostsName('127.0.0.1', s.port)} ${hostLine}\n${knownHostsName('127.0.0.1', target.info.port)} ${targetLine}\n`);
     const conf = join(dir, 'ssh_config');
     writeFileSync(

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, sshd } from '../helpers/index.js';
 import { startRedis } from '../helpers/redis.js';
-import type { SshdInfo } from '../integration/sshd.js';
+import { hostKeyLine, type SshdInfo } from '../integration/sshd.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 let s: SshdInfo;
@@ -42,7 +42,7 @@ beforeAll(() => {
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, `typescript@${devTypes.devDependencies['typescript']}`, `@types/node@${devTypes.devDependencies['@types/node']}`],
     { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const hostKey = readFileSync(join(s.dir, 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = hostKeyLine(s.dir);
   knownHosts = join(scratch, 'known_hosts');
   writeFileSync(knownHosts, `[${s.host}]:${s.port} ${hostKey}\n`);
 }, 240_000);

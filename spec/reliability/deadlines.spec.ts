@@ -3,9 +3,9 @@
  * session open and its subsystem request and a forwarding channel open get the channel-open
  * deadline exec has; each SFTP request can get its own deadline (`timeouts.sftpRequest`).
  */
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { TimeoutError, authenticate, connect, password, verifyHostKey, withConnection, type TimeoutsConfig } from '../../lib/index.js';
+import { TimeoutError, authenticate, connect, password, verifyHostKey, withConnection, type Connection, type TimeoutsConfig } from '../../lib/index.js';
 import { Server } from '../../lib/internal/ssh2.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { errorOf, expectNoLeaks, resources } from '../helpers/index.js';
@@ -47,30 +47,20 @@ async function silent(what: Silence): Promise<{ port: number; close: () => Promi
 const login = (port: number, timeouts: TimeoutsConfig) =>
   connect({ host: '127.0.0.1', port, username: 'u', timeouts }).pipe(verifyHostKey(() => true), authenticate(password('p')));
 
+const sftpStat = (c: Connection): Observable<unknown> => c.withSftp((s) => s.stat('/'));
+
 describe('deadlines for SFTP and forwarding', () => {
   it.each([
-    ['an SFTP session whose channel is never confirmed', 'session', 'sftp'],
-    ['an SFTP subsystem request never answered', 'subsystem', 'sftp'],
-  ] as const)('%s → TimeoutError (phase sftp) at timeouts.channelOpen, nothing leaked', async (_label, what, phase) => {
+    ['an SFTP session whose channel is never confirmed', 'sftp', 'session', sftpStat],
+    ['an SFTP subsystem request never answered', 'sftp', 'subsystem', sftpStat],
+    ['a forwardOut open never confirmed', 'forward', 'tcpip', (c: Connection): Observable<unknown> => c.forwardOut('10.9.9.9', 80)],
+  ] as const)('%s → TimeoutError (phase %s) at timeouts.channelOpen, nothing leaked', async (_label, phase, what, use) => {
     const server = await silent(what);
     const baseline = resources();
     try {
-      const err = await errorOf(login(server.port, { channelOpen: 300 }).pipe(withConnection((c) => c.withSftp((s) => s.stat('/')))));
+      const err = await errorOf(login(server.port, { channelOpen: 300 }).pipe(withConnection(use)));
       expect(err).toBeInstanceOf(TimeoutError);
       expect((err as TimeoutError).phase).toBe(phase);
-    } finally {
-      await server.close();
-    }
-    await expectNoLeaks(baseline);
-  });
-
-  it('a forwardOut open never confirmed → TimeoutError (phase forward) at timeouts.channelOpen', async () => {
-    const server = await silent('tcpip');
-    const baseline = resources();
-    try {
-      const err = await errorOf(login(server.port, { channelOpen: 300 }).pipe(withConnection((c) => c.forwardOut('10.9.9.9', 80))));
-      expect(err).toBeInstanceOf(TimeoutError);
-      expect((err as TimeoutError).phase).toBe('forward');
     } finally {
       await server.close();
     }

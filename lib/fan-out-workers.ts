@@ -12,7 +12,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
 import { WorkerLostError } from './errors.js';
-import { FanOut, fanOut, type FanOutConfig, type FanOutEvent, type FanOutTarget, type LabelledTarget } from './fan-out.js';
+import { FanOut, fanOut, type FanOutConfig, type FanOutTarget, type LabelledTarget } from './fan-out.js';
 import { reviveError, reviveValue, type WorkerMessage } from './internal/worker-wire.js';
 
 /**
@@ -84,8 +84,11 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
       const project = (target: LabelledTarget): Observable<T> => dispatch<T>(pool, { module: moduleUrl, exportName, target, args: pipeline.args });
       return fanOut<T>(targets, project, config).events$.pipe(finalize(() => void pool.destroy()));
     }),
+    // fanOut's own events are shared; this deferred wrapper must be too, or lines$, progress$ and
+    // the results would each start their own run (and pool).
+    share(),
   );
-  return new FanOut<T>(shareEvents(events$));
+  return new FanOut<T>(events$);
 }
 
 /** The worker script: the compiled one, or (running from TypeScript sources) the source through tsx. */
@@ -161,10 +164,4 @@ function lost(target: LabelledTarget, cause: unknown): WorkerLostError {
     phase: 'connection',
     cause,
   });
-}
-
-function shareEvents<T>(events$: Observable<FanOutEvent<T>>): Observable<FanOutEvent<T>> {
-  // fanOut's own events are shared; the deferred wrapper must be too, or lines$, progress$ and
-  // the results would each start their own run (and pool).
-  return events$.pipe(share());
 }

@@ -201,25 +201,20 @@ export function queueNames(queue: QueueConfig): { name: string; prefix: string }
 /** Pings Redis every second; calls `onDown` with a QueueError once it has been unreachable for `after` ms. */
 class Health {
   readonly #timer: ReturnType<typeof setInterval>;
+  readonly #stopListening: () => void;
   #lastOk = Date.now();
-  #failed = false;
   /** The last error the client saw (a refused connection, a certificate, WRONGPASS). */
   lastError: unknown;
 
-  constructor(
-    readonly client: Redis,
-    after: number,
-    what: string,
-    onDown: (err: QueueError) => void,
-  ) {
-    client.on('error', (err: unknown) => {
+  constructor(client: Redis, after: number, what: string, onDown: (err: QueueError) => void) {
+    const onError = (err: unknown): void => {
       this.lastError = err;
-    });
+    };
+    client.on('error', onError);
+    this.#stopListening = () => client.off('error', onError);
     this.#timer = setInterval(() => {
-      if (this.#failed) return;
       if (Date.now() - this.#lastOk > after) {
-        this.#failed = true;
-        clearInterval(this.#timer);
+        this.stop();
         onDown(new QueueError(`${what}: Redis has been unreachable for ${Math.round(after / 1000)} s${this.lastError instanceof Error ? ` (${this.lastError.message})` : ''}`, { host: '*', port: 0, phase: 'connection', cause: this.lastError }));
         return;
       }
@@ -236,6 +231,7 @@ class Health {
 
   stop(): void {
     clearInterval(this.#timer);
+    this.#stopListening();
   }
 }
 
@@ -341,6 +337,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
       // Redis errors: the health check reports them.
       queue.on('error', () => undefined);
       checker.on('error', () => undefined);
+      monitor.on('error', () => undefined);
       let broken: QueueError | undefined;
       const health = new Health(monitor, config.queue.unavailableAfter ?? 10_000, `queue ${name}`, (err) => {
         broken = err;

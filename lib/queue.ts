@@ -447,6 +447,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
           return () => {
             watchers.delete(jobId);
             if (!ended) cancel(jobId);
+            ended = true; // a submission or lookup still under way reports to no one
           };
         });
       };

@@ -219,9 +219,7 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
  * ```
  */
 export function agentCertificate(socketPath?: string): AuthProvider {
-  if (socketPath !== undefined && (typeof socketPath !== 'string' || socketPath === '')) {
-    throw new TypeError('agentCertificate() takes a socket path');
-  }
+  checkSocketPath('agentCertificate', socketPath);
   return {
     method: 'publickey',
     label: 'agent (certificate)',
@@ -263,6 +261,11 @@ export function agentCertificate(socketPath?: string): AuthProvider {
   };
 }
 
+/** An agent socket path given to `name()`: a non-empty string, or nothing (then SSH_AUTH_SOCK). */
+function checkSocketPath(name: string, socketPath: string | undefined): void {
+  if (socketPath !== undefined && (typeof socketPath !== 'string' || socketPath === '')) throw new TypeError(`${name}() takes a socket path`);
+}
+
 /**
  * Public-key authentication through an SSH agent (every key the agent holds, in order).
  *
@@ -280,9 +283,7 @@ export function agentCertificate(socketPath?: string): AuthProvider {
  * ```
  */
 export function agent(socketPath?: string): AuthProvider {
-  if (socketPath !== undefined && (typeof socketPath !== 'string' || socketPath === '')) {
-    throw new TypeError('agent() takes a socket path');
-  }
+  checkSocketPath('agent', socketPath);
   return {
     method: 'publickey',
     label: 'agent',

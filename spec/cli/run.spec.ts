@@ -220,7 +220,7 @@ describe('rxssh demo', () => {
 
 describe('rxssh run under bad input (issue 12)', () => {
   /** A server whose `drop` command writes a little and then drops the connection, and that refuses user `refuse` a session with hostile text. */
-  async function rude(): Promise<{ port: number; close: () => void; key: string }> {
+  async function rude(): Promise<{ port: number; close: () => void; kh: string }> {
     const { Server } = await import('../../lib/internal/ssh2.js');
     const hostKey = generateEd25519();
     const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
@@ -257,13 +257,14 @@ describe('rxssh run under bad input (issue 12)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const key = (await import('../../lib/internal/ssh2.js')).utils.parseKey(hostKey.public) as { getPublicSSH(): Buffer };
-    return { port, close: () => server.close(), key: `ssh-ed25519 ${key.getPublicSSH().toString('base64')}` };
+    const kh = join(dir, `kh-rude-${port}`); // a known_hosts file that trusts it
+    writeFileSync(kh, `${knownHostsName('127.0.0.1', port)} ssh-ed25519 ${key.getPublicSSH().toString('base64')}\n`);
+    return { port, close: () => server.close(), kh };
   }
 
   it('a connection lost mid-command is an ssh error (exit 4, like pssh), not a failed command (5)', async () => {
     const server = await rude();
-    const kh = join(dir, 'kh-rude');
-    writeFileSync(kh, `${knownHostsName('127.0.0.1', server.port)} ${server.key}\n`);
+    const kh = server.kh;
     const io = fakeIo();
     try {
       expect(await main(['run', '-H', `ops@127.0.0.1:${server.port}`, '--identity', keyFile, '--known-hosts', kh, '--', 'drop'], io)).toBe(4);
@@ -328,8 +329,7 @@ describe('rxssh run under bad input (issue 12)', () => {
     // End to end: a refused channel's description (server text) reaches the status line
     // escaped, on one line; a refused channel is an ssh error (exit 4).
     const server = await rude();
-    const kh = join(dir, 'kh-refuse');
-    writeFileSync(kh, `${knownHostsName('127.0.0.1', server.port)} ${server.key}\n`);
+    const kh = server.kh;
     const io = fakeIo();
     try {
       expect(await main(['run', '-H', `refuse@127.0.0.1:${server.port}`, '--identity', keyFile, '--known-hosts', kh, '--', 'true'], io)).toBe(4);

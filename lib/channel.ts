@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { defer, Observable, Subject, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import { defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import type { Session } from './internal/session.js';
@@ -15,6 +15,7 @@ import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { ChannelStdin, StreamTail } from './internal/channel-stdin.js';
 import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
+import { closeQuietly, openChannel } from './internal/channel-open.js';
 import type { Release } from './internal/semaphore.js';
 
 /**
@@ -212,12 +213,9 @@ class ChannelRun {
   chan: ClientChannel | undefined;
   exit: ExitInfo | undefined;
   readonly stdin: ChannelStdin;
+  /** The slot of the connection's channel limit, once open (freed when the channel closed). */
   #release: Release | undefined;
-  #acquire: { unsubscribe(): void } | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  /** An open/request is in flight: its callback owns the slot (and the cancel signal). */
-  #inFlight = false;
+  #opening: Subscription | undefined;
   #unLost: (() => void) | undefined;
   #closed = false;
   #cutShort = false;
@@ -266,88 +264,33 @@ class ChannelRun {
       else if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
     });
     if (this.config.stdin !== undefined) this.stdin.pump(this.config.stdin);
-    this.#acquire = this.session.limiter.acquire().subscribe((release) => {
-      this.#release = release;
-      this.#open();
-    });
-  }
-
-  #open(): void {
-    const ms = this.session.channelOpenTimeout;
-    if (ms > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#fail(new TimeoutError(ms, this.#context('channel')));
-      }, ms);
-    }
-    this.#attempt(0);
-  }
-
-  /**
-   * Whether a refused open is worth retrying: the server's session limit (sshd MaxSessions)
-   * also counts sessions it is still tearing down after we saw them close, so a refusal while
-   * other channels of this connection are open or have just closed is transient.
-   */
-  #transient(err: (Error & { reason?: number }) | undefined): boolean {
-    const reason = err?.reason;
-    if (reason !== 1 && reason !== 2 && reason !== 4) return false;
-    return this.session.limiter.inUse > 1 || Date.now() - this.session.lastChannelClosedAt < 2000;
-  }
-
-  #attempt(tries: number): void {
-    this.#retryTimer = undefined;
-    this.#inFlight = true;
-    const callback = (err: (Error & { reason?: number }) | undefined, chan: ClientChannel | undefined): void => {
-      this.#inFlight = false;
-      if (this.state !== 'opening') {
-        // Abandoned (unsubscribed or timed out) while the server was answering: the command
-        // may already run, so stop it as a cancel would.
-        if (chan) {
-          const signal = this.#cancelSignal();
-          if (signal) sendSignal(chan, signal);
-          this.#closeAbandoned(chan);
-        } else {
-          this.#releaseSlot();
-        }
-        return;
-      }
-      if ((err || !chan) && !this.session.lost && this.#transient(err)) {
-        this.#retryTimer = setTimeout(() => this.#attempt(tries + 1), Math.min(20 * 2 ** tries, 500));
-        return;
-      }
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      if (err || !chan) {
-        this.#releaseSlot();
-        const failure = this.session.failure;
-        this.#fail(
-          this.session.lost
-            ? // A connection rxssh ended itself (keepalive, a protocol fault) fails with that typed error.
-              failure !== undefined && !(failure instanceof ConnectionLostError)
-              ? failure
-              : new ConnectionLostError('Connection lost while opening a channel', this.#context('channel', err ?? failure))
-            : channelOpenFailure(`Cannot open ${this.request.kind} channel`, err, this.#context('channel', err)),
-        );
-        return;
-      }
-      this.#wire(chan);
-    };
     const { kind, command } = this.request;
-    const pty = this.config.pty;
+    const { env, pty } = this.config;
     const ptyOptions: PseudoTtyOptions | undefined =
       pty === true ? {} : pty ? { ...(pty.rows ? { rows: pty.rows } : {}), ...(pty.cols ? { cols: pty.cols } : {}), ...(pty.term ? { term: pty.term } : {}) } : undefined;
-    try {
-      const client = this.session.client;
-      if (kind === 'exec') {
-        client.exec(command, { ...(this.config.env ? { env: { ...this.config.env } } : {}), ...(ptyOptions ? { pty: ptyOptions } : {}) }, callback);
-      } else if (kind === 'shell') {
-        client.shell(ptyOptions ?? false, this.config.env ? { env: { ...this.config.env } } : {}, callback);
-      } else {
-        client.subsys(command, callback);
-      }
-    } catch (err) {
-      callback(err as Error, undefined);
-    }
+    this.#opening = openChannel<ClientChannel>(this.session, {
+      phase: 'channel',
+      retryTransient: true,
+      send: (done) => {
+        const client = this.session.client;
+        if (kind === 'exec') client.exec(command, { ...(env ? { env: { ...env } } : {}), ...(ptyOptions ? { pty: ptyOptions } : {}) }, done);
+        else if (kind === 'shell') client.shell(ptyOptions ?? false, env ? { env: { ...env } } : {}, done);
+        else client.subsys(command, done);
+      },
+      refused: (err) => channelOpenFailure(`Cannot open ${kind} channel`, err, this.#context('channel', err)),
+      discard: (chan, closed) => {
+        // The command may already run: stop it as a cancel would.
+        const signal = this.#cancelSignal();
+        if (signal) sendSignal(chan, signal);
+        closeQuietly(chan, closed);
+      },
+    }).subscribe({
+      next: ({ channel, release }) => {
+        this.#release = release;
+        this.#wire(channel);
+      },
+      error: (error: SshError) => this.#fail(error),
+    });
   }
 
   #wire(chan: ClientChannel): void {
@@ -438,43 +381,26 @@ class ChannelRun {
   /** Marks the run finished and frees everything except what waits for the channel's close. */
   #done(exit: ExitInfo | undefined): void {
     this.state = 'done';
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#retryTimer) {
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#releaseSlot(); // no request is in flight while waiting to retry
-    }
-    this.#acquire?.unsubscribe();
+    this.#opening?.unsubscribe(); // while opening: a channel the server confirms later is closed
     this.stdin.ended();
     this.#unLost?.();
     for (const detach of this.#detach.splice(0)) detach();
     if (this.chan) {
       this.session.channelEvents.next({ type: 'close', ...this.info, exitCode: exit?.exitCode ?? null, signal: exit?.signal ?? null });
     }
-    if (this.#inFlight) return; // the open's callback signals, closes and releases
-    if (this.#closed || !this.chan) this.#releaseSlot();
-    else this.#closeAbandoned(this.chan);
+    if (!this.chan) return;
+    if (this.#closed) this.#releaseSlot();
+    else
+      closeQuietly(this.chan, () => {
+        this.session.lastChannelClosedAt = Date.now();
+        this.#releaseSlot();
+      });
   }
 
   #releaseSlot(): void {
     const release = this.#release;
     this.#release = undefined;
     release?.();
-  }
-
-  /** Closes a channel nobody listens to any more and frees its slot once the server confirms. */
-  #closeAbandoned(chan: ClientChannel): void {
-    chan.on('error', noop);
-    chan.stderr.on('error', noop);
-    chan.once('close', () => {
-      this.session.lastChannelClosedAt = Date.now();
-      this.#releaseSlot();
-    });
-    // ssh2 emits 'close' only after the readable side ended: keep both sides flowing.
-    chan.resume();
-    chan.stderr.resume();
-    chan.close();
   }
 
   #fail(error: SshError): void {

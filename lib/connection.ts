@@ -7,7 +7,8 @@
 import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
 import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
-import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
+import { channelOpenFailure } from './internal/errors-map.js';
+import { openChannel } from './internal/channel-open.js';
 import { watchSftpRequests } from './internal/ssh2-reach.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpSession } from './sftp.js';
@@ -30,6 +31,8 @@ import { ChannelSubject, runOn, type ChannelConfig, type ChannelInfo, type ExecR
 import type { HostKeyInfo } from './transport.js';
 import type { Session } from './internal/session.js';
 
+
+const noop = (): void => undefined;
 /**
  * A channel opened and its request was accepted.
  *
@@ -201,75 +204,51 @@ export class Connection {
    */
   sftp(): Observable<SftpSession> {
     const session = this.#session;
+    const where = { host: session.host, port: session.port };
     return new Observable<SftpSession>((subscriber) => {
-      let release: (() => void) | undefined;
       let sftp: SFTPWrapper | undefined;
       let done = false;
-      let openTimer: ReturnType<typeof setTimeout> | undefined;
       let stopWatch: (() => void) | undefined;
-      const where = { host: session.host, port: session.port };
-      const acquire = session.limiter.acquire().subscribe((r) => {
-        release = r;
-        if (session.closed) {
-          release();
-          subscriber.error(connectionClosed({ ...where, phase: 'sftp' }));
-          return;
-        }
-        const openMs = session.channelOpenTimeout;
-        if (openMs > 0) {
-          // The channel open and the subsystem request together: a server that answers neither
-          // must not hold the caller forever. A session that arrives later is closed at once.
-          openTimer = setTimeout(() => {
-            openTimer = undefined;
-            done = true;
-            subscriber.error(new TimeoutError(openMs, { ...where, phase: 'sftp' }));
-          }, openMs);
-        }
-        try {
-          session.client.sftp((err, s) => {
-            if (openTimer) clearTimeout(openTimer);
-            openTimer = undefined;
-            if (done) {
-              s?.on('error', () => undefined);
-              s?.end();
-              if (!s) release?.();
-              else s.once('close', () => release?.());
-              return;
-            }
-            if (err || !s) {
-              release?.();
-              const refused = channelOpenFailure('Cannot open an SFTP session', err, { ...where, phase: 'sftp', cause: err });
-              subscriber.error(refused instanceof ProtocolError ? refused : new SftpError('open session', '', err, where));
-              return;
-            }
-            sftp = s;
-            const handle = new SftpSession(s, where);
-            let stall: TimeoutError | undefined;
-            const requestMs = session.sftpRequestTimeout;
-            if (requestMs > 0) {
-              stopWatch = watchSftpRequests(s, requestMs, () => {
-                stall = new TimeoutError(requestMs, { ...where, phase: 'sftp' });
-                handle.stall(stall);
-              });
-            }
-            s.on('error', () => undefined);
-            s.once('close', () => {
-              stopWatch?.();
-              release?.();
-              if (!done) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
+      // The channel open and the subsystem request together are under the channel-open deadline:
+      // a server that answers neither must not hold the caller forever.
+      const opening = openChannel<SFTPWrapper>(session, {
+        phase: 'sftp',
+        send: (answered) => session.client.sftp((err, s) => answered(err, s)),
+        refused: (err) => {
+          const refused = channelOpenFailure('Cannot open an SFTP session', err, { ...where, phase: 'sftp', cause: err });
+          return refused instanceof ProtocolError ? refused : new SftpError('open session', '', err, where);
+        },
+        discard: (s, closed) => {
+          s.on('error', noop);
+          s.once('close', closed);
+          s.end();
+        },
+      }).subscribe({
+        next: ({ channel: s, release }) => {
+          sftp = s;
+          const handle = new SftpSession(s, where);
+          let stall: TimeoutError | undefined;
+          const requestMs = session.sftpRequestTimeout;
+          if (requestMs > 0) {
+            stopWatch = watchSftpRequests(s, requestMs, () => {
+              stall = new TimeoutError(requestMs, { ...where, phase: 'sftp' });
+              handle.stall(stall);
             });
-            subscriber.next(handle);
+          }
+          s.on('error', noop);
+          s.once('close', () => {
+            stopWatch?.();
+            release();
+            if (!done) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
           });
-        } catch (err) {
-          release?.();
-          subscriber.error(connectionClosed({ ...where, phase: 'sftp', cause: err }));
-        }
+          subscriber.next(handle);
+        },
+        error: (error: unknown) => subscriber.error(error),
       });
       return () => {
         done = true;
-        if (openTimer) clearTimeout(openTimer);
         stopWatch?.();
-        acquire.unsubscribe();
+        opening.unsubscribe();
         sftp?.end();
       };
     });
@@ -328,44 +307,27 @@ export class Connection {
     const where = { host: session.host, port: session.port, phase: 'forward' as const };
     return new Observable<ClientChannel>((subscriber) => {
       let channel: ClientChannel | undefined;
-      let closed = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (session.closed) {
-        subscriber.error(connectionClosed(where));
-        return undefined;
-      }
-      const ms = session.channelOpenTimeout;
-      if (ms > 0) {
-        // An open the server never confirms fails like exec's; a channel confirmed later is destroyed.
-        timer = setTimeout(() => {
-          timer = undefined;
-          closed = true;
-          subscriber.error(new TimeoutError(ms, where));
-        }, ms);
-      }
-      try {
-        open(session, (err, stream) => {
-          if (timer) clearTimeout(timer);
-          timer = undefined;
-          if (closed) {
-            stream?.on('error', () => undefined);
-            stream?.destroy();
-            return;
-          }
-          if (err || !stream) {
-            subscriber.error(channelOpenFailure(`Cannot open a channel to ${target}`, err, { ...where, cause: err }));
-            return;
-          }
+      // Not counted against the channel limit; an open the server confirms late is destroyed.
+      const opening = openChannel<ClientChannel>(session, {
+        phase: 'forward',
+        limited: false,
+        send: (answered) => open(session, (err, stream) => answered(err, stream)),
+        refused: (err) => channelOpenFailure(`Cannot open a channel to ${target}`, err, { ...where, cause: err }),
+        discard: (stream, closed) => {
+          stream.on('error', noop);
+          stream.once('close', closed);
+          stream.destroy();
+        },
+      }).subscribe({
+        next: ({ channel: stream }) => {
           channel = stream;
-          stream.on('error', () => undefined); // persistent: errors surface through the stream's user
+          stream.on('error', noop); // persistent: errors surface through the stream's user
           subscriber.next(stream);
-        });
-      } catch (err) {
-        subscriber.error(connectionClosed({ ...where, cause: err }));
-      }
+        },
+        error: (error: unknown) => subscriber.error(error),
+      });
       return () => {
-        closed = true;
-        if (timer) clearTimeout(timer);
+        opening.unsubscribe();
         channel?.destroy();
       };
     });

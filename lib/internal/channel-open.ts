@@ -1,0 +1,192 @@
+/**
+ * Opening a channel, the one way every kind of channel is opened (exec/shell/subsystem runs,
+ * SFTP sessions, forwarded connections): a slot of the connection's channel limit first, then
+ * the open (and its request) under the connection's channel-open deadline, a retry when a
+ * refusal looks like the server's session limit, and, when nobody waits any more, a channel the
+ * server confirms late is closed and its slot freed once the server confirms the close.
+ *
+ * As an Observable: it emits the channel and the slot's release once, then completes; from then
+ * on the subscriber owns both. Unsubscribing before that gives the channel up (see
+ * {@link OpenSpec.discard}).
+ */
+import { Observable } from 'rxjs';
+import type { ClientChannel } from 'ssh2';
+import { ConnectionLostError, type SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { connectionClosed } from './errors-map.js';
+import type { Release, Semaphore } from './semaphore.js';
+
+/** What opening needs from its connection (the engine's Session is one). */
+export interface OpenPort {
+  readonly host: string;
+  readonly port: number;
+  readonly limiter: Semaphore;
+  /** No new channels: the connection is gone or being ended. */
+  readonly closed: boolean;
+  /** The socket closed. */
+  readonly lost: boolean;
+  /** Why rxssh ended the connection, when it did. */
+  readonly failure: SshError | undefined;
+  /** Milliseconds an open (with its request) may take; 0 for no limit. */
+  readonly channelOpenTimeout: number;
+  /** When a channel of the connection last closed (ms since the epoch). */
+  lastChannelClosedAt: number;
+}
+
+/** An ssh2 open failure: its message, and the SSH reason code when the server refused. */
+export type OpenFailure = Error & { reason?: number };
+
+/** One kind of channel: how it is sent, refused and given up. */
+export interface OpenSpec<C> {
+  readonly phase: SshPhase;
+  /** Sends the open (and its request) to ssh2; `done` is called once. */
+  send(done: (err: OpenFailure | undefined, channel: C | undefined) => void): void;
+  /** The error for an open the server refused (or ssh2 failed). */
+  refused(err: OpenFailure | undefined): SshError;
+  /** Closes a channel that nobody waits for any more; `closed` once it is gone. */
+  discard(channel: C, closed: () => void): void;
+  /** Holds a slot of the connection's channel limit (default true). */
+  readonly limited?: boolean;
+  /**
+   * Retries a refusal that looks like the server's session limit: sshd's MaxSessions also
+   * counts sessions it is still tearing down after we saw them close, so a refusal while
+   * other channels of this connection are open or have just closed is transient.
+   */
+  readonly retryTransient?: boolean;
+}
+
+/** An opened channel and its slot, owned by the subscriber that got them. */
+export interface Opened<C> {
+  readonly channel: C;
+  readonly release: Release;
+}
+
+const noop = (): void => undefined;
+const TRANSIENT_REASONS = new Set([1, 2, 4]); // administratively prohibited, connect failed, resource shortage
+
+/** Opens one channel as described by `spec` (see the file header). */
+export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Opened<C>> {
+  return new Observable<Opened<C>>((subscriber) => {
+    const context = (cause?: unknown) => ({ host: port.host, port: port.port, phase: spec.phase, ...(cause === undefined ? {} : { cause }) });
+    if (port.closed) {
+      subscriber.error(connectionClosed(context()));
+      return undefined;
+    }
+    let release: Release = noop;
+    let settled = false; // handed over, failed or given up: a late answer is discarded
+    let inFlight = false;
+    let deadline: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const fail = (error: SshError): void => {
+      settled = true;
+      if (deadline) clearTimeout(deadline);
+      subscriber.error(error);
+    };
+    const freeSlot = (): void => {
+      const r = release;
+      release = noop;
+      r();
+    };
+    const transient = (err: OpenFailure | undefined): boolean =>
+      spec.retryTransient === true &&
+      !port.lost &&
+      TRANSIENT_REASONS.has(err?.reason ?? -1) &&
+      (port.limiter.inUse > 1 || Date.now() - port.lastChannelClosedAt < 2000);
+
+    const attempt = (tries: number): void => {
+      retry = undefined;
+      inFlight = true;
+      const answered = (err: OpenFailure | undefined, channel: C | undefined): void => {
+        inFlight = false;
+        if (settled) {
+          // Given up while the server was answering: the command may already run.
+          if (channel === undefined) freeSlot();
+          else
+            spec.discard(channel, () => {
+              port.lastChannelClosedAt = Date.now();
+              freeSlot();
+            });
+          return;
+        }
+        if (channel === undefined || err) {
+          if (transient(err)) {
+            retry = setTimeout(() => attempt(tries + 1), Math.min(20 * 2 ** tries, 500));
+            return;
+          }
+          freeSlot();
+          const failure = port.failure;
+          fail(
+            port.lost
+              ? // A connection rxssh ended itself (keepalive, a protocol fault) fails with that typed error.
+                failure !== undefined && !(failure instanceof ConnectionLostError)
+                ? failure
+                : new ConnectionLostError('Connection lost while opening a channel', context(err ?? failure))
+              : spec.refused(err),
+          );
+          return;
+        }
+        settled = true;
+        if (deadline) clearTimeout(deadline);
+        subscriber.next({ channel, release: freeSlot });
+        subscriber.complete();
+      };
+      try {
+        spec.send(answered);
+      } catch (err) {
+        inFlight = false;
+        freeSlot();
+        fail(connectionClosed(context(err)));
+      }
+    };
+
+    const start = (): void => {
+      if (port.closed) {
+        freeSlot();
+        fail(connectionClosed(context()));
+        return;
+      }
+      const ms = port.channelOpenTimeout;
+      if (ms > 0) {
+        deadline = setTimeout(() => {
+          deadline = undefined;
+          fail(new TimeoutError(ms, context())); // the teardown frees a slot held for a retry
+        }, ms);
+      }
+      attempt(0);
+    };
+    const acquiring =
+      spec.limited === false
+        ? undefined
+        : port.limiter.acquire().subscribe((r) => {
+            release = r;
+            start();
+          });
+    if (spec.limited === false) start();
+
+    return () => {
+      if (settled && !inFlight && retry === undefined) return;
+      settled = true;
+      if (deadline) clearTimeout(deadline);
+      acquiring?.unsubscribe();
+      if (retry) {
+        clearTimeout(retry);
+        retry = undefined;
+        freeSlot(); // no request is in flight while waiting to retry
+      }
+      // In flight: its answer discards the channel and frees the slot.
+    };
+  });
+}
+
+/**
+ * Closes an exec/shell/subsystem channel nobody listens to any more, quietly: its later errors
+ * are ignored, both of its streams keep flowing (ssh2 emits 'close' only after the readable side
+ * ended), and `closed` runs once the server confirmed the close.
+ */
+export function closeQuietly(chan: ClientChannel, closed: () => void): void {
+  chan.on('error', noop);
+  chan.stderr.on('error', noop);
+  chan.once('close', closed);
+  chan.resume();
+  chan.stderr.resume();
+  chan.close();
+}

@@ -9,13 +9,12 @@
 import { defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
-import type { Session } from './internal/session.js';
 import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { ChannelStdin, StreamTail } from './internal/channel-stdin.js';
 import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
-import { closeQuietly, openChannel } from './internal/channel-open.js';
+import { closeQuietly, openChannel, type ChannelPort } from './internal/channel-open.js';
 import type { Release } from './internal/semaphore.js';
 
 /**
@@ -226,7 +225,7 @@ class ChannelRun {
   readonly #id: number;
 
   constructor(
-    readonly session: Session,
+    readonly session: ChannelPort,
     readonly request: ChannelRequest,
     readonly config: ChannelConfig,
     readonly stdinLimit: number,
@@ -505,14 +504,14 @@ class ChannelRun {
  * ```
  */
 export class ChannelSubject extends Observable<ExecChunk> implements Observer<StdinChunk> {
-  readonly #session: Session;
+  readonly #session: ChannelPort;
   readonly #request: ChannelRequest;
   readonly #config: ChannelConfig;
   readonly #stdinLimit: number;
   #run: ChannelRun | undefined;
 
   /** @internal */
-  constructor(session: Session, request: ChannelRequest, config: ChannelConfig = {}) {
+  constructor(session: ChannelPort, request: ChannelRequest, config: ChannelConfig = {}) {
     super((subscriber) => {
       const run = this.#current();
       run.refs++;

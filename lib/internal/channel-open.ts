@@ -10,10 +10,11 @@
  * {@link OpenSpec.discard}).
  */
 import { Observable } from 'rxjs';
-import type { ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { ConnectionLostError, type SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { connectionClosed } from './errors-map.js';
 import type { Release, Semaphore } from './semaphore.js';
+import type { ChannelEventData } from './session.js';
 
 /** What opening needs from its connection (the engine's Session is one). */
 export interface OpenPort {
@@ -30,6 +31,18 @@ export interface OpenPort {
   readonly channelOpenTimeout: number;
   /** When a channel of the connection last closed (ms since the epoch). */
   lastChannelClosedAt: number;
+}
+
+/** What a session channel's run needs from its connection, beyond opening (the Session is one). */
+export interface ChannelPort extends OpenPort {
+  readonly client: Client;
+  /** Where open and close events go (`Connection.channel$`). */
+  readonly channelEvents: { next(event: ChannelEventData): void };
+  /** Where a run hears of a protocol fault on its channel (the guards in ssh2-reach report there). */
+  readonly channelFaults: WeakMap<object, (error: SshError) => void>;
+  nextChannelId(): number;
+  /** Calls `listener` once when the connection is lost; returns a function that unregisters it. */
+  onLost(listener: () => void): () => void;
 }
 
 /** An ssh2 open failure: its message, and the SSH reason code when the server refused. */

@@ -32,7 +32,7 @@ const started = new Date();
 type Part = (s: SshdInfo) => Promise<{ rows: Row[]; ratios: Ratio[] }>;
 const PARTS: Record<string, Part> = {
   bulk: (s) => bulk(s, quick ? 1 : 7),
-  bulkcpu: (s) => bulkProcessBench(s, quick ? 1 : 5),
+  bulkcpu: (s) => bulkProcessBench(s, quick ? 1 : 8),
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),

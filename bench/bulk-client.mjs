@@ -1,6 +1,6 @@
 /* global process, performance, Buffer */
 // One bulk-exec client run, in its own process, on the compiled library (dist/, as users run it):
-//   node bench/bulk-client.mjs rxssh|ssh2 MODE HOST PORT USER KEY FINGERPRINT CIPHER
+//   [BULK_MIB=256] node bench/bulk-client.mjs rxssh|ssh2 MODE HOST PORT USER KEY FINGERPRINT CIPHER
 // MODE: roundtrip (256 MiB through `cat`), upload (`cat > /dev/null`), download (`head -c`).
 // Both clients send the same 256 KiB block 1024 times and count what comes back; nothing else.
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import { authenticate, connect, pinned, privateKey, verifyHostKey, withConnectio
 import { Client } from '../dist/internal/ssh2.js';
 
 const [kind, mode, host, port, user, keyFile, fingerprint, cipher] = process.argv.slice(2);
-const SIZE = 256 * 1024 * 1024;
+const SIZE = Number(process.env.BULK_MIB ?? 256) * 1024 * 1024; // BULK_MIB: another size (counting instructions)
 const BLOCK = Buffer.alloc(256 * 1024, 0x61);
 const COMMAND = { roundtrip: 'cat', upload: 'cat > /dev/null', download: `head -c ${SIZE} /dev/zero` }[mode];
 const key = readFileSync(keyFile);

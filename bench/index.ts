@@ -156,9 +156,30 @@ aes128-gcm pinned, the clients alternating run by run: wall time around the proc
 their CPU from the moment every module has loaded (\`process.cpuUsage\`), which leaves out
 Node's start-up and module loading: on this machine (2026-12-01, five runs each) bare \`node\`
 took ~70 ms CPU to start, loading ssh2 ~50 ms more, rxjs (rxssh's peer dependency, which a
-user's own program loads anyway) ~90 ms and rxssh's own modules ~85 ms.
+user's own program loads anyway) ~90 ms and rxssh's own modules ~85 ms. Raw ssh2 runs twice
+per round under two names (\`ssh2\` and \`ssh2 (again)\`): the ratio of the two, printed as the
+noise floor beside the ratios above, is how far apart the same client comes out on this
+machine (0.93–1.03 on 2026-12-01; single runs of one client spread by up to ±30 %).
 
 ${table('bulkcpu')}
+Counted in instructions rather than seconds (one-off, 2026-12-01), the round trip's gap is real
+and has a known source. Method: each client as a whole process under
+\`valgrind --tool=callgrind --smc-check=all-non-file node --single-threaded bench/bulk-client.mjs …\`
+with \`BULK_MIB=8\` and \`BULK_MIB=64\`, twice each; the difference between the two sizes leaves
+out start-up, module loading and the connection's set-up. Per 56 MiB of round trip raw ssh2
+took 0.740 and 0.795 G instructions, rxssh 0.850 and 0.863 G: 1.07–1.17×. By function
+(\`callgrind_annotate\`, 64 MiB), rxssh's extra is mostly 30 M instructions of \`memcpy\` under
+Node's \`EmitToJSStreamListener::OnStreamRead\` and 21 M of \`memset\` under \`calloc\`: a socket
+read that does not fill Node's 64 KiB read buffer is copied into a buffer of its own size, and
+rxssh's reads come up short more often than raw ssh2's because rxssh turns Nagle off
+(\`setNoDelay\`, without which each request/response waits ~40 ms for a delayed ACK). With Nagle
+left on, as an experiment, those copies vanish. The rest of the gap is garbage collection (one
+full mark-compact more or less per run, ~17 M instructions each, varies from run to run) and
+compiling rxssh's own functions (~10 M, a fixed cost). Upload and download alone show no such
+gap in CPU time (rows above). Not taken yet: reading the socket into buffers rxssh supplies
+(Node's \`onread\`) would drop those copies, but a buffer then stays reserved for every
+connection, which a fan-out over thousands of hosts pays for in memory.
+
 ## 2. Connect latency (connect + auth + \`exec true\` + close)
 
 ${table('connect')}

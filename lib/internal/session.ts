@@ -5,12 +5,13 @@
  * plain data (a host key, auth events, readiness, channel events) and imports no public stage:
  * the operators build `HostKeyOffer`, `Transport` and `Connection` around it.
  */
-import { isIP, Socket } from 'node:net';
+import { isIP, Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { acceptCertificateSignature, guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
+import { slabReads } from './socket-reads.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { describeHostKey } from './host-key-info.js';
 import type { AuthEvent, CertificateSummary, HostKeyInfo } from '../transport.js';
@@ -206,7 +207,10 @@ export class Session {
       this.#startVia(s.via);
       return;
     }
-    const socket = new Socket();
+    // Reads land in slabs of the connection's own and reach ssh2 as ordinary 'data' events.
+    // (Node's Socket constructor takes `onread` as net.connect() does; @types/node lists it for connect only.)
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = { onread: slabReads((chunk) => socket.emit('data', chunk)) };
+    const socket = new Socket(options);
     const onLookup = (): void => {
       if (this.phase === 'dns') this.phase = 'tcp';
     };

@@ -5,16 +5,17 @@
  * drives V8's full collections. Here the socket reads (Node's `onread`) into consecutive slices
  * of a slab of the connection's own, never handing the same bytes out twice, so what ssh2 or a
  * subscriber keeps (ssh2 decrypts whole packets in place and passes on views of them) stays
- * intact. A connection that reads little uses 16 KiB slabs; one whose reads fill what they are
- * offered moves to 256 KiB slabs with at least 64 KiB per read, and back when reads get small.
- * Round trip through `cat`: about a fifth fewer instructions per byte (docs/benchmarks.md).
+ * intact. A connection that reads little uses 4 KiB slabs; one whose reads fill what they are
+ * offered moves to 64 KiB slabs (the size of Node's own read buffer) with at least 16 KiB per
+ * read, and back to a small slab after a small read, so that an idle connection holds 4 KiB.
+ * See docs/benchmarks.md ("Counted in instructions") for what it saves.
  */
 import type { OnReadOpts } from 'node:net';
 
-const SMALL_SLAB = 16 * 1024;
-const SMALL_MIN = 2 * 1024;
-const BULK_SLAB = 256 * 1024;
-const BULK_MIN = 64 * 1024;
+const SMALL_SLAB = 4 * 1024;
+const SMALL_MIN = 512;
+const BULK_SLAB = 120 * 1024;
+const BULK_MIN = 32 * 1024;
 
 /** `onread` options that read into slabs and hand each chunk to `emit` (as a `'data'` event would). */
 export function slabReads(emit: (chunk: Buffer) => void): OnReadOpts {
@@ -24,9 +25,11 @@ export function slabReads(emit: (chunk: Buffer) => void): OnReadOpts {
   let offered = 0;
   return {
     buffer: (): Buffer => {
-      const min = bulk ? BULK_MIN : SMALL_MIN;
-      if (slab === undefined || slab.length - used < min) {
-        slab = Buffer.allocUnsafeSlow(bulk ? BULK_SLAB : SMALL_SLAB);
+      const size = bulk ? BULK_SLAB : SMALL_SLAB;
+      // A new slab when this one is used up, or of the other size: a connection that went
+      // quiet must not keep a bulk slab reserved (what was read into it stays where it is).
+      if (slab === undefined || slab.length !== size || slab.length - used < (bulk ? BULK_MIN : SMALL_MIN)) {
+        slab = Buffer.allocUnsafeSlow(size);
         used = 0;
       }
       const next = slab.subarray(used);

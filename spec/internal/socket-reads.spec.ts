@@ -32,24 +32,26 @@ describe('slabReads', () => {
     }
   });
 
-  it('small reads stay in 16 KiB slabs; reads that fill what they are offered move to 256 KiB slabs, small ones back', () => {
+  it('small reads stay in 4 KiB slabs; reads that fill what they are offered move to 120 KiB slabs, a small read back', () => {
     const { offered, read } = reader();
     read(200, 1);
     read(300, 2);
-    expect(offered[0]).toBe(16 * 1024);
-    expect(offered[1]).toBe(16 * 1024 - 200);
+    expect(offered[0]).toBe(4 * 1024);
+    expect(offered[1]).toBe(4 * 1024 - 200);
     read(1 << 20, 3); // fills the rest of the small slab: bulk from here
     read(1 << 20, 4);
-    expect(offered[3]).toBe(256 * 1024);
+    expect(offered[3]).toBe(120 * 1024);
     read(30_000, 5); // a partial but large read: still bulk
     read(1 << 20, 6);
-    expect(offered[5]).toBe(256 * 1024 - 30_000);
+    expect(offered[5]).toBe(120 * 1024 - 30_000);
     read(1 << 20, 7); // the slab is used up: a new one of bulk size
-    expect(offered[6]).toBe(256 * 1024);
-    read(100, 8); // a small read: the next new slab is small again
-    read(256 * 1024 - 100 - 1000, 9); // leaves 1000 bytes, below any minimum
-    read(10, 10);
-    expect(offered[9]).toBe(16 * 1024);
+    expect(offered[6]).toBe(120 * 1024);
+    read(100, 8); // a small read: the next buffer comes from a new small slab
+    read(10, 9);
+    expect(offered[8]).toBe(4 * 1024);
+    read(4 * 1024 - 10 - 100, 10); // leaves 100 bytes, below the minimum
+    read(10, 11);
+    expect(offered[10]).toBe(4 * 1024);
   });
 
   it('over a real socket: every byte arrives, in order and intact, with chunks held to the end', async () => {

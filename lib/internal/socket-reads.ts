@@ -6,16 +6,16 @@
  * of a slab of the connection's own, never handing the same bytes out twice, so what ssh2 or a
  * subscriber keeps (ssh2 decrypts whole packets in place and passes on views of them) stays
  * intact. A connection that reads little uses 4 KiB slabs; one whose reads fill what they are
- * offered moves to 64 KiB slabs (the size of Node's own read buffer) with at least 16 KiB per
- * read, and back to a small slab after a small read, so that an idle connection holds 4 KiB.
+ * offered moves to 256 KiB slabs with at least 64 KiB per read, and back to a small slab
+ * after a small read, so that an idle connection holds 4 KiB.
  * See docs/benchmarks.md ("Counted in instructions") for what it saves.
  */
 import type { OnReadOpts } from 'node:net';
 
 const SMALL_SLAB = 4 * 1024;
 const SMALL_MIN = 512;
-const BULK_SLAB = 120 * 1024;
-const BULK_MIN = 32 * 1024;
+const BULK_SLAB = 256 * 1024;
+const BULK_MIN = 64 * 1024;
 
 /** `onread` options that read into slabs and hand each chunk to `emit` (as a `'data'` event would). */
 export function slabReads(emit: (chunk: Buffer) => void): OnReadOpts {

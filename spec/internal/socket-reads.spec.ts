@@ -32,7 +32,7 @@ describe('slabReads', () => {
     }
   });
 
-  it('small reads stay in 4 KiB slabs; reads that fill what they are offered move to 120 KiB slabs, a small read back', () => {
+  it('small reads stay in 4 KiB slabs; reads that fill what they are offered move to 256 KiB slabs, a small read back', () => {
     const { offered, read } = reader();
     read(200, 1);
     read(300, 2);
@@ -40,12 +40,12 @@ describe('slabReads', () => {
     expect(offered[1]).toBe(4 * 1024 - 200);
     read(1 << 20, 3); // fills the rest of the small slab: bulk from here
     read(1 << 20, 4);
-    expect(offered[3]).toBe(120 * 1024);
+    expect(offered[3]).toBe(256 * 1024);
     read(30_000, 5); // a partial but large read: still bulk
     read(1 << 20, 6);
-    expect(offered[5]).toBe(120 * 1024 - 30_000);
+    expect(offered[5]).toBe(256 * 1024 - 30_000);
     read(1 << 20, 7); // the slab is used up: a new one of bulk size
-    expect(offered[6]).toBe(120 * 1024);
+    expect(offered[6]).toBe(256 * 1024);
     read(100, 8); // a small read: the next buffer comes from a new small slab
     read(10, 9);
     expect(offered[8]).toBe(4 * 1024);

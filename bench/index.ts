@@ -13,6 +13,7 @@ import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { sftpBench } from './sftp.js';
 import { scaleBench } from './scale.js';
 import { bulkProcessBench } from './bulk-process.js';
+import { bulkInstructionsBench } from './bulk-instructions.js';
 import { manyChannels } from './channels.js';
 import { connectLatency } from './connect.js';
 import { memoryPart } from './memory.js';
@@ -33,6 +34,7 @@ type Part = (s: SshdInfo) => Promise<{ rows: Row[]; ratios: Ratio[] }>;
 const PARTS: Record<string, Part> = {
   bulk: (s) => bulk(s, quick ? 1 : 7),
   bulkcpu: (s) => bulkProcessBench(s, quick ? 1 : 8),
+  instructions: (s) => bulkInstructionsBench(s, quick ? 1 : 2),
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
@@ -159,26 +161,38 @@ took ~70 ms CPU to start, loading ssh2 ~50 ms more, rxjs (rxssh's peer dependenc
 user's own program loads anyway) ~90 ms and rxssh's own modules ~85 ms. Raw ssh2 runs twice
 per round under two names (\`ssh2\` and \`ssh2 (again)\`): the ratio of the two, printed as the
 noise floor beside the ratios above, is how far apart the same client comes out on this
-machine (0.93–1.03 on 2026-12-01; single runs of one client spread by up to ±30 %).
+machine (0.93–1.09 on 2026-12-01; single runs of one client spread by up to ±30 %).
 
 ${table('bulkcpu')}
-Counted in instructions rather than seconds (one-off, 2026-12-01), the round trip's gap is real
-and has a known source. Method: each client as a whole process under
+### Counted in instructions
+
+\`npm run bench:instructions\`: CPU time on this machine cannot resolve a 10 % difference (see
+the noise floor), so the same clients are also counted in instructions, which repeat more
+closely (one client's counts spread by 1–7 % over a day's runs, against ±30 % for CPU time): each client as a whole process under
 \`valgrind --tool=callgrind --smc-check=all-non-file node --single-threaded bench/bulk-client.mjs …\`
-with \`BULK_MIB=8\` and \`BULK_MIB=64\`, twice each; the difference between the two sizes leaves
-out start-up, module loading and the connection's set-up. Per 56 MiB of round trip raw ssh2
-took 0.740 and 0.795 G instructions, rxssh 0.850 and 0.863 G: 1.07–1.17×. By function
-(\`callgrind_annotate\`, 64 MiB), rxssh's extra is mostly 30 M instructions of \`memcpy\` under
-Node's \`EmitToJSStreamListener::OnStreamRead\` and 21 M of \`memset\` under \`calloc\`: a socket
-read that does not fill Node's 64 KiB read buffer is copied into a buffer of its own size, and
-rxssh's reads come up short more often than raw ssh2's because rxssh turns Nagle off
-(\`setNoDelay\`, without which each request/response waits ~40 ms for a delayed ACK). With Nagle
-left on, as an experiment, those copies vanish. The rest of the gap is garbage collection (one
-full mark-compact more or less per run, ~17 M instructions each, varies from run to run) and
-compiling rxssh's own functions (~10 M, a fixed cost). Upload and download alone show no such
-gap in CPU time (rows above). Not taken yet: reading the socket into buffers rxssh supplies
-(Node's \`onread\`) would drop those copies, but a buffer then stays reserved for every
-connection, which a fan-out over thousands of hosts pays for in memory.
+(the collector on the main thread, so that it is counted too), once with \`BULK_MIB=8\` and once
+with \`BULK_MIB=64\`; the difference, per MiB, leaves out start-up, module loading and the
+connection's set-up. Kernel work (the socket copies) is counted on neither side.
+
+${table('instructions')}
+What the counts found (2026-12-01). Before, per 56 MiB of round trip, raw ssh2 took 0.740 and
+0.795 G instructions and rxssh 0.850 and 0.863 G (1.07–1.17×). By function
+(\`callgrind_annotate\`, 64 MiB), rxssh's extra was mostly 30 M instructions of \`memcpy\` under
+Node's \`EmitToJSStreamListener::OnStreamRead\` and 21 M of \`memset\` under \`calloc\`: Node reads
+every chunk into a fresh 64 KiB buffer and copies a read that comes up short into a buffer of
+its own size, and rxssh's reads come up short more often than raw ssh2's because rxssh turns
+Nagle off (\`setNoDelay\`, without which each request/response waits ~40 ms for a delayed ACK;
+with Nagle left on, as an experiment, those copies vanished). Since then a connection's socket
+reads land in consecutive slices of slabs of its own (Node's \`onread\`,
+\`lib/internal/socket-reads.ts\`): no allocation per read and no copy of a short one. A
+connection holds a 4 KiB slab while its traffic is light and 256 KiB ones while data streams
+in; after a small read it goes back to a small slab, so that an idle connection does not keep
+a large one. Tried (2026-12-01): 16 KiB small slabs, with idle connections at 63.5 KiB RSS
+each; 4/64 KiB, 13.9 M instructions per MiB of round trip (as many reads as Node's own
+buffers); 4/120 KiB (below glibc's mmap threshold), 12.7 and 14.2 M. Memory, for comparison,
+measured the same day without slabs: 54.3 KiB RSS per idle connection (51.6 with them, below)
+and 36.1 MiB of growth for the slow consumer of 1 GiB, a figure that varied from 6.8 to
+36.1 MiB between that day's runs with and without slabs.
 
 ## 2. Connect latency (connect + auth + \`exec true\` + close)
 

@@ -8,12 +8,12 @@
  */
 import { defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
-import { ChannelClosedError, ConnectionLostError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
+import { ChannelClosedError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { ChannelStdin, StreamTail } from './internal/channel-stdin.js';
-import { channelOpenFailure, connectionClosed } from './internal/errors-map.js';
+import { channelOpenFailure, connectionClosed, connectionLost } from './internal/errors-map.js';
 import { closeQuietly, openChannel, type ChannelPort } from './internal/channel-open.js';
 import type { Release } from './internal/semaphore.js';
 
@@ -258,9 +258,9 @@ class ChannelRun {
       return;
     }
     this.#unLost = this.session.onLost(() => {
-      if (this.state === 'opening') this.#fail(new ConnectionLostError('Connection lost while opening a channel', this.#context('channel')));
       // Lost before the server ended its output: whatever exit status was seen, bytes are missing.
-      else if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
+      // (Lost while opening is the opener's to report.)
+      if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
     });
     if (this.config.stdin !== undefined) this.stdin.pump(this.config.stdin);
     const { kind, command } = this.request;
@@ -359,14 +359,8 @@ class ChannelRun {
     this.#done(exit);
     this.config.closeObserver?.next(exit);
     if (this.#cutShort || (!this.exit && this.session.lost)) {
-      // When rxssh itself ended the connection (a host key changed at re-key, keepalive gave up,
-      // a protocol fault), that typed error is the channel's too; otherwise the peer went away.
       const failure = this.session.failure;
-      this.output.error(
-        failure !== undefined && !(failure instanceof ConnectionLostError)
-          ? failure
-          : new ConnectionLostError(`Connection lost while ${JSON.stringify(this.request.command)} ran`, { ...this.#context('exec'), ...(failure ? { cause: failure } : {}) }),
-      );
+      this.output.error(connectionLost(failure, `Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec', failure)));
       return;
     }
     if (this.config.check !== false && exit.exitCode !== 0) {

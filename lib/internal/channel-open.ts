@@ -11,8 +11,8 @@
  */
 import { Observable } from 'rxjs';
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectionLostError, type SshError, TimeoutError, type SshPhase } from '../errors.js';
-import { connectionClosed } from './errors-map.js';
+import { type SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { connectionClosed, connectionLost } from './errors-map.js';
 import type { Release, Semaphore } from './semaphore.js';
 import type { ChannelEventData } from './session.js';
 
@@ -31,6 +31,8 @@ export interface OpenPort {
   readonly channelOpenTimeout: number;
   /** When a channel of the connection last closed (ms since the epoch). */
   lastChannelClosedAt: number;
+  /** Calls `listener` once when the connection is lost; returns a function that unregisters it. */
+  onLost(listener: () => void): () => void;
 }
 
 /** What a session channel's run needs from its connection, beyond opening (the Session is one). */
@@ -41,8 +43,6 @@ export interface ChannelPort extends OpenPort {
   /** Where a run hears of a protocol fault on its channel (the guards in ssh2-reach report there). */
   readonly channelFaults: WeakMap<object, (error: SshError) => void>;
   nextChannelId(): number;
-  /** Calls `listener` once when the connection is lost; returns a function that unregisters it. */
-  onLost(listener: () => void): () => void;
 }
 
 /** An ssh2 open failure: its message, and the SSH reason code when the server refused. */
@@ -86,7 +86,6 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
     }
     let release: Release = noop;
     let settled = false; // handed over, failed or given up: a late answer is discarded
-    let inFlight = false;
     let deadline: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
     const fail = (error: SshError): void => {
@@ -94,6 +93,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
       if (deadline) clearTimeout(deadline);
       subscriber.error(error);
     };
+    const lost = (cause?: unknown): SshError => connectionLost(port.failure, 'Connection lost while opening a channel', context(cause ?? port.failure));
     const freeSlot = (): void => {
       const r = release;
       release = noop;
@@ -107,9 +107,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
 
     const attempt = (tries: number): void => {
       retry = undefined;
-      inFlight = true;
       const answered = (err: OpenFailure | undefined, channel: C | undefined): void => {
-        inFlight = false;
         if (settled) {
           // Given up while the server was answering: the command may already run.
           if (channel === undefined) freeSlot();
@@ -126,15 +124,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
             return;
           }
           freeSlot();
-          const failure = port.failure;
-          fail(
-            port.lost
-              ? // A connection rxssh ended itself (keepalive, a protocol fault) fails with that typed error.
-                failure !== undefined && !(failure instanceof ConnectionLostError)
-                ? failure
-                : new ConnectionLostError('Connection lost while opening a channel', context(err ?? failure))
-              : spec.refused(err),
-          );
+          fail(port.lost ? lost(err) : spec.refused(err));
           return;
         }
         settled = true;
@@ -145,7 +135,6 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
       try {
         spec.send(answered);
       } catch (err) {
-        inFlight = false;
         freeSlot();
         fail(connectionClosed(context(err)));
       }
@@ -166,6 +155,11 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
       }
       attempt(0);
     };
+    // Lost while waiting for a slot, for a retry or for the server's answer (which ssh2 then
+    // gives as an error, and which finds this settled): failed at once, every kind alike.
+    const unLost = port.onLost(() => {
+      if (!settled) fail(lost());
+    });
     const acquiring =
       spec.limited === false
         ? undefined
@@ -176,8 +170,8 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
     if (spec.limited === false) start();
 
     return () => {
-      if (settled && !inFlight && retry === undefined) return;
       settled = true;
+      unLost();
       if (deadline) clearTimeout(deadline);
       acquiring?.unsubscribe();
       if (retry) {

@@ -92,6 +92,15 @@ export function channelOpenFailure(what: string, err: (Error & { reason?: unknow
   return new ChannelOpenError(`${what}: ${err?.message ?? 'no channel'}`, reason, context);
 }
 
+/**
+ * The error for work cut off by a lost connection: the typed error rxssh ended the connection
+ * with (a host key changed at re-key, keepalive gave up, a protocol fault), or else
+ * `ConnectionLostError` (the peer went away).
+ */
+export function connectionLost(failure: SshError | undefined, message: string, context: SshErrorContext): SshError {
+  return failure !== undefined && !(failure instanceof ConnectionLostError) ? failure : new ConnectionLostError(message, context);
+}
+
 /** An operation asked of (or cut off by) a connection that has closed. */
 export function connectionClosed(context: SshErrorContext): ConnectionLostError {
   return new ConnectionLostError('Connection is closed', context);

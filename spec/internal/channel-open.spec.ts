@@ -4,8 +4,27 @@ import { openChannel, type OpenFailure, type OpenPort, type OpenSpec, type Opene
 import { Semaphore } from '../../lib/internal/semaphore.js';
 
 /** A connection as the opener sees it, with every open it sent waiting for an answer. */
-function fakePort(limit = 2, openMs = 1000): OpenPort & { sent: Array<(err: OpenFailure | undefined, channel: string | undefined) => void> } {
-  return { host: 'h', port: 22, limiter: new Semaphore(limit), closed: false, lost: false, failure: undefined, channelOpenTimeout: openMs, lastChannelClosedAt: 0, sent: [] };
+function fakePort(limit = 2, openMs = 1000): OpenPort & { sent: Array<(err: OpenFailure | undefined, channel: string | undefined) => void>; lose(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    host: 'h',
+    port: 22,
+    limiter: new Semaphore(limit),
+    closed: false,
+    lost: false,
+    failure: undefined,
+    channelOpenTimeout: openMs,
+    lastChannelClosedAt: 0,
+    sent: [],
+    onLost: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    lose() {
+      Object.assign(this, { lost: true, closed: true });
+      for (const l of [...listeners]) l();
+    },
+  };
 }
 
 function specFor(port: ReturnType<typeof fakePort>, extra: Partial<OpenSpec<string>> = {}): OpenSpec<string> & { discarded: string[]; closers: Array<() => void> } {
@@ -161,6 +180,28 @@ describe('openChannel', () => {
     port.sent[1]?.(new Error('No response from server'), undefined);
     expect(second.seen.error).toBe(fault);
     expect(port.limiter.inUse).toBe(0);
+  });
+
+  it('lost while waiting for a slot or a retry fails at once; lost in flight, the answer only frees the slot', () => {
+    const port = fakePort(1);
+    port.limiter.acquire().subscribe(); // the only slot is taken: the next open waits
+    const waiting = watch(port, specFor(port));
+    const other = fakePort(3);
+    other.limiter.acquire().subscribe();
+    const retrying = watch(other, specFor(other, { retryTransient: true }));
+    other.sent[0]?.(refusal(2), undefined);
+    const inFlight = watch(other, specFor(other));
+    port.lose();
+    other.lose();
+    expect(waiting.seen.error).toBeInstanceOf(ConnectionLostError);
+    expect(port.limiter.waiting).toBe(0);
+    expect(retrying.seen.error).toBeInstanceOf(ConnectionLostError);
+    expect(inFlight.seen.error).toBeInstanceOf(ConnectionLostError);
+    expect(other.limiter.inUse).toBe(2); // the one held elsewhere and the one in flight
+    other.sent[1]?.(new Error('No response from server'), undefined);
+    expect(other.limiter.inUse).toBe(1);
+    vi.advanceTimersByTime(5000);
+    expect(other.sent).toHaveLength(2); // no retry after the loss
   });
 
   it('a closed connection, or ssh2 throwing on send, is ConnectionLostError with the phase; unlimited opens take no slot', () => {

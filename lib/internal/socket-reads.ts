@@ -22,7 +22,6 @@ export function slabReads(emit: (chunk: Buffer) => void): OnReadOpts {
   let slab: Buffer | undefined;
   let used = 0;
   let bulk = false;
-  let offered = 0;
   return {
     buffer: (): Buffer => {
       const size = bulk ? BULK_SLAB : SMALL_SLAB;
@@ -32,14 +31,12 @@ export function slabReads(emit: (chunk: Buffer) => void): OnReadOpts {
         slab = Buffer.allocUnsafeSlow(size);
         used = 0;
       }
-      const next = slab.subarray(used);
-      offered = next.length;
-      return next;
+      return slab.subarray(used);
     },
     callback: (nread: number, buf: Uint8Array): boolean => {
       used += nread;
-      // Filling what was offered means more was waiting: read in bulk. A small read ends it.
-      if (nread >= offered) bulk = true;
+      // Filling what was offered (`buf`) means more was waiting: read in bulk. A small read ends it.
+      if (nread >= buf.length) bulk = true;
       else if (nread < SMALL_SLAB) bulk = false;
       emit(Buffer.from(buf.buffer, buf.byteOffset, nread));
       return true;

@@ -7,8 +7,8 @@
  * module loading and the connection's set-up. Kernel work (the socket copies) is not counted,
  * on either side. Needs valgrind (Debian's `valgrind`).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { spawnSync } from 'node:child_process';
+import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 const GCM = 'aes128-gcm@openssh.com';
 const SMALL = 8;
@@ -28,7 +28,7 @@ function count(kind: string, mode: string, mib: number, s: SshdInfo): number {
 export function bulkInstructionsBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
   const probe = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error('bench:instructions needs valgrind (apt-get install valgrind)');
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  buildDist();
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   for (const mode of ['roundtrip', 'upload', 'download'] as const) {

@@ -6,11 +6,10 @@
  * send one 256 KiB block 1,024 times and count what comes back; `ssh` reads a page-cached file
  * on stdin and writes to /dev/null (no pipe on either side).
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure, type ClientReport, type Measured } from './fanout.js';
-import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 import { hostKeyLine } from '../spec/integration/sshd.js';
 
 const SIZE = 256 * 1024 * 1024;
@@ -19,7 +18,7 @@ type Mode = 'roundtrip' | 'upload' | 'download';
 const COMMAND: Record<Mode, string> = { roundtrip: 'cat', upload: 'cat > /dev/null', download: `head -c ${SIZE} /dev/zero` };
 
 export async function bulkProcessBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  buildDist();
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   const key = s.keys['ed25519'] ?? '';

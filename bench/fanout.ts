@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncsshAvailable } from './connect.js';
-import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 export const FANOUT_ADDRESSES = Array.from({ length: 15 }, (_, i) => `127.0.0.${i + 2}`);
 const WIDTH = 32;
@@ -114,7 +114,7 @@ export function measure(cmd: string[], parse: (stdout: string) => ClientReport):
 
 export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 3): Promise<{ rows: Row[]; ratios: Ratio[] }> {
   // The Node clients run the compiled library, as users do (not tsx-transpiled source).
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  buildDist();
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   const key = s.keys['ed25519'] ?? '';

@@ -74,6 +74,15 @@ export async function withSshd<T>(extra: readonly string[], use: (info: SshdInfo
   }
 }
 
+let built = false;
+
+/** Builds dist/ (what users run, as `npm pack` would) once per bench run, for the parts that run it. */
+export function buildDist(): void {
+  if (built) return;
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  built = true;
+}
+
 export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }

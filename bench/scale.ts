@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis } from '../spec/helpers/redis.js';
 import { FANOUT_ADDRESSES, measure, type ClientReport, type Measured } from './fanout.js';
-import { fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 import { hostKeyLine } from '../spec/integration/sshd.js';
 
 const WIDTH = 32;
@@ -30,7 +30,7 @@ function pssh(stdout: string, n: number): ClientReport {
 }
 
 export async function scaleBench(s: SshdInfo, sizes: readonly number[], reps = 3): Promise<{ rows: Row[]; ratios: Ratio[] }> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  buildDist();
   const rows: Row[] = [];
   const ratios: Ratio[] = [];
   const key = s.keys['ed25519'] ?? '';

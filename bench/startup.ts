@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { median, type Ratio, type Row } from './lib.js';
+import { buildDist, median, type Ratio, type Row } from './lib.js';
 
 const TIME = '/usr/bin/time';
 
@@ -31,7 +31,7 @@ function once(cmd: string, args: readonly string[]): { wall: number; cpu: number
 }
 
 export async function startupBench(reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  buildDist();
   const port = await closedPort();
   const bin = new URL('../dist/cli/bin.js', import.meta.url).pathname;
   const cases: Array<[string, string, string[]]> = [

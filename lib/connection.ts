@@ -31,8 +31,8 @@ import { ChannelSubject, runOn, type ChannelConfig, type ChannelInfo, type ExecR
 import type { HostKeyInfo } from './transport.js';
 import type { Session } from './internal/session.js';
 
-
 const noop = (): void => undefined;
+
 /**
  * A channel opened and its request was accepted.
  *

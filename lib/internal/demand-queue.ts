@@ -9,7 +9,7 @@ export interface DemandQueueOptions<T> {
   readonly size?: (item: T) => number;
   /** Units waiting at which `pause` is called (default: never). */
   readonly highWater?: number;
-  /** Units waiting at or below which `resume` follows a `pause` (default `highWater`). */
+  /** Units waiting at or below which `resume` follows a `pause` (default: as soon as fewer than `highWater` wait). */
   readonly lowWater?: number;
   readonly pause?: () => void;
   readonly resume?: () => void;
@@ -88,7 +88,10 @@ export class DemandQueue<T> implements AsyncIterableIterator<T> {
       const item = this.#items.shift() as T;
       this.#waiter = undefined;
       this.#queued -= this.#options.size?.(item) ?? 1;
-      if (this.#paused && this.#queued <= (this.#options.lowWater ?? this.#options.highWater ?? Infinity)) {
+      // Resume only once the producer has room again: with lowWater at highWater (the default),
+      // exactly highWater units waiting is still full, and a producer resumed then would find no
+      // room and never be resumed again.
+      if (this.#paused && !this.full && this.#queued <= (this.#options.lowWater ?? Infinity)) {
         this.#paused = false;
         this.#options.resume?.();
       }

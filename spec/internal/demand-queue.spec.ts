@@ -17,6 +17,21 @@ describe('DemandQueue', () => {
     expect(calls).toEqual(['pause', 'resume']);
   });
 
+  it('resumes only once the producer has room: exactly highWater waiting is still full', async () => {
+    // A producer that asks `full` before each item (as readChunks does) must be resumed when it
+    // can go on; resumed at exactly highWater it would find no room and never be resumed again.
+    const fullWhenResumed: boolean[] = [];
+    const q = new DemandQueue<number>({ highWater: 2, resume: () => fullWhenResumed.push(q.full) });
+    q.push(1);
+    q.push(2);
+    q.push(3); // over highWater: a producer that had requests in flight delivers them
+    expect(q.full).toBe(true);
+    expect((await q.next()).value).toBe(1); // 2 wait: still full, not resumed
+    expect(fullWhenResumed).toEqual([]);
+    expect((await q.next()).value).toBe(2); // 1 waits: room again
+    expect(fullWhenResumed).toEqual([false]);
+  });
+
   it('hands out what waits before the end or the error', async () => {
     const q = new DemandQueue<number>();
     q.push(1);

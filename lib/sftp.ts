@@ -15,7 +15,7 @@ import { SftpError, SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './internal/sftp-pipelines.js';
-import { abandonSftpRequests, sftpRequestLimits } from './internal/ssh2-reach.js';
+import { abandonSftpRequests, SFTP_WRITE_HEADROOM, sendSftpWrite, sftpRequestLimits } from './internal/ssh2-reach.js';
 import { toBuffer } from './internal/bytes.js';
 
 /**
@@ -673,17 +673,17 @@ export class SftpSession {
         try {
           st = await file.stat();
           // One buffer more than requests in flight, so the next read overlaps the writes.
-          const pool = new BufferPool(Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
+          const pool = new BufferPool(SFTP_WRITE_HEADROOM + Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
           const size = st.size;
           const pieces = async function* (): AsyncGenerator<Piece> {
             for (let position = 0; position < size; ) {
               const buf = await pool.take();
-              const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, size - position), position);
+              const { bytesRead } = await file.read(buf, SFTP_WRITE_HEADROOM, Math.min(buf.length - SFTP_WRITE_HEADROOM, size - position), position);
               if (bytesRead === 0) {
                 pool.give(buf);
                 throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
               }
-              yield { data: buf.subarray(0, bytesRead), release: () => pool.give(buf) };
+              yield { data: buf.subarray(SFTP_WRITE_HEADROOM, SFTP_WRITE_HEADROOM + bytesRead), headroom: SFTP_WRITE_HEADROOM, release: () => pool.give(buf) };
               position += bytesRead;
             }
           };
@@ -902,7 +902,9 @@ export class SftpSession {
       this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'w', mode !== undefined ? { mode } : {}, done)),
     );
     const pipeline = new WritePipeline({
-      write: (data, position, done) => this.#sftp.write(handle, data, 0, data.length, position, done),
+      write: (data, position, done, headroom) => {
+        if (!sendSftpWrite(this.#sftp, handle, data, headroom, position, done)) this.#sftp.write(handle, data, 0, data.length, position, done);
+      },
       concurrency,
       onProgress: (bytes, written) => onProgress({ bytes, total: Number.isNaN(total) ? written : total }),
       failure: (err) => this.#error('write', path, err),

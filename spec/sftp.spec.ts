@@ -8,10 +8,14 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SFTP_STATUS, SftpError, authenticate, connect, password, verifyHostKey, withConnection, type SftpSession, type TransferProgress } from '../lib/index.js';
 import { errorOf, eventually, expectNoLeaks, resources } from './helpers/index.js';
 import { memorySftp, type MemorySftp, type MemorySftpOptions } from './helpers/sftp-server.js';
+
+/** ssh2's SFTP client class, whose write() copies each request's bytes. */
+const { SFTP } = createRequire(import.meta.url)('ssh2/lib/protocol/SFTP.js') as { SFTP: { prototype: { write: (...args: unknown[]) => void } } };
 
 let server: MemorySftp | undefined;
 let dir: string;
@@ -177,6 +181,23 @@ describe('upload, writeChunks and writeFile', () => {
     expect(progress.at(-1)).toEqual({ bytes: data.length, total: data.length });
     expect(s.stats.maxWriteSize).toBe(20_000);
     expect(s.stats.writes).toBe(Math.ceil(data.length / 20_000));
+  });
+
+  it('upload puts each request\'s header before the bytes it read (no copy by ssh2\'s write); writeChunks goes through ssh2\'s write', async () => {
+    const s = await start();
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    writeFileSync(join(dir, 'src'), data);
+    const ssh2Write = vi.spyOn(SFTP.prototype, 'write');
+    try {
+      await lastValueFrom(onSftp(s, (sftp) => lastValueFrom(sftp.upload(join(dir, 'src'), '/up'))));
+      expect(ssh2Write).not.toHaveBeenCalled();
+      expect(sha(s.files.get('/up') ?? Buffer.alloc(0))).toBe(sha(data));
+      await lastValueFrom(onSftp(s, (sftp) => lastValueFrom(sftp.writeChunks('/w', from([data])))));
+      expect(ssh2Write).toHaveBeenCalled();
+      expect(sha(s.files.get('/w') ?? Buffer.alloc(0))).toBe(sha(data));
+    } finally {
+      ssh2Write.mockRestore();
+    }
   });
 
   it('writeChunks gathers small chunks into whole requests (async iterable) and takes an Observable', async () => {

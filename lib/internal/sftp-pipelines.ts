@@ -135,11 +135,13 @@ export class ReadPipeline {
 /** One write request's bytes; `release` frees them once the server answered. */
 export interface Piece {
   readonly data: Buffer;
+  /** Bytes before `data` in its buffer that the request may write its header into (default 0). */
+  readonly headroom?: number;
   readonly release?: () => void;
 }
 
 /** One write request of `data` at `position`. */
-export type WriteRequest = (data: Buffer, position: number, done: (err: unknown) => void) => void;
+export type WriteRequest = (data: Buffer, position: number, done: (err: unknown) => void, headroom: number) => void;
 
 /** What a {@link WritePipeline} writes. */
 export interface WritePipelineConfig {
@@ -193,7 +195,7 @@ export class WritePipeline {
         const { data, release } = step.value;
         while (this.#inflight >= concurrency && this.#failure === undefined) await this.#settled();
         if (this.#failure !== undefined) throw this.#failure;
-        this.#send(data, release);
+        this.#send(data, release, step.value.headroom ?? 0);
       }
       while (this.#inflight > 0) await this.#settled();
       if (this.#failure !== undefined) throw this.#failure;
@@ -204,7 +206,7 @@ export class WritePipeline {
     }
   }
 
-  #send(data: Buffer, release: (() => void) | undefined): void {
+  #send(data: Buffer, release: (() => void) | undefined, headroom: number): void {
     this.#inflight++;
     const at = this.#position;
     this.#position += data.length;
@@ -221,7 +223,7 @@ export class WritePipeline {
       const wake = this.#wake;
       this.#wake = undefined;
       wake?.();
-    });
+    }, headroom);
   }
 
   /** Resolves at the next answered write. */

@@ -550,3 +550,120 @@ export function verifySshSignature(keyBlob: Buffer, data: Buffer, signature: Buf
   if (algorithm === 'ssh-rsa' || algorithm === 'ssh-dss') return false; // no SHA-1 CA signatures
   return key.verify(data, value, hash) === true;
 }
+
+/** Bytes before a WRITE request's data: length, type, request id, handle, offset, data length. */
+const writeHeaderLength = (handleLength: number): number => 4 + 1 + 4 + 4 + handleLength + 8 + 4;
+
+/**
+ * Room a buffer should leave before a WRITE request's data so that {@link sendSftpWrite} can put
+ * the request's header there (handles are at most 256 bytes, SFTP draft 3 §6.3).
+ */
+export const SFTP_WRITE_HEADROOM = writeHeaderLength(256);
+
+/**
+ * Sends an SFTP WRITE of `data` at `position` without ssh2's copy. ssh2's `write()` allocates a
+ * buffer per request and copies the data into it (for a 255 KiB request, 256 MiB of garbage
+ * per 256 MiB uploaded, and the collections it triggers). Here the request's header goes into
+ * the `headroom` bytes before `data` in its own buffer, and the request leaves through the same
+ * window-bounded path as ssh2's own (SFTP.js `sendOrBuffer`/`drainBuffer`, mirrored below).
+ *
+ * The buffer is ssh2's until `done` is called. Then it is the caller's again, even when the
+ * request did not go out in full: a request ended early (the session closed, rxssh gave up on
+ * a silent server, or a hostile server answered before it was sent) leaves a copy of its unsent
+ * rest waiting, never a view of a buffer its caller may refill.
+ *
+ * @returns false when it cannot: too little headroom, more than one WRITE may carry, or ssh2's
+ * internals not shaped as expected. The caller then sends with `sftp.write()`.
+ */
+export function sendSftpWrite(sftp: object, handle: Buffer, data: Buffer, headroom: number, position: number, done: (err?: Error) => void): boolean {
+  const s = sftp as any;
+  const header = writeHeaderLength(handle.length);
+  const outgoing = s.outgoing;
+  if (
+    headroom < header ||
+    s.server ||
+    typeof s._writeReqid !== 'number' ||
+    typeof s._requests !== 'object' ||
+    s._requests === null ||
+    !Array.isArray(s._buffer) ||
+    typeof s._protocol?.channelData !== 'function' ||
+    typeof outgoing?.window !== 'number' ||
+    typeof outgoing.packetSize !== 'number' ||
+    !(data.length <= s._maxWriteLen)
+  )
+    return false;
+  const packet = Buffer.from(data.buffer, data.byteOffset - header, header + data.length);
+  // ssh2 counts request ids in int32 (`& (2 ** 32 - 1)`) and looks answers up by their uint32.
+  const id = (s._writeReqid = (s._writeReqid + 1) & (2 ** 32 - 1)) >>> 0;
+  packet.writeUInt32BE(packet.length - 4, 0);
+  packet[4] = 6; // SSH_FXP_WRITE
+  packet.writeUInt32BE(id, 5);
+  packet.writeUInt32BE(handle.length, 9);
+  handle.copy(packet, 13);
+  const at = 13 + handle.length;
+  packet.writeUInt32BE(Math.floor(position / 2 ** 32), at);
+  packet.writeUInt32BE(position >>> 0, at + 4);
+  packet.writeUInt32BE(data.length, at + 8);
+  s._requests[id] = {
+    cb: (err?: Error) => {
+      disown(s, packet);
+      done(err);
+    },
+  };
+  const rest = writePayload(s, packet);
+  if (rest !== undefined) s._buffer.push(rest);
+  return true;
+}
+
+/** Replaces what still waits to be sent from `packet`'s memory with a copy. */
+function disown(s: any, packet: Buffer): void {
+  const waiting: unknown = s._buffer;
+  if (!Array.isArray(waiting)) return;
+  for (let i = 0; i < waiting.length; i++) {
+    const part: unknown = waiting[i];
+    if (part instanceof Uint8Array && part.buffer === packet.buffer && part.byteOffset >= packet.byteOffset && part.byteOffset < packet.byteOffset + packet.length) {
+      waiting[i] = Buffer.from(part);
+    }
+  }
+}
+
+/** ssh2's `tryWritePayload`: sends what the window allows; returns the part still to send. */
+function writePayload(s: any, payload: Buffer): Buffer | undefined {
+  const outgoing = s.outgoing;
+  if (outgoing.state !== 'open') return undefined;
+  if (outgoing.window === 0) {
+    s._waitWindow = true;
+    s._chunkcb = drainWrites;
+    return payload;
+  }
+  let p = 0;
+  while (payload.length - p > 0 && outgoing.window > 0) {
+    const n = Math.min(payload.length - p, outgoing.window, outgoing.packetSize);
+    outgoing.window -= n;
+    if (outgoing.window === 0) {
+      s._waitWindow = true;
+      s._chunkcb = drainWrites;
+    }
+    s._protocol.channelData(outgoing.id, p === 0 && n === payload.length ? payload : payload.subarray(p, p + n));
+    p += n;
+  }
+  return p < payload.length ? payload.subarray(p) : undefined;
+}
+
+/** ssh2's `drainBuffer` (called with the SFTP session as `this` when the window opens again). */
+function drainWrites(this: any): void {
+  this._chunkcb = undefined;
+  const buffer: Buffer[] = this._buffer;
+  let i = 0;
+  while (i < buffer.length) {
+    const payload = buffer[i] as Buffer;
+    const rest = writePayload(this, payload);
+    if (rest !== undefined) {
+      if (rest !== payload) buffer[i] = rest;
+      if (i > 0) this._buffer = buffer.slice(i);
+      return;
+    }
+    ++i;
+  }
+  if (i > 0) this._buffer = [];
+}

@@ -2,14 +2,16 @@
  * Pins the shape of ssh2 internals that lib/internal/ssh2-reach.ts relies on. If ssh2 changes
  * them, this breaks before users notice that cancel stopped killing remote processes.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, from } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ClientChannel } from 'ssh2';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { Client } from '../../lib/internal/ssh2.js';
-import { outgoingPacketSize, policeChannels, sendSignal, serverEnded } from '../../lib/internal/ssh2-reach.js';
+import { SFTP_WRITE_HEADROOM, abandonSftpRequests, outgoingPacketSize, policeChannels, sendSftpWrite, sendSignal, serverEnded } from '../../lib/internal/ssh2-reach.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { serve } from '../helpers/index.js';
+import { memorySftp } from '../helpers/sftp-server.js';
 
 let server: { info: TestServerInfo; stop: () => void };
 beforeAll(async () => {
@@ -70,6 +72,81 @@ describe('ssh2 reach-ins', () => {
     chan.close();
     expect(sendSignal(chan, 'TERM')).toBe(false);
     client.end();
+  });
+});
+
+describe('sendSftpWrite(): WRITE requests without ssh2\'s copy', () => {
+  const rawSftp = (port: number): Promise<{ client: InstanceType<typeof Client>; sftp: SFTPWrapper }> =>
+    new Promise((resolve, reject) => {
+      const client = new Client();
+      client.on('error', reject);
+      client.on('ready', () => client.sftp((err, sftp) => (err ? reject(err) : resolve({ client, sftp }))));
+      client.connect({ host: '127.0.0.1', port, username: 'u', password: 'p', hostVerifier: () => true });
+    });
+  const call = <T>(fn: (done: (err: Error | null | undefined, value: T) => void) => void): Promise<T> =>
+    new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+
+  it('shares ssh2\'s request ids, window and answers: more than a window in flight, ssh2\'s own requests between, hash-exact', async () => {
+    const server = await memorySftp();
+    const { client, sftp } = await rawSftp(server.port);
+    try {
+      const handle = await call<Buffer>((done) => sftp.open('/f', 'w', done));
+      const size = (sftp as unknown as { _maxWriteLen: number })._maxWriteLen;
+      const pieces = Array.from({ length: 100 }, () => randomBytes(size)); // 100 × ~31 KiB: more than ssh2 server's 2 MiB window
+      const sent = pieces.map((piece, i) => {
+        const buf = Buffer.alloc(SFTP_WRITE_HEADROOM + piece.length);
+        piece.copy(buf, SFTP_WRITE_HEADROOM);
+        return new Promise<boolean>((resolve, reject) => {
+          const took = sendSftpWrite(sftp, handle, buf.subarray(SFTP_WRITE_HEADROOM), SFTP_WRITE_HEADROOM, i * size, (err) => (err ? reject(err) : resolve(took)));
+        });
+      });
+      const waiting = (sftp as unknown as { _buffer: unknown[] })._buffer.length;
+      const stat = call<{ size: number }>((done) => sftp.fstat(handle, done)); // one of ssh2's own, queued behind ours
+      expect(await Promise.all(sent)).toEqual(pieces.map(() => true));
+      expect((await stat).size).toBe(100 * size);
+      expect(waiting).toBeGreaterThan(0); // the window ran out: the rest went out as it reopened
+      expect((sftp as unknown as { _buffer: unknown[] })._buffer).toEqual([]);
+      await call<void>((done) => sftp.close(handle, done));
+      expect(server.files.get('/f')?.equals(Buffer.concat(pieces))).toBe(true);
+      // What it does not take, it says so (the caller uses sftp.write()).
+      const one = Buffer.alloc(SFTP_WRITE_HEADROOM + size + 1);
+      expect(sendSftpWrite(sftp, handle, one.subarray(SFTP_WRITE_HEADROOM), SFTP_WRITE_HEADROOM, 0, () => undefined)).toBe(false); // longer than one WRITE
+      expect(sendSftpWrite(sftp, handle, one.subarray(10, 20), 10, 0, () => undefined)).toBe(false); // too little headroom
+    } finally {
+      client.end();
+      await server.close();
+    }
+  });
+
+  it('a request ended before it went out leaves a copy of its rest waiting, not a view of the caller\'s buffer', () => {
+    const sentData: Buffer[] = [];
+    const fake = {
+      _writeReqid: 41,
+      _requests: {} as Record<number, unknown>,
+      _buffer: [] as Buffer[],
+      _maxWriteLen: 1000,
+      _protocol: { channelData: (_id: number, data: Buffer) => sentData.push(Buffer.from(data)) },
+      outgoing: { id: 0, state: 'open', window: 40, packetSize: 32 },
+      _waitWindow: false,
+      _chunkcb: undefined as undefined | (() => void),
+    };
+    const buf = Buffer.alloc(SFTP_WRITE_HEADROOM + 100, 7);
+    const errors: unknown[] = [];
+    expect(sendSftpWrite(fake, Buffer.from([1, 2, 3, 4]), buf.subarray(SFTP_WRITE_HEADROOM), SFTP_WRITE_HEADROOM, 5, (err) => errors.push(err))).toBe(true);
+    expect(sentData.map((d) => d.length)).toEqual([32, 8]); // the window's 40 bytes, in packets of at most 32
+    expect(fake._waitWindow).toBe(true);
+    const header = 4 + 1 + 4 + 4 + 4 + 8 + 4;
+    expect(sentData[0]?.readUInt32BE(5)).toBe(42); // the next of ssh2's request ids
+    expect(fake._buffer).toHaveLength(1);
+    expect(fake._buffer[0]?.buffer).toBe(buf.buffer); // the rest waits as a view...
+    abandonSftpRequests(fake, new Error('gave up'));
+    expect(errors).toHaveLength(1);
+    expect(fake._buffer[0]?.buffer).not.toBe(buf.buffer); // ...and is a copy once the request ended
+    buf.fill(9); // the caller refills its buffer
+    fake.outgoing.window = 1000;
+    fake._chunkcb?.call(fake); // the window reopens
+    expect(Buffer.concat(sentData).subarray(header)).toEqual(Buffer.alloc(100, 7));
+    expect(fake._buffer).toEqual([]);
   });
 });
 

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
+import { fanOutInstructionsBench } from './fanout-instructions.js';
 import { sftpBench } from './sftp.js';
 import { scaleBench } from './scale.js';
 import { bulkProcessBench } from './bulk-process.js';
@@ -34,7 +35,11 @@ type Part = (s: SshdInfo) => Promise<{ rows: Row[]; ratios: Ratio[] }>;
 const PARTS: Record<string, Part> = {
   bulk: (s) => bulk(s, quick ? 1 : 7),
   bulkcpu: (s) => bulkProcessBench(s, quick ? 1 : 8),
-  instructions: (s) => bulkInstructionsBench(s, quick ? 1 : 2),
+  instructions: async (s) => {
+    const bulkCounts = await bulkInstructionsBench(s, quick ? 1 : 2);
+    const fanOutCounts = fanOutInstructionsBench(s, quick ? 1 : 2);
+    return { rows: [...bulkCounts.rows, ...fanOutCounts.rows], ratios: [...bulkCounts.ratios, ...fanOutCounts.ratios] };
+  },
   connect: (s) => connectLatency(s, quick ? 10 : 50),
   channels: (s) => manyChannels(s, quick ? 200 : 1000, quick ? 1 : 3),
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
@@ -172,9 +177,19 @@ closely (one client's counts spread by 1–7 % over a day's runs, against ±30 %
 \`valgrind --tool=callgrind --smc-check=all-non-file node --single-threaded bench/bulk-client.mjs …\`
 (the collector on the main thread, so that it is counted too), once with \`BULK_MIB=8\` and once
 with \`BULK_MIB=64\`; the difference, per MiB, leaves out start-up, module loading and the
-connection's set-up. Kernel work (the socket copies) is counted on neither side.
+connection's set-up. Kernel work (the socket copies) is counted on neither side. The fan-out
+(\`bench/fanout-instructions.ts\`) is counted the same way per host: \`bench/fanout-client.mjs\`
+(\`exec true\`, 4 hosts at once) for 120 hosts minus 20, over 100 hosts.
 
 ${table('instructions')}
+The fan-out counted across the redesign of 2026-12-01/02 (the compiled library of the commit
+before it, 3ccd914, beside today's, same sshd, runs alternating, 2026-12-02): 17.35 and
+17.05 M instructions per host before, 18.10 and 17.95 after, raw ssh2 22.12 and 22.01; a
+second pair of runs, 17.6 before and 17.8 after. The redesign costs at most a few per cent
+per host in instructions, where CPU time (per-host medians 5.2 before against 6.3 after at
+500 hosts, 7.1 against 7.2 at 100, six runs each with single runs from 4.7 to 9.0 ms) could
+not tell.
+
 What the counts found (2026-12-01). Before, per 56 MiB of round trip, raw ssh2 took 0.740 and
 0.795 G instructions and rxssh 0.850 and 0.863 G (1.07–1.17×). By function
 (\`callgrind_annotate\`, 64 MiB), rxssh's extra was mostly 30 M instructions of \`memcpy\` under
@@ -244,6 +259,14 @@ repetitions per size, each starting with a different client; medians. No client 
 here (the others cannot be given the same policy cheaply).
 
 ${table('fanout')}
+The run above (2026-12-02) found every client slower than the runs of 2026-11-29 and 12-01 on
+the same machine: the Node and Python clients by about 1.5× (rxssh 2.3 s whole-process for 100
+hosts against 1.5 s), pssh, which spends 78 ms of CPU per host in its \`ssh\` processes, by
+1.24×. That moved the 100-host ratio against pssh from 0.28 to 0.34. The library from before
+the redesign (commit 3ccd914), run beside today's in the same minutes against the same sshd
+(six runs each, alternating), took 2546 ms whole-process wall for 100 hosts against today's
+2409 ms; per host in instructions see "Counted in instructions" above.
+
 What decided the wall time: it is bound by sshd on two cores, so what the server spends per
 host matters more than the client's own CPU. Measured on 2026-11-29 (300 hosts, two runs each;
 the whole machine's CPU from /proc/stat minus the client's), sshd and the remote commands spent

@@ -672,7 +672,8 @@ export class SftpSession {
         let st: Awaited<ReturnType<typeof file.stat>>;
         try {
           st = await file.stat();
-          // One buffer more than requests in flight, so the next read overlaps the writes.
+          // One buffer more than requests in flight, so the next read overlaps the writes. Each
+          // reads the file after room for its WRITE header, so the request goes out uncopied.
           const pool = new BufferPool(SFTP_WRITE_HEADROOM + Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
           const size = st.size;
           const pieces = async function* (): AsyncGenerator<Piece> {

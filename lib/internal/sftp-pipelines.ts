@@ -140,7 +140,7 @@ export interface Piece {
   readonly release?: () => void;
 }
 
-/** One write request of `data` at `position`. */
+/** One write request of `data` at `position`; `headroom`: the piece's (0 when it has none). */
 export type WriteRequest = (data: Buffer, position: number, done: (err: unknown) => void, headroom: number) => void;
 
 /** What a {@link WritePipeline} writes. */
@@ -192,10 +192,10 @@ export class WritePipeline {
           throw this.#failure ?? new Error('cancelled');
         }
         if (step.done) break;
-        const { data, release } = step.value;
+        const { data, release, headroom = 0 } = step.value;
         while (this.#inflight >= concurrency && this.#failure === undefined) await this.#settled();
         if (this.#failure !== undefined) throw this.#failure;
-        this.#send(data, release, step.value.headroom ?? 0);
+        this.#send(data, release, headroom);
       }
       while (this.#inflight > 0) await this.#settled();
       if (this.#failure !== undefined) throw this.#failure;

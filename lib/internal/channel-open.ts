@@ -84,15 +84,10 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
       subscriber.error(connectionClosed(context()));
       return undefined;
     }
+    // Once the subscriber is closed (handed over, failed or given up), a late answer is discarded.
     let release: Release = noop;
-    let settled = false; // handed over, failed or given up: a late answer is discarded
     let deadline: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
-    const fail = (error: SshError): void => {
-      settled = true;
-      if (deadline) clearTimeout(deadline);
-      subscriber.error(error);
-    };
     const lost = (cause?: unknown): SshError => connectionLost(port.failure, 'Connection lost while opening a channel', context(cause ?? port.failure));
     const freeSlot = (): void => {
       const r = release;
@@ -108,7 +103,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
     const attempt = (tries: number): void => {
       retry = undefined;
       const answered = (err: OpenFailure | undefined, channel: C | undefined): void => {
-        if (settled) {
+        if (subscriber.closed) {
           // Given up while the server was answering: the command may already run.
           if (channel === undefined) freeSlot();
           else
@@ -124,11 +119,9 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
             return;
           }
           freeSlot();
-          fail(port.lost ? lost(err) : spec.refused(err));
+          subscriber.error(port.lost ? lost(err) : spec.refused(err));
           return;
         }
-        settled = true;
-        if (deadline) clearTimeout(deadline);
         subscriber.next({ channel, release: freeSlot });
         subscriber.complete();
       };
@@ -136,30 +129,28 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
         spec.send(answered);
       } catch (err) {
         freeSlot();
-        fail(connectionClosed(context(err)));
+        subscriber.error(connectionClosed(context(err)));
       }
     };
 
     const start = (): void => {
       if (port.closed) {
         freeSlot();
-        fail(connectionClosed(context()));
+        subscriber.error(connectionClosed(context()));
         return;
       }
       const ms = port.channelOpenTimeout;
       if (ms > 0) {
         deadline = setTimeout(() => {
           deadline = undefined;
-          fail(new TimeoutError(ms, context())); // the teardown frees a slot held for a retry
+          subscriber.error(new TimeoutError(ms, context())); // the teardown frees a slot held for a retry
         }, ms);
       }
       attempt(0);
     };
     // Lost while waiting for a slot, for a retry or for the server's answer (which ssh2 then
-    // gives as an error, and which finds this settled): failed at once, every kind alike.
-    const unLost = port.onLost(() => {
-      if (!settled) fail(lost());
-    });
+    // gives as an error, and which finds the subscriber closed): failed at once, every kind alike.
+    const unLost = port.onLost(() => subscriber.error(lost()));
     const acquiring =
       spec.limited === false
         ? undefined
@@ -170,7 +161,6 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
     if (spec.limited === false) start();
 
     return () => {
-      settled = true;
       unLost();
       if (deadline) clearTimeout(deadline);
       acquiring?.unsubscribe();

@@ -325,7 +325,6 @@ class ChannelRun {
     };
     const onClose = (): void => {
       this.#closed = true;
-      this.session.lastChannelClosedAt = Date.now();
       this.#maybeFinish();
     };
     const onDrain = (): void => this.stdin.drained();
@@ -383,11 +382,7 @@ class ChannelRun {
     }
     if (!this.chan) return;
     if (this.#closed) this.#releaseSlot();
-    else
-      closeQuietly(this.chan, () => {
-        this.session.lastChannelClosedAt = Date.now();
-        this.#releaseSlot();
-      });
+    else closeQuietly(this.chan, () => this.#releaseSlot());
   }
 
   #releaseSlot(): void {

@@ -29,7 +29,7 @@ export interface OpenPort {
   readonly failure: SshError | undefined;
   /** Milliseconds an open (with its request) may take; 0 for no limit. */
   readonly channelOpenTimeout: number;
-  /** When a channel of the connection last closed (ms since the epoch). */
+  /** When a channel that held a slot last closed (ms since the epoch; written by the opener). */
   lastChannelClosedAt: number;
   /** Calls `listener` once when the connection is lost; returns a function that unregisters it. */
   onLost(listener: () => void): () => void;
@@ -70,6 +70,7 @@ export interface OpenSpec<C> {
 /** An opened channel and its slot, owned by the subscriber that got them. */
 export interface Opened<C> {
   readonly channel: C;
+  /** Frees the slot; called once the channel has closed (the opener notes when, for retries). */
   readonly release: Release;
 }
 
@@ -94,6 +95,11 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
       release = noop;
       r();
     };
+    // A channel that held a slot closed: sshd may count its session a moment longer (see retryTransient).
+    const closedChannel = (): void => {
+      if (release !== noop) port.lastChannelClosedAt = Date.now();
+      freeSlot();
+    };
     const transient = (err: OpenFailure | undefined): boolean =>
       spec.retryTransient === true &&
       !port.lost &&
@@ -106,11 +112,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
         if (subscriber.closed) {
           // Given up while the server was answering: the command may already run.
           if (channel === undefined) freeSlot();
-          else
-            spec.discard(channel, () => {
-              port.lastChannelClosedAt = Date.now();
-              freeSlot();
-            });
+          else spec.discard(channel, closedChannel);
           return;
         }
         if (channel === undefined || err) {
@@ -122,7 +124,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
           subscriber.error(port.lost ? lost(err) : spec.refused(err));
           return;
         }
-        subscriber.next({ channel, release: freeSlot });
+        subscriber.next({ channel, release: closedChannel });
         subscriber.complete();
       };
       try {

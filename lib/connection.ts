@@ -207,7 +207,6 @@ export class Connection {
     const where = { host: session.host, port: session.port };
     return new Observable<SftpSession>((subscriber) => {
       let sftp: SFTPWrapper | undefined;
-      let done = false;
       let stopWatch: (() => void) | undefined;
       // The channel open and the subsystem request together are under the channel-open deadline:
       // a server that answers neither must not hold the caller forever.
@@ -239,14 +238,13 @@ export class Connection {
           s.once('close', () => {
             stopWatch?.();
             release();
-            if (!done) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
+            if (!subscriber.closed) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
           });
           subscriber.next(handle);
         },
         error: (error: unknown) => subscriber.error(error),
       });
       return () => {
-        done = true;
         stopWatch?.();
         opening.unsubscribe();
         sftp?.end();

@@ -589,7 +589,7 @@ export function sendSftpWrite(sftp: object, handle: Buffer, data: Buffer, headro
     typeof s._protocol?.channelData !== 'function' ||
     typeof outgoing?.window !== 'number' ||
     typeof outgoing.packetSize !== 'number' ||
-    !(data.length <= s._maxWriteLen)
+    !(data.length <= (sftpRequestLimits(sftp)?.write ?? 0))
   )
     return false;
   const packet = Buffer.from(data.buffer, data.byteOffset - header, header + data.length);

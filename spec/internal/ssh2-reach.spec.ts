@@ -124,6 +124,7 @@ describe('sendSftpWrite(): WRITE requests without ssh2\'s copy', () => {
       _writeReqid: 41,
       _requests: {} as Record<number, unknown>,
       _buffer: [] as Buffer[],
+      _maxReadLen: 1000,
       _maxWriteLen: 1000,
       _protocol: { channelData: (_id: number, data: Buffer) => sentData.push(Buffer.from(data)) },
       outgoing: { id: 0, state: 'open', window: 40, packetSize: 32 },

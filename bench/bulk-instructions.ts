@@ -8,21 +8,15 @@
  * on either side. Needs valgrind (Debian's `valgrind`).
  */
 import { spawnSync } from 'node:child_process';
-import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { buildDist, countInstructions, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 const GCM = 'aes128-gcm@openssh.com';
 const SMALL = 8;
 const LARGE = 64;
 
 function count(kind: string, mode: string, mib: number, s: SshdInfo): number {
-  const out = spawnSync(
-    'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', 'bench/bulk-client.mjs', kind, mode, s.host, String(s.port), s.username, s.keys['ed25519'] ?? '', s.hostFingerprints['ed25519'] ?? '', GCM],
-    { encoding: 'utf8', env: { ...process.env, BULK_MIB: String(mib) }, maxBuffer: 64 * 1024 * 1024 },
-  );
-  const collected = /Collected : (\d+)/.exec(out.stderr)?.[1];
-  if (out.status !== 0 || collected === undefined) throw new Error(`valgrind ${kind} ${mode} ${mib} MiB failed: ${out.stderr.slice(-600)}`);
-  return Number(collected);
+  const args = ['bench/bulk-client.mjs', kind, mode, s.host, String(s.port), s.username, s.keys['ed25519'] ?? '', s.hostFingerprints['ed25519'] ?? '', GCM];
+  return countInstructions(args, { ...process.env, BULK_MIB: String(mib) }).instructions;
 }
 
 export function bulkInstructionsBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {

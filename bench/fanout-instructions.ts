@@ -6,11 +6,8 @@
  * hosts and once for 120; the difference over 100 hosts leaves out start-up and module loading.
  * rxssh (the compiled library) beside raw ssh2's Promise pool. Needs valgrind.
  */
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { FANOUT_ADDRESSES } from './fanout.js';
-import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { writeHostsFile } from './fanout.js';
+import { buildDist, countInstructions, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 const SMALL = 20;
 const LARGE = 120;
@@ -18,17 +15,11 @@ const LARGE = 120;
 const WIDTH = 4;
 
 function count(kind: string, hosts: number, s: SshdInfo): number {
-  const file = join(s.dir, `hosts-instructions-${hosts}`);
-  writeFileSync(file, Array.from({ length: hosts }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
-  const out = spawnSync(
-    'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', 'bench/fanout-client.mjs', kind, file, s.keys['ed25519'] ?? '', s.username, String(WIDTH)],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const collected = /Collected : (\d+)/.exec(out.stderr)?.[1];
-  const report = JSON.parse(out.stdout.trim().split('\n').at(-1) || '{}') as { ok?: number };
-  if (out.status !== 0 || collected === undefined || report.ok !== hosts) throw new Error(`valgrind fan-out ${kind} ${hosts} hosts failed: ${out.stderr.slice(-600)} ${out.stdout.slice(-300)}`);
-  return Number(collected);
+  const file = writeHostsFile(s, hosts, `hosts-instructions-${hosts}`);
+  const { instructions, stdout } = countInstructions(['bench/fanout-client.mjs', kind, file, s.keys['ed25519'] ?? '', s.username, String(WIDTH)]);
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as { ok?: number };
+  if (report.ok !== hosts) throw new Error(`fan-out ${kind}: ${report.ok ?? 0} of ${hosts} hosts ok: ${stdout.slice(-300)}`);
+  return instructions;
 }
 
 export function fanOutInstructionsBench(s: SshdInfo, reps: number): { rows: Row[]; ratios: Ratio[] } {

@@ -12,6 +12,13 @@ import { asyncsshAvailable } from './connect.js';
 import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 export const FANOUT_ADDRESSES = Array.from({ length: 15 }, (_, i) => `127.0.0.${i + 2}`);
+
+/** Writes a hosts file of `n` targets spread over the sshd's loopback addresses; returns its path. */
+export function writeHostsFile(s: SshdInfo, n: number, name: string): string {
+  const file = join(s.dir, name);
+  writeFileSync(file, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
+  return file;
+}
 const WIDTH = 32;
 
 const ASYNCSSH = `
@@ -122,8 +129,7 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 
   const script = join(s.dir, 'asyncssh_fanout.py');
   writeFileSync(script, ASYNCSSH);
   for (const n of sizes) {
-    const hostsFile = join(s.dir, `hosts-${n}`);
-    writeFileSync(hostsFile, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
+    const hostsFile = writeHostsFile(s, n, `hosts-${n}`);
     const clients: Array<[string, string[], (o: string) => ClientReport]> = [
       ['rxssh', [process.execPath, 'bench/fanout-client.mjs', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
       ['rxssh (2 worker threads)', [process.execPath, 'bench/fanout-client.mjs', 'workers', hostsFile, key, s.username, String(WIDTH)], json],

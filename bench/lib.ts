@@ -1,5 +1,5 @@
 /** Shared plumbing of the benchmarks: timing, statistics, the sshd under test, reports. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { startSshd, type SshdInfo } from '../spec/integration/sshd.js';
@@ -72,6 +72,22 @@ export async function withSshd<T>(extra: readonly string[], use: (info: SshdInfo
   } finally {
     await stop();
   }
+}
+
+/**
+ * Instructions a whole Node process runs: `node --single-threaded ARGS` under valgrind's
+ * callgrind (the collector on the main thread, so that it is counted too). Returns the count
+ * and the process's stdout.
+ */
+export function countInstructions(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { instructions: number; stdout: string } {
+  const out = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', ...args], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const collected = /Collected : (\d+)/.exec(out.stderr)?.[1];
+  if (out.status !== 0 || collected === undefined) throw new Error(`valgrind node ${args.join(' ')} failed: ${out.stderr.slice(-600)}`);
+  return { instructions: Number(collected), stdout: out.stdout };
 }
 
 let built = false;

@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis } from '../spec/helpers/redis.js';
-import { FANOUT_ADDRESSES, measure, type ClientReport, type Measured } from './fanout.js';
+import { FANOUT_ADDRESSES, measure, writeHostsFile, type ClientReport, type Measured } from './fanout.js';
 import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';
 import { hostKeyLine } from '../spec/integration/sshd.js';
 
@@ -56,8 +56,7 @@ export async function scaleBench(s: SshdInfo, sizes: readonly number[], reps = 3
       workers.push(child);
     }
     for (const n of sizes) {
-      const hostsFile = join(s.dir, `scale-hosts-${n}`);
-      writeFileSync(hostsFile, Array.from({ length: n }, (_, i) => `${FANOUT_ADDRESSES[i % FANOUT_ADDRESSES.length]}:${s.port}\n`).join(''));
+      const hostsFile = writeHostsFile(s, n, `scale-hosts-${n}`);
       const common = ['-h', hostsFile, ...creds];
       const clients: Array<[string, string[], string[]]> = [
         ['in one process', [process.execPath, ...bin, 'run', ...common, '-p', String(WIDTH), '--', 'true'], creds],

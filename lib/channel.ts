@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import { noop, defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { ChannelClosedError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
@@ -186,7 +186,6 @@ const DEFAULT_STDIN_LIMIT = 16 * 1024 * 1024;
 const STDERR_TAIL = 4096;
 const ITERATOR_HIGH_WATER = 1024 * 1024;
 const ITERATOR_LOW_WATER = 256 * 1024;
-const noop = (): void => undefined;
 
 /**
  * Normalizes a signal name (`SIGTERM`, `term` → `TERM`); throws TypeError on an unknown one.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
+import { noop, Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
 import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from './internal/errors-map.js';
@@ -30,8 +30,6 @@ import type { AuthEvent } from './transport.js';
 import { ChannelSubject, runOn, type ChannelConfig, type ChannelInfo, type ExecResult, type RunConfig } from './channel.js';
 import type { HostKeyInfo } from './transport.js';
 import type { Session } from './internal/session.js';
-
-const noop = (): void => undefined;
 
 /**
  * A channel opened and its request was accepted.
@@ -77,7 +75,6 @@ export interface ChannelCloseEvent extends ChannelInfo {
  * ```
  */
 export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
-
 
 /**
  * Stage 3, emitted by `authenticate`: an authenticated connection. Open channels on it with

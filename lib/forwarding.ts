@@ -9,7 +9,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
-import { defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
+import { noop, defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import type { Client, ClientChannel } from 'ssh2';
 import { ChannelOpenError, ConnectError, type SshError } from './errors.js';
 import { connectionClosed } from './internal/errors-map.js';
@@ -204,8 +204,6 @@ export interface ForwardHost {
   forwardOut(host: string, port: number): Observable<Duplex>;
   forwardOutUnix(path: string): Observable<Duplex>;
 }
-
-const noop = (): void => undefined;
 
 /**
  * Joins a local socket and a channel both ways. Data the socket sent before the channel opened

@@ -9,7 +9,7 @@
  * on the subscriber owns both. Unsubscribing before that gives the channel up (see
  * {@link OpenSpec.discard}).
  */
-import { Observable } from 'rxjs';
+import { noop, Observable } from 'rxjs';
 import type { Client, ClientChannel } from 'ssh2';
 import { type SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { connectionClosed, connectionLost } from './errors-map.js';
@@ -74,7 +74,6 @@ export interface Opened<C> {
   readonly release: Release;
 }
 
-const noop = (): void => undefined;
 const TRANSIENT_REASONS = new Set([1, 2, 4]); // administratively prohibited, connect failed, resource shortage
 
 /** Opens one channel as described by `spec` (see the file header). */

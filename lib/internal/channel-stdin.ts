@@ -5,7 +5,7 @@
  * (async iterable, Observable, array) is pumped with that backpressure. Plus the bounded tail of
  * stderr an `ExitStatusError` quotes.
  */
-import { concatMap, from, isObservable, Observable, type ObservableInput } from 'rxjs';
+import { noop, concatMap, from, isObservable, Observable, type ObservableInput } from 'rxjs';
 import type { ClientChannel } from 'ssh2';
 import type { SshError } from '../errors.js';
 import { toBuffer } from './bytes.js';
@@ -15,8 +15,6 @@ type StdinChunk = string | Uint8Array;
 
 /** Where stdin comes from (the public `StdinSource`). */
 type StdinSource = ObservableInput<StdinChunk> | Iterable<StdinChunk> | AsyncIterable<StdinChunk> | NodeJS.ReadableStream;
-
-const noop = (): void => undefined;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<StdinChunk> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';

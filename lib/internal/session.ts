@@ -7,7 +7,7 @@
  */
 import { isIP, Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
+import { noop, ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { acceptCertificateSignature, guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
@@ -79,8 +79,6 @@ export interface SessionSink {
 }
 
 type NextAuth = (method: AuthenticationType | AnyAuthMethod | false) => void;
-
-const noop = (): void => undefined;
 
 const MAX_PRE_BANNER_LINES = 1024;
 const MAX_BANNER_LINE = 8192;

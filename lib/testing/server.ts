@@ -7,15 +7,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { Observable, type ObservableInput } from 'rxjs';
+import { noop, Observable, type ObservableInput } from 'rxjs';
 import { holdWhile } from '../internal/hold.js';
 import { allowRequestsAfterEof } from '../internal/ssh2-reach.js';
 import type { AuthContext, Connection as Ssh2ServerConnection, ServerChannel } from 'ssh2';
 import { Server, utils } from '../internal/ssh2.js';
 import { sha256Fingerprint } from '../host-key.js';
 import { runScript, type ScriptContext } from './scripts.js';
-
-const noop = (): void => undefined;
 
 /**
  * A key pair in OpenSSH format.

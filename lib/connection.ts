@@ -234,8 +234,13 @@ export class Connection {
           s.on('error', noop);
           s.once('close', () => {
             stopWatch?.();
-            release();
-            if (!subscriber.closed) subscriber.error(stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' }));
+            const ended = stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' });
+            // Requests still waiting (a CLOSE, a WRITE) fail now: no answer can come. The slot is
+            // given back once the transfers settled (temporary files removed), so the connection
+            // reports its end after theirs.
+            handle.lost(ended);
+            handle.whenIdle(release);
+            if (!subscriber.closed) subscriber.error(ended);
           });
           subscriber.next(handle);
         },
@@ -259,7 +264,9 @@ export class Connection {
    * ```
    */
   withSftp<R>(project: (sftp: SftpSession) => ObservableInput<R>): Observable<R> {
-    return this.sftp().pipe(holdWhile(project));
+    // The session's channel closing first fails work still running on it (it gets one turn to
+    // report its own error); it never completes.
+    return this.sftp().pipe(holdWhile(project, { settle: (sftp, done) => sftp.whenIdle(done), lost: () => new ConnectionLostError('The SFTP channel closed', { host: this.#session.host, port: this.#session.port, phase: 'sftp' }) }));
   }
 
   /**

@@ -10,6 +10,7 @@ import type { ChannelConfig, ChannelSubject, ExecChunk, ExecResult, RunConfig } 
 import type { Connection } from './connection.js';
 import { holdWhile } from './internal/hold.js';
 import { LineSplitter } from './internal/line-splitter.js';
+import { ConnectionLostError } from './errors.js';
 
 export type { ExecResult, RunConfig } from './channel.js';
 
@@ -22,8 +23,10 @@ export type { ExecResult, RunConfig } from './channel.js';
  * Unlike `switchMap`, it does not wait for the connection stage to complete (it only completes
  * when the server closes the connection). If the connection ends while the inner Observable is
  * running, its channels report first (they error with `ConnectionLostError` after delivering
- * every byte received); once no channel is left, the connection's own end is passed on, so a
- * projected Promise or Observable that does not use a channel cannot hang the pipeline.
+ * every byte received); once no channel is left, the pipeline errors with the connection's
+ * error, or with `ConnectionLostError` when the server closed it cleanly: work that had not
+ * finished when its connection ended never completes (a transfer cut by a TCP FIN is a failure),
+ * and a projected Promise or Observable that does not use a channel cannot hang the pipeline.
  *
  * @example
  * ```ts
@@ -34,7 +37,11 @@ export type { ExecResult, RunConfig } from './channel.js';
  * ```
  */
 export function withConnection<R>(project: (connection: Connection) => ObservableInput<R>): OperatorFunction<Connection, R> {
-  return holdWhile(project, (connection, done) => connection.whenIdle(done));
+  return holdWhile(project, {
+    settle: (connection, done) => connection.whenIdle(done),
+    lost: (connection) =>
+      new ConnectionLostError('The connection closed before the work on it finished', { host: connection.host, port: connection.port, phase: 'channel' }),
+  });
 }
 
 /**

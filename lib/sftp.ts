@@ -9,7 +9,7 @@ import { constants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, posix, sep } from 'node:path';
-import { concatMap, defer, EMPTY, from, isObservable, lastValueFrom, mergeMap, Observable, tap, toArray } from 'rxjs';
+import { concatMap, defer, EMPTY, from, isObservable, lastValueFrom, mergeMap, noop, Observable, tap, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SftpError, SshError } from './errors.js';
 import { BufferPool } from './internal/buffer-pool.js';
@@ -190,7 +190,11 @@ export interface TransferConfig {
   readonly chunkSize?: number;
   /** Requests in flight. Default: enough for about 4 MiB in flight, between 8 and 64. */
   readonly concurrency?: number;
-  /** Keep the source's mode and times (default false). */
+  /**
+   * Also set the mode on a file that already existed, and keep the source's times (default
+   * false). Without it, as with `scp` and `sftp`, a new file still gets the source's permission
+   * bits (under the umask where it is created); setuid, setgid and sticky bits are never copied.
+   */
   readonly preserve?: boolean;
 }
 
@@ -251,7 +255,9 @@ export class SftpSession {
   readonly #sftp: SFTPWrapper;
   readonly #where: { host: string; port: number };
   /** Set when the session was ended because a request went unanswered: every failure is this. */
-  #stalled: SshError | undefined;
+  #ended: SshError | undefined;
+  #busy = 0;
+  readonly #idle = new Set<() => void>();
 
   /**
    * Request size and count of a transfer: the caller's, or sized to the server's limit. Measured
@@ -279,24 +285,79 @@ export class SftpSession {
    * running, and any started later, fails with `error`. @internal
    */
   stall(error: SshError): void {
-    this.#stalled ??= error;
-    abandonSftpRequests(this.#sftp, error);
+    this.lost(error);
     this.#sftp.end();
+  }
+
+  /**
+   * Ends the session because its channel (or connection) is gone: every request still waiting
+   * for an answer, and every one started later, fails with `error` at once instead of waiting
+   * for an answer that cannot come. @internal
+   */
+  lost(error: SshError): void {
+    this.#ended ??= error;
+    abandonSftpRequests(this.#sftp, error);
+  }
+
+  /**
+   * Closes a remote handle; resolves with the server's error answer (or the session's end), or
+   * undefined when it was closed. Never waits on a session that is gone.
+   */
+  #closeHandle(handle: Buffer): Promise<unknown> {
+    if (this.#ended) return Promise.resolve(this.#ended);
+    return new Promise<unknown>((resolve) => {
+      try {
+        this.#sftp.close(handle, (err: unknown) => resolve(err ?? undefined));
+      } catch (err) {
+        resolve(err);
+      }
+    });
+  }
+
+  /**
+   * Counts a transfer until it has settled (local files closed, a temporary file removed), so
+   * that whoever waits for the session to go idle hears of its end only after that.
+   */
+  #settles<T>(body: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    return body().finally(() => {
+      if (--this.#busy > 0) return;
+      const listeners = [...this.#idle];
+      this.#idle.clear();
+      for (const listener of listeners) listener();
+    });
+  }
+
+  /** Calls `listener` once no transfer is running: now, or when the last one settles. @internal */
+  whenIdle(listener: () => void): () => void {
+    if (this.#busy === 0) {
+      listener();
+      return noop;
+    }
+    this.#idle.add(listener);
+    return () => this.#idle.delete(listener);
+  }
+
+  /** Answers a request that was not sent because the session is gone (on the next turn, as a server would). */
+  #refuse(done: (err: Error, n: number) => void): void {
+    const ended = this.#ended;
+    if (ended) setImmediate(() => done(ended, 0));
   }
 
   /** The error of a failed request: an SftpError, or the stall that ended the session. */
   #error(operation: string, path: string, err: unknown): SshError {
-    return this.#stalled ?? new SftpError(operation, path, err, this.#where);
+    return this.#ended ?? new SftpError(operation, path, err, this.#where);
   }
 
   /** The error a failed operation ends with: typed errors and bad arguments (RangeError) as they are, anything else as an SftpError. */
   #failure(operation: string, path: string, err: unknown): Error {
-    if (this.#stalled) return this.#stalled;
+    if (this.#ended) return this.#ended;
     return err instanceof SshError || err instanceof RangeError ? err : new SftpError(operation, path, err, this.#where);
   }
 
   #call<T>(operation: string, path: string, run: (done: (err: unknown, value?: T) => void) => void): Observable<T> {
     return new Observable<T>((subscriber) => {
+      if (this.#ended) return subscriber.error(this.#ended);
       let active = true;
       try {
         run((err, value) => {
@@ -334,6 +395,7 @@ export class SftpSession {
   /** Directory entries, emitted batch by batch as the server sends them (`.` and `..` left out). */
   readdir(path: string): Observable<SftpEntry> {
     return new Observable<SftpEntry>((subscriber) => {
+      if (this.#ended) return subscriber.error(this.#ended);
       let handle: Buffer | undefined;
       let active = true;
       const fail = (op: string, err: unknown): void => {
@@ -355,7 +417,7 @@ export class SftpSession {
       const finish = (): void => {
         const h = handle;
         handle = undefined;
-        if (h) this.#sftp.close(h, () => undefined);
+        if (h) void this.#closeHandle(h);
         if (active) subscriber.complete();
       };
       try {
@@ -370,7 +432,7 @@ export class SftpSession {
       }
       return () => {
         active = false;
-        if (handle) this.#sftp.close(handle, () => undefined);
+        if (handle) void this.#closeHandle(handle);
       };
     });
   }
@@ -569,7 +631,7 @@ export class SftpSession {
       const abort = new AbortController();
       const input = isObservable(source) ? observableChunks(source, abort.signal) : source;
       const { chunkSize, concurrency } = this.#pipelineOf('write', options);
-      this.#transferOut(path, slices(input, chunkSize), NaN, options.mode, concurrency, (p) => subscriber.next(p), abort.signal).then(
+      this.#settles(() => this.#transferOut(path, slices(input, chunkSize), NaN, options.mode, concurrency, (p) => subscriber.next(p), abort.signal)).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('write', path, err)),
       );
@@ -584,8 +646,9 @@ export class SftpSession {
    * its offset as it arrives, from a fixed set of reused buffers (`concurrency` of `chunkSize`
    * bytes), so memory stays bounded when the disk is slower than the network. The bytes go to a
    * temporary file beside `local`, renamed over it on success: a failed or cancelled download
-   * leaves an existing file untouched. With `preserve`, permission bits and times are copied
-   * (never setuid, setgid or sticky bits).
+   * leaves an existing file untouched. A new local file gets the remote file's permission bits
+   * (plus owner write, under the umask, as OpenSSH's `sftp get`); an existing one keeps its
+   * mode. With `preserve`, permission bits and times are copied (never setuid, setgid or sticky).
    *
    * @example
    * ```ts
@@ -595,7 +658,7 @@ export class SftpSession {
   download(remote: string, local: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
       const abort = new AbortController();
-      (async () => {
+      this.#settles(async () => {
         // Written to a temporary file beside the target (created only once the remote file is
         // open) and renamed over it on success: a failed or cancelled download leaves an
         // existing local file as it was, and a symbolic link at the target is replaced, never
@@ -608,9 +671,11 @@ export class SftpSession {
           const end = await this.#transferIn(
             remote,
             config,
-            async (size, chunkSize, concurrency) => {
+            async (size, chunkSize, concurrency, mode) => {
               const existing = await fsp.lstat(local).catch(() => undefined);
-              const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : 0o666));
+              // As OpenSSH's sftp and scp: an existing file keeps its mode; a new one gets the
+              // remote file's permission bits (and owner write), under the local umask.
+              const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : (mode & 0o777) | 0o200));
               const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
               return {
                 claim: () => pool.tryTake(),
@@ -645,7 +710,7 @@ export class SftpSession {
           await file?.close();
           if (!renamed) await fsp.rm(temp, { force: true });
         }
-      })().then(
+      }).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('download', remote, err)),
       );
@@ -655,8 +720,10 @@ export class SftpSession {
 
   /**
    * Uploads a local file with pipelined writes; emits progress, completes when the server
-   * confirmed every byte. The file is read at each request's offset into a fixed set of reused
-   * buffers.
+   * confirmed every byte and the file was closed (a CLOSE the server refuses, as a quota can, is
+   * an {@link SftpError}). The file is read at each request's offset into a fixed set of reused
+   * buffers. A new remote file gets the local file's permission bits (as `scp` and `sftp put`);
+   * an existing one keeps its mode unless `preserve`.
    *
    * @example
    * ```ts
@@ -666,7 +733,7 @@ export class SftpSession {
   upload(local: string, remote: string, config: TransferConfig = {}): Observable<TransferProgress> {
     return new Observable<TransferProgress>((subscriber) => {
       const abort = new AbortController();
-      (async () => {
+      this.#settles(async () => {
         const { chunkSize, concurrency } = this.#pipelineOf('write', config);
         const file = await fsp.open(local, 'r');
         let st: Awaited<ReturnType<typeof file.stat>>;
@@ -688,17 +755,19 @@ export class SftpSession {
               position += bytesRead;
             }
           };
-          await this.#transferOut(remote, pieces(), size, config.preserve ? st.mode & 0o777 : undefined, concurrency, (p) => subscriber.next(p), abort.signal);
+          // A new remote file gets the local file's permission bits, as with scp and sftp put
+          // (setuid, setgid and sticky never); an existing one keeps its mode unless `preserve`.
+          await this.#transferOut(remote, pieces(), size, st.mode & 0o777, concurrency, (p) => subscriber.next(p), abort.signal);
         } finally {
           await file.close();
         }
         if (config.preserve) {
           await lastValueFrom(
-            this.#call<void>('utimes', remote, (done) => this.#sftp.utimes(remote, st.atime, st.mtime, done)),
+            this.#call<void>('setstat', remote, (done) => this.#sftp.setstat(remote, { mode: st.mode & 0o777, atime: st.atime, mtime: st.mtime }, done)),
             { defaultValue: undefined },
           );
         }
-      })().then(
+      }).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure('upload', remote, err)),
       );
@@ -716,18 +785,18 @@ export class SftpSession {
   async #transferIn(
     path: string,
     config: TransferConfig,
-    targetFor: (size: number, chunkSize: number, concurrency: number) => ReadTarget | Promise<ReadTarget>,
+    targetFor: (size: number, chunkSize: number, concurrency: number, mode: number) => ReadTarget | Promise<ReadTarget>,
     signal?: AbortSignal,
     range: { start?: number | undefined; end?: number | undefined; wake?: (pump: () => void) => void } = {},
   ): Promise<number> {
     const { chunkSize, concurrency } = this.#pipelineOf('read', config);
     const handle = await lastValueFrom(this.#call<Buffer>('open', path, (done) => this.#sftp.open(path, 'r', done)));
     try {
-      const size = (await lastValueFrom(this.#call<Stats>('fstat', path, (done) => this.#sftp.fstat(handle, done)))).size;
+      const { size, mode } = await lastValueFrom(this.#call<Stats>('fstat', path, (done) => this.#sftp.fstat(handle, done)));
       const end = Math.min(size, range.end ?? size);
-      const target = await targetFor(end, chunkSize, concurrency);
+      const target = await targetFor(end, chunkSize, concurrency, mode);
       const pipeline = new ReadPipeline({
-        read: (buf, length, position, done) => this.#sftp.read(handle, buf, 0, length, position, done),
+        read: (buf, length, position, done) => (this.#ended ? this.#refuse(done) : this.#sftp.read(handle, buf, 0, length, position, done)),
         target,
         chunkSize,
         concurrency,
@@ -740,7 +809,8 @@ export class SftpSession {
       range.wake?.(() => pipeline.wake());
       return await pipeline.run();
     } finally {
-      await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
+      // A read handle's close answer changes nothing about the bytes read.
+      await this.#closeHandle(handle);
     }
   }
 
@@ -831,7 +901,7 @@ export class SftpSession {
   ): Observable<TreeProgress> {
     return new Observable<TreeProgress>((subscriber) => {
       const abort = new AbortController();
-      (async () => {
+      this.#settles(async () => {
         const dirs: string[] = [''];
         const files: string[] = [];
         const walk = async (rel: string, depth: number): Promise<void> => {
@@ -856,7 +926,7 @@ export class SftpSession {
         await this.#eachFile(files, config.parallelFiles ?? 8, abort.signal, side.transfer, (done, rel) =>
           subscriber.next({ files: done, total: files.length, path: rel }),
         );
-      })().then(
+      }).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(this.#failure(operation, remoteRoot, err)),
       );
@@ -904,6 +974,7 @@ export class SftpSession {
     );
     const pipeline = new WritePipeline({
       write: (data, position, done, headroom) => {
+        if (this.#ended) return this.#refuse(done);
         if (!sendSftpWrite(this.#sftp, handle, data, headroom, position, done)) this.#sftp.write(handle, data, 0, data.length, position, done);
       },
       concurrency,
@@ -911,11 +982,15 @@ export class SftpSession {
       failure: (err) => this.#error('write', path, err),
       ...(signal ? { signal } : {}),
     });
+    let closed: unknown;
     try {
       await pipeline.run(pieces);
     } finally {
-      await new Promise<void>((resolve) => this.#sftp.close(handle, () => resolve()));
+      closed = await this.#closeHandle(handle);
     }
+    // The server may only find out at CLOSE that the bytes cannot be kept (a quota, NFS): the
+    // transfer failed (OpenSSH sftp: "close remote: Failure", exit 1).
+    if (closed !== undefined) throw this.#error('close', path, closed);
   }
 }
 

@@ -4,7 +4,7 @@
  * (The same operations against real sshd and Dropbear: spec/integration.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
@@ -384,5 +384,25 @@ describe('a hostile server cannot make downloads escape, freeze or plant bits (i
     expect(err).toMatchObject({ operation: 'read', status: SFTP_STATUS.FAILURE });
     expect(readFileSync(join(dir, 'keep'), 'utf8')).toBe('precious');
     expect(readdirSync(dir)).toEqual(['keep']);
+  });
+});
+
+describe('file modes (as scp and sftp: never widened)', () => {
+  it('upload creates the remote file with the source permission bits, never setuid; download the same locally', async () => {
+    const s = await start({ fileMode: 0o100600 });
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'k');
+    chmodSync(secret, 0o600);
+    const script = join(dir, 'script');
+    writeFileSync(script, '#!/bin/sh\n');
+    chmodSync(script, 0o4755);
+    await lastValueFrom(onSftp(s, async (sftp) => {
+      await lastValueFrom(sftp.upload(secret, '/secret'), { defaultValue: undefined });
+      await lastValueFrom(sftp.upload(script, '/script'), { defaultValue: undefined });
+      await lastValueFrom(sftp.download('/secret', join(dir, 'back')), { defaultValue: undefined });
+    }), { defaultValue: undefined });
+    expect(s.modes.get('/secret')).toBe(0o600);
+    expect(s.modes.get('/script')).toBe(0o755);
+    expect(statSync(join(dir, 'back')).mode & 0o7777).toBe(0o600);
   });
 });

@@ -4,15 +4,30 @@
  */
 import { defer, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 
+/** How {@link holdWhile} treats a source that ends while the projected Observable still runs. */
+export interface HoldEnd<T> {
+  /**
+   * Calls back once the work on the resource has had its chance to report (e.g. when a
+   * connection's channels have all closed); returns a cancel function. Without it, one turn of
+   * the event loop.
+   */
+  readonly settle?: (value: T, done: () => void) => () => void;
+  /**
+   * The error for a source that completed while the projected work was unfinished: the
+   * resource is gone, so the work cannot have succeeded (a transfer cut by a clean TCP FIN is
+   * a failure, never a completion).
+   */
+  readonly lost: (value: T) => Error;
+}
+
 /**
- * @param settle - when the source ends while the projected Observable still runs, the source's
- *   end is passed on once `settle(value)` calls back (e.g. when the connection's channels have
- *   all closed and so reported their own outcome); without it the projected Observable decides.
+ * @param end - what happens when the source ends first: the projected Observable gets the
+ *   chance to end by itself (its channels report `ConnectionLostError` after every byte
+ *   received); if it has not once `settle` calls back, the pipeline errors with the source's
+ *   error or, for a completion, with `lost(value)`. Without `end`, the projected Observable
+ *   alone decides (for resources that outlive it, such as a test server).
  */
-export function holdWhile<T, R>(
-  project: (value: T) => ObservableInput<R>,
-  settle?: (value: T, done: () => void) => () => void,
-): OperatorFunction<T, R> {
+export function holdWhile<T, R>(project: (value: T) => ObservableInput<R>, end?: HoldEnd<T>): OperatorFunction<T, R> {
   return (source) =>
     new Observable<R>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
@@ -20,17 +35,18 @@ export function holdWhile<T, R>(
       let held: T | undefined;
       let cancelSettle: (() => void) | undefined;
       let settleTimer: NodeJS.Immediate | undefined;
-      const endLater = (end: () => void): void => {
-        if (!settle || held === undefined) return;
+      const endLater = (error: (value: T) => unknown): void => {
+        if (!end || held === undefined) return;
         const value = held;
+        const fail = (): void => {
+          if (!innerActive) return;
+          innerActive = false;
+          subscriber.error(error(value));
+        };
         // Let the channels report first (ssh2 closes them right after the connection).
         settleTimer = setImmediate(() => {
-          cancelSettle = settle(value, () => {
-            if (innerActive) {
-              innerActive = false;
-              end();
-            }
-          });
+          if (end.settle) cancelSettle = end.settle(value, fail);
+          else fail();
         });
       };
       const upstream = source.subscribe({
@@ -50,15 +66,16 @@ export function holdWhile<T, R>(
             },
           });
         },
-        // While the inner Observable runs it decides the outcome: a lost connection reaches a
-        // running channel as ConnectionLostError, after every byte received before the loss.
+        // While the inner Observable runs it decides the outcome first: a lost connection
+        // reaches a running channel as ConnectionLostError, after every byte received before
+        // the loss. Work still unfinished after that fails; it never completes.
         error: (err: unknown) => {
           if (!innerActive) subscriber.error(err);
-          else endLater(() => subscriber.error(err));
+          else endLater(() => err);
         },
         complete: () => {
           if (!innerActive) subscriber.complete();
-          else endLater(() => subscriber.complete());
+          else endLater((value) => end?.lost(value));
         },
       });
       return () => {

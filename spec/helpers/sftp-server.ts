@@ -32,6 +32,12 @@ export interface MemorySftpOptions {
    * listing: names are sent as given, whatever they contain.
    */
   readonly listing?: (path: string) => ReadonlyArray<{ readonly name: string; readonly mode: number }> | undefined;
+  /** After the Nth WRITE (1-based), leave it unanswered and close the connection cleanly (TCP FIN), as a server whose session process died. */
+  readonly endAfterWrites?: number;
+  /** After the Nth READ (1-based), leave it unanswered and close the connection cleanly. */
+  readonly endAfterReads?: number;
+  /** Answer the CLOSE of a handle that was written to with SSH_FX_FAILURE and this message (a quota, NFS). */
+  readonly failCloseAfterWrite?: string;
 }
 
 export interface MemorySftp {
@@ -39,11 +45,14 @@ export interface MemorySftp {
   readonly files: Map<string, Buffer>;
   /** What the server saw. */
   readonly stats: { reads: number; writes: number; readBytesAsked: number; maxReadsOutstanding: number; maxWriteSize: number; opens: number; closes: number };
+  /** The permission bits each file was created with (OPEN's attrs) or last set to (SETSTAT/FSETSTAT). */
+  readonly modes: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function memorySftp(options: MemorySftpOptions = {}): Promise<MemorySftp> {
   const files = new Map<string, Buffer>();
+  const modes = new Map<string, number>();
   const stats = { reads: 0, writes: 0, readBytesAsked: 0, maxReadsOutstanding: 0, maxWriteSize: 0, opens: 0, closes: 0 };
   const clients = new Set<{ end: () => void }>();
   const server = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
@@ -53,7 +62,7 @@ export async function memorySftp(options: MemorySftpOptions = {}): Promise<Memor
     client.on('authentication', (ctx) => ctx.accept());
     client.on('ready', () =>
       client.on('session', (accept) =>
-        accept().on('sftp', (acceptSftp) => serveSftp(acceptSftp(), files, stats, options)),
+        accept().on('sftp', (acceptSftp) => serveSftp(acceptSftp(), { files, modes, stats, options, end: () => client.end() })),
       ),
     );
   });
@@ -62,6 +71,7 @@ export async function memorySftp(options: MemorySftpOptions = {}): Promise<Memor
   return {
     port,
     files,
+    modes,
     stats,
     close: () =>
       new Promise<void>((resolve) => {
@@ -71,18 +81,30 @@ export async function memorySftp(options: MemorySftpOptions = {}): Promise<Memor
   };
 }
 
-function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemorySftp['stats'], options: MemorySftpOptions): void {
+interface Served {
+  readonly files: Map<string, Buffer>;
+  readonly modes: Map<string, number>;
+  readonly stats: MemorySftp['stats'];
+  readonly options: MemorySftpOptions;
+  /** Ends the client's connection cleanly. */
+  readonly end: () => void;
+}
+
+function serveSftp(sftp: SFTPWrapper, { files, modes, stats, options, end }: Served): void {
+  const written = new Set<string>();
   const handles = new Map<string, string>();
   const dirs = new Set<string>();
   let nextHandle = 0;
   let outstanding = 0;
   let held: Array<() => void> = [];
   const pathOf = (handle: Buffer): string | undefined => handles.get(handle.toString('hex'));
-  sftp.on('OPEN', (id, filename, flags) => {
+  sftp.on('OPEN', (id, filename, flags, attrs) => {
     stats.opens++;
     if (!files.has(filename)) {
       if (!(flags & utils.sftp.OPEN_MODE.CREAT)) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
       files.set(filename, Buffer.alloc(0));
+      // Like sftp-server: the mode asked for, or 0666 (before the umask) when none was given.
+      modes.set(filename, (attrs.mode ?? 0o666) & 0o7777);
     }
     if (flags & utils.sftp.OPEN_MODE.TRUNC) files.set(filename, Buffer.alloc(0));
     const handle = Buffer.alloc(4);
@@ -93,10 +115,11 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
   sftp.on('FSTAT', (id, handle) => {
     const file = files.get(pathOf(handle) ?? '');
     if (!file) return void sftp.status(id, STATUS_CODE.FAILURE);
-    sftp.attrs(id, { mode: options.fileMode ?? 0o100644, uid: 0, gid: 0, size: options.reportSize ?? file.length, atime: 0, mtime: 0 });
+    sftp.attrs(id, { mode: options.fileMode ?? 0o100000 | (modes.get(pathOf(handle) ?? '') ?? 0o644), uid: 0, gid: 0, size: options.reportSize ?? file.length, atime: 0, mtime: 0 });
   });
   sftp.on('READ', (id, handle, offset, length) => {
     stats.reads++;
+    if (stats.reads === options.endAfterReads) return end();
     if (stats.reads === options.failRead) return void sftp.status(id, STATUS_CODE.FAILURE, 'read error (scripted)');
     stats.readBytesAsked += length;
     stats.maxReadsOutstanding = Math.max(stats.maxReadsOutstanding, ++outstanding);
@@ -127,6 +150,8 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
     stats.writes++;
     stats.maxWriteSize = Math.max(stats.maxWriteSize, data.length);
     options.onWrite?.(stats.writes);
+    if (stats.writes === options.endAfterWrites) return end();
+    written.add(handle.toString('hex'));
     if (stats.writes === options.failWrite) return void sftp.status(id, STATUS_CODE.FAILURE, 'disk full (scripted)');
     const path = pathOf(handle) ?? '';
     const file = files.get(path) ?? Buffer.alloc(0);
@@ -138,6 +163,18 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
   sftp.on('CLOSE', (id, handle) => {
     stats.closes++;
     handles.delete(handle.toString('hex'));
+    if (options.failCloseAfterWrite !== undefined && written.has(handle.toString('hex'))) return void sftp.status(id, STATUS_CODE.FAILURE, options.failCloseAfterWrite);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+  const setMode = (path: string, attrs: { mode?: number }): void => {
+    if (attrs.mode !== undefined) modes.set(path, attrs.mode & 0o7777);
+  };
+  sftp.on('SETSTAT', (id, path, attrs) => {
+    setMode(path, attrs);
+    sftp.status(id, STATUS_CODE.OK);
+  });
+  sftp.on('FSETSTAT', (id, handle, attrs) => {
+    setMode(pathOf(handle) ?? '', attrs);
     sftp.status(id, STATUS_CODE.OK);
   });
   sftp.on('MKDIR', (id, path) => {
@@ -148,7 +185,7 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, stats: MemoryS
     if (dirs.has(path)) return void sftp.attrs(id, { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 });
     const file = files.get(path);
     if (!file) return void sftp.status(id, STATUS_CODE.NO_SUCH_FILE);
-    sftp.attrs(id, { mode: options.fileMode ?? 0o100644, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
+    sftp.attrs(id, { mode: options.fileMode ?? 0o100000 | (modes.get(path) ?? 0o644), uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 });
   });
   const listed = new Map<string, boolean>();
   sftp.on('OPENDIR', (id, path) => {

@@ -18,6 +18,7 @@ import { FanOut, fanOut, parseHostSpec, type FanOutConfig, type FanOutEvent, typ
 import { guardedConnector } from './internal/redis-connector.js';
 import { encodeError, reviveError, type WireError } from './internal/worker-wire.js';
 import { toBuffer } from './internal/bytes.js';
+import { parseJobData, type JobData } from './internal/queue-job.js';
 
 /**
  * Where the queue is: the Redis server (`redis://host:port[/db]`, `rediss://` for TLS) and the
@@ -100,20 +101,6 @@ export interface QueueFanOutConfig extends Omit<FanOutConfig, 'retries' | 'retry
   readonly retries?: number;
 }
 
-/** A job's data in Redis. */
-interface JobData {
-  readonly v: 1;
-  readonly runId: string;
-  readonly target: LabelledTarget;
-  readonly command: string;
-  readonly stdin?: string;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly pty?: boolean;
-  readonly user?: string;
-  readonly timeout: number;
-  readonly capture: number;
-  readonly retries: number;
-}
 
 /** A finished job's return value. */
 interface JobReturn {
@@ -639,9 +626,9 @@ async function runJob(
   cancelKey: string,
   onJob: QueueWorkerConfig['onJob'],
 ): Promise<JobReturn> {
-  const data = job.data;
+  // Job data is data: anyone who can write to Redis wrote it (see parseJobData).
+  const data = parseJobData(job.data);
   const jobId = job.id ?? '';
-  if (data?.v !== 1 || typeof data.command !== 'string' || typeof data.target?.host !== 'string') throw new Error('not an rxssh job (version 1)');
   if ((await monitor.sismember(cancelKey, jobId)) === 1) throw new Error('cancelled by the submitter before it started');
   onJob?.({ type: 'started', jobId, host: data.target.label });
   const sender = new ProgressSender(job, data.capture);

@@ -191,6 +191,13 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
   const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
+  for (const line of options.extra ?? []) {
+    // One option per entry: a line break would smuggle in options the caller never meant.
+    if (/[\r\n\u0000]/.test(line)) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
+  }
+  if (alias.includes('\n') || alias.includes('\r') || (options.user !== undefined && !/^[^\s\u0000-\u001f]+$/.test(options.user))) {
+    throw new TypeError(`a host alias or user with whitespace or control characters: ${JSON.stringify(options.user ?? alias)}`);
+  }
   const text = `${(options.extra ?? []).join('\n')}\n${file === null ? '' : loadWithIncludes(file, home)}`;
   const parsed = parseConfig(text);
   // With a user given (`user@alias`) it takes precedence; otherwise Match user sees the User set

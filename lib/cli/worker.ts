@@ -74,9 +74,10 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const o: HostOptions = hostOptions(v, io);
   const secrets = new Secrets(o.secrets, io);
   const pipeline: QueueHostPipeline = (target, job) => {
-    // A run's -l is the user of hosts that name none, as ssh's -l beats the config's User.
-    const options = job.user ? { ...o, configLines: [...o.configLines, `User ${job.user}`] } : o;
-    return hostPipeline(target, job.command, options, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
+    // A run's -l is the user of hosts that name none, as ssh's -l beats the config's User. It
+    // goes in as the target's user (data), never as ssh_config text.
+    const t = job.user && !target.username ? { ...target, username: job.user } : target;
+    return hostPipeline(t, job.command, o, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
   };
   const { queueWorker } = await import('../queue.js');
   const worker = queueWorker(pipeline, {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { knownHostsName } from '../../lib/index.js';
+import { Server } from '../../lib/internal/ssh2.js';
+import { generateEd25519 } from '../../lib/testing/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
@@ -34,7 +36,7 @@ afterAll(async () => {
 });
 
 const CLI = ['--import', 'tsx', 'lib/cli/bin.ts'];
-const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, SSH_AUTH_SOCK: '' });
+const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, RXSSH_WORKER_PW: 'worker-secret', SSH_AUTH_SOCK: '' });
 const queueFlags = (name: string, url = redis.url) => ['--queue', url, '--queue-name', name, '--redis-password-env', 'RXSSH_REDIS_PW'];
 
 interface RunningWorker {
@@ -257,6 +259,49 @@ describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)'
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+describe('job data from Redis is data (issue 21)', () => {
+  it('a job whose user smuggles ssh_config lines is refused: the worker never connects, never sends its password', async () => {
+    const queue = `q-${process.pid}-hostile`;
+    // A host the worker does not know, which records every connection and every password offered.
+    const seen = { connections: 0, passwords: [] as string[] };
+    const evil = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      seen.connections++;
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => {
+        if (ctx.method === 'password') seen.passwords.push(ctx.password);
+        ctx.reject(['password', 'publickey']);
+      });
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const port = (evil.address() as { port: number }).port;
+    await startWorker('guarded', queue, ['--password-env', 'RXSSH_WORKER_PW']);
+    const { Queue } = await import('bullmq');
+    const jobs = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port, password: REDIS_PASSWORD }, prefix: 'rxssh' });
+    const base = { v: 1, runId: 'evil', command: 'id', timeout: 10_000, capture: 1024, retries: 0 };
+    const target = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
+    try {
+      const hostile = [
+        { id: 'evil/user', data: { ...base, target, user: 'deploy\nStrictHostKeyChecking no\nForwardAgent yes' }, reason: /user must be one word/ },
+        { id: 'evil/target-user', data: { ...base, target: { ...target, username: 'x\nStrictHostKeyChecking no' } }, reason: /target\.username must be one word/ },
+        { id: 'evil/host', data: { ...base, target: { ...target, host: '127.0.0.1\nStrictHostKeyChecking no' } }, reason: /target\.host must be a host name/ },
+        { id: 'evil/alias', data: { ...base, target: { ...target, alias: '-oProxyCommand=touch /tmp/x' } }, reason: /target\.alias must be one word, not an option/ },
+        { id: 'evil/port', data: { ...base, target: { ...target, port: 70000 } }, reason: /target\.port must be an integer 1-65535/ },
+        { id: 'evil/env', data: { ...base, target, env: { 'A=B C': 'x' } }, reason: /env has a bad variable name/ },
+      ];
+      for (const h of hostile) await jobs.add('host', h.data, { jobId: h.id, attempts: 1 });
+      for (const h of hostile) {
+        expect(await eventually(async () => (await jobs.getJob(h.id))?.failedReason !== undefined, 20_000), h.id).toBe(true);
+        expect((await jobs.getJob(h.id))?.failedReason, h.id).toMatch(h.reason);
+      }
+      expect(seen).toEqual({ connections: 0, passwords: [] });
+      expect(readFileSync(knownHostsFile, 'utf8')).not.toContain(`:${port}]`);
+    } finally {
+      await jobs.close();
+      evil.close();
+    }
+  }, 60_000);
 });
 
 function psHas(args: string): boolean {

@@ -8,10 +8,10 @@
  */
 import { noop, defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
-import { ChannelClosedError, ExitStatusError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
+import { ChannelClosedError, ExitStatusError, Ssh2CompatibilityError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from './errors.js';
 import { OutputCapture } from './internal/capture.js';
 import { DemandQueue } from './internal/demand-queue.js';
-import { sendSignal, serverEnded } from './internal/ssh2-reach.js';
+import { closeOnlyWhenServerCloses, sendSignal, serverEnded } from './internal/ssh2-reach.js';
 import { ChannelStdin, StreamTail } from './internal/channel-stdin.js';
 import { channelOpenFailure, connectionClosed, connectionLost } from './internal/errors-map.js';
 import { closeQuietly, openChannel, type ChannelPort } from './internal/channel-open.js';
@@ -295,6 +295,12 @@ class ChannelRun {
     this.chan = chan;
     chan.on('error', noop); // persistent: ssh2 may emit more than once
     chan.stderr.on('error', noop);
+    if (!closeOnlyWhenServerCloses(chan)) {
+      // Without it, an exit status that follows the server's EOF can be lost: refuse loudly.
+      const why = "ssh2's channel streams are not shaped as rxssh expects (no autoDestroy state): an exit status could be lost";
+      this.#abort(new Ssh2CompatibilityError(why, this.#context('channel')), this.#cancelSignal());
+      return;
+    }
     this.state = 'open';
     this.session.channelFaults.set(chan, (error) => this.#abort(error, this.#cancelSignal()));
     const idleMs = this.config.idleTimeout ?? 0;

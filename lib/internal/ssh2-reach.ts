@@ -53,6 +53,23 @@ export function allowRequestsAfterEof(session: object): void {
   });
 }
 
+/**
+ * Keeps a session channel open until the server closes it (or rxssh closes it on purpose).
+ * Node's streams destroy a Duplex once both sides ended (`autoDestroy`), and ssh2's `destroy()`
+ * sends CHANNEL_CLOSE: after our EOF and the server's EOF, that CLOSE went out before the
+ * server's `exit-status`. Servers that send EOF first and the status later (Twisted Conch) then
+ * drop the status, and the destroy's own 'close' event ended the run without one — a command
+ * that exited 0 reported as failed. OpenSSH's `ssh` waits for the server's CLOSE too.
+ *
+ * @returns false when the stream's state is not shaped as expected (nothing was changed).
+ */
+export function closeOnlyWhenServerCloses(channel: ClientChannel): boolean {
+  const states = [(channel as any)._readableState, (channel as any)._writableState, (channel.stderr as any)?._readableState];
+  if (!states.every((state) => typeof state === 'object' && state !== null && typeof state.autoDestroy === 'boolean')) return false;
+  for (const state of states) state.autoDestroy = false;
+  return true;
+}
+
 /** Whether the server has ended its side of the channel (sent EOF or CLOSE). */
 export function serverEnded(channel: ClientChannel): boolean {
   const state: unknown = (channel as any).incoming?.state;

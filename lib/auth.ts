@@ -8,7 +8,7 @@ import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInpu
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { utils } from './internal/ssh2.js';
 import { AGENT_SIGNER, CERTIFICATE, certificateValidity, parseCertificate, summarize, type AgentSigner } from './internal/certificate.js';
-import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign } from './internal/agent-client.js';
+import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign, SocketAgent } from './internal/agent-client.js';
 import { keyTypeOf } from './internal/key-blob.js';
 import { Connection } from './connection.js';
 import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from './transport.js';
@@ -23,6 +23,11 @@ export interface AuthContext {
   readonly port: number;
   /** Reports an event on `auth$`. */
   readonly report: (event: AuthEvent) => void;
+  /**
+   * Aborted when authentication is over (accepted, failed, past its deadline, or unsubscribed):
+   * a provider ends whatever it still has open for the attempt (an agent request) on it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -223,13 +228,13 @@ export function agentCertificate(socketPath?: string): AuthProvider {
   return {
     method: 'publickey',
     label: 'agent (certificate)',
-    credential: ({ username, report }) =>
+    credential: ({ username, report, signal }) =>
       defer(async () => {
         const path = socketPath ?? process.env['SSH_AUTH_SOCK'];
         if (!path) return undefined;
         let identities: Awaited<ReturnType<typeof agentIdentities>>;
         try {
-          identities = await agentIdentities(path);
+          identities = await agentIdentities(path, signal ? { signal } : {});
         } catch {
           return undefined; // no usable agent: skipped, as agent() skips
         }
@@ -247,7 +252,7 @@ export function agentCertificate(socketPath?: string): AuthProvider {
             continue;
           }
           const sign: AgentSigner = (data, algorithm) =>
-            agentSign(path, blob, data, algorithm === 'rsa-sha2-512' ? AGENT_RSA_SHA2_512 : algorithm === 'rsa-sha2-256' ? AGENT_RSA_SHA2_256 : 0);
+            agentSign(path, blob, data, algorithm === 'rsa-sha2-512' ? AGENT_RSA_SHA2_512 : algorithm === 'rsa-sha2-256' ? AGENT_RSA_SHA2_256 : 0, signal ? { signal } : {});
           // The certified public key, parsed by ssh2 (so ssh2 takes it as a key), standing in
           // for the private key the agent holds: rxssh's certificate request signs through the agent.
           const base = utils.parseKey(`${cert.keyType} ${cert.publicKey.toString('base64')}`);
@@ -287,10 +292,11 @@ export function agent(socketPath?: string): AuthProvider {
   return {
     method: 'publickey',
     label: 'agent',
-    credential: ({ username }) =>
+    credential: ({ username, signal }) =>
       defer(() => {
         const path = socketPath ?? process.env['SSH_AUTH_SOCK'];
-        return path ? of({ type: 'agent' as const, username, agent: path }) : EMPTY;
+        // rxssh's own agent client: replies capped at 256 KiB, requests ended with the attempt.
+        return path ? of({ type: 'agent' as const, username, agent: new SocketAgent(path, signal ?? new AbortController().signal) }) : EMPTY;
       }),
   };
 }

@@ -132,10 +132,15 @@ export interface AuthSkippedEvent {
   readonly type: 'skipped';
   /** The provider's label. */
   readonly provider: string;
-  /** Why it was not offered: `expired`, `not-yet-valid`, `wrong-key`. */
-  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key';
+  /**
+   * Why it was not offered: `expired`, `not-yet-valid`, `wrong-key` (certificates), or
+   * `agent-error` (the agent failed or answered out of bounds; `detail` says how).
+   */
+  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key' | 'agent-error';
   /** The certificate it concerned. */
   readonly certificate?: CertificateSummary;
+  /** What went wrong, for `agent-error`. */
+  readonly detail?: string;
 }
 
 /**

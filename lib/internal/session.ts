@@ -29,6 +29,7 @@ export interface CredentialSource {
     readonly host: string;
     readonly port: number;
     readonly report: (event: AuthEvent) => void;
+    readonly signal: AbortSignal;
   }) => Observable<AnyAuthMethod>;
 }
 
@@ -129,6 +130,8 @@ export class Session {
   #channelSeq = 0;
   #knownHostKeyTypes: readonly string[] = [];
   #askedNone = false;
+  /** Aborted when authentication is over (accepted, failed, timed out or torn down): ends every request a credential still has open (an agent's). */
+  readonly #authOver = new AbortController();
 
   constructor(settings: SessionSettings, sink: SessionSink) {
     this.#settings = settings;
@@ -437,6 +440,7 @@ export class Session {
     this.#finished = true;
     this.#clearTimer();
     this.#credential?.unsubscribe();
+    this.#authOver.abort();
     this.#verify = undefined;
     if (!wasFinished) this.#authEvents$.complete();
     this.ready$.complete();
@@ -512,6 +516,7 @@ export class Session {
     this.failure = error;
     this.#clearTimer();
     this.#credential?.unsubscribe();
+    this.#authOver.abort();
     this.#authEvents$.error(error);
     this.#socket?.destroy();
     this.#dropVia();
@@ -525,6 +530,11 @@ export class Session {
 
   #onSsh2Error(err: unknown): void {
     if (this.#finished) return; // late errors after the end are expected and ignored
+    if ((err as { level?: unknown }).level === 'agent') {
+      // ssh2 goes on with the next key or method by itself, as ssh does when its agent fails.
+      this.#report({ type: 'skipped', provider: 'agent', reason: 'agent-error', detail: (err as Error).message });
+      return;
+    }
     if (this.#rejection) return this.#fail(this.#rejection);
     if (this.#authFailure) return this.#fail(this.#authFailure);
     this.#fail(fromSsh2Error(err, this.#errorState()));
@@ -600,7 +610,7 @@ export class Session {
       if (allowed && !allowed.includes(provider.method)) continue;
       let delivered = false;
       this.#credential = provider
-        .credential({ username: this.username, host: this.host, port: this.port, report: (e) => this.#report(e) })
+        .credential({ username: this.username, host: this.host, port: this.port, report: (e) => this.#report(e), signal: this.#authOver.signal })
         .pipe(take(1))
         .subscribe({
           next: (method) => {
@@ -644,6 +654,7 @@ export class Session {
   #onReady(): void {
     if (this.#finished) return;
     this.#clearTimer();
+    this.#authOver.abort();
     this.phase = 'connection';
     if (this.#current) {
       this.#report({ type: 'attempt', ...this.#current, accepted: true, partialSuccess: false, methodsLeft: null });

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import ssh2 from 'ssh2';
 
-export const { Client, Server, utils } = ssh2;
+export const { BaseAgent, Client, Server, utils } = ssh2;
 
 let warned = false;
 

@@ -263,7 +263,9 @@ class ChannelRun {
     });
     if (this.config.stdin !== undefined) this.stdin.pump(this.config.stdin);
     const { kind, command } = this.request;
-    const { env, pty } = this.config;
+    const { pty } = this.config;
+    // The connection's environment (ssh_config SetEnv/SendEnv) first, the channel's own over it.
+    const env = this.session.env || this.config.env ? { ...this.session.env, ...this.config.env } : undefined;
     const ptyOptions: PseudoTtyOptions | undefined =
       pty === true ? {} : pty ? { ...(pty.rows ? { rows: pty.rows } : {}), ...(pty.cols ? { cols: pty.cols } : {}), ...(pty.term ? { term: pty.term } : {}) } : undefined;
     this.#opening = openChannel<ClientChannel>(this.session, {

@@ -151,6 +151,24 @@ export interface ConnectConfig {
    * `ssh -A`. Only to hosts you trust: their root can use your keys while you are connected.
    */
   readonly forwardAgent?: boolean | string;
+  /**
+   * Environment variables sent on every session channel of this connection (ssh_config's
+   * `SetEnv` and `SendEnv`); a channel's own `env` adds to them and wins for a name in both. The
+   * server's `AcceptEnv` decides which it takes.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A connection's environment, checked: names as a shell's, values without NUL. */
+function environment(env: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
+  if (env === undefined) return undefined;
+  if (typeof env !== 'object' || env === null) throw new TypeError('connect(): env must be an object of strings');
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || typeof value !== 'string' || value.includes('\u0000')) {
+      throw new TypeError(`connect(): env ${JSON.stringify(name)} must be a variable name with a string value`);
+    }
+  }
+  return Object.keys(env).length > 0 ? { ...env } : undefined;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -225,6 +243,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     via: config.via,
     forwardAgent:
       config.forwardAgent === true ? process.env['SSH_AUTH_SOCK'] : typeof config.forwardAgent === 'string' ? config.forwardAgent : undefined,
+    env: environment(config.env),
   };
 }
 

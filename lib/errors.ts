@@ -53,7 +53,8 @@ export type SshPhase =
   | 'exec'
   | 'keepalive'
   | 'sftp'
-  | 'forward';
+  | 'forward'
+  | 'config';
 
 /**
  * The context every {@link SshError} carries.
@@ -324,6 +325,35 @@ export class ExitStatusError extends SshError {
 export class ConnectionLostError extends SshError {
   override readonly name = 'ConnectionLostError' as const;
   readonly code = 'ERR_SSH_CONNECTION_LOST' as const;
+}
+
+/**
+ * The ssh_config (or an `-O`/`-o` option) asks for something rxssh cannot honour for this host —
+ * `ProxyCommand`, `RemoteCommand`, `LocalForward`, a `Match exec` … — or cannot be read as
+ * OpenSSH reads it. Nothing was sent: the host is refused rather than reached some other way.
+ *
+ * @example
+ * ```ts
+ * import { SshConfigError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof SshConfigError) console.log(err.keyword, err.origin); // 'proxycommand', '/home/me/.ssh/config:12'
+ * };
+ * ```
+ */
+export class SshConfigError extends SshError {
+  override readonly name = 'SshConfigError' as const;
+  readonly code = 'ERR_SSH_CONFIG' as const;
+  /** The keyword (lower case), or `match`/`include` for a line rxssh cannot evaluate. */
+  readonly keyword: string;
+  /** Where it was set: `FILE:LINE`, or `command line`. */
+  readonly origin: string;
+
+  constructor(message: string, keyword: string, origin: string, context: SshErrorContext) {
+    super(`${origin}: ${message}`, context);
+    this.keyword = keyword;
+    this.origin = origin;
+  }
 }
 
 /**

@@ -169,6 +169,7 @@ export {
   ExitStatusError,
   ConnectionLostError,
   ProtocolError,
+  SshConfigError,
   Ssh2CompatibilityError,
   HostKeyUnknownError,
   HostKeyMismatchError,

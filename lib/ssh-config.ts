@@ -6,12 +6,14 @@
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { EMPTY, type Observable } from 'rxjs';
-import SSHConfig from 'ssh-config';
 import { patternRegExp } from './internal/known-hosts-store.js';
+import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './config/reader.js';
+import { refusal } from './config/keywords.js';
+import { SshConfigError } from './errors.js';
 import { certificateFor } from './internal/certificate.js';
 import { utils } from './internal/ssh2.js';
 import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from './auth.js';
@@ -45,6 +47,11 @@ export interface ResolveAliasConfig {
   readonly localUser?: string;
   /** The home directory for `~` and `%d` (default: the current user's). */
   readonly home?: string;
+  /**
+   * The system-wide config read after `file` (default `/etc/ssh/ssh_config` when `file` is not
+   * given, none when it is — as `ssh -F FILE` skips it; `null`: none).
+   */
+  readonly systemFile?: string | null;
 }
 
 /**
@@ -86,6 +93,10 @@ export interface SshConfigHost extends ConnectConfig {
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
   readonly userKnownHostsFiles: readonly string[];
+  /** `GlobalKnownHostsFile`, expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
+  readonly globalKnownHostsFiles: readonly string[];
+  /** `IdentityAgent`: the agent socket (`null`: none), or undefined for the caller's default (`SSH_AUTH_SOCK`). */
+  readonly identityAgent?: string | null;
   /** `ConnectTimeout` in seconds, or undefined. */
   readonly connectTimeout: number | undefined;
   /** `ServerAliveInterval` in seconds (0 = off), or undefined when not set. */
@@ -99,58 +110,8 @@ export interface SshConfigHost extends ConnectConfig {
 }
 
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
-
-/** Parsed configs by their text: a fan-out resolves every host through the same file, parsed once. */
-const parsedConfigs = new Map<string, ReturnType<typeof SSHConfig.parse>>();
-
-function parseConfig(text: string): ReturnType<typeof SSHConfig.parse> {
-  let parsed = parsedConfigs.get(text);
-  if (!parsed) {
-    parsed = SSHConfig.parse(text);
-    if (parsedConfigs.size >= 32) parsedConfigs.clear();
-    parsedConfigs.set(text, parsed);
-  }
-  return parsed;
-}
-
-/**
- * Inlines `Include` directives (globs). As in OpenSSH, a relative path in a user config is
- * under `~/.ssh` (wherever the config file itself is), in /etc/ssh/ssh_config under /etc/ssh.
- */
-function loadWithIncludes(file: string, home: string, depth = 0): string {
-  if (depth > 16) throw new Error(`ssh config: Include nested too deeply at ${file}`);
-  if (!existsSync(file)) return '';
-  const base = file.startsWith('/etc/ssh/') ? '/etc/ssh' : join(home, '.ssh');
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => {
-      const m = /^\s*include\s*[= ]\s*(.+)$/i.exec(line);
-      if (!m) return line;
-      return (m[1] ?? '')
-        .trim()
-        .split(/\s+/)
-        .flatMap((pattern) => expandGlob(isAbsolute(pattern) ? pattern : pattern.startsWith('~') ? pattern.replace(/^~/, home) : join(base, pattern)))
-        .map((f) => loadWithIncludes(f, home, depth + 1))
-        .join('\n');
-    })
-    .join('\n');
-}
-
-function expandGlob(pattern: string): string[] {
-  if (!/[*?]/.test(basename(pattern))) return [pattern];
-  const dir = dirname(pattern);
-  if (!existsSync(dir)) return [];
-  const re = patternRegExp(basename(pattern)); // file names: case-sensitive
-  return readdirSync(dir)
-    .filter((f) => re.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
-function list(value: string | readonly string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).flatMap((v: string) => v.split(/\s+/)).filter(Boolean);
-}
+/** The system-wide config `ssh` reads after the user's (unless `-F` names a file). */
+export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
 function one(value: string | readonly string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : (value as string | undefined);
@@ -172,11 +133,21 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  * Resolves a host from an OpenSSH client config, like `ssh -G alias`.
  *
  * @remarks
- * `Host` and `Match host|user|originalhost|all|final` blocks are evaluated by the `ssh-config`
- * package (first value wins; `Match exec` is not run). `Include` is expanded here, as are `~`
- * and the tokens `%h %p %r %u %d %n %l %%` in `HostName`, `IdentityFile` and
- * `UserKnownHostsFile`. A missing file yields OpenSSH's defaults. Throws `TypeError` for an
- * empty alias.
+ * Read as `ssh` reads it: `extra` lines (like `-o`) first, then the file, then
+ * `/etc/ssh/ssh_config` (unless `file` was given, as with `ssh -F`); the first value of a
+ * keyword wins; `Host` and `Match host|originalhost|user|localuser|tagged|all|canonical|final`
+ * blocks decide what applies; `Include` reads files in the context of its block. `~` and the
+ * tokens `%h %p %r %u %d %n %l %%` are expanded in `HostName`, `IdentityFile`,
+ * `CertificateFile`, `IdentityAgent` and the known-hosts files. A missing file yields OpenSSH's
+ * defaults.
+ *
+ * Every keyword that applies is checked against one table (see `docs/ssh-config.md`): what rxssh
+ * cannot honour and that would change where it connects, what it trusts or what it sends
+ * (`ProxyCommand`, `RemoteCommand`, `LocalForward`, `Ciphers`, …) throws
+ * {@link SshConfigError} naming the keyword and its `FILE:LINE`; harmless ones (`LogLevel`,
+ * `Compression`, …) are accepted. A `Match exec` that would be evaluated, a keyword OpenSSH
+ * does not know (unless `IgnoreUnknown`), and a bad `Port` throw it too. Throws `TypeError` for
+ * an empty alias.
  *
  * @example
  * ```ts
@@ -190,58 +161,81 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
-  const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
   for (const line of options.extra ?? []) {
     // One option per entry: a line break would smuggle in options the caller never meant.
-    if (/[\r\n\u0000]/.test(line)) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
+    if (line.includes('\n') || line.includes('\r') || line.includes('\u0000')) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
   }
-  if (alias.includes('\n') || alias.includes('\r') || (options.user !== undefined && !/^[^\s\u0000-\u001f]+$/.test(options.user))) {
+  // eslint-disable-next-line no-control-regex
+  const oneWord = /^[^\s\u0000-\u001f\u007f]+$/;
+  if (!oneWord.test(alias) || (options.user !== undefined && !oneWord.test(options.user))) {
     throw new TypeError(`a host alias or user with whitespace or control characters: ${JSON.stringify(options.user ?? alias)}`);
   }
-  const text = `${(options.extra ?? []).join('\n')}\n${file === null ? '' : loadWithIncludes(file, home)}`;
-  const parsed = parseConfig(text);
-  // With a user given (`user@alias`) it takes precedence; otherwise Match user sees the User set
-  // so far, or the local user (as OpenSSH does).
-  const computed = (
-    options.user ? parsed.compute({ Host: alias, User: options.user }, { ignoreCase: true, matchExec: false }) : parsed.compute(alias, { ignoreCase: true, matchExec: false })
-  ) as Record<string, string | string[]>;
-  const raw: Record<string, string | readonly string[]> = { ...computed };
-  const user = options.user ?? one(computed['user']) ?? localUser;
-  const port = Number(one(computed['port']) ?? 22);
-  const hostnameRaw = one(computed['hostname']) ?? alias;
-  const hostname = hostnameRaw.replace(/%h/g, alias).replace(/%%/g, '%');
+  const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
+  const systemFile = options.systemFile !== undefined ? options.systemFile : options.file === undefined ? SYSTEM_SSH_CONFIG : null;
+  const context = (keyword: string, origin: string, message: string): SshConfigError =>
+    new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
+  let resolved: ResolvedConfig;
+  try {
+    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile });
+  } catch (err) {
+    if (err instanceof ConfigSyntaxError) throw context(/Match/.test(err.message) ? 'match' : 'config', err.origin, err.message.slice(err.origin.length + 2));
+    throw err;
+  }
+  for (const [keyword, values] of resolved) {
+    for (const value of values) {
+      const why = refusal(keyword, value.args.join(' '));
+      if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
+    }
+  }
+  const raw: Record<string, string | readonly string[]> = {};
+  for (const [keyword, values] of resolved) {
+    const texts = values.map((v) => v.args.join(' '));
+    raw[keyword] = texts.length === 1 ? (texts[0] as string) : texts;
+  }
+  const first = (keyword: string): string | undefined => resolved.get(keyword)?.[0]?.args[0];
+  const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
+  const user = first('user') ?? localUser;
+  const port = Number(first('port') ?? 22);
+  const hostname = (first('hostname') ?? alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? alias : t === '%' ? '%' : m));
   const expand = (path: string): string =>
     path
       .replace(/^~(?=\/|$)/, home)
       .replace(/%(.)/g, (m, t: string) =>
         t === 'h' ? hostname : t === 'p' ? String(port) : t === 'r' ? user : t === 'u' ? localUser : t === 'd' ? home : t === 'n' ? alias : t === 'l' ? localHostname().split('.')[0] ?? '' : t === '%' ? '%' : m,
       );
-  const identityRaw = list(computed['identityfile']);
+  const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
   const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
-  const knownRaw = list(computed['userknownhostsfile']);
+  const knownRaw = all('userknownhostsfile');
   const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
+  const globalRaw = all('globalknownhostsfile');
+  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map(expand);
   const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
-  const connectTimeout = num(one(computed['connecttimeout']));
-  const serverAliveInterval = num(one(computed['serveraliveinterval']));
-  const serverAliveCountMax = num(one(computed['serveralivecountmax']));
-  const proxyJump = one(computed['proxyjump']);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`ssh config: bad Port for ${alias}`);
+  const connectTimeout = num(first('connecttimeout'));
+  const serverAliveInterval = num(first('serveraliveinterval'));
+  const serverAliveCountMax = num(first('serveralivecountmax'));
+  const proxyJump = first('proxyjump');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw context('port', resolved.get('port')?.[0]?.origin ?? 'command line', `bad Port for ${alias}`);
+  const env = environmentOf(resolved);
+  const identityAgent = agentOf(first('identityagent'), expand);
   return {
     alias,
     host: hostname,
     port,
     username: user,
     identityFiles,
-    identitiesOnly: yes(one(computed['identitiesonly'])),
-    certificateFiles: list(computed['certificatefile']).map(expand),
+    identitiesOnly: yes(first('identitiesonly')),
+    certificateFiles: (resolved.get('certificatefile') ?? []).map((v) => expand(v.args[0] as string)),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
-    strictHostKeyChecking: strict(one(computed['stricthostkeychecking'])),
+    strictHostKeyChecking: strict(first('stricthostkeychecking')),
     userKnownHostsFiles,
+    globalKnownHostsFiles,
     connectTimeout,
     serverAliveInterval,
     serverAliveCountMax,
-    forwardAgent: yes(one(computed['forwardagent'])),
+    forwardAgent: yes(first('forwardagent')),
+    ...(identityAgent !== undefined ? { identityAgent } : {}),
     raw,
+    ...(env ? { env } : {}),
     ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),
     ...(serverAliveInterval !== undefined || serverAliveCountMax !== undefined
       ? {
@@ -252,6 +246,45 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
         }
       : {}),
   };
+}
+
+/**
+ * `SetEnv NAME=VALUE` (the first value of a name wins) and `SendEnv PATTERN` (this process's
+ * variables whose names match; `-PATTERN` takes names out again), as ssh sends them.
+ */
+function environmentOf(resolved: ResolvedConfig): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  let send: string[] = [];
+  for (const { args } of resolved.get('sendenv') ?? []) {
+    for (const pattern of args) {
+      if (pattern.startsWith('-')) {
+        const out = patternRegExp(pattern.slice(1));
+        send = send.filter((p) => !out.test(p));
+      } else send.push(pattern);
+    }
+  }
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && send.some((p) => patternRegExp(p).test(name))) env[name] = value;
+  }
+  const set: Record<string, string> = {};
+  for (const { args } of resolved.get('setenv') ?? []) {
+    for (const pair of args) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq);
+      if (!(name in set)) set[name] = pair.slice(eq + 1);
+    }
+  }
+  Object.assign(env, set);
+  return Object.keys(env).length > 0 ? env : undefined;
+}
+
+/** `IdentityAgent`: `none` → no agent, `SSH_AUTH_SOCK` → the default, `$VAR` → that variable's socket, else a path. */
+function agentOf(value: string | undefined, expand: (path: string) => string): string | null | undefined {
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
+  if (value.toLowerCase() === 'none') return null;
+  if (value.startsWith('$')) return process.env[value.slice(1)] || null;
+  return expand(value);
 }
 
 /**
@@ -268,7 +301,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
  * ```
  */
 export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
-  const files = [...host.userKnownHostsFiles, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+  const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
   const alias = one(host.raw['hostkeyalias']);
   const aliasOption = alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {};
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
@@ -329,8 +362,10 @@ export interface CredentialScan {
 /** {@link credentialsFor}, with what it looked at (the CLI explains a failure with it). @internal */
 export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
   const explicit = config.identities ?? [];
-  const useAgent = !host.identitiesOnly && config.agentSocket !== null && config.agentSocket !== '';
-  const providers: AuthProvider[] = useAgent ? [agentCertificate(config.agentSocket ?? undefined), agent(config.agentSocket ?? undefined)] : [];
+  // IdentityAgent in the config beats the caller's default socket, as in ssh.
+  const socket = host.identityAgent !== undefined ? host.identityAgent : config.agentSocket;
+  const useAgent = !host.identitiesOnly && socket !== null && socket !== '';
+  const providers: AuthProvider[] = useAgent ? [agentCertificate(socket ?? undefined), agent(socket ?? undefined)] : [];
   const files = [...new Set([...explicit, ...host.identityFiles])];
   const used: string[] = [];
   for (const file of files) {
@@ -430,17 +465,12 @@ export interface SshConfigTargetsConfig extends ResolveAliasConfig {
  */
 export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
   const home = options.home ?? homedir();
-  const text = options.file === null ? '' : loadWithIncludes(options.file ?? join(home, '.ssh', 'config'), home);
+  const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
   const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
   const seen = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*host\s*[= ]\s*(.+)$/i.exec(line);
-    if (!m) continue;
-    for (const name of (m[1] ?? '').replace(/#.*$/, '').trim().split(/\s+/)) {
-      const unquoted = name.replace(/^"(.*)"$/, '$1');
-      if (unquoted === '' || /[*?!]/.test(unquoted)) continue;
-      if (hostMatches(patterns.join(','), unquoted)) seen.add(unquoted);
-    }
+  for (const name of names) {
+    if (name === '' || /[*?!]/.test(name)) continue;
+    if (hostMatches(patterns.join(','), name)) seen.add(name);
   }
   return [...seen];
 }

@@ -4,6 +4,7 @@
  * ssh_config lines, and pssh's `PSSH_*` environment variables as defaults.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { refusal } from '../config/keywords.js';
 import { UsageError } from './usage.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -55,34 +56,19 @@ export function parseUntilPositional<O extends Options>(argv: readonly string[],
   return { values, rest: [...rest] };
 }
 
-/** ssh_config keywords `-O` accepts (rxssh applies them per host); others are usage errors. */
-const SUPPORTED_KEYWORDS = new Map(
-  [
-    'HostName',
-    'User',
-    'Port',
-    'IdentityFile',
-    'IdentitiesOnly',
-    'ProxyJump',
-    'StrictHostKeyChecking',
-    'HostKeyAlias',
-    'CertificateFile',
-    'UserKnownHostsFile',
-    'ConnectTimeout',
-    'ServerAliveInterval',
-    'ServerAliveCountMax',
-    'ForwardAgent',
-    'BatchMode',
-  ].map((k) => [k.toLowerCase(), k]),
-);
-
-/** One `-O` option (`Key=Value` or `Key Value`) as an ssh_config line; throws UsageError for an unsupported keyword. */
+/**
+ * One `-O`/`-o` option (`Key=Value` or `Key Value`) as an ssh_config line, by the same table as
+ * the config files (lib/config/keywords.ts): honoured and harmless keywords are taken, one that
+ * rxssh cannot honour (`ProxyCommand ssh -W …`, `LocalForward …`) is a UsageError naming it.
+ */
 export function configLine(option: string): string {
-  const m = /^\s*([A-Za-z]+)\s*(?:=|\s)\s*(.*?)\s*$/.exec(option);
+  const m = /^\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*?)\s*$/.exec(option);
   if (!m || !m[2]) throw new UsageError(`-O ${JSON.stringify(option)}: expected KEYWORD=VALUE`);
-  const keyword = SUPPORTED_KEYWORDS.get((m[1] as string).toLowerCase());
-  if (!keyword) throw new UsageError(`-O ${m[1]}: rxssh does not support this ssh option (supported: ${[...SUPPORTED_KEYWORDS.values()].join(', ')})`);
-  return `${keyword} ${m[2]}`;
+  const [, keyword = '', value = ''] = m;
+  if (/^(host|match|include)$/i.test(keyword)) throw new UsageError(`-O ${keyword}: not an option (it is ssh_config structure)`);
+  const why = refusal(keyword, value);
+  if (why) throw new UsageError(`-O ${keyword}=${value}: ${why}`);
+  return `${keyword} ${value}`;
 }
 
 /** Splits a string like a shell would: spaces separate, quotes and backslashes group. */

@@ -64,6 +64,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
                 json: values.json === true,
                 // The demo's own key and known_hosts only: no ~/.ssh/config, no agent.
                 configFile: null,
+                systemConfigFile: null,
                 configLines: ['IdentitiesOnly yes', `UserKnownHostsFile ${knownHostsFile}`, 'StrictHostKeyChecking yes'],
                 localUser: 'demo',
                 home: dir,

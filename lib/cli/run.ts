@@ -16,7 +16,7 @@ import { exec } from '../exec.js';
 import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
 import { within } from '../internal/deadline.js';
 import { wildcard } from '../internal/known-hosts-store.js';
-import { connectAlias, sshConfigTargets } from '../ssh-config.js';
+import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import type { Io } from './io.js';
@@ -39,6 +39,8 @@ export function exitCodeOf(statuses: Iterable<HostStatus>): number {
 export interface HostOptions {
   /** The ssh_config to read (`~/.ssh/config` by default, `-F` overrides; `null`: none). */
   readonly configFile: string | null;
+  /** The system-wide ssh_config read after it (`/etc/ssh/ssh_config`; none with `-F`, as ssh). */
+  readonly systemConfigFile: string | null;
   /** ssh_config lines that override the file (from `-O`, `-x`/`-X`, `-l` and the trust flags). */
   readonly configLines: readonly string[];
   /** The local user (`%u`, and the user when nothing else names one). */
@@ -97,9 +99,11 @@ export function hostOptions(values: Values, io: Io): HostOptions {
   if (knownHosts) lines.push(`UserKnownHostsFile ${knownHosts}`);
   if (values['accept-new'] === true) lines.push('StrictHostKeyChecking accept-new');
   const home = io.env['HOME'] || homedir();
-  const configFile = (values['ssh-config'] as string | undefined) ?? ssh.configFile ?? join(home, '.ssh', 'config');
+  const given = (values['ssh-config'] as string | undefined) ?? ssh.configFile;
+  const configFile = given ?? join(home, '.ssh', 'config');
   return {
     configFile,
+    systemConfigFile: given === undefined ? SYSTEM_SSH_CONFIG : null,
     configLines: lines,
     localUser: io.env['USER'] ?? userInfo().username,
     home,
@@ -131,6 +135,7 @@ export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Se
   let lookedFor = '';
   return connectAlias(target.alias ?? target.host, {
     file: o.configFile,
+    systemFile: o.systemConfigFile,
     extra: o.configLines,
     localUser: o.localUser,
     home: o.home,
@@ -369,7 +374,7 @@ export const FLEET_ENV = ['user', 'par', 'outdir', 'errdir', 'timeout', 'verbose
 export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, keyof HostOptions | 'command'> {
   const targets: FanOutTarget[] = [];
   for (const pattern of (values['aliases'] as string[] | undefined) ?? []) {
-    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, match: pattern, home: o.home, localUser: o.localUser, extra: o.configLines });
+    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, systemFile: o.systemConfigFile, match: pattern, home: o.home, localUser: o.localUser, extra: o.configLines });
     if (found.length === 0) throw new UsageError(`--aliases ${pattern}: no Host alias in ${o.configFile} matches`);
     targets.push(...found);
   }
@@ -446,7 +451,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
   const module = new URL(here.endsWith('.ts') ? './worker-pipeline.ts' : './worker-pipeline.js', here);
   const args: CliWorkerArgs = {
     command: opts.command,
-    options: { configFile: opts.configFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose },
+    options: { configFile: opts.configFile, systemConfigFile: opts.systemConfigFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose },
     env: { ...io.env },
     ...(stdin ? { stdin } : {}),
     ...(password !== undefined ? { password } : {}),

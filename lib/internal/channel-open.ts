@@ -42,6 +42,8 @@ export interface ChannelPort extends OpenPort {
   readonly channelEvents: { next(event: ChannelEventData): void };
   /** Where a run hears of a protocol fault on its channel (the guards in ssh2-reach report there). */
   readonly channelFaults: WeakMap<object, (error: SshError) => void>;
+  /** Environment variables for every session channel (ssh_config SetEnv/SendEnv). */
+  readonly env: Readonly<Record<string, string>> | undefined;
   nextChannelId(): number;
 }
 

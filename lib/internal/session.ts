@@ -66,6 +66,8 @@ export interface SessionSettings {
   readonly via: Observable<Hop> | undefined;
   /** The agent socket to forward, if any. */
   readonly forwardAgent: string | undefined;
+  /** Environment variables sent on every session channel (ssh_config SetEnv/SendEnv). */
+  readonly env: Readonly<Record<string, string>> | undefined;
   /** Fail unless the server does strict key exchange. */
   readonly requireStrictKex: boolean;
 }
@@ -154,6 +156,11 @@ export class Session {
 
   get channelOpenTimeout(): number {
     return this.#settings.timeouts.channelOpen;
+  }
+
+  /** Environment variables for every session channel, before the channel's own. */
+  get env(): Readonly<Record<string, string>> | undefined {
+    return this.#settings.env;
   }
 
   get sftpRequestTimeout(): number {

@@ -18,6 +18,7 @@ import {
   HostKeyUnknownError,
   ProtocolError,
   SftpError,
+  SshConfigError,
   SshError,
   TimeoutError,
   type SshErrorContext,
@@ -36,7 +37,7 @@ const CONTEXT_SUFFIX = / \([^()]*:\d+, phase [a-z-]+\)$/;
 export function encodeError(err: unknown): WireError {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err), fields: {} };
   const fields: Record<string, unknown> = {};
-  for (const key of ['host', 'port', 'phase', 'code', 'command', 'exitCode', 'signal', 'stderrTail', 'timeoutMs', 'fingerprint', 'methodsTried', 'methodsLeft', 'reason', 'keyId', 'file', 'line', 'expected', 'operation', 'path', 'status']) {
+  for (const key of ['host', 'port', 'phase', 'code', 'command', 'exitCode', 'signal', 'stderrTail', 'timeoutMs', 'fingerprint', 'methodsTried', 'methodsLeft', 'reason', 'keyId', 'file', 'line', 'expected', 'operation', 'path', 'status', 'keyword', 'origin']) {
     const value = (err as unknown as Record<string, unknown>)[key];
     if (value === undefined || typeof value === 'function') continue;
     fields[key] = value;
@@ -83,6 +84,10 @@ export function reviveError(wire: WireError): Error {
       return new HostCertificateError(String(f['reason'] ?? ''), String(f['keyId'] ?? ''), fp ?? '', ctx);
     case 'HostKeyRejectedError':
       return new HostKeyRejectedError(wire.message, fp, ctx);
+    case 'SshConfigError': {
+      const origin = String(f['origin'] ?? '');
+      return new SshConfigError(wire.message.startsWith(`${origin}: `) ? wire.message.slice(origin.length + 2) : wire.message, String(f['keyword'] ?? ''), origin, ctx);
+    }
     case 'SftpError':
       return new SftpError(String(f['operation'] ?? ''), String(f['path'] ?? ''), Object.assign(new Error(wire.message), { code: f['status'] }), ctx);
     default:

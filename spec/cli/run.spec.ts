@@ -376,14 +376,22 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
     expect(await main(['run', '-F', empty, '-H', 'myhost', '-t', '5', 'true'], fakeIo('', { env: { HOME: home } }))).toBe(4);
   });
 
-  it('-O applies ssh_config options per host; an unsupported keyword is a usage error naming it', async () => {
+  it('-O applies ssh_config options per host by the config table: harmless ones taken, ones rxssh cannot honour a usage error naming them', async () => {
     const home = homeWith('');
     const s = servers[1]!.info;
     const io = fakeIo('', { env: { HOME: home } });
-    expect(await main(['run', '-H', 'alias-of-1', '-O', 'HostName=127.0.0.1', '-O', `Port=${s.port}`, '-O', 'User ops', '-O', `UserKnownHostsFile=${knownHostsFile}`, '--identity', keyFile, 'echo', 'ok'], io)).toBe(0);
-    const bad = fakeIo('', { env: { HOME: home } });
-    expect(await main(['run', '-H', 'h', '-O', 'Compression=yes', 'true'], bad)).toBe(2);
-    expect(bad.err()).toMatch(/-O Compression: rxssh does not support this ssh option/);
+    const harmless = ['-O', 'LogLevel=ERROR', '-O', 'Compression=yes', '-O', 'ProxyCommand=none', '-O', 'RequestTTY=no'];
+    expect(await main(['run', '-H', 'alias-of-1', '-O', 'HostName=127.0.0.1', '-O', `Port=${s.port}`, '-O', 'User ops', '-O', `UserKnownHostsFile=${knownHostsFile}`, ...harmless, '--identity', keyFile, 'echo', 'ok'], io)).toBe(0);
+    for (const [option, said] of [
+      ['ProxyCommand=ssh -W %h:%p bastion', /-O ProxyCommand=ssh -W %h:%p bastion: rxssh cannot run a ProxyCommand/],
+      ['LocalForward=8080 localhost:80', /-O LocalForward=8080 localhost:80: rxssh does not set up forwards/],
+      ['Ciphers=aes128-cbc', /-O Ciphers=aes128-cbc: rxssh negotiates its own ciphers/],
+      ['NoSuchOption=1', /-O NoSuchOption=1: not an ssh_config keyword/],
+    ] as const) {
+      const bad = fakeIo('', { env: { HOME: home } });
+      expect(await main(['run', '-H', 'h', '-O', option, 'true'], bad)).toBe(2);
+      expect(bad.err()).toMatch(said);
+    }
   });
 
   it('-x/-X take the common ssh flags (-i -p -l -o -J -A -F) and refuse others clearly', async () => {

@@ -4,7 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NEVER, firstValueFrom, forkJoin, lastValueFrom, map, mergeMap, range, take, tap, toArray } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +17,8 @@ import {
   HostKeyRejectedError,
   authenticate,
   connect,
+  connectAlias,
+  knownHostsName,
   decodeText,
   exec,
   password,
@@ -33,7 +37,7 @@ import {
 } from '../../lib/index.js';
 import { main as catExample } from '../../examples/cat.js';
 import { catRoundTrip, errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
-import type { SshdInfo } from './sshd.js';
+import { hostKeyLine, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
 beforeAll(() => {
@@ -324,3 +328,57 @@ describe('real sshd: exec channels', () => {
   });
 });
 
+
+describe('exit status after the output ended (issue 21)', () => {
+  it('a command that closes its output and exits later: rxssh reports its status, as ssh does', async () => {
+    const command = 'echo early; exec >&- 2>&-; sleep 1; exit 7';
+    const r = await lastValueFrom(as(privateKey(key('ed25519'))).pipe(run(command)));
+    expect(r).toMatchObject({ stdout: 'early\n', exitCode: 7 });
+    let sshCode = 0;
+    try {
+      execFileSync('ssh', ['-F', '/dev/null', '-p', String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${s.username}@${s.host}`, command], { stdio: 'pipe' });
+    } catch (err) {
+      sshCode = (err as { status: number }).status;
+    }
+    expect(sshCode).toBe(7);
+  });
+});
+
+describe('ssh_config keywords honoured against sshd, beside ssh (issue 21)', () => {
+  it('SetEnv/SendEnv reach the command and GlobalKnownHostsFile is trusted, as with ssh -F', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-cfg-'));
+    const known = join(dir, 'global_known');
+    writeFileSync(known, `${knownHostsName(s.host, s.port)} ${hostKeyLine(s.dir)}\n`);
+    const file = join(dir, 'config');
+    writeFileSync(
+      file,
+      [
+        'Host target',
+        `  HostName ${s.host}`,
+        `  Port ${s.port}`,
+        `  User ${s.username}`,
+        `  IdentityFile ${s.keys['ed25519']}`,
+        '  IdentitiesOnly yes',
+        '  IdentityAgent none',
+        '  UserKnownHostsFile /dev/null',
+        `  GlobalKnownHostsFile ${known}`,
+        '  StrictHostKeyChecking yes',
+        '  SetEnv RXSSH_SET="set by config"',
+        '  SendEnv RXSSH_SENT',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    const command = 'echo "$RXSSH_SET|$RXSSH_SENT"';
+    process.env['RXSSH_SENT'] = 'sent from here';
+    try {
+      const r = await lastValueFrom(connectAlias('target', { file, home: dir }).pipe(run(command)));
+      const theirs = execFileSync('ssh', ['-F', file, '-o', 'BatchMode=yes', 'target', command], { encoding: 'utf8', env: process.env });
+      expect(r.stdout).toBe('set by config|sent from here\n');
+      expect(r.stdout).toBe(theirs);
+    } finally {
+      delete process.env['RXSSH_SENT'];
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

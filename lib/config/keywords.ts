@@ -1,0 +1,164 @@
+/**
+ * Every ssh_config keyword OpenSSH's client knows, and what rxssh does with it: one table for
+ * the config files and for `-O`/`-o` options alike.
+ *
+ * - `honoured`: rxssh does what the keyword says.
+ * - `harmless`: accepted and ignored; it does not change where rxssh connects, what it trusts
+ *   or what it sends (logging, display, performance, an auth method rxssh never offers).
+ * - `refused`: it would change one of those and rxssh cannot do it, so a host that the keyword
+ *   applies to is refused with an error naming the keyword and where it was set; never dropped.
+ *   `unless` lists the values that ask for nothing (`ProxyCommand none`, `RequestTTY no`).
+ */
+
+/** What rxssh does with one keyword. */
+export type KeywordRule =
+  | { readonly kind: 'honoured' }
+  | { readonly kind: 'harmless' }
+  | { readonly kind: 'refused'; readonly why: string; readonly unless?: RegExp };
+
+const honoured: KeywordRule = { kind: 'honoured' };
+const harmless: KeywordRule = { kind: 'harmless' };
+const refused = (why: string, unless?: RegExp): KeywordRule => ({ kind: 'refused', why, ...(unless ? { unless } : {}) });
+
+const NO = /^(no|false)$/i;
+const NONE = /^none$/i;
+const YES = /^(yes|true)$/i;
+
+/** Lower-case keyword → rule. Keywords OpenSSH only warns about (deprecated, unsupported) are harmless. */
+export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, KeywordRule>([
+  // Blocks and files.
+  ['host', honoured],
+  ['match', honoured],
+  ['include', honoured],
+  ['ignoreunknown', honoured],
+  // Where rxssh connects, as whom.
+  ['hostname', honoured],
+  ['user', honoured],
+  ['port', honoured],
+  ['proxyjump', honoured],
+  ['connecttimeout', honoured],
+  ['serveraliveinterval', honoured],
+  ['serveralivecountmax', honoured],
+  ['tag', honoured],
+  ['proxycommand', refused('rxssh cannot run a ProxyCommand yet: it would connect directly, bypassing the path you set', NONE)],
+  ['bindaddress', refused('rxssh does not bind the local end of its connections', NONE)],
+  ['bindinterface', refused('rxssh does not bind the local end of its connections', NONE)],
+  ['addressfamily', refused('rxssh resolves names with every address family', /^any$/i)],
+  ['canonicalizehostname', refused('rxssh does not canonicalize host names', NO)],
+  ['canonicaldomains', harmless], // only used with CanonicalizeHostname, refused above
+  ['canonicalizefallbacklocal', harmless],
+  ['canonicalizemaxdots', harmless],
+  ['canonicalizepermittedcnames', harmless],
+  ['connectionattempts', refused('rxssh connects once (fan-out retries are its own option)', /^1$/)],
+  ['controlmaster', harmless], // connection sharing: rxssh opens its own connection, same outcome
+  ['controlpath', harmless],
+  ['controlpersist', harmless],
+  ['proxyusefdpass', harmless],
+  // What it trusts.
+  ['stricthostkeychecking', honoured],
+  ['userknownhostsfile', honoured],
+  ['globalknownhostsfile', honoured],
+  ['hostkeyalias', honoured],
+  ['checkhostip', harmless], // an extra check ssh does against the address; off by default
+  ['hashknownhosts', harmless], // how a learned name is written, not what is trusted
+  ['updatehostkeys', harmless], // learning more keys after login; not learning trusts nothing new
+  ['knownhostscommand', refused('rxssh does not run a KnownHostsCommand: its keys would not be trusted', NONE)],
+  ['revokedhostkeys', refused('rxssh cannot read RevokedHostKeys yet: a revoked key would be trusted', NONE)],
+  ['verifyhostkeydns', refused('rxssh does not look up SSHFP records', NO)],
+  ['nohostauthenticationforlocalhost', refused('rxssh checks the host key of localhost too', NO)],
+  ['hostkeyalgorithms', refused("rxssh negotiates its own host-key algorithms (ConnectConfig.algorithms), not ssh_config's")],
+  ['casignaturealgorithms', refused("rxssh checks certificate signatures with its own list, not ssh_config's")],
+  ['requiredrsasize', refused('rxssh applies its own RSA size floor, not ssh_config\'s')],
+  ['kexalgorithms', refused("rxssh negotiates its own key exchange (ConnectConfig.algorithms), not ssh_config's")],
+  ['ciphers', refused("rxssh negotiates its own ciphers (ConnectConfig.algorithms), not ssh_config's")],
+  ['macs', refused("rxssh negotiates its own MACs (ConnectConfig.algorithms), not ssh_config's")],
+  ['fingerprinthash', harmless],
+  ['visualhostkey', harmless],
+  // What it sends: credentials.
+  ['identityfile', honoured],
+  ['identitiesonly', honoured],
+  ['certificatefile', honoured],
+  ['identityagent', honoured],
+  ['batchmode', honoured], // rxssh never prompts unless asked (-A)
+  ['forwardagent', honoured],
+  ['pubkeyauthentication', refused('rxssh always offers its keys', YES)],
+  ['passwordauthentication', refused('rxssh offers a password whenever one was given', YES)],
+  ['kbdinteractiveauthentication', refused('rxssh answers keyboard-interactive prompts whenever a password was given', YES)],
+  ['challengeresponseauthentication', refused('rxssh answers keyboard-interactive prompts whenever a password was given', YES)],
+  ['preferredauthentications', refused('rxssh tries its methods in its own order')],
+  ['pubkeyacceptedalgorithms', refused("rxssh signs with its own algorithm list, not ssh_config's")],
+  ['pubkeyacceptedkeytypes', refused("rxssh signs with its own algorithm list, not ssh_config's")],
+  ['hostbasedauthentication', refused('rxssh does not do host-based authentication', NO)],
+  ['hostbasedacceptedalgorithms', harmless],
+  ['hostbasedkeytypes', harmless],
+  ['enablesshkeysign', harmless],
+  ['gssapiauthentication', harmless], // an auth method rxssh never offers: as ssh without Kerberos
+  ['gssapidelegatecredentials', harmless],
+  ['gssapikeyexchange', harmless],
+  ['gssapitrustdns', harmless],
+  ['gssapirenewalforcesrekey', harmless],
+  ['gssapikexalgorithms', harmless],
+  ['gssapiclientidentity', harmless],
+  ['gssapiserveridentity', harmless],
+  ['pkcs11provider', refused('rxssh cannot use PKCS#11 tokens: their keys would not be offered', NONE)],
+  ['securitykeyprovider', harmless],
+  ['addkeystoagent', harmless],
+  ['usekeychain', harmless],
+  ['numberofpasswordprompts', harmless],
+  ['kbdinteractivedevices', harmless],
+  // What it sends: the session.
+  ['sendenv', honoured],
+  ['setenv', honoured],
+  ['remotecommand', refused('rxssh runs the command it is given, not a RemoteCommand', NONE)],
+  ['requesttty', refused('rxssh does not request a terminal from ssh_config (use the pty option)', /^(no|auto|false)$/i)],
+  ['sessiontype', refused('rxssh opens the session its caller asks for', /^default$/i)],
+  ['stdinnull', harmless],
+  ['forkafterauthentication', harmless],
+  ['localcommand', harmless], // runs only with PermitLocalCommand yes, refused below
+  ['permitlocalcommand', refused('rxssh does not run a LocalCommand', NO)],
+  ['localforward', refused('rxssh does not set up forwards from ssh_config (use forwardLocal)')],
+  ['remoteforward', refused('rxssh does not set up forwards from ssh_config (use forwardRemote)')],
+  ['dynamicforward', refused('rxssh does not set up forwards from ssh_config (use forwardDynamic)')],
+  ['forwardx11', refused('rxssh does not forward X11', NO)],
+  ['forwardx11trusted', harmless],
+  ['forwardx11timeout', harmless],
+  ['xauthlocation', harmless],
+  ['tunnel', refused('rxssh does not forward tun devices', NO)],
+  ['tunneldevice', harmless],
+  ['clearallforwardings', harmless],
+  ['exitonforwardfailure', harmless],
+  ['gatewayports', harmless],
+  ['permitremoteopen', harmless],
+  ['streamlocalbindmask', harmless],
+  ['streamlocalbindunlink', harmless],
+  ['compression', harmless], // rxssh does not compress: the same bytes arrive, at another speed
+  ['compressionlevel', harmless],
+  // Logging, terminal, performance.
+  ['loglevel', harmless],
+  ['logverbose', harmless],
+  ['syslogfacility', harmless],
+  ['escapechar', harmless],
+  ['enableescapecommandline', harmless],
+  ['obscurekeystroketiming', harmless],
+  ['ipqos', harmless],
+  ['tcpkeepalive', harmless],
+  ['rekeylimit', harmless],
+  ['channeltimeout', harmless],
+  // Deprecated or removed keywords OpenSSH still accepts with a warning.
+  ...['protocol', 'cipher', 'rsaauthentication', 'rhostsrsaauthentication', 'useprivilegedport', 'useroaming', 'fallbacktorsh', 'usersh', 'compressionlevel', 'idletimeout', 'dsaauthentication', 'afstokenpassing', 'kerberosauthentication', 'kerberostgtpassing', 'smartcarddevice'].map(
+    (k) => [k, harmless] as const,
+  ),
+]);
+
+/** The rule of `keyword` (any case), or undefined for a keyword OpenSSH does not know either. */
+export function keywordRule(keyword: string): KeywordRule | undefined {
+  return KEYWORDS.get(keyword.toLowerCase());
+}
+
+/** Why a value of `keyword` cannot be honoured, or undefined when rxssh honours or may ignore it. */
+export function refusal(keyword: string, value: string): string | undefined {
+  const rule = keywordRule(keyword);
+  if (!rule) return 'not an ssh_config keyword';
+  if (rule.kind !== 'refused') return undefined;
+  return rule.unless?.test(value.trim()) ? undefined : rule.why;
+}

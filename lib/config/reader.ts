@@ -1,0 +1,278 @@
+/**
+ * Reads an OpenSSH client config the way `ssh -G` does (readconf.c): options from the command
+ * line first, then the user's file, then the system file; the first value obtained for a keyword
+ * wins (the list keywords accumulate); `Host` and `Match` blocks decide which lines apply;
+ * `Include` reads files in the context of the block it stands in (its own `Host` lines end at its
+ * last line, and nothing in it applies when its block does not); a keyword OpenSSH does not know
+ * is an error unless `IgnoreUnknown` names it. Each value remembers where it was set.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { patternRegExp } from '../internal/known-hosts-store.js';
+import { keywordRule } from './keywords.js';
+
+/** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
+export interface ConfigValue {
+  /** The arguments, unquoted. */
+  readonly args: readonly string[];
+  /** Where it was set. */
+  readonly origin: string;
+}
+
+/** What applies to one host: lower-case keyword → its first value, or every value of a list keyword. */
+export type ResolvedConfig = ReadonlyMap<string, readonly ConfigValue[]>;
+
+/** A config that cannot be read as OpenSSH would (a syntax error, a `Match` rxssh cannot evaluate). */
+export class ConfigSyntaxError extends Error {
+  override readonly name = 'ConfigSyntaxError';
+  constructor(
+    message: string,
+    /** Where (`FILE:LINE`). */
+    readonly origin: string,
+  ) {
+    super(`${origin}: ${message}`);
+  }
+}
+
+/** Keywords whose every occurrence counts (in order), as in OpenSSH. */
+const LISTS = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
+
+/** Where to read from and for what host. */
+export interface ReadConfigInput {
+  /** The name as given (`ssh NAME`), lower-cased like ssh does. */
+  readonly alias: string;
+  /** A user given with the name or by `-l`: set before any file is read. */
+  readonly user?: string | undefined;
+  readonly localUser: string;
+  readonly home: string;
+  /** `-o` lines, read first. */
+  readonly extra: readonly string[];
+  /** The user's file (`null`: none). */
+  readonly file: string | null;
+  /** The system-wide file, read after the user's (`null`: none). */
+  readonly systemFile: string | null;
+}
+
+interface Pass {
+  readonly input: ReadConfigInput;
+  readonly values: Map<string, ConfigValue[]>;
+  /** The final pass (`Match final`/`canonical` match only then). */
+  readonly final: boolean;
+  /** A `Match final` or `canonical` was seen: ssh then reads everything once more. */
+  wantFinal: boolean;
+}
+
+/** Resolves the config for one host. */
+export function readConfig(input: ReadConfigInput): ResolvedConfig {
+  const values = new Map<string, ConfigValue[]>();
+  if (input.user !== undefined) values.set('user', [{ args: [input.user], origin: 'command line' }]);
+  const first: Pass = { input, values, final: false, wantFinal: false };
+  readAll(first);
+  if (first.wantFinal) readAll({ input, values, final: true, wantFinal: true });
+  return values;
+}
+
+function readAll(pass: Pass): void {
+  const { input } = pass;
+  readLines(pass, input.extra.map((text) => ({ text, origin: 'command line' })), join(input.home, '.ssh'), 0);
+  if (input.file !== null) readFile(pass, input.file, join(input.home, '.ssh'), true, 0);
+  if (input.systemFile !== null) readFile(pass, input.systemFile, '/etc/ssh', true, 0);
+}
+
+function readFile(pass: Pass, file: string, base: string, active: boolean, depth: number): void {
+  if (!existsSync(file)) return;
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((text, i) => ({ text, origin: `${file}:${i + 1}` }));
+  readLines(pass, lines, base, depth, active);
+}
+
+/** Reads lines; `active` starts as the including block's state, and Host/Match change it for these lines only. */
+function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: string }>, base: string, depth: number, outer = true): void {
+  let active = outer;
+  for (const { text, origin } of lines) {
+    const parsed = parseLine(text, origin);
+    if (!parsed) continue;
+    const [keyword, args, rest] = parsed;
+    if (keyword === 'host') {
+      active = outer && hostLineMatches(args, pass.input.alias);
+      continue;
+    }
+    if (keyword === 'match') {
+      active = outer && matchLineMatches(args, pass, origin);
+      continue;
+    }
+    if (keyword === 'include') {
+      if (depth >= 16) throw new ConfigSyntaxError('Include nested too deeply', origin);
+      if (!active) continue;
+      for (const pattern of args) {
+        const path = pattern.startsWith('~') ? pattern.replace(/^~/, pass.input.home) : isAbsolute(pattern) ? pattern : join(base, pattern);
+        for (const file of expandGlob(path)) readFile(pass, file, base, true, depth + 1);
+      }
+      continue;
+    }
+    if (!keywordRule(keyword)) {
+      const ignore = pass.values.get('ignoreunknown')?.[0]?.args.join(',');
+      if (ignore && patternListMatches(ignore, keyword)) continue;
+      throw new ConfigSyntaxError(`Bad configuration option: ${keyword}`, origin);
+    }
+    if (!active) continue;
+    if (args.length === 0) throw new ConfigSyntaxError(`${keyword}: missing argument`, origin);
+    const value: ConfigValue = { args: commandKeyword(keyword) ? [rest] : args, origin };
+    const seen = pass.values.get(keyword);
+    if (LISTS.has(keyword)) {
+      if (!pass.final || !seen?.some((v) => v.origin === origin)) pass.values.set(keyword, [...(seen ?? []), value]);
+    } else if (!seen) pass.values.set(keyword, [value]);
+  }
+}
+
+/** Keywords whose value is the rest of the line as written (a command). */
+function commandKeyword(keyword: string): boolean {
+  return keyword === 'proxycommand' || keyword === 'remotecommand' || keyword === 'localcommand' || keyword === 'knownhostscommand';
+}
+
+/** `keyword [=] args…`: the keyword lower-cased, the arguments unquoted, and the raw rest. */
+function parseLine(text: string, origin: string): [string, string[], string] | undefined {
+  const line = text.trim();
+  if (line === '' || line.startsWith('#')) return undefined;
+  const m = /^([^\s=]+)(?:\s*=\s*|\s+)(.*)$/.exec(line) ?? /^([^\s=]+)()$/.exec(line);
+  if (!m) throw new ConfigSyntaxError(`cannot read ${JSON.stringify(line)}`, origin);
+  const rest = (m[2] ?? '').trim();
+  return [(m[1] ?? '').toLowerCase(), splitArgs(rest, origin), rest];
+}
+
+/**
+ * Splits arguments as OpenSSH's argv_split does: whitespace separates, double or single quotes
+ * group (also inside a word, `A="two words"`), a backslash escapes a quote, a backslash or a
+ * space, and `#` at the start of a word ends the line.
+ */
+function splitArgs(text: string, origin: string): string[] {
+  const args: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '\\' && i + 1 < text.length && /["'\\ ]/.test(text[i + 1] as string) && quote !== "'") {
+      word = (word ?? '') + text[++i];
+    } else if (quote) {
+      if (c === quote) quote = undefined;
+      else word = (word ?? '') + c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) args.push(word);
+      word = undefined;
+    } else if (c === '#' && word === undefined) {
+      break;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (quote) throw new ConfigSyntaxError('unterminated quote', origin);
+  if (word !== undefined) args.push(word);
+  return args;
+}
+
+/** A `Host` line: some pattern matches and no negated one does. */
+function hostLineMatches(patterns: readonly string[], host: string): boolean {
+  let matched = false;
+  for (const p of patterns) {
+    const negated = p.startsWith('!');
+    if (patternRegExp((negated ? p.slice(1) : p).toLowerCase()).test(host.toLowerCase())) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** OpenSSH's match_pattern_list: comma-separated, a matching `!pattern` wins. */
+function patternListMatches(list: string, value: string): boolean {
+  return hostLineMatches(list.split(','), value);
+}
+
+/** A `Match` line: every criterion (each may be negated with `!`) holds. */
+function matchLineMatches(args: readonly string[], pass: Pass, origin: string): boolean {
+  const { input, values } = pass;
+  const current = (keyword: string): string | undefined => values.get(keyword)?.[0]?.args[0];
+  let result = true;
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i] as string;
+    const negate = raw.startsWith('!');
+    const criterion = (negate ? raw.slice(1) : raw).toLowerCase();
+    let holds: boolean;
+    if (criterion === 'all') {
+      holds = true;
+    } else if (criterion === 'canonical' || criterion === 'final') {
+      pass.wantFinal = true;
+      holds = pass.final;
+    } else {
+      const arg = args[++i];
+      if (arg === undefined) throw new ConfigSyntaxError(`Match ${criterion} needs an argument`, origin);
+      const hostname = (current('hostname') ?? input.alias).replace(/%h/g, input.alias).replace(/%%/g, '%');
+      switch (criterion) {
+        case 'host':
+          holds = patternListMatches(arg, hostname.toLowerCase());
+          break;
+        case 'originalhost':
+          holds = patternListMatches(arg, input.alias);
+          break;
+        case 'user':
+          holds = patternListMatches(arg, current('user') ?? input.localUser);
+          break;
+        case 'localuser':
+          holds = patternListMatches(arg, input.localUser);
+          break;
+        case 'tagged':
+          holds = patternListMatches(arg, current('tag') ?? '');
+          break;
+        case 'exec':
+          // Evaluated only when the criteria before it hold, as ssh does.
+          if (!result) {
+            holds = false;
+            break;
+          }
+          throw new ConfigSyntaxError('Match exec would run a command to decide: rxssh does not run it (the block cannot be evaluated)', origin);
+        default:
+          throw new ConfigSyntaxError(`Match ${criterion}: rxssh cannot evaluate this criterion`, origin);
+      }
+    }
+    if (negate) holds = !holds;
+    if (!holds) result = false;
+  }
+  return result;
+}
+
+function expandGlob(pattern: string): string[] {
+  if (!/[*?]/.test(basename(pattern))) return [pattern];
+  const dir = dirname(pattern);
+  if (!existsSync(dir)) return [];
+  const re = patternRegExp(basename(pattern)); // file names: case-sensitive
+  return readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Every name on a `Host` line of `file` and the files it includes, in file order (patterns too). */
+export function hostLineNames(file: string, home: string, depth = 0): string[] {
+  if (depth > 16 || !existsSync(file)) return [];
+  const base = file.startsWith('/etc/ssh/') ? '/etc/ssh' : join(home, '.ssh');
+  const names: string[] = [];
+  readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((text, i) => {
+      const parsed = parseLine(text, `${file}:${i + 1}`);
+      if (!parsed) return;
+      const [keyword, args] = parsed;
+      if (keyword === 'host') names.push(...args);
+      else if (keyword === 'include') {
+        for (const pattern of args) {
+          const path = pattern.startsWith('~') ? pattern.replace(/^~/, home) : isAbsolute(pattern) ? pattern : join(base, pattern);
+          for (const f of expandGlob(path)) names.push(...hostLineNames(f, home, depth + 1));
+        }
+      }
+    });
+  return names;
+}

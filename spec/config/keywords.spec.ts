@@ -1,0 +1,173 @@
+/**
+ * Every ssh_config line rxssh cannot honour is refused, naming the keyword and FILE:LINE, never
+ * dropped; harmless ones are accepted; Include inside a Host block applies only there (as
+ * `ssh -G` resolves it, which runs beside rxssh here).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fromSshConfig, hostKeyPolicyFor, SshConfigError } from '../../lib/index.js';
+import { KEYWORDS } from '../../lib/config/keywords.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rxssh-keywords-'));
+let n = 0;
+/** Writes a config file and returns its path. */
+function config(text: string): string {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(file, text);
+  return file;
+}
+function refusedBy(file: string, alias: string): SshConfigError {
+  try {
+    fromSshConfig(alias, { file, home: dir });
+  } catch (err) {
+    if (err instanceof SshConfigError) return err;
+    throw err;
+  }
+  throw new Error(`${alias} was resolved, not refused`);
+}
+/** `ssh -G` of OpenSSH itself, as key → values. */
+function sshG(file: string, host: string): Map<string, string[]> {
+  const out = execFileSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const map = new Map<string, string[]>();
+  for (const line of out.split('\n')) {
+    const at = line.indexOf(' ');
+    if (at > 0) map.set(line.slice(0, at), [...(map.get(line.slice(0, at)) ?? []), line.slice(at + 1)]);
+  }
+  return map;
+}
+
+describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
+  it.each([
+    ['ProxyCommand ssh -W %h:%p bastion', 'proxycommand', /rxssh cannot run a ProxyCommand/],
+    ['RemoteCommand uptime', 'remotecommand', /RemoteCommand/],
+    ['RequestTTY force', 'requesttty', /terminal/],
+    ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
+    ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
+    ['RevokedHostKeys ~/.ssh/revoked', 'revokedhostkeys', /revoked key would be trusted/],
+    ['CASignatureAlgorithms ssh-ed25519', 'casignaturealgorithms', /certificate signatures/],
+    ['HostKeyAlgorithms ssh-ed25519', 'hostkeyalgorithms', /host-key algorithms/],
+    ['Ciphers aes128-ctr', 'ciphers', /ciphers/],
+    ['PasswordAuthentication no', 'passwordauthentication', /password/],
+    ['PreferredAuthentications publickey', 'preferredauthentications', /order/],
+    ['BindAddress 127.0.0.2', 'bindaddress', /bind/],
+    ['VerifyHostKeyDNS yes', 'verifyhostkeydns', /SSHFP/],
+  ])('%s', (line, keyword, why) => {
+    const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);
+    const err = refusedBy(file, 'web');
+    expect(err.keyword).toBe(keyword);
+    expect(err.origin).toBe(`${file}:4`);
+    expect(err.message).toMatch(why);
+    expect(err.message).toContain(`${file}:4`);
+    expect(err.phase).toBe('config');
+  });
+
+  it('a keyword in a block that does not apply to the host changes nothing', () => {
+    const file = config('Host bastion\n  ProxyCommand nc %h %p\nHost web\n  HostName web.example\n');
+    expect(fromSshConfig('web', { file, home: dir }).host).toBe('web.example');
+  });
+
+  it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes', () => {
+    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n');
+    expect(() => fromSshConfig('web', { file, home: dir })).not.toThrow();
+  });
+
+  it('harmless keywords are accepted from files and -O alike (LogLevel, VisualHostKey, Compression, GSSAPIAuthentication, HashKnownHosts)', () => {
+    const lines = ['LogLevel ERROR', 'VisualHostKey yes', 'Compression yes', 'GSSAPIAuthentication yes', 'HashKnownHosts yes', 'ControlMaster auto', 'TCPKeepAlive yes'];
+    const file = config(`Host *\n${lines.map((l) => `  ${l}\n`).join('')}`);
+    expect(() => fromSshConfig('web', { file, home: dir })).not.toThrow();
+    expect(() => fromSshConfig('web', { file: null, extra: lines })).not.toThrow();
+  });
+
+  it('an -O/extra line rxssh cannot honour is refused as coming from the command line', () => {
+    const err = (() => {
+      try {
+        fromSshConfig('web', { file: null, extra: ['ProxyCommand nc %h %p'] });
+      } catch (e) {
+        return e as SshConfigError;
+      }
+      throw new Error('not refused');
+    })();
+    expect(err).toBeInstanceOf(SshConfigError);
+    expect(err.origin).toBe('command line');
+  });
+
+  it('a keyword OpenSSH does not know is an error (as ssh: "Bad configuration option") unless IgnoreUnknown names it', () => {
+    const bad = config('Host *\n  FrobnicateHosts yes\n');
+    expect(refusedBy(bad, 'web').message).toMatch(/Bad configuration option: frobnicatehosts/);
+    expect(() => execFileSync('ssh', ['-G', '-F', bad, 'web'], { stdio: 'pipe' })).toThrow(/Bad configuration option/);
+    const ignored = config('IgnoreUnknown Frobnicate*\nHost *\n  FrobnicateHosts yes\n');
+    expect(() => fromSshConfig('web', { file: ignored, home: dir })).not.toThrow();
+  });
+
+  it('Match exec is never run: refused when it would be evaluated, skipped when an earlier criterion fails', () => {
+    const file = config('Match host web exec "touch /tmp/rxssh-never"\n  User x\nMatch host db !exec "false"\n  User y\n');
+    expect(refusedBy(file, 'db').keyword).toBe('match');
+    expect(fromSshConfig('other', { file, home: dir }).username).not.toBe('x');
+  });
+
+  it('docs/ssh-config.md lists every keyword with its kind, and each refused one with its reason', () => {
+    const doc = readFileSync(new URL('../../docs/ssh-config.md', import.meta.url), 'utf8');
+    for (const [keyword, rule] of KEYWORDS) {
+      expect(doc, keyword).toContain(`\`${keyword}\``);
+      if (rule.kind === 'refused') expect(doc, keyword).toContain(rule.why);
+    }
+  });
+
+  it('every keyword `ssh -G` prints has a rule', () => {
+    const printed = [...sshG(config(''), 'web').keys()];
+    expect(printed.length).toBeGreaterThan(60);
+    expect(printed.filter((k) => !KEYWORDS.has(k.toLowerCase()))).toEqual([]);
+  });
+});
+
+describe('ssh_config as ssh -G reads it', () => {
+  it('Include inside a Host block applies only to that block; its own Host lines end with the file (issue 21 #7)', () => {
+    mkdirSync(join(dir, 'web.d'), { recursive: true });
+    writeFileSync(join(dir, 'web.d', 'a.conf'), `HostName web.example\nHost *\n  ForwardAgent yes\n  IdentityFile ${dir}/web_key\n`);
+    const file = config(`Host web\n  Include ${dir}/web.d/*.conf\n  User webuser\nHost other\n  HostName other.example\n`);
+    const other = fromSshConfig('other', { file, home: dir });
+    const web = fromSshConfig('web', { file, home: dir });
+    expect({ host: other.host, forwardAgent: other.forwardAgent, ids: other.identityFiles.includes(`${dir}/web_key`) }).toEqual({ host: 'other.example', forwardAgent: false, ids: false });
+    expect({ host: web.host, forwardAgent: web.forwardAgent, user: web.username, ids: web.identityFiles }).toEqual({ host: 'web.example', forwardAgent: true, user: 'webuser', ids: [`${dir}/web_key`] });
+    for (const [alias, ours] of [['other', other], ['web', web]] as const) {
+      const theirs = sshG(file, alias);
+      expect(ours.host).toBe(theirs.get('hostname')?.[0]);
+      expect(ours.forwardAgent ? 'yes' : 'no').toBe(theirs.get('forwardagent')?.[0]);
+      expect(ours.username).toBe(theirs.get('user')?.[0]);
+    }
+  });
+
+  it('GlobalKnownHostsFile is read (a host known only there is trusted; it was ignored)', () => {
+    const file = config(`Host web\n  GlobalKnownHostsFile ${dir}/global_known\n  UserKnownHostsFile /dev/null\n`);
+    const host = fromSshConfig('web', { file, home: dir });
+    expect(host.globalKnownHostsFiles).toEqual([`${dir}/global_known`]);
+    expect(typeof hostKeyPolicyFor(host)).toBe('function');
+  });
+
+  it('/etc/ssh/ssh_config is read after the user file unless a file was given (as ssh -F); the first value wins', () => {
+    const system = config('Host *\n  User fromsystem\n  Port 2200\n');
+    const user = join(dir, '.ssh');
+    mkdirSync(user, { recursive: true });
+    writeFileSync(join(user, 'config'), 'Host web\n  Port 2222\n');
+    const h = fromSshConfig('web', { home: dir, systemFile: system });
+    expect({ user: h.username, port: h.port }).toEqual({ user: 'fromsystem', port: 2222 });
+    const refusing = config('Host *\n  ProxyCommand nc %h %p\n');
+    expect(() => fromSshConfig('web', { home: dir, systemFile: refusing })).toThrow(SshConfigError);
+    expect(fromSshConfig('web', { file: join(user, 'config'), home: dir }).username).not.toBe('fromsystem');
+  });
+
+  it('SetEnv and SendEnv become the connection env (SetEnv first value per name; SendEnv patterns, -PATTERN removes a pattern given before, as in ssh)', () => {
+    process.env['RXSSH_SPEC_A'] = 'a';
+    process.env['RXSSH_SPEC_B'] = 'b';
+    const file = config('Host web\n  SetEnv RXSSH_SET=1 RXSSH_SET2="two words"\n  SetEnv RXSSH_SET=ignored\n  SendEnv RXSSH_SPEC_A RXSSH_SPEC_B\n  SendEnv -RXSSH_SPEC_B\n');
+    expect(fromSshConfig('web', { file, home: dir }).env).toEqual({ RXSSH_SET: '1', RXSSH_SET2: 'two words', RXSSH_SPEC_A: 'a' });
+  });
+
+  it('IdentityAgent none turns the agent off; a path replaces SSH_AUTH_SOCK', () => {
+    expect(fromSshConfig('web', { file: config('Host *\n  IdentityAgent none\n'), home: dir }).identityAgent).toBeNull();
+    expect(fromSshConfig('web', { file: config('Host *\n  IdentityAgent ~/agent.sock\n'), home: dir }).identityAgent).toBe(`${dir}/agent.sock`);
+  });
+});

@@ -81,3 +81,51 @@ describe('host certificates: the CA signature and the checks', () => {
     expect(checkHostCertificate({ ...cert, criticalOptions: ['force-command'] }, base)).toBe('unknown-critical-option');
   });
 });
+
+describe('the CA signature algorithm is checked against the CA key type (issue 21 #8)', () => {
+  /** A certificate whose signature is re-labelled `name` (the label is not covered by the signature). */
+  function relabel(certText: string, name: string): string {
+    const [type, b64] = certText.split(' ');
+    const blob = Buffer.from(b64 ?? '', 'base64');
+    const cert = parseCertificate(certText);
+    const sigAt = blob.length - (4 + cert.signature.length);
+    const algoLength = cert.signature.readUInt32BE(0);
+    const inner = cert.signature.subarray(4 + algoLength);
+    const label = Buffer.from(name);
+    const len = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    const signature = Buffer.concat([len(label.length), label, inner]);
+    return `${type} ${Buffer.concat([blob.subarray(0, sigAt), len(signature.length), signature]).toString('base64')}`;
+  }
+
+  it('a SHA-1 RSA CA signature is refused under any name (ssh-rsa, or renamed ssh-ed25519, rsa-sha2-256, x)', async () => {
+    const { checkHostCertificate } = await import('../../lib/internal/certificate.js');
+    const { verifySshSignature } = await import('../../lib/internal/ssh2-reach.js');
+    const { utils } = await import('../../lib/internal/ssh2.js');
+    const ca = join(dir, 'sha1ca');
+    keygen('-t', 'rsa', '-b', '2048', '-N', '', '-f', ca);
+    const host = join(dir, 'sha1host');
+    keygen('-t', 'ed25519', '-N', '', '-f', host);
+    keygen('-s', ca, '-t', 'ssh-rsa', '-h', '-I', 'h', '-n', 'web1', '-V', '-5m:+1h', `${host}.pub`);
+    const text = readFileSync(`${host}-cert.pub`, 'utf8');
+    const caKey = Buffer.from(readFileSync(`${ca}.pub`, 'utf8').split(' ')[1] ?? '', 'base64');
+    const verify = (k: Buffer, data: Buffer, sig: Buffer) => verifySshSignature(k, data, sig, (t) => utils.parseKey(t));
+    const check = (t: string) => checkHostCertificate(parseCertificate(t), { caKeys: [caKey], revoked: [], hostName: 'web1', verify });
+    expect(parseCertificate(text).signature.subarray(4, 11).toString()).toBe('ssh-rsa');
+    for (const name of ['ssh-rsa', 'ssh-ed25519', 'rsa-sha2-256', 'x', 'ssh-dss']) expect(check(relabel(text, name)), name).toBe('bad-signature');
+    // The same CA signing with SHA-2 is accepted.
+    keygen('-s', ca, '-t', 'rsa-sha2-512', '-h', '-I', 'h', '-n', 'web1', '-V', '-5m:+1h', `${host}.pub`);
+    expect(check(readFileSync(`${host}-cert.pub`, 'utf8'))).toBeUndefined();
+  });
+
+  it('an ed25519 CA signature relabelled as another algorithm is refused', async () => {
+    const { caSignatureAllowed } = await import('../../lib/internal/ssh2-reach.js');
+    expect(caSignatureAllowed('ssh-ed25519', 'ssh-ed25519')).toBe(true);
+    expect(caSignatureAllowed('ssh-ed25519', 'rsa-sha2-256')).toBe(false);
+    expect(caSignatureAllowed('ssh-rsa', 'ssh-rsa')).toBe(false);
+    expect(caSignatureAllowed('ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384')).toBe(false);
+  });
+});

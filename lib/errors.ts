@@ -489,8 +489,8 @@ export class HostKeyRevokedError extends HostKeyRejectedError {
   /** Its line number. */
   readonly line: number;
 
-  constructor(entry: KnownHostsLocation, offered: string, context: SshErrorContext) {
-    super(`Host key ${offered} is revoked (${entry.file}:${entry.line})`, offered, context);
+  constructor(entry: KnownHostsLocation, offered: string, context: SshErrorContext, why?: string) {
+    super(`Host key ${offered} is revoked (${entry.line > 0 ? `${entry.file}:${entry.line}` : entry.file}${why ? `: ${why}` : ''})`, offered, context);
     this.file = entry.file;
     this.line = entry.line;
   }

@@ -9,6 +9,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
+import { revokedBy, type Revocation } from './internal/revoked-keys.js';
 import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
 import { checkHostCertificate, HOST_CERT_ALGORITHMS, parseCertificate, type ParsedCertificate } from './internal/certificate.js';
 import { verifySshSignature } from './internal/ssh2-reach.js';
@@ -290,6 +291,13 @@ export interface KnownHostsConfig {
    * without a port.
    */
   readonly hostKeyAlias?: string;
+  /**
+   * A file of revoked host keys (ssh_config `RevokedHostKeys`): a KRL made by `ssh-keygen -k`,
+   * or public keys one per line. A key it revokes — or a certificate revoked by serial, key
+   * ID, its CA or its own key — fails with {@link HostKeyRevokedError} before anything else is
+   * checked or learned; a file that cannot be read fails every key (closed, as `ssh` does).
+   */
+  readonly revokedHostKeys?: string;
 }
 
 /**
@@ -347,7 +355,22 @@ async function judgeCertificate(files: readonly string[], key: HostKeyInfo): Pro
   return true;
 }
 
-async function judge(files: readonly string[], key: HostKeyInfo): Promise<KnownHostVerdict | UnknownHostVerdict> {
+/** Throws {@link HostKeyRevokedError} when the `RevokedHostKeys` file revokes the key (or cannot be read). */
+function checkRevoked(file: string | undefined, key: HostKeyInfo): void {
+  if (file === undefined) return;
+  let found: Revocation | undefined;
+  try {
+    found = revokedBy(file, key.key);
+  } catch (err) {
+    found = { where: file, why: `the revoked keys file cannot be used (${(err as Error).message}), so no key is trusted` };
+  }
+  if (!found) return;
+  const [, path = found.where, line = '0'] = /^(.*?)(?::(\d+))?$/.exec(found.where) ?? [];
+  throw new HostKeyRevokedError({ file: path, line: Number(line), key: key.key }, key.fingerprint, context(key), found.why);
+}
+
+async function judge(files: readonly string[], key: HostKeyInfo, revokedFile?: string): Promise<KnownHostVerdict | UnknownHostVerdict> {
+  checkRevoked(revokedFile, key);
   if (key.type.endsWith('-cert-v01@openssh.com')) {
     await judgeCertificate(files, key);
     return { kind: 'known', entry: { file: '', line: 0, marker: 'cert-authority', hosts: key.host, keyType: key.type, key: key.key } };
@@ -385,7 +408,7 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   const files = config.files ?? defaultFiles();
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
   return withKnownTypes(files, async (key) => {
-    const verdict = await judge(files, key);
+    const verdict = await judge(files, key, config.revokedHostKeys);
     if (verdict.kind === 'known') return true;
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
     throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
@@ -548,7 +571,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
     );
   };
   return withKnownTypes(files, async (key) => {
-    const first = await judge(files, key);
+    const first = await judge(files, key, config.revokedHostKeys);
     if (first.kind === 'known') return true;
     if (first.otherKeys.length) refuseChanged(key, first);
     // Learning is serialized per file (in this process, and across processes by a lock file):
@@ -556,7 +579,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
     // the second finds the first's entry and fails as a mismatch.
     return serialized(target, () =>
       withFileLock(target, async () => {
-        const verdict = await judge(files, key);
+        const verdict = await judge(files, key, config.revokedHostKeys);
         if (verdict.kind === 'known') return true;
         if (verdict.otherKeys.length) refuseChanged(key, verdict);
         const name = knownHostsName(key.host, key.port);

@@ -95,6 +95,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly userKnownHostsFiles: readonly string[];
   /** `GlobalKnownHostsFile`, expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
   readonly globalKnownHostsFiles: readonly string[];
+  /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
+  readonly revokedHostKeys?: string;
   /** `IdentityAgent`: the agent socket (`null`: none), or undefined for the caller's default (`SSH_AUTH_SOCK`). */
   readonly identityAgent?: string | null;
   /** `ConnectTimeout` in seconds, or undefined. */
@@ -217,6 +219,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw context('port', resolved.get('port')?.[0]?.origin ?? 'command line', `bad Port for ${alias}`);
   const env = environmentOf(resolved);
   const identityAgent = agentOf(first('identityagent'), expand);
+  const revokedRaw = first('revokedhostkeys');
+  const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
   return {
     alias,
     host: hostname,
@@ -234,6 +238,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     serverAliveCountMax,
     forwardAgent: yes(first('forwardagent')),
     ...(identityAgent !== undefined ? { identityAgent } : {}),
+    ...(revokedHostKeys !== undefined ? { revokedHostKeys } : {}),
     raw,
     ...(env ? { env } : {}),
     ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),
@@ -303,7 +308,10 @@ function agentOf(value: string | undefined, expand: (path: string) => string): s
 export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
   const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
   const alias = one(host.raw['hostkeyalias']);
-  const aliasOption = alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {};
+  const aliasOption = {
+    ...(alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {}),
+    ...(host.revokedHostKeys !== undefined ? { revokedHostKeys: host.revokedHostKeys } : {}),
+  };
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
     return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
   }

@@ -63,7 +63,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['hashknownhosts', harmless], // how a learned name is written, not what is trusted
   ['updatehostkeys', harmless], // learning more keys after login; not learning trusts nothing new
   ['knownhostscommand', refused('rxssh does not run a KnownHostsCommand: its keys would not be trusted', NONE)],
-  ['revokedhostkeys', refused('rxssh cannot read RevokedHostKeys yet: a revoked key would be trusted', NONE)],
+  ['revokedhostkeys', honoured],
   ['verifyhostkeydns', refused('rxssh does not look up SSHFP records', NO)],
   ['nohostauthenticationforlocalhost', refused('rxssh checks the host key of localhost too', NO)],
   ['hostkeyalgorithms', refused("rxssh negotiates its own host-key algorithms (ConnectConfig.algorithms), not ssh_config's")],

@@ -46,7 +46,6 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['RequestTTY force', 'requesttty', /terminal/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
     ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
-    ['RevokedHostKeys ~/.ssh/revoked', 'revokedhostkeys', /revoked key would be trusted/],
     ['CASignatureAlgorithms ssh-ed25519', 'casignaturealgorithms', /certificate signatures/],
     ['HostKeyAlgorithms ssh-ed25519', 'hostkeyalgorithms', /host-key algorithms/],
     ['Ciphers aes128-ctr', 'ciphers', /ciphers/],

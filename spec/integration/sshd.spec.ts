@@ -15,6 +15,7 @@ import {
   ConnectionLostError,
   ExitStatusError,
   HostKeyRejectedError,
+  HostKeyRevokedError,
   authenticate,
   connect,
   connectAlias,
@@ -378,6 +379,47 @@ describe('ssh_config keywords honoured against sshd, beside ssh (issue 21)', () 
       expect(r.stdout).toBe(theirs);
     } finally {
       delete process.env['RXSSH_SENT'];
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RevokedHostKeys against sshd, beside ssh (issue 21 #3)', () => {
+  it('a KRL and a key list that revoke the host key refuse it like ssh; one that does not, connects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-krl-sshd-'));
+    try {
+      const known = join(dir, 'known_hosts');
+      writeFileSync(known, `${knownHostsName(s.host, s.port)} ${hostKeyLine(s.dir)}\n`);
+      const krl = join(dir, 'revoked.krl');
+      execFileSync('ssh-keygen', ['-q', '-k', '-f', krl, join(s.dir, 'host_ed25519.pub')]);
+      const list = join(dir, 'revoked.pub');
+      writeFileSync(list, readFileSync(join(s.dir, 'host_ed25519.pub')));
+      const other = join(dir, 'other.krl');
+      execFileSync('ssh-keygen', ['-q', '-k', '-f', other, join(s.dir, 'host_rsa.pub')]);
+      const configFor = (revoked: string): string => {
+        const file = join(dir, `config-${revoked.split('/').pop()}`);
+        writeFileSync(file, ['Host target', `  HostName ${s.host}`, `  Port ${s.port}`, `  User ${s.username}`, `  IdentityFile ${s.keys['ed25519']}`, '  IdentitiesOnly yes', '  IdentityAgent none', `  UserKnownHostsFile ${known}`, '  GlobalKnownHostsFile /dev/null', '  StrictHostKeyChecking yes', `  RevokedHostKeys ${revoked}`, ''].join('\n'));
+        return file;
+      };
+      const sshSays = (file: string): number => {
+        try {
+          execFileSync('ssh', ['-F', file, '-o', 'BatchMode=yes', '-o', 'HostKeyAlgorithms=ssh-ed25519', 'target', 'true'], { stdio: 'pipe' });
+          return 0;
+        } catch (err) {
+          return (err as { status: number }).status;
+        }
+      };
+      for (const revoked of [krl, list]) {
+        const file = configFor(revoked);
+        const err = await errorOf(connectAlias('target', { file, home: dir }).pipe(run('true')));
+        expect(err, revoked).toBeInstanceOf(HostKeyRevokedError);
+        expect((err as Error).message).toContain(revoked);
+        expect(sshSays(file), revoked).toBe(255);
+      }
+      const fine = configFor(other);
+      expect((await lastValueFrom(connectAlias('target', { file: fine, home: dir }).pipe(run('echo in')))).stdout).toBe('in\n');
+      expect(sshSays(fine)).toBe(0);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

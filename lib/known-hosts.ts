@@ -18,6 +18,7 @@ import type { HostKeyPolicy } from './host-key.js';
 import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './internal/host-key-hints.js';
 import { keyTypeOf } from './internal/key-blob.js';
+import { describeHostKey } from './internal/host-key-info.js';
 import { indexOf, wildcard } from './internal/known-hosts-store.js';
 
 /**
@@ -265,7 +266,8 @@ export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string,
   const name = knownHostsName(host, port);
   const types: string[] = [];
   // A CA known for the host: its certificates are asked for first, as OpenSSH does.
-  if (entries.some((e) => e.marker === 'cert-authority' && hostMatches(e.hosts, name))) types.push(...HOST_CERT_ALGORITHMS);
+  // A CA line without a port applies on any port (ssh looks again without the port).
+  if (entries.some((e) => e.marker === 'cert-authority' && (hostMatches(e.hosts, name) || hostMatches(e.hosts, host)))) types.push(...HOST_CERT_ALGORITHMS);
   for (const e of entries) {
     if (e.marker === undefined && !types.includes(e.keyType) && hostMatches(e.hosts, name)) types.push(e.keyType);
   }
@@ -346,13 +348,24 @@ async function judgeCertificate(files: readonly string[], key: HostKeyInfo): Pro
     throw new HostCertificateError('bad-signature', '', key.fingerprint, { ...context(key), cause: err });
   }
   const problem = checkHostCertificate(cert, {
-    caKeys: entries.filter((e) => e.marker === 'cert-authority' && hostMatches(e.hosts, name)).map((e) => e.key),
+    // A CA line for the host name without a port applies on any port too (ssh looks again
+    // without the port).
+    caKeys: entries.filter((e) => e.marker === 'cert-authority' && (hostMatches(e.hosts, name) || hostMatches(e.hosts, key.host))).map((e) => e.key),
     revoked: entries.filter((e) => e.marker === 'revoked').map((e) => e.key),
     hostName: key.host,
     verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)),
   });
   if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
   return true;
+}
+
+/** The plain key a host certificate certifies, as the server offered it (host and port kept). */
+function plainKeyOf(key: HostKeyInfo): HostKeyInfo | undefined {
+  try {
+    return describeHostKey(parseCertificate(key.key).publicKey, key.host, key.port);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Throws {@link HostKeyRevokedError} when the `RevokedHostKeys` file revokes the key (or cannot be read). */
@@ -372,7 +385,19 @@ function checkRevoked(file: string | undefined, key: HostKeyInfo): void {
 async function judge(files: readonly string[], key: HostKeyInfo, revokedFile?: string): Promise<KnownHostVerdict | UnknownHostVerdict> {
   checkRevoked(revokedFile, key);
   if (key.type.endsWith('-cert-v01@openssh.com')) {
-    await judgeCertificate(files, key);
+    try {
+      await judgeCertificate(files, key);
+    } catch (err) {
+      // As ssh: a certificate that does not pass ("Certificate invalid: expired", no matching
+      // CA) is checked again as the plain key it certifies, which known_hosts may list. The
+      // exchange was signed by that same key. A revoked one is not.
+      if (!(err instanceof HostCertificateError) || err.reason === 'revoked') throw err;
+      const plain = plainKeyOf(key);
+      const verdict = plain && (await lookup(files, plain));
+      if (verdict?.kind === 'known') return verdict;
+      if (verdict?.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, plain?.fingerprint ?? key.fingerprint, context(key));
+      throw err;
+    }
     return { kind: 'known', entry: { file: '', line: 0, marker: 'cert-authority', hosts: key.host, keyType: key.type, key: key.key } };
   }
   const verdict = await lookup(files, key);
@@ -394,8 +419,9 @@ function otherTypes(verdict: UnknownHostVerdict): string {
  * {@link HostKeyRevokedError} (`@revoked`). Hosts on a non-22 port are looked up as
  * `[host]:port` (host names lower-cased, as OpenSSH does). Files are parsed once per version: a
  * verification `stat`s them and re-reads only a file that changed, so edits take effect at once.
- * Limitation: `@cert-authority` lines are parsed and matched, but ssh2 cannot negotiate host
- * certificates, so a host trusted only through a CA is reported unknown.
+ * A host certificate is trusted through a matching `@cert-authority` line (one without a port
+ * applies on every port, as in `ssh`); a certificate that fails its checks is tried again as the
+ * plain key it certifies, which known_hosts may list (as `ssh` does), unless it is revoked.
  *
  * @example
  * ```ts
@@ -425,7 +451,7 @@ function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => 
     [KNOWN_KEY_TYPES]: async (host: string, port: number): Promise<string[]> => {
       const [h, p] = alias === undefined ? [host, port] : [alias, 22];
       const index = await indexOf(files, parseKnownHosts);
-      return knownKeyTypes(index.candidates([knownHostsName(h, p)]), h, p);
+      return knownKeyTypes(index.candidates([knownHostsName(h, p), h]), h, p);
     },
   });
 }

@@ -433,6 +433,27 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
     expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
   });
 
+  it('an expired or wrong-name host certificate falls back to the plain key known_hosts also lists, as ssh does (issue 21 #13)', async () => {
+    for (const [name, sign] of [
+      ['expired', { principals: '127.0.0.1', validity: '-2d:-1d' }],
+      ['wrong-name', { principals: 'somewhere.else', validity: '-5m:+1h' }],
+    ] as const) {
+      const { info, hostKey } = await certifiedSshd(`fallback-${name}`, sign);
+      const ca = `@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`;
+      const plain = `[127.0.0.1]:${info.port} ${pubOf(hostKey)}`;
+      expect(await verdicts(info, knownHostsWith(`fallback-${name}`, [ca, plain])), name).toEqual({ rxssh: 'accepted', ssh: 'accepted' });
+      const onlyCa = await verdicts(info, knownHostsWith(`fallback-${name}-ca`, [ca]));
+      expect(onlyCa.ssh, name).toBe('refused');
+      expect(onlyCa.rxssh, name).toBeInstanceOf(HostCertificateError);
+    }
+  });
+
+  it('a @cert-authority line without a port applies to a host on another port, as ssh does (issue 21 #14)', async () => {
+    const { info } = await certifiedSshd('portless', { principals: '127.0.0.1', validity: '-5m:+1h' });
+    const v = await verdicts(info, knownHostsWith('portless', [`@cert-authority 127.0.0.1 ${pubOf(hostCa)}`]));
+    expect(v).toEqual({ rxssh: 'accepted', ssh: 'accepted' });
+  });
+
   it('a host with a plain key where only a CA is known is unknown (fail closed), as with ssh -o StrictHostKeyChecking=yes', async () => {
     const { info } = await certifiedSshd('plain');
     const kh = knownHostsWith('plain', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);

@@ -255,6 +255,10 @@ interface Watcher {
   completed(value: unknown): void;
   failed(reason: string): void;
   broken(err: QueueError): void;
+  /** Whether its job reached Redis (only then can it vanish). */
+  submitted(): boolean;
+  /** Its job is no longer in Redis (restarted empty, failed over, flushed). */
+  vanished(): void;
 }
 
 /**
@@ -356,6 +360,23 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
           void checker.startStalledCheckTimer().catch(() => undefined);
         });
       ready.catch(() => undefined); // each submission reports it; the health check too
+      // A job can vanish without an event (a Redis restarted empty, a failover, FLUSHALL): look
+      // for each submitted job now and then; a missing one ends its host as lost.
+      const vanishCheck = setInterval(() => {
+        const watched = [...watchers].filter(([, w]) => w.submitted());
+        if (watched.length === 0 || broken) return;
+        const pipeline = monitor.pipeline();
+        for (const [id] of watched) pipeline.exists(`${prefix}:${name}:${id}`);
+        pipeline.exec().then(
+          (answers) => {
+            answers?.forEach(([err, found], i) => {
+              const [id, w] = watched[i] as [string, Watcher];
+              if (!err && found === 0 && watchers.get(id) === w) w.vanished();
+            });
+          },
+          () => undefined, // Redis unreachable: the health check reports it
+        );
+      }, config.stalledInterval ?? 5000);
 
       const project = (target: LabelledTarget): Observable<ExecChunk> => {
         const occurrence = (seen.get(target.label) ?? 0) + 1;
@@ -395,6 +416,12 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
               void bullmq.Job.fromId(queue, id).then(async (existing) => {
                 const state = await existing?.getState();
                 if (ended || jobId !== id || !existing) return;
+                // A run id joins only the same job: another command (or host, stdin, env) under
+                // it is an error, never the old job's result reported for a command that never ran.
+                const differs = jobDifference(existing.data, { ...base, target });
+                if (differs) {
+                  return end(new QueueError(`run id ${runId} already holds job ${id} with another ${differs}: a run id joins only the same host, command, stdin and env (use a new run id)`, { ...where, phase: 'connection' }));
+                }
                 if (state === 'completed') watcher.completed(existing.returnvalue);
                 else if (state === 'failed') watcher.failed(existing.failedReason ?? 'failed');
               }, () => undefined);
@@ -428,6 +455,8 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
               end(new QueueError(`job ${jobId} failed on its worker: ${reason}`, { ...where, phase: 'connection' }));
             },
             broken: (err) => end(new QueueError(`${err.message}; ${target.label} has no result (${submitted ? 'its command may have run' : 'its job was never submitted'})`, { ...where, phase: 'connection', cause: err })),
+            submitted: () => submitted,
+            vanished: () => end(new QueueError(`job ${jobId} vanished from Redis (restarted empty, failed over or flushed); ${target.label} has no result and its command may have run`, { ...where, phase: 'connection' })),
           };
           if (broken) watcher.broken(broken);
           else submit(firstId);
@@ -440,6 +469,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
       };
       return fanOut<ExecChunk>(list, project, fanOutConfig).events$.pipe(
         finalize(() => {
+          clearInterval(vanishCheck);
           health.stop();
           stopReconnecting();
           void Promise.all([shut({ close: () => checker.close(true), disconnect: () => checker.disconnect() }), shut(queueEvents), shut(queue)]).then(() => shut(monitor));
@@ -449,6 +479,28 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
     share(),
   );
   return new FanOut<ExecChunk>(events$ as Observable<FanOutEvent<ExecChunk>>);
+}
+
+/** What differs between a job found in Redis and the one this run would submit (`command`, `env`, …), or undefined. */
+function jobDifference(found: unknown, wanted: JobData): string | undefined {
+  let existing: JobData;
+  try {
+    existing = parseJobData(found);
+  } catch {
+    return 'shape (not a job of this format)';
+  }
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const sorted = (env: Readonly<Record<string, string>> | undefined) => (env ? Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)) : null);
+  const fields: Array<[string, unknown, unknown]> = [
+    ['host', [existing.target.host, existing.target.port ?? 22, existing.target.username ?? null], [wanted.target.host, wanted.target.port ?? 22, wanted.target.username ?? null]],
+    ['command', existing.command, wanted.command],
+    ['stdin', existing.stdin, wanted.stdin],
+    ['env', sorted(existing.env), sorted(wanted.env)],
+    ['pty', existing.pty === true, wanted.pty === true],
+    ['user', existing.user, wanted.user],
+  ];
+  const differing = fields.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
+  return differing.length ? differing.join(', ') : undefined;
 }
 
 /**

@@ -261,6 +261,52 @@ describe('rxssh run --queue with rxssh worker processes (real Redis, real sshd)'
   }, 90_000);
 });
 
+describe('a queued run never reports a result it did not get (issue 21)', () => {
+  it('the same --run-id with another command is an error naming what differs, not the old SUCCESS; the same command joins', async () => {
+    const queue = `q-${process.pid}-runid`;
+    await startWorker('runid', queue);
+    const runId = `rid-${process.pid}`;
+    // Commands without output: a joined job's output is not replayed (that is reported on its own).
+    const first = await cli(['run', ...queueFlags(queue), '--run-id', runId, ...hosts(1), '--', 'true']);
+    expect(first, first.stderr).toMatchObject({ code: 0 });
+    const other = await cli(['run', ...queueFlags(queue), '--run-id', runId, ...hosts(1), '--', 'true; true']);
+    expect(other.stdout).not.toContain('[SUCCESS]');
+    expect(other.stdout).toMatch(/run id .* already holds job .* with another command/);
+    expect(other.code).not.toBe(0);
+    const again = await cli(['run', ...queueFlags(queue), '--run-id', runId, ...hosts(1), '--', 'true']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('[SUCCESS]');
+  }, 60_000);
+
+  it('a job that vanishes from Redis (FLUSHALL, a restart without persistence) ends its host lost, not a wait for ever', async () => {
+    const own = await startRedis();
+    try {
+      const queue = `q-${process.pid}-vanish`;
+      // No worker: the job waits in Redis until it is flushed away.
+      const submitter = spawn(process.execPath, [...CLI, 'run', '--queue', own.url, '--queue-name', queue, '--json', ...hosts(1), '--', 'true'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      submitter.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      const done = new Promise<number | null>((resolve) => submitter.once('exit', (code) => resolve(code)));
+      const { Redis } = await import('ioredis');
+      const client = new Redis(own.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 });
+      await client.connect();
+      try {
+        expect(await eventually(async () => (await client.keys(`rxssh:${queue}:*`)).some((k) => /:\d+$|\/127\.0\.0\.2/.test(k)), 20_000)).toBe(true);
+        await client.flushall();
+      } finally {
+        client.disconnect();
+      }
+      const code = await done;
+      const results = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; error?: { message: string } }).filter((o) => o.type === 'result');
+      expect(results.map((r) => r.status)).toEqual(['lost']);
+      expect(results[0]?.error?.message).toMatch(/vanished from Redis/);
+      expect(code).toBe(3);
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+});
+
 describe('job data from Redis is data (issue 21)', () => {
   it('a job whose user smuggles ssh_config lines is refused: the worker never connects, never sends its password', async () => {
     const queue = `q-${process.pid}-hostile`;

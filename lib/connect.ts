@@ -8,10 +8,9 @@ import { isObservable, Observable } from 'rxjs';
 import type { Connection } from './connection.js';
 import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
 import { Session, type SessionSettings } from './internal/session.js';
-import { takeKnownTypesHint } from './internal/host-key-hints.js';
 import { warnIfNoNativeCrypto } from './internal/ssh2.js';
 import { HostKeyOffer } from './transport.js';
-import { register } from './internal/registry.js';
+import { register, registerRetry } from './internal/registry.js';
 
 
 /**
@@ -157,6 +156,14 @@ export interface ConnectConfig {
    * server's `AcceptEnv` decides which it takes.
    */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Host-key types to ask the server for first (`ssh-ed25519`, `ecdsa-sha2-nistp256`, a
+   * `…-cert-v01@openssh.com` type), or a look-up of them for a host and port: what known_hosts
+   * already knows for the host, as OpenSSH orders its host-key algorithms. `connectAlias` fills
+   * it from the ssh_config's known_hosts files. Without it, a host known only by another type is
+   * still verified: `verifyHostKey` has the connection start once more asking for that type.
+   */
+  readonly preferredHostKeyTypes?: readonly string[] | ((host: string, port: number) => Promise<readonly string[]>);
 }
 
 /** A connection's environment, checked: names as a shell's, values without NUL. */
@@ -279,20 +286,39 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
 export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
   const settings = settingsOf(config);
   warnIfNoNativeCrypto();
-  const offer$: Observable<HostKeyOffer> = new Observable<HostKeyOffer>((subscriber) => {
-    // The engine reports the offered key as plain data; the stage object is made here.
-    const session: Session = new Session(settings, {
-      hostKey: (key) => {
-        const offer = HostKeyOffer.create(key);
-        register(offer, session);
-        subscriber.next(offer);
-      },
-      error: (err) => subscriber.error(err),
-      close: () => subscriber.complete(),
-    });
-    // A known_hosts policy downstream says which key types it knows for this host: asked for first.
-    session.start(takeKnownTypesHint(offer$)?.(settings.host, settings.port));
-    return () => session.end();
+  const preferred = config.preferredHostKeyTypes;
+  return new Observable<HostKeyOffer>((subscriber) => {
+    let session: Session | undefined;
+    let retried = false;
+    // One session, or a second one when the verify stage asks for other key types first (the
+    // host is known only by those): the offer carries that request, so nothing between
+    // connect and verifyHostKey can lose it.
+    const open = (knownTypes: Promise<readonly string[]> | undefined): void => {
+      const current: Session = new Session(settings, {
+        hostKey: (key) => {
+          const offer = HostKeyOffer.create(key);
+          register(offer, current);
+          if (!retried) {
+            registerRetry(offer, (types) => {
+              if (retried || session !== current) return;
+              retried = true;
+              current.end();
+              open(Promise.resolve(types));
+            });
+          }
+          subscriber.next(offer);
+        },
+        error: (err) => {
+          if (session === current) subscriber.error(err);
+        },
+        close: () => {
+          if (session === current) subscriber.complete();
+        },
+      });
+      session = current;
+      current.start(knownTypes);
+    };
+    open(preferred === undefined ? undefined : Promise.resolve(typeof preferred === 'function' ? preferred(settings.host, settings.port) : preferred));
+    return () => session?.end();
   });
-  return offer$;
 }

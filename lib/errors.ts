@@ -177,11 +177,25 @@ export class HostKeyRejectedError extends SshError {
   readonly code: 'ERR_SSH_HOST_KEY_REJECTED' | 'ERR_SSH_HOST_KEY_UNKNOWN' | 'ERR_SSH_HOST_KEY_MISMATCH' | 'ERR_SSH_HOST_KEY_REVOKED' | 'ERR_SSH_HOST_CERTIFICATE' = 'ERR_SSH_HOST_KEY_REJECTED';
   /** The SHA256 fingerprint of the key the server offered, when known. */
   readonly fingerprint: string | undefined;
+  /**
+   * The key types the policy knows for this host, in the order to ask for them (a CA's
+   * certificates first), when it refused an offer (a host known only by its ECDSA key that
+   * offered ed25519). Unless the offered type was already the first of them, `verifyHostKey`
+   * has `connect` try once more asking for these first, as OpenSSH orders its host-key
+   * algorithms by known_hosts. Empty when another key type would not help.
+   */
+  readonly knownTypes: readonly string[] = [];
 
   constructor(message: string, fingerprint: string | undefined, context: SshErrorContext) {
     super(message, context);
     this.fingerprint = fingerprint;
   }
+}
+
+/** Sets the key types a rejecting policy knows for the host (see {@link HostKeyRejectedError.knownTypes}). @internal */
+export function setKnownTypes<E extends HostKeyRejectedError>(error: E, types: readonly string[]): E {
+  (error as { knownTypes: readonly string[] }).knownTypes = [...types];
+  return error;
 }
 
 /**

@@ -10,10 +10,9 @@ import { HostKeyRejectedError, SshError } from './errors.js';
 import { Transport, type HostKeyInfo, type HostKeyOffer } from './transport.js';
 
 export type { HostKeyInfo } from './transport.js';
-import { register, sessionOf } from './internal/registry.js';
+import { register, retryOf, sessionOf } from './internal/registry.js';
 import type { Session } from './internal/session.js';
 import { fingerprintOf } from './internal/fingerprint.js';
-import { hintKnownTypes, knownKeyTypesOf } from './internal/host-key-hints.js';
 
 
 /**
@@ -146,11 +145,9 @@ export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOf
   if (typeof policy !== 'function') {
     throw new TypeError('verifyHostKey() needs a policy such as pinned(…), knownHosts() or a predicate');
   }
-  const knownTypes = knownKeyTypesOf(policy);
   return (source) =>
     new Observable<Transport>((subscriber) => {
       let verdict: { unsubscribe(): void } | undefined;
-      if (knownTypes) hintKnownTypes(source, knownTypes);
       const upstream = source.subscribe({
         next: (offer) => {
           const session = sessionOf(offer);
@@ -159,7 +156,16 @@ export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOf
             return;
           }
           const info = offer.hostKey;
+          verdict?.unsubscribe(); // a new offer (the connection started over) replaces the last
           const reject = (cause: unknown): void => {
+            // The policy knows the host by key types other than the one offered first: start
+            // over asking for them first (once), as OpenSSH orders its host-key algorithms by
+            // known_hosts (a CA's certificates, then the plain types known).
+            const retry = retryOf(offer);
+            if (retry && cause instanceof HostKeyRejectedError && cause.knownTypes.length > 0 && cause.knownTypes[0] !== info.type) {
+              retry(cause.knownTypes);
+              return;
+            }
             const error =
               cause instanceof SshError
                 ? cause

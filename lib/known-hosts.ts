@@ -10,7 +10,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { revokedBy, type Revocation } from './internal/revoked-keys.js';
-import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, type SshErrorContext } from './errors.js';
+import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, setKnownTypes, type SshErrorContext } from './errors.js';
 import { checkHostCertificate, HOST_CERT_ALGORITHMS, parseCertificate, type ParsedCertificate } from './internal/certificate.js';
 import { verifySshSignature } from './internal/ssh2-reach.js';
 import { utils } from './internal/ssh2.js';
@@ -446,14 +446,23 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
  * host (as OpenSSH orders its host-key algorithms by known_hosts).
  */
 function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => Promise<boolean>, alias: string | undefined): HostKeyPolicy {
-  const aliased = alias === undefined ? policy : (key: HostKeyInfo) => policy({ ...key, host: alias, port: 22 });
-  return Object.assign(aliased, {
-    [KNOWN_KEY_TYPES]: async (host: string, port: number): Promise<string[]> => {
-      const [h, p] = alias === undefined ? [host, port] : [alias, 22];
-      const index = await indexOf(files, parseKnownHosts);
-      return knownKeyTypes(index.candidates([knownHostsName(h, p), h]), h, p);
-    },
-  });
+  const typesFor = async (host: string, port: number): Promise<string[]> => {
+    const [h, p] = alias === undefined ? [host, port] : [alias, 22];
+    const index = await indexOf(files, parseKnownHosts);
+    return knownKeyTypes(index.candidates([knownHostsName(h, p), h]), h, p);
+  };
+  const aliased = async (key: HostKeyInfo): Promise<boolean> => {
+    try {
+      return await policy(alias === undefined ? key : { ...key, host: alias, port: 22 });
+    } catch (err) {
+      // Unknown, or known by a key of another type: say which types are known, so that
+      // verifyHostKey can have the connection ask for those first (the error travels with the
+      // verdict, through any wrapper a user puts around this policy).
+      if (err instanceof HostKeyUnknownError || err instanceof HostKeyMismatchError) setKnownTypes(err, await typesFor(key.host, key.port).catch(() => []));
+      throw err;
+    }
+  };
+  return Object.assign(aliased, { [KNOWN_KEY_TYPES]: typesFor });
 }
 
 /**
@@ -481,7 +490,8 @@ export function hostCertificateAuthority(...caKeys: string[]): HostKeyPolicy {
   });
   const policy = async (key: HostKeyInfo): Promise<boolean> => {
     if (!key.type.endsWith('-cert-v01@openssh.com')) {
-      throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not a certificate, and only a CA is trusted`, key.fingerprint, context(key));
+      const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not a certificate, and only a CA is trusted`, key.fingerprint, context(key));
+      throw setKnownTypes(error, HOST_CERT_ALGORITHMS);
     }
     let cert: ParsedCertificate;
     try {

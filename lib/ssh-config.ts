@@ -11,6 +11,7 @@ import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY, type Observable } from 'rxjs';
 import { patternRegExp } from './internal/known-hosts-store.js';
+import { knownKeyTypesOf } from './internal/host-key-hints.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './config/reader.js';
 import { refusal } from './config/keywords.js';
 import { SshConfigError } from './errors.js';
@@ -555,15 +556,23 @@ export function connectAlias(alias: string, options: ConnectAliasConfig = {}): O
   for (const spec of target.proxyJump ? target.proxyJump.split(',') : []) {
     const hopSpec = parseHostSpec(spec);
     const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
-    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}) }).pipe(
-      verifyHostKey(hostKeyPolicyFor(hop)),
+    const hopPolicy = hostKeyPolicyFor(hop);
+    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}), ...preferring(hopPolicy) }).pipe(
+      verifyHostKey(hopPolicy),
       authenticate(...providersOf(hop, options), ...extra),
     );
   }
-  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}) }).pipe(
-    verifyHostKey(hostKeyPolicyFor(target)),
+  const policy = hostKeyPolicyFor(target);
+  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...preferring(policy) }).pipe(
+    verifyHostKey(policy),
     authenticate(...providersOf(target, options), ...extra),
   );
+}
+
+/** The key types the host's known_hosts files know, asked for first (as OpenSSH orders them). */
+function preferring(policy: HostKeyPolicy): Pick<ConnectConfig, 'preferredHostKeyTypes'> {
+  const lookup = knownKeyTypesOf(policy);
+  return lookup ? { preferredHostKeyTypes: async (host, port) => [...(await lookup(host, port))] } : {};
 }
 
 /**

@@ -1,27 +1,12 @@
 /**
- * How `verifyHostKey` tells the `connect` Observable it subscribes to which host-key types its
- * policy already knows for the host, so that the key exchange asks for those first (OpenSSH
- * orders its host-key algorithms by known_hosts). Set just before the subscription and taken by
- * it, synchronously, so each subscription sees its own policy's hint.
+ * Where a known_hosts policy keeps its "which key types are known for this host" look-up, for
+ * `connectAlias` to give `connect` as `preferredHostKeyTypes` (explicit config; nothing travels
+ * beside the stream). A policy wrapped by a user loses it; `verifyHostKey` then has the
+ * connection start over asking for the types a rejection names.
  */
-import type { Observable } from 'rxjs';
 
 /** Resolves the key types known for a host and port (`ssh-ed25519`, `ssh-rsa`, …). */
 export type KnownTypesLookup = (host: string, port: number) => Promise<readonly string[]>;
-
-const pending = new WeakMap<Observable<unknown>, KnownTypesLookup>();
-
-/** Leaves a hint for the next subscription to `source`. */
-export function hintKnownTypes(source: Observable<unknown>, lookup: KnownTypesLookup): void {
-  pending.set(source, lookup);
-}
-
-/** Takes the hint left for this Observable, if any. */
-export function takeKnownTypesHint(source: Observable<unknown>): KnownTypesLookup | undefined {
-  const hint = pending.get(source);
-  pending.delete(source);
-  return hint;
-}
 
 /**
  * Where a host-key policy keeps its "which key types are known for this host" look-up (set by

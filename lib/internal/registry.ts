@@ -15,3 +15,19 @@ export function register(stage: object, session: Session): void {
 export function sessionOf(stage: unknown): Session | undefined {
   return typeof stage === 'object' && stage !== null ? sessions.get(stage) : undefined;
 }
+
+const retries = new WeakMap<object, (types: readonly string[]) => void>();
+
+/**
+ * Lets a HostKeyOffer ask its `connect` to start over, asking for `types` first (once per
+ * subscription). The capability travels with the offer itself, so any operator between
+ * `connect` and `verifyHostKey` leaves it intact.
+ */
+export function registerRetry(offer: object, retry: (types: readonly string[]) => void): void {
+  retries.set(offer, retry);
+}
+
+/** The offer's retry, if its connection may still start over. */
+export function retryOf(offer: unknown): ((types: readonly string[]) => void) | undefined {
+  return typeof offer === 'object' && offer !== null ? retries.get(offer) : undefined;
+}

@@ -405,6 +405,16 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
     expect(await errorOf(login(info.port, otherCa))).toMatchObject({ reason: 'unknown-ca' });
     const plain = await certifiedSshd('policy-plain');
     expect(await errorOf(login(plain.info.port, hostCa))).toBeInstanceOf(HostKeyUnknownError);
+    // A tap in between changes nothing (issue 21 #17): the certificate is still asked for.
+    const tapped = await lastValueFrom(
+      connect({ host: '127.0.0.1', port: info.port, username: info.username }).pipe(
+        tap(() => undefined),
+        verifyHostKey(hostCertificateAuthority(readFileSync(`${hostCa}.pub`, 'utf8'))),
+        authenticate(privateKey(readFileSync(info.keys['ed25519'] ?? ''))),
+        run('echo by CA'),
+      ),
+    );
+    expect(tapped.stdout).toBe('by CA\n');
   });
 
   it('rxssh run over hosts that take certificates only (user and host), with a host CA in known_hosts; a fan-out over certificate and plain hosts keeps one result each', async () => {

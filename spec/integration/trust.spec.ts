@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, map, tap } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
@@ -29,6 +29,7 @@ import {
   run,
   verifyHostKey,
   withConnection,
+  type HostKeyPolicy,
 } from '../../lib/index.js';
 import { utils } from '../../lib/internal/ssh2.js';
 import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
@@ -79,6 +80,43 @@ function sshOutcome(file: string): Promise<Outcome> {
     );
   });
 }
+
+describe('composing stages does not change what they do (issue 21 #17)', () => {
+  it('a tap between connect and verifyHostKey, and a policy wrapped in a function of the user, verify a host known only by its ECDSA key', async () => {
+    const file = join(dir, 'kh-composed');
+    writeFileSync(file, `${knownHostsName('127.0.0.1', s.port)} ${hostKeyLine(s.dir, 'ecdsa')}\n`);
+    const policy = knownHosts({ files: [file] });
+    const seen: string[] = [];
+    const wrapped: HostKeyPolicy = (key) => {
+      seen.push(key.type);
+      return policy(key);
+    };
+    const base = () => connect({ host: '127.0.0.1', port: s.port, username: s.username });
+    const pipelines = {
+      tap: base().pipe(
+        tap(() => seen.push('tap')),
+        verifyHostKey(policy),
+      ),
+      wrapped: base().pipe(verifyHostKey(wrapped)),
+      both: base().pipe(
+        map((offer) => offer),
+        verifyHostKey(wrapped),
+      ),
+    };
+    for (const [name, transport$] of Object.entries(pipelines)) {
+      const r = await lastValueFrom(
+        transport$.pipe(
+          authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? ''))),
+          withConnection((c) => c.run('echo composed').pipe(map((out) => [out.stdout, c.hostKey.fingerprint]))),
+        ),
+      );
+      expect(r, name).toEqual(['composed\n', s.hostFingerprints['ecdsa']]);
+    }
+    // The wrapped policy saw the ed25519 offer first, refused it, and the connection started
+    // over asking for ECDSA (one extra handshake), as with the policy given directly.
+    expect(seen.filter((t) => t !== 'tap')).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-ed25519', 'ecdsa-sha2-nistp256']);
+  });
+});
 
 describe('known key types are asked for first (OpenSSH orders its host-key algorithms by known_hosts)', () => {
   it.each([['ecdsa'], ['rsa']])('a host known only by its %s key is verified with that key, as `ssh -o StrictHostKeyChecking=yes` does', async (type) => {

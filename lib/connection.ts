@@ -9,10 +9,10 @@ import { holdWhile } from './internal/hold.js';
 import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from './internal/errors-map.js';
 import { openChannel } from './internal/channel-open.js';
-import { watchSftpRequests } from './internal/ssh2-reach.js';
+import { sftpRequestsReachable, watchSftpRequests } from './internal/ssh2-reach.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { SftpSession } from './sftp.js';
-import { ConnectionLostError, ProtocolError, SftpError, TimeoutError } from './errors.js';
+import { ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from './errors.js';
 import {
   forwardDynamic,
   forwardLocal,
@@ -222,6 +222,14 @@ export class Connection {
       }).subscribe({
         next: ({ channel: s, release }) => {
           sftp = s;
+          if (!sftpRequestsReachable(s)) {
+            // Deadlines and a lost channel could not reach its pending requests: refuse loudly.
+            s.on('error', noop);
+            s.once('close', release);
+            s.end();
+            subscriber.error(new Ssh2CompatibilityError("ssh2's SFTP session has no request table (_requests): rxssh could not end requests that will not be answered", { ...where, phase: 'sftp' }));
+            return;
+          }
           const handle = new SftpSession(s, where);
           let stall: TimeoutError | undefined;
           const requestMs = session.sftpRequestTimeout;

@@ -9,7 +9,7 @@ import { isIP, Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, take, type Observable, type Subscription } from 'rxjs';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
-import { acceptCertificateSignature, guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
+import { acceptCertificateSignature, guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signalsReachable, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated } from './ssh2-reach.js';
 import { Client } from './ssh2.js';
 import { slabReads } from './socket-reads.js';
 import { AuthenticationError, ConnectError, ConnectionLostError, HostKeyRejectedError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
@@ -362,6 +362,7 @@ export class Session {
       guardChannelOpens(this.client) &&
       skipHostKeyProofs(this.client) &&
       signPublicKeyAtOnce(this.client) &&
+      signalsReachable(this.client) &&
       policeChannels(this.client, (channel, what) => {
         const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
         const fault = this.channelFaults.get(channel);

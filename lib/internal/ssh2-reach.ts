@@ -19,6 +19,15 @@ import { AGENT_SIGNER, CERTIFICATE, certificateAlgorithm, wireString, type Agent
  *
  * @returns true when the request was sent.
  */
+/**
+ * Whether a live client can send signals the way {@link sendSignal} does (its protocol object
+ * has `signal()`): checked at connect, so that a cancel can never silently stop signalling the
+ * remote process.
+ */
+export function signalsReachable(client: object): boolean {
+  return typeof (client as any)._protocol?.signal === 'function';
+}
+
 export function sendSignal(channel: ClientChannel, signal: string): boolean {
   const chan = channel as any;
   const state: unknown = chan.outgoing?.state;
@@ -383,7 +392,7 @@ export function guardChannelOpens(client: object): boolean {
  * @returns the stop function (also safe when the shape is not there: nothing is watched then).
  */
 export function watchSftpRequests(sftp: object, ms: number, onStall: () => void): () => void {
-  if (typeof (sftp as any)._requests !== 'object' || (sftp as any)._requests === null) return () => undefined;
+  if (!sftpRequestsReachable(sftp)) throw new Error("ssh2's SFTP session has no request table (_requests): request deadlines cannot be enforced");
   const firstSeen = new Map<string, number>();
   const timer = setInterval(
     () => {
@@ -410,6 +419,16 @@ export function watchSftpRequests(sftp: object, ms: number, onStall: () => void)
  * only once the channel has closed, which a server that stopped answering may never let
  * happen).
  */
+/**
+ * Whether an ssh2 SFTP session keeps its pending requests where {@link watchSftpRequests} and
+ * {@link abandonSftpRequests} find them: checked when a session opens, so that request deadlines
+ * and a lost channel can never silently leave requests waiting.
+ */
+export function sftpRequestsReachable(sftp: object): boolean {
+  const requests: unknown = (sftp as any)._requests;
+  return typeof requests === 'object' && requests !== null;
+}
+
 export function abandonSftpRequests(sftp: object, err: Error): void {
   const requests = (sftp as any)._requests;
   if (typeof requests !== 'object' || requests === null) return;

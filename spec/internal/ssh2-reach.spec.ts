@@ -159,3 +159,32 @@ describe('the ssh2 the reach-ins were checked against', () => {
     expect(ssh2Incompatibility()).toBeUndefined();
   });
 });
+
+describe('reach-ins fail loudly, never quietly (issue 21 #18)', () => {
+  it('a client whose protocol cannot signal fails connect with Ssh2CompatibilityError (a cancel would no longer stop the remote process)', async () => {
+    const { Ssh2CompatibilityError, authenticate, connect, password, pinned, verifyHostKey } = await import('../../lib/index.js');
+    const { signalsReachable } = await import('../../lib/internal/ssh2-reach.js');
+    expect(signalsReachable({ _protocol: { signal: () => undefined } })).toBe(true);
+    expect(signalsReachable({ _protocol: {} })).toBe(false);
+    const Protocol = (await import('node:module')).createRequire(import.meta.url)('ssh2/lib/protocol/Protocol.js') as { prototype: Record<string, unknown> };
+    const signal = Protocol.prototype['signal'];
+    Protocol.prototype['signal'] = undefined;
+    try {
+      const err = await new Promise((resolve) =>
+        connect({ host: server.info.host, port: server.info.port, username: server.info.username })
+          .pipe(verifyHostKey(pinned(server.info.hostKey.fingerprint)), authenticate(password(server.info.password)))
+          .subscribe({ error: resolve, next: () => resolve('connected') }),
+      );
+      expect(err).toBeInstanceOf(Ssh2CompatibilityError);
+    } finally {
+      Protocol.prototype['signal'] = signal;
+    }
+  });
+
+  it('an SFTP session without a request table is refused with Ssh2CompatibilityError (deadlines and a lost channel could not reach its requests)', async () => {
+    const { sftpRequestsReachable, watchSftpRequests } = await import('../../lib/internal/ssh2-reach.js');
+    expect(sftpRequestsReachable({ _requests: {} })).toBe(true);
+    expect(sftpRequestsReachable({})).toBe(false);
+    expect(() => watchSftpRequests({}, 1000, () => undefined)).toThrow(/request table/);
+  });
+});

@@ -19,6 +19,7 @@ import { guardedConnector } from './internal/redis-connector.js';
 import { encodeError, reviveError, type WireError } from './internal/worker-wire.js';
 import { toBuffer } from './internal/bytes.js';
 import { parseJobData, type JobData } from './internal/queue-job.js';
+import { signQueued, unsigned, verifyQueued } from './internal/queue-signing.js';
 
 /**
  * Where the queue is: the Redis server (`redis://host:port[/db]`, `rediss://` for TLS) and the
@@ -48,6 +49,14 @@ export interface QueueConfig {
    * {@link QueueError} (ms, default 10 000). Redis is pinged every second.
    */
   readonly unavailableAfter?: number;
+  /**
+   * A secret the submitters and workers of this queue share (at least 16 bytes): the submitter
+   * signs each job with it, a worker each output message and result (HMAC-SHA256, bound to the
+   * job id). A worker refuses a job that is unsigned or wrongly signed; a submitter drops such
+   * output and results and ends the host `lost`. Without it, anyone who can write to Redis can
+   * have workers run commands and forge results (see the guide's "Scaling out").
+   */
+  readonly secret?: string | Uint8Array;
 }
 
 /**
@@ -110,12 +119,16 @@ interface JobReturn {
   readonly error: WireError | null;
   /** Progress messages sent (the submitter checks it saw them all). */
   readonly sent: number;
+  /** The worker's signature, with a queue secret. */
+  readonly sig?: string;
 }
 
 /** A progress message: numbered output chunks (`0` stdout, `1` stderr; base64). */
 interface JobProgress {
   readonly seq: number;
   readonly c: ReadonlyArray<readonly [0 | 1, string]>;
+  /** The worker's signature, with a queue secret. */
+  readonly sig?: string;
 }
 
 const STALLED = 'stalled more than allowable limit';
@@ -178,6 +191,14 @@ function connectionFor(queue: QueueConfig): { options: Record<string, unknown>; 
 }
 
 /** The queue's name and key prefix, checked. @internal */
+/** The queue's shared secret as bytes, checked (at least 16 bytes). @internal */
+export function queueSecret(queue: QueueConfig): Buffer | undefined {
+  if (queue.secret === undefined) return undefined;
+  const secret = typeof queue.secret === 'string' ? Buffer.from(queue.secret, 'utf8') : Buffer.from(queue.secret);
+  if (secret.length < 16) throw new TypeError('queue secret: at least 16 bytes');
+  return secret;
+}
+
 export function queueNames(queue: QueueConfig): { name: string; prefix: string } {
   const name = queue.name ?? 'rxssh';
   const prefix = queue.prefix ?? 'rxssh';
@@ -297,6 +318,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
   const runId = config.runId ?? randomBytes(6).toString('hex');
   if (runId === '' || runId.includes(':')) throw new TypeError('fanOutOnQueue(): runId must be non-empty and have no ":"');
   const { name, prefix } = queueNames(config.queue);
+  const secret = queueSecret(config.queue);
   redisOptions(config.queue); // a bad URL throws here, not at subscribe
   const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
   const fanOutConfig: FanOutConfig = { ...config, concurrency: config.concurrency ?? 1000, retries: 0 };
@@ -386,6 +408,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
           let jobId = firstId;
           let ended = false;
           let received = 0;
+          let forged = 0;
           let retried = false;
           let submitted = false;
           const where = { host: target.host, port: target.port ?? 22 };
@@ -400,7 +423,11 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
             jobId = id;
             watchers.set(id, watcher);
             ready
-              .then(() => queue.add('host', { ...base, target } satisfies JobData, { jobId: id, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP }))
+              .then(() => {
+                const data: JobData = { ...base, target };
+                const signed: JobData = secret ? { ...data, sig: signQueued(secret, 'job', id, data) } : data;
+                return queue.add('host', signed, { jobId: id, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP });
+              })
               .then(() => {
                 submitted = true;
               })
@@ -418,7 +445,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
                 if (ended || jobId !== id || !existing) return;
                 // A run id joins only the same job: another command (or host, stdin, env) under
                 // it is an error, never the old job's result reported for a command that never ran.
-                const differs = jobDifference(existing.data, { ...base, target });
+                const differs = jobDifference(existing.data, { ...base, target }, secret && { secret, id });
                 if (differs) {
                   return end(new QueueError(`run id ${runId} already holds job ${id} with another ${differs}: a run id joins only the same host, command, stdin and env (use a new run id)`, { ...where, phase: 'connection' }));
                 }
@@ -429,12 +456,22 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
             progress: (data) => {
               const p = data as JobProgress;
               if (typeof p !== 'object' || p === null || !Array.isArray(p.c)) return;
+              if (secret && !verifyQueued(secret, 'progress', jobId, unsigned(p), p.sig)) {
+                forged++; // dropped, and the host fails when it ends
+                return;
+              }
               received++;
               for (const [stream, text] of p.c) subscriber.next({ stream: stream === 0 ? 'stdout' : 'stderr', data: Buffer.from(text, 'base64') });
             },
             completed: (value) => {
               const r = (typeof value === 'string' ? JSON.parse(value) : value) as JobReturn | undefined;
               if (!r || typeof r.status !== 'string') return end(new QueueError(`job ${jobId} ended without a result`, { ...where, phase: 'connection' }));
+              if (secret && !verifyQueued(secret, 'result', jobId, unsigned(r), r.sig)) {
+                return end(new QueueError(`job ${jobId}: its result is unsigned or wrongly signed (a worker without this queue's secret, or written by someone else); dropped`, { ...where, phase: 'connection' }));
+              }
+              if (forged > 0) {
+                return end(new QueueError(`job ${jobId}: ${forged} output message(s) were unsigned or wrongly signed; dropped`, { ...where, phase: 'connection' }));
+              }
               if (received < r.sent) {
                 return end(new QueueError(`job ${jobId}: ${r.sent - received} of its ${r.sent} output message(s) did not arrive (a run id submitted again, or the event stream was trimmed); it ended ${r.status}`, { ...where, phase: 'connection' }));
               }
@@ -482,13 +519,14 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
 }
 
 /** What differs between a job found in Redis and the one this run would submit (`command`, `env`, …), or undefined. */
-function jobDifference(found: unknown, wanted: JobData): string | undefined {
+function jobDifference(found: unknown, wanted: JobData, signing?: { readonly secret: Buffer; readonly id: string } | undefined): string | undefined {
   let existing: JobData;
   try {
     existing = parseJobData(found);
   } catch {
     return 'shape (not a job of this format)';
   }
+  if (signing && !verifyQueued(signing.secret, 'job', signing.id, unsigned(existing), existing.sig)) return 'signature (not signed with this queue secret)';
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const sorted = (env: Readonly<Record<string, string>> | undefined) => (env ? Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)) : null);
   const fields: Array<[string, unknown, unknown]> = [
@@ -537,8 +575,13 @@ export interface QueueWorkerConfig {
   readonly lockDuration?: number;
   /** How often this worker checks for stalled jobs (ms, default 5 000). */
   readonly stalledInterval?: number;
-  /** Told about every job this worker takes and ends (for logs). */
+  /** Told about every job this worker takes, ends or refuses (for logs). */
   readonly onJob?: (event: QueueWorkerEvent) => void;
+  /**
+   * The hosts this worker may run jobs for (an allow-list): a job for any other target is
+   * refused before anything is done with it. Default: every host this worker can reach.
+   */
+  readonly allowHosts?: (target: LabelledTarget) => boolean;
 }
 
 /**
@@ -551,13 +594,15 @@ export interface QueueWorkerConfig {
  */
 export interface QueueWorkerEvent {
   /** The worker took the job, or finished it. */
-  readonly type: 'started' | 'ended';
+  readonly type: 'started' | 'ended' | 'refused';
   /** The job's id (`RUNID/host`). */
   readonly jobId: string;
-  /** The host's label. */
+  /** The host's label (for a refused job, as the job claims it). */
   readonly host: string;
   /** For `ended`: the host's status. */
   readonly status?: HostStatus;
+  /** For `refused`: why (not a job of this format, unsigned or wrongly signed, a host outside `allowHosts`). */
+  readonly reason?: string;
 }
 
 /**
@@ -607,6 +652,7 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
   const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
   const { name, prefix } = queueNames(config.queue);
+  const guard = { secret: queueSecret(config.queue), allowHosts: config.allowHosts };
   const concurrency = config.concurrency ?? 32;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('queueWorker(): concurrency must be a positive integer');
   const running = new Map<string, Subscription>();
@@ -625,7 +671,7 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
     for (const c of [monitor, listener]) c.on('error', () => undefined);
     const cancelKey = `${prefix}:${name}:rxssh:cancelled`;
     const processor = (job: Job<JobData>, _token: string | undefined, signal: AbortSignal | undefined): Promise<JobReturn> =>
-      runJob(job, signal, pipeline, running, monitor, cancelKey, config.onJob);
+      runJob(job, signal, pipeline, running, monitor, cancelKey, config.onJob, guard);
     const worker: Worker<JobData, JobReturn> = new bullmq.Worker<JobData, JobReturn>(name, processor, {
       connection,
       prefix,
@@ -677,13 +723,26 @@ async function runJob(
   monitor: Redis,
   cancelKey: string,
   onJob: QueueWorkerConfig['onJob'],
+  guard: { readonly secret: Buffer | undefined; readonly allowHosts: QueueWorkerConfig['allowHosts'] },
 ): Promise<JobReturn> {
-  // Job data is data: anyone who can write to Redis wrote it (see parseJobData).
-  const data = parseJobData(job.data);
   const jobId = job.id ?? '';
+  const refuse = (reason: string): never => {
+    const claimed = (job.data as { target?: { label?: unknown } } | undefined)?.target?.label;
+    onJob?.({ type: 'refused', jobId, host: typeof claimed === 'string' ? claimed : '?', reason });
+    throw new Error(`refused: ${reason}`);
+  };
+  // Job data is data: anyone who can write to Redis wrote it (see parseJobData).
+  let data: JobData;
+  try {
+    data = parseJobData(job.data);
+  } catch (err) {
+    return refuse((err as Error).message);
+  }
+  if (guard.secret && !verifyQueued(guard.secret, 'job', jobId, unsigned(data), data.sig)) refuse('the job is unsigned or wrongly signed (not from a submitter with this queue secret)');
+  if (guard.allowHosts && !guard.allowHosts(data.target)) refuse(`${data.target.host} is outside this worker's allowed hosts`);
   if ((await monitor.sismember(cancelKey, jobId)) === 1) throw new Error('cancelled by the submitter before it started');
   onJob?.({ type: 'started', jobId, host: data.target.label });
-  const sender = new ProgressSender(job, data.capture);
+  const sender = new ProgressSender(job, data.capture, guard.secret);
   const stdin = data.stdin === undefined ? undefined : Buffer.from(data.stdin, 'base64');
   const jobView = { command: data.command, ...(stdin ? { stdin } : {}), ...(data.env ? { env: data.env } : {}), ...(data.pty ? { pty: true } : {}), ...(data.user ? { user: data.user } : {}) };
   const result = await new Promise<JobReturn>((resolve) => {
@@ -704,7 +763,8 @@ async function runJob(
   running.delete(jobId);
   const sent = await sender.end();
   onJob?.({ type: 'ended', jobId, host: data.target.label, status: result.status });
-  return { ...result, sent };
+  const done: JobReturn = { ...result, sent };
+  return guard.secret ? { ...done, sig: signQueued(guard.secret, 'result', jobId, done) } : done;
 }
 
 /**
@@ -722,6 +782,7 @@ class ProgressSender {
   constructor(
     readonly job: Job<JobData>,
     capture: number,
+    readonly secret?: Buffer,
   ) {
     this.#left = [capture + 1, capture + 1];
   }
@@ -741,7 +802,8 @@ class ProgressSender {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
-    const message: JobProgress = { seq: this.#sent++, c: this.#pending };
+    const body: JobProgress = { seq: this.#sent++, c: this.#pending };
+    const message: JobProgress = this.secret ? { ...body, sig: signQueued(this.secret, 'progress', this.job.id ?? '', body) } : body;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#chain = this.#chain.then(() => this.job.updateProgress(message as unknown as object)).catch(() => undefined);

@@ -22,6 +22,8 @@ export const QUEUE_OPTIONS = {
   'redis-password-file': { type: 'string' },
   'redis-ca': { type: 'string' },
   'redis-timeout': { type: 'string' },
+  'queue-secret-file': { type: 'string' },
+  'queue-secret-env': { type: 'string' },
 } as const;
 
 export const QUEUE_HELP = `queue (Redis, BullMQ):
@@ -35,6 +37,10 @@ export const QUEUE_HELP = `queue (Redis, BullMQ):
       --redis-ca FILE     CA certificate(s) for rediss://
       --redis-timeout SEC give up when Redis is unreachable this long (run: 10, worker: 30);
                           a run's hosts without a result then end 'lost'
+      --queue-secret-file FILE / --queue-secret-env VAR   a secret (16+ bytes) shared by runs
+                          and workers: runs sign jobs, workers sign output and results, and
+                          both drop what is unsigned or wrongly signed (a Redis writer cannot
+                          then run commands or forge results)
 `;
 
 /** The QueueConfig from the queue flags; throws UsageError. */
@@ -70,7 +76,23 @@ export function queueConfigOf(values: Values, io: Io, redisTimeoutSec = 10): Que
   const timeoutText = values['redis-timeout'] as string | undefined;
   const timeoutSec = timeoutText === undefined ? redisTimeoutSec : Number(timeoutText);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError('--redis-timeout takes a positive number of seconds');
+  const secretFile = values['queue-secret-file'] as string | undefined;
+  const secretEnv = values['queue-secret-env'] as string | undefined;
+  if (secretFile && secretEnv) throw new UsageError('give --queue-secret-file or --queue-secret-env, not both');
+  let secret: string | undefined;
+  if (secretEnv) {
+    secret = io.env[secretEnv];
+    if (secret === undefined) throw new UsageError(`--queue-secret-env ${secretEnv}: the variable is not set`);
+  } else if (secretFile) {
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--queue-secret-file ${secretFile}: ${(err as Error).message}`);
+    }
+  }
+  if (secret !== undefined && Buffer.byteLength(secret) < 16) throw new UsageError('the queue secret must be at least 16 bytes');
   const config: QueueConfig = {
+    ...(secret !== undefined ? { secret } : {}),
     unavailableAfter: timeoutSec * 1000,
     url,
     ...(user ? { username: user } : {}),

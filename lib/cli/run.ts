@@ -336,7 +336,7 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?:
 const WORKERS_OWN = ['ssh-config', 'option', 'extra-args', 'extra-arg', 'identity', 'certificate', 'known-hosts', 'accept-new', 'password-env', 'passphrase-env', 'askpass', 'aliases'];
 
 function queueRunOptions(values: Values, io: Io): QueueRunOptions | undefined {
-  const queueOnly = ['queue-name', 'queue-prefix', 'redis-user', 'redis-password-env', 'redis-password-file', 'redis-ca', 'redis-timeout', 'run-id', 'retry-lost'].filter((k) => values[k] !== undefined);
+  const queueOnly = ['queue-name', 'queue-prefix', 'redis-user', 'redis-password-env', 'redis-password-file', 'redis-ca', 'redis-timeout', 'queue-secret-file', 'queue-secret-env', 'run-id', 'retry-lost'].filter((k) => values[k] !== undefined);
   if (values['queue'] === undefined) {
     if (queueOnly.length) throw new UsageError(`--${queueOnly[0]} needs --queue`);
     return undefined;

@@ -3,8 +3,11 @@
  * them as `rxssh run` would, with this machine's own credentials, agent, known_hosts and
  * ssh_config; no secret is ever read from Redis.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { QueueError } from '../errors.js';
+import { parseHostsFile, type LabelledTarget } from '../fan-out.js';
+import { hostMatches } from '../known-hosts.js';
 import type { QueueHostPipeline } from '../queue.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
@@ -37,7 +40,10 @@ hosts (as 'rxssh run' resolves them):
       --accept-new        trust and record unknown hosts
       --password-env VAR  an SSH password from an environment variable
       --passphrase-env VAR  the passphrase of encrypted keys (or SSH_ASKPASS)
-  -v, --verbose           log each job taken and ended
+      --allow-hosts PATTERNS  run jobs only for hosts matching these OpenSSH patterns
+                          (comma-separated, !negation; repeatable); others are refused
+      --allow-hosts-file FILE run jobs only for the hosts of this hosts file (pssh format)
+  -v, --verbose           log each job taken, ended and refused
       --help              this help
 
 exit codes: 0 closed cleanly, 1 Redis unreachable for --redis-timeout (or another error),
@@ -54,6 +60,8 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     concurrency: { type: 'string' },
     name: { type: 'string' },
     'lock-duration': { type: 'string' },
+    'allow-hosts': { type: 'string', multiple: true },
+    'allow-hosts-file': { type: 'string' },
   } as const);
   if (values.help) {
     io.stdout.write(WORKER_HELP);
@@ -79,6 +87,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     const t = job.user && !target.username ? { ...target, username: job.user } : target;
     return hostPipeline(t, job.command, o, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
   };
+  const allowHosts = allowList(v['allow-hosts'] as string[] | undefined, v['allow-hosts-file'] as string | undefined);
   const { queueWorker } = await import('../queue.js');
   const worker = queueWorker(pipeline, {
     queue,
@@ -86,9 +95,12 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     name,
     lockDuration: lockSec * 1000,
     stalledInterval: Math.min(5000, (lockSec * 1000) / 2),
-    ...(o.verbose
-      ? { onJob: (e) => io.stderr.write(`rxssh worker ${name}: ${e.type === 'started' ? 'took' : `ended (${e.status ?? ''})`} ${terminalSafe(e.host)} [${terminalSafe(e.jobId)}]\n`) }
-      : {}),
+    ...(allowHosts ? { allowHosts } : {}),
+    onJob: (e) => {
+      // A refused job is always said: someone wrote it to Redis.
+      if (e.type === 'refused') io.stderr.write(`rxssh worker ${name}: refused ${terminalSafe(e.host)} [${terminalSafe(e.jobId)}]: ${terminalSafe(e.reason ?? '')}\n`);
+      else if (o.verbose) io.stderr.write(`rxssh worker ${name}: ${e.type === 'started' ? 'took' : `ended (${e.status ?? ''})`} ${terminalSafe(e.host)} [${terminalSafe(e.jobId)}]\n`);
+    },
   });
   let stops = 0;
   const offInterrupt = io.onInterrupt(() => {
@@ -109,4 +121,22 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   } finally {
     offInterrupt();
   }
+}
+
+/** The worker's allow-list from --allow-hosts patterns and an --allow-hosts-file inventory (undefined: every host). */
+function allowList(patterns: readonly string[] | undefined, file: string | undefined): ((target: LabelledTarget) => boolean) | undefined {
+  if (!patterns?.length && !file) return undefined;
+  const list = (patterns ?? []).join(',');
+  let listed = new Set<string>();
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--allow-hosts-file ${file}: ${(err as Error).message}`);
+    }
+    listed = new Set(parseHostsFile(text).map((t) => `${t.host.toLowerCase()}:${t.port ?? 22}`));
+  }
+  return (target) =>
+    (list !== '' && hostMatches(list, target.host.toLowerCase())) || listed.has(`${target.host.toLowerCase()}:${target.port ?? 22}`);
 }

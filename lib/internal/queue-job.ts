@@ -19,6 +19,8 @@ export interface JobData {
   readonly timeout: number;
   readonly capture: number;
   readonly retries: number;
+  /** The submitter's signature (with `QueueConfig.secret`): hex HMAC-SHA256 over the rest. */
+  readonly sig?: string;
 }
 
 /** A job whose data does not have the shape of version 1; the worker refuses it. */
@@ -88,6 +90,11 @@ function env(value: unknown): Readonly<Record<string, string>> {
   return value as Record<string, string>;
 }
 
+function signature(value: unknown): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) fail('sig', 'must be 64 hex digits');
+  return value;
+}
+
 /**
  * Checks a job's data from Redis and returns it with only the known fields; throws
  * {@link BadJobError} naming the first field that does not fit.
@@ -116,5 +123,6 @@ export function parseJobData(raw: unknown): JobData {
     timeout: timeout as number,
     capture: count(raw['capture'], 'capture', 0, 2 ** 31 - 1),
     retries: count(raw['retries'], 'retries', 0, 100),
+    ...(raw['sig'] !== undefined ? { sig: signature(raw['sig']) } : {}),
   };
 }

@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 const CLI = ['--import', 'tsx', 'lib/cli/bin.ts'];
-const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, RXSSH_WORKER_PW: 'worker-secret', SSH_AUTH_SOCK: '' });
+const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, RXSSH_WORKER_PW: 'worker-secret', RXSSH_QSECRET: 'a shared secret for this spec only', RXSSH_QSECRET_OTHER: 'another secret, sixteen bytes+', SSH_AUTH_SOCK: '' });
 const queueFlags = (name: string, url = redis.url) => ['--queue', url, '--queue-name', name, '--redis-password-env', 'RXSSH_REDIS_PW'];
 
 interface RunningWorker {
@@ -347,6 +347,69 @@ describe('job data from Redis is data (issue 21)', () => {
       await jobs.close();
       evil.close();
     }
+  }, 60_000);
+});
+
+describe('a queue on a shared Redis: signed jobs and results, allowed hosts (issue 21 #19)', () => {
+  const SECRET = 'a shared secret for this spec only';
+  const withSecret = (name: string, secret = SECRET) => [...queueFlags(name), '--queue-secret-env', secret === SECRET ? 'RXSSH_QSECRET' : 'RXSSH_QSECRET_OTHER'];
+
+  it('with a shared secret the run works; an unsigned job is refused by the worker and never connects', async () => {
+    const queue = `q-${process.pid}-signed`;
+    const worker = await startWorker('signed', queue, ['--queue-secret-env', 'RXSSH_QSECRET']);
+    const ok = await cli(['run', ...withSecret(queue), ...hosts(2), '-i', '--', 'echo signed']);
+    expect(ok, ok.stderr).toMatchObject({ code: 0 });
+    expect(ok.stdout.match(/\nsigned\n/g)).toHaveLength(2);
+    const seen = { connections: 0 };
+    const evil = new Server({ hostKeys: [generateEd25519().private] }, (client) => {
+      seen.connections++;
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const port = (evil.address() as { port: number }).port;
+    const { Queue } = await import('bullmq');
+    const jobs = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port, password: REDIS_PASSWORD }, prefix: 'rxssh' });
+    try {
+      const base = { v: 1, runId: 'forged', command: 'id', timeout: 10_000, capture: 1024, retries: 0, target: { host: '127.0.0.1', port, label: `127.0.0.1:${port}` } };
+      await jobs.add('host', base, { jobId: 'forged/unsigned', attempts: 1 });
+      await jobs.add('host', { ...base, sig: 'ab'.repeat(32) }, { jobId: 'forged/badsig', attempts: 1 });
+      for (const id of ['forged/unsigned', 'forged/badsig']) {
+        expect(await eventually(async () => (await jobs.getJob(id))?.failedReason !== undefined, 20_000), id).toBe(true);
+        expect((await jobs.getJob(id))?.failedReason).toMatch(/refused: the job is unsigned or wrongly signed/);
+      }
+      expect(worker.log).toMatch(/refused 127\.0\.0\.1:\d+ \[forged\/unsigned\]/);
+      expect(seen.connections).toBe(0);
+    } finally {
+      await jobs.close();
+      evil.close();
+    }
+  }, 60_000);
+
+  it('a worker without the secret (or with another) cannot make the run report a result: the hosts end lost, never ok', async () => {
+    const queue = `q-${process.pid}-forger`;
+    await startWorker('no-secret', queue);
+    const forged = await cli(['run', ...withSecret(queue), '--json', ...hosts(1), '--', 'echo forged']);
+    const result = forged.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; error?: { message: string } }).find((o) => o.type === 'result');
+    expect(result?.status).toBe('lost');
+    expect(result?.error?.message).toMatch(/unsigned or wrongly signed/);
+    expect(forged.code).toBe(3);
+    const other = `q-${process.pid}-othersecret`;
+    await startWorker('other-secret', other, ['--queue-secret-env', 'RXSSH_QSECRET_OTHER']);
+    const refused = await cli(['run', ...withSecret(other), '--json', ...hosts(1), '--', 'true']);
+    expect(refused.stdout).toMatch(/"status":"lost".*refused: the job is unsigned or wrongly signed/);
+  }, 60_000);
+
+  it('--allow-hosts: a worker refuses jobs for hosts outside its list', async () => {
+    const queue = `q-${process.pid}-allow`;
+    const worker = await startWorker('allow', queue, ['--allow-hosts', '127.0.0.2,127.0.0.9']);
+    const r = await cli(['run', ...queueFlags(queue), '--json', '-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '--', 'echo allowed']);
+    const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string; error?: { message: string } }).filter((o) => o.type === 'result');
+    expect(results.map((x) => [x.host, x.status]).sort()).toEqual([
+      [`127.0.0.2:${fleet.info.port}`, 'ok'],
+      [`127.0.0.3:${fleet.info.port}`, 'lost'],
+    ]);
+    expect(results.find((x) => x.status === 'lost')?.error?.message).toMatch(/127\.0\.0\.3 is outside this worker's allowed hosts/);
+    expect(worker.log).toMatch(/refused 127\.0\.0\.3/);
   }, 60_000);
 });
 

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { lastValueFrom, type Observable, type Subscription } from 'rxjs';
+import { from, lastValueFrom, switchMap, type Observable, type Subscription } from 'rxjs';
 import { ConnectionLostError } from './errors.js';
 import type { Connection } from './connection.js';
 import type { ExecResult } from './exec.js';
 import { connectAlias, type ConnectAliasConfig } from './ssh-config.js';
-import type { SftpSession, TransferConfig } from './sftp.js';
+import { remotePath, uploadPath, type SftpSession, type TransferConfig } from './sftp.js';
 import type { StdinSource } from './channel.js';
 
 /**
@@ -127,7 +127,11 @@ export class ConnectionHandle implements AsyncDisposable {
    * ```
    */
   async putFile(local: string, remote: string, config: TransferConfig = {}): Promise<void> {
-    await lastValueFrom(this.connection.withSftp((sftp) => sftp.upload(local, remote, config)), { defaultValue: undefined });
+    // As scp: `~` is the remote home, an existing directory receives the file under its name.
+    await lastValueFrom(
+      this.connection.withSftp((sftp) => from(uploadPath(sftp, local, remote)).pipe(switchMap((path) => sftp.upload(local, path, config)))),
+      { defaultValue: undefined },
+    );
   }
 
   /**
@@ -139,7 +143,10 @@ export class ConnectionHandle implements AsyncDisposable {
    * ```
    */
   async getFile(remote: string, local: string, config: TransferConfig = {}): Promise<void> {
-    await lastValueFrom(this.connection.withSftp((sftp) => sftp.download(remote, local, config)), { defaultValue: undefined });
+    await lastValueFrom(
+      this.connection.withSftp((sftp) => from(remotePath(sftp, remote)).pipe(switchMap((path) => sftp.download(path, local, config)))),
+      { defaultValue: undefined },
+    );
   }
 
   /**

@@ -129,6 +129,8 @@ export {
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
 export {
   SftpSession,
+  remotePath,
+  uploadPath,
   MAX_TREE_DEPTH,
   SFTP_STATUS,
   type SftpStats,

@@ -12,6 +12,7 @@ import { basename, dirname, posix, sep } from 'node:path';
 import { concatMap, defer, EMPTY, from, isObservable, lastValueFrom, mergeMap, noop, Observable, tap, toArray } from 'rxjs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import { SftpError, SshError } from './errors.js';
+import { makeDir } from './internal/make-dir.js';
 import { BufferPool } from './internal/buffer-pool.js';
 import { DemandQueue } from './internal/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './internal/sftp-pipelines.js';
@@ -868,7 +869,7 @@ export class SftpSession {
         })),
       makeDir: async (rel) => {
         const dir = posix.join(localDir, rel);
-        await fsp.mkdir(dir, { recursive: true });
+        await makeDir(dir);
         await this.#insideDestination(localDir, dir, remoteDir, rel);
       },
       transfer: async (rel, signal) => {
@@ -1029,4 +1030,38 @@ function untilDone(work: Observable<unknown>, signal: AbortSignal): Promise<void
     if (signal.aborted) stop();
     else if (!subscription.closed) signal.addEventListener('abort', stop, { once: true });
   });
+}
+
+/**
+ * A remote path as `scp` reads it: `~` and `~/…` are the remote user's home (where the SFTP
+ * server starts); anything else is unchanged.
+ *
+ * @example
+ * ```ts
+ * const path = await remotePath(sftp, '~/app.tgz'); // '/home/deploy/app.tgz'
+ * ```
+ */
+export async function remotePath(sftp: SftpSession, path: string): Promise<string> {
+  if (path !== '~' && !path.startsWith('~/')) return path;
+  const home = await lastValueFrom(sftp.realpath('.'));
+  return path === '~' ? home : posix.join(home, path.slice(2));
+}
+
+/**
+ * Where an upload of `local` to `remote` lands, as `scp` and `parallel-scp` decide: `~` is the
+ * remote home; an existing directory (with or without a trailing `/`) receives the file under
+ * its own name; a missing one fails at the server's answer, as with `scp`.
+ *
+ * @example
+ * ```ts
+ * await uploadPath(sftp, './build.tgz', '/srv/releases/'); // '/srv/releases/build.tgz'
+ * ```
+ */
+export async function uploadPath(sftp: SftpSession, local: string, remote: string): Promise<string> {
+  const path = await remotePath(sftp, remote);
+  const stats = await lastValueFrom(sftp.stat(path)).catch((err: unknown) => {
+    if (err instanceof SftpError && err.status === SFTP_STATUS.NO_SUCH_FILE) return undefined;
+    throw err;
+  });
+  return stats?.isDirectory ? posix.join(path, basename(local)) : path;
 }

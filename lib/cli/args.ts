@@ -105,6 +105,8 @@ export interface SshArgs {
   readonly lines: string[];
   /** `-F FILE`, if given. */
   readonly configFile: string | undefined;
+  /** How many `-t` were given (`-tt`: 2), or -1 for `-T`. */
+  readonly tty: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export interface SshArgs {
 export function sshArgs(args: readonly string[]): SshArgs {
   const lines: string[] = [];
   let configFile: string | undefined;
+  let tty = 0;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const flag = arg.slice(0, 2);
@@ -146,11 +149,25 @@ export function sshArgs(args: readonly string[]): SshArgs {
         if (attached !== undefined) throw new UsageError(`-x/-X: ${JSON.stringify(arg)} is not an ssh option rxssh understands`);
         lines.push('ForwardAgent yes');
         break;
+      case '-t':
+        // -t: a pseudo-terminal when stdin is one; -tt: always (as ssh).
+        if (attached !== undefined && attached !== 't') throw new UsageError(`-x/-X: ${JSON.stringify(arg)} is not an ssh option rxssh understands`);
+        tty += attached === 't' ? 2 : 1;
+        break;
+      case '-T':
+        tty = -1; // no pseudo-terminal (the default)
+        break;
+      case '-q':
+      case '-C':
+      case '-v':
+        // Harmless: quiet and verbose are ssh's own logging; compression changes no outcome.
+        if (attached !== undefined) throw new UsageError(`-x/-X: ${JSON.stringify(arg)} is not an ssh option rxssh understands`);
+        break;
       default:
-        throw new UsageError(`-x/-X: ssh option ${JSON.stringify(arg)} is not supported (rxssh takes -i, -p, -l, -o, -J, -A and -F)`);
+        throw new UsageError(`-x/-X: ssh option ${JSON.stringify(arg)} is not supported (rxssh takes -i, -p, -l, -o, -J, -A, -F, -t, -T, -q, -C and -v)`);
     }
   }
-  return { lines, configFile };
+  return { lines, configFile, tty };
 }
 
 /** pssh's environment variables, as defaults for options not given on the command line. */

@@ -3,7 +3,11 @@
  * progress, status lines and exit codes.
  */
 import { basename, join, posix } from 'node:path';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { defer, lastValueFrom, switchMap, type Observable } from 'rxjs';
+import { SftpError } from '../errors.js';
+import { makeDirSync } from '../internal/make-dir.js';
+import { remotePath, uploadPath } from '../sftp.js';
 import { withConnection } from '../exec.js';
 import type { FanOutTarget } from '../fan-out.js';
 import type { Secrets } from './credentials.js';
@@ -54,18 +58,42 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
     }
     if (isDir && !recursive) throw new UsageError(`${from} is a directory (use -r)`);
   } else {
-    mkdirSync(to, { recursive: true });
+    try {
+      makeDirSync(to);
+    } catch (err) {
+      throw new UsageError(`${to}: cannot make the directory (${(err as Error).message})`);
+    }
+  }
+  // One directory per host, numbered like run -o's files when two hosts' names coincide.
+  const dirs = new Map<string, string>();
+  const seen = new Map<string, number>();
+  for (const t of fleet.targets) {
+    const label = t.label ?? outputName(t, o.localUser);
+    if (dirs.has(label)) continue;
+    const base = outputName(t, o.localUser);
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    dirs.set(label, count ? `${base}.${count}` : base);
   }
   const pipeline = (t: FanOutTarget, secrets: Secrets) =>
     hostConnection(t, o, secrets).pipe(
       withConnection((c) =>
-        c.withSftp<unknown>((sftp) => {
-          if (which === 'put') return recursive ? sftp.uploadDir(from, to, config) : sftp.upload(from, to, config);
-          const dir = join(to, outputName(t, o.localUser));
-          mkdirSync(dir, { recursive: true });
-          const local = join(dir, basename(posix.normalize(from)) || 'root');
-          return recursive ? sftp.downloadDir(from, local, config) : sftp.download(from, local, config);
-        }),
+        c.withSftp<unknown>((sftp) =>
+          defer(async () => {
+            if (which === 'put') {
+              // As scp: `~` is the remote home; an existing directory receives the file.
+              return recursive ? sftp.uploadDir(from, await remotePath(sftp, to), config) : sftp.upload(from, await uploadPath(sftp, from, to), config);
+            }
+            const remote = await remotePath(sftp, from);
+            if (!recursive && (await lastValueFrom(sftp.stat(remote))).isDirectory) {
+              throw new SftpError('get', remote, new Error(`${from} is a directory (use -r)`), { host: c.host, port: c.port });
+            }
+            const dir = join(to, dirs.get(t.label ?? '') ?? outputName(t, o.localUser));
+            makeDirSync(dir);
+            const local = join(dir, basename(posix.normalize(from)) || 'root');
+            return recursive ? sftp.downloadDir(remote, local, config) : sftp.download(remote, local, config);
+          }).pipe(switchMap((transfer: Observable<unknown>) => transfer)),
+        ),
       ),
     );
   return runCommand({ ...o, ...fleet, command: `${which} ${from} ${to}` }, io, undefined, pipeline);

@@ -23,7 +23,15 @@ export interface Io {
   readonly onInterrupt: (listener: () => void) => () => void;
   /** Ends the process at once with `code` (a second Ctrl-C). */
   readonly exit: (code: number) => void;
+  /**
+   * Calls `listener` once stdout is closed by its reader (`| head`: EPIPE) while registered;
+   * returns the unregister function. Optional: an Io without it never sees stdout close.
+   */
+  readonly onStdoutClosed?: (listener: () => void) => () => void;
 }
+
+/** The exit code of a command whose output pipe was closed, as a shell shows `ssh`'s (killed by SIGPIPE). */
+export const EXIT_STDOUT_CLOSED = 128 + 13;
 
 /** Reads one line from a terminal in raw mode, echoing nothing. */
 function promptNoEcho(text: string): Promise<string> {
@@ -57,7 +65,22 @@ function promptNoEcho(text: string): Promise<string> {
 /** The process's own stdio. */
 export function processIo(): Io {
   let prompts = Promise.resolve<unknown>(undefined);
+  // A reader that goes away (`| head`) is an EPIPE on the next write: never an unhandled
+  // 'error' (a stack trace); whoever listens stops the run.
+  const closedListeners = new Set<() => void>();
+  let stdoutClosed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') return;
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    for (const listener of [...closedListeners]) listener();
+  });
   return {
+    onStdoutClosed: (listener) => {
+      if (stdoutClosed) queueMicrotask(listener);
+      closedListeners.add(listener);
+      return () => closedListeners.delete(listener);
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     stderrIsTTY: process.stderr.isTTY === true,

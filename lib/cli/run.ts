@@ -3,11 +3,12 @@
  * Hosts are resolved as `ssh` resolves them: through `~/.ssh/config` (or `-F`), with `-O`,
  * `-x`/`-X` and the credential flags on top.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { makeDirSync } from '../internal/make-dir.js';
 import { availableParallelism, homedir, userInfo } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { catchError, lastValueFrom, tap, throwError, type Observable } from 'rxjs';
 import type { ExecChunk } from '../channel.js';
 import type { Connection } from '../connection.js';
@@ -19,7 +20,7 @@ import { wildcard } from '../internal/known-hosts-store.js';
 import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
-import type { Io } from './io.js';
+import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -39,6 +40,8 @@ export function exitCodeOf(statuses: Iterable<HostStatus>): number {
 export interface HostOptions {
   /** The ssh_config to read (`~/.ssh/config` by default, `-F` overrides; `null`: none). */
   readonly configFile: string | null;
+  /** A pseudo-terminal for each command (`-x -tt`, or `-x -t` on a terminal). */
+  readonly pty?: boolean;
   /** The system-wide ssh_config read after it (`/etc/ssh/ssh_config`; none with `-F`, as ssh). */
   readonly systemConfigFile: string | null;
   /** ssh_config lines that override the file (from `-O`, `-x`/`-X`, `-l` and the trust flags). */
@@ -104,6 +107,7 @@ export function hostOptions(values: Values, io: Io): HostOptions {
   return {
     configFile,
     systemConfigFile: given === undefined ? SYSTEM_SSH_CONFIG : null,
+    pty: ssh.tty >= 2 || (ssh.tty === 1 && io.stdinIsTTY),
     configLines: lines,
     localUser: io.env['USER'] ?? userInfo().username,
     home,
@@ -451,7 +455,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
   const module = new URL(here.endsWith('.ts') ? './worker-pipeline.ts' : './worker-pipeline.js', here);
   const args: CliWorkerArgs = {
     command: opts.command,
-    options: { configFile: opts.configFile, systemConfigFile: opts.systemConfigFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose },
+    options: { configFile: opts.configFile, systemConfigFile: opts.systemConfigFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose, ...(opts.pty ? { pty: true } : {}) },
     env: { ...io.env },
     ...(stdin ? { stdin } : {}),
     ...(password !== undefined ? { password } : {}),
@@ -470,12 +474,25 @@ export async function runCommand(
 ): Promise<number> {
   const secrets = new Secrets(opts.secrets, io);
   const stdin = opts.sendInput ? await io.readStdin() : undefined;
-  for (const dir of [opts.outdir, opts.errdir]) if (dir) mkdirSync(dir, { recursive: true });
+  for (const dir of [opts.outdir, opts.errdir]) {
+    if (!dir) continue;
+    try {
+      makeDirSync(dir);
+    } catch (err) {
+      throw new UsageError(`${dir === opts.outdir ? '-o' : '-e'} ${dir}: cannot make the directory (${(err as Error).message})`);
+    }
+  }
   const interrupt = new AbortController();
   let interrupts = 0;
   const offInterrupt = io.onInterrupt(() => {
     if (++interrupts > 1) io.exit(130);
     if (!opts.json) io.stderr.write('\nrxssh: interrupted: stopping the running commands (Ctrl-C again to exit at once)\n');
+    interrupt.abort();
+  });
+  // The reader of stdout went away (`| head`): stop quietly, as ssh does when its output pipe closes.
+  let stdoutClosed = false;
+  const offClosed = io.onStdoutClosed?.(() => {
+    stdoutClosed = true;
     interrupt.abort();
   });
   const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal };
@@ -490,7 +507,7 @@ export async function runCommand(
       )
     : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)
-      : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t))), config);
+      : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty)), config);
   const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
   const statuses: HostStatus[] = [];
   const durations: number[] = [];
@@ -556,10 +573,12 @@ export async function runCommand(
     );
   } finally {
     offInterrupt();
+    offClosed?.();
     lines?.unsubscribe();
     progress?.unsubscribe();
     bar?.stop();
   }
+  if (stdoutClosed) return EXIT_STDOUT_CLOSED;
   const code = exitCodeOf(statuses) || (writeFailures > 0 ? EXIT.misc : EXIT.ok);
   if (opts.summary && !opts.json) io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
   if (opts.json) {
@@ -598,16 +617,24 @@ command (-n: none), the exit code is the command's (255 when the connection fail
 a signal N ended it). Options end at the host, so no -- is needed. Hosts are resolved through
 ~/.ssh/config (or -F).
 
-options:
-  -n                      no stdin (like ssh -n)
+options (ssh's letters mean what they mean to ssh):
+  -p PORT                 port, unless given with the host
   -l, --user USER         user, unless given with the host
-  -t, --timeout SEC       stop the command after SEC seconds (default 0 = none)
-  -O, --option OPTION     ssh_config option (repeatable)
+  -i FILE                 a private key, tried before the config's (repeatable)
+  -o, -O OPTION           ssh_config option, e.g. -o StrictHostKeyChecking=accept-new
+                          (repeatable; harmless ones are accepted, unsupported ones refused)
+  -J HOPS                 jump hosts (ProxyJump)
+  -A                      forward the agent (ForwardAgent yes)
+  -n                      no stdin (like ssh -n)
+  -t                      a pseudo-terminal when stdin is one; -tt: always
+  -q                      quiet: no warnings
+  -C                      accepted (compression changes nothing here)
+  -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
   -X, --extra-arg ARG     one ssh argument (repeatable)
-  -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
-  -A, --askpass           ask for a password (no echo)
   -v, --verbose           say more about failures
+      --timeout SEC       stop the command after SEC seconds (default 0 = none)
+      --askpass           ask for a password (no echo)
       --identity FILE     a private key, tried before the config's (repeatable; FILE-cert.pub too)
       --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)
       --known-hosts FILE  known_hosts file instead of the config's
@@ -618,24 +645,81 @@ options:
 `;
 
 /** Runs `rxssh exec [user@]host[:port] COMMAND...`; resolves with the remote exit code. */
+/**
+ * `rxssh exec`'s options: run's host options with ssh's own letters where they mean what they
+ * mean to ssh (`-p -i -o -l -J -A -n -q -v -C -t`); the timeout and asking for a password are
+ * long options here (`--timeout`, `--askpass`), as `-t` and `-A` are ssh's.
+ */
+const EXEC_OPTIONS = {
+  'ssh-config': HOST_OPTIONS['ssh-config'],
+  user: HOST_OPTIONS.user,
+  option: { type: 'string', short: 'O', multiple: true },
+  'extra-args': HOST_OPTIONS['extra-args'],
+  'extra-arg': HOST_OPTIONS['extra-arg'],
+  identity: HOST_OPTIONS.identity,
+  certificate: HOST_OPTIONS.certificate,
+  'known-hosts': HOST_OPTIONS['known-hosts'],
+  'accept-new': HOST_OPTIONS['accept-new'],
+  'password-env': HOST_OPTIONS['password-env'],
+  'passphrase-env': HOST_OPTIONS['passphrase-env'],
+  verbose: HOST_OPTIONS.verbose,
+  help: HOST_OPTIONS.help,
+  timeout: { type: 'string' },
+  askpass: { type: 'boolean' },
+  port: { type: 'string', short: 'p' },
+  'ssh-identity': { type: 'string', short: 'i', multiple: true },
+  'ssh-option': { type: 'string', short: 'o', multiple: true },
+  jump: { type: 'string', short: 'J' },
+  'forward-agent': { type: 'boolean', short: 'A' },
+  quiet: { type: 'boolean', short: 'q' },
+  compress: { type: 'boolean', short: 'C' },
+  tty: { type: 'boolean', short: 't', multiple: true },
+  'no-stdin': { type: 'boolean', short: 'n' },
+} as const;
+
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, rest } = parseUntilPositional(argv, { ...HOST_OPTIONS, 'no-stdin': { type: 'boolean', short: 'n' } } as const);
-  if (values.help) {
+  const parsed = parseUntilPositional(argv, EXEC_OPTIONS);
+  const given = parsed.values as Values;
+  const rest = parsed.rest;
+  if (given['help']) {
     io.stdout.write(EXEC_HELP);
     return EXIT.ok;
   }
   const [spec, ...after] = rest;
   const words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
   if (!spec || words.length === 0) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] COMMAND...');
-  const o = hostOptions(values as Values, io);
+  // ssh's letters, in the terms of run's host options (config lines, identities).
+  const values: Values = { ...given };
+  const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
+  const port = given['port'] as string | undefined;
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);
+    sshLines.push(`Port=${port}`);
+  }
+  if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
+  if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
+  values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
+  values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
+  const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
+  // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
+  const pty = ttys >= 2 || (ttys === 1 && io.stdinIsTTY);
+  if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+  const o = hostOptions(values, io);
   const target = usageSpec(spec);
-  const secrets = new Secrets(o.secrets, io);
-  const timeoutSec = timeoutOf(values as Values);
+  // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
+  const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
+  const secrets = new Secrets(o.secrets, quietIo);
+  const timeoutSec = timeoutOf(values);
   const stdin = values['no-stdin'] === true ? undefined : io.stdin;
   const abort = new AbortController();
   const offInterrupt = io.onInterrupt(() => abort.abort());
+  let stdoutClosed = false;
+  const offClosed = io.onStdoutClosed?.(() => {
+    stdoutClosed = true;
+    abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
+  });
   try {
-    let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin);
+    let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     await new Promise<void>((resolve, reject) => {
       const sub = command$.subscribe({
@@ -655,11 +739,13 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
       return signal ? 128 + signal : 255;
     }
+    if (stdoutClosed) return EXIT_STDOUT_CLOSED;
     if (abort.signal.aborted) return 130;
     io.stderr.write(`rxssh: ${terminalSafe(errorText(err) + (o.verbose ? causes(err) : ''))}\n`);
     return 255; // like ssh: the connection, not the command, failed
   } finally {
     offInterrupt();
+    offClosed?.();
     if (stdin) io.releaseStdin();
   }
 }

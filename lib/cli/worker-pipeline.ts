@@ -36,5 +36,5 @@ function workerIo(env: CliWorkerArgs['env']): Io {
 export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
   secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password);
   const stdin = args.stdin ? toBuffer(args.stdin) : undefined;
-  return hostPipeline(target, args.command, args.options, secrets, stdin);
+  return hostPipeline(target, args.command, args.options, secrets, stdin, undefined, args.options.pty);
 }

@@ -1,0 +1,141 @@
+/**
+ * The CLI as ssh and pssh users use it every day, against the suite's real sshd, with OpenSSH's
+ * `ssh` beside it where it has a rule: a closed output pipe, ssh's own letters for `rxssh exec`,
+ * pssh's `-x` ssh flags, copying into a directory and `~`, an output directory that cannot be
+ * made.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, connect, knownHosts, knownHostsName, openConnection, privateKey, verifyHostKey } from '../../lib/index.js';
+import { eventually, sshd } from '../helpers/index.js';
+import { hostKeyLine, type SshdInfo } from './sshd.js';
+
+let s: SshdInfo;
+let work: string;
+let kh: string;
+beforeAll(() => {
+  s = sshd();
+  work = mkdtempSync(join(tmpdir(), 'rxssh-everyday-'));
+  chmodSync(work, 0o755);
+  kh = join(work, 'known_hosts');
+  writeFileSync(kh, `${knownHostsName('127.0.0.1', s.port)} ${hostKeyLine(s.dir)}\n`);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const RXSSH = `${process.execPath} --import tsx lib/cli/bin.ts`;
+const sshFlags = () => `-p ${s.port} -i ${s.keys['ed25519']} -o UserKnownHostsFile=${kh} -o BatchMode=yes -o GlobalKnownHostsFile=/dev/null`;
+/** Runs a bash line; its stdout, stderr and status. */
+function bash(line: string): { stdout: string; stderr: string; status: number } {
+  const r = spawnSync('bash', ['-c', line], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
+}
+const seqRunning = (n: number): boolean => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() === `seq 1 ${n}`);
+
+describe('a closed output pipe (| head) ends the run quietly, like ssh (issue 22 #2)', () => {
+  it('rxssh exec host "seq …" | head -2: two lines, status 141 as ssh\'s, no stack trace, the remote command stopped', async () => {
+    const n = 5_000_001;
+    const theirs = bash(`ssh ${sshFlags()} ${s.username}@127.0.0.1 'seq 1 ${n}' | head -2; echo "status \${PIPESTATUS[0]}"`);
+    const ours = bash(`${RXSSH} exec ${sshFlags()} ${s.username}@127.0.0.1 'seq 1 ${n}' | head -2; echo "status \${PIPESTATUS[0]}"`);
+    expect(theirs.stdout).toBe('1\n2\nstatus 141\n');
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(ours.stderr).not.toMatch(/EPIPE|at .*\(|Error/);
+    expect(await eventually(() => !seqRunning(n), 10_000)).toBe(true);
+  });
+
+  it('rxssh run --json … | head -1: one line, status 141, no stack trace', () => {
+    const r = bash(`${RXSSH} run --json -H 127.0.0.1:${s.port} -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -P -- 'seq 1 200000' | head -1; echo "status \${PIPESTATUS[0]}"`);
+    const [first, status] = r.stdout.trim().split('\n');
+    expect(JSON.parse(first ?? '{}')).toMatchObject({ type: 'line' });
+    expect(status).toBe('status 141');
+    expect(r.stderr).not.toMatch(/EPIPE|at .*\(|Error/);
+  });
+});
+
+describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
+  it('-p -i -o -l -q -C, and -tt for a terminal: the same output as ssh', () => {
+    const line = (tool: string) => `${tool} -p ${s.port} -i ${s.keys['ed25519']} -o UserKnownHostsFile=${kh} -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -l ${s.username} -q -C -tt 127.0.0.1 'test -t 0 && echo tty; echo $USER'`;
+    const theirs = bash(line('ssh -o BatchMode=yes'));
+    const ours = bash(line(RXSSH + ' exec'));
+    expect(theirs.stdout.replace(/\r/g, '')).toBe(`tty\n${s.username}\n`);
+    expect(ours.stdout.replace(/\r/g, '')).toBe(theirs.stdout.replace(/\r/g, ''));
+    expect(ours.status).toBe(0);
+  });
+
+  it('-t without a terminal says so and runs without one, as ssh; --timeout is the long option', () => {
+    const ours = bash(`${RXSSH} exec -t ${sshFlags()} ${s.username}@127.0.0.1 'test -t 0 && echo tty || echo no tty' < /dev/null`);
+    expect(ours.stdout).toBe('no tty\n');
+    expect(ours.stderr).toContain('Pseudo-terminal will not be allocated because stdin is not a terminal.');
+    const slow = bash(`${RXSSH} exec --timeout 1 ${sshFlags()} ${s.username}@127.0.0.1 'sleep 30'`);
+    expect(slow.status).toBe(255);
+    expect(slow.stderr).toMatch(/Timed out/);
+  });
+
+  it('-o with a keyword rxssh cannot honour is a usage error naming it', () => {
+    const r = bash(`${RXSSH} exec ${sshFlags()} -o 'ProxyCommand=nc %h %p' ${s.username}@127.0.0.1 true`);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/ProxyCommand/);
+  });
+});
+
+describe('rxssh run takes the ssh flags pssh users pass (issue 22 #6)', () => {
+  it('-x -q, -x -C, -x -tt and -O LogLevel=ERROR are taken; -x -tt gives each command a terminal', () => {
+    const r = bash(`${RXSSH} run -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -O LogLevel=ERROR -x -q -x -C -x -tt -i -- 'test -t 0 && echo tty'`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[SUCCESS\][^\n]*\ntty/);
+  });
+});
+
+describe('copying like scp and pscp (issue 22 #7, #8)', () => {
+  const hostFlags = () => ['-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh];
+  const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+
+  it('put FILE EXISTING_DIR (with or without /) copies into it; ~/ is the remote home; putFile the same', async () => {
+    const name = `into-${randomBytes(3).toString('hex')}`;
+    const dir = join(s.home, name);
+    mkdirSync(dir);
+    execFileSync('chown', [s.username, dir]);
+    const src = join(work, `file-${name}`);
+    writeFileSync(src, 'into the directory\n');
+    for (const to of [dir, `${dir}/`, `~/${name}`]) {
+      rmSync(join(dir, `file-${name}`), { force: true });
+      const r = cli(['put', ...hostFlags(), src, to]);
+      expect(r.status, `${to}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(readFileSync(join(dir, `file-${name}`), 'utf8'), to).toBe('into the directory\n');
+    }
+    rmSync(join(dir, `file-${name}`), { force: true });
+    await using ssh = await openConnection(
+      connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(verifyHostKey(knownHosts({ files: [kh] })), authenticate(privateKey(readFileSync(s.keys['ed25519'] ?? '')))),
+    );
+    await ssh.putFile(src, `~/${name}/`);
+    expect(readFileSync(join(dir, `file-${name}`), 'utf8')).toBe('into the directory\n');
+  });
+
+  it('get DIR without -r says it is a directory; ~/ works for get; two hosts named alike get distinct directories', () => {
+    const name = `getdir-${randomBytes(3).toString('hex')}`;
+    mkdirSync(join(s.home, name));
+    writeFileSync(join(s.home, name, 'f'), 'x');
+    execFileSync('chown', ['-R', s.username, join(s.home, name)]);
+    const into = mkdtempSync(join(work, 'get-'));
+    const r = cli(['get', ...hostFlags(), `~/${name}`, into]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/is a directory \(use -r\)/);
+    // Two labels whose directory names coincide (the user is the local user's, so it is left out).
+    const two = cli(['get', '-H', `${s.username}@127.0.0.1:${s.port}`, '-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, `~/${name}/f`, into], { USER: s.username });
+    expect(two.status, two.stdout + two.stderr).toBe(0);
+    expect(readdirSync(into).sort()).toEqual([`127.0.0.1:${s.port}`, `127.0.0.1:${s.port}.1`]);
+    for (const d of readdirSync(into)) expect(readFileSync(join(into, d, 'f'), 'utf8')).toBe('x');
+  });
+
+  it('-o DIR that cannot be made fails at once with a clear error (it spun at 100 % CPU)', () => {
+    const started = Date.now();
+    const r = cli(['run', ...hostFlags(), '-o', '/proc/nope/out', '--', 'true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/-o \/proc\/nope\/out: cannot make the directory/);
+    expect(Date.now() - started).toBeLessThan(20_000); // a bound on a hang, not a speed claim
+    expect(existsSync('/proc/nope')).toBe(false);
+  });
+});

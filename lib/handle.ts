@@ -5,11 +5,19 @@
  *
  * @module
  */
-import { from, lastValueFrom, switchMap, type Observable, type Subscription } from 'rxjs';
+import { from, fromEvent, isObservable, lastValueFrom, mergeMap, raceWith, switchMap, throwError, type Observable, type Subscription } from 'rxjs';
+import { within } from './internal/deadline.js';
 import { ConnectionLostError } from './errors.js';
 import type { Connection } from './connection.js';
 import type { ExecResult } from './exec.js';
-import { connectAlias, type ConnectAliasConfig } from './ssh-config.js';
+import { userInfo } from 'node:os';
+import { agent, authenticate, password, privateKey, type AuthProvider } from './auth.js';
+import { connect } from './connect.js';
+import { parseHostSpec } from './fan-out.js';
+import { verifyHostKey } from './host-key.js';
+import { knownKeyTypesOf } from './internal/host-key-hints.js';
+import { knownHosts } from './known-hosts.js';
+import { connectAlias, credentialsFor, fromSshConfig, type ConnectAliasConfig } from './ssh-config.js';
 import { remotePath, uploadPath, type SftpSession, type TransferConfig } from './sftp.js';
 import type { StdinSource } from './channel.js';
 
@@ -30,6 +38,10 @@ export interface HandleRunConfig {
   readonly env?: Readonly<Record<string, string>>;
   /** Reject with `ExitStatusError` unless the command exits 0 (default false: the code is in the result). */
   readonly check?: boolean;
+  /** Stop the command after this many ms: it is signalled (TERM) and the call rejects with `TimeoutError`. */
+  readonly timeout?: number;
+  /** Aborting stops the command (TERM) and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
   /** `'buffer'`: stdout and stderr as the bytes received (binary output); default `'utf8'` strings. */
   readonly encoding?: 'utf8' | 'buffer';
 }
@@ -113,7 +125,18 @@ export class ConnectionHandle implements AsyncDisposable {
     const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
     const config = { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true };
     const encoding = options.encoding ?? 'utf8';
-    const run$: Observable<ExecResult<string | Buffer>> = encoding === 'buffer' ? this.connection.run(full, { ...config, encoding }) : this.connection.run(full, { ...config, encoding });
+    let run$: Observable<ExecResult<string | Buffer>> = encoding === 'buffer' ? this.connection.run(full, { ...config, encoding }) : this.connection.run(full, { ...config, encoding });
+    const { timeout, signal } = options;
+    if (timeout !== undefined) {
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError(`run(): timeout must be a positive number of ms, got ${timeout}`);
+      // Unsubscribing the run signals the remote command (TERM) and closes its channel.
+      run$ = run$.pipe(within(timeout, { host: this.connection.host, port: this.connection.port }));
+    }
+    if (signal) {
+      signal.throwIfAborted();
+      const aborted$ = fromEvent(signal, 'abort').pipe(mergeMap(() => throwError(() => signal.reason as unknown)));
+      run$ = run$.pipe(raceWith(aborted$));
+    }
     const r = await lastValueFrom(run$);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, signal: r.signal };
   }
@@ -186,26 +209,92 @@ export class ConnectionHandle implements AsyncDisposable {
 }
 
 /**
+ * A host as a plain object, the shape node-ssh users know: the host key is still checked
+ * against known_hosts (`knownHosts` files, default `~/.ssh/known_hosts` and
+ * `/etc/ssh/ssh_known_hosts`); unknown hosts fail closed.
+ *
+ * @example
+ * ```ts
+ * const target: OpenConnectionTarget = { host: '10.0.0.5', port: 2222, username: 'ops', privateKey: readFileSync('/home/ops/.ssh/id_ed25519') };
+ * ```
+ */
+export interface OpenConnectionTarget {
+  readonly host: string;
+  readonly port?: number;
+  /** Default: the local user's name. */
+  readonly username?: string;
+  readonly password?: string;
+  /** A private key (PEM or OpenSSH text, or its bytes). */
+  readonly privateKey?: string | Uint8Array;
+  /** The private key's passphrase. */
+  readonly passphrase?: string;
+  /** Use the agent: `true` for `SSH_AUTH_SOCK`, or its socket path. */
+  readonly agent?: boolean | string;
+  /** known_hosts files to verify the host key with. */
+  readonly knownHosts?: readonly string[];
+}
+
+/** `user@host:port`, `host`, an alias, or `ssh://user@host:port`: through ssh_config, as `ssh` would. */
+function fromSpec(spec: string, options: ConnectAliasConfig): Observable<Connection> {
+  if (spec.startsWith('ssh://')) {
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      throw new TypeError(`openConnection(): not an ssh:// URL: ${JSON.stringify(spec)}`);
+    }
+    if (url.password || (url.pathname !== '' && url.pathname !== '/')) throw new TypeError('openConnection(): an ssh:// URL takes [user@]host[:port] only (no password, no path)');
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return connectAlias(host, { ...options, ...(url.username ? { user: decodeURIComponent(url.username) } : {}), ...(url.port ? { port: Number(url.port) } : {}) });
+  }
+  const t = parseHostSpec(spec);
+  return connectAlias(t.host, { ...options, ...(t.username ? { user: t.username } : {}), ...(t.port ? { port: t.port } : {}) });
+}
+
+/** A plain object: connect, verify against known_hosts, authenticate with what it gives (else the agent and default keys). */
+function fromObject(target: OpenConnectionTarget): Observable<Connection> {
+  if (typeof target !== 'object' || target === null || typeof target.host !== 'string' || target.host === '') throw new TypeError('openConnection() needs a host alias, a [user@]host[:port], or { host, … }');
+  const policy = knownHosts(target.knownHosts ? { files: [...target.knownHosts] } : {});
+  const providers: AuthProvider[] = [];
+  if (target.agent) providers.push(agent(typeof target.agent === 'string' ? target.agent : undefined));
+  if (target.privateKey !== undefined) providers.push(privateKey(Buffer.from(target.privateKey), target.passphrase !== undefined ? { passphrase: target.passphrase } : {}));
+  if (target.password !== undefined) providers.push(password(target.password));
+  const credentials = providers.length > 0 ? providers : credentialsFor(fromSshConfig(target.host, { file: null, systemFile: null }));
+  const lookup = knownKeyTypesOf(policy);
+  return connect({
+    host: target.host,
+    ...(target.port !== undefined ? { port: target.port } : {}),
+    username: target.username ?? userInfo().username,
+    ...(lookup ? { preferredHostKeyTypes: lookup } : {}),
+  }).pipe(verifyHostKey(policy), authenticate(...credentials));
+}
+
+/**
  * Opens a connection for async code and keeps it open until the handle is closed or disposed.
- * Give a host alias (resolved like `ssh` does: `~/.ssh/config`, known_hosts, the agent and the
- * default keys — see {@link connectAlias}) or any `Observable<Connection>` pipeline (your own
- * `connect → verifyHostKey → authenticate`). Rejects with the typed error the connection failed
- * with.
+ * Give a host alias, `[user@]host[:port]` or `ssh://[user@]host[:port]` (resolved like `ssh`
+ * does: `~/.ssh/config`, known_hosts, the agent and the default keys — see
+ * {@link connectAlias}), a plain {@link OpenConnectionTarget} (`{ host, port, username,
+ * password | privateKey | agent }`, the host key still checked against known_hosts), or any
+ * `Observable<Connection>` pipeline (your own `connect → verifyHostKey → authenticate`). Rejects
+ * with the typed error the connection failed with.
  *
  * @example
  * ```ts
  * import { openConnection, connect, verifyHostKey, pinned, authenticate, privateKey } from 'rxssh';
  *
  * await using web = await openConnection('web1');
- * console.log((await web.run('uptime')).stdout);
+ * console.log((await web.run('uptime', { timeout: 10_000 })).stdout);
+ *
+ * await using box = await openConnection('deploy@10.0.0.7:2222');
+ * await using other = await openConnection({ host: '10.0.0.8', username: 'ops', privateKey: pem });
  *
  * await using db = await openConnection(
  *   connect({ host: '10.0.0.5', username: 'ops' }).pipe(verifyHostKey(pinned('SHA256:…')), authenticate(privateKey(pem))),
  * );
  * ```
  */
-export function openConnection(target: string | Observable<Connection>, options: ConnectAliasConfig = {}): Promise<ConnectionHandle> {
-  const source = typeof target === 'string' ? connectAlias(target, options) : target;
+export function openConnection(target: string | OpenConnectionTarget | Observable<Connection>, options: ConnectAliasConfig = {}): Promise<ConnectionHandle> {
+  const source = isObservable(target) ? target : typeof target === 'string' ? fromSpec(target, options) : fromObject(target);
   return new Promise<ConnectionHandle>((resolve, reject) => {
     let handle: ConnectionHandle | undefined;
     let settleEnded: { resolve: () => void; reject: (err: unknown) => void } | undefined;

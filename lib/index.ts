@@ -189,7 +189,7 @@ export {
 } from './errors.js';
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
-export { openConnection, ConnectionHandle, type HandleRunConfig, type RunOutput } from './handle.js';
+export { openConnection, ConnectionHandle, type HandleRunConfig, type OpenConnectionTarget, type RunOutput } from './handle.js';
 
 // ── fan-out past one core ───────────────────────────────────────────────────────────────────
 export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fan-out-workers.js';

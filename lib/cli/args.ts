@@ -183,4 +183,5 @@ export const PSSH_ENV: ReadonlyArray<readonly [option: string, variable: string]
   ['inline', 'PSSH_INLINE'],
   ['option', 'PSSH_OPTIONS'],
   ['hosts', 'PSSH_HOSTS'],
+  ['no-progress', 'RXSSH_NO_PROGRESS'],
 ];

@@ -16,7 +16,7 @@ import { runCommand, UsageError } from './run.js';
 
 const DEFAULT_COMMAND = 'echo "$RXSSH_DEMO_HOST: load $(cut -d" " -f1-3 /proc/loadavg)"';
 
-export const DEMO_HELP = `usage: rxssh demo [--hosts N] [-p PAR] [--json] [COMMAND...]
+export const DEMO_HELP = `usage: rxssh demo [--hosts N] [-p PAR] [--json] [--no-progress] [COMMAND...]
 
 Starts N in-process SSH servers on 127.0.0.1 (default 50; real local commands, random keys),
 writes their host keys to a throwaway known_hosts file and runs \`rxssh run\` across them.
@@ -26,7 +26,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { hosts: { type: 'string', default: '50' }, json: { type: 'boolean', default: false }, par: { type: 'string', short: 'p', default: '32' }, help: { type: 'boolean' } },
+    options: { hosts: { type: 'string', default: '50' }, json: { type: 'boolean', default: false }, par: { type: 'string', short: 'p', default: '32' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     io.stdout.write(DEMO_HELP);
@@ -62,6 +62,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
                 errdir: undefined,
                 sendInput: false,
                 json: values.json === true,
+                noProgress: values['no-progress'] === true || Boolean(io.env['RXSSH_NO_PROGRESS']),
                 // The demo's own key and known_hosts only: no ~/.ssh/config, no agent.
                 configFile: null,
                 systemConfigFile: null,

@@ -1,6 +1,7 @@
 /**
  * What the CLI talks to (injected, so specs can drive it in-process).
  */
+import { fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 /** The CLI's outside world. */
@@ -8,6 +9,8 @@ export interface Io {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly stderrIsTTY: boolean;
+  /** Whether stdout and stderr are the same terminal (only then is a progress bar drawn). */
+  readonly sameTerminal?: boolean;
   /** Whether stdin is a terminal (prompts are possible). */
   readonly stdinIsTTY: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -62,6 +65,17 @@ function promptNoEcho(text: string): Promise<string> {
   });
 }
 
+/** Whether fds 1 and 2 are one terminal (a bar on stderr would otherwise garble stdout, or a file). */
+function sameTerminal(): boolean {
+  if (process.stdout.isTTY !== true || process.stderr.isTTY !== true) return false;
+  try {
+    const [out, err] = [fstatSync(1), fstatSync(2)];
+    return out.rdev === err.rdev && out.dev === err.dev && out.ino === err.ino;
+  } catch {
+    return false;
+  }
+}
+
 /** The process's own stdio. */
 export function processIo(): Io {
   let prompts = Promise.resolve<unknown>(undefined);
@@ -84,6 +98,7 @@ export function processIo(): Io {
     stdout: process.stdout,
     stderr: process.stderr,
     stderrIsTTY: process.stderr.isTTY === true,
+    sameTerminal: sameTerminal(),
     stdinIsTTY: process.stdin.isTTY === true,
     env: process.env,
     readStdin: async () => {

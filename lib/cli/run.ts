@@ -21,6 +21,7 @@ import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../ssh-config
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
+import type { ProgressBar } from './progress.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -84,7 +85,7 @@ export function withPsshEnv(values: Values, io: Io, known: readonly string[]): V
     const value = io.env[variable];
     if (!value || !known.includes(option) || out[option] !== undefined) continue;
     if (option === 'option' || option === 'hosts') out[option] = [value];
-    else if (['verbose', 'print', 'askpass', 'inline'].includes(option)) out[option] = true;
+    else if (['verbose', 'print', 'askpass', 'inline', 'no-progress'].includes(option)) out[option] = true;
     else out[option] = value;
   }
   return out;
@@ -245,6 +246,8 @@ export interface RunOptions extends HostOptions {
   readonly targets: FanOutTarget[];
   readonly command: string;
   readonly par: number;
+  /** Never draw the progress bar (`--no-progress`, `RXSSH_NO_PROGRESS`). */
+  readonly noProgress?: boolean;
   readonly timeoutSec: number;
   readonly inline: boolean;
   readonly inlineStdout?: boolean;
@@ -290,6 +293,8 @@ options:
   -o, --outdir DIR        each host's stdout to DIR/host (PSSH_OUTDIR); duplicates get .1, .2
   -e, --errdir DIR        each host's stderr to DIR/host (PSSH_ERRDIR)
   -I, --send-input        send this program's stdin to every host
+      --no-progress       no progress bar (also RXSSH_NO_PROGRESS=1); it is only drawn when
+                          stdout and stderr are the same terminal
   -O, --option OPTION     ssh_config option, e.g. -O StrictHostKeyChecking=accept-new (repeatable;
                           PSSH_OPTIONS)
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F), split like a shell would
@@ -366,13 +371,14 @@ export const FLEET_OPTIONS = {
   outdir: { type: 'string', short: 'o' },
   errdir: { type: 'string', short: 'e' },
   'send-input': { type: 'boolean', short: 'I' },
+  'no-progress': { type: 'boolean' },
   aliases: { type: 'string', multiple: true },
   'host-glob': { type: 'string', short: 'g' },
   workers: { type: 'string' },
 } as const;
 
 /** pssh's environment variables a fleet command reads. */
-export const FLEET_ENV = ['user', 'par', 'outdir', 'errdir', 'timeout', 'verbose', 'print', 'askpass', 'inline', 'option', 'hosts'];
+export const FLEET_ENV = ['user', 'par', 'outdir', 'errdir', 'timeout', 'verbose', 'print', 'askpass', 'inline', 'option', 'hosts', 'no-progress'];
 
 /** Everything of RunOptions but the command, from parsed fleet options. */
 export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, keyof HostOptions | 'command'> {
@@ -414,6 +420,8 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
     outdir: values['outdir'] as string | undefined,
     errdir: values['errdir'] as string | undefined,
     sendInput: values['send-input'] === true,
+    // --no-progress, or RXSSH_NO_PROGRESS in the environment (as pssh's PSSH_* defaults).
+    noProgress: values['no-progress'] === true,
     json: values['json'] === true,
     ...(workers !== undefined ? { workers } : {}),
   };
@@ -472,7 +480,15 @@ export async function runCommand(
   env?: (t: FanOutTarget) => Readonly<Record<string, string>>,
   pipeline?: (t: FanOutTarget, secrets: Secrets) => Observable<unknown>,
 ): Promise<number> {
-  const secrets = new Secrets(opts.secrets, io);
+  const screen: { bar?: ProgressBar | undefined } = {};
+  // A prompt (-A, a passphrase) takes the bar off the terminal while it asks.
+  const promptIo: Io = Object.assign(Object.create(io) as Io, {
+    prompt: (text: string): Promise<string> => {
+      screen.bar?.suspend();
+      return io.prompt(text).finally(() => screen.bar?.resume());
+    },
+  });
+  const secrets = new Secrets(opts.secrets, promptIo);
   const stdin = opts.sendInput ? await io.readStdin() : undefined;
   for (const dir of [opts.outdir, opts.errdir]) {
     if (!dir) continue;
@@ -486,7 +502,10 @@ export async function runCommand(
   let interrupts = 0;
   const offInterrupt = io.onInterrupt(() => {
     if (++interrupts > 1) io.exit(130);
-    if (!opts.json) io.stderr.write('\nrxssh: interrupted: stopping the running commands (Ctrl-C again to exit at once)\n');
+    const said = '\nrxssh: interrupted: stopping the running commands (Ctrl-C again to exit at once)\n';
+    if (opts.json) return interrupt.abort();
+    if (screen.bar) screen.bar.write('stderr', said);
+    else io.stderr.write(said);
     interrupt.abort();
   });
   // The reader of stdout went away (`| head`): stop quietly, as ssh does when its output pipe closes.
@@ -508,7 +527,14 @@ export async function runCommand(
     : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)
       : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty)), config);
-  const bar = !opts.json && io.stderrIsTTY ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
+  // The bar only where it cannot garble anything: stdout and stderr the same terminal.
+  const bar = !opts.json && !opts.noProgress && io.sameTerminal === true ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
+  screen.bar = bar;
+  /** Everything for the terminal goes through here while the bar is up. */
+  const write = (stream: 'stdout' | 'stderr', text: string | Uint8Array): void => {
+    if (bar) bar.write(stream, text);
+    else io[stream].write(text);
+  };
   const statuses: HostStatus[] = [];
   const durations: number[] = [];
   const startedAt = Date.now();
@@ -539,7 +565,7 @@ export async function runCommand(
     ? run$.lines$.subscribe((l) =>
         opts.json
           ? io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`)
-          : (l.stream === 'stdout' ? io.stdout : io.stderr).write(`${l.host}: ${l.line}\n`),
+          : write(l.stream, `${l.host}: ${l.line}\n`),
       )
     : undefined;
   const progress = bar ? run$.progress$.subscribe((p) => bar.update(p)) : undefined;
@@ -555,16 +581,13 @@ export async function runCommand(
             return;
           }
           const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(describe(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
-          if (bar) bar.log(line);
-          else io.stdout.write(line);
-          if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) io.stderr.write(`rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
+          write('stdout', line);
+          if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
           if (opts.inline || opts.inlineStdout) {
-            io.stdout.write(r.stdout);
-            if (opts.inline && r.stderr) io.stdout.write(`Stderr: ${r.stderr}`);
+            write('stdout', r.stdout);
+            if (opts.inline && r.stderr) write('stdout', `Stderr: ${r.stderr}`);
           } else if (opts.showOutput && r.stdout) {
-            const first = `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`;
-            if (bar) bar.log(first);
-            else io.stdout.write(first);
+            write('stdout', `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`);
           }
           durations.push(r.timings.durationMs);
         }),

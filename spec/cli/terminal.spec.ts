@@ -1,0 +1,70 @@
+/**
+ * The progress bar on a real pseudo-terminal (`script` from util-linux gives the CLI a pty for
+ * stdout and stderr): host lines and the summary are never drawn over by the bar, no cursor
+ * save/restore is used, and no bar is drawn when stdout is not that terminal or with
+ * --no-progress. (Issue 22 #1.)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = `${process.execPath} --import tsx lib/cli/bin.ts`;
+/** Runs `command` under `script` (a pty); returns the raw bytes the terminal got. */
+function onTerminal(command: string): string {
+  const log = join(mkdtempSync(join(tmpdir(), 'rxssh-pty-')), 'typescript');
+  execFileSync('script', ['-qfec', command, log], { stdio: ['ignore', 'ignore', 'ignore'], timeout: 90_000, env: { ...process.env, TERM: 'xterm', COLUMNS: '200' } });
+  return readFileSync(log, 'utf8');
+}
+/** What a terminal shows for `raw`: carriage return, erase to end of line, new line. */
+function screen(raw: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let col = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] as string;
+    if (c === '\r') col = 0;
+    else if (c === '\n') {
+      lines.push(line);
+      line = '';
+      col = 0;
+    } else if (c === '\x1b' && raw.startsWith('[K', i + 1)) {
+      line = line.slice(0, col);
+      i += 2;
+    } else if (c === '\x1b') {
+      const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(raw.slice(i));
+      i += (m?.[0].length ?? 1) - 1;
+    } else {
+      line = line.slice(0, col) + c + line.slice(col + 1);
+      col++;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+const BAR = /[█░]/;
+
+describe('the progress bar on a real terminal', () => {
+  it('every host line and the summary stand on lines of their own; no cursor save/restore', () => {
+    const raw = onTerminal(`${CLI} demo --hosts 12 -- echo hi`);
+    expect(BAR.test(raw)).toBe(true); // the bar was drawn while the run went on
+    expect(raw).not.toMatch(/\x1b7|\x1b8|\x1b\[s|\x1b\[u/);
+    const shown = screen(raw);
+    const hostLines = shown.filter((l) => /\[SUCCESS\]|\[FAILURE\]/.test(l));
+    expect(hostLines).toHaveLength(12);
+    for (const l of hostLines) expect(l).toMatch(/^\[\d+\] \d\d:\d\d:\d\d \[SUCCESS\] demo@127\.0\.0\.1:\d+$/);
+    for (const l of shown) if (BAR.test(l)) expect(l).toMatch(/^ [█░]+ \d+\/12 hosts/); // the bar alone on its line
+    expect(shown.some((l) => /^\s+ok\s+12$/.test(l))).toBe(true);
+    expect(BAR.test(shown.at(-1) ?? '')).toBe(false); // the bar is gone at the end
+  });
+
+  it('no bar when stdout is not the terminal, or with --no-progress / RXSSH_NO_PROGRESS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxssh-pty-'));
+    const redirected = onTerminal(`${CLI} demo --hosts 4 -- echo hi > ${join(dir, 'out')}`);
+    expect(BAR.test(redirected)).toBe(false);
+    expect(readFileSync(join(dir, 'out'), 'utf8').match(/\[SUCCESS\]/g)).toHaveLength(4);
+    expect(BAR.test(onTerminal(`${CLI} demo --hosts 4 --no-progress -- echo hi`))).toBe(false);
+    expect(BAR.test(onTerminal(`RXSSH_NO_PROGRESS=1 ${CLI} demo --hosts 4 -- echo hi`))).toBe(false);
+  });
+});

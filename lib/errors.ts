@@ -446,6 +446,16 @@ export class Ssh2CompatibilityError extends SshError {
 export class HostKeyUnknownError extends HostKeyRejectedError {
   override readonly name = 'HostKeyUnknownError' as const;
   override readonly code = 'ERR_SSH_HOST_KEY_UNKNOWN';
+  /** The known_hosts files that were read (when a known_hosts policy refused the key). */
+  readonly knownHostsFiles: readonly string[] = [];
+  /** The offered key as a known_hosts line takes it (`TYPE BASE64`), so that it can be confirmed and recorded. */
+  readonly offeredKey: string | undefined = undefined;
+}
+
+/** Says which files were read and which key was offered (see {@link HostKeyUnknownError}). @internal */
+export function setUnknownHostContext(error: HostKeyUnknownError, files: readonly string[], offeredKey: string): HostKeyUnknownError {
+  Object.assign(error as { knownHostsFiles: readonly string[]; offeredKey: string }, { knownHostsFiles: [...files], offeredKey });
+  return error;
 }
 
 /**

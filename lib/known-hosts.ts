@@ -10,7 +10,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { revokedBy, type Revocation } from './internal/revoked-keys.js';
-import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, setKnownTypes, type SshErrorContext } from './errors.js';
+import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, setKnownTypes, setUnknownHostContext, type SshErrorContext } from './errors.js';
 import { checkHostCertificate, HOST_CERT_ALGORITHMS, parseCertificate, type ParsedCertificate } from './internal/certificate.js';
 import { verifySshSignature } from './internal/ssh2-reach.js';
 import { utils } from './internal/ssh2.js';
@@ -437,7 +437,8 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
     const verdict = await judge(files, key, config.revokedHostKeys);
     if (verdict.kind === 'known') return true;
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
-    throw new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
+    const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
+    throw setUnknownHostContext(error, files, key.openssh);
   }, config.hostKeyAlias);
 }
 
@@ -553,6 +554,16 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
 }
 
 /** Appends one line as one `write()` on an O_APPEND descriptor, after a newline if the file lacks its last one. */
+/**
+ * Records a host key the user confirmed (as `ssh` does after "yes"): appended to `file` through
+ * the same serialized, locked writer as {@link acceptNew}, hashed unless `hash` is false.
+ * @internal
+ */
+export function recordHostKey(file: string, host: string, port: number, openssh: string, hash = true): Promise<void> {
+  const name = knownHostsName(host, port);
+  return serialized(file, () => withFileLock(file, () => appendLine(file, `${hash ? hashHostName(name) : name} ${openssh}\n`)));
+}
+
 async function appendLine(file: string, line: string): Promise<void> {
   const handle = await fsp.open(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600);
   try {

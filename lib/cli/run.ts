@@ -20,6 +20,7 @@ import { wildcard } from '../internal/known-hosts-store.js';
 import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
+import { canConfirm, confirmUnknownHosts, unknownHostAdvice, type UnknownHost } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
 import type { ProgressBar } from './progress.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
@@ -187,7 +188,7 @@ function describe(r: HostResult<unknown>): string {
 
 function errorText(error: unknown): string {
   if (error instanceof ExitStatusError) return `Exited with error code ${error.exitCode}`;
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message + unknownHostAdvice(error) : String(error);
 }
 
 function causes(error: unknown): string {
@@ -561,44 +562,64 @@ export async function runCommand(
     writeFailures++;
     return problems.join('; ');
   };
-  const lines = opts.print
-    ? run$.lines$.subscribe((l) =>
-        opts.json
-          ? io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`)
-          : write(l.stream, `${l.host}: ${l.line}\n`),
-      )
-    : undefined;
-  const progress = bar ? run$.progress$.subscribe((p) => bar.update(p)) : undefined;
+  /** Prints one host's result (status line, output, files) and counts it. */
+  const report = (r: HostResult<unknown>): void => {
+    statuses.push(r.status);
+    n++;
+    const writeError = writeOutputs(r);
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
+      return;
+    }
+    const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(describe(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
+    write('stdout', line);
+    if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
+    if (opts.inline || opts.inlineStdout) {
+      write('stdout', r.stdout);
+      if (opts.inline && r.stderr) write('stdout', `Stderr: ${r.stderr}`);
+    } else if (opts.showOutput && r.stdout) {
+      write('stdout', `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`);
+    }
+    durations.push(r.timings.durationMs);
+  };
+  /** Follows one fan-out: its lines (-P), progress and results. */
+  const follow = async (fan: FanOut<unknown>, onResult: (r: HostResult<unknown>) => void): Promise<void> => {
+    const lines = opts.print
+      ? fan.lines$.subscribe((l) =>
+          opts.json
+            ? io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`)
+            : write(l.stream, `${l.host}: ${l.line}\n`),
+        )
+      : undefined;
+    const progress = bar ? fan.progress$.subscribe((p) => bar.update(p)) : undefined;
+    try {
+      await lastValueFrom(fan.pipe(tap(onResult)), { defaultValue: undefined });
+    } finally {
+      lines?.unsubscribe();
+      progress?.unsubscribe();
+    }
+  };
+  // On a terminal, hosts whose key is unknown are held back, asked about once as a list (as
+  // ssh asks), and those confirmed run again: their commands never ran (the key is checked
+  // before any credential is sent).
+  const interactive = io.stdinIsTTY && !opts.json && !opts.queue && opts.workers === undefined;
+  const held: HostResult<unknown>[] = [];
   try {
-    await lastValueFrom(
-      run$.pipe(
-        tap((r) => {
-          statuses.push(r.status);
-          n++;
-          const writeError = writeOutputs(r);
-          if (opts.json) {
-            io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
-            return;
-          }
-          const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(describe(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
-          write('stdout', line);
-          if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
-          if (opts.inline || opts.inlineStdout) {
-            write('stdout', r.stdout);
-            if (opts.inline && r.stderr) write('stdout', `Stderr: ${r.stderr}`);
-          } else if (opts.showOutput && r.stdout) {
-            write('stdout', `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`);
-          }
-          durations.push(r.timings.durationMs);
-        }),
-      ),
-      { defaultValue: undefined },
-    );
+    await follow(run$, (r) => (interactive && canConfirm(r.error) ? held.push(r) : report(r)));
+    if (held.length > 0 && !interrupt.signal.aborted) {
+      const asked = held.map((r) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error } as UnknownHost }));
+      const confirmed = new Set(await confirmUnknownHosts(asked.map((a) => a.unknown), promptIo));
+      for (const a of asked) if (!confirmed.has(a.unknown)) report(a.result);
+      const again = asked.filter((a) => confirmed.has(a.unknown)).map((a) => a.result.target);
+      if (again.length > 0) {
+        await follow(fanOut(again, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty)), config), report);
+      }
+    } else {
+      for (const r of held) report(r);
+    }
   } finally {
     offInterrupt();
     offClosed?.();
-    lines?.unsubscribe();
-    progress?.unsubscribe();
     bar?.stop();
   }
   if (stdoutClosed) return EXIT_STDOUT_CLOSED;
@@ -744,17 +765,28 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   try {
     let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
-    await new Promise<void>((resolve, reject) => {
-      const sub = command$.subscribe({
-        next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
-        error: reject,
-        complete: resolve,
+    const attempt = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const sub = command$.subscribe({
+          next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
+          error: reject,
+          complete: resolve,
+        });
+        abort.signal.addEventListener('abort', () => {
+          sub.unsubscribe(); // stops the remote command (a signal), like ssh's Ctrl-C without a pty
+          reject(new Error('interrupted'));
+        });
       });
-      abort.signal.addEventListener('abort', () => {
-        sub.unsubscribe(); // stops the remote command (a signal), like ssh's Ctrl-C without a pty
-        reject(new Error('interrupted'));
-      });
-    });
+    try {
+      await attempt();
+    } catch (err) {
+      // An unknown host on a terminal: ask as ssh does; a confirmed key is recorded and the
+      // connection made again (nothing had been sent: the key is checked before any credential).
+      if (!io.stdinIsTTY || !canConfirm(err)) throw err;
+      const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err }], io);
+      if (confirmed.length === 0) throw err;
+      await attempt();
+    }
     return 0;
   } catch (err) {
     if (err instanceof ExitStatusError) {

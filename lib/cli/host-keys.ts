@@ -1,0 +1,74 @@
+/**
+ * Unknown host keys in the CLI, as `ssh` treats them: on a terminal the user is asked (with the
+ * fingerprint; once for a whole list in `run`, never once per host) and a confirmed key is
+ * recorded in the first known_hosts file; without a terminal the error names the files read and
+ * the ways out.
+ */
+import { HostKeyUnknownError } from '../errors.js';
+import { knownHostsName, recordHostKey } from '../known-hosts.js';
+import type { Io } from './io.js';
+
+/** A host whose key was unknown: where it is and what it offered. */
+export interface UnknownHost {
+  readonly host: string;
+  readonly port: number;
+  readonly error: HostKeyUnknownError;
+}
+
+/** `ssh-ed25519` → `ED25519`, as ssh names key types to people. */
+function typeName(openssh: string): string {
+  const type = openssh.split(' ')[0] ?? '';
+  if (type.includes('ed25519')) return 'ED25519';
+  if (type.startsWith('ecdsa')) return 'ECDSA';
+  if (type.includes('rsa')) return 'RSA';
+  return type;
+}
+
+/** Whether the CLI can ask about this host (a known_hosts policy refused it and said what it saw). */
+export function canConfirm(err: unknown): err is HostKeyUnknownError & { readonly offeredKey: string } {
+  return err instanceof HostKeyUnknownError && err.offeredKey !== undefined && err.knownHostsFiles.length > 0 && !/known only by/.test(err.message);
+}
+
+/**
+ * Asks once on the terminal about `hosts` (ssh's question for one host, a list for more) and
+ * records the keys confirmed; resolves with the hosts to try again.
+ */
+export async function confirmUnknownHosts(hosts: readonly UnknownHost[], io: Io): Promise<UnknownHost[]> {
+  if (hosts.length === 0) return [];
+  const first = hosts[0] as UnknownHost;
+  const text =
+    hosts.length === 1
+      ? [
+          `The authenticity of host '${knownHostsName(first.host, first.port)}' can't be established.`,
+          `${typeName(first.error.offeredKey ?? '')} key fingerprint is ${first.error.fingerprint}.`,
+          'This key is not known by any other names.',
+          'Are you sure you want to continue connecting (yes/no/[fingerprint])? ',
+        ].join('\n')
+      : [
+          `The authenticity of ${hosts.length} hosts can't be established:`,
+          ...hosts.map((h) => `  ${knownHostsName(h.host, h.port)}  ${typeName(h.error.offeredKey ?? '')} ${h.error.fingerprint}`),
+          `Are you sure you want to continue connecting to all ${hosts.length} (yes/no)? `,
+        ].join('\n');
+  let answer: string;
+  try {
+    answer = (await io.prompt(text)).trim();
+  } catch {
+    return [];
+  }
+  const yes = answer.toLowerCase() === 'yes' || (hosts.length === 1 && answer === first.error.fingerprint);
+  if (!yes) return [];
+  for (const h of hosts) {
+    const file = h.error.knownHostsFiles[0] as string;
+    await recordHostKey(file, h.host, h.port, h.error.offeredKey ?? '');
+    io.stderr.write(`Warning: Permanently added '${knownHostsName(h.host, h.port)}' (${typeName(h.error.offeredKey ?? '')}) to the list of known hosts.\n`);
+  }
+  return [...hosts];
+}
+
+/** What to do about an unknown host without a terminal: the files read and the ways out. */
+export function unknownHostAdvice(err: unknown): string {
+  if (!(err instanceof HostKeyUnknownError) || err.knownHostsFiles.length === 0) return '';
+  const file = err.knownHostsFiles[0] ?? '~/.ssh/known_hosts';
+  const port = err.port === 22 ? '' : `-p ${err.port} `;
+  return `; known_hosts read: ${err.knownHostsFiles.join(', ')}; to trust it: --accept-new, or ssh-keyscan ${port}${err.host} >> ${file} (after checking the fingerprint)`;
+}

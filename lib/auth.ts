@@ -123,8 +123,11 @@ export function password(value: Lazy<string>): AuthProvider {
  * ```
  */
 export interface PrivateKeyConfig {
-  /** The passphrase of an encrypted key, or a function producing it. */
-  readonly passphrase?: Lazy<string | Buffer>;
+  /**
+   * The passphrase of an encrypted key, or a function producing it (given the attempt number,
+   * 1, 2, …, when {@link PrivateKeyConfig.passphraseAttempts} allows asking again).
+   */
+  readonly passphrase?: string | Buffer | ((attempt: number) => ObservableInput<string | Buffer> | string | Buffer);
   /**
    * An OpenSSH certificate for this key (the `-cert.pub` text, or a function producing it):
    * offered instead of the plain key (`ssh-ed25519-cert-v01@openssh.com`, …, RSA as
@@ -132,6 +135,21 @@ export interface PrivateKeyConfig {
    * key is skipped before it is offered (an `auth$` event says why).
    */
   readonly certificate?: Lazy<string | Buffer>;
+  /**
+   * How often a passphrase given as a function is asked for when it is wrong (default 1; `ssh`
+   * asks 3 times on a terminal). The function gets the attempt number (1, 2, …). A key whose
+   * passphrase stays wrong is skipped with a `skipped` event (`bad-passphrase`) and the next
+   * credential is tried, as `ssh` does.
+   */
+  readonly passphraseAttempts?: number;
+  /** The key's name in messages and events (its file, say). */
+  readonly name?: string;
+}
+
+/** Whether a key failed to parse because of its passphrase (ssh2's messages for it). */
+function badPassphrase(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  return /passphrase|decrypt|bad key|integrity|checkint/i.test(String((cause as Error)?.message ?? cause));
 }
 
 /**
@@ -190,13 +208,28 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
     method: 'publickey',
     label: certificate === undefined ? 'privateKey' : 'privateKey (certificate)',
     credential: ({ username, report }) => {
+      const attempts = Math.max(1, config.passphraseAttempts ?? 1);
+      const name = config.name ?? 'the key';
+      /** Asks for the passphrase (again, when it was wrong) up to `attempts` times, then skips the key. */
+      const unlock = (text: string | Buffer, attempt: number): Observable<ParsedKey> => {
+        const passphrase = config.passphrase;
+        const asked = typeof passphrase === 'function' ? resolve(() => passphrase(attempt)) : resolve(passphrase as string | Buffer);
+        return asked.pipe(
+          switchMap((pass) => {
+            try {
+              return of(parse(text, pass));
+            } catch (err) {
+              if (!badPassphrase(err)) throw err;
+              if (attempt < attempts && typeof passphrase === 'function') return unlock(text, attempt + 1);
+              report({ type: 'skipped', provider: 'privateKey', reason: 'bad-passphrase', detail: `bad passphrase for ${name}` });
+              return EMPTY;
+            }
+          }),
+        );
+      };
       const parsed$ = eager
         ? of(eager)
-        : resolve(key).pipe(
-            switchMap((text) =>
-              config.passphrase === undefined ? of(parse(text, undefined)) : resolve(config.passphrase).pipe(map((pass) => parse(text, pass))),
-            ),
-          );
+        : resolve(key).pipe(switchMap((text) => (config.passphrase === undefined ? of(parse(text, undefined)) : unlock(text, 1))));
       return parsed$.pipe(
         switchMap((parsed) => withCertificate(parsed, report)),
         map((parsed) => ({ type: 'publickey' as const, username, key: parsed })),

@@ -334,8 +334,13 @@ export interface CredentialsForConfig {
   readonly certificates?: readonly string[];
   /** The agent's socket (default: `SSH_AUTH_SOCK`, read by `agent()`); `null`: no agent. */
   readonly agentSocket?: string | null;
-  /** Passphrases of encrypted keys, asked when the key is first used; without it such keys are skipped. */
-  readonly passphrase?: (file: string) => Promise<string>;
+  /**
+   * Passphrases of encrypted keys, asked when the key is first used (again, with the attempt
+   * number, while it is wrong: see `passphraseAttempts`); without it such keys are skipped.
+   */
+  readonly passphrase?: (file: string, attempt: number) => Promise<string>;
+  /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
+  readonly passphraseAttempts?: number;
   /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
   readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
 }
@@ -399,9 +404,10 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
         config.onSkip?.(file, 'encrypted', 'no passphrase source');
         continue;
       }
-      const passphrase = (): Promise<string> => ask(file);
-      if (certificate) providers.push(privateKey(text, { passphrase, certificate }));
-      providers.push(privateKey(text, { passphrase }));
+      const passphrase = (attempt: number): Promise<string> => ask(file, attempt);
+      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}) };
+      if (certificate) providers.push(privateKey(text, { ...unlock, certificate }));
+      providers.push(privateKey(text, unlock));
       used.push(file);
       continue;
     }

@@ -133,13 +133,14 @@ export interface AuthSkippedEvent {
   /** The provider's label. */
   readonly provider: string;
   /**
-   * Why it was not offered: `expired`, `not-yet-valid`, `wrong-key` (certificates), or
-   * `agent-error` (the agent failed or answered out of bounds; `detail` says how).
+   * Why it was not offered: `expired`, `not-yet-valid`, `wrong-key` (certificates),
+   * `agent-error` (the agent failed or answered out of bounds) or `bad-passphrase` (a key whose
+   * passphrase stayed wrong); `detail` says more.
    */
-  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key' | 'agent-error';
+  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key' | 'agent-error' | 'bad-passphrase';
   /** The certificate it concerned. */
   readonly certificate?: CertificateSummary;
-  /** What went wrong, for `agent-error`. */
+  /** What went wrong, for `agent-error` and `bad-passphrase`. */
   readonly detail?: string;
 }
 

@@ -98,11 +98,14 @@ describe('authenticate', () => {
     expect(() => privateKey(server.info.publicKey)).toThrow(TypeError);
   });
 
-  it('a lazily given wrong passphrase fails with AuthenticationError carrying the cause', async () => {
-    const { connection$ } = login([privateKey(encrypted.private, { passphrase: () => 'wrong' })]);
+  it('a lazily given wrong passphrase skips the key (an event says so) and the next credential is tried, as ssh does', async () => {
+    const { connection$, events } = login([privateKey(encrypted.private, { passphrase: () => 'wrong', name: 'enc' })]);
     const err = await errorOf(connection$);
     expect(err).toBeInstanceOf(AuthenticationError);
-    expect((err as Error).cause).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toMatch(/skipped: bad passphrase for enc/);
+    expect(events).toContainEqual({ type: 'skipped', provider: 'privateKey', reason: 'bad-passphrase', detail: 'bad passphrase for enc' });
+    const next = login([privateKey(encrypted.private, { passphrase: () => 'wrong' }), password(server.info.password)]);
+    expect(await first(next.connection$)).toBeDefined();
   });
 
   it('password from a function, a Promise or an Observable, asked only when reached', async () => {

@@ -46,14 +46,20 @@ export class Secrets {
     return this.sources.passphraseEnv !== undefined || this.io.stdinIsTTY || this.#askpass() !== undefined;
   }
 
-  passphrase(file: string): Promise<string> {
+  /** Asks for a key's passphrase; again, as ssh words it, after a wrong one (`attempt` > 1). */
+  passphrase(file: string, attempt = 1): Promise<string> {
     const env = this.sources.passphraseEnv;
     if (env !== undefined) {
       const value = this.io.env[env];
       if (value === undefined) return Promise.reject(new UsageError(`--passphrase-env ${env}: the variable is not set`));
       return Promise.resolve(value);
     }
-    return this.#once(`passphrase:${file}`, `Enter passphrase for key '${file}': `);
+    return this.#once(`passphrase:${file}:${attempt}`, attempt === 1 ? `Enter passphrase for key '${file}': ` : `Bad passphrase, try again for ${file}: `);
+  }
+
+  /** How often a wrong passphrase is asked for: 3 on a terminal (as ssh), once from a variable or askpass. */
+  get passphraseAttempts(): number {
+    return this.sources.passphraseEnv === undefined && this.io.stdinIsTTY ? 3 : 1;
   }
 
   password(): Promise<string> {
@@ -119,7 +125,7 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
       identities: sources.identities,
       certificates: sources.certificates ?? [],
       agentSocket: io.env['SSH_AUTH_SOCK'] || null,
-      ...(secrets.canAskPassphrase ? { passphrase: (file: string) => secrets.passphrase(file) } : {}),
+      ...(secrets.canAskPassphrase ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts } : {}),
       onSkip: (file, why, detail) =>
         secrets.warn(
           why === 'encrypted'
@@ -159,5 +165,8 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
  */
 export function explainAuthFailure(err: unknown, lookedFor: string): unknown {
   if (!(err instanceof AuthenticationError) || err.methodsTried.length > 0) return err;
-  return new AuthenticationError(`no credentials: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err });
+  // Keys that were found but passed over (a passphrase that stayed wrong, an expired
+  // certificate) are said, never hidden behind "no credentials".
+  const skipped = /\(skipped: [^)]*(?:\([^)]*\)[^)]*)*\)/.exec(err.message)?.[0];
+  return new AuthenticationError(`no credentials${skipped ? ` ${skipped}` : ''}: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err });
 }

@@ -36,6 +36,9 @@ export interface Io {
 /** The exit code of a command whose output pipe was closed, as a shell shows `ssh`'s (killed by SIGPIPE). */
 export const EXIT_STDOUT_CLOSED = 128 + 13;
 
+/** What was typed ahead of a prompt (the rest of a chunk after its line): the next prompt's. */
+let typedAhead = '';
+
 /** Reads one line from a terminal in raw mode, echoing nothing. */
 function promptNoEcho(text: string): Promise<string> {
   const stdin = process.stdin;
@@ -43,7 +46,9 @@ function promptNoEcho(text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     process.stderr.write(text);
     let answer = '';
+    let settled = false;
     const done = (err?: Error): void => {
+      settled = true;
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
@@ -51,15 +56,28 @@ function promptNoEcho(text: string): Promise<string> {
       if (err) reject(err);
       else resolve(answer);
     };
-    const onData = (chunk: Buffer): void => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
+    const take = (chunk: string): void => {
+      const chars = [...chunk];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i] as string;
+        if (ch === '\r' || ch === '\n') {
+          // A line typed ahead (several answers at once) is kept for the next prompt.
+          let rest = chars.slice(i + 1).join('');
+          if (ch === '\r' && rest.startsWith('\n')) rest = rest.slice(1);
+          typedAhead = rest;
+          return done();
+        }
         if (ch === '\u0003') return done(new Error('interrupted'));
         if (ch === '\u007f' || ch === '\b') answer = answer.slice(0, -1);
         else answer += ch;
       }
     };
+    const onData = (chunk: Buffer): void => take(chunk.toString('utf8'));
     stdin.setRawMode(true);
+    const ahead = typedAhead;
+    typedAhead = '';
+    if (ahead) take(ahead);
+    if (settled) return;
     stdin.on('data', onData);
     stdin.resume();
   });

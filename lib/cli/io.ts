@@ -31,6 +31,14 @@ export interface Io {
    * returns the unregister function. Optional: an Io without it never sees stdout close.
    */
   readonly onStdoutClosed?: (listener: () => void) => () => void;
+  /** The terminal stdin and stdout are, for an interactive shell; absent when they are not one. */
+  readonly terminal?: {
+    size(): { rows: number; cols: number };
+    /** Raw mode on (keys go to the remote shell as typed) or off again. */
+    raw(on: boolean): void;
+    /** Calls `listener` when the window is resized; returns the unregister function. */
+    onResize(listener: () => void): () => void;
+  };
 }
 
 /** The exit code of a command whose output pipe was closed, as a shell shows `ssh`'s (killed by SIGPIPE). */
@@ -107,7 +115,22 @@ export function processIo(): Io {
     stdoutClosed = true;
     for (const listener of [...closedListeners]) listener();
   });
+  const terminal: Io['terminal'] =
+    process.stdin.isTTY === true && process.stdout.isTTY === true
+      ? {
+          size: () => ({ rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 }),
+          raw: (on) => {
+            process.stdin.setRawMode(on);
+            if (!on) process.stdin.pause();
+          },
+          onResize: (listener) => {
+            process.stdout.on('resize', listener);
+            return () => process.stdout.off('resize', listener);
+          },
+        }
+      : undefined;
   return {
+    ...(terminal ? { terminal } : {}),
     onStdoutClosed: (listener) => {
       if (stdoutClosed) queueMicrotask(listener);
       closedListeners.add(listener);

@@ -13,7 +13,7 @@ import { catchError, lastValueFrom, tap, throwError, type Observable } from 'rxj
 import type { ExecChunk } from '../channel.js';
 import type { Connection } from '../connection.js';
 import { ExitStatusError, SshError } from '../errors.js';
-import { exec } from '../exec.js';
+import { exec, withConnection } from '../exec.js';
 import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
 import { within } from '../internal/deadline.js';
 import { wildcard } from '../internal/known-hosts-store.js';
@@ -23,6 +23,7 @@ import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from
 import { canConfirm, confirmUnknownHosts, unknownHostAdvice, type UnknownHost } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
 import type { ProgressBar } from './progress.js';
+import { forwardPlan, session, type SessionWork } from './session.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -654,7 +655,7 @@ export function summaryTable(statuses: readonly HostStatus[], durations: readonl
   ].join('\n');
 }
 
-export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] COMMAND...
+export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] [COMMAND...]
 
 Runs COMMAND on one host, like ssh: output on stdout and stderr, this program's stdin goes to the
 command (-n: none), the exit code is the command's (255 when the connection failed, 128+N when
@@ -670,6 +671,11 @@ options (ssh's letters mean what they mean to ssh):
   -J HOPS                 jump hosts (ProxyJump)
   -A                      forward the agent (ForwardAgent yes)
   -n                      no stdin (like ssh -n)
+  -L [BIND:]PORT:HOST:HOSTPORT  forward a local port to HOST:HOSTPORT as the server sees it
+  -R [BIND:]PORT:HOST:HOSTPORT  forward a port on the server to HOST:HOSTPORT from here
+  -D [BIND:]PORT          a SOCKS5 proxy on a local port, through the server
+  -N                      no command: forwards only, until interrupted
+  (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
   -t                      a pseudo-terminal when stdin is one; -tt: always
   -q                      quiet: no warnings
   -C                      accepted (compression changes nothing here)
@@ -719,6 +725,10 @@ const EXEC_OPTIONS = {
   compress: { type: 'boolean', short: 'C' },
   tty: { type: 'boolean', short: 't', multiple: true },
   'no-stdin': { type: 'boolean', short: 'n' },
+  'local-forward': { type: 'string', short: 'L', multiple: true },
+  'remote-forward': { type: 'string', short: 'R', multiple: true },
+  'dynamic-forward': { type: 'string', short: 'D', multiple: true },
+  'no-command': { type: 'boolean', short: 'N' },
 } as const;
 
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -731,7 +741,11 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   }
   const [spec, ...after] = rest;
   const words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
-  if (!spec || words.length === 0) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] COMMAND...');
+  if (!spec) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] [COMMAND...]');
+  const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
+  const forwards = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
+  const noCommand = given['no-command'] === true;
+  if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
   // ssh's letters, in the terms of run's host options (config lines, identities).
   const values: Values = { ...given };
   const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
@@ -763,7 +777,21 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
   });
   try {
-    let command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
+    const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
+    let command$: Observable<ExecChunk>;
+    if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
+    else {
+      // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
+      // nothing with -N; forwards beside either.
+      if (words.length === 0 && !noCommand && !io.terminal && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+      const work: SessionWork =
+        words.length > 0
+          ? { kind: 'command', run: (c) => c.exec(words.join(' '), { ...(stdin ? { stdin: stdin as Readable } : { stdin: [] }), ...(pty ? { pty: true } : {}) }) }
+          : noCommand
+            ? { kind: 'none' }
+            : { kind: 'shell', stdin: stdin as Readable | undefined };
+      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
+    }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     const attempt = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {

@@ -139,3 +139,115 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
     expect(existsSync('/proc/nope')).toBe(false);
   });
 });
+
+describe('rxssh exec as an interactive ssh: a shell without a command, -L -R -D -N (issue 22 #5)', () => {
+  const target = () => [`-p`, String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, `${s.username}@127.0.0.1`];
+  /** A line of the CLI on a pty (`script`), typing `input`; the terminal's bytes and the exit code. */
+  function onTerminal(args: string[], input: string): { shown: string; code: string } {
+    const log = join(mkdtempSync(join(work, 'pty-')), 'typescript');
+    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    spawnSync('script', ['-qfec', `${RXSSH} exec ${quoted}`, log], { input, timeout: 60_000, env: { ...process.env, SSH_AUTH_SOCK: '', TERM: 'xterm' } });
+    const shown = readFileSync(log, 'utf8');
+    return { shown, code: /COMMAND_EXIT_CODE="(\d+)"/.exec(shown)?.[1] ?? '?' };
+  }
+  const free = async (): Promise<number> => (await import('./sshd.js')).freePort();
+  /** Starts the CLI in the background; stops it with SIGINT. */
+  const background = async (args: string[]) => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'exec', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    return { stop: async () => (child.kill('SIGINT'), await exited), err: () => err };
+  };
+  const banner = async (port: number): Promise<string> => {
+    const { connect } = await import('node:net');
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => resolve(''));
+      socket.once('data', (d: Buffer) => {
+        socket.destroy();
+        resolve(d.toString().split('\r\n')[0] ?? '');
+      });
+    });
+  };
+
+  it('no command on a terminal: a shell on a pseudo-terminal, its exit code is rxssh\'s', () => {
+    const { shown, code } = onTerminal(target(), 'test -t 0 && echo "inside $((6*7)) on a tty"\nexit 3\n');
+    expect(shown).toContain('inside 42 on a tty');
+    expect(code).toBe('3');
+  });
+
+  it('no command and no terminal: the shell reads stdin, as ssh does (and says so)', () => {
+    const r = bash(`printf 'echo piped $((2+3))\\n' | ${RXSSH} exec ${sshFlags()} ${s.username}@127.0.0.1`);
+    expect(r.stdout).toBe('piped 5\n');
+    expect(r.stderr).toContain('Pseudo-terminal will not be allocated because stdin is not a terminal.');
+    expect(r.status).toBe(0);
+  });
+
+  it('-N -L: a local port reaches HOST:HOSTPORT as the server sees it (here sshd itself)', async () => {
+    const port = await free();
+    const fwd = await background(['-N', '-L', `${port}:127.0.0.1:${s.port}`, ...target()]);
+    try {
+      expect(await eventually(async () => /^SSH-2\.0-OpenSSH/.test(await banner(port)), 15_000), fwd.err()).toBe(true);
+    } finally {
+      await fwd.stop();
+    }
+  });
+
+  it('-N -D: a SOCKS5 proxy through the server', async () => {
+    const { socksConnect } = await import('../helpers/socks.js');
+    const port = await free();
+    const fwd = await background(['-N', '-D', String(port), ...target()]);
+    try {
+      let text = '';
+      expect(
+        await eventually(async () => {
+          try {
+            const { reply, socket } = await socksConnect(port, '127.0.0.1', s.port);
+            if (reply !== 0) return false;
+            // The first bytes through the proxy: sshd's banner.
+            text = await new Promise<string>((resolve) => {
+              socket.once('data', (d: Buffer) => resolve(d.toString()));
+              socket.once('close', () => resolve(''));
+              socket.resume(); // socksConnect leaves it paused after the reply
+            });
+            socket.destroy();
+            return true;
+          } catch {
+            return false;
+          }
+        }, 15_000),
+        fwd.err(),
+      ).toBe(true);
+      expect(text).toMatch(/^SSH-2\.0-OpenSSH/);
+    } finally {
+      await fwd.stop();
+    }
+  });
+
+  it('-N -R: a port on the server reaches HOST:HOSTPORT from here', async () => {
+    const { createServer } = await import('node:net');
+    const local = createServer((socket) => socket.end('hello from the client side\n'));
+    await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+    const localPort = (local.address() as { port: number }).port;
+    const remotePort = await free();
+    const fwd = await background(['-N', '-R', `${remotePort}:127.0.0.1:${localPort}`, ...target()]);
+    try {
+      const got = async (): Promise<string> => {
+        const { connect } = await import('node:net');
+        return new Promise((resolve) => {
+          const socket = connect(remotePort, '127.0.0.1');
+          let text = '';
+          socket.on('data', (d: Buffer) => (text += d.toString()));
+          socket.on('error', () => resolve(''));
+          socket.on('close', () => resolve(text));
+        });
+      };
+      expect(await eventually(async () => (await got()) === 'hello from the client side\n', 15_000), fwd.err()).toBe(true);
+    } finally {
+      await fwd.stop();
+      local.close();
+    }
+  });
+});

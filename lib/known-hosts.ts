@@ -221,8 +221,7 @@ export type KnownHostsVerdict = KnownHostVerdict | BadHostVerdict | UnknownHostV
  * always loses; a matching line with the same key is known; a matching line with another key of
  * the same type is a mismatch; for a port other than 22 the same key recorded under the plain
  * host name is also known (OpenSSH's fallback); otherwise the host is unknown (`certAuthority` tells that only a
- * `@cert-authority` line matched, which rxssh cannot use: ssh2 does not negotiate host
- * certificates).
+ * `@cert-authority` line matched: the host's certificate, not its plain key, is what to check).
  *
  * @example
  * ```ts

@@ -219,10 +219,13 @@ export class ConnectionHandle implements AsyncDisposable {
  * ```
  */
 export interface OpenConnectionTarget {
+  /** The host name or address. */
   readonly host: string;
+  /** The port (default 22). */
   readonly port?: number;
   /** Default: the local user's name. */
   readonly username?: string;
+  /** A password to offer. */
   readonly password?: string;
   /** A private key (PEM or OpenSSH text, or its bytes). */
   readonly privateKey?: string | Uint8Array;

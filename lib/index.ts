@@ -50,9 +50,6 @@ export {
   type SshConfigHost,
   type ResolveAliasConfig,
   type ConnectAliasConfig,
-  type SshConfigOptions,
-  type ConnectAliasOptions,
-  type SshConfigInventoryOptions,
   type StrictHostKeyChecking,
 } from './ssh-config.js';
 

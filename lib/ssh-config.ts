@@ -580,36 +580,3 @@ function preferring(policy: HostKeyPolicy): Pick<ConnectConfig, 'preferredHostKe
   const lookup = knownKeyTypesOf(policy);
   return lookup ? { preferredHostKeyTypes: async (host, port) => [...(await lookup(host, port))] } : {};
 }
-
-/**
- * The old name of {@link ResolveAliasConfig} (options types are `…Config` now).
- *
- * @deprecated Use {@link ResolveAliasConfig}; this alias goes with the next breaking release.
- * @example
- * ```ts
- * const config: ResolveAliasConfig = { file: './ssh_config' }; // was SshConfigOptions
- * ```
- */
-export type SshConfigOptions = ResolveAliasConfig;
-
-/**
- * The old name of {@link ConnectAliasConfig}.
- *
- * @deprecated Use {@link ConnectAliasConfig}; this alias goes with the next breaking release.
- * @example
- * ```ts
- * const config: ConnectAliasConfig = { port: 2222 }; // was ConnectAliasOptions
- * ```
- */
-export type ConnectAliasOptions = ConnectAliasConfig;
-
-/**
- * The old name of {@link SshConfigTargetsConfig}.
- *
- * @deprecated Use {@link SshConfigTargetsConfig}; this alias goes with the next breaking release.
- * @example
- * ```ts
- * const config: SshConfigTargetsConfig = { match: 'web*' }; // was SshConfigInventoryOptions
- * ```
- */
-export type SshConfigInventoryOptions = SshConfigTargetsConfig;

@@ -117,6 +117,42 @@ export abstract class SshError extends Error {
 
   /** The class name, such as `AuthenticationError` (a literal per class, so minification cannot change it). */
   abstract override readonly name: string;
+
+  /**
+   * The error as data, for a worker thread or Redis to carry: its class name, message, every
+   * field of its own (host, port, phase, code and the class's own, such as `exitCode`) and its
+   * cause's message and code. {@link errorFromData} makes the same class from it again.
+   */
+  toJSON(): ErrorData {
+    const fields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this)) if (value !== undefined && typeof value !== 'function') fields[key] = value;
+    const cause = this.cause as { message?: unknown; code?: unknown } | undefined;
+    return {
+      name: this.name,
+      message: this.message,
+      fields,
+      ...(cause && typeof cause === 'object' ? { cause: { message: String(cause.message ?? ''), ...(cause.code !== undefined ? { code: cause.code } : {}) } } : {}),
+    };
+  }
+}
+
+/**
+ * An error as data (see {@link SshError.toJSON}).
+ *
+ * @example
+ * ```ts
+ * const data: ErrorData = new ConnectionLostError('gone', { host: 'h', port: 22, phase: 'exec' }).toJSON();
+ * ```
+ */
+export interface ErrorData {
+  /** The class name (`ExitStatusError`, …), or a plain error's name. */
+  readonly name: string;
+  /** The message, as the error had it. */
+  readonly message: string;
+  /** The error's own fields. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Its cause, reduced to a message and a code. */
+  readonly cause?: { readonly message: string; readonly code?: unknown };
 }
 
 /**
@@ -625,4 +661,53 @@ export class HostCertificateError extends HostKeyRejectedError {
     this.reason = reason;
     this.keyId = keyId;
   }
+}
+
+/** Every SshError class, by name: what {@link errorFromData} makes again. */
+const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> = {
+  ConnectError,
+  TimeoutError,
+  HostKeyRejectedError,
+  AuthenticationError,
+  ChannelOpenError,
+  ExitStatusError,
+  ConnectionLostError,
+  SshConfigError,
+  ProtocolError,
+  StdinOverflowError,
+  Ssh2CompatibilityError,
+  HostKeyUnknownError,
+  HostKeyMismatchError,
+  HostKeyRevokedError,
+  SftpError,
+  ChannelClosedError,
+  WorkerLostError,
+  QueueError,
+  HostCertificateError,
+};
+
+/**
+ * Makes an error from its data again ({@link SshError.toJSON}): the same class (so
+ * `instanceof` and a fan-out's statuses work), the same message and fields, the cause as an
+ * `Error` with its message and code. A name that is not an SshError's gives a plain `Error`.
+ *
+ * @example
+ * ```ts
+ * const again = errorFromData(new ExitStatusError('false', 1, null, '', { host: 'h', port: 22, phase: 'exec' }).toJSON());
+ * again instanceof ExitStatusError; // true
+ * ```
+ */
+export function errorFromData(data: ErrorData): Error {
+  const Class = Object.hasOwn(ERROR_CLASSES, data.name) ? ERROR_CLASSES[data.name] : undefined;
+  const error: Error = Class ? (Object.create(Class.prototype) as Error) : new Error(data.message);
+  const cause = data.cause ? Object.assign(new Error(data.cause.message), data.cause.code !== undefined ? { code: data.cause.code } : {}) : undefined;
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, writable: true, configurable: true, enumerable: false });
+  Object.defineProperties(error, {
+    message: hidden(data.message),
+    stack: hidden(`${data.name}: ${data.message}\n    (from another thread or process)`),
+    ...(cause ? { cause: hidden(cause) } : {}),
+  });
+  Object.assign(error, data.fields);
+  if (!Class) Object.defineProperty(error, 'name', hidden(data.name));
+  return error;
 }

@@ -160,6 +160,8 @@ export {
 // ── errors ─────────────────────────────────────────────────────────────────────────────────
 export {
   SshError,
+  errorFromData,
+  type ErrorData,
   ConnectError,
   TimeoutError,
   HostKeyRejectedError,

@@ -77,3 +77,39 @@ describe('error names and codes are literals, every class lives in errors.ts', (
     expect(classes.filter((k) => !(k in errors))).toEqual([]);
   });
 });
+
+describe('errors carry their own wire form (toJSON, errorFromData)', () => {
+  it('every class comes back as itself through JSON: class, message, fields, cause', async () => {
+    const lib = await import('../lib/index.js');
+    const where = { host: 'h', port: 22, phase: 'exec' as const, cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) };
+    const entry = { file: '/k', line: 3, key: Buffer.from('k') };
+    const samples: SshError[] = [
+      new lib.ConnectError('refused', where),
+      new lib.TimeoutError(500, where),
+      new lib.HostKeyRejectedError('no', 'SHA256:x', where),
+      new lib.AuthenticationError('denied', ['password'], ['publickey'], where),
+      new lib.ChannelOpenError('refused', 2, where),
+      new lib.ExitStatusError('false', 1, null, 'tail', where),
+      new lib.ConnectionLostError('gone', where),
+      new lib.SshConfigError('ProxyCommand x: refused', 'proxycommand', '/cfg:4', where),
+      new lib.ProtocolError('bad', where),
+      new lib.Ssh2CompatibilityError('shape', where),
+      new lib.HostKeyUnknownError('unknown', 'SHA256:x', where),
+      new lib.HostKeyMismatchError(entry, 'SHA256:y', where),
+      new lib.HostKeyRevokedError(entry, 'SHA256:y', where, 'listed'),
+      new lib.SftpError('close', '/f', Object.assign(new Error('Failure'), { code: 4 }), where),
+      new lib.WorkerLostError('died', where),
+      new lib.QueueError('redis', where),
+      new lib.HostCertificateError('expired', 'id', 'SHA256:z', where),
+    ];
+    for (const error of samples) {
+      const again = lib.errorFromData(JSON.parse(JSON.stringify(error)) as ReturnType<SshError['toJSON']>);
+      expect(again, error.name).toBeInstanceOf(error.constructor);
+      expect(again.message).toBe(error.message);
+      expect({ ...again }).toEqual(JSON.parse(JSON.stringify({ ...error })));
+      expect((again.cause as { code?: unknown } | undefined)?.code, error.name).toBe((error.cause as { code?: unknown }).code);
+    }
+    const plain = lib.errorFromData({ name: 'TypeError', message: 'bad', fields: {} });
+    expect([plain instanceof SshError, plain.name, plain.message]).toEqual([false, 'TypeError', 'bad']);
+  });
+});

@@ -152,7 +152,22 @@ export interface ErrorData {
   /** The error's own fields. */
   readonly fields: Readonly<Record<string, unknown>>;
   /** Its cause, reduced to a message and a code. */
-  readonly cause?: { readonly message: string; readonly code?: unknown };
+  readonly cause?: ErrorCauseData;
+}
+
+/**
+ * An error's cause as data: its message and its code (`ECONNRESET`, an SFTP status…).
+ *
+ * @example
+ * ```ts
+ * const cause: ErrorCauseData = { message: 'socket hang up', code: 'ECONNRESET' };
+ * ```
+ */
+export interface ErrorCauseData {
+  /** The cause's message. */
+  readonly message: string;
+  /** The cause's code, when it had one. */
+  readonly code?: unknown;
 }
 
 /**

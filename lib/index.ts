@@ -162,6 +162,7 @@ export {
   SshError,
   errorFromData,
   type ErrorData,
+  type ErrorCauseData,
   ConnectError,
   TimeoutError,
   HostKeyRejectedError,

@@ -43,24 +43,34 @@ export const QUEUE_HELP = `queue (Redis, BullMQ):
                           then run commands or forge results)
 `;
 
+/**
+ * A secret from `--NAME-env VAR` or `--NAME-file FILE` (never a flag value, which `ps` shows);
+ * undefined when neither is given. Throws UsageError for both, an unset variable or an
+ * unreadable file.
+ */
+function secretOf(values: Values, io: Io, name: 'redis-password' | 'queue-secret', fromFile: (text: string) => string): string | undefined {
+  const variable = values[`${name}-env`] as string | undefined;
+  const file = values[`${name}-file`] as string | undefined;
+  if (variable && file) throw new UsageError(`give --${name}-env or --${name}-file, not both`);
+  if (variable) {
+    const value = io.env[variable];
+    if (value === undefined) throw new UsageError(`--${name}-env ${variable}: the variable is not set`);
+    return value;
+  }
+  if (!file) return undefined;
+  try {
+    return fromFile(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--${name}-file ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** The QueueConfig from the queue flags; throws UsageError. */
 export function queueConfigOf(values: Values, io: Io, redisTimeoutSec = 10): QueueConfig {
   const url = values['queue'] as string | undefined;
   if (!url) throw new UsageError('--queue redis://HOST[:PORT][/DB] is needed');
-  const passwordEnv = values['redis-password-env'] as string | undefined;
-  const passwordFile = values['redis-password-file'] as string | undefined;
-  if (passwordEnv && passwordFile) throw new UsageError('give --redis-password-env or --redis-password-file, not both');
-  let password: string | undefined;
-  if (passwordEnv) {
-    password = io.env[passwordEnv];
-    if (password === undefined) throw new UsageError(`--redis-password-env ${passwordEnv}: the variable is not set`);
-  } else if (passwordFile) {
-    try {
-      password = readFileSync(passwordFile, 'utf8').split(/\r?\n/)[0] ?? '';
-    } catch (err) {
-      throw new UsageError(`--redis-password-file ${passwordFile}: ${(err as Error).message}`);
-    }
-  }
+  // The first line of the file (a password may end in spaces).
+  const password = secretOf(values, io, 'redis-password', (text) => text.split(/\r?\n/)[0] ?? '');
   const caFile = values['redis-ca'] as string | undefined;
   let ca: Buffer | undefined;
   if (caFile) {
@@ -76,20 +86,7 @@ export function queueConfigOf(values: Values, io: Io, redisTimeoutSec = 10): Que
   const timeoutText = values['redis-timeout'] as string | undefined;
   const timeoutSec = timeoutText === undefined ? redisTimeoutSec : Number(timeoutText);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError('--redis-timeout takes a positive number of seconds');
-  const secretFile = values['queue-secret-file'] as string | undefined;
-  const secretEnv = values['queue-secret-env'] as string | undefined;
-  if (secretFile && secretEnv) throw new UsageError('give --queue-secret-file or --queue-secret-env, not both');
-  let secret: string | undefined;
-  if (secretEnv) {
-    secret = io.env[secretEnv];
-    if (secret === undefined) throw new UsageError(`--queue-secret-env ${secretEnv}: the variable is not set`);
-  } else if (secretFile) {
-    try {
-      secret = readFileSync(secretFile, 'utf8').trim();
-    } catch (err) {
-      throw new UsageError(`--queue-secret-file ${secretFile}: ${(err as Error).message}`);
-    }
-  }
+  const secret = secretOf(values, io, 'queue-secret', (text) => text.trim());
   if (secret !== undefined && Buffer.byteLength(secret) < 16) throw new UsageError('the queue secret must be at least 16 bytes');
   const config: QueueConfig = {
     ...(secret !== undefined ? { secret } : {}),

@@ -286,17 +286,22 @@ export class AuthenticationError extends SshError {
   readonly methodsTried: readonly string[];
   /** The methods the server said could still continue, or `null` if it never said. */
   readonly methodsLeft: readonly string[] | null;
+  /** Credentials passed over and why (`bad passphrase for KEY`, an expired certificate …). */
+  readonly skipped: readonly string[];
 
   constructor(
     message: string,
     methodsTried: readonly string[],
     methodsLeft: readonly string[] | null,
     context: SshErrorContext,
+    skipped: readonly string[] = [],
   ) {
     const allows = methodsLeft === null ? 'the server did not say which methods it allows' : `server allows [${methodsLeft.join(', ')}]`;
-    super(methodsTried.length === 0 ? `${message}; ${allows}` : `${message}; tried [${methodsTried.join(', ')}], ${allows}`, context);
+    const passedOver = skipped.length ? ` (skipped: ${skipped.join('; ')})` : '';
+    super(methodsTried.length === 0 ? `${message}${passedOver}; ${allows}` : `${message}${passedOver}; tried [${methodsTried.join(', ')}], ${allows}`, context);
     this.methodsTried = methodsTried;
     this.methodsLeft = methodsLeft;
+    this.skipped = skipped;
   }
 }
 

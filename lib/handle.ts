@@ -231,7 +231,7 @@ export interface OpenConnectionTarget {
   readonly privateKey?: string | Uint8Array;
   /** The private key's passphrase. */
   readonly passphrase?: string;
-  /** Use the agent: `true` for `SSH_AUTH_SOCK`, or its socket path. */
+  /** Use the agent: `true` for `SSH_AUTH_SOCK`, or its socket path; `false`: never (also not as the default). */
   readonly agent?: boolean | string;
   /** known_hosts files to verify the host key with. */
   readonly knownHosts?: readonly string[];
@@ -262,7 +262,8 @@ function fromObject(target: OpenConnectionTarget): Observable<Connection> {
   if (target.agent) providers.push(agent(typeof target.agent === 'string' ? target.agent : undefined));
   if (target.privateKey !== undefined) providers.push(privateKey(Buffer.from(target.privateKey), target.passphrase !== undefined ? { passphrase: target.passphrase } : {}));
   if (target.password !== undefined) providers.push(password(target.password));
-  const credentials = providers.length > 0 ? providers : credentialsFor(fromSshConfig(target.host, { file: null, systemFile: null }));
+  // Nothing given: the agent (unless `agent: false`) and the default keys, as ssh would.
+  const credentials = providers.length > 0 ? providers : credentialsFor(fromSshConfig(target.host, { file: null, systemFile: null }), target.agent === false ? { agentSocket: null } : {});
   const lookup = knownKeyTypesOf(policy);
   return connect({
     host: target.host,

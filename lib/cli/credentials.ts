@@ -167,6 +167,5 @@ export function explainAuthFailure(err: unknown, lookedFor: string): unknown {
   if (!(err instanceof AuthenticationError) || err.methodsTried.length > 0) return err;
   // Keys that were found but passed over (a passphrase that stayed wrong, an expired
   // certificate) are said, never hidden behind "no credentials".
-  const skipped = /\(skipped: [^)]*(?:\([^)]*\)[^)]*)*\)/.exec(err.message)?.[0];
-  return new AuthenticationError(`no credentials${skipped ? ` ${skipped}` : ''}: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err });
+  return new AuthenticationError(`no credentials: ${lookedFor}`, [], err.methodsLeft, { host: err.host, port: err.port, phase: err.phase, cause: err }, err.skipped);
 }

@@ -26,7 +26,8 @@ function typeName(openssh: string): string {
 
 /** Whether the CLI can ask about this host (a known_hosts policy refused it and said what it saw). */
 export function canConfirm(err: unknown): err is HostKeyUnknownError & { readonly offeredKey: string } {
-  return err instanceof HostKeyUnknownError && err.offeredKey !== undefined && err.knownHostsFiles.length > 0 && !/known only by/.test(err.message);
+  // Not a host known by other key types (or through a CA): ssh does not offer to add a key then.
+  return err instanceof HostKeyUnknownError && err.offeredKey !== undefined && err.knownHostsFiles.length > 0 && err.knownTypes.length === 0;
 }
 
 /**

@@ -105,10 +105,7 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
     if (keyword === 'include') {
       if (depth >= 16) throw new ConfigSyntaxError('Include nested too deeply', origin);
       if (!active) continue;
-      for (const pattern of args) {
-        const path = pattern.startsWith('~') ? pattern.replace(/^~/, pass.input.home) : isAbsolute(pattern) ? pattern : join(base, pattern);
-        for (const file of expandGlob(path)) readFile(pass, file, base, true, depth + 1);
-      }
+      for (const pattern of args) for (const file of includedFiles(pattern, pass.input.home, base)) readFile(pass, file, base, true, depth + 1);
       continue;
     }
     if (!keywordRule(keyword)) {
@@ -244,6 +241,11 @@ function matchLineMatches(args: readonly string[], pass: Pass, origin: string): 
   return result;
 }
 
+/** The files an `Include` pattern names: `~` is the home, a relative path is under `base` (`~/.ssh` or `/etc/ssh`). */
+function includedFiles(pattern: string, home: string, base: string): string[] {
+  return expandGlob(pattern.startsWith('~') ? pattern.replace(/^~/, home) : isAbsolute(pattern) ? pattern : join(base, pattern));
+}
+
 function expandGlob(pattern: string): string[] {
   if (!/[*?]/.test(basename(pattern))) return [pattern];
   const dir = dirname(pattern);
@@ -268,10 +270,7 @@ export function hostLineNames(file: string, home: string, depth = 0): string[] {
       const [keyword, args] = parsed;
       if (keyword === 'host') names.push(...args);
       else if (keyword === 'include') {
-        for (const pattern of args) {
-          const path = pattern.startsWith('~') ? pattern.replace(/^~/, home) : isAbsolute(pattern) ? pattern : join(base, pattern);
-          for (const f of expandGlob(path)) names.push(...hostLineNames(f, home, depth + 1));
-        }
+        for (const pattern of args) for (const f of includedFiles(pattern, home, base)) names.push(...hostLineNames(f, home, depth + 1));
       }
     });
   return names;

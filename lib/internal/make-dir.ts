@@ -6,57 +6,45 @@
 import { mkdirSync, promises as fsp, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-/** The directories from the first missing one down to `dir`. */
-function missing(dir: string, exists: (path: string) => boolean): string[] {
-  const chain: string[] = [];
-  for (let path = resolve(dir); !exists(path); path = dirname(path)) {
-    chain.unshift(path);
-    if (dirname(path) === path) break;
-  }
-  return chain;
-}
-
-const existsSync = (path: string): boolean => {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+const notDirectory = (dir: string): Error => Object.assign(new Error(`ENOTDIR: not a directory, ${dir}`), { code: 'ENOTDIR' });
+const ignoreExisting = (err: unknown): void => {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
 };
+
+/** The directories from the first missing one down to `dir`, given which paths exist. */
+function missingSync(dir: string): string[] {
+  const chain: string[] = [];
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    try {
+      statSync(path);
+      return chain;
+    } catch {
+      chain.unshift(path);
+      if (dirname(path) === path) return chain;
+    }
+  }
+}
 
 /** Makes `dir` and its missing parents; throws the first failure (ENOENT, EACCES, ENOTDIR …). */
 export function makeDirSync(dir: string): void {
-  for (const path of missing(dir, existsSync)) {
+  for (const path of missingSync(dir)) {
     try {
       mkdirSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      ignoreExisting(err);
     }
   }
-  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, ${dir}`), { code: 'ENOTDIR' });
+  if (!statSync(dir).isDirectory()) throw notDirectory(dir);
 }
 
 /** {@link makeDirSync}, asynchronously. */
 export async function makeDir(dir: string): Promise<void> {
-  const present = new Set<string>();
   const chain: string[] = [];
   for (let path = resolve(dir); ; path = dirname(path)) {
-    const found = await fsp.stat(path).then(
-      () => true,
-      () => false,
-    );
-    if (found) {
-      present.add(path);
-      break;
-    }
+    if (await fsp.stat(path).then(() => true, () => false)) break;
     chain.unshift(path);
     if (dirname(path) === path) break;
   }
-  for (const path of chain) {
-    await fsp.mkdir(path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  }
-  if (!(await fsp.stat(dir)).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, ${dir}`), { code: 'ENOTDIR' });
+  for (const path of chain) await fsp.mkdir(path).catch(ignoreExisting);
+  if (!(await fsp.stat(dir)).isDirectory()) throw notDirectory(dir);
 }

@@ -653,12 +653,12 @@ export class Session {
     // What was passed over says why a key the user has was not offered (a passphrase that
     // stayed wrong, an expired certificate): never only "no credentials".
     const skipped = this.authEvents.flatMap((e) => (e.type === 'skipped' ? [e.detail ?? `${e.provider}: certificate ${e.reason}${e.certificate ? ` (key ID ${JSON.stringify(e.certificate.keyId)})` : ''}`] : []));
-    const passedOver = skipped.length ? ` (skipped: ${[...new Set(skipped)].join('; ')})` : '';
     this.#authFailure = new AuthenticationError(
-      (this.methodsTried.length === 0 ? 'No credentials to offer: none of the credential providers had one' : 'All credentials were refused') + passedOver,
+      this.methodsTried.length === 0 ? 'No credentials to offer: none of the credential providers had one' : 'All credentials were refused',
       [...this.methodsTried],
       this.methodsLeft,
       { host: this.host, port: this.port, phase: 'auth' },
+      [...new Set(skipped)],
     );
     next(false);
   }

@@ -4,19 +4,15 @@
  * save/restore is used, and no bar is drawn when stdout is not that terminal or with
  * --no-progress. (Issue 22 #1.)
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { onTerminal } from '../helpers/pty.js';
 
 const CLI = `${process.execPath} --import tsx lib/cli/bin.ts`;
-/** Runs `command` under `script` (a pty); returns the raw bytes the terminal got. */
-function onTerminal(command: string): string {
-  const log = join(mkdtempSync(join(tmpdir(), 'rxssh-pty-')), 'typescript');
-  execFileSync('script', ['-qfec', command, log], { stdio: ['ignore', 'ignore', 'ignore'], timeout: 90_000, env: { ...process.env, TERM: 'xterm', COLUMNS: '200' } });
-  return readFileSync(log, 'utf8');
-}
+/** Runs `command` on a pty; returns the raw bytes the terminal got. */
+const terminal = (command: string): string => onTerminal(command, '', { COLUMNS: '200' }).raw;
 /** What a terminal shows for `raw`: carriage return, erase to end of line, new line. */
 function screen(raw: string): string[] {
   const lines: string[] = [];
@@ -48,7 +44,7 @@ const BAR = /[█░]/;
 
 describe('the progress bar on a real terminal', () => {
   it('every host line and the summary stand on lines of their own; no cursor save/restore', () => {
-    const raw = onTerminal(`${CLI} demo --hosts 12 -- echo hi`);
+    const raw = terminal(`${CLI} demo --hosts 12 -- echo hi`);
     expect(BAR.test(raw)).toBe(true); // the bar was drawn while the run went on
     for (const saveOrRestore of ['\x1b7', '\x1b8', '\x1b[s', '\x1b[u']) expect(raw).not.toContain(saveOrRestore);
     const shown = screen(raw);
@@ -62,10 +58,10 @@ describe('the progress bar on a real terminal', () => {
 
   it('no bar when stdout is not the terminal, or with --no-progress / RXSSH_NO_PROGRESS', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rxssh-pty-'));
-    const redirected = onTerminal(`${CLI} demo --hosts 4 -- echo hi > ${join(dir, 'out')}`);
+    const redirected = terminal(`${CLI} demo --hosts 4 -- echo hi > ${join(dir, 'out')}`);
     expect(BAR.test(redirected)).toBe(false);
     expect(readFileSync(join(dir, 'out'), 'utf8').match(/\[SUCCESS\]/g)).toHaveLength(4);
-    expect(BAR.test(onTerminal(`${CLI} demo --hosts 4 --no-progress -- echo hi`))).toBe(false);
-    expect(BAR.test(onTerminal(`RXSSH_NO_PROGRESS=1 ${CLI} demo --hosts 4 -- echo hi`))).toBe(false);
+    expect(BAR.test(terminal(`${CLI} demo --hosts 4 --no-progress -- echo hi`))).toBe(false);
+    expect(BAR.test(terminal(`RXSSH_NO_PROGRESS=1 ${CLI} demo --hosts 4 -- echo hi`))).toBe(false);
   });
 });

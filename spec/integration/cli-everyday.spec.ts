@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, connect, knownHosts, knownHostsName, openConnection, privateKey, verifyHostKey } from '../../lib/index.js';
 import { eventually, sshd } from '../helpers/index.js';
+import { onTerminal } from '../helpers/pty.js';
 import { hostKeyLine, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
@@ -142,14 +143,11 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
 
 describe('rxssh exec as an interactive ssh: a shell without a command, -L -R -D -N (issue 22 #5)', () => {
   const target = () => [`-p`, String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, `${s.username}@127.0.0.1`];
-  /** A line of the CLI on a pty (`script`), typing `input`; the terminal's bytes and the exit code. */
-  function onTerminal(args: string[], input: string): { shown: string; code: string } {
-    const log = join(mkdtempSync(join(work, 'pty-')), 'typescript');
-    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    spawnSync('script', ['-qfec', `${RXSSH} exec ${quoted}`, log], { input, timeout: 60_000, env: { ...process.env, SSH_AUTH_SOCK: '', TERM: 'xterm' } });
-    const shown = readFileSync(log, 'utf8');
-    return { shown, code: /COMMAND_EXIT_CODE="(\d+)"/.exec(shown)?.[1] ?? '?' };
-  }
+  /** `rxssh exec ARGS` on a pty, typing `input`: the terminal's bytes and the exit code. */
+  const execOnTerminal = (args: string[], input: string): { shown: string; code: number | undefined } => {
+    const { raw, code } = onTerminal(`${RXSSH} exec ${args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`, input, { SSH_AUTH_SOCK: '' });
+    return { shown: raw, code };
+  };
   const free = async (): Promise<number> => (await import('./sshd.js')).freePort();
   /** Starts the CLI in the background; stops it with SIGINT. */
   const background = async (args: string[]) => {
@@ -173,9 +171,9 @@ describe('rxssh exec as an interactive ssh: a shell without a command, -L -R -D 
   };
 
   it('no command on a terminal: a shell on a pseudo-terminal, its exit code is rxssh\'s', () => {
-    const { shown, code } = onTerminal(target(), 'test -t 0 && echo "inside $((6*7)) on a tty"\nexit 3\n');
+    const { shown, code } = execOnTerminal(target(), 'test -t 0 && echo "inside $((6*7)) on a tty"\nexit 3\n');
     expect(shown).toContain('inside 42 on a tty');
-    expect(code).toBe('3');
+    expect(code).toBe(3);
   });
 
   it('no command and no terminal: the shell reads stdin, as ssh does (and says so)', () => {

@@ -4,7 +4,7 @@
  * failure names what was skipped — a key whose passphrase stayed wrong, an expired certificate
  * — instead of "no identity files".
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, authenticate, connect, knownHostsName, pinned, privateKey, run, verifyHostKey } from '../../lib/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
+import { onTerminal } from '../helpers/pty.js';
 import { hostKeyLine, type SshdInfo } from './sshd.js';
 
 let s: SshdInfo;
@@ -26,18 +27,14 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const CLI = `${process.execPath} --import tsx lib/cli/bin.ts`;
-function onTerminal(command: string, input: string): string {
-  const log = join(mkdtempSync(join(dir, 'pty-')), 'typescript');
-  spawnSync('script', ['-qfec', command, log], { input, timeout: 60_000, env: { ...process.env, SSH_AUTH_SOCK: '', SSH_ASKPASS: '' } });
-  return readFileSync(log, 'utf8').replace(/\r/g, '');
-}
+const shownFor = (command: string, input: string): string => onTerminal(command, input, { SSH_AUTH_SOCK: '', SSH_ASKPASS: '' }).raw.replace(/\r/g, '');
 const login = (...providers: Parameters<typeof authenticate>) =>
   connect({ host: '127.0.0.1', port: s.port, username: s.username }).pipe(verifyHostKey(pinned(s.hostFingerprints['ed25519'] ?? '')), authenticate(...providers));
 
 describe('wrong passphrases', () => {
   it('on a terminal: asked again twice like ssh; the third answer right logs in', () => {
     const key = s.keys['encrypted'] ?? '';
-    const shown = onTerminal(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo unlocked'`, `wrong\nwrong again\n${s.passphrase}\n`);
+    const shown = shownFor(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo unlocked'`, `wrong\nwrong again\n${s.passphrase}\n`);
     expect(shown).toContain(`Enter passphrase for key '${key}':`);
     expect(shown.match(new RegExp(`Bad passphrase, try again for ${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:`, 'g'))).toHaveLength(2);
     expect(shown).toContain('unlocked');
@@ -45,7 +42,7 @@ describe('wrong passphrases', () => {
 
   it('three wrong answers: the key is skipped and the failure says "bad passphrase for KEY", not "no identity files"', () => {
     const key = s.keys['encrypted'] ?? '';
-    const shown = onTerminal(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo never'`, 'a\nb\nc\n');
+    const shown = shownFor(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo never'`, 'a\nb\nc\n');
     expect(shown).toContain(`bad passphrase for ${key}`);
     expect(shown).not.toMatch(/no identity files/i);
     expect(shown).not.toContain('never\n');

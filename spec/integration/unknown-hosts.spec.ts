@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshd } from '../helpers/index.js';
+import { onTerminal } from '../helpers/pty.js';
 import { startSshd, type SshdInfo } from './sshd.js';
 
 const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
@@ -24,12 +25,8 @@ afterAll(async () => {
 });
 
 const CLI = `${process.execPath} --import tsx lib/cli/bin.ts`;
-/** Runs `command` on a pty (`script`), typing `input`; what the terminal showed. */
-function onTerminal(command: string, input: string): string {
-  const log = join(mkdtempSync(join(dir, 'pty-')), 'typescript');
-  spawnSync('script', ['-qfec', command, log], { input, timeout: 60_000, env: { ...process.env, SSH_AUTH_SOCK: '', RXSSH_NO_PROGRESS: '1' } });
-  return readFileSync(log, 'utf8').replace(/\r/g, '');
-}
+/** Runs `command` on a pty, typing `input`; what the terminal showed. */
+const shownFor = (command: string, input: string): string => onTerminal(command, input, { SSH_AUTH_SOCK: '', RXSSH_NO_PROGRESS: '1' }).raw.replace(/\r/g, '');
 const fingerprint = () => execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(fleet.info.dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1] ?? '';
 
 describe('unknown host keys', () => {
@@ -37,13 +34,13 @@ describe('unknown host keys', () => {
     const kh = join(dir, 'kh-exec');
     writeFileSync(kh, '');
     const cmd = `${CLI} exec -p ${fleet.info.port} -i ${fleet.info.keys['ed25519']} --known-hosts ${kh} ${fleet.info.username}@127.0.0.2 'echo after yes'`;
-    const shown = onTerminal(cmd, 'yes\n');
+    const shown = shownFor(cmd, 'yes\n');
     expect(shown).toContain(`The authenticity of host '[127.0.0.2]:${fleet.info.port}' can't be established.`);
     expect(shown).toContain(`ED25519 key fingerprint is ${fingerprint()}.`);
     expect(shown).toContain('Are you sure you want to continue connecting (yes/no/[fingerprint])?');
     expect(shown).toContain('after yes');
     expect(readFileSync(kh, 'utf8').trim().split('\n')).toHaveLength(1);
-    const again = onTerminal(cmd, '');
+    const again = shownFor(cmd, '');
     expect(again).not.toContain('authenticity');
     expect(again).toContain('after yes');
   });
@@ -51,7 +48,7 @@ describe('unknown host keys', () => {
   it('"no" refuses, nothing is recorded', () => {
     const kh = join(dir, 'kh-no');
     writeFileSync(kh, '');
-    const shown = onTerminal(`${CLI} exec -p ${fleet.info.port} -i ${fleet.info.keys['ed25519']} --known-hosts ${kh} ${fleet.info.username}@127.0.0.2 'echo never'`, 'no\n');
+    const shown = shownFor(`${CLI} exec -p ${fleet.info.port} -i ${fleet.info.keys['ed25519']} --known-hosts ${kh} ${fleet.info.username}@127.0.0.2 'echo never'`, 'no\n');
     expect(shown).toContain('Are you sure');
     expect(shown).not.toContain('never\n');
     expect(readFileSync(kh, 'utf8')).toBe('');
@@ -61,7 +58,7 @@ describe('unknown host keys', () => {
     const kh = join(dir, 'kh-run');
     writeFileSync(kh, '');
     const hosts = ADDRESSES.flatMap((a) => ['-H', `${a}:${fleet.info.port}`]).join(' ');
-    const shown = onTerminal(`${CLI} run ${hosts} -l ${fleet.info.username} --identity ${fleet.info.keys['ed25519']} --known-hosts ${kh} -- echo hi`, 'yes\n');
+    const shown = shownFor(`${CLI} run ${hosts} -l ${fleet.info.username} --identity ${fleet.info.keys['ed25519']} --known-hosts ${kh} -- echo hi`, 'yes\n');
     expect(shown.match(/Are you sure/g)).toHaveLength(1);
     expect(shown).toContain("The authenticity of 3 hosts can't be established:");
     expect(shown.match(/\[SUCCESS\]/g)).toHaveLength(3);

@@ -199,7 +199,7 @@ its own size, and rxssh's reads come up short more often than raw ssh2's because
 Nagle off (\`setNoDelay\`, without which each request/response waits ~40 ms for a delayed ACK;
 with Nagle left on, as an experiment, those copies vanished). Since then a connection's socket
 reads land in consecutive slices of slabs of its own (Node's \`onread\`,
-\`lib/internal/socket-reads.ts\`): no allocation per read and no copy of a short one. A
+\`lib/transport/socket-reads.ts\`): no allocation per read and no copy of a short one. A
 connection holds a 4 KiB slab while its traffic is light and 256 KiB ones while data streams
 in; after a small read it goes back to a small slab, so that an idle connection does not keep
 a large one. Tried (2026-12-01): 16 KiB small slabs, with idle connections at 63.5 KiB RSS

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fingerprintOf } from './internal/fingerprint.js';
+import { fingerprintOf } from './transport/fingerprint.js';
 
 /**
  * The known_hosts line a host-key error points at (a `KnownHostsEntry` fits).

@@ -12,15 +12,15 @@
  */
 
 // ── transport ──────────────────────────────────────────────────────────────────────────────
-export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './connect.js';
-export { HostKeyOffer, Transport, type HostKeyInfo } from './transport.js';
+export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
+export { HostKeyOffer, Transport, type HostKeyInfo } from './transport/transport.js';
 export {
   verifyHostKey,
   pinned,
   insecureAcceptAnyHostKey,
   sha256Fingerprint,
   type HostKeyPolicy,
-} from './host-key.js';
+} from './transport/host-key.js';
 export {
   knownHosts,
   acceptNew,
@@ -37,7 +37,7 @@ export {
   type UnknownHostVerdict,
   type KnownHostsConfig,
   type AcceptNewConfig,
-} from './known-hosts.js';
+} from './transport/known-hosts.js';
 export {
   fromSshConfig,
   connectAlias,
@@ -51,7 +51,7 @@ export {
   type ResolveAliasConfig,
   type ConnectAliasConfig,
   type StrictHostKeyChecking,
-} from './ssh-config.js';
+} from './config/ssh-config.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {
@@ -72,7 +72,7 @@ export {
   type KeyboardInteractiveChallenge,
   type PrivateKeyConfig,
   type Lazy,
-} from './auth.js';
+} from './auth/auth.js';
 
 // ── connection ─────────────────────────────────────────────────────────────────────────────
 export {
@@ -81,7 +81,7 @@ export {
   type ChannelEvent,
   type ChannelOpenEvent,
   type ChannelCloseEvent,
-} from './connection.js';
+} from './connection/connection.js';
 export type {
   BindAddress,
   LocalForwardConfig,
@@ -94,7 +94,7 @@ export type {
   LocalForwardConnection,
   DynamicForwardConnection,
   RemoteForwardConnection,
-} from './forwarding.js';
+} from './forward/forwarding.js';
 
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {
@@ -109,7 +109,7 @@ export {
   type PtyConfig,
   type StdinChunk,
   type StdinSource,
-} from './channel.js';
+} from './channel/channel.js';
 export {
   exec,
   run,
@@ -121,7 +121,7 @@ export {
   splitLines,
   type ExecResult,
   type RunConfig,
-} from './exec.js';
+} from './channel/exec.js';
 
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
 export {
@@ -137,7 +137,7 @@ export {
   type ReadChunksConfig,
   type TreeTransferConfig,
   type TreeProgress,
-} from './sftp.js';
+} from './sftp/sftp.js';
 
 // ── many hosts ─────────────────────────────────────────────────────────────────────────────
 export {
@@ -155,7 +155,7 @@ export {
   type HostResult,
   type HostStatus,
   type HostTimings,
-} from './fan-out.js';
+} from './fleet/fan-out.js';
 
 // ── errors ─────────────────────────────────────────────────────────────────────────────────
 export {
@@ -189,8 +189,8 @@ export {
 } from './errors.js';
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
-export { openConnection, ConnectionHandle, type HandleRunConfig, type OpenConnectionTarget, type RunOutput } from './handle.js';
+export { openConnection, ConnectionHandle, type HandleRunConfig, type OpenConnectionTarget, type RunOutput } from './promise/handle.js';
 
 // ── fan-out past one core ───────────────────────────────────────────────────────────────────
-export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fan-out-workers.js';
-export { fanOutOnQueue, queueWorker, redisOptions, type QueueConfig, type QueueJob, type QueueFanOutConfig, type QueueHostPipeline, type QueueWorkerConfig, type QueueWorkerEvent, type QueueWorker } from './queue.js';
+export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fleet/workers.js';
+export { fanOutOnQueue, queueWorker, redisOptions, type QueueConfig, type QueueJob, type QueueFanOutConfig, type QueueHostPipeline, type QueueWorkerConfig, type QueueWorkerEvent, type QueueWorker } from './queue/queue.js';

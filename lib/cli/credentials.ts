@@ -7,9 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
-import { password, type AuthProvider } from '../auth.js';
+import { password, type AuthProvider } from '../auth/auth.js';
 import { AuthenticationError } from '../errors.js';
-import { scanCredentials, type CredentialScan, type SshConfigHost } from '../ssh-config.js';
+import { scanCredentials, type CredentialScan, type SshConfigHost } from '../config/ssh-config.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 

@@ -5,7 +5,7 @@
  * the ways out.
  */
 import { HostKeyUnknownError } from '../errors.js';
-import { knownHostsName, recordHostKey } from '../known-hosts.js';
+import { knownHostsName, recordHostKey } from '../transport/known-hosts.js';
 import type { Io } from './io.js';
 
 /** A host whose key was unknown: where it is and what it offered. */

@@ -4,20 +4,20 @@
  * `-x`/`-X` and the credential flags on top.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { makeDirSync } from '../internal/make-dir.js';
+import { makeDirSync } from '../util/make-dir.js';
 import { availableParallelism, homedir, userInfo } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { catchError, lastValueFrom, tap, throwError, type Observable } from 'rxjs';
-import type { ExecChunk } from '../channel.js';
-import type { Connection } from '../connection.js';
+import type { ExecChunk } from '../channel/channel.js';
+import type { Connection } from '../connection/connection.js';
 import { ExitStatusError, SshError } from '../errors.js';
-import { exec, withConnection } from '../exec.js';
-import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fan-out.js';
-import { within } from '../internal/deadline.js';
-import { wildcard } from '../internal/known-hosts-store.js';
-import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../ssh-config.js';
+import { exec, withConnection } from '../channel/exec.js';
+import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fleet/fan-out.js';
+import { within } from '../util/deadline.js';
+import { wildcard } from '../transport/known-hosts-store.js';
+import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../config/ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, unknownHostAdvice, type UnknownHost } from './host-keys.js';
@@ -470,7 +470,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
     ...(stdin ? { stdin } : {}),
     ...(password !== undefined ? { password } : {}),
   };
-  const { fanOutInWorkers } = await import('../fan-out-workers.js');
+  const { fanOutInWorkers } = await import('../fleet/workers.js');
   if (opts.verbose && !opts.json) io.stderr.write(`rxssh: running ${opts.targets.length} host(s) on ${opts.workers ?? 1} worker thread(s)\n`);
   return fanOutInWorkers<ExecChunk>(opts.targets, { module, export: 'host', args }, { ...config, threads: opts.workers ?? 1 });
 }

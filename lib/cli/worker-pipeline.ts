@@ -6,12 +6,12 @@
  */
 import { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
-import type { ExecChunk } from '../channel.js';
-import type { FanOutTarget } from '../fan-out.js';
+import type { ExecChunk } from '../channel/channel.js';
+import type { FanOutTarget } from '../fleet/fan-out.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { hostPipeline, type CliWorkerArgs } from './run.js';
-import { toBuffer } from '../internal/bytes.js';
+import { toBuffer } from '../util/bytes.js';
 
 /** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
 let secrets: Secrets | undefined;

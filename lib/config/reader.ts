@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { patternRegExp } from '../internal/known-hosts-store.js';
+import { patternRegExp } from '../transport/known-hosts-store.js';
 import { keywordRule } from './keywords.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */

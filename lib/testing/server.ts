@@ -8,11 +8,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { noop, Observable, type ObservableInput } from 'rxjs';
-import { holdWhile } from '../internal/hold.js';
-import { allowRequestsAfterEof } from '../internal/ssh2-reach.js';
+import { holdWhile } from '../util/hold.js';
+import { allowRequestsAfterEof } from '../ssh2/reach.js';
 import type { AuthContext, Connection as Ssh2ServerConnection, ServerChannel } from 'ssh2';
-import { Server, utils } from '../internal/ssh2.js';
-import { sha256Fingerprint } from '../host-key.js';
+import { Server, utils } from '../ssh2/ssh2.js';
+import { sha256Fingerprint } from '../transport/host-key.js';
 import { runScript, type ScriptContext } from './scripts.js';
 
 /**

@@ -56,7 +56,7 @@ describe('the packed tarball', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/cli/bin.js', 'package/dist/testing/index.js', 'package/LICENSE', 'package/package.json']));
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
-    expect(files.filter((f) => f.startsWith('package/spec/') || f.endsWith('.map') || f.startsWith('package/dist/internal/') && f.endsWith('.d.ts'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('package/spec/') || f.endsWith('.map'))).toEqual([]);
   });
 });
 

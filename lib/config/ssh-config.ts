@@ -1,0 +1,582 @@
+/**
+ * OpenSSH client configuration (`~/.ssh/config`): `fromSshConfig(alias)` resolves a host the way
+ * `ssh alias` does, using the maintained `ssh-config` parser (Host and Match blocks,
+ * first-value-wins) plus `Include`, `%` tokens and `~`; `hostKeyPolicyFor` and `credentialsFor`
+ * turn the result into a verify policy and credential providers.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir, hostname as localHostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { EMPTY, type Observable } from 'rxjs';
+import { patternRegExp } from '../transport/known-hosts-store.js';
+import { knownKeyTypesOf } from '../transport/known-types.js';
+import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
+import { refusal } from './keywords.js';
+import { SshConfigError } from '../errors.js';
+import { certificateFor } from '../auth/certificate.js';
+import { utils } from '../ssh2/ssh2.js';
+import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from '../auth/auth.js';
+import { connect, type ConnectConfig } from '../transport/connect.js';
+import type { Connection } from '../connection/connection.js';
+import { parseHostSpec, type LabelledTarget } from '../fleet/fan-out.js';
+import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
+import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
+
+/**
+ * Options of {@link fromSshConfig}.
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig } from 'rxssh';
+ *
+ * fromSshConfig('db', { file: './ssh_config', user: 'admin', extra: ['StrictHostKeyChecking accept-new'] });
+ * ```
+ */
+export interface ResolveAliasConfig {
+  /** The config file (default `~/.ssh/config`; a missing file means no settings; `null`: none). */
+  readonly file?: string | null;
+  /**
+   * Lines that come before the file, like `ssh -o` options: for each keyword the first value
+   * obtained wins, so they override the file (`['StrictHostKeyChecking accept-new']`).
+   */
+  readonly extra?: readonly string[];
+  /** A user given with the host (`user@alias`), which takes precedence like `ssh user@alias`. */
+  readonly user?: string;
+  /** The local user name for `%u` and `Match` defaults (default: the current user). */
+  readonly localUser?: string;
+  /** The home directory for `~` and `%d` (default: the current user's). */
+  readonly home?: string;
+  /**
+   * The system-wide config read after `file` (default `/etc/ssh/ssh_config` when `file` is not
+   * given, none when it is — as `ssh -F FILE` skips it; `null`: none).
+   */
+  readonly systemFile?: string | null;
+}
+
+/**
+ * `StrictHostKeyChecking`, normalized (`true`/`false`/`off` become `yes`/`no`).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, type StrictHostKeyChecking } from 'rxssh';
+ *
+ * const mode: StrictHostKeyChecking = fromSshConfig('web').strictHostKeyChecking; // 'yes' unless configured
+ * ```
+ */
+export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new';
+
+/**
+ * A host resolved from ssh_config. It is a {@link ConnectConfig}, so it can be given to
+ * `connect()` as it is; the other fields feed {@link hostKeyPolicyFor} and {@link credentialsFor}.
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig } from 'rxssh';
+ *
+ * const web = fromSshConfig('web');
+ * console.log(web.host, web.port, web.username, web.proxyJump);
+ * ```
+ */
+export interface SshConfigHost extends ConnectConfig {
+  /** The name asked for (`Host` patterns are matched against it). */
+  readonly alias: string;
+  /** Private key files, `~` and tokens expanded, in order (OpenSSH's defaults when none is set). */
+  readonly identityFiles: readonly string[];
+  /** `CertificateFile`s, expanded (each identity's `-cert.pub` is tried too, as OpenSSH does). */
+  readonly certificateFiles: readonly string[];
+  /** `IdentitiesOnly`: use only the identity files, not the agent. */
+  readonly identitiesOnly: boolean;
+  /** `ProxyJump` as written (`host1,user@host2:port`), or undefined. */
+  readonly proxyJump: string | undefined;
+  /** `StrictHostKeyChecking`. */
+  readonly strictHostKeyChecking: StrictHostKeyChecking;
+  /** `UserKnownHostsFile`, expanded. */
+  readonly userKnownHostsFiles: readonly string[];
+  /** `GlobalKnownHostsFile`, expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
+  readonly globalKnownHostsFiles: readonly string[];
+  /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
+  readonly revokedHostKeys?: string;
+  /** `IdentityAgent`: the agent socket (`null`: none), or undefined for the caller's default (`SSH_AUTH_SOCK`). */
+  readonly identityAgent?: string | null;
+  /** `ConnectTimeout` in seconds, or undefined. */
+  readonly connectTimeout: number | undefined;
+  /** `ServerAliveInterval` in seconds (0 = off), or undefined when not set. */
+  readonly serverAliveInterval: number | undefined;
+  /** `ServerAliveCountMax`, or undefined when not set. */
+  readonly serverAliveCountMax: number | undefined;
+  /** `ForwardAgent`. */
+  readonly forwardAgent: boolean;
+  /** Every computed directive, lower-case names, values as written. */
+  readonly raw: Readonly<Record<string, string | readonly string[]>>;
+}
+
+const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
+/** The system-wide config `ssh` reads after the user's (unless `-F` names a file). */
+export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
+
+function one(value: string | readonly string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : (value as string | undefined);
+}
+
+function yes(value: string | undefined): boolean {
+  return value !== undefined && /^(yes|true)$/i.test(value);
+}
+
+function strict(value: string | undefined): StrictHostKeyChecking {
+  const v = (value ?? 'ask').toLowerCase();
+  if (v === 'yes' || v === 'true') return 'yes';
+  if (v === 'no' || v === 'false' || v === 'off') return 'no';
+  if (v === 'accept-new') return 'accept-new';
+  return 'ask';
+}
+
+/**
+ * Resolves a host from an OpenSSH client config, like `ssh -G alias`.
+ *
+ * @remarks
+ * Read as `ssh` reads it: `extra` lines (like `-o`) first, then the file, then
+ * `/etc/ssh/ssh_config` (unless `file` was given, as with `ssh -F`); the first value of a
+ * keyword wins; `Host` and `Match host|originalhost|user|localuser|tagged|all|canonical|final`
+ * blocks decide what applies; `Include` reads files in the context of its block. `~` and the
+ * tokens `%h %p %r %u %d %n %l %%` are expanded in `HostName`, `IdentityFile`,
+ * `CertificateFile`, `IdentityAgent` and the known-hosts files. A missing file yields OpenSSH's
+ * defaults.
+ *
+ * Every keyword that applies is checked against one table (see `docs/ssh-config.md`): what rxssh
+ * cannot honour and that would change where it connects, what it trusts or what it sends
+ * (`ProxyCommand`, `RemoteCommand`, `LocalForward`, `Ciphers`, …) throws
+ * {@link SshConfigError} naming the keyword and its `FILE:LINE`; harmless ones (`LogLevel`,
+ * `Compression`, …) are accepted. A `Match exec` that would be evaluated, a keyword OpenSSH
+ * does not know (unless `IgnoreUnknown`), and a bad `Port` throw it too. Throws `TypeError` for
+ * an empty alias.
+ *
+ * @example
+ * ```ts
+ * import { connect, fromSshConfig, hostKeyPolicyFor, credentialsFor, verifyHostKey, authenticate, run } from 'rxssh';
+ *
+ * const web = fromSshConfig('web');
+ * connect(web).pipe(verifyHostKey(hostKeyPolicyFor(web)), authenticate(...credentialsFor(web)), run('uptime'));
+ * ```
+ */
+export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): SshConfigHost {
+  if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
+  const home = options.home ?? homedir();
+  const localUser = options.localUser ?? userInfo().username;
+  for (const line of options.extra ?? []) {
+    // One option per entry: a line break would smuggle in options the caller never meant.
+    if (line.includes('\n') || line.includes('\r') || line.includes('\u0000')) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
+  }
+  // eslint-disable-next-line no-control-regex
+  const oneWord = /^[^\s\u0000-\u001f\u007f]+$/;
+  if (!oneWord.test(alias) || (options.user !== undefined && !oneWord.test(options.user))) {
+    throw new TypeError(`a host alias or user with whitespace or control characters: ${JSON.stringify(options.user ?? alias)}`);
+  }
+  const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
+  const systemFile = options.systemFile !== undefined ? options.systemFile : options.file === undefined ? SYSTEM_SSH_CONFIG : null;
+  const context = (keyword: string, origin: string, message: string): SshConfigError =>
+    new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
+  let resolved: ResolvedConfig;
+  try {
+    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile });
+  } catch (err) {
+    if (err instanceof ConfigSyntaxError) throw context(/Match/.test(err.message) ? 'match' : 'config', err.origin, err.message.slice(err.origin.length + 2));
+    throw err;
+  }
+  for (const [keyword, values] of resolved) {
+    for (const value of values) {
+      const why = refusal(keyword, value.args.join(' '));
+      if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
+    }
+  }
+  const raw: Record<string, string | readonly string[]> = {};
+  for (const [keyword, values] of resolved) {
+    const texts = values.map((v) => v.args.join(' '));
+    raw[keyword] = texts.length === 1 ? (texts[0] as string) : texts;
+  }
+  const first = (keyword: string): string | undefined => resolved.get(keyword)?.[0]?.args[0];
+  const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
+  const user = first('user') ?? localUser;
+  const port = Number(first('port') ?? 22);
+  const hostname = (first('hostname') ?? alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? alias : t === '%' ? '%' : m));
+  const expand = (path: string): string =>
+    path
+      .replace(/^~(?=\/|$)/, home)
+      .replace(/%(.)/g, (m, t: string) =>
+        t === 'h' ? hostname : t === 'p' ? String(port) : t === 'r' ? user : t === 'u' ? localUser : t === 'd' ? home : t === 'n' ? alias : t === 'l' ? localHostname().split('.')[0] ?? '' : t === '%' ? '%' : m,
+      );
+  const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
+  const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
+  const knownRaw = all('userknownhostsfile');
+  const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
+  const globalRaw = all('globalknownhostsfile');
+  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map(expand);
+  const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
+  const connectTimeout = num(first('connecttimeout'));
+  const serverAliveInterval = num(first('serveraliveinterval'));
+  const serverAliveCountMax = num(first('serveralivecountmax'));
+  const proxyJump = first('proxyjump');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw context('port', resolved.get('port')?.[0]?.origin ?? 'command line', `bad Port for ${alias}`);
+  const env = environmentOf(resolved);
+  const identityAgent = agentOf(first('identityagent'), expand);
+  const revokedRaw = first('revokedhostkeys');
+  const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
+  return {
+    alias,
+    host: hostname,
+    port,
+    username: user,
+    identityFiles,
+    identitiesOnly: yes(first('identitiesonly')),
+    certificateFiles: (resolved.get('certificatefile') ?? []).map((v) => expand(v.args[0] as string)),
+    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
+    strictHostKeyChecking: strict(first('stricthostkeychecking')),
+    userKnownHostsFiles,
+    globalKnownHostsFiles,
+    connectTimeout,
+    serverAliveInterval,
+    serverAliveCountMax,
+    forwardAgent: yes(first('forwardagent')),
+    ...(identityAgent !== undefined ? { identityAgent } : {}),
+    ...(revokedHostKeys !== undefined ? { revokedHostKeys } : {}),
+    raw,
+    ...(env ? { env } : {}),
+    ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),
+    ...(serverAliveInterval !== undefined || serverAliveCountMax !== undefined
+      ? {
+          keepalive: {
+            ...(serverAliveInterval !== undefined ? { interval: serverAliveInterval * 1000 } : {}),
+            ...(serverAliveCountMax !== undefined ? { countMax: serverAliveCountMax } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * `SetEnv NAME=VALUE` (the first value of a name wins) and `SendEnv PATTERN` (this process's
+ * variables whose names match; `-PATTERN` takes names out again), as ssh sends them.
+ */
+function environmentOf(resolved: ResolvedConfig): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  let send: string[] = [];
+  for (const { args } of resolved.get('sendenv') ?? []) {
+    for (const pattern of args) {
+      if (pattern.startsWith('-')) {
+        const out = patternRegExp(pattern.slice(1));
+        send = send.filter((p) => !out.test(p));
+      } else send.push(pattern);
+    }
+  }
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && send.some((p) => patternRegExp(p).test(name))) env[name] = value;
+  }
+  const set: Record<string, string> = {};
+  for (const { args } of resolved.get('setenv') ?? []) {
+    for (const pair of args) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq);
+      if (!(name in set)) set[name] = pair.slice(eq + 1);
+    }
+  }
+  Object.assign(env, set);
+  return Object.keys(env).length > 0 ? env : undefined;
+}
+
+/** `IdentityAgent`: `none` → no agent, `SSH_AUTH_SOCK` → the default, `$VAR` → that variable's socket, else a path. */
+function agentOf(value: string | undefined, expand: (path: string) => string): string | null | undefined {
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
+  if (value.toLowerCase() === 'none') return null;
+  if (value.startsWith('$')) return process.env[value.slice(1)] || null;
+  return expand(value);
+}
+
+/**
+ * The host-key policy that `StrictHostKeyChecking` asks for: `yes` and `ask` verify against
+ * the known_hosts files (rxssh never prompts: `ask` rejects unknown hosts), `accept-new` learns
+ * unknown hosts into the first `UserKnownHostsFile`, `no` does the same (OpenSSH would even
+ * accept a changed key; rxssh does not).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, hostKeyPolicyFor, verifyHostKey } from 'rxssh';
+ *
+ * verifyHostKey(hostKeyPolicyFor(fromSshConfig('db')));
+ * ```
+ */
+export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
+  const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
+  const alias = one(host.raw['hostkeyalias']);
+  const aliasOption = {
+    ...(alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {}),
+    ...(host.revokedHostKeys !== undefined ? { revokedHostKeys: host.revokedHostKeys } : {}),
+  };
+  if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
+    return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
+  }
+  return knownHosts({ files, ...aliasOption });
+}
+
+/**
+ * Options of {@link credentialsFor}: what a command line adds to a host's own identities.
+ *
+ * @example
+ * ```ts
+ * const config: CredentialsForConfig = { identities: ['./deploy_key'], passphrase: (file) => ask(`Passphrase for ${file}: `) };
+ * ```
+ */
+export interface CredentialsForConfig {
+  /** Identity files tried before the host's (`ssh -i`); one that is missing or not a key throws a TypeError. */
+  readonly identities?: readonly string[];
+  /** Certificate files to pair with the identities (besides `IDENTITY-cert.pub` and the host's `CertificateFile`s). */
+  readonly certificates?: readonly string[];
+  /** The agent's socket (default: `SSH_AUTH_SOCK`, read by `agent()`); `null`: no agent. */
+  readonly agentSocket?: string | null;
+  /**
+   * Passphrases of encrypted keys, asked when the key is first used (again, with the attempt
+   * number, while it is wrong: see `passphraseAttempts`); without it such keys are skipped.
+   */
+  readonly passphrase?: (file: string, attempt: number) => Promise<string>;
+  /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
+  readonly passphraseAttempts?: number;
+  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
+  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
+}
+
+/**
+ * Credential providers for a resolved host, in OpenSSH's order: the agent (unless
+ * `IdentitiesOnly`), then each identity file that exists (`config.identities` first), each
+ * preceded by its certificate when there is one (`IDENTITY-cert.pub`, a `CertificateFile`, or
+ * `config.certificates`; an encrypted key's is found through `IDENTITY.pub`). Encrypted keys
+ * need `config.passphrase`; without it they are skipped (`onSkip` says so).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, credentialsFor, authenticate, password } from 'rxssh';
+ *
+ * authenticate(...credentialsFor(fromSshConfig('web')), password(() => ask('Password: ')));
+ * ```
+ */
+export function credentialsFor(host: SshConfigHost, config: CredentialsForConfig = {}): AuthProvider[] {
+  return scanCredentials(host, config).providers;
+}
+
+/** What {@link credentialsFor} found: the providers, and the identity files that gave some. @internal */
+export interface CredentialScan {
+  readonly providers: AuthProvider[];
+  readonly agent: boolean;
+  /** Every identity file looked for, in order. */
+  readonly files: readonly string[];
+  /** The identity files that gave providers. */
+  readonly used: readonly string[];
+}
+
+/** {@link credentialsFor}, with what it looked at (the CLI explains a failure with it). @internal */
+export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
+  const explicit = config.identities ?? [];
+  // IdentityAgent in the config beats the caller's default socket, as in ssh.
+  const socket = host.identityAgent !== undefined ? host.identityAgent : config.agentSocket;
+  const useAgent = !host.identitiesOnly && socket !== null && socket !== '';
+  const providers: AuthProvider[] = useAgent ? [agentCertificate(socket ?? undefined), agent(socket ?? undefined)] : [];
+  const files = [...new Set([...explicit, ...host.identityFiles])];
+  const used: string[] = [];
+  for (const file of files) {
+    const given = explicit.includes(file);
+    if (!existsSync(file)) {
+      if (given) throw new TypeError(`${file}: no such file`);
+      continue;
+    }
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+      continue;
+    }
+    // Its certificate first, then the key itself, as OpenSSH offers them.
+    const certificate = identityCertificate(file, text, [...(config.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
+    if (isEncryptedKey(text)) {
+      const ask = config.passphrase;
+      if (!ask) {
+        config.onSkip?.(file, 'encrypted', 'no passphrase source');
+        continue;
+      }
+      const passphrase = (attempt: number): Promise<string> => ask(file, attempt);
+      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}) };
+      if (certificate) providers.push(privateKey(text, { ...unlock, certificate }));
+      providers.push(privateKey(text, unlock));
+      used.push(file);
+      continue;
+    }
+    try {
+      const plain = privateKey(text);
+      if (certificate) providers.push(privateKey(text, { certificate }));
+      providers.push(plain);
+      used.push(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+    }
+  }
+  return { providers, agent: useAgent, files, used };
+}
+
+function isEncryptedKey(text: Buffer): boolean {
+  const parsed = utils.parseKey(text);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+}
+
+/** The certificate among `files` for an identity: its public key from the key itself, or (encrypted) from `IDENTITY.pub`. */
+function identityCertificate(file: string, text: Buffer, files: readonly string[]): string | undefined {
+  for (const candidate of [text, readOptional(`${file}.pub`)]) {
+    if (candidate === undefined) continue;
+    const parsed = utils.parseKey(candidate);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error)) return certificateFor(key.getPublicSSH(), files, (f) => readOptional(f)?.toString('utf8'));
+  }
+  return undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Options of {@link sshConfigAliases} and {@link sshConfigTargets}.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigTargets } from 'rxssh';
+ *
+ * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
+ * ```
+ */
+export interface SshConfigTargetsConfig extends ResolveAliasConfig {
+  /**
+   * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
+   * positive match and no negative one). Default: every alias.
+   */
+  readonly match?: string | readonly string[];
+}
+
+/**
+ * The host aliases an ssh_config declares, as an inventory: every name on a `Host` line that
+ * has no wildcard and no negation (Includes followed), in file order, without duplicates,
+ * filtered by `match`. The names to give {@link connectAlias} or {@link fromSshConfig}.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigAliases } from 'rxssh';
+ *
+ * sshConfigAliases({ match: ['web*', '!web-old'] }); // ['web1', 'web2']
+ * ```
+ */
+export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
+  const home = options.home ?? homedir();
+  const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
+  const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name === '' || /[*?!]/.test(name)) continue;
+    if (hostMatches(patterns.join(','), name)) seen.add(name);
+  }
+  return [...seen];
+}
+
+/**
+ * An ssh_config as a {@link fanOut} inventory: one target per alias (see
+ * {@link sshConfigAliases}), labelled with the alias and carrying the resolved host, port and
+ * user. Connect each with `connectAlias(target.alias)`, which also follows `ProxyJump` and uses
+ * the alias's keys and host-key settings.
+ *
+ * @example
+ * ```ts
+ * import { fanOut, sshConfigTargets, connectAlias, run } from 'rxssh';
+ *
+ * fanOut(sshConfigTargets({ match: 'web*' }), (t) => connectAlias(t.alias ?? t.host).pipe(run('uptime')))
+ *   .subscribe((r) => console.log(r.host, r.status));
+ * ```
+ */
+export function sshConfigTargets(options: SshConfigTargetsConfig = {}): LabelledTarget[] {
+  return sshConfigAliases(options).map((alias) => {
+    const h = fromSshConfig(alias, options);
+    return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };
+  });
+}
+
+/** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
+function providersOf(host: SshConfigHost, options: ConnectAliasConfig): AuthProvider[] {
+  const providers = options.credentialsFor ? options.credentialsFor(host) : credentialsFor(host);
+  return providers.length > 0 || (options.credentials?.length ?? 0) > 0 ? providers : [nothingToOffer];
+}
+
+/** A provider with nothing to offer: authentication then asks "none" and reports what the server allows. */
+const nothingToOffer: AuthProvider = { method: 'publickey', label: 'none', credential: () => EMPTY };
+
+/**
+ * Options of {@link connectAlias}.
+ *
+ * @example
+ * ```ts
+ * import { connectAlias, password } from 'rxssh';
+ *
+ * connectAlias('web', { user: 'deploy', port: 2222, credentials: [password(() => ask('Password: '))] });
+ * ```
+ */
+export interface ConnectAliasConfig extends ResolveAliasConfig {
+  /** Credentials tried after those from the config (e.g. a password prompt). */
+  readonly credentials?: readonly AuthProvider[];
+  /** A port that overrides the config's (like `ssh -p`). */
+  readonly port?: number;
+  /**
+   * The credentials for a resolved host (the target and each hop) instead of
+   * {@link credentialsFor}'s (the CLI uses this to ask for passphrases).
+   */
+  readonly credentialsFor?: (host: SshConfigHost) => AuthProvider[];
+}
+
+/**
+ * `ssh alias` as an Observable: resolves the host from ssh_config, follows its `ProxyJump`
+ * chain (each hop resolved from the config too, with its own host-key policy and credentials),
+ * verifies the host key as `StrictHostKeyChecking` says and authenticates with the agent and
+ * identity files. Emits the Connection; unsubscribing closes the target and every hop.
+ *
+ * @example
+ * ```ts
+ * import { connectAlias, run } from 'rxssh';
+ *
+ * connectAlias('db').pipe(run('pg_isready')).subscribe((r) => console.log(r.stdout));
+ * ```
+ */
+export function connectAlias(alias: string, options: ConnectAliasConfig = {}): Observable<Connection> {
+  const target = fromSshConfig(alias, options);
+  const extra = options.credentials ?? [];
+  let via: Observable<Connection> | undefined;
+  for (const spec of target.proxyJump ? target.proxyJump.split(',') : []) {
+    const hopSpec = parseHostSpec(spec);
+    const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
+    const hopPolicy = hostKeyPolicyFor(hop);
+    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}), ...preferring(hopPolicy) }).pipe(
+      verifyHostKey(hopPolicy),
+      authenticate(...providersOf(hop, options), ...extra),
+    );
+  }
+  const policy = hostKeyPolicyFor(target);
+  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...preferring(policy) }).pipe(
+    verifyHostKey(policy),
+    authenticate(...providersOf(target, options), ...extra),
+  );
+}
+
+/** The key types the host's known_hosts files know, asked for first (as OpenSSH orders them). */
+function preferring(policy: HostKeyPolicy): Pick<ConnectConfig, 'preferredHostKeyTypes'> {
+  const lookup = knownKeyTypesOf(policy);
+  return lookup ? { preferredHostKeyTypes: async (host, port) => [...(await lookup(host, port))] } : {};
+}

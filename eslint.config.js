@@ -20,8 +20,17 @@ export default tseslint.config(
     languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', require: 'readonly' } },
   },
   {
-    // ssh2's internals are untyped: the reach-ins may use `any`, and say so where they do.
-    files: ['lib/ssh2/reach.ts'],
+    // The ssh2 fence: only lib/ssh2/ imports ssh2 or requires its internals (ssh2/lib/*).
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/ssh2/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^ssh2(/|$)', message: 'ssh2 is reached through lib/ssh2/ only (the fence; see lib/ssh2/MANIFEST.md).' }] }],
+      'no-restricted-syntax': ['error', { selector: 'Literal[value=/^ssh2(\\/|$)/]', message: 'ssh2 is reached through lib/ssh2/ only (the fence; see lib/ssh2/MANIFEST.md).' }],
+    },
+  },
+  {
+    // ssh2's internals are untyped: the fence may use `any`, and says so in each file.
+    files: ['lib/ssh2/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, tap } from 'rxjs';
 import { authenticate, connect, pinned, privateKey, verifyHostKey, withConnection } from '../dist/index.js';
-import { Client } from '../dist/ssh2/ssh2.js';
+import { Client } from '../dist/ssh2/index.js';
 
 const [kind, mode, host, port, user, keyFile, fingerprint, cipher] = process.argv.slice(2);
 const SIZE = Number(process.env.BULK_MIB ?? 256) * 1024 * 1024; // BULK_MIB: another size (counting instructions)

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import type { Algorithms } from 'ssh2';
 import { authenticate, connect, pinned, privateKey, verifyHostKey, withConnection } from '../lib/index.js';
-import { Client } from '../lib/ssh2/ssh2.js';
+import { Client } from '../lib/ssh2/index.js';
 import { fmt, log, median, time, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 const SIZE = 256 * 1024 * 1024;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, mergeMap, range, toArray } from 'rxjs';
 import { authenticate, connect, pinned, privateKey, verifyHostKey, withConnection } from '../lib/index.js';
-import { Client } from '../lib/ssh2/ssh2.js';
+import { Client } from '../lib/ssh2/index.js';
 import { fmt, log, median, time, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 function viaRxssh(s: SshdInfo, key: Buffer, n: number): Promise<unknown> {

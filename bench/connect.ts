@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { authenticate, connect, pinned, privateKey, run, verifyHostKey } from '../lib/index.js';
-import { Client } from '../lib/ssh2/ssh2.js';
+import { Client } from '../lib/ssh2/index.js';
 import { fmt, log, median, time, type Ratio, type Row, type SshdInfo } from './lib.js';
 
 const PYTHON = '/usr/bin/python3';

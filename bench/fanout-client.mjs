@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { authenticate, connect, fanOut, fanOutInWorkers, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../dist/index.js';
-import { Client } from '../dist/ssh2/ssh2.js';
+import { Client } from '../dist/ssh2/index.js';
 
 const [kind, hostsFile = '', keyFile = '', user = '', widthText = '32'] = process.argv.slice(2);
 const targets = parseHostsFile(readFileSync(hostsFile, 'utf8'));

@@ -12,7 +12,7 @@ import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { authenticate, connect, pinned, privateKey, verifyHostKey, withConnection } from '../lib/index.js';
-import { Client } from '../lib/ssh2/ssh2.js';
+import { Client } from '../lib/ssh2/index.js';
 import { hostKeyLine } from '../spec/integration/sshd.js';
 import { measure } from './fanout.js';
 import { buildDist, fmt, log, median, type Ratio, type Row, type SshdInfo } from './lib.js';

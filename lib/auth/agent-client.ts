@@ -4,9 +4,8 @@
  * one. Each request is one short connection to the agent's Unix socket.
  */
 import { connect } from 'node:net';
-import type { ParsedKey } from 'ssh2';
+import { BaseAgent, utils, type ParsedKey } from '../ssh2/index.js';
 import { wireString } from './certificate.js';
-import { BaseAgent, utils } from '../ssh2/ssh2.js';
 
 const REQUEST_IDENTITIES = 11;
 const IDENTITIES_ANSWER = 12;

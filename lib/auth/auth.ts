@@ -5,8 +5,7 @@
  * @module
  */
 import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
-import type { AnyAuthMethod, ParsedKey } from 'ssh2';
-import { utils } from '../ssh2/ssh2.js';
+import { utils, type AnyAuthMethod, type ParsedKey } from '../ssh2/index.js';
 import { AGENT_SIGNER, CERTIFICATE, certificateValidity, parseCertificate, summarize, type AgentSigner } from './certificate.js';
 import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign, SocketAgent } from './agent-client.js';
 import { keyTypeOf } from '../util/key-blob.js';

@@ -7,11 +7,10 @@
  * @module
  */
 import { noop, defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
-import type { ClientChannel, PseudoTtyOptions } from 'ssh2';
+import { closeOnlyWhenServerCloses, sendSignal, serverEnded, type ClientChannel, type PseudoTtyOptions } from '../ssh2/index.js';
 import { ChannelClosedError, ExitStatusError, Ssh2CompatibilityError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from '../errors.js';
 import { OutputCapture } from './capture.js';
 import { DemandQueue } from '../util/demand-queue.js';
-import { closeOnlyWhenServerCloses, sendSignal, serverEnded } from '../ssh2/reach.js';
 import { ChannelStdin, StreamTail } from './stdin.js';
 import { channelOpenFailure, connectionClosed, connectionLost } from '../ssh2/errors-map.js';
 import { closeQuietly, openChannel, type ChannelPort } from '../connection/channel-open.js';

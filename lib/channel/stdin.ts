@@ -6,7 +6,7 @@
  * stderr an `ExitStatusError` quotes.
  */
 import { noop, concatMap, from, isObservable, Observable, type ObservableInput } from 'rxjs';
-import type { ClientChannel } from 'ssh2';
+import type { ClientChannel } from '../ssh2/index.js';
 import type { SshError } from '../errors.js';
 import { toBuffer } from '../util/bytes.js';
 

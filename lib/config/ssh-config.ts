@@ -16,7 +16,7 @@ import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } fro
 import { refusal } from './keywords.js';
 import { SshConfigError } from '../errors.js';
 import { certificateFor } from '../auth/certificate.js';
-import { utils } from '../ssh2/ssh2.js';
+import { utils } from '../ssh2/index.js';
 import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from '../auth/auth.js';
 import { connect, type ConnectConfig } from '../transport/connect.js';
 import type { Connection } from '../connection/connection.js';

@@ -10,7 +10,7 @@
  * {@link OpenSpec.discard}).
  */
 import { noop, Observable } from 'rxjs';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Ssh2Client as Client, ClientChannel } from '../ssh2/index.js';
 import { type SshError, TimeoutError, type SshPhase } from '../errors.js';
 import { connectionClosed, connectionLost } from '../ssh2/errors-map.js';
 import type { Release, Semaphore } from '../util/semaphore.js';

@@ -9,8 +9,7 @@ import { holdWhile } from '../util/hold.js';
 import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from '../ssh2/errors-map.js';
 import { openChannel } from './channel-open.js';
-import { sftpRequestsReachable, watchSftpRequests } from '../ssh2/reach.js';
-import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import { sftpRequestsReachable, watchSftpRequests, type ClientChannel, type SFTPWrapper } from '../ssh2/index.js';
 import { SftpSession } from '../sftp/sftp.js';
 import { ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
 import {

@@ -10,7 +10,7 @@
 import { createServer, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import { noop, defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Ssh2Client as Client, ClientChannel } from '../ssh2/index.js';
 import { ChannelOpenError, ConnectError, type SshError } from '../errors.js';
 import { connectionClosed } from '../ssh2/errors-map.js';
 

@@ -10,13 +10,12 @@ import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, posix, sep } from 'node:path';
 import { concatMap, defer, EMPTY, from, isObservable, lastValueFrom, mergeMap, noop, Observable, tap, toArray } from 'rxjs';
-import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
+import { abandonSftpRequests, SFTP_WRITE_HEADROOM, sendSftpWrite, sftpRequestLimits, type FileEntryWithStats, type SFTPWrapper, type Stats } from '../ssh2/index.js';
 import { SftpError, SshError } from '../errors.js';
 import { makeDir } from '../util/make-dir.js';
 import { BufferPool } from '../util/buffer-pool.js';
 import { DemandQueue } from '../util/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './pipelines.js';
-import { abandonSftpRequests, SFTP_WRITE_HEADROOM, sendSftpWrite, sftpRequestLimits } from '../ssh2/reach.js';
 import { toBuffer } from '../util/bytes.js';
 
 /**

@@ -13,7 +13,7 @@ import {
   type SshErrorContext,
   type SshPhase,
 } from '../errors.js';
-import { HOSTILE_PACKET_SIZE } from './reach.js';
+import { HOSTILE_PACKET_SIZE } from './connection.js';
 
 /** The host/port of the connection an error belongs to. */
 export interface Where {

@@ -9,9 +9,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { noop, Observable, type ObservableInput } from 'rxjs';
 import { holdWhile } from '../util/hold.js';
-import { allowRequestsAfterEof } from '../ssh2/reach.js';
-import type { AuthContext, Connection as Ssh2ServerConnection, ServerChannel } from 'ssh2';
-import { Server, utils } from '../ssh2/ssh2.js';
+import { allowRequestsAfterEof, destroySocketOf, Server, utils, type AuthContext, type Ssh2ServerConnection, type ServerChannel } from '../ssh2/index.js';
 import { sha256Fingerprint } from '../transport/host-key.js';
 import { runScript, type ScriptContext } from './scripts.js';
 
@@ -375,13 +373,6 @@ export function generateEd25519(): KeyPair {
     const pair = utils.generateKeyPairSync('ed25519');
     if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;
   }
-}
-
-/** Destroys the socket under an ssh2 server-side connection (testing kit only). */
-function destroySocketOf(client: Ssh2ServerConnection): void {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ssh2 keeps the socket private
-  const sock: unknown = (client as any)._sock;
-  if (sock && typeof (sock as { destroy?: unknown }).destroy === 'function') (sock as { destroy(): void }).destroy();
 }
 
 /** Runs a real local command for the `local` mode, bridging stdio, signals and exit. */

@@ -6,9 +6,8 @@
  */
 import { isObservable, Observable } from 'rxjs';
 import type { Connection } from '../connection/connection.js';
-import type { ConnectConfig as Ssh2ConnectConfig } from 'ssh2';
+import { warnIfNoNativeCrypto, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { Session, type SessionSettings } from './session.js';
-import { warnIfNoNativeCrypto } from '../ssh2/ssh2.js';
 import { HostKeyOffer } from './transport.js';
 import { register, registerRetry } from './registry.js';
 

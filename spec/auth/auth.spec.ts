@@ -14,7 +14,7 @@ import {
   type AuthEvent,
   type AuthProvider,
 } from '../../lib/index.js';
-import { Server, utils } from '../../lib/ssh2/ssh2.js';
+import { Server, utils } from '../../lib/ssh2/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { errorOf, first, serve } from '../helpers/index.js';
 

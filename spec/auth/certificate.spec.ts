@@ -55,8 +55,8 @@ describe('parseCertificate', () => {
 describe('host certificates: the CA signature and the checks', () => {
   it.each([['ed25519'], ['ecdsa'], ['rsa']])('a %s CA signature verifies; one flipped byte does not; each check has its reason', async (caType) => {
     const { checkHostCertificate } = await import('../../lib/auth/certificate.js');
-    const { verifySshSignature } = await import('../../lib/ssh2/reach.js');
-    const { utils } = await import('../../lib/ssh2/ssh2.js');
+    const { verifySshSignature } = await import('../../lib/ssh2/index.js');
+    const { utils } = await import('../../lib/ssh2/index.js');
     const ca = join(dir, `hostca_${caType}`);
     keygen('-t', caType, ...(caType === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', ca);
     const host = join(dir, `host_${caType}`);
@@ -103,8 +103,8 @@ describe('the CA signature algorithm is checked against the CA key type (issue 2
 
   it('a SHA-1 RSA CA signature is refused under any name (ssh-rsa, or renamed ssh-ed25519, rsa-sha2-256, x)', async () => {
     const { checkHostCertificate } = await import('../../lib/auth/certificate.js');
-    const { verifySshSignature } = await import('../../lib/ssh2/reach.js');
-    const { utils } = await import('../../lib/ssh2/ssh2.js');
+    const { verifySshSignature } = await import('../../lib/ssh2/index.js');
+    const { utils } = await import('../../lib/ssh2/index.js');
     const ca = join(dir, 'sha1ca');
     keygen('-t', 'rsa', '-b', '2048', '-N', '', '-f', ca);
     const host = join(dir, 'sha1host');
@@ -122,7 +122,7 @@ describe('the CA signature algorithm is checked against the CA key type (issue 2
   });
 
   it('an ed25519 CA signature relabelled as another algorithm is refused', async () => {
-    const { caSignatureAllowed } = await import('../../lib/ssh2/reach.js');
+    const { caSignatureAllowed } = await import('../../lib/ssh2/index.js');
     expect(caSignatureAllowed('ssh-ed25519', 'ssh-ed25519')).toBe(true);
     expect(caSignatureAllowed('ssh-ed25519', 'rsa-sha2-256')).toBe(false);
     expect(caSignatureAllowed('ssh-rsa', 'ssh-rsa')).toBe(false);

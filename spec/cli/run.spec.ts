@@ -221,7 +221,7 @@ describe('rxssh demo', () => {
 describe('rxssh run under bad input (issue 12)', () => {
   /** A server whose `drop` command writes a little and then drops the connection, and that refuses user `refuse` a session with hostile text. */
   async function rude(): Promise<{ port: number; close: () => void; kh: string }> {
-    const { Server } = await import('../../lib/ssh2/ssh2.js');
+    const { Server } = await import('../../lib/ssh2/index.js');
     const hostKey = generateEd25519();
     const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
       client.on('error', () => undefined);
@@ -256,7 +256,7 @@ describe('rxssh run under bad input (issue 12)', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const key = (await import('../../lib/ssh2/ssh2.js')).utils.parseKey(hostKey.public) as { getPublicSSH(): Buffer };
+    const key = (await import('../../lib/ssh2/index.js')).utils.parseKey(hostKey.public) as { getPublicSSH(): Buffer };
     const kh = join(dir, `kh-rude-${port}`); // a known_hosts file that trusts it
     writeFileSync(kh, `${knownHostsName('127.0.0.1', port)} ssh-ed25519 ${key.getPublicSSH().toString('base64')}\n`);
     return { port, close: () => server.close(), kh };
@@ -444,7 +444,7 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
   });
 
   it('encrypted keys: --passphrase-env, a terminal prompt (once per key), SSH_ASKPASS without a terminal; never skipped silently', async () => {
-    const { utils } = await import('../../lib/ssh2/ssh2.js');
+    const { utils } = await import('../../lib/ssh2/index.js');
     const pair = utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
     const server = await serve({ clientKey: { private: generateEd25519().private, public: pair.public }, username: 'ops' });
     const kh = join(dir, 'kh-enc');

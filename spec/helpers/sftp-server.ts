@@ -5,7 +5,7 @@
  * what it saw, so specs can check pipelining bounds.
  */
 import type { SFTPWrapper } from 'ssh2';
-import { Server, utils } from '../../lib/ssh2/ssh2.js';
+import { Server, utils } from '../../lib/ssh2/index.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 
 const { STATUS_CODE } = utils.sftp;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { knownHostsName } from '../../lib/index.js';
-import { Server } from '../../lib/ssh2/ssh2.js';
+import { Server } from '../../lib/ssh2/index.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';

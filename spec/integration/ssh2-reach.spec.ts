@@ -1,8 +1,7 @@
 /** The ssh2 reach-ins that only a real OpenSSH server can show (the rest: spec/ssh2/reach.spec.ts). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { Client } from '../../lib/ssh2/ssh2.js';
-import { skipHostKeyProofs } from '../../lib/ssh2/reach.js';
+import { Client, skipHostKeyProofs } from '../../lib/ssh2/index.js';
 import { sshd } from '../helpers/index.js';
 
 describe('ssh2 internals against sshd', () => {

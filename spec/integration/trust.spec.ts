@@ -31,7 +31,7 @@ import {
   withConnection,
   type HostKeyPolicy,
 } from '../../lib/index.js';
-import { utils } from '../../lib/ssh2/ssh2.js';
+import { utils } from '../../lib/ssh2/index.js';
 import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 

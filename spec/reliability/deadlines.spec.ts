@@ -6,7 +6,7 @@
 import { lastValueFrom, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, authenticate, connect, password, verifyHostKey, withConnection, type Connection, type TimeoutsConfig } from '../../lib/index.js';
-import { Server } from '../../lib/ssh2/ssh2.js';
+import { Server } from '../../lib/ssh2/index.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { errorOf, expectNoLeaks, resources } from '../helpers/index.js';
 

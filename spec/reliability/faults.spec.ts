@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, ConnectError, ExitStatusError, TimeoutError, authenticate, connect, password, run, verifyHostKey, withConnection } from '../../lib/index.js';
-import { Server } from '../../lib/ssh2/ssh2.js';
+import { Server } from '../../lib/ssh2/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { connectTo, errorOf, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 

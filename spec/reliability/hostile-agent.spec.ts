@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { TimeoutError, agent, authenticate, connect, password, pinned, run, verifyHostKey } from '../../lib/index.js';
-import { utils } from '../../lib/ssh2/ssh2.js';
+import { utils } from '../../lib/ssh2/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { errorOf, expectNoLeaks, resources, serve } from '../helpers/index.js';
 

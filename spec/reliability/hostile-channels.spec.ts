@@ -8,7 +8,7 @@ import { concat, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServerChannel } from 'ssh2';
 import { ProtocolError, TimeoutError, authenticate, connect, password, verifyHostKey, withConnection } from '../../lib/index.js';
-import { Server } from '../../lib/ssh2/ssh2.js';
+import { Server } from '../../lib/ssh2/index.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { errorOf, eventually } from '../helpers/index.js';
 

@@ -9,7 +9,7 @@ import { lastValueFrom, reduce, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServerChannel } from 'ssh2';
 import { HostKeyRejectedError, authenticate, connect, fanOut, password, pinned, run, sha256Fingerprint, verifyHostKey, withConnection, type ExecChunk } from '../../lib/index.js';
-import { Server, utils } from '../../lib/ssh2/ssh2.js';
+import { Server, utils } from '../../lib/ssh2/index.js';
 import { generateEd25519 } from '../../lib/testing/index.js';
 import { eventually, expectNoLeaks, resources } from '../helpers/index.js';
 

@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import { lastValueFrom, from } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
-import { Client } from '../../lib/ssh2/ssh2.js';
-import { SFTP_WRITE_HEADROOM, abandonSftpRequests, outgoingPacketSize, policeChannels, sendSftpWrite, sendSignal, serverEnded } from '../../lib/ssh2/reach.js';
+import { Client, SFTP_WRITE_HEADROOM, abandonSftpRequests, outgoingPacketSize, policeChannels, sendSftpWrite, sendSignal, serverEnded } from '../../lib/ssh2/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { serve } from '../helpers/index.js';
 import { memorySftp } from '../helpers/sftp-server.js';
@@ -153,7 +152,7 @@ describe('sendSftpWrite(): WRITE requests without ssh2\'s copy', () => {
 
 describe('the ssh2 the reach-ins were checked against', () => {
   it('package.json pins exactly the ssh2 version the reach-ins name, and the installed one passes the start-up check', async () => {
-    const { CHECKED_SSH2_VERSION, ssh2Incompatibility } = await import('../../lib/ssh2/reach.js');
+    const { CHECKED_SSH2_VERSION, ssh2Incompatibility } = await import('../../lib/ssh2/index.js');
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
     expect(pkg.dependencies['ssh2']).toBe(CHECKED_SSH2_VERSION);
     expect(ssh2Incompatibility()).toBeUndefined();
@@ -163,7 +162,7 @@ describe('the ssh2 the reach-ins were checked against', () => {
 describe('reach-ins fail loudly, never quietly (issue 21 #18)', () => {
   it('a client whose protocol cannot signal fails connect with Ssh2CompatibilityError (a cancel would no longer stop the remote process)', async () => {
     const { Ssh2CompatibilityError, authenticate, connect, password, pinned, verifyHostKey } = await import('../../lib/index.js');
-    const { signalsReachable } = await import('../../lib/ssh2/reach.js');
+    const { signalsReachable } = await import('../../lib/ssh2/index.js');
     expect(signalsReachable({ _protocol: { signal: () => undefined } })).toBe(true);
     expect(signalsReachable({ _protocol: {} })).toBe(false);
     const Protocol = (await import('node:module')).createRequire(import.meta.url)('ssh2/lib/protocol/Protocol.js') as { prototype: Record<string, unknown> };
@@ -182,7 +181,7 @@ describe('reach-ins fail loudly, never quietly (issue 21 #18)', () => {
   });
 
   it('an SFTP session without a request table is refused with Ssh2CompatibilityError (deadlines and a lost channel could not reach its requests)', async () => {
-    const { sftpRequestsReachable, watchSftpRequests } = await import('../../lib/ssh2/reach.js');
+    const { sftpRequestsReachable, watchSftpRequests } = await import('../../lib/ssh2/index.js');
     expect(sftpRequestsReachable({ _requests: {} })).toBe(true);
     expect(sftpRequestsReachable({})).toBe(false);
     expect(() => watchSftpRequests({}, 1000, () => undefined)).toThrow(/request table/);

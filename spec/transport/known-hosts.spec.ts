@@ -23,7 +23,7 @@ import {
   type HostKeyPolicy,
 } from '../../lib/index.js';
 import { describeHostKey as describeHostKeyForTests } from '../../lib/transport/host-key-info.js';
-import { utils } from '../../lib/ssh2/ssh2.js';
+import { utils } from '../../lib/ssh2/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { errorOf, serve } from '../helpers/index.js';
 

@@ -29,6 +29,27 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI is a user of the library: it imports the public entry points (and util/'s
+    // layer-free helpers), never a layer's internals, so what it can do a user can do too.
+    files: ['lib/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^ssh2(/|$)', message: 'ssh2 is reached through lib/ssh2/ only.' },
+            { regex: '^\\.\\./(?!(index|fleet/index|queue/index|testing/index)\\.js$|util/)', message: 'the CLI imports rxssh, rxssh/fleet, rxssh/queue or rxssh/testing (lib/*/index.js), or util/.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Literal[value=/^ssh2(\\/|$)/]', message: 'ssh2 is reached through lib/ssh2/ only.' },
+        { selector: 'ImportExpression[source.value=/^\\.\\.\\/(?!(index|fleet\\/index|queue\\/index|testing\\/index)\\.js$|util\\/)/]', message: 'the CLI imports the public entry points (lib/*/index.js) or util/.' },
+      ],
+    },
+  },
+  {
     // ssh2's internals are untyped: the fence may use `any`, and says so in each file.
     files: ['lib/ssh2/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Examples import 'rxssh' as a user would; inside the repo that is the source.
 const alias = {
   'rxssh/testing': new URL('./lib/testing/index.ts', import.meta.url).pathname,
+  'rxssh/fleet': new URL('./lib/fleet/index.ts', import.meta.url).pathname,
+  'rxssh/queue': new URL('./lib/queue/index.ts', import.meta.url).pathname,
   rxssh: new URL('./lib/index.ts', import.meta.url).pathname,
 };
 

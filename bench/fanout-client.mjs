@@ -4,7 +4,8 @@
 // Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
-import { authenticate, connect, fanOut, fanOutInWorkers, insecureAcceptAnyHostKey, parseHostsFile, privateKey, run, verifyHostKey } from '../dist/index.js';
+import { authenticate, connect, insecureAcceptAnyHostKey, privateKey, run, verifyHostKey } from '../dist/index.js';
+import { fanOut, fanOutInWorkers, parseHostsFile } from '../dist/fleet/index.js';
 import { Client } from '../dist/ssh2/index.js';
 
 const [kind, hostsFile = '', keyFile = '', user = '', widthText = '32'] = process.argv.slice(2);

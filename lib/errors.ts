@@ -683,6 +683,30 @@ export class HostCertificateError extends HostKeyRejectedError {
   }
 }
 
+/**
+ * A feature needs an optional peer dependency that is not installed: `fanOutInWorkers` needs
+ * `piscina`, `rxssh/queue` needs `bullmq` and `ioredis`. `packageName` names it; the message says
+ * how to install it. Nothing was started. Host `*`: it is not about a host.
+ *
+ * @example
+ * ```ts
+ * import { MissingPeerError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => err instanceof MissingPeerError && console.error(`npm install ${err.packageName}`);
+ * ```
+ */
+export class MissingPeerError extends SshError {
+  override readonly name = 'MissingPeerError' as const;
+  readonly code = 'ERR_SSH_MISSING_PEER' as const;
+  /** The npm package to install (`piscina`, `bullmq`, `ioredis`). */
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, cause?: unknown) {
+    super(`${feature} needs the optional peer dependency ${packageName}, which is not installed (npm install ${packageName})`, { host: '*', port: 0, phase: 'config', cause });
+    this.packageName = packageName;
+  }
+}
+
 /** Every SshError class, by name: what {@link errorFromData} makes again. */
 const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> = {
   ConnectError,
@@ -704,6 +728,7 @@ const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> 
   WorkerLostError,
   QueueError,
   HostCertificateError,
+  MissingPeerError,
 };
 
 /**

@@ -8,6 +8,9 @@
  *   exec / run / shell / subsystem          (channels)
  * ```
  *
+ * Many hosts at once (`fanOut`, worker threads, inventories) are `rxssh/fleet`; a fleet run on a
+ * BullMQ queue is `rxssh/queue`; the in-process test server is `rxssh/testing`.
+ *
  * @module rxssh
  */
 
@@ -30,6 +33,7 @@ export {
   hostMatches,
   hashHostName,
   knownHostsName,
+  recordHostKey,
   type KnownHostsEntry,
   type KnownHostsVerdict,
   type KnownHostVerdict,
@@ -42,16 +46,19 @@ export {
   fromSshConfig,
   connectAlias,
   sshConfigAliases,
-  sshConfigTargets,
   type SshConfigTargetsConfig,
   hostKeyPolicyFor,
   credentialsFor,
+  scanCredentials,
+  type CredentialScan,
+  SYSTEM_SSH_CONFIG,
   type CredentialsForConfig,
   type SshConfigHost,
   type ResolveAliasConfig,
   type ConnectAliasConfig,
   type StrictHostKeyChecking,
 } from './config/ssh-config.js';
+export { sshConfigRefusal } from './config/keywords.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {
@@ -139,23 +146,8 @@ export {
   type TreeProgress,
 } from './sftp/sftp.js';
 
-// ── many hosts ─────────────────────────────────────────────────────────────────────────────
-export {
-  fanOut,
-  FanOut,
-  parseHostSpec,
-  parseHostsFile,
-  statusOf,
-  type FanOutTarget,
-  type LabelledTarget,
-  type FanOutConfig,
-  type FanOutEvent,
-  type FanOutProgress,
-  type HostLine,
-  type HostResult,
-  type HostStatus,
-  type HostTimings,
-} from './fleet/fan-out.js';
+// ── targets ────────────────────────────────────────────────────────────────────────────────
+export { parseHostSpec, type FanOutTarget, type LabelledTarget } from './config/target.js';
 
 // ── errors ─────────────────────────────────────────────────────────────────────────────────
 export {
@@ -180,6 +172,7 @@ export {
   ChannelClosedError,
   WorkerLostError,
   QueueError,
+  MissingPeerError,
   SftpError,
   StdinOverflowError,
   type SshPhase,
@@ -190,7 +183,3 @@ export {
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
 export { openConnection, ConnectionHandle, type HandleRunConfig, type OpenConnectionTarget, type RunOutput } from './promise/handle.js';
-
-// ── fan-out past one core ───────────────────────────────────────────────────────────────────
-export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './fleet/workers.js';
-export { fanOutOnQueue, queueWorker, redisOptions, type QueueConfig, type QueueJob, type QueueFanOutConfig, type QueueHostPipeline, type QueueWorkerConfig, type QueueWorkerEvent, type QueueWorker } from './queue/queue.js';

@@ -35,7 +35,7 @@ describe('the code in the docs compiles', () => {
       copyFileSync(join(root, 'spec/fixtures/docs-prelude.d.ts.txt'), join(dir, 'prelude.d.ts'));
       writeFileSync(
         join(dir, 'tsconfig.json'),
-        JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noEmit: true, paths: { rxssh: ['../lib/index.ts'], 'rxssh/testing': ['../lib/testing/index.ts'] } }, include: ['./*.ts'] }),
+        JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noEmit: true, paths: { rxssh: ['../lib/index.ts'], 'rxssh/fleet': ['../lib/fleet/index.ts'], 'rxssh/queue': ['../lib/queue/index.ts'], 'rxssh/testing': ['../lib/testing/index.ts'] } }, include: ['./*.ts'] }),
       );
       let output = '';
       try {

@@ -4,7 +4,7 @@
  * ssh_config lines, and pssh's `PSSH_*` environment variables as defaults.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { refusal } from '../config/keywords.js';
+import { sshConfigRefusal } from '../index.js';
 import { UsageError } from './usage.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -66,7 +66,7 @@ export function configLine(option: string): string {
   if (!m || !m[2]) throw new UsageError(`-O ${JSON.stringify(option)}: expected KEYWORD=VALUE`);
   const [, keyword = '', value = ''] = m;
   if (/^(host|match|include)$/i.test(keyword)) throw new UsageError(`-O ${keyword}: not an option (it is ssh_config structure)`);
-  const why = refusal(keyword, value);
+  const why = sshConfigRefusal(keyword, value);
   if (why) throw new UsageError(`-O ${keyword}=${value}: ${why}`);
   return `${keyword} ${value}`;
 }

@@ -5,11 +5,8 @@
 import { basename, join, posix } from 'node:path';
 import { statSync } from 'node:fs';
 import { defer, lastValueFrom, switchMap, type Observable } from 'rxjs';
-import { SftpError } from '../errors.js';
+import { SftpError, remotePath, uploadPath, withConnection, type FanOutTarget } from '../index.js';
 import { makeDirSync } from '../util/make-dir.js';
-import { remotePath, uploadPath } from '../sftp/sftp.js';
-import { withConnection } from '../channel/exec.js';
-import type { FanOutTarget } from '../fleet/fan-out.js';
 import type { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { parseUntilPositional } from './args.js';

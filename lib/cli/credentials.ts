@@ -7,9 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
-import { password, type AuthProvider } from '../auth/auth.js';
-import { AuthenticationError } from '../errors.js';
-import { scanCredentials, type CredentialScan, type SshConfigHost } from '../config/ssh-config.js';
+import { password, type AuthProvider, AuthenticationError, scanCredentials, type CredentialScan, type SshConfigHost } from '../index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 

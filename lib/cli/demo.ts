@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { combineLatest, from, lastValueFrom } from 'rxjs';
 import { holdWhile } from '../util/hold.js';
-import { knownHostsName } from '../transport/known-hosts.js';
-import { generateEd25519, testServer } from '../testing/server.js';
+import { knownHostsName } from '../index.js';
+import { generateEd25519, testServer } from '../testing/index.js';
 import type { Io } from './io.js';
 import { runCommand, UsageError } from './run.js';
 

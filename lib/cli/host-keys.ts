@@ -4,8 +4,7 @@
  * recorded in the first known_hosts file; without a terminal the error names the files read and
  * the ways out.
  */
-import { HostKeyUnknownError } from '../errors.js';
-import { knownHostsName, recordHostKey } from '../transport/known-hosts.js';
+import { HostKeyUnknownError, knownHostsName, recordHostKey } from '../index.js';
 import type { Io } from './io.js';
 
 /** A host whose key was unknown: where it is and what it offered. */

@@ -81,10 +81,16 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
     if (rest.includes('--json')) {
       // --json output stays pure NDJSON, errors included.
       out.stdout.write(`${JSON.stringify({ type: 'error', error: { code: usage ? 'usage' : 'error', message } })}\n`);
-      return usage ? EXIT.usage : EXIT.misc;
+      return usage || (err as { code?: unknown }).code === 'ERR_SSH_MISSING_PEER' ? EXIT.usage : EXIT.misc;
     }
     if (usage) {
       out.stderr.write(`rxssh: ${message}\n(rxssh ${command ?? ''} --help lists the options)\n`);
+      return EXIT.usage;
+    }
+    // An optional peer (piscina for --workers, bullmq and ioredis for --queue) is not installed:
+    // the message names it; like a usage error, nothing ran.
+    if ((err as { code?: unknown }).code === 'ERR_SSH_MISSING_PEER') {
+      out.stderr.write(`rxssh: ${message}\n`);
       return EXIT.usage;
     }
     out.stderr.write(`rxssh: ${message}\n`);

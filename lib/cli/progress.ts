@@ -5,7 +5,7 @@
  * and the shell prompt drawn over host output). It is only used when stdout and stderr are the
  * same terminal.
  */
-import type { FanOutProgress } from '../fleet/fan-out.js';
+import type { FanOutProgress } from '../fleet/index.js';
 import type { Io } from './io.js';
 
 const CLEAR_LINE = '\r\x1b[K';

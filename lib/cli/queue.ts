@@ -4,9 +4,9 @@
  * (which `ps` shows); bullmq and ioredis load only here.
  */
 import { readFileSync } from 'node:fs';
-import type { ExecChunk } from '../channel/channel.js';
-import type { FanOut, FanOutConfig, FanOutTarget } from '../fleet/fan-out.js';
-import type { QueueConfig, QueueJob } from '../queue/queue.js';
+import type { ExecChunk, FanOutTarget } from '../index.js';
+import type { FanOut, FanOutConfig } from '../fleet/index.js';
+import type { QueueConfig, QueueJob } from '../queue/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -103,7 +103,7 @@ export function queueConfigOf(values: Values, io: Io, redisTimeoutSec = 10): Que
 
 /** Checks a QueueConfig with the library's own checks (a bad URL, a password in it, a name with ":"), as usage errors. */
 export async function checked(config: QueueConfig): Promise<QueueConfig> {
-  const { redisOptions, queueNames } = await import('../queue/queue.js');
+  const { redisOptions, queueNames } = await import('../queue/index.js');
   try {
     redisOptions(config);
   } catch (err) {
@@ -133,7 +133,7 @@ export async function onQueue(
   stdin: Buffer | undefined,
   config: FanOutConfig,
 ): Promise<FanOut<ExecChunk>> {
-  const { fanOutOnQueue } = await import('../queue/queue.js');
+  const { fanOutOnQueue } = await import('../queue/index.js');
   const queue = await checked(opts.queue.config);
   const job: QueueJob = { command: opts.command, ...(stdin ? { stdin } : {}), ...(opts.queue.user ? { user: opts.queue.user } : {}) };
   const runId = opts.queue.runId;

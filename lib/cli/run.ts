@@ -10,14 +10,9 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { catchError, lastValueFrom, tap, throwError, type Observable } from 'rxjs';
-import type { ExecChunk } from '../channel/channel.js';
-import type { Connection } from '../connection/connection.js';
-import { ExitStatusError, SshError } from '../errors.js';
-import { exec, withConnection } from '../channel/exec.js';
-import { fanOut, parseHostSpec, parseHostsFile, type FanOut, type FanOutConfig, type FanOutTarget, type HostResult, type HostStatus } from '../fleet/fan-out.js';
+import { connectAlias, exec, ExitStatusError, hostMatches, parseHostSpec, SshError, SYSTEM_SSH_CONFIG, withConnection, type Connection, type ExecChunk, type FanOutTarget } from '../index.js';
+import { fanOut, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
 import { within } from '../util/deadline.js';
-import { wildcard } from '../transport/known-hosts-store.js';
-import { connectAlias, sshConfigTargets, SYSTEM_SSH_CONFIG } from '../config/ssh-config.js';
 import { configLine, parseUntilPositional, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, Secrets, type SecretSources } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, unknownHostAdvice, type UnknownHost } from './host-keys.js';
@@ -405,7 +400,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
   }
   for (const spec of (values['host'] as string[] | undefined) ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(usageSpec(one));
   const glob = values['host-glob'] as string | undefined;
-  const selected = glob ? targets.filter((t) => wildcard(glob, t.alias ?? t.host)) : targets;
+  const selected = glob ? targets.filter((t) => hostMatches(glob, t.alias ?? t.host)) : targets;
   if (selected.length === 0) throw new UsageError(glob && targets.length ? `-g ${glob}: no host matches` : 'no hosts: give -h FILE, -H [user@]host[:port] or --aliases PATTERN');
   const par = Number(values['par'] ?? '32');
   if (!Number.isInteger(par) || par < 1) throw new UsageError('-p/--par takes a positive integer');
@@ -470,7 +465,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
     ...(stdin ? { stdin } : {}),
     ...(password !== undefined ? { password } : {}),
   };
-  const { fanOutInWorkers } = await import('../fleet/workers.js');
+  const { fanOutInWorkers } = await import('../fleet/index.js');
   if (opts.verbose && !opts.json) io.stderr.write(`rxssh: running ${opts.targets.length} host(s) on ${opts.workers ?? 1} worker thread(s)\n`);
   return fanOutInWorkers<ExecChunk>(opts.targets, { module, export: 'host', args }, { ...config, threads: opts.workers ?? 1 });
 }

@@ -6,9 +6,7 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { merge, NEVER, noop, Observable, tap, ignoreElements } from 'rxjs';
-import type { ExecChunk, PtyConfig } from '../channel/channel.js';
-import type { Connection } from '../connection/connection.js';
-import type { BindAddress } from '../forward/forwarding.js';
+import type { ExecChunk, PtyConfig, Connection, BindAddress } from '../index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 

@@ -6,8 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
-import type { ExecChunk } from '../channel/channel.js';
-import type { FanOutTarget } from '../fleet/fan-out.js';
+import type { ExecChunk, FanOutTarget } from '../index.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { hostPipeline, type CliWorkerArgs } from './run.js';

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { QueueError } from '../errors.js';
-import { parseHostsFile, type LabelledTarget } from '../fleet/fan-out.js';
-import { hostMatches } from '../transport/known-hosts.js';
-import type { QueueHostPipeline } from '../queue/queue.js';
+import { QueueError, type LabelledTarget, hostMatches } from '../index.js';
+import { parseHostsFile } from '../fleet/index.js';
+import type { QueueHostPipeline } from '../queue/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
@@ -88,7 +87,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     return hostPipeline(t, job.command, o, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
   };
   const allowHosts = allowList(v['allow-hosts'] as string[] | undefined, v['allow-hosts-file'] as string | undefined);
-  const { queueWorker } = await import('../queue/queue.js');
+  const { queueWorker } = await import('../queue/index.js');
   const worker = queueWorker(pipeline, {
     queue,
     concurrency,

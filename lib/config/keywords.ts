@@ -155,8 +155,21 @@ export function keywordRule(keyword: string): KeywordRule | undefined {
   return KEYWORDS.get(keyword.toLowerCase());
 }
 
-/** Why a value of `keyword` cannot be honoured, or undefined when rxssh honours or may ignore it. */
-export function refusal(keyword: string, value: string): string | undefined {
+/**
+ * Why rxssh refuses an ssh_config keyword with this value (an option it cannot honour, such as
+ * `LocalForward` or `ProxyCommand ssh -W %h:%p bastion`), or undefined when rxssh honours it or
+ * may ignore it (`LogLevel`). The same table decides for config files, `connectAlias`'s `extra`
+ * lines and the CLI's `-o`; docs/ssh-config.md lists it.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigRefusal } from 'rxssh';
+ *
+ * sshConfigRefusal('ServerAliveInterval', '15'); // undefined: honoured
+ * sshConfigRefusal('LocalForward', '8080 db:80'); // 'rxssh does not open forwards from ssh_config …'
+ * ```
+ */
+export function sshConfigRefusal(keyword: string, value: string): string | undefined {
   const rule = keywordRule(keyword);
   if (!rule) return 'not an ssh_config keyword';
   if (rule.kind !== 'refused') return undefined;

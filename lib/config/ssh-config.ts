@@ -13,14 +13,14 @@ import { EMPTY, type Observable } from 'rxjs';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { knownKeyTypesOf } from '../transport/known-types.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
-import { refusal } from './keywords.js';
+import { sshConfigRefusal } from './keywords.js';
 import { SshConfigError } from '../errors.js';
 import { certificateFor } from '../auth/certificate.js';
 import { utils } from '../ssh2/index.js';
 import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from '../auth/auth.js';
 import { connect, type ConnectConfig } from '../transport/connect.js';
 import type { Connection } from '../connection/connection.js';
-import { parseHostSpec, type LabelledTarget } from '../fleet/fan-out.js';
+import { parseHostSpec } from './target.js';
 import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
 import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
 
@@ -114,6 +114,7 @@ export interface SshConfigHost extends ConnectConfig {
 
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
 /** The system-wide config `ssh` reads after the user's (unless `-F` names a file). */
+/** Where rxssh reads the system-wide ssh_config (as `ssh` does), after the user's file. */
 export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
 function one(value: string | readonly string[] | undefined): string | undefined {
@@ -186,7 +187,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   }
   for (const [keyword, values] of resolved) {
     for (const value of values) {
-      const why = refusal(keyword, value.args.join(' '));
+      const why = sshConfigRefusal(keyword, value.args.join(' '));
       if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
     }
   }
@@ -363,9 +364,11 @@ export function credentialsFor(host: SshConfigHost, config: CredentialsForConfig
   return scanCredentials(host, config).providers;
 }
 
-/** What {@link credentialsFor} found: the providers, and the identity files that gave some. @internal */
+/** What {@link scanCredentials} found: the providers, and the identity files that gave some. */
 export interface CredentialScan {
+  /** The credentials to offer, in OpenSSH's order (agent, then each identity's certificate and key). */
   readonly providers: AuthProvider[];
+  /** Whether the agent is among them. */
   readonly agent: boolean;
   /** Every identity file looked for, in order. */
   readonly files: readonly string[];
@@ -373,7 +376,18 @@ export interface CredentialScan {
   readonly used: readonly string[];
 }
 
-/** {@link credentialsFor}, with what it looked at (the CLI explains a failure with it). @internal */
+/**
+ * {@link credentialsFor}, with what it looked at: every identity file looked for and those that
+ * gave credentials, to explain an authentication failure ("tried ~/.ssh/id_ed25519").
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, scanCredentials } from 'rxssh';
+ *
+ * const scan = scanCredentials(fromSshConfig('web1'));
+ * console.log(`agent: ${scan.agent}, keys: ${scan.used.join(', ') || 'none'} of ${scan.files.join(', ')}`);
+ * ```
+ */
 export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
   const explicit = config.identities ?? [];
   // IdentityAgent in the config beats the caller's default socket, as in ssh.
@@ -449,11 +463,11 @@ function readOptional(file: string): Buffer | undefined {
 }
 
 /**
- * Options of {@link sshConfigAliases} and {@link sshConfigTargets}.
+ * Options of {@link sshConfigAliases} and `sshConfigTargets` (rxssh/fleet).
  *
  * @example
  * ```ts
- * import { sshConfigTargets } from 'rxssh';
+ * import { sshConfigTargets } from 'rxssh/fleet';
  *
  * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
  * ```
@@ -488,27 +502,6 @@ export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[]
     if (hostMatches(patterns.join(','), name)) seen.add(name);
   }
   return [...seen];
-}
-
-/**
- * An ssh_config as a {@link fanOut} inventory: one target per alias (see
- * {@link sshConfigAliases}), labelled with the alias and carrying the resolved host, port and
- * user. Connect each with `connectAlias(target.alias)`, which also follows `ProxyJump` and uses
- * the alias's keys and host-key settings.
- *
- * @example
- * ```ts
- * import { fanOut, sshConfigTargets, connectAlias, run } from 'rxssh';
- *
- * fanOut(sshConfigTargets({ match: 'web*' }), (t) => connectAlias(t.alias ?? t.host).pipe(run('uptime')))
- *   .subscribe((r) => console.log(r.host, r.status));
- * ```
- */
-export function sshConfigTargets(options: SshConfigTargetsConfig = {}): LabelledTarget[] {
-  return sshConfigAliases(options).map((alias) => {
-    const h = fromSshConfig(alias, options);
-    return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };
-  });
 }
 
 /** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */

@@ -34,48 +34,7 @@ import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostErro
 import { OutputCapture } from '../channel/capture.js';
 import { within } from '../util/deadline.js';
 import { LineSplitter } from '../util/line-splitter.js';
-
-/**
- * One host to run on.
- *
- * @example
- * ```ts
- * import { fanOut, type FanOutTarget } from 'rxssh';
- *
- * const targets: FanOutTarget[] = [{ host: '10.0.0.5', port: 2222, username: 'deploy', label: 'db1' }];
- * fanOut(targets, pipeline);
- * ```
- */
-export interface FanOutTarget {
-  /** Host name or address. */
-  readonly host: string;
-  /** Port, when not the default. */
-  readonly port?: number;
-  /** User, when not the default. */
-  readonly username?: string;
-  /**
-   * How the host is named in results and output (default: `[user@]host[:port]` made from the
-   * fields; `parseHostSpec` keeps the spec as written).
-   */
-  readonly label?: string;
-  /** The ssh_config alias this target came from (see `sshConfigTargets`), if any. */
-  readonly alias?: string;
-}
-
-/**
- * A target as a run sees it: its label always set (given, or made from its fields).
- *
- * @example
- * ```ts
- * import { fanOut, run, type LabelledTarget } from 'rxssh';
- *
- * fanOut([{ host: 'web1' }], (t: LabelledTarget) => connectTo(t).pipe(run(`echo ${t.label}`)));
- * ```
- */
-export interface LabelledTarget extends FanOutTarget {
-  /** How the host is named in results and output. */
-  readonly label: string;
-}
+import { labelOf, parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
 
 /**
  * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
@@ -86,7 +45,7 @@ export interface LabelledTarget extends FanOutTarget {
  *
  * @example
  * ```ts
- * import { fanOut, type HostStatus } from 'rxssh';
+ * import { fanOut, type HostStatus } from 'rxssh/fleet';
  *
  * const failed = (s: HostStatus) => s !== 'ok';
  * fanOut(hosts, pipeline).subscribe((r) => failed(r.status) && console.log(r.host, r.status));
@@ -99,7 +58,7 @@ export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-fai
  *
  * @example
  * ```ts
- * import { fanOut } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, `${r.timings.durationMs} ms`));
  * ```
@@ -118,7 +77,7 @@ export interface HostTimings {
  *
  * @example
  * ```ts
- * import { fanOut } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, r.status, r.exitCode, r.timings.durationMs));
  * ```
@@ -157,7 +116,7 @@ export interface HostResult<T> {
  *
  * @example
  * ```ts
- * import { fanOut } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * fanOut(hosts, pipeline).lines$.subscribe((l) => console.log(`${l.host}${l.truncated ? ' (cut)' : ''}: ${l.line}`));
  * ```
@@ -180,7 +139,7 @@ export interface HostLine {
  *
  * @example
  * ```ts
- * import { fanOut } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * fanOut(hosts, pipeline).progress$.subscribe((p) => console.log(`${p.done}/${p.total}, ${p.inFlight} running`));
  * ```
@@ -205,7 +164,7 @@ export interface FanOutProgress {
  *
  * @example
  * ```ts
- * import { fanOut } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * fanOut(hosts, pipeline).events$.subscribe((e) => e.type === 'line' && console.log(`${e.host}: ${e.line}`));
  * ```
@@ -217,7 +176,7 @@ export type FanOutEvent<T> = HostResult<T> | HostLine | FanOutProgress;
  *
  * @example
  * ```ts
- * import type { FanOutConfig } from 'rxssh';
+ * import type { FanOutConfig } from 'rxssh/fleet';
  *
  * const config: FanOutConfig = { concurrency: 64, timeout: 30_000, deadline: 300_000, retries: 5 };
  * ```
@@ -248,69 +207,14 @@ export interface FanOutConfig {
   readonly signal?: AbortSignal;
 }
 
-/** A target's name in results: its label, or `[user@]host[:port]` (IPv6 in brackets with a port). */
-function labelOf(t: FanOutTarget): string {
-  if (t.label) return t.label;
-  const host = t.port !== undefined && t.host.includes(':') ? `[${t.host}]` : t.host;
-  return `${t.username ? `${t.username}@` : ''}${host}${t.port !== undefined ? `:${t.port}` : ''}`;
-}
-
-/**
- * Parses `[user@]host[:port]` (IPv6 as `[addr]:port` or bare). Throws TypeError when empty or malformed.
- *
- * @example
- * ```ts
- * import { parseHostSpec } from 'rxssh';
- *
- * parseHostSpec('deploy@web1:2222'); // { host: 'web1', port: 2222, username: 'deploy', label: 'deploy@web1:2222' }
- * ```
- */
-export function parseHostSpec(spec: string): LabelledTarget {
-  const text = spec.trim();
-  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:\s]+|[0-9a-fA-F:]+)(?::(\d+))?$/.exec(text);
-  const ipv6Bare = /^(?:([^@\s]+)@)?([0-9a-fA-F]*:[0-9a-fA-F:]+)$/.exec(text);
-  const match = ipv6Bare && !text.includes('[') ? [text, ipv6Bare[1], ipv6Bare[2], undefined] : m;
-  if (!text || !match || !match[2]) throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
-  const host = match[2].replace(/^\[(.*)\]$/, '$1');
-  // No empty user (`@host`), no `@` left in the host (`user@`, `a@b@c`), no bare `:port`.
-  if (host === '' || host.includes('@') || host.startsWith(':') && !host.startsWith('::') || (host.includes(':') && host.split(':').length < 3)) {
-    throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
-  }
-  const port = match[3] === undefined ? undefined : Number(match[3]);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`bad port in ${JSON.stringify(spec)}`);
-  return { host, ...(port !== undefined ? { port } : {}), ...(match[1] ? { username: match[1] } : {}), label: text };
-}
-
-/**
- * Parses a pssh-style hosts file: one `[user@]host[:port]` per line (an optional second word
- * is the user, as in pssh), `#` comments and blank lines ignored.
- *
- * @example
- * ```ts
- * import { parseHostsFile } from 'rxssh';
- *
- * parseHostsFile('# web\ndeploy@web1:2222\nweb2 admin\n'); // [{ host: 'web1', … }, { host: 'web2', username: 'admin', … }]
- * ```
- */
-export function parseHostsFile(text: string): LabelledTarget[] {
-  const targets: LabelledTarget[] = [];
-  for (const raw of text.split(/\r?\n|\r/)) {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (!line) continue;
-    const [spec = '', user] = line.split(/\s+/);
-    const target = parseHostSpec(spec);
-    targets.push(user && !target.username ? { ...target, username: user } : target);
-  }
-  return targets;
-}
-
 /**
  * Maps an error to a host status: host-key and auth failures, unreachable hosts (DNS, TCP,
  * no SSH handshake), timeouts, and everything else as `failed`.
  *
  * @example
  * ```ts
- * import { statusOf, AuthenticationError } from 'rxssh';
+ * import { AuthenticationError } from 'rxssh';
+ * import { statusOf } from 'rxssh/fleet';
  *
  * statusOf(new AuthenticationError('no', [], null, { host: 'h', port: 22, phase: 'auth' })); // 'auth-failed'
  * ```
@@ -363,7 +267,8 @@ function isExecResult(value: unknown): value is { stdout: string | Uint8Array; s
  *
  * @example
  * ```ts
- * import { fanOut, run } from 'rxssh';
+ * import { run } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * const run$ = fanOut(['web1', 'web2'], (t) => connectTo(t).pipe(run('uptime')));
  * run$.progress$.subscribe((p) => console.log(`${p.done}/${p.total}`));
@@ -414,7 +319,8 @@ function ofType<E extends { type: string }, K extends E['type']>(type: K): Opera
  * @param config - concurrency, timeouts, retries, capture, cancel signal.
  * @example
  * ```ts
- * import { fanOut, connect, verifyHostKey, knownHosts, authenticate, agent, run } from 'rxssh';
+ * import { connect, verifyHostKey, knownHosts, authenticate, agent, run } from 'rxssh';
+ * import { fanOut } from 'rxssh/fleet';
  *
  * const run$ = fanOut(['web1', 'web2', 'deploy@db1:2222'], (t) =>
  *   connect({ host: t.host, port: t.port ?? 22, username: t.username ?? 'ops' }).pipe(

@@ -12,7 +12,9 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
 import { WorkerLostError } from '../errors.js';
-import { FanOut, fanOut, type FanOutConfig, type FanOutTarget, type LabelledTarget } from './fan-out.js';
+import { loadPeer } from '../util/peer.js';
+import { FanOut, fanOut, type FanOutConfig } from './fan-out.js';
+import type { FanOutTarget, LabelledTarget } from '../config/target.js';
 import { reviveError, reviveValue, type WorkerMessage } from './worker-wire.js';
 
 /**
@@ -65,7 +67,7 @@ export interface WorkerFanOutConfig extends FanOutConfig {
  * @example
  * ```ts
  * // pipeline.ts: export const uptime = (t, args) => connect({ host: t.host, username: args.user }).pipe(…, run('uptime'));
- * import { fanOutInWorkers } from 'rxssh';
+ * import { fanOutInWorkers } from 'rxssh/fleet';
  *
  * fanOutInWorkers(hosts, { module: new URL('./pipeline.js', import.meta.url), export: 'uptime', args: { user: 'ops' } }, { threads: 4, concurrency: 400 })
  *   .subscribe((r) => console.log(r.host, r.status));
@@ -78,7 +80,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError('fanOutInWorkers(): threads must be a positive integer or "auto"');
   const concurrency = config.concurrency ?? 32;
   // piscina is loaded when a run starts: a library user who never runs in workers never loads it.
-  const events$ = defer(() => from(import('piscina'))).pipe(
+  const events$ = defer(() => from(loadPeer('piscina', 'fanOutInWorkers()', () => import('piscina')))).pipe(
     switchMap(({ Piscina: Pool }) => {
       const pool = new Pool({ ...workerScript(moduleUrl), minThreads: 1, maxThreads: threads, concurrentTasksPerWorker: Math.max(1, Math.ceil(concurrency / threads)), idleTimeout: 1000 });
       const project = (target: LabelledTarget): Observable<T> => dispatch<T>(pool, { module: moduleUrl, exportName, target, args: pipeline.args });

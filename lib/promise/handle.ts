@@ -13,7 +13,7 @@ import type { ExecResult } from '../channel/exec.js';
 import { userInfo } from 'node:os';
 import { agent, authenticate, password, privateKey, type AuthProvider } from '../auth/auth.js';
 import { connect } from '../transport/connect.js';
-import { parseHostSpec } from '../fleet/fan-out.js';
+import { parseHostSpec } from '../config/target.js';
 import { verifyHostKey } from '../transport/host-key.js';
 import { knownKeyTypesOf } from '../transport/known-types.js';
 import { knownHosts } from '../transport/known-hosts.js';

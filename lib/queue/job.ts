@@ -4,7 +4,7 @@
  * is one word, a host a name or an address, a port 1-65535; nothing of a job ever becomes
  * ssh_config text (a `user` holding `deploy\nStrictHostKeyChecking no` once did).
  */
-import type { LabelledTarget } from '../fleet/fan-out.js';
+import type { LabelledTarget } from '../config/target.js';
 
 /** What a submitter puts on the queue for one host (format version 1). */
 export interface JobData {

@@ -14,10 +14,12 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { defer, finalize, from, Observable, share, switchMap, tap, type Subscription } from 'rxjs';
 import type { ExecChunk } from '../channel/channel.js';
 import { QueueError, WorkerLostError } from '../errors.js';
-import { FanOut, fanOut, parseHostSpec, type FanOutConfig, type FanOutEvent, type FanOutTarget, type HostStatus, type LabelledTarget } from '../fleet/fan-out.js';
+import { FanOut, fanOut, type FanOutConfig, type FanOutEvent, type HostStatus } from '../fleet/fan-out.js';
+import { parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
 import { guardedConnector } from './redis-connector.js';
 import { encodeError, reviveError, type WireError } from '../fleet/worker-wire.js';
 import { toBuffer } from '../util/bytes.js';
+import { loadPeer } from '../util/peer.js';
 import { parseJobData, type JobData } from './job.js';
 import { signQueued, unsigned, verifyQueued } from './signing.js';
 
@@ -142,7 +144,7 @@ const KEEP = { age: 24 * 3600, count: 100_000 };
  *
  * @example
  * ```ts
- * import { redisOptions } from 'rxssh';
+ * import { redisOptions } from 'rxssh/queue';
  *
  * redisOptions({ url: 'rediss://ops@redis.internal:6380/2', password: process.env.REDIS_PASSWORD });
  * // { host: 'redis.internal', port: 6380, db: 2, username: 'ops', password: '…', tls: { servername: 'redis.internal' }, … }
@@ -190,7 +192,6 @@ function connectionFor(queue: QueueConfig): { options: Record<string, unknown>; 
   };
 }
 
-/** The queue's name and key prefix, checked. @internal */
 /** The queue's shared secret as bytes, checked (at least 16 bytes). @internal */
 export function queueSecret(queue: QueueConfig): Buffer | undefined {
   if (queue.secret === undefined) return undefined;
@@ -199,11 +200,36 @@ export function queueSecret(queue: QueueConfig): Buffer | undefined {
   return secret;
 }
 
-export function queueNames(queue: QueueConfig): { name: string; prefix: string } {
+/** The BullMQ queue name and Redis key prefix of a run (see {@link queueNames}). */
+export interface QueueNames {
+  /** The BullMQ queue name (`QueueConfig.name`, default `rxssh`). */
+  readonly name: string;
+  /** The Redis key prefix (`QueueConfig.prefix`, default `rxssh`). */
+  readonly prefix: string;
+}
+
+/**
+ * The BullMQ queue name and Redis key prefix a run uses (default `rxssh` and `rxssh`), checked:
+ * throws TypeError for an empty name or one with `:`. The keys of a run live under
+ * `PREFIX:NAME:*` in Redis.
+ *
+ * @example
+ * ```ts
+ * import { queueNames } from 'rxssh/queue';
+ *
+ * queueNames({ url: 'redis://127.0.0.1:6379', name: 'deploys' }); // { name: 'deploys', prefix: 'rxssh' }
+ * ```
+ */
+export function queueNames(queue: QueueConfig): QueueNames {
   const name = queue.name ?? 'rxssh';
   const prefix = queue.prefix ?? 'rxssh';
   if (name.includes(':') || name === '') throw new TypeError('queue name: not empty, no ":"');
   return { name, prefix };
+}
+
+/** bullmq and ioredis, the queue's optional peers: loaded when a run or a worker starts. */
+function queuePeers() {
+  return Promise.all([loadPeer('bullmq', 'rxssh/queue', () => import('bullmq')), loadPeer('ioredis', 'rxssh/queue', () => import('ioredis'))]);
 }
 
 /** Pings Redis every second; calls `onDown` with a QueueError once it has been unreachable for `after` ms. */
@@ -304,7 +330,7 @@ interface Watcher {
  *
  * @example
  * ```ts
- * import { fanOutOnQueue } from 'rxssh';
+ * import { fanOutOnQueue } from 'rxssh/queue';
  *
  * const run$ = fanOutOnQueue(['web1', 'web2'], { command: 'uptime' }, { queue: { url: 'redis://127.0.0.1:6379', password: process.env.REDIS_PASSWORD } });
  * run$.lines$.subscribe((l) => console.log(`${l.host}: ${l.line}`));
@@ -337,7 +363,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
     retries: config.retries ?? 5,
   };
 
-  const events$ = defer(() => from(Promise.all([import('bullmq'), import('ioredis')]))).pipe(
+  const events$ = defer(() => from(queuePeers())).pipe(
     switchMap(([bullmq, { Redis: RedisClient, AbstractConnector }]) => {
       const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
       const connection = { ...redisBase, Connector: guardedConnector(AbstractConnector) };
@@ -639,7 +665,8 @@ export interface QueueWorker {
  *
  * @example
  * ```ts
- * import { queueWorker, connect, verifyHostKey, knownHosts, authenticate, agent, exec } from 'rxssh';
+ * import { connect, verifyHostKey, knownHosts, authenticate, agent, exec } from 'rxssh';
+ * import { queueWorker } from 'rxssh/queue';
  *
  * const worker = queueWorker((t, job) =>
  *   connect({ host: t.host, port: t.port ?? 22, username: t.username ?? job.user ?? 'ops' }).pipe(
@@ -664,7 +691,7 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
     rejectClosed = reject;
   });
   let shutdown: (cancel: boolean, err?: QueueError) => Promise<void> = () => Promise.resolve();
-  const ready = Promise.all([import('bullmq'), import('ioredis')]).then(async ([bullmq, { Redis: RedisClient, AbstractConnector }]) => {
+  const ready = queuePeers().then(async ([bullmq, { Redis: RedisClient, AbstractConnector }]) => {
     const connection = { ...redisBase, Connector: guardedConnector(AbstractConnector) };
     const monitor: Redis = new RedisClient({ ...connection, maxRetriesPerRequest: 1 } as RedisOptions);
     const listener: Redis = new RedisClient({ ...connection } as RedisOptions);

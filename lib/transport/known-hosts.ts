@@ -551,17 +551,27 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
   }
 }
 
-/** Appends one line as one `write()` on an O_APPEND descriptor, after a newline if the file lacks its last one. */
 /**
- * Records a host key the user confirmed (as `ssh` does after "yes"): appended to `file` through
- * the same serialized, locked writer as {@link acceptNew}, hashed unless `hash` is false.
- * @internal
+ * Records a host key the user confirmed (as `ssh` does after "yes"): appended to `file` (made
+ * with mode 0600 if missing) through the same serialized, locked writer as {@link acceptNew},
+ * the name hashed unless `hash` is false. For a prompt of your own around
+ * `HostKeyUnknownError`.
+ *
+ * @example
+ * ```ts
+ * import { recordHostKey, HostKeyUnknownError } from 'rxssh';
+ *
+ * const onError = async (err: unknown) => {
+ *   if (err instanceof HostKeyUnknownError && err.offeredKey) await recordHostKey('/home/ops/.ssh/known_hosts', err.host, err.port, err.offeredKey);
+ * };
+ * ```
  */
 export function recordHostKey(file: string, host: string, port: number, openssh: string, hash = true): Promise<void> {
   const name = knownHostsName(host, port);
   return serialized(file, () => withFileLock(file, () => appendLine(file, `${hash ? hashHostName(name) : name} ${openssh}\n`)));
 }
 
+/** Appends one line as one `write()` on an O_APPEND descriptor, after a newline if the file lacks its last one. */
 async function appendLine(file: string, line: string): Promise<void> {
   const handle = await fsp.open(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600);
   try {

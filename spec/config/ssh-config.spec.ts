@@ -7,7 +7,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, sshConfigAliases, sshConfigTargets } from '../../lib/index.js';
+import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, sshConfigAliases } from '../../lib/index.js';
+import { sshConfigTargets } from '../../lib/fleet/index.js';
 import { describeHostKey } from '../../lib/transport/host-key-info.js';
 
 const corpus = mkdtempSync(join(tmpdir(), 'rxssh-sshcfg-'));

@@ -4,17 +4,19 @@ import {
   ConnectError,
   WorkerLostError,
   exec,
-  fanOut,
   parseHostSpec,
-  parseHostsFile,
   run,
   splitLines,
+  type FanOutTarget,
+} from '../../lib/index.js';
+import {
+  fanOut,
+  parseHostsFile,
   statusOf,
   type FanOutProgress,
-  type FanOutTarget,
   type HostLine,
   type HostResult,
-} from '../../lib/index.js';
+} from '../../lib/fleet/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { connectTo, eventually, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 

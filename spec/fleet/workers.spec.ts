@@ -1,7 +1,7 @@
 /** fanOut in worker threads: the same guarantees as in-process, the SSH work on other threads. */
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fanOutInWorkers, type HostLine } from '../../lib/index.js';
+import { fanOutInWorkers, type HostLine } from '../../lib/fleet/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { eventually, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, HostCertificateError, HostKeyUnknownError, agent, agentCertificate, authenticate, connect, connectAlias, fanOut, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { AuthenticationError, HostCertificateError, HostKeyUnknownError, agent, agentCertificate, authenticate, connect, connectAlias, hostCertificateAuthority, knownHosts, pinned, privateKey, run, verifyHostKey, type AuthEvent } from '../../lib/index.js';
+import { fanOut } from '../../lib/fleet/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 

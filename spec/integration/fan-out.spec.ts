@@ -11,11 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticate,
   connectAlias,
-  sshConfigTargets,
   connect,
   exec,
-  fanOut,
-  fanOutInWorkers,
   knownHosts,
   knownHostsName,
   password,
@@ -26,6 +23,7 @@ import {
   WorkerLostError,
   type FanOutTarget,
 } from '../../lib/index.js';
+import { sshConfigTargets, fanOut, fanOutInWorkers } from '../../lib/fleet/index.js';
 import { eventually, freeClosedPort, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 

@@ -60,9 +60,57 @@ describe('the packed tarball', () => {
   });
 });
 
+const target = (): string => `${s.host}:${s.port}`;
+const creds = (): string[] => ['-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', knownHosts];
+const peers = ['bullmq', 'ioredis', 'piscina'] as const;
+const installed = (name: string): boolean => readdirSync(join(scratch, 'node_modules')).includes(name);
+
+describe('installed without the optional peers (bullmq, ioredis, piscina)', () => {
+  it('npm left the optional peers out', () => {
+    expect(peers.filter(installed)).toEqual([]);
+    expect(installed('rxjs')).toBe(true); // the required peer
+  });
+
+  it('rxssh/fleet and rxssh/queue load; fanOut runs; fanOutInWorkers and fanOutOnQueue fail with MissingPeerError naming the package', async () => {
+    writeFileSync(
+      join(scratch, 'no-peers.mjs'),
+      `import { connect, verifyHostKey, knownHosts, authenticate, privateKey, run, MissingPeerError } from 'rxssh';
+import { fanOut, fanOutInWorkers } from 'rxssh/fleet';
+import { fanOutOnQueue } from 'rxssh/queue';
+import { readFileSync } from 'node:fs';
+import { lastValueFrom, toArray } from 'rxjs';
+const host = (t) => connect({ host: t.host, port: t.port, username: ${JSON.stringify(s.username)} }).pipe(
+  verifyHostKey(knownHosts({ files: [${JSON.stringify(knownHosts)}] })),
+  authenticate(privateKey(readFileSync(${JSON.stringify(s.keys['ed25519'])}))),
+  run('echo fanned'),
+);
+const results = await lastValueFrom(fanOut([${JSON.stringify(target())}, ${JSON.stringify(target())}], host).pipe(toArray()));
+console.log(results.map((r) => r.status + ' ' + r.stdout.trim()).join(' '));
+const missing = async (run$) => lastValueFrom(run$).then(() => 'no error', (e) => (e instanceof MissingPeerError ? e.packageName + ': ' + e.message : 'other: ' + e));
+console.log(await missing(fanOutInWorkers([${JSON.stringify(target())}], { module: new URL('./nothing.mjs', import.meta.url) })));
+console.log(await missing(fanOutOnQueue([${JSON.stringify(target())}], { command: 'true' }, { queue: { url: 'redis://127.0.0.1:1' } })));
+`,
+    );
+    const out = await run(process.execPath, ['no-peers.mjs']);
+    expect(out.code, out.stderr).toBe(0);
+    const [fanned, workers, queue] = out.stdout.split('\n');
+    expect(fanned).toBe('ok fanned ok fanned');
+    expect(workers).toMatch(/^piscina: fanOutInWorkers\(\) needs the optional peer dependency piscina, which is not installed \(npm install piscina\)/);
+    expect(queue).toMatch(/^(bullmq|ioredis): rxssh\/queue needs the optional peer dependency (bullmq|ioredis)/);
+  });
+
+  it('rxssh run --workers and --queue say which package to install (exit 2); without them, run works', async () => {
+    const bin = join(scratch, 'node_modules', '.bin', 'rxssh');
+    const workers = await run(bin, ['run', '--workers', '2', '-H', target(), ...creds(), '--', 'true']);
+    expect(workers.code).toBe(2);
+    expect(workers.stderr).toContain('npm install piscina');
+    const queue = await run(bin, ['run', '--queue', 'redis://127.0.0.1:1', '-H', target(), '--', 'true']);
+    expect(queue.code).toBe(2);
+    expect(queue.stderr).toMatch(/npm install (bullmq|ioredis)/);
+  });
+});
+
 describe('the installed bin', () => {
-  const target = (): string => `${s.host}:${s.port}`;
-  const creds = (): string[] => ['-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', knownHosts];
 
   it('--version through node_modules/.bin and through npx', async () => {
     const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
@@ -83,10 +131,6 @@ describe('the installed bin', () => {
     expect(failed.stdout).toContain('Exited with error code 3');
     const unreachable = await run(bin, ['run', '-H', `${s.host}:1`, ...creds(), '--', 'true']);
     expect(unreachable.code, unreachable.stderr).toBe(4);
-    const workers = await run(bin, ['run', '--workers', '2', '-v', '-H', target(), '-H', target(), ...creds(), '-I', '-i', '--', 'cat'], { input: 'to workers\n' });
-    expect(workers.code, workers.stderr).toBe(0);
-    expect(workers.stderr).toContain('on 2 worker thread(s)');
-    expect(workers.stdout.match(/\[SUCCESS\][^\n]*\nto workers\n/g)).toHaveLength(2);
   });
 
   it('rxssh exec: the remote exit code, output on stdout', async () => {
@@ -119,6 +163,23 @@ console.log(r.stdout.trim());
     expect(out, out.stderr).toMatchObject({ code: 0, stdout: 'installed\n' });
   });
 
+});
+
+describe('with the optional peers installed', () => {
+  beforeAll(() => {
+    const dev = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...peers.map((p) => `${p}@${dev[p]}`)], { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(peers.filter(installed)).toEqual([...peers]);
+  }, 240_000);
+
+  it('rxssh run --workers 2: the hosts run on worker threads', async () => {
+    const bin = join(scratch, 'node_modules', '.bin', 'rxssh');
+    const workers = await run(bin, ['run', '--workers', '2', '-v', '-H', target(), '-H', target(), ...creds(), '-I', '-i', '--', 'cat'], { input: 'to workers\n' });
+    expect(workers.code, workers.stderr).toBe(0);
+    expect(workers.stderr).toContain('on 2 worker thread(s)');
+    expect(workers.stdout.match(/\[SUCCESS\][^\n]*\nto workers\n/g)).toHaveLength(2);
+  });
+
   it('fanOutInWorkers from the installed package: the worker host ships and runs a plain-JS pipeline module', async () => {
     writeFileSync(
       join(scratch, 'pipeline.mjs'),
@@ -136,7 +197,7 @@ export const uptime = (t, a) => connect({ host: t.host, port: t.port, username: 
     );
     writeFileSync(
       join(scratch, 'workers.mjs'),
-      `import { fanOutInWorkers } from 'rxssh';
+      `import { fanOutInWorkers } from 'rxssh/fleet';
 import { lastValueFrom, toArray } from 'rxjs';
 const args = { username: ${JSON.stringify(s.username)}, key: ${JSON.stringify(s.keys['ed25519'])}, knownHosts: ${JSON.stringify(knownHosts)} };
 const targets = [0, 1, 2].map(() => ${JSON.stringify(`${s.host}:${s.port}`)});
@@ -167,7 +228,7 @@ console.log(results.map((r) => r.status + ' ' + r.stdout.replace(/\\d+$/, 'N').r
       expect(cli.stdout).toMatch(/\[SUCCESS\][^\n]*\nqueued\n/);
       writeFileSync(
         join(scratch, 'queue.mjs'),
-        `import { fanOutOnQueue } from 'rxssh';
+        `import { fanOutOnQueue } from 'rxssh/queue';
 import { lastValueFrom, toArray } from 'rxjs';
 const queue = { url: ${JSON.stringify(redis.url)}, password: process.env.REDIS_PW, name: ${JSON.stringify(`installed-${process.pid}`)} };
 const results = await lastValueFrom(fanOutOnQueue([${JSON.stringify(`${s.host}:${s.port}`)}], { command: 'echo from-lib' }, { queue }).pipe(toArray()));
@@ -184,17 +245,19 @@ console.log(results.map((r) => r.status + ' ' + r.stdout.trim()).join('\\n'));
     }
   }, 120_000);
 
-  it('require()s both entry points from CommonJS (Node ≥ 20.19 loads ESM through require)', async () => {
+  it('require()s every entry point from CommonJS (Node ≥ 20.19 loads ESM through require)', async () => {
     writeFileSync(
       join(scratch, 'cjs.cjs'),
       `const rxssh = require('rxssh');
+const fleet = require('rxssh/fleet');
+const queue = require('rxssh/queue');
 const testing = require('rxssh/testing');
-console.log(typeof rxssh.connect, typeof rxssh.fanOut, typeof testing.testServer);
+console.log(typeof rxssh.connect, typeof fleet.fanOut, typeof queue.fanOutOnQueue, typeof testing.testServer);
 `,
     );
     const out = await run(process.execPath, ['cjs.cjs']);
     expect(out.stderr).not.toMatch(/Error/);
-    expect(out).toMatchObject({ code: 0, stdout: 'function function function\n' });
+    expect(out).toMatchObject({ code: 0, stdout: 'function function function function\n' });
   });
 
   it('type-checks in a strict consumer that checks library types too (skipLibCheck: false)', async () => {
@@ -207,13 +270,18 @@ console.log(typeof rxssh.connect, typeof rxssh.fanOut, typeof testing.testServer
     );
     writeFileSync(
       join(scratch, 'consumer.mts'),
-      `import { connect, verifyHostKey, pinned, authenticate, password, run, fanOut, type HostResult, type Connection } from 'rxssh';
+      `import { connect, verifyHostKey, pinned, authenticate, password, run, type Connection } from 'rxssh';
+import { fanOut, type HostResult } from 'rxssh/fleet';
+import { queueNames, type QueueConfig } from 'rxssh/queue';
 import { testServer, type TestServerInfo } from 'rxssh/testing';
 import type { Observable } from 'rxjs';
 const conn$: Observable<Connection> = connect({ host: 'h', username: 'u' }).pipe(verifyHostKey(pinned('SHA256:x')), authenticate(password('p')));
 const result$ = conn$.pipe(run('true'));
 const fan$ = fanOut(['a', 'b'], () => result$);
 fan$.subscribe((r: HostResult<unknown>) => r.status);
+const queue: QueueConfig = { url: 'redis://127.0.0.1:6379' };
+const names: { name: string; prefix: string } = queueNames(queue);
+void names;
 const server$: Observable<TestServerInfo> = testServer();
 void server$;
 `,

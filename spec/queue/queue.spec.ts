@@ -9,17 +9,19 @@ import {
   authenticate,
   connect,
   exec,
-  fanOutOnQueue,
   password,
   pinned,
   QueueError,
+  verifyHostKey,
+} from '../../lib/index.js';
+import { type HostLine } from '../../lib/fleet/index.js';
+import {
+  fanOutOnQueue,
   queueWorker,
   redisOptions,
-  verifyHostKey,
-  type HostLine,
   type QueueHostPipeline,
   type QueueWorker,
-} from '../../lib/index.js';
+} from '../../lib/queue/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { eventually, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';

@@ -15,7 +15,7 @@ const SMALL = 8;
 const LARGE = 64;
 
 function count(kind: string, mode: string, mib: number, s: SshdInfo): number {
-  const args = ['bench/bulk-client.mjs', kind, mode, s.host, String(s.port), s.username, s.keys['ed25519'] ?? '', s.hostFingerprints['ed25519'] ?? '', GCM];
+  const args = [`bench/bulk-${kind}.mjs`, mode, s.host, String(s.port), s.username, s.keys['ed25519'] ?? '', s.hostFingerprints['ed25519'] ?? '', GCM];
   return countInstructions(args, { ...process.env, BULK_MIB: String(mib) }).instructions;
 }
 

@@ -31,7 +31,7 @@ export async function bulkProcessBench(s: SshdInfo, reps: number): Promise<{ row
   const ok = () => ({ ok: 1, failed: 0 });
   const report = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ClientReport;
   for (const mode of ['roundtrip', 'upload', 'download'] as const) {
-    const node = (kind: string): string[] => [process.execPath, 'bench/bulk-client.mjs', kind, mode, s.host, String(s.port), s.username, key, fingerprint, GCM];
+    const node = (kind: string): string[] => [process.execPath, `bench/bulk-${kind}.mjs`, mode, s.host, String(s.port), s.username, key, fingerprint, GCM];
     const ssh = [
       '/bin/sh', '-c',
       // stdin from the file (or nothing), stdout to /dev/null: no pipe.

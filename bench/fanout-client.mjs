@@ -1,12 +1,12 @@
 /* global process, performance, URL */
 // One fan-out client run, in its own process, on the compiled library (dist/, as users run it):
-//   node bench/fanout-client.mjs rxssh|workers|ssh2 HOSTS_FILE KEY USER WIDTH
+//   node bench/fanout-client.mjs rxssh|workers HOSTS_FILE KEY USER WIDTH
+// The raw ssh2 baseline is bench/fanout-ssh2.mjs (a process that loads nothing of rxssh's).
 // Prints a JSON line { ok, failed, wallMs, cpuMs } (in-process: start-up excluded).
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { authenticate, connect, insecureAcceptAnyHostKey, privateKey, run, verifyHostKey } from '../dist/index.js';
 import { fanOut, fanOutInWorkers, parseHostsFile } from '../dist/fleet/index.js';
-import { Client } from '../dist/ssh2/index.js';
 
 const [kind, hostsFile = '', keyFile = '', user = '', widthText = '32'] = process.argv.slice(2);
 const targets = parseHostsFile(readFileSync(hostsFile, 'utf8'));
@@ -37,41 +37,8 @@ async function viaWorkers() {
   return { ok, failed: results.length - ok };
 }
 
-function one(host, port) {
-  return new Promise((resolve) => {
-    const client = new Client();
-    client.on('error', () => resolve(false));
-    client.on('ready', () =>
-      client.exec('true', (err, stream) => {
-        if (err) return resolve(false);
-        stream.resume();
-        stream.stderr.resume();
-        stream.on('close', (code) => {
-          client.end();
-          resolve(code === 0);
-        });
-        stream.end();
-      }),
-    );
-    client.connect({ host, port, username: user, privateKey: key, hostVerifier: () => true });
-  });
-}
-
-async function viaSsh2() {
-  let next = 0;
-  let ok = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const t = targets[next++];
-      if (t && (await one(t.host, t.port ?? 22))) ok++;
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return { ok, failed: targets.length - ok };
-}
-
 const t0 = performance.now();
 const c0 = process.cpuUsage();
-const result = kind === 'rxssh' ? await viaRxssh() : kind === 'workers' ? await viaWorkers() : await viaSsh2();
+const result = kind === 'workers' ? await viaWorkers() : await viaRxssh();
 const cpu = process.cpuUsage(c0);
 process.stdout.write(`${JSON.stringify({ ...result, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

@@ -16,7 +16,7 @@ const WIDTH = 4;
 
 function count(kind: string, hosts: number, s: SshdInfo): number {
   const file = writeHostsFile(s, hosts, `hosts-instructions-${hosts}`);
-  const { instructions, stdout } = countInstructions(['bench/fanout-client.mjs', kind, file, s.keys['ed25519'] ?? '', s.username, String(WIDTH)]);
+  const { instructions, stdout } = countInstructions([...(kind === 'ssh2' ? ['bench/fanout-ssh2.mjs'] : ['bench/fanout-client.mjs', kind]), file, s.keys['ed25519'] ?? '', s.username, String(WIDTH)]);
   const report = JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as { ok?: number };
   if (report.ok !== hosts) throw new Error(`fan-out ${kind}: ${report.ok ?? 0} of ${hosts} hosts ok: ${stdout.slice(-300)}`);
   return instructions;

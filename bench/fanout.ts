@@ -133,7 +133,7 @@ export async function fanOutBench(s: SshdInfo, sizes: readonly number[], reps = 
     const clients: Array<[string, string[], (o: string) => ClientReport]> = [
       ['rxssh', [process.execPath, 'bench/fanout-client.mjs', 'rxssh', hostsFile, key, s.username, String(WIDTH)], json],
       ['rxssh (2 worker threads)', [process.execPath, 'bench/fanout-client.mjs', 'workers', hostsFile, key, s.username, String(WIDTH)], json],
-      ['ssh2 (Promise pool)', [process.execPath, 'bench/fanout-client.mjs', 'ssh2', hostsFile, key, s.username, String(WIDTH)], json],
+      ['ssh2 (Promise pool)', [process.execPath, 'bench/fanout-ssh2.mjs', hostsFile, key, s.username, String(WIDTH)], json],
     ];
     if (asyncsshAvailable()) clients.push(['asyncssh', ['/usr/bin/python3', script, hostsFile, key, s.username, String(WIDTH)], json]);
     if (existsSync('/usr/bin/parallel-ssh')) {

@@ -156,7 +156,7 @@ client that spends about a third less CPU per byte than ssh2's packet layer does
 
 ### Whole processes, with CPU
 
-The same three transfers with each client as its own process (\`bench/bulk-client.mjs\` on
+The same three transfers with each client as its own process (\`bench/bulk-rxssh.mjs\` on
 the compiled library, raw ssh2, \`ssh\` reading a page-cached file and writing to /dev/null),
 aes128-gcm pinned, the clients alternating run by run: wall time around the process and CPU
 (user + sys) from GNU time; start-up included for every client. The Node clients also report
@@ -174,7 +174,7 @@ ${table('bulkcpu')}
 \`npm run bench:instructions\`: CPU time on this machine cannot resolve a 10 % difference (see
 the noise floor), so the same clients are also counted in instructions, which repeat more
 closely (one client's counts spread by 1–7 % over a day's runs, against ±30 % for CPU time): each client as a whole process under
-\`valgrind --tool=callgrind --smc-check=all-non-file node --single-threaded bench/bulk-client.mjs …\`
+\`valgrind --tool=callgrind --smc-check=all-non-file node --single-threaded bench/bulk-rxssh.mjs … (and bench/bulk-ssh2.mjs)\`
 (the collector on the main thread, so that it is counted too), once with \`BULK_MIB=8\` and once
 with \`BULK_MIB=64\`; the difference, per MiB, leaves out start-up, module loading and the
 connection's set-up. Kernel work (the socket copies) is counted on neither side. The fan-out

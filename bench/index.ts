@@ -45,7 +45,7 @@ const PARTS: Record<string, Part> = {
   fanout: (s) => fanOutBench(s, quick ? [100] : [100, 500, 1000], quick ? 1 : 5),
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
-  startup: () => startupBench(quick ? 5 : 21),
+  startup: (s) => startupBench(s, quick ? 5 : 21),
   scale: (s) => scaleBench(s, quick ? [200] : [300, 1000], quick ? 1 : 3),
 };
 

@@ -5,9 +5,11 @@
  * loads everything a run needs and exits 4 without network waits.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { buildDist, median, type Ratio, type Row } from './lib.js';
+import { join } from 'node:path';
+import { buildDist, median, type Ratio, type Row, type SshdInfo } from './lib.js';
+import { hostKeyLine } from '../spec/integration/sshd.js';
 
 const TIME = '/usr/bin/time';
 
@@ -30,12 +32,23 @@ function once(cmd: string, args: readonly string[]): { wall: number; cpu: number
   return { wall, cpu: ((times[0] ?? NaN) + (times[1] ?? NaN)) * 1000 };
 }
 
-export async function startupBench(reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
+export async function startupBench(s: SshdInfo, reps: number): Promise<{ rows: Row[]; ratios: Ratio[] }> {
   buildDist();
   const port = await closedPort();
   const bin = new URL('../dist/cli/bin.js', import.meta.url).pathname;
+  const dist = new URL('../dist/index.js', import.meta.url).pathname;
+  const knownHosts = join(s.dir, 'known_hosts.startup');
+  writeFileSync(knownHosts, `[${s.host}]:${s.port} ${hostKeyLine(s.dir)}\n`);
+  const key = s.keys['ed25519'] ?? '';
+  // The same host, key, known_hosts and command for both; neither reads a config file.
+  const sshExec = ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-i', key, '-p', String(s.port), '-l', s.username, s.host, 'true'];
   const cases: Array<[string, string, string[]]> = [
     ['bare node', process.execPath, ['-e', '']],
+    // ESM imports, as a program of the user's loads them (rxjs's ESM build, rxssh's dist/).
+    ['node importing rxjs', process.execPath, ['--input-type=module', '-e', "import 'rxjs';"]],
+    ['node importing rxjs and rxssh', process.execPath, ['--input-type=module', '-e', `import 'rxjs'; import ${JSON.stringify(dist)};`]],
+    ['ssh host true', '/usr/bin/ssh', sshExec],
+    ['rxssh exec host true', process.execPath, [bin, 'exec', ...sshExec]],
     ['node loading ssh2', process.execPath, ['-e', "require('ssh2')"]],
     ['node loading ssh2 and rxjs', process.execPath, ['-e', "require('ssh2'); require('rxjs')"]],
     ['rxssh --help', process.execPath, [bin, '--help']],
@@ -70,9 +83,14 @@ export async function startupBench(reps: number): Promise<{ rows: Row[]; ratios:
   const runVsSsh2 = m('rxssh run (refused port, exit 4)') / (m('node loading ssh2') + 50);
   // rxjs is a peer dependency every rxssh program loads anyway: the floor that rxssh adds to.
   const runVsBoth = m('rxssh run (refused port, exit 4)') / (m('node loading ssh2 and rxjs') + 50);
+  const c = (name: string): number => median(cpu.get(name) ?? []);
+  const importCpu = c('node importing rxjs and rxssh') - c('node importing rxjs');
+  const exec = m('rxssh exec host true') / m('ssh host true');
   return {
     rows,
     ratios: [
+      { part: 'startup', what: 'importing rxssh: CPU beyond importing rxjs (ms, whole processes)', value: importCpu, goal: '≤ 30', met: importCpu <= 30 },
+      { part: 'startup', what: 'rxssh exec host true / ssh host true (wall, sshd on loopback)', value: exec, goal: '≤ 1.0', met: exec <= 1 },
       { part: 'startup', what: 'rxssh --help / bare node (wall)', value: help, goal: '≤ 1.3', met: help <= 1.3 },
       { part: 'startup', what: 'rxssh run to a refused port / (node loading ssh2 + 50 ms) (wall)', value: runVsSsh2, goal: '≤ 1.0', met: runVsSsh2 <= 1 },
       { part: 'startup', what: 'rxssh run to a refused port / (node loading ssh2 and its peer rxjs + 50 ms) (wall)', value: runVsBoth, goal: '≤ 1.0', met: runVsBoth <= 1 },

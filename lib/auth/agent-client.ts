@@ -4,7 +4,7 @@
  * one. Each request is one short connection to the agent's Unix socket.
  */
 import { connect } from 'node:net';
-import { BaseAgent, utils, type ParsedKey } from '../ssh2/index.js';
+import { once, ssh2, utils, type BaseAgent, type ParsedKey } from '../ssh2/index.js';
 import { wireString } from './certificate.js';
 
 const REQUEST_IDENTITIES = 11;
@@ -109,43 +109,51 @@ export async function agentSign(socketPath: string, blob: Buffer, data: Buffer, 
  * The agent behind `agent()`, given to ssh2 instead of a socket path (ssh2's own client trusts
  * the length an agent announces and keeps its socket open past any deadline): replies capped at
  * {@link MAX_AGENT_REPLY}, each request bounded in time and cancelled by `signal` (the
- * authentication's end), so no socket outlives the attempt.
+ * authentication's end), so no socket outlives the attempt. An ssh2 `BaseAgent` (ssh2 checks
+ * with `instanceof`), so its class is made when first needed: importing rxssh loads no ssh2.
  */
-export class SocketAgent extends BaseAgent {
-  constructor(
-    readonly socketPath: string,
-    readonly signal: AbortSignal,
-  ) {
-    super();
-  }
-
-  override getIdentities(cb: (err: Error | null, keys?: ParsedKey[]) => void): void {
-    agentIdentities(this.socketPath, { signal: this.signal }).then(
-      (identities) => {
-        const keys: ParsedKey[] = [];
-        for (const { blob, comment } of identities) {
-          const key = utils.parseKey(blob);
-          // Certificates are agentCertificate()'s; keys of a type ssh2 cannot use are passed over, as ssh2 does.
-          if (key instanceof Error || key.type.endsWith('-cert-v01@openssh.com')) continue;
-          keys.push(Object.assign(key, { comment: key.comment || comment }));
-        }
-        cb(null, keys);
-      },
-      (err: Error) => cb(err),
-    );
-  }
-
-  override sign(pubKey: ParsedKey, data: Buffer, options: { hash?: string } | ((err: Error | null, signature?: Buffer) => void), cb?: (err: Error | null, signature?: Buffer) => void): void {
-    const done = typeof options === 'function' ? options : cb;
-    const hash = typeof options === 'object' && options !== null ? options.hash : undefined;
-    const flags = hash === 'sha256' ? AGENT_RSA_SHA2_256 : hash === 'sha512' ? AGENT_RSA_SHA2_512 : 0;
-    agentSign(this.socketPath, pubKey.getPublicSSH(), data, flags, { signal: this.signal }).then(
-      (signature) => {
-        // The agent answers an SSH signature (its algorithm, then the bytes); ssh2 wants the bytes.
-        const [, at] = read(signature, 0);
-        done?.(null, Buffer.from(read(signature, at)[0]));
-      },
-      (err: Error) => done?.(err),
-    );
-  }
+export function socketAgent(socketPath: string, signal: AbortSignal): BaseAgent {
+  return new (socketAgentClass())(socketPath, signal);
 }
+
+const socketAgentClass = once(
+  () =>
+    class SocketAgent extends ssh2().BaseAgent {
+      constructor(
+        readonly socketPath: string,
+        readonly signal: AbortSignal,
+      ) {
+        super();
+      }
+
+      override getIdentities(cb: (err: Error | null, keys?: ParsedKey[]) => void): void {
+        agentIdentities(this.socketPath, { signal: this.signal }).then(
+          (identities) => {
+            const keys: ParsedKey[] = [];
+            for (const { blob, comment } of identities) {
+              const key = utils.parseKey(blob);
+              // Certificates are agentCertificate()'s; keys of a type ssh2 cannot use are passed over, as ssh2 does.
+              if (key instanceof Error || key.type.endsWith('-cert-v01@openssh.com')) continue;
+              keys.push(Object.assign(key, { comment: key.comment || comment }));
+            }
+            cb(null, keys);
+          },
+          (err: Error) => cb(err),
+        );
+      }
+
+      override sign(pubKey: ParsedKey, data: Buffer, options: { hash?: string } | ((err: Error | null, signature?: Buffer) => void), cb?: (err: Error | null, signature?: Buffer) => void): void {
+        const done = typeof options === 'function' ? options : cb;
+        const hash = typeof options === 'object' && options !== null ? options.hash : undefined;
+        const flags = hash === 'sha256' ? AGENT_RSA_SHA2_256 : hash === 'sha512' ? AGENT_RSA_SHA2_512 : 0;
+        agentSign(this.socketPath, pubKey.getPublicSSH(), data, flags, { signal: this.signal }).then(
+          (signature) => {
+            // The agent answers an SSH signature (its algorithm, then the bytes); ssh2 wants the bytes.
+            const [, at] = read(signature, 0);
+            done?.(null, Buffer.from(read(signature, at)[0]));
+          },
+          (err: Error) => done?.(err),
+        );
+      }
+    },
+);

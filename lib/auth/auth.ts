@@ -7,7 +7,7 @@
 import { defer, EMPTY, from, map, Observable, of, switchMap, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { utils, type AnyAuthMethod, type ParsedKey } from '../ssh2/index.js';
 import { AGENT_SIGNER, CERTIFICATE, certificateValidity, parseCertificate, summarize, type AgentSigner } from './certificate.js';
-import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign, SocketAgent } from './agent-client.js';
+import { AGENT_RSA_SHA2_256, AGENT_RSA_SHA2_512, agentIdentities, agentSign, socketAgent } from './agent-client.js';
 import { keyTypeOf } from '../util/key-blob.js';
 import { Connection } from '../connection/connection.js';
 import type { AuthEvent, KeyboardInteractiveChallenge, Transport } from '../transport/transport.js';
@@ -328,7 +328,7 @@ export function agent(socketPath?: string): AuthProvider {
       defer(() => {
         const path = socketPath ?? process.env['SSH_AUTH_SOCK'];
         // rxssh's own agent client: replies capped at 256 KiB, requests ended with the attempt.
-        return path ? of({ type: 'agent' as const, username, agent: new SocketAgent(path, signal ?? new AbortController().signal) }) : EMPTY;
+        return path ? of({ type: 'agent' as const, username, agent: socketAgent(path, signal ?? new AbortController().signal) }) : EMPTY;
       }),
   };
 }

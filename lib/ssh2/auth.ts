@@ -57,7 +57,9 @@ const convertSignature = ssh2SignatureUtil('convertSignature');
 function sendCertificateAuth(protocol: any, username: string, key: any, certificate: ParsedCertificate, keyAlgo: string | undefined): boolean {
   const sessionId: unknown = protocol._kex?.sessionID;
   const writer = protocol._packetRW?.write;
-  if (!sendPacket || !convertSignature || !Buffer.isBuffer(sessionId) || typeof writer?.alloc !== 'function' || !Array.isArray(protocol._authsQueue)) return false;
+  const sendRaw = sendPacket();
+  const convert = convertSignature();
+  if (!sendRaw || !convert || !Buffer.isBuffer(sessionId) || typeof writer?.alloc !== 'function' || !Array.isArray(protocol._authsQueue)) return false;
   const signatureAlgorithm = keyAlgo ?? String(key.type);
   // Never an ssh-rsa-cert with a SHA-1 signature: the plain key goes the usual way instead.
   if (certificate.keyType === 'ssh-rsa' && signatureAlgorithm !== 'rsa-sha2-256' && signatureAlgorithm !== 'rsa-sha2-512') return false;
@@ -77,7 +79,7 @@ function sendCertificateAuth(protocol: any, username: string, key: any, certific
     const packet: Buffer = writer.alloc(payload.length);
     payload.copy(packet, writer.allocStart);
     protocol._authsQueue.push('publickey');
-    sendPacket?.(protocol, writer.finalize(packet));
+    sendRaw(protocol, writer.finalize(packet));
   };
   const agentSigner: AgentSigner | undefined = key[AGENT_SIGNER];
   if (agentSigner) {
@@ -88,7 +90,7 @@ function sendCertificateAuth(protocol: any, username: string, key: any, certific
   }
   const raw: unknown = key.sign(toSign, hash);
   if (!Buffer.isBuffer(raw)) return false;
-  const signature = convertSignature(raw, String(key.type));
+  const signature = convert(raw, String(key.type));
   if (!signature) return false;
   send(Buffer.concat([wireString(signatureAlgorithm), wireString(signature)]));
   return true;

@@ -2,7 +2,7 @@
  * Reach-ins at the connection layer: ssh2's message handlers for channel opens and channel
  * data, wrapped to refuse hostile packet sizes and to police windows and EOF (ssh2#1504, #1505).
  */
-import { createRequire } from 'node:module';
+import { once, ssh2Function } from './lazy.js';
 import type { ClientChannel } from 'ssh2';
 
 // `any` is allowed inside lib/ssh2/ only (see eslint.config.js): ssh2's internals are untyped.
@@ -46,13 +46,14 @@ export function policeChannels(client: object, onViolation: (channel: ClientChan
   // The window is re-opened at EOF instead, so what such a server still sends arrives — and is
   // refused above as data after EOF, a typed error instead of a silent stall.
   const onEof = handlers.CHANNEL_EOF;
-  if (typeof onEof !== 'function' || typeof channelWindowAdjust !== 'function') return false;
+  const windowAdjust = channelWindowAdjust();
+  if (typeof onEof !== 'function' || typeof windowAdjust !== 'function') return false;
   handlers.CHANNEL_EOF = (p: unknown, recipient: number, ...rest: unknown[]) => {
     const result = onEof(p, recipient, ...rest);
     const channel = channels.get(recipient);
     if (typeof channel === 'object' && channel !== null && channel._waitChanDrain === true) {
       channel._waitChanDrain = false;
-      channelWindowAdjust(channel);
+      windowAdjust(channel);
     }
     return result;
   };
@@ -60,14 +61,7 @@ export function policeChannels(client: object, onViolation: (channel: ClientChan
 }
 
 /** ssh2's own window adjustment of a channel (re-opens it to its full size). */
-const channelWindowAdjust: ((channel: object) => void) | undefined = (() => {
-  try {
-    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/Channel.js') as { windowAdjust?: unknown }).windowAdjust;
-    return typeof fn === 'function' ? (fn as (channel: object) => void) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
+const channelWindowAdjust = once(() => ssh2Function<(channel: object) => void>('ssh2/lib/Channel.js', 'windowAdjust'));
 
 /**
  * The smallest maximum packet size rxssh accepts from a server for any channel. ssh2 writes a

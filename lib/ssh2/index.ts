@@ -5,6 +5,7 @@
  * Outside lib/ssh2/ nothing imports `ssh2` or `ssh2/lib/*` (eslint.config.js enforces it).
  */
 export * from './module.js';
+export { once } from './lazy.js';
 export * from './transport.js';
 export * from './auth.js';
 export * from './connection.js';

@@ -1,16 +1,18 @@
 /**
- * ssh2 itself: its values (taken from the default export once: it is CommonJS and Node's ESM
- * loader cannot see its named exports), the types rxssh uses, the version check that every
- * reach-in relies on, and the native-crypto warning.
+ * ssh2 itself: its values, loaded on first use (importing rxssh loads none of ssh2; see
+ * lazy.ts), the types rxssh uses, the version check that every reach-in relies on, and the
+ * native-crypto warning.
  */
 import { createRequire } from 'node:module';
-import ssh2 from 'ssh2';
+import type * as Ssh2Module from 'ssh2';
+import { once, requireSsh2 } from './lazy.js';
 import { sendPacket } from './packets.js';
 
 export type {
   AnyAuthMethod,
   AuthContext,
   AuthenticationType,
+  BaseAgent,
   Client as Ssh2Client,
   ClientChannel,
   Connection as Ssh2ServerConnection,
@@ -23,7 +25,33 @@ export type {
   Stats,
 } from 'ssh2';
 
-export const { BaseAgent, Client, Server, utils } = ssh2;
+type Ssh2 = typeof Ssh2Module;
+
+/** ssh2's module, required on first use. */
+export const ssh2 = once(() => requireSsh2('ssh2') as Ssh2);
+
+/**
+ * A class of ssh2's that loads ssh2 when it is first constructed (or a static read): `new
+ * Client()` works as with ssh2's own export, and so does a subclass.
+ */
+function lazyClass<K extends 'Client' | 'Server'>(name: K): Ssh2[K] {
+  type Constructor = new (...args: unknown[]) => object;
+  const real = (): Constructor => ssh2()[name] as unknown as Constructor;
+  const stand = function () {} as unknown as Constructor;
+  const proxy: Constructor = new Proxy(stand, {
+    // `new Client()` makes ssh2's own Client (its prototype, not the stand-in's).
+    construct: (_target, args: unknown[], newTarget: Constructor) => Reflect.construct(real(), args, newTarget === proxy ? real() : newTarget),
+    get: (_target, key) => Reflect.get(real(), key) as unknown,
+  });
+  return proxy as unknown as Ssh2[K];
+}
+
+/** ssh2's `Client`, loaded when first constructed. */
+export const Client = lazyClass('Client');
+/** ssh2's `Server`, loaded when first constructed. */
+export const Server = lazyClass('Server');
+/** ssh2's `utils` (parseKey, generateKeyPairSync, sftp), loaded when first used. */
+export const utils: Ssh2['utils'] = new Proxy({} as Ssh2['utils'], { get: (_target, key) => Reflect.get(ssh2().utils, key) });
 
 let warned = false;
 
@@ -78,7 +106,7 @@ export function ssh2Incompatibility(): string | undefined {
   } catch {
     problems.push('ssh2/lib/protocol/Protocol.js cannot be loaded');
   }
-  if (!sendPacket) problems.push('ssh2/lib/protocol/utils.js has no sendPacket');
+  if (!sendPacket()) problems.push('ssh2/lib/protocol/utils.js has no sendPacket');
   compatibility = problems.length
     ? `rxssh needs ssh2 ${CHECKED_SSH2_VERSION} (it reaches into ssh2's internals, checked against that version): ${problems.join('; ')}. Install ssh2@${CHECKED_SSH2_VERSION}.`
     : undefined;

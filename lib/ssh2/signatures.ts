@@ -2,21 +2,16 @@
  * SSH signatures checked with ssh2's key parser: a host certificate's CA signature, with
  * OpenSSH's CASignatureAlgorithms rule (the algorithm's name is not signed).
  */
-import { createRequire } from 'node:module';
+import { once, ssh2Function } from './lazy.js';
 
 // `any` is allowed inside lib/ssh2/ only (see eslint.config.js): ssh2's internals are untyped.
 
 /** A signature converter of ssh2's (`(signature, keyType) => converted`, false when it cannot). */
 export type SignatureConverter = (signature: Buffer, keyType: string) => Buffer | false;
 
-/** A signature converter from ssh2's `protocol/utils.js`, or undefined if it moved. */
-export function ssh2SignatureUtil(name: 'convertSignature' | 'sigSSHToASN1'): SignatureConverter | undefined {
-  try {
-    const fn: unknown = (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as Record<string, unknown>)[name];
-    return typeof fn === 'function' ? (fn as SignatureConverter) : undefined;
-  } catch {
-    return undefined;
-  }
+/** A signature converter from ssh2's `protocol/utils.js` (loaded on first use), or undefined if it moved. */
+export function ssh2SignatureUtil(name: 'convertSignature' | 'sigSSHToASN1'): () => SignatureConverter | undefined {
+  return once(() => ssh2Function<SignatureConverter>('ssh2/lib/protocol/utils.js', name));
 }
 
 /** ssh2's SSH-to-ASN.1 signature converter (ECDSA). */
@@ -57,7 +52,7 @@ export function verifySshSignature(keyBlob: Buffer, data: Buffer, signature: Buf
   const key = parseKey(`${type[0].toString('latin1')} ${keyBlob.toString('base64')}`) as any;
   if (!key || key instanceof Error || typeof key.verify !== 'function') return false;
   let value: Buffer | false = sig[0];
-  if (algorithm.startsWith('ecdsa-sha2-')) value = sigSSHToASN1 ? sigSSHToASN1(value, algorithm) : false;
+  if (algorithm.startsWith('ecdsa-sha2-')) value = sigSSHToASN1()?.(value, algorithm) ?? false;
   if (!value) return false;
   const hash = algorithm === 'rsa-sha2-256' ? 'sha256' : algorithm === 'rsa-sha2-512' ? 'sha512' : undefined;
   return key.verify(data, value, hash) === true;

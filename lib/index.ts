@@ -106,6 +106,7 @@ export type {
 // ── channels ───────────────────────────────────────────────────────────────────────────────
 export {
   ChannelSubject,
+  type TerminalSize,
   SIGNALS,
   normalizeSignal,
   type ChannelConfig,
@@ -126,6 +127,7 @@ export {
   selectStream,
   decodeText,
   splitLines,
+  type SplitLinesConfig,
   type ExecResult,
   type RunConfig,
 } from './channel/exec.js';
@@ -133,6 +135,9 @@ export {
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
 export {
   SftpSession,
+  type MkdirConfig,
+  type RemoveConfig,
+  type WriteFileConfig,
   remotePath,
   uploadPath,
   MAX_TREE_DEPTH,
@@ -182,4 +187,4 @@ export {
 } from './errors.js';
 
 // ── async/await ─────────────────────────────────────────────────────────────────────────────
-export { openConnection, ConnectionHandle, type HandleRunConfig, type OpenConnectionTarget, type RunOutput } from './promise/handle.js';
+export { openConnection, ConnectionHandle, type OpenConnectionTarget } from './promise/handle.js';

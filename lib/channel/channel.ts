@@ -6,15 +6,15 @@
  *
  * @module
  */
-import { noop, defer, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
+import { noop, Observable, Subject, type Subscription, type NextObserver, type ObservableInput, type Observer } from 'rxjs';
 import { closeOnlyWhenServerCloses, sendSignal, serverEnded, type ClientChannel, type PseudoTtyOptions } from '../ssh2/index.js';
 import { ChannelClosedError, ExitStatusError, Ssh2CompatibilityError, type SshError, StdinOverflowError, TimeoutError, type SshPhase } from '../errors.js';
-import { OutputCapture } from './capture.js';
 import { DemandQueue } from '../util/demand-queue.js';
 import { ChannelStdin, StreamTail } from './stdin.js';
 import { channelOpenFailure, connectionClosed, connectionLost } from '../ssh2/errors-map.js';
 import { closeQuietly, openChannel, type ChannelPort } from '../connection/channel-open.js';
 import type { Release } from '../util/semaphore.js';
+import { checkNumber, MILLISECONDS } from '../util/check.js';
 
 /**
  * One piece of a channel's output, tagged with the stream it came from.
@@ -453,6 +453,14 @@ class ChannelRun {
   }
 }
 
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  /** Lines. */
+  readonly rows: number;
+  /** Columns. */
+  readonly cols: number;
+}
+
 /**
  * A session channel as a duplex Subject: an `Observable<ExecChunk>` of its output and an
  * `Observer` of stdin. Get one from `Connection.exec()`, `shell()` or `subsystem()`.
@@ -505,8 +513,12 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
   readonly #stdinLimit: number;
   #run: ChannelRun | undefined;
 
-  /** @internal */
-  constructor(session: ChannelPort, request: ChannelRequest, config: ChannelConfig = {}) {
+  /** Made by `Connection.exec`/`shell`/`subsystem` (and the operators), never by users. @internal */
+  static override create(session: ChannelPort, request: ChannelRequest, config: ChannelConfig = {}): ChannelSubject {
+    return new ChannelSubject(session, request, config);
+  }
+
+  private constructor(session: ChannelPort, request: ChannelRequest, config: ChannelConfig) {
     super((subscriber) => {
       const run = this.#current();
       run.refs++;
@@ -518,9 +530,8 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
         if (run.refs === 0 && run.state !== 'done') run.cancel();
       };
     });
-    const limit = config.stdinLimit ?? DEFAULT_STDIN_LIMIT;
-    if (!Number.isFinite(limit) || limit < 0) throw new TypeError('stdinLimit must be a non-negative number');
-    if (config.idleTimeout !== undefined && !(Number.isFinite(config.idleTimeout) && config.idleTimeout >= 0)) throw new TypeError('idleTimeout must be a non-negative number of milliseconds');
+    const limit = checkNumber('stdinLimit', config.stdinLimit ?? DEFAULT_STDIN_LIMIT, { min: 0, expected: 'a non-negative number of bytes' });
+    if (config.idleTimeout !== undefined) checkNumber('idleTimeout', config.idleTimeout, MILLISECONDS);
     if (config.cancelSignal) normalizeSignal(config.cancelSignal);
     this.#session = session;
     this.#request = request;
@@ -585,7 +596,7 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
   }
 
   /** Tells the server the terminal size changed (pty channels). */
-  resize(size: { readonly rows: number; readonly cols: number }): void {
+  resize(size: TerminalSize): void {
     this.#run?.resize(size.rows, size.cols);
   }
 
@@ -663,96 +674,4 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
       };
     });
   }
-}
-
-/**
- * Options of `run`.
- *
- * @example
- * ```ts
- * import { run } from 'rxssh';
- *
- * connection$.pipe(run('make test', { check: true, maxBuffer: 1024 * 1024, env: { CI: '1' } }));
- * ```
- */
-export interface RunConfig extends Omit<ChannelConfig, 'check'> {
-  /** When true a non-zero exit, a signal or a missing status errors with `ExitStatusError` (default false). */
-  readonly check?: boolean;
-  /** The most bytes kept per stream; the rest is counted but dropped and `truncated` set (default 64 MiB). */
-  readonly maxBuffer?: number;
-  /** `'buffer'`: `stdout` and `stderr` are the bytes as received (binary output); default `'utf8'` strings. */
-  readonly encoding?: 'utf8' | 'buffer';
-}
-
-/**
- * The outcome of a command run to completion.
- *
- * @example
- * ```ts
- * import type { ExecResult } from 'rxssh';
- *
- * const ok = (r: ExecResult) => r.exitCode === 0;
- * // { command: 'id -u', stdout: '1000\n', stderr: '', exitCode: 0, signal: null, truncated: false }
- * const png = (r: ExecResult<Buffer>) => r.stdout.subarray(0, 8); // run('cat logo.png', { encoding: 'buffer' })
- * ```
- */
-export interface ExecResult<O extends string | Buffer = string> {
-  /** The command that ran. */
-  readonly command: string;
-  /** Everything written to stdout, up to `maxBuffer` bytes: UTF-8 text, or bytes with `encoding: 'buffer'`. */
-  readonly stdout: O;
-  /** Everything written to stderr, up to `maxBuffer` bytes: UTF-8 text, or bytes with `encoding: 'buffer'`. */
-  readonly stderr: O;
-  /** The exit status; `null` when killed by a signal or when the server sent no status. */
-  readonly exitCode: number | null;
-  /** The signal name without `SIG`, or `null`. */
-  readonly signal: string | null;
-  /** True when output beyond `maxBuffer` was dropped. */
-  readonly truncated: boolean;
-}
-
-const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
-
-/**
- * Runs `command` on a channel `open` makes and collects an ExecResult (what `run` and
- * `Connection.run` do). @internal
- */
-export function runOn(open: (command: string, config: ChannelConfig) => ChannelSubject, command: string, config: RunConfig = {}): Observable<ExecResult<string | Buffer>> {
-  const maxBuffer = config.maxBuffer ?? DEFAULT_MAX_BUFFER;
-  if (!Number.isFinite(maxBuffer) || maxBuffer < 0) throw new TypeError('maxBuffer must be a non-negative number');
-  const encoding = config.encoding ?? 'utf8';
-  if (encoding !== 'utf8' && encoding !== 'buffer') throw new TypeError("encoding must be 'utf8' or 'buffer'");
-  return defer(() => {
-    let exit: ExitInfo = { exitCode: null, signal: null };
-    const channel = open(command, {
-      stdin: [],
-      ...config,
-      check: config.check ?? false,
-      closeObserver: {
-        next: (info) => {
-          exit = info;
-          config.closeObserver?.next(info);
-        },
-      },
-    });
-    return new Observable<ExecResult<string | Buffer>>((subscriber) => {
-      const output = new OutputCapture(maxBuffer);
-      const read = (stream: 'stdout' | 'stderr'): string | Buffer => (encoding === 'buffer' ? output.bytes(stream) : output.text(stream));
-      return channel.subscribe({
-        next: ({ stream, data }) => output.keep(stream, data),
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => {
-          subscriber.next({
-            command,
-            stdout: read('stdout'),
-            stderr: read('stderr'),
-            exitCode: exit.exitCode,
-            signal: exit.signal,
-            truncated: output.truncated,
-          });
-          subscriber.complete();
-        },
-      });
-    });
-  });
 }

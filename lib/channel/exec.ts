@@ -6,13 +6,15 @@
  * @module
  */
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import type { ChannelConfig, ChannelSubject, ExecChunk, ExecResult, RunConfig } from './channel.js';
+import type { ChannelConfig, ChannelSubject, ExecChunk } from './channel.js';
+import type { ExecResult, RunConfig } from './run.js';
 import type { Connection } from '../connection/connection.js';
 import { holdWhile } from '../util/hold.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { ConnectionLostError } from '../errors.js';
+import { checkNumber, checkString, POSITIVE_INTEGER } from '../util/check.js';
 
-export type { ExecResult, RunConfig } from './channel.js';
+export type { ExecResult, RunConfig } from './run.js';
 
 /**
  * Continues a pipeline from its Connection: subscribes to the Observable `project` returns and
@@ -95,7 +97,7 @@ export function exec(command: string, config: ChannelConfig = {}): OperatorFunct
 export function run(command: string, config: RunConfig & { readonly encoding: 'buffer' }): OperatorFunction<Connection, ExecResult<Buffer>>;
 export function run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): OperatorFunction<Connection, ExecResult>;
 export function run(command: string, config: RunConfig = {}): OperatorFunction<Connection, ExecResult<string | Buffer>> {
-  if (typeof command !== 'string' || command.length === 0) throw new TypeError('run() needs a command');
+  checkString('run(): command', command);
   return withConnection((connection) => connection.run(command, config as RunConfig & { encoding?: 'utf8' }) as Observable<ExecResult<string | Buffer>>);
 }
 
@@ -192,6 +194,12 @@ export function decodeText(encoding = 'utf-8'): OperatorFunction<Uint8Array, str
     });
 }
 
+/** Options of {@link splitLines}. */
+export interface SplitLinesConfig {
+  /** The longest line kept, in characters (default 1 Mi); a longer one is cut there. */
+  readonly maxLength?: number;
+}
+
 /**
  * Splits text into lines (without their `\n` or `\r\n`); a last line without a newline is
  * emitted when the source completes. A line longer than `maxLength` characters (default 1 Mi)
@@ -207,9 +215,9 @@ export function decodeText(encoding = 'utf-8'): OperatorFunction<Uint8Array, str
  *   .subscribe(console.log); // y y y — then the channel is closed and yes is stopped
  * ```
  */
-export function splitLines(options: { readonly maxLength?: number } = {}): OperatorFunction<string, string> {
+export function splitLines(options: SplitLinesConfig = {}): OperatorFunction<string, string> {
   const maxLength = options.maxLength ?? 1024 * 1024;
-  if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw new RangeError('splitLines(): maxLength must be a positive integer');
+  checkNumber('splitLines(): maxLength', maxLength, POSITIVE_INTEGER);
   return (source) =>
     new Observable<string>((subscriber) => {
       const lines = new LineSplitter(maxLength, (line) => {

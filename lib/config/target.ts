@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkNumber, PORT } from '../util/check.js';
 
 /**
  * One host to run on.
@@ -40,6 +41,7 @@ export interface FanOutTarget {
  * ```ts
  * import { run, type LabelledTarget } from 'rxssh';
 import { fanOut } from 'rxssh/fleet';
+import { checkNumber, PORT } from '../util/check.js';
  *
  * fanOut([{ host: 'web1' }], (t: LabelledTarget) => connectTo(t).pipe(run(`echo ${t.label}`)));
  * ```
@@ -78,6 +80,6 @@ export function parseHostSpec(spec: string): LabelledTarget {
     throw new TypeError(`not a host spec ([user@]host[:port]): ${JSON.stringify(spec)}`);
   }
   const port = match[3] === undefined ? undefined : Number(match[3]);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`bad port in ${JSON.stringify(spec)}`);
+  if (port !== undefined) checkNumber(`the port of ${JSON.stringify(spec)}`, port, PORT);
   return { host, ...(port !== undefined ? { port } : {}), ...(match[1] ? { username: match[1] } : {}), label: text };
 }

@@ -26,7 +26,8 @@ import {
   type RemoteForwardEvent,
 } from '../forward/forwarding.js';
 import type { AuthEvent } from '../transport/transport.js';
-import { ChannelSubject, runOn, type ChannelConfig, type ChannelInfo, type ExecResult, type RunConfig } from '../channel/channel.js';
+import { ChannelSubject, type ChannelConfig, type ChannelInfo } from '../channel/channel.js';
+import { runOn, type ExecResult, type RunConfig } from '../channel/run.js';
 import type { HostKeyInfo } from '../transport/transport.js';
 import type { Session } from '../transport/session.js';
 
@@ -158,7 +159,7 @@ export class Connection {
    */
   exec(command: string, config?: ChannelConfig): ChannelSubject {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('exec() needs a command');
-    return new ChannelSubject(this.#session, { kind: 'exec', command }, config);
+    return ChannelSubject.create(this.#session, { kind: 'exec', command }, config);
   }
 
   /**
@@ -172,7 +173,7 @@ export class Connection {
    * ```
    */
   shell(config: ChannelConfig = {}): ChannelSubject {
-    return new ChannelSubject(this.#session, { kind: 'shell', command: '' }, { pty: true, ...config });
+    return ChannelSubject.create(this.#session, { kind: 'shell', command: '' }, { pty: true, ...config });
   }
 
   /**
@@ -185,7 +186,7 @@ export class Connection {
    */
   subsystem(name: string, config?: ChannelConfig): ChannelSubject {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('subsystem() needs a name');
-    return new ChannelSubject(this.#session, { kind: 'subsystem', command: name }, config);
+    return ChannelSubject.create(this.#session, { kind: 'subsystem', command: name }, config);
   }
 
   /**
@@ -229,7 +230,7 @@ export class Connection {
             subscriber.error(new Ssh2CompatibilityError("ssh2's SFTP session has no request table (_requests): rxssh could not end requests that will not be answered", { ...where, phase: 'sftp' }));
             return;
           }
-          const handle = new SftpSession(s, where);
+          const handle = SftpSession.create(s, where);
           let stall: TimeoutError | undefined;
           const requestMs = session.sftpRequestTimeout;
           if (requestMs > 0) {
@@ -441,9 +442,8 @@ export class Connection {
    */
   run(command: string, config: RunConfig & { readonly encoding: 'buffer' }): Observable<ExecResult<Buffer>>;
   run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): Observable<ExecResult>;
-  run(command: string, config?: RunConfig): Observable<ExecResult<string | Buffer>> {
-    if (typeof command !== 'string' || command.length === 0) throw new TypeError('run() needs a command');
-    return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config);
+  run(command: string, config: RunConfig = {}): Observable<ExecResult<string | Buffer>> {
+    return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config, this);
   }
 }
 

@@ -35,6 +35,7 @@ import { OutputCapture } from '../channel/capture.js';
 import { within } from '../util/deadline.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { labelOf, parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
+import { checkNumber, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER } from '../util/check.js';
 
 /**
  * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
@@ -283,8 +284,12 @@ export class FanOut<T> extends Observable<HostResult<T>> {
   /** Progress after every change. */
   readonly progress$: Observable<FanOutProgress>;
 
-  /** @internal */
-  constructor(events$: Observable<FanOutEvent<T>>) {
+  /** Made by `fanOut`, `fanOutInWorkers` and `fanOutOnQueue`, never by users. @internal */
+  static override create<T>(events$: Observable<FanOutEvent<T>>): FanOut<T> {
+    return new FanOut<T>(events$);
+  }
+
+  private constructor(events$: Observable<FanOutEvent<T>>) {
     super((subscriber) => events$.pipe(ofType<FanOutEvent<T>, 'result'>('result')).subscribe(subscriber));
     this.events$ = events$;
     this.lines$ = events$.pipe(ofType<FanOutEvent<T>, 'line'>('line'));
@@ -338,17 +343,15 @@ export function fanOut<T>(
   config: FanOutConfig = {},
 ): FanOut<T> {
   const list: LabelledTarget[] = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : { ...t, label: labelOf(t) }));
-  const concurrency = config.concurrency ?? 32;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('fanOut(): concurrency must be a positive integer');
+  const concurrency = checkNumber('fanOut(): concurrency', config.concurrency ?? 32, POSITIVE_INTEGER);
   const timeout = config.timeout ?? 60_000;
   const retries = config.retries ?? 5;
   const retryDelay = config.retryDelay ?? 100;
   const capture = config.capture ?? 1024 * 1024;
-  const maxLineLength = config.maxLineLength ?? 64 * 1024;
-  if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) throw new RangeError('fanOut(): maxLineLength must be a positive integer');
-  for (const [name, v] of [['timeout', timeout], ['retries', retries], ['retryDelay', retryDelay], ['capture', capture], ['deadline', config.deadline ?? 0]] as const) {
-    if (!Number.isFinite(v) || v < 0) throw new TypeError(`fanOut(): ${name} must be a non-negative number`);
-  }
+  const maxLineLength = checkNumber('fanOut(): maxLineLength', config.maxLineLength ?? 64 * 1024, POSITIVE_INTEGER);
+  for (const [name, v] of [['timeout', timeout], ['retryDelay', retryDelay], ['deadline', config.deadline ?? 0]] as const) checkNumber(`fanOut(): ${name}`, v, MILLISECONDS);
+  checkNumber('fanOut(): retries', retries, NON_NEGATIVE_INTEGER);
+  checkNumber('fanOut(): capture', capture, { min: 0, expected: 'a non-negative number of bytes' });
   if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
 
   const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
@@ -507,5 +510,5 @@ export function fanOut<T>(
     return from(list).pipe(mergeMap(host$, concurrency), takeUntil(giveUp$)).subscribe(subscriber);
   }).pipe(share());
 
-  return new FanOut(events$);
+  return FanOut.create(events$);
 }

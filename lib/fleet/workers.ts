@@ -16,6 +16,7 @@ import { loadPeer } from '../util/peer.js';
 import { FanOut, fanOut, type FanOutConfig } from './fan-out.js';
 import type { FanOutTarget, LabelledTarget } from '../config/target.js';
 import { reviveError, reviveValue, type WorkerMessage } from './worker-wire.js';
+import { checkNumber, POSITIVE_INTEGER } from '../util/check.js';
 
 /**
  * Where the workers find the per-host pipeline: a module (URL or path) and the name of its
@@ -77,7 +78,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
   const moduleUrl = pipeline.module instanceof URL ? pipeline.module.href : pipeline.module.startsWith('file:') ? pipeline.module : new URL(`file://${pipeline.module}`).href;
   const exportName = pipeline.export ?? 'default';
   const threads = config.threads === undefined || config.threads === 'auto' ? availableParallelism() : config.threads;
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError('fanOutInWorkers(): threads must be a positive integer or "auto"');
+  checkNumber('fanOutInWorkers(): threads', threads, { ...POSITIVE_INTEGER, expected: 'a positive integer or "auto"' });
   const concurrency = config.concurrency ?? 32;
   // piscina is loaded when a run starts: a library user who never runs in workers never loads it.
   const events$ = defer(() => from(loadPeer('piscina', 'fanOutInWorkers()', () => import('piscina')))).pipe(
@@ -90,7 +91,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
     // the results would each start their own run (and pool).
     share(),
   );
-  return new FanOut<T>(events$);
+  return FanOut.create<T>(events$);
 }
 
 /** The worker script: the compiled one, or (running from TypeScript sources) the source through tsx. */

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { from, fromEvent, isObservable, lastValueFrom, mergeMap, raceWith, switchMap, throwError, type Observable, type Subscription } from 'rxjs';
-import { within } from '../util/deadline.js';
+import { from, isObservable, lastValueFrom, switchMap, type Observable, type Subscription } from 'rxjs';
 import { ConnectionLostError } from '../errors.js';
 import type { Connection } from '../connection/connection.js';
-import type { ExecResult } from '../channel/exec.js';
+import type { ExecResult, RunConfig } from '../channel/run.js';
 import { userInfo } from 'node:os';
 import { agent, authenticate, password, privateKey, type AuthProvider } from '../auth/auth.js';
 import { connect } from '../transport/connect.js';
@@ -19,56 +18,6 @@ import { knownKeyTypesOf } from '../transport/known-types.js';
 import { knownHosts } from '../transport/known-hosts.js';
 import { connectAlias, credentialsFor, fromSshConfig, type ConnectAliasConfig } from '../config/ssh-config.js';
 import { remotePath, uploadPath, type SftpSession, type TransferConfig } from '../sftp/sftp.js';
-import type { StdinSource } from '../channel/channel.js';
-
-/**
- * Options of {@link ConnectionHandle.run} (the everyday ones; `connection.run` takes every channel option).
- *
- * @example
- * ```ts
- * const r = await ssh.run('npm ci', { cwd: '/srv/app', env: { CI: '1' } });
- * ```
- */
-export interface HandleRunConfig {
-  /** The directory to run in (the command becomes `cd -- DIR && COMMAND`). */
-  readonly cwd?: string;
-  /** The command's stdin: a string, bytes, or any stdin source `exec` takes. */
-  readonly stdin?: string | Uint8Array | StdinSource;
-  /** Environment variables (the server must accept them: sshd `AcceptEnv`). */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Reject with `ExitStatusError` unless the command exits 0 (default false: the code is in the result). */
-  readonly check?: boolean;
-  /** Stop the command after this many ms: it is signalled (TERM) and the call rejects with `TimeoutError`. */
-  readonly timeout?: number;
-  /** Aborting stops the command (TERM) and rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
-  /** `'buffer'`: stdout and stderr as the bytes received (binary output); default `'utf8'` strings. */
-  readonly encoding?: 'utf8' | 'buffer';
-}
-
-/**
- * What {@link ConnectionHandle.run} resolves with.
- *
- * @example
- * ```ts
- * const { stdout, stderr, exitCode } = await ssh.run('uname -r');
- * ```
- */
-export interface RunOutput<O extends string | Buffer = string> {
-  /** Standard output: UTF-8 text, or bytes with `encoding: 'buffer'`. */
-  readonly stdout: O;
-  /** Standard error: UTF-8 text, or bytes with `encoding: 'buffer'`. */
-  readonly stderr: O;
-  /** The exit status, or null when a signal ended the command (or none was sent). */
-  readonly exitCode: number | null;
-  /** The signal that ended the command (without `SIG`), or null. */
-  readonly signal: string | null;
-}
-
-/** Quotes a word for a POSIX shell. */
-function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * An open connection for async code. It stays open until {@link ConnectionHandle.close} (or
@@ -118,27 +67,10 @@ export class ConnectionHandle implements AsyncDisposable {
    * const png = await ssh.run('cat logo.png', { encoding: 'buffer' }); // png.stdout is a Buffer
    * ```
    */
-  async run(command: string, options: HandleRunConfig & { readonly encoding: 'buffer' }): Promise<RunOutput<Buffer>>;
-  async run(command: string, options?: HandleRunConfig & { readonly encoding?: 'utf8' }): Promise<RunOutput>;
-  async run(command: string, options: HandleRunConfig = {}): Promise<RunOutput<string | Buffer>> {
-    const full = options.cwd === undefined ? command : `cd -- ${shellQuote(options.cwd)} && ${command}`;
-    const stdin = options.stdin === undefined ? undefined : typeof options.stdin === 'string' || options.stdin instanceof Uint8Array ? [options.stdin] : options.stdin;
-    const config = { ...(stdin !== undefined ? { stdin } : {}), ...(options.env ? { env: options.env } : {}), check: options.check === true };
-    const encoding = options.encoding ?? 'utf8';
-    let run$: Observable<ExecResult<string | Buffer>> = encoding === 'buffer' ? this.connection.run(full, { ...config, encoding }) : this.connection.run(full, { ...config, encoding });
-    const { timeout, signal } = options;
-    if (timeout !== undefined) {
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError(`run(): timeout must be a positive number of ms, got ${timeout}`);
-      // Unsubscribing the run signals the remote command (TERM) and closes its channel.
-      run$ = run$.pipe(within(timeout, { host: this.connection.host, port: this.connection.port }));
-    }
-    if (signal) {
-      signal.throwIfAborted();
-      const aborted$ = fromEvent(signal, 'abort').pipe(mergeMap(() => throwError(() => signal.reason as unknown)));
-      run$ = run$.pipe(raceWith(aborted$));
-    }
-    const r = await lastValueFrom(run$);
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, signal: r.signal };
+  async run(command: string, config: RunConfig & { readonly encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  async run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): Promise<ExecResult>;
+  async run(command: string, config: RunConfig = {}): Promise<ExecResult<string | Buffer>> {
+    return lastValueFrom(this.connection.run(command, config as RunConfig & { readonly encoding?: 'utf8' }) as Observable<ExecResult<string | Buffer>>);
   }
 
   /**

@@ -22,6 +22,7 @@ import { toBuffer } from '../util/bytes.js';
 import { loadPeer } from '../util/peer.js';
 import { parseJobData, type JobData } from './job.js';
 import { signQueued, unsigned, verifyQueued } from './signing.js';
+import { checkNumber, POSITIVE_INTEGER } from '../util/check.js';
 
 /**
  * Where the queue is: the Redis server (`redis://host:port[/db]`, `rediss://` for TLS) and the
@@ -541,7 +542,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
     }),
     share(),
   );
-  return new FanOut<ExecChunk>(events$ as Observable<FanOutEvent<ExecChunk>>);
+  return FanOut.create<ExecChunk>(events$ as Observable<FanOutEvent<ExecChunk>>);
 }
 
 /** What differs between a job found in Redis and the one this run would submit (`command`, `env`, …), or undefined. */
@@ -681,7 +682,7 @@ export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConf
   const { name, prefix } = queueNames(config.queue);
   const guard = { secret: queueSecret(config.queue), allowHosts: config.allowHosts };
   const concurrency = config.concurrency ?? 32;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('queueWorker(): concurrency must be a positive integer');
+  checkNumber('queueWorker(): concurrency', concurrency, POSITIVE_INTEGER);
   const running = new Map<string, Subscription>();
   let closing: Promise<void> | undefined;
   let resolveClosed!: () => void;

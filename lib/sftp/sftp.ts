@@ -17,6 +17,7 @@ import { BufferPool } from '../util/buffer-pool.js';
 import { DemandQueue } from '../util/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './pipelines.js';
 import { toBuffer } from '../util/bytes.js';
+import { checkNumber, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER } from '../util/check.js';
 
 /**
  * SFTP status codes (draft-ietf-secsh-filexfer-02 §7).
@@ -235,6 +236,26 @@ function toStats(s: Stats): SftpStats {
   };
 }
 
+/** Options of {@link SftpSession.mkdir}. */
+export interface MkdirConfig {
+  /** Also make missing parents, and succeed when the directory exists (as `mkdir -p`). */
+  readonly recursive?: boolean;
+  /** Permission bits of the new directories (the server's umask may narrow them). */
+  readonly mode?: number;
+}
+
+/** Options of {@link SftpSession.rm}. */
+export interface RemoveConfig {
+  /** Remove a directory and everything in it (as `rm -r`). */
+  readonly recursive?: boolean;
+}
+
+/** Options of {@link SftpSession.writeFile}. */
+export interface WriteFileConfig {
+  /** Permission bits of a file the write creates. */
+  readonly mode?: number;
+}
+
 /**
  * An open SFTP session (one subsystem channel). Emitted by `Connection.sftp()`; valid while that
  * subscription lasts. Every method returns a cold Observable that performs the operation when
@@ -266,7 +287,7 @@ export class SftpSession {
   #pipelineOf(direction: 'read' | 'write', config: TransferConfig): { chunkSize: number; concurrency: number } {
     for (const key of ['chunkSize', 'concurrency'] as const) {
       const value = config[key];
-      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${key} must be a positive integer, got ${value}`);
+      if (value !== undefined) checkNumber(key, value, POSITIVE_INTEGER);
     }
     const limit = sftpRequestLimits(this.#sftp)?.[direction] ?? 32 * 1024;
     const chunkSize = config.chunkSize ?? Math.min(limit, 256 * 1024);
@@ -274,8 +295,12 @@ export class SftpSession {
     return { chunkSize, concurrency };
   }
 
-  /** @internal */
-  constructor(sftp: SFTPWrapper, where: { host: string; port: number }) {
+  /** Made by `Connection.sftp`/`withSftp`, never by users. @internal */
+  static create(sftp: SFTPWrapper, where: { host: string; port: number }): SftpSession {
+    return new SftpSession(sftp, where);
+  }
+
+  private constructor(sftp: SFTPWrapper, where: { host: string; port: number }) {
     this.#sftp = sftp;
     this.#where = where;
   }
@@ -438,7 +463,7 @@ export class SftpSession {
   }
 
   /** Creates a directory; with `recursive`, also its missing parents (and no error if it exists). */
-  mkdir(path: string, options: { readonly recursive?: boolean; readonly mode?: number } = {}): Observable<void> {
+  mkdir(path: string, options: MkdirConfig = {}): Observable<void> {
     const one = (p: string): Observable<void> =>
       this.#call<void>('mkdir', p, (done) => this.#sftp.mkdir(p, options.mode !== undefined ? { mode: options.mode } : {}, done));
     if (!options.recursive) return one(path);
@@ -463,7 +488,7 @@ export class SftpSession {
   }
 
   /** Removes a file, or (with `recursive`) a directory tree. */
-  rm(path: string, options: { readonly recursive?: boolean } = {}): Observable<void> {
+  rm(path: string, options: RemoveConfig = {}): Observable<void> {
     return defer(async () => {
       const stats = await lastValueFrom(this.lstat(path));
       if (!stats.isDirectory) {
@@ -521,7 +546,7 @@ export class SftpSession {
    * sftp.writeFile('/etc/motd', 'maintenance at 18:00\n', { mode: 0o644 }).subscribe();
    * ```
    */
-  writeFile(path: string, data: string | Uint8Array, options: { readonly mode?: number } = {}): Observable<void> {
+  writeFile(path: string, data: string | Uint8Array, options: WriteFileConfig = {}): Observable<void> {
     return defer(async () => {
       const buf = toBuffer(data);
       const { chunkSize, concurrency } = this.#pipelineOf('write', {});
@@ -547,10 +572,9 @@ export class SftpSession {
   readChunks(path: string, options: ReadChunksConfig = {}): Observable<Buffer> & AsyncIterable<Buffer> {
     for (const key of ['start', 'end'] as const) {
       const value = options[key];
-      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
+      if (value !== undefined) checkNumber(key, value, NON_NEGATIVE_INTEGER);
     }
-    const highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
-    if (!(highWaterMark > 0)) throw new RangeError(`highWaterMark must be positive, got ${highWaterMark}`);
+    const highWaterMark = checkNumber('highWaterMark', options.highWaterMark ?? 4 * 1024 * 1024, { min: Number.MIN_VALUE, expected: 'a positive number of bytes' });
     const run = (emit: (chunk: Buffer) => void, room: () => boolean, signal: AbortSignal): { done: Promise<number>; wake: () => void } => {
       let wake = (): void => undefined;
       const ordered = new Map<number, Buffer>();

@@ -10,6 +10,7 @@ import { warnIfNoNativeCrypto, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { Session, type SessionSettings } from './session.js';
 import { HostKeyOffer } from './transport.js';
 import { register, registerRetry } from './registry.js';
+import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
 
 
 /**
@@ -178,11 +179,7 @@ function environment(env: Readonly<Record<string, string>> | undefined): Readonl
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name} must be a non-negative number of milliseconds, got ${String(value)}`);
-  }
-  return value;
+  return value === undefined ? fallback : checkNumber(name, value, MILLISECONDS);
 }
 
 /** What the hardened policy removes from ssh2's defaults. @internal */
@@ -218,17 +215,14 @@ function algorithmsFor(config: ConnectConfig): Ssh2ConnectConfig['algorithms'] |
 export function settingsOf(config: ConnectConfig): SessionSettings {
   if (typeof config !== 'object' || config === null) throw new TypeError('connect() needs a config object');
   const { host, username } = config;
-  if (typeof host !== 'string' || host.length === 0) throw new TypeError('connect(): host must be a non-empty string');
-  if (typeof username !== 'string' || username.length === 0) throw new TypeError('connect(): username must be a non-empty string');
-  const port = config.port ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`connect(): port must be 1–65535, got ${String(port)}`);
-  const maxChannels = config.maxChannels ?? 8;
-  if (!Number.isInteger(maxChannels) || maxChannels < 1) throw new TypeError('connect(): maxChannels must be a positive integer');
+  checkString('connect(): host', host);
+  checkString('connect(): username', username);
+  const port = checkNumber('connect(): port', config.port ?? 22, PORT);
+  const maxChannels = checkNumber('connect(): maxChannels', config.maxChannels ?? 8, POSITIVE_INTEGER);
   if (config.via !== undefined && !isObservable(config.via)) throw new TypeError('connect(): via must be an Observable<Connection>');
   const t = config.timeouts ?? {};
   const k = config.keepalive ?? {};
-  const countMax = k.countMax ?? 3;
-  if (!Number.isInteger(countMax) || countMax < 0) throw new TypeError('connect(): keepalive.countMax must be a non-negative integer');
+  const countMax = checkNumber('connect(): keepalive.countMax', k.countMax ?? 3, NON_NEGATIVE_INTEGER);
   return {
     host,
     port,

@@ -3,6 +3,8 @@
  * use (a small file never allocates the whole pool), handed out, and given back for reuse, so a
  * transfer of any size allocates at most `count × size` bytes and leaves no garbage behind.
  */
+import { checkNumber, POSITIVE_INTEGER } from './check.js';
+
 export class BufferPool {
   readonly #free: Buffer[] = [];
   readonly #waiting: Array<(buf: Buffer) => void> = [];
@@ -12,8 +14,8 @@ export class BufferPool {
     readonly size: number,
     readonly count: number,
   ) {
-    if (!Number.isInteger(size) || size < 1) throw new TypeError(`a buffer size must be a positive integer, got ${size}`);
-    if (!Number.isInteger(count) || count < 1) throw new TypeError(`a buffer count must be a positive integer, got ${count}`);
+    checkNumber('a buffer size', size, POSITIVE_INTEGER);
+    checkNumber('a buffer count', count, POSITIVE_INTEGER);
   }
 
   /** A free buffer, or undefined while all `count` are out. */

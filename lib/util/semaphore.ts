@@ -10,6 +10,7 @@
  * and cancellable like any other Observable.
  */
 import { Observable } from 'rxjs';
+import { checkNumber, POSITIVE_INTEGER } from './check.js';
 
 /** A release function; calling it more than once is harmless. */
 export type Release = () => void;
@@ -20,7 +21,7 @@ export class Semaphore {
   readonly #idle = new Set<() => void>();
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`a limit must be a positive integer, got ${limit}`);
+    checkNumber('a limit', limit, POSITIVE_INTEGER);
     this.#available = limit;
   }
 

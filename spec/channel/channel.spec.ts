@@ -446,7 +446,7 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     expect(() => c.exec('')).toThrow(TypeError);
     expect(() => c.run('')).toThrow(TypeError);
     expect(() => c.subsystem('')).toThrow(TypeError);
-    expect(() => c.exec('x', { stdinLimit: -1 })).toThrow(TypeError);
+    expect(() => c.exec('x', { stdinLimit: -1 })).toThrow(RangeError); // a number out of range
     expect(() => c.exec('x', { cancelSignal: 'NOPE' })).toThrow(TypeError);
   });
 

@@ -36,7 +36,7 @@ describe('inventory', () => {
     expect(parseHostSpec('[::1]:2222')).toMatchObject({ host: '::1', port: 2222 });
     expect(parseHostSpec('root@::1')).toMatchObject({ host: '::1', username: 'root' });
     expect(() => parseHostSpec('')).toThrow(TypeError);
-    expect(() => parseHostSpec('h:99999')).toThrow(TypeError);
+    expect(() => parseHostSpec('h:99999')).toThrow(RangeError);
     expect(parseHostsFile('# fleet\n\nweb1\nweb2:2200 admin # second\nops@db1\n').map((t) => [t.host, t.port, t.username])).toEqual([
       ['web1', undefined, undefined],
       ['web2', 2200, 'admin'],
@@ -154,10 +154,10 @@ describe('fanOut', () => {
     expect(seen).toEqual([]);
   });
 
-  it('an empty inventory completes at once; bad config throws TypeError', async () => {
+  it('an empty inventory completes at once; a number out of range in the config throws RangeError', async () => {
     expect(await lastValueFrom(fanOut([], () => of(1)).pipe(toArray()))).toEqual([]);
-    expect(() => fanOut(['a'], () => of(1), { concurrency: 0 })).toThrow(TypeError);
-    expect(() => fanOut(['a'], () => of(1), { timeout: -1 })).toThrow(TypeError);
+    expect(() => fanOut(['a'], () => of(1), { concurrency: 0 })).toThrow(RangeError);
+    expect(() => fanOut(['a'], () => of(1), { timeout: -1 })).toThrow(RangeError);
   });
 
   it('one shared run for results, lines and progress', async () => {

@@ -16,6 +16,7 @@ import {
   ExitStatusError,
   HostKeyRejectedError,
   HostKeyRevokedError,
+  TimeoutError,
   authenticate,
   connect,
   connectAlias,
@@ -186,6 +187,25 @@ describe('real sshd: exec channels', () => {
       expect(await eventually(() => pgrep(`sleep ${tag}`) === '', 10_000)).toBe(true);
     }
     await expectNoLeaks(baseline);
+  });
+
+  it("run()'s options in a pipeline: cwd, stdin as text, a timeout and an AbortSignal each stop the remote command", async () => {
+    expect((await lastValueFrom(login().pipe(run('pwd', { cwd: '/tmp' })))).stdout).toBe('/tmp\n');
+    const quoted = await lastValueFrom(login().pipe(run('pwd', { cwd: "/tmp/it's not there" })));
+    expect(quoted.exitCode).not.toBe(0);
+    expect(quoted.stderr).toContain("it's not there");
+    expect((await lastValueFrom(login().pipe(run('wc -c', { stdin: 'twelve bytes' })))).stdout.trim()).toBe('12');
+    const slow = `60.${randomInt(100000, 999999)}`;
+    const timedOut = await errorOf(login().pipe(run(`sleep ${slow}`, { timeout: 500 })));
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect(await eventually(() => pgrep(`sleep ${slow}`) === '', 10_000)).toBe(true);
+    const aborted = `60.${randomInt(100000, 999999)}`;
+    const abort = new AbortController();
+    const run$ = lastValueFrom(login().pipe(run(`sleep ${aborted}`, { signal: abort.signal })));
+    expect(await eventually(() => pgrep(`sleep ${aborted}`) !== '', 10_000)).toBe(true);
+    abort.abort(new Error('operator said stop'));
+    await expect(run$).rejects.toThrow('operator said stop');
+    expect(await eventually(() => pgrep(`sleep ${aborted}`) === '', 10_000)).toBe(true);
   });
 
   it('20 concurrent execs on one connection (sshd MaxSessions 10)', async () => {

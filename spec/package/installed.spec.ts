@@ -270,8 +270,8 @@ console.log(typeof rxssh.connect, typeof fleet.fanOut, typeof queue.fanOutOnQueu
     );
     writeFileSync(
       join(scratch, 'consumer.mts'),
-      `import { connect, verifyHostKey, pinned, authenticate, password, run, type Connection } from 'rxssh';
-import { fanOut, type HostResult } from 'rxssh/fleet';
+      `import { connect, verifyHostKey, pinned, authenticate, password, run, ChannelSubject, Connection, ConnectionHandle, HostKeyOffer, SftpSession, Transport } from 'rxssh';
+import { fanOut, FanOut, type HostResult } from 'rxssh/fleet';
 import { queueNames, type QueueConfig } from 'rxssh/queue';
 import { testServer, type TestServerInfo } from 'rxssh/testing';
 import type { Observable } from 'rxjs';
@@ -280,6 +280,22 @@ const result$ = conn$.pipe(run('true'));
 const fan$ = fanOut(['a', 'b'], () => result$);
 fan$.subscribe((r: HostResult<unknown>) => r.status);
 const queue: QueueConfig = { url: 'redis://127.0.0.1:6379' };
+// Made by rxssh only: the published types have no constructor a user can call (each line
+// below must fail to compile, or tsc reports the directive as unused).
+// @ts-expect-error private constructor
+new HostKeyOffer();
+// @ts-expect-error private constructor
+new Transport();
+// @ts-expect-error private constructor
+new Connection();
+// @ts-expect-error private constructor
+new ChannelSubject();
+// @ts-expect-error private constructor
+new SftpSession();
+// @ts-expect-error private constructor
+new ConnectionHandle();
+// @ts-expect-error private constructor
+new FanOut(result$);
 const names: { name: string; prefix: string } = queueNames(queue);
 void names;
 const server$: Observable<TestServerInfo> = testServer();
@@ -289,5 +305,25 @@ void server$;
     const out = await run(join(scratch, 'node_modules', '.bin', 'tsc'), ['-p', '.']);
     expect(out.stdout + out.stderr).toBe('');
     expect(out.code).toBe(0);
+  });
+
+  it('declares a private constructor for every class only rxssh makes (stripInternal must not leave a public default one)', () => {
+    const dist = join(scratch, 'node_modules', 'rxssh', 'dist');
+    const declared = (file: string, name: string): string => {
+      const text = readFileSync(join(dist, file), 'utf8');
+      const at = text.indexOf(`declare class ${name}`);
+      expect(at, `${name} in ${file}`).toBeGreaterThanOrEqual(0);
+      return text.slice(at, text.indexOf('\n}', at));
+    };
+    const classes: Array<[string, string]> = [
+      ['transport/transport.d.ts', 'HostKeyOffer'],
+      ['transport/transport.d.ts', 'Transport'],
+      ['connection/connection.d.ts', 'Connection'],
+      ['channel/channel.d.ts', 'ChannelSubject'],
+      ['sftp/sftp.d.ts', 'SftpSession'],
+      ['promise/handle.d.ts', 'ConnectionHandle'],
+      ['fleet/fan-out.d.ts', 'FanOut'],
+    ];
+    for (const [file, name] of classes) expect(declared(file, name), name).toMatch(/\n\s+private constructor\(/);
   });
 });

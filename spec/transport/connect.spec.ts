@@ -42,12 +42,12 @@ describe('connect()', () => {
     expect(server.info.stats.connections).toBe(before + 1);
   });
 
-  it('throws TypeError at call time on bad config', () => {
+  it('throws at call time on bad config: TypeError for a wrong type, RangeError for a number out of range', () => {
     expect(() => connect({ host: '', username: 'u' })).toThrow(TypeError);
     expect(() => connect({ host: 'h', username: '' })).toThrow(TypeError);
-    expect(() => connect({ host: 'h', username: 'u', port: 70000 })).toThrow(TypeError);
-    expect(() => connect({ host: 'h', username: 'u', timeouts: { auth: -1 } })).toThrow(TypeError);
-    expect(() => connect({ host: 'h', username: 'u', maxChannels: 0 })).toThrow(TypeError);
+    expect(() => connect({ host: 'h', username: 'u', port: 70000 })).toThrow(RangeError);
+    expect(() => connect({ host: 'h', username: 'u', timeouts: { auth: -1 } })).toThrow(RangeError);
+    expect(() => connect({ host: 'h', username: 'u', maxChannels: 0 })).toThrow(RangeError);
     expect(() => connect(null as never)).toThrow(TypeError);
   });
 

@@ -17,7 +17,7 @@ describe('BufferPool', () => {
   });
 
   it('rejects a size or count that is not a positive integer', () => {
-    expect(() => new BufferPool(0, 1)).toThrow(TypeError);
-    expect(() => new BufferPool(8, 1.5)).toThrow(TypeError);
+    expect(() => new BufferPool(0, 1)).toThrow(RangeError);
+    expect(() => new BufferPool(8, 1.5)).toThrow(RangeError);
   });
 });

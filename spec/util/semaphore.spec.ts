@@ -20,7 +20,7 @@ describe('Semaphore', () => {
   });
 
   it('rejects a bad limit', () => {
-    expect(() => new Semaphore(0)).toThrow(TypeError);
-    expect(() => new Semaphore(1.5)).toThrow(TypeError);
+    expect(() => new Semaphore(0)).toThrow(RangeError);
+    expect(() => new Semaphore(1.5)).toThrow(RangeError);
   });
 });

@@ -10,7 +10,9 @@ import { makeDirSync } from '../util/make-dir.js';
 import type { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { parseUntilPositional } from './args.js';
-import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, hostConnection, hostOptions, outputName, runCommand, withPsshEnv, type Values } from './run.js';
+import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, runCommand } from './run.js';
+import { hostConnection, hostOptions, withPsshEnv, type Values } from './host.js';
+import { outputName } from './report.js';
 import { EXIT, UsageError } from './usage.js';
 
 export const PUT_HELP = `usage: rxssh put [options] [-r] LOCAL REMOTE

@@ -12,7 +12,8 @@ import { holdWhile } from '../util/hold.js';
 import { knownHostsName } from '../index.js';
 import { generateEd25519, testServer } from '../testing/index.js';
 import type { Io } from './io.js';
-import { runCommand, UsageError } from './run.js';
+import { runCommand } from './run.js';
+import { UsageError } from './usage.js';
 
 const DEFAULT_COMMAND = 'echo "$RXSSH_DEMO_HOST: load $(cut -d" " -f1-3 /proc/loadavg)"';
 

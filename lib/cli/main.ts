@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
         return await copyCommand(command, rest, out);
       }
       case 'exec': {
-        const { execCommand } = await import('./run.js');
+        const { execCommand } = await import('./exec.js');
         return await execCommand(rest, out);
       }
       case 'worker': {

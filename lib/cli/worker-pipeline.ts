@@ -9,8 +9,20 @@ import type { Observable } from 'rxjs';
 import type { ExecChunk, FanOutTarget } from '../index.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
-import { hostPipeline, type CliWorkerArgs } from './run.js';
+import { hostPipeline, type HostOptions } from './host.js';
 import { toBuffer } from '../util/bytes.js';
+
+/** What `rxssh run --workers` hands each worker thread (structured-cloned). */
+export interface CliWorkerArgs {
+  readonly command: string;
+  readonly options: HostOptions;
+  /** The CLI's environment (the agent socket, `--password-env`'s variable, SSH_ASKPASS…). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `-I`: stdin, read once, for every host. */
+  readonly stdin?: Uint8Array;
+  /** `-A`: the password asked once on the main thread. */
+  readonly password?: string;
+}
 
 /** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
 let secrets: Secrets | undefined;

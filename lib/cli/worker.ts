@@ -12,7 +12,8 @@ import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { checked, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf } from './queue.js';
-import { HOST_OPTIONS, hostOptions, hostPipeline, terminalSafe, withPsshEnv, type HostOptions, type Values } from './run.js';
+import { HOST_OPTIONS, hostOptions, hostPipeline, withPsshEnv, type HostOptions, type Values } from './host.js';
+import { terminalSafe } from './report.js';
 import { EXIT, UsageError } from './usage.js';
 
 export const WORKER_HELP = `usage: rxssh worker --queue redis://HOST[:PORT][/DB] [options]

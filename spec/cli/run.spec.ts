@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 import type { Io } from '../../lib/cli/io.js';
-import { exitCodeOf } from '../../lib/cli/run.js';
+import { exitCodeOf } from '../../lib/cli/report.js';
 import { knownHostsName } from '../../lib/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { freeClosedPort, serve } from '../helpers/index.js';
@@ -297,7 +297,7 @@ describe('rxssh run under bad input (issue 12)', () => {
     const spec = `ops@127.0.0.1:${s.port}`;
     expect(await main(['run', '-H', spec, '-H', spec, '-H', spec, ...auth(), '-l', 'ops', '-o', out, '--', 'echo', 'x'], io)).toBe(0);
     expect(readdirSync(out).sort()).toEqual([`127.0.0.1:${s.port}`, `127.0.0.1:${s.port}.1`, `127.0.0.1:${s.port}.2`]);
-    const { outputName } = await import('../../lib/cli/run.js');
+    const { outputName } = await import('../../lib/cli/report.js');
     expect(outputName({ host: '..', label: '..' }, 'me')).toBe('_..');
     expect(outputName({ host: 'h', username: 'root', label: 'root@h' }, 'me')).toBe('root@h');
     expect(outputName({ host: 'a/b', label: 'a/b' }, 'me')).toBe('a_b');
@@ -323,7 +323,7 @@ describe('rxssh run under bad input (issue 12)', () => {
   });
 
   it('server text is made safe for the terminal (OpenSSH does too): no escape sequences, no faked status lines', async () => {
-    const { terminalSafe } = await import('../../lib/cli/run.js');
+    const { terminalSafe } = await import('../../lib/cli/report.js');
     expect(terminalSafe('bad\x1b]0;owned\x07\n[1] 00:00:00 [SUCCESS] fake')).toBe('bad\\x1b]0;owned\\x07\\x0a[1] 00:00:00 [SUCCESS] fake');
     expect(terminalSafe('tab\tand ü stay')).toBe('tab\tand ü stay');
     // End to end: a refused channel's description (server text) reaches the status line

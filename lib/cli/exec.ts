@@ -1,0 +1,195 @@
+/**
+ * `rxssh exec`: one host, like `ssh host command` (or an interactive shell and forwards without
+ * a command, see session.ts).
+ */
+import { constants as osConstants } from 'node:os';
+import { Writable, type Readable } from 'node:stream';
+import { type Observable } from 'rxjs';
+import { ExitStatusError, withConnection, type ExecChunk } from '../index.js';
+import { within } from '../util/deadline.js';
+import { parseUntilPositional } from './args.js';
+import { Secrets } from './credentials.js';
+import { canConfirm, confirmUnknownHosts } from './host-keys.js';
+import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
+import { forwardPlan, session, type SessionWork } from './session.js';
+import { EXIT, UsageError } from './usage.js';
+import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, timeoutOf, usageSpec, type Values } from './host.js';
+import { causes, errorText, terminalSafe } from './report.js';
+
+export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] [COMMAND...]
+
+Runs COMMAND on one host, like ssh: output on stdout and stderr, this program's stdin goes to the
+command (-n: none), the exit code is the command's (255 when the connection failed, 128+N when
+a signal N ended it). Options end at the host, so no -- is needed. Hosts are resolved through
+~/.ssh/config (or -F).
+
+options (ssh's letters mean what they mean to ssh):
+  -p PORT                 port, unless given with the host
+  -l, --user USER         user, unless given with the host
+  -i FILE                 a private key, tried before the config's (repeatable)
+  -o, -O OPTION           ssh_config option, e.g. -o StrictHostKeyChecking=accept-new
+                          (repeatable; harmless ones are accepted, unsupported ones refused)
+  -J HOPS                 jump hosts (ProxyJump)
+  -A                      forward the agent (ForwardAgent yes)
+  -n                      no stdin (like ssh -n)
+  -L [BIND:]PORT:HOST:HOSTPORT  forward a local port to HOST:HOSTPORT as the server sees it
+  -R [BIND:]PORT:HOST:HOSTPORT  forward a port on the server to HOST:HOSTPORT from here
+  -D [BIND:]PORT          a SOCKS5 proxy on a local port, through the server
+  -N                      no command: forwards only, until interrupted
+  (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
+  -t                      a pseudo-terminal when stdin is one; -tt: always
+  -q                      quiet: no warnings
+  -C                      accepted (compression changes nothing here)
+  -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
+  -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
+  -X, --extra-arg ARG     one ssh argument (repeatable)
+  -v, --verbose           say more about failures
+      --timeout SEC       stop the command after SEC seconds (default 0 = none)
+      --askpass           ask for a password (no echo)
+      --identity FILE     a private key, tried before the config's (repeatable; FILE-cert.pub too)
+      --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)
+      --known-hosts FILE  known_hosts file instead of the config's
+      --accept-new        trust and record an unknown host
+      --password-env VAR  a password from an environment variable
+      --passphrase-env VAR  the passphrase of encrypted keys
+      --help              this help
+`;
+
+/** Runs `rxssh exec [user@]host[:port] COMMAND...`; resolves with the remote exit code. */
+/**
+ * `rxssh exec`'s options: run's host options with ssh's own letters where they mean what they
+ * mean to ssh (`-p -i -o -l -J -A -n -q -v -C -t`); the timeout and asking for a password are
+ * long options here (`--timeout`, `--askpass`), as `-t` and `-A` are ssh's.
+ */
+const EXEC_OPTIONS = {
+  'ssh-config': HOST_OPTIONS['ssh-config'],
+  user: HOST_OPTIONS.user,
+  option: { type: 'string', short: 'O', multiple: true },
+  'extra-args': HOST_OPTIONS['extra-args'],
+  'extra-arg': HOST_OPTIONS['extra-arg'],
+  identity: HOST_OPTIONS.identity,
+  certificate: HOST_OPTIONS.certificate,
+  'known-hosts': HOST_OPTIONS['known-hosts'],
+  'accept-new': HOST_OPTIONS['accept-new'],
+  'password-env': HOST_OPTIONS['password-env'],
+  'passphrase-env': HOST_OPTIONS['passphrase-env'],
+  verbose: HOST_OPTIONS.verbose,
+  help: HOST_OPTIONS.help,
+  timeout: { type: 'string' },
+  askpass: { type: 'boolean' },
+  port: { type: 'string', short: 'p' },
+  'ssh-identity': { type: 'string', short: 'i', multiple: true },
+  'ssh-option': { type: 'string', short: 'o', multiple: true },
+  jump: { type: 'string', short: 'J' },
+  'forward-agent': { type: 'boolean', short: 'A' },
+  quiet: { type: 'boolean', short: 'q' },
+  compress: { type: 'boolean', short: 'C' },
+  tty: { type: 'boolean', short: 't', multiple: true },
+  'no-stdin': { type: 'boolean', short: 'n' },
+  'local-forward': { type: 'string', short: 'L', multiple: true },
+  'remote-forward': { type: 'string', short: 'R', multiple: true },
+  'dynamic-forward': { type: 'string', short: 'D', multiple: true },
+  'no-command': { type: 'boolean', short: 'N' },
+} as const;
+
+export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
+  const parsed = parseUntilPositional(argv, EXEC_OPTIONS);
+  const given = parsed.values as Values;
+  const rest = parsed.rest;
+  if (given['help']) {
+    io.stdout.write(EXEC_HELP);
+    return EXIT.ok;
+  }
+  const [spec, ...after] = rest;
+  const words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
+  if (!spec) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] [COMMAND...]');
+  const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
+  const forwards = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
+  const noCommand = given['no-command'] === true;
+  if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
+  // ssh's letters, in the terms of run's host options (config lines, identities).
+  const values: Values = { ...given };
+  const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
+  const port = given['port'] as string | undefined;
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);
+    sshLines.push(`Port=${port}`);
+  }
+  if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
+  if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
+  values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
+  values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
+  const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
+  // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
+  const pty = ttys >= 2 || (ttys === 1 && io.stdinIsTTY);
+  if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+  const o = hostOptions(values, io);
+  const target = usageSpec(spec);
+  // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
+  const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
+  const secrets = new Secrets(o.secrets, quietIo);
+  const timeoutSec = timeoutOf(values);
+  const stdin = values['no-stdin'] === true ? undefined : io.stdin;
+  const abort = new AbortController();
+  const offInterrupt = io.onInterrupt(() => abort.abort());
+  let stdoutClosed = false;
+  const offClosed = io.onStdoutClosed?.(() => {
+    stdoutClosed = true;
+    abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
+  });
+  try {
+    const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
+    let command$: Observable<ExecChunk>;
+    if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
+    else {
+      // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
+      // nothing with -N; forwards beside either.
+      if (words.length === 0 && !noCommand && !io.terminal && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+      const work: SessionWork =
+        words.length > 0
+          ? { kind: 'command', run: (c) => c.exec(words.join(' '), { ...(stdin ? { stdin: stdin as Readable } : { stdin: [] }), ...(pty ? { pty: true } : {}) }) }
+          : noCommand
+            ? { kind: 'none' }
+            : { kind: 'shell', stdin: stdin as Readable | undefined };
+      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
+    }
+    if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
+    const attempt = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const sub = command$.subscribe({
+          next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
+          error: reject,
+          complete: resolve,
+        });
+        abort.signal.addEventListener('abort', () => {
+          sub.unsubscribe(); // stops the remote command (a signal), like ssh's Ctrl-C without a pty
+          reject(new Error('interrupted'));
+        });
+      });
+    try {
+      await attempt();
+    } catch (err) {
+      // An unknown host on a terminal: ask as ssh does; a confirmed key is recorded and the
+      // connection made again (nothing had been sent: the key is checked before any credential).
+      if (!io.stdinIsTTY || !canConfirm(err)) throw err;
+      const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err }], io);
+      if (confirmed.length === 0) throw err;
+      await attempt();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof ExitStatusError) {
+      if (err.exitCode !== null) return err.exitCode;
+      const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
+      return signal ? 128 + signal : 255;
+    }
+    if (stdoutClosed) return EXIT_STDOUT_CLOSED;
+    if (abort.signal.aborted) return 130;
+    io.stderr.write(`rxssh: ${terminalSafe(errorText(err) + (o.verbose ? causes(err) : ''))}\n`);
+    return 255; // like ssh: the connection, not the command, failed
+  } finally {
+    offInterrupt();
+    offClosed?.();
+    if (stdin) io.releaseStdin();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * One host as every subcommand reaches it: the options that resolve and authenticate it
+ * (`-F`, `-O`, `-x`, `-l`, `-i`, known hosts, passwords and passphrases), its connection through
+ * ssh_config, and its pipeline. Also what worker threads and queue runners run per host.
+ */
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { type Readable } from 'node:stream';
+import { catchError, throwError, type Observable } from 'rxjs';
+import { connectAlias, exec, parseHostSpec, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget } from '../index.js';
+import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
+import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
+import { type Io } from './io.js';
+import { UsageError } from './usage.js';
+
+/** How hosts are resolved and authenticated; shared by every subcommand. */
+export interface HostOptions {
+  /** The ssh_config to read (`~/.ssh/config` by default, `-F` overrides; `null`: none). */
+  readonly configFile: string | null;
+  /** A pseudo-terminal for each command (`-x -tt`, or `-x -t` on a terminal). */
+  readonly pty?: boolean;
+  /** The system-wide ssh_config read after it (`/etc/ssh/ssh_config`; none with `-F`, as ssh). */
+  readonly systemConfigFile: string | null;
+  /** ssh_config lines that override the file (from `-O`, `-x`/`-X`, `-l` and the trust flags). */
+  readonly configLines: readonly string[];
+  /** The local user (`%u`, and the user when nothing else names one). */
+  readonly localUser: string;
+  /** The home directory (`~`, and where `.ssh/` is). */
+  readonly home: string;
+  /** Where secrets come from. */
+  readonly secrets: SecretSources;
+  /** `-v`: say more about failures on stderr. */
+  readonly verbose: boolean;
+}
+
+export const HOST_OPTIONS = {
+  'ssh-config': { type: 'string', short: 'F' },
+  user: { type: 'string', short: 'l' },
+  option: { type: 'string', short: 'O', multiple: true },
+  'extra-args': { type: 'string', short: 'x', multiple: true },
+  'extra-arg': { type: 'string', short: 'X', multiple: true },
+  identity: { type: 'string', multiple: true },
+  certificate: { type: 'string', multiple: true },
+  'known-hosts': { type: 'string' },
+  'accept-new': { type: 'boolean' },
+  'password-env': { type: 'string' },
+  'passphrase-env': { type: 'string' },
+  askpass: { type: 'boolean', short: 'A' },
+  verbose: { type: 'boolean', short: 'v' },
+  timeout: { type: 'string', short: 't' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** pssh's environment variables fill in options not given on the command line. */
+export function withPsshEnv(values: Values, io: Io, known: readonly string[]): Values {
+  const out: Values = { ...values };
+  for (const [option, variable] of PSSH_ENV) {
+    const value = io.env[variable];
+    if (!value || !known.includes(option) || out[option] !== undefined) continue;
+    if (option === 'option' || option === 'hosts') out[option] = [value];
+    else if (['verbose', 'print', 'askpass', 'inline', 'no-progress'].includes(option)) out[option] = true;
+    else out[option] = value;
+  }
+  return out;
+}
+
+export function hostOptions(values: Values, io: Io): HostOptions {
+  const lines: string[] = [];
+  for (const o of (values['option'] as string[] | undefined) ?? []) lines.push(configLine(o));
+  const extra = [...((values['extra-args'] as string[] | undefined) ?? []).flatMap(shellWords), ...((values['extra-arg'] as string[] | undefined) ?? [])];
+  const ssh = sshArgs(extra);
+  lines.push(...ssh.lines);
+  const user = values['user'] as string | undefined;
+  if (user) lines.push(`User ${user}`);
+  const knownHosts = values['known-hosts'] as string | undefined;
+  if (knownHosts) lines.push(`UserKnownHostsFile ${knownHosts}`);
+  if (values['accept-new'] === true) lines.push('StrictHostKeyChecking accept-new');
+  const home = io.env['HOME'] || homedir();
+  const given = (values['ssh-config'] as string | undefined) ?? ssh.configFile;
+  const configFile = given ?? join(home, '.ssh', 'config');
+  return {
+    configFile,
+    systemConfigFile: given === undefined ? SYSTEM_SSH_CONFIG : null,
+    pty: ssh.tty >= 2 || (ssh.tty === 1 && io.stdinIsTTY),
+    configLines: lines,
+    localUser: io.env['USER'] ?? userInfo().username,
+    home,
+    secrets: {
+      identities: (values['identity'] as string[] | undefined) ?? [],
+      passwordEnv: values['password-env'] as string | undefined,
+      passphraseEnv: values['passphrase-env'] as string | undefined,
+      askPassword: values['askpass'] === true,
+      certificates: (values['certificate'] as string[] | undefined) ?? [],
+    },
+    verbose: values['verbose'] === true,
+  };
+}
+
+export function timeoutOf(values: Values): number {
+  const raw = values['timeout'] as string | undefined;
+  const seconds = raw === undefined ? 0 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError('-t/--timeout takes seconds (0 = none, the default)');
+  return seconds;
+}
+
+/**
+ * A host's connection, as `ssh host` makes it: resolved through the ssh_config (HostName, Port,
+ * User, IdentityFile, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile, …), a user or port
+ * in the host spec overriding the config's; credentials from {@link hostCredentials}. An
+ * authentication failure with nothing offered says what was looked for.
+ */
+export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Secrets): Observable<Connection> {
+  let lookedFor = '';
+  return connectAlias(target.alias ?? target.host, {
+    file: o.configFile,
+    systemFile: o.systemConfigFile,
+    extra: o.configLines,
+    localUser: o.localUser,
+    home: o.home,
+    ...(target.username ? { user: target.username } : {}),
+    ...(target.port ? { port: target.port } : {}),
+    credentialsFor: (host) => {
+      const found = hostCredentials(host, secrets);
+      lookedFor = found.lookedFor;
+      return found.providers;
+    },
+  }).pipe(catchError((err: unknown) => throwError(() => explainAuthFailure(err, lookedFor))));
+}
+
+/** One host's pipeline: its connection, then the command (output as exec chunks). */
+export function hostPipeline(
+  target: FanOutTarget,
+  command: string,
+  o: HostOptions,
+  secrets: Secrets,
+  stdin: Buffer | NodeJS.ReadableStream | undefined,
+  env?: Readonly<Record<string, string>>,
+  pty?: boolean,
+): Observable<ExecChunk> {
+  const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
+  return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(pty ? { pty: true } : {}) }));
+}
+
+/** Parses a host spec given on the command line; a malformed one is a usage error (exit 2). */
+export function usageSpec(spec: string): FanOutTarget {
+  try {
+    return parseHostSpec(spec);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

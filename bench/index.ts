@@ -157,7 +157,8 @@ client that spends about a third less CPU per byte than ssh2's packet layer does
 ### Whole processes, with CPU
 
 The same three transfers with each client as its own process (\`bench/bulk-rxssh.mjs\` on
-the compiled library, raw ssh2, \`ssh\` reading a page-cached file and writing to /dev/null),
+the compiled library; \`bench/bulk-ssh2.mjs\`, a plain process that loads ssh2 and Node's
+built-ins only, no rxjs and nothing of rxssh's; \`ssh\` reading a page-cached file and writing to /dev/null),
 aes128-gcm pinned, the clients alternating run by run: wall time around the process and CPU
 (user + sys) from GNU time; start-up included for every client. The Node clients also report
 their CPU from the moment every module has loaded (\`process.cpuUsage\`), which leaves out
@@ -167,6 +168,25 @@ user's own program loads anyway) ~90 ms and rxssh's own modules ~85 ms. Raw ssh2
 per round under two names (\`ssh2\` and \`ssh2 (again)\`): the ratio of the two, printed as the
 noise floor beside the ratios above, is how far apart the same client comes out on this
 machine (0.93–1.09 on 2026-12-01; single runs of one client spread by up to ±30 %).
+
+Until 2026-12-07 the raw-ssh2 process imported rxjs and rxssh too (one script for both
+clients), which made it cost what rxssh costs and hid the gap: rxssh was 0.93–1.03× "raw
+ssh2" in CPU. Against a plain ssh2 process it is 1.5–1.8× (2026-12-07, before the change
+below). Where it goes, measured with \`--trace-gc\` and by preloading modules into the plain
+ssh2 client (\`node --import ./dist/X.js bench/bulk-ssh2.mjs\`, five runs each, round trip,
+in-process CPU): plain ssh2 341–366 ms with no mark-compact at all; the same client with
+\`dist/index.js\` merely loaded 511–688 ms with ~20 mark-compacts ("GC in old space requested",
+incremental marking running through most of the transfer); with \`dist/transport/connect.js\`
+loaded (what a connection needs) no change; with rxjs loaded no change. The cost is not
+rxssh's data path but V8's heap limits: a start-up that ends above ~8 MB of old space (ssh2
+5.0 MB, + rxjs 6.7, + rxssh 8.2) gets one early mark-compact, after which V8 sizes the old
+generation's limit tightly and every MiB the transfer promotes triggers another. Any program
+whose own modules take its heap past that point pays it with raw ssh2 as well. What was done:
+the published JavaScript is emitted without comments (the \`.d.ts\` keep them; 571 → 399 KB of
+source) and its strings in ASCII (one non-Latin-1 character makes V8 keep a module's whole
+source as two-byte), which took the loaded-only client to 407–478 ms. Not done: keeping the
+rest of the heap below the threshold (loading the ssh_config layer on demand would need
+synchronous exports to become asynchronous).
 
 ${table('bulkcpu')}
 ### Counted in instructions

@@ -289,7 +289,7 @@ export class Connection {
    */
   forwardOut(host: string, port: number): Observable<Duplex> {
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new TypeError('forwardOut() needs a host and a port 1–65535');
+      throw new TypeError('forwardOut() needs a host and a port 1-65535');
     }
     return this.#forwardChannel(`${host}:${port}`, (session, done) => session.client.forwardOut('127.0.0.1', 0, host, port, done));
   }

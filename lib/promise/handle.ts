@@ -188,7 +188,7 @@ function fromSpec(spec: string, options: ConnectAliasConfig): Observable<Connect
 
 /** A plain object: connect, verify against known_hosts, authenticate with what it gives (else the agent and default keys). */
 function fromObject(target: OpenConnectionTarget): Observable<Connection> {
-  if (typeof target !== 'object' || target === null || typeof target.host !== 'string' || target.host === '') throw new TypeError('openConnection() needs a host alias, a [user@]host[:port], or { host, … }');
+  if (typeof target !== 'object' || target === null || typeof target.host !== 'string' || target.host === '') throw new TypeError('openConnection() needs a host alias, a [user@]host[:port], or { host, ... }');
   const policy = knownHosts(target.knownHosts ? { files: [...target.knownHosts] } : {});
   const providers: AuthProvider[] = [];
   if (target.agent) providers.push(agent(typeof target.agent === 'string' ? target.agent : undefined));

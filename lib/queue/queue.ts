@@ -156,7 +156,7 @@ export function redisOptions(queue: QueueConfig): Record<string, unknown> {
   try {
     url = new URL(queue.url);
   } catch {
-    throw new TypeError(`queue url ${JSON.stringify(queue.url)}: expected redis://host[:port][/db] or rediss://…`);
+    throw new TypeError(`queue url ${JSON.stringify(queue.url)}: expected redis://host[:port][/db] or rediss://...`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new TypeError(`queue url ${JSON.stringify(queue.url)}: expected redis:// or rediss://`);
   if (url.password) throw new TypeError('queue url: no password in the URL (it would show in `ps` and logs); give it as `password`');

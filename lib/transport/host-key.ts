@@ -76,7 +76,7 @@ export function pinned(...fingerprints: string[]): HostKeyPolicy {
     const fp = raw.trim();
     if (/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(fp)) sha.push(fp.replace(/=$/, ''));
     else if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(fp)) md5.push(fp.replace(/^MD5:/, '').toLowerCase());
-    else throw new TypeError(`pinned(): not a SHA256:… or MD5 hex fingerprint: ${JSON.stringify(raw)}`);
+    else throw new TypeError(`pinned(): not a SHA256:... or MD5 hex fingerprint: ${JSON.stringify(raw)}`);
   }
   return (key) =>
     sha.some((fp) => sameText(fp, key.fingerprint)) || md5.some((fp) => sameText(fp, key.md5));
@@ -143,7 +143,7 @@ function transportOf(stage: HostKeyOffer | Transport, session: Session): Transpo
  */
 export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOffer, Transport> {
   if (typeof policy !== 'function') {
-    throw new TypeError('verifyHostKey() needs a policy such as pinned(…), knownHosts() or a predicate');
+    throw new TypeError('verifyHostKey() needs a policy such as pinned(...), knownHosts() or a predicate');
   }
   return (source) =>
     new Observable<Transport>((subscriber) => {

@@ -14,7 +14,7 @@ export interface NumberRule {
   readonly max?: number;
   /** Whether it must be a whole number (a count, a port, a size). */
   readonly integer?: boolean;
-  /** How the allowed values read in the error: `a positive integer`, `1–65535`, `ms ≥ 0`. */
+  /** How the allowed values read in the error: `a positive integer`, `a port 1-65535` (ASCII: one non-Latin-1 character doubles the memory of a whole module's source). */
   readonly expected: string;
 }
 
@@ -38,7 +38,7 @@ export const NON_NEGATIVE_INTEGER: NumberRule = { min: 0, integer: true, expecte
 /** Milliseconds, 0 = none. */
 export const MILLISECONDS: NumberRule = { min: 0, expected: 'a non-negative number of milliseconds' };
 /** A TCP port. */
-export const PORT: NumberRule = { min: 1, max: 65535, integer: true, expected: 'a port 1–65535' };
+export const PORT: NumberRule = { min: 1, max: 65535, integer: true, expected: 'a port 1-65535' };
 
 /** Checks a string argument (non-empty unless `allowEmpty`); returns it. */
 export function checkString(what: string, value: unknown, allowEmpty = false): string {

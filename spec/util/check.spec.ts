@@ -10,7 +10,7 @@ describe('checkNumber / checkString', () => {
     expect(checkNumber('p', 22, PORT)).toBe(22);
     expect(() => checkNumber('p', '22', PORT)).toThrow(TypeError);
     expect(() => checkNumber('p', Number.NaN, PORT)).toThrow(TypeError);
-    expect(() => checkNumber('p', 0, PORT)).toThrow(new RangeError('p must be a port 1–65535, got 0'));
+    expect(() => checkNumber('p', 0, PORT)).toThrow(new RangeError('p must be a port 1-65535, got 0'));
     expect(() => checkNumber('p', 1.5, PORT)).toThrow(RangeError);
     expect(() => checkNumber('n', Infinity, { min: 0, expected: 'ms' })).toThrow(RangeError);
     expect(checkString('s', 'x')).toBe('x');

@@ -3,6 +3,7 @@
  * embedded fleet). This module stays light: `--help` and `--version` load nothing else, and each
  * subcommand loads its own code (and so ssh2) only when it runs.
  */
+import { packageRoot } from '../util/package-root.js';
 import { readFileSync } from 'node:fs';
 import type { Io } from './io.js';
 import { EXIT, UsageError } from './usage.js';
@@ -27,7 +28,7 @@ exit codes: 0 all ok, 1 misc error, 2 usage error, 3 a host timed out or was int
 
 /** The package's version (read from its package.json, which ships beside `dist/`). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot()), 'utf8')) as { version: string };
   return pkg.version;
 }
 

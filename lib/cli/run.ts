@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makeDirSync } from '../util/make-dir.js';
+import { shippedFile } from '../util/package-root.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
@@ -222,7 +223,7 @@ function readText(file: string): string {
 async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buffer | undefined, config: FanOutConfig): Promise<FanOut<ExecChunk>> {
   const password = opts.secrets.askPassword ? await secrets.password() : undefined;
   const here = import.meta.url;
-  const module = new URL(here.endsWith('.ts') ? './worker-pipeline.ts' : './worker-pipeline.js', here);
+  const module = shippedFile(here, './worker-pipeline.ts', 'dist/cli/worker-pipeline.js');
   const args: CliWorkerArgs = {
     command: opts.command,
     options: { configFile: opts.configFile, systemConfigFile: opts.systemConfigFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose, ...(opts.pty ? { pty: true } : {}) },

@@ -13,6 +13,7 @@ import type { Piscina } from 'piscina';
 import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
 import { WorkerLostError } from '../errors.js';
 import { loadPeer } from '../util/peer.js';
+import { shippedFile } from '../util/package-root.js';
 import { FanOut, fanOut, type FanOutConfig } from './fan-out.js';
 import type { FanOutTarget, LabelledTarget } from '../config/target.js';
 import { reviveError, reviveValue, type WorkerMessage } from './worker-wire.js';
@@ -98,7 +99,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
 function workerScript(moduleUrl: string): { filename: string; execArgv?: string[] } {
   const here = import.meta.url;
   const fromSources = here.endsWith('.ts') || moduleUrl.endsWith('.ts');
-  const script = new URL(here.endsWith('.ts') ? './worker-host.ts' : './worker-host.js', here);
+  const script = shippedFile(here, './worker-host.ts', 'dist/fleet/worker-host.js');
   return fromSources ? { filename: fileURLToPath(script), execArgv: ['--import', 'tsx'] } : { filename: fileURLToPath(script) };
 }
 

@@ -5,17 +5,7 @@
  *
  * @module rxssh/queue
  */
-export {
-  fanOutOnQueue,
-  queueWorker,
-  redisOptions,
-  queueNames,
-  type QueueNames,
-  type QueueConfig,
-  type QueueJob,
-  type QueueFanOutConfig,
-  type QueueHostPipeline,
-  type QueueWorkerConfig,
-  type QueueWorkerEvent,
-  type QueueWorker,
-} from './queue.js';
+export type { QueueConfig, QueueJob, QueueFanOutConfig } from './config.js';
+export { redisOptions, queueNames, type QueueNames } from './redis.js';
+export { fanOutOnQueue } from './submit.js';
+export { queueWorker, type QueueHostPipeline, type QueueWorkerConfig, type QueueWorkerEvent, type QueueWorker } from './worker.js';

@@ -30,7 +30,7 @@ export interface QueueConfig {
   readonly prefix?: string;
   /**
    * How long Redis may be unreachable before the run (or the worker) ends with a
-   * {@link QueueError} (ms, default 10 000). Redis is pinged every second.
+   * `QueueError` (ms, default 10 000). Redis is pinged every second.
    */
   readonly unavailableAfter?: number;
   /**

@@ -133,15 +133,14 @@ export {
 } from './channel/exec.js';
 
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
+export { SftpSession } from './sftp/sftp.js';
+export { remotePath, uploadPath } from './sftp/paths.js';
 export {
-  SftpSession,
+  MAX_TREE_DEPTH,
+  SFTP_STATUS,
   type MkdirConfig,
   type RemoveConfig,
   type WriteFileConfig,
-  remotePath,
-  uploadPath,
-  MAX_TREE_DEPTH,
-  SFTP_STATUS,
   type SftpStats,
   type SftpEntry,
   type TransferProgress,
@@ -149,7 +148,7 @@ export {
   type ReadChunksConfig,
   type TreeTransferConfig,
   type TreeProgress,
-} from './sftp/sftp.js';
+} from './sftp/types.js';
 
 // ── targets ────────────────────────────────────────────────────────────────────────────────
 export { parseHostSpec, type FanOutTarget, type LabelledTarget } from './config/target.js';

@@ -17,7 +17,9 @@ import { verifyHostKey } from '../transport/host-key.js';
 import { knownKeyTypesOf } from '../transport/known-types.js';
 import { knownHosts } from '../transport/known-hosts.js';
 import { connectAlias, credentialsFor, fromSshConfig, type ConnectAliasConfig } from '../config/ssh-config.js';
-import { remotePath, uploadPath, type SftpSession, type TransferConfig } from '../sftp/sftp.js';
+import type { SftpSession } from '../sftp/sftp.js';
+import { remotePath, uploadPath } from '../sftp/paths.js';
+import type { TransferConfig } from '../sftp/types.js';
 
 /**
  * An open connection for async code. It stays open until {@link ConnectionHandle.close} (or

@@ -18,8 +18,23 @@ import { DemandQueue } from '../util/demand-queue.js';
 import { ReadPipeline, slices, WritePipeline, type Piece, type ReadTarget } from './pipelines.js';
 import { toBuffer } from '../util/bytes.js';
 import { checkNumber, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER } from '../util/check.js';
-import { SFTP_STATUS, MAX_TREE_DEPTH, safeEntryName, type SftpStats, type SftpEntry, type TransferProgress, type TreeTransferConfig, type TreeProgress, type TransferConfig, type ReadChunksConfig, toStats, type MkdirConfig, type RemoveConfig, type WriteFileConfig } from './types.js';
+import { SFTP_STATUS, MAX_TREE_DEPTH, safeEntryName, type SftpStats, type SftpEntry, type TransferProgress, type TreeTransferConfig, type TreeProgress, type TransferConfig, type ReadChunksConfig, type MkdirConfig, type RemoveConfig, type WriteFileConfig } from './types.js';
 import { observableChunks, untilDone } from './streams.js';
+
+/** ssh2's Stats as plain data. */
+function toStats(s: Stats): SftpStats {
+  return {
+    mode: s.mode,
+    size: s.size,
+    uid: s.uid,
+    gid: s.gid,
+    atime: s.atime,
+    mtime: s.mtime,
+    isDirectory: s.isDirectory(),
+    isFile: s.isFile(),
+    isSymbolicLink: s.isSymbolicLink(),
+  };
+}
 
 /**
  * An open SFTP session (one subsystem channel). Emitted by `Connection.sftp()`; valid while that

@@ -2,7 +2,6 @@
  * What SFTP operations take and give: status codes, stats and entries, transfer options and
  * progress, and the limits a tree transfer keeps.
  */
-import type { Stats } from '../ssh2/index.js';
 
 /**
  * SFTP status codes (draft-ietf-secsh-filexfer-02 §7).
@@ -205,20 +204,6 @@ export interface ReadChunksConfig {
   readonly concurrency?: number;
   /** With `for await`: the most bytes read ahead of the loop (default 4 MiB). */
   readonly highWaterMark?: number;
-}
-
-export function toStats(s: Stats): SftpStats {
-  return {
-    mode: s.mode,
-    size: s.size,
-    uid: s.uid,
-    gid: s.gid,
-    atime: s.atime,
-    mtime: s.mtime,
-    isDirectory: s.isDirectory(),
-    isFile: s.isFile(),
-    isSymbolicLink: s.isSymbolicLink(),
-  };
 }
 
 /** Options of {@link SftpSession.mkdir}. */

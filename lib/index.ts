@@ -44,20 +44,16 @@ export {
 } from './transport/known-hosts.js';
 export {
   fromSshConfig,
-  connectAlias,
   sshConfigAliases,
-  type SshConfigTargetsConfig,
   hostKeyPolicyFor,
-  credentialsFor,
-  scanCredentials,
-  type CredentialScan,
   SYSTEM_SSH_CONFIG,
-  type CredentialsForConfig,
+  type SshConfigTargetsConfig,
   type SshConfigHost,
   type ResolveAliasConfig,
-  type ConnectAliasConfig,
   type StrictHostKeyChecking,
 } from './config/ssh-config.js';
+export { credentialsFor, scanCredentials, type CredentialScan, type CredentialsForConfig } from './config/credentials.js';
+export { connectAlias, type ConnectAliasConfig } from './config/connect-alias.js';
 export { sshConfigRefusal } from './config/keywords.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────

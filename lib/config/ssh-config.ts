@@ -6,22 +6,14 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { EMPTY, type Observable } from 'rxjs';
 import { patternRegExp } from '../transport/known-hosts-store.js';
-import { knownKeyTypesOf } from '../transport/known-types.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { SshConfigError } from '../errors.js';
-import { certificateFor } from '../auth/certificate.js';
-import { utils } from '../ssh2/index.js';
-import { agent, agentCertificate, authenticate, privateKey, type AuthProvider } from '../auth/auth.js';
-import { connect, type ConnectConfig } from '../transport/connect.js';
-import type { Connection } from '../connection/connection.js';
-import { parseHostSpec } from './target.js';
-import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
+import { type ConnectConfig } from '../transport/connect.js';
+import { type HostKeyPolicy } from '../transport/host-key.js';
 import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
 
 /**
@@ -321,148 +313,6 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
 }
 
 /**
- * Options of {@link credentialsFor}: what a command line adds to a host's own identities.
- *
- * @example
- * ```ts
- * const config: CredentialsForConfig = { identities: ['./deploy_key'], passphrase: (file) => ask(`Passphrase for ${file}: `) };
- * ```
- */
-export interface CredentialsForConfig {
-  /** Identity files tried before the host's (`ssh -i`); one that is missing or not a key throws a TypeError. */
-  readonly identities?: readonly string[];
-  /** Certificate files to pair with the identities (besides `IDENTITY-cert.pub` and the host's `CertificateFile`s). */
-  readonly certificates?: readonly string[];
-  /** The agent's socket (default: `SSH_AUTH_SOCK`, read by `agent()`); `null`: no agent. */
-  readonly agentSocket?: string | null;
-  /**
-   * Passphrases of encrypted keys, asked when the key is first used (again, with the attempt
-   * number, while it is wrong: see `passphraseAttempts`); without it such keys are skipped.
-   */
-  readonly passphrase?: (file: string, attempt: number) => Promise<string>;
-  /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
-  readonly passphraseAttempts?: number;
-  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
-  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
-}
-
-/**
- * Credential providers for a resolved host, in OpenSSH's order: the agent (unless
- * `IdentitiesOnly`), then each identity file that exists (`config.identities` first), each
- * preceded by its certificate when there is one (`IDENTITY-cert.pub`, a `CertificateFile`, or
- * `config.certificates`; an encrypted key's is found through `IDENTITY.pub`). Encrypted keys
- * need `config.passphrase`; without it they are skipped (`onSkip` says so).
- *
- * @example
- * ```ts
- * import { fromSshConfig, credentialsFor, authenticate, password } from 'rxssh';
- *
- * authenticate(...credentialsFor(fromSshConfig('web')), password(() => ask('Password: ')));
- * ```
- */
-export function credentialsFor(host: SshConfigHost, config: CredentialsForConfig = {}): AuthProvider[] {
-  return scanCredentials(host, config).providers;
-}
-
-/** What {@link scanCredentials} found: the providers, and the identity files that gave some. */
-export interface CredentialScan {
-  /** The credentials to offer, in OpenSSH's order (agent, then each identity's certificate and key). */
-  readonly providers: AuthProvider[];
-  /** Whether the agent is among them. */
-  readonly agent: boolean;
-  /** Every identity file looked for, in order. */
-  readonly files: readonly string[];
-  /** The identity files that gave providers. */
-  readonly used: readonly string[];
-}
-
-/**
- * {@link credentialsFor}, with what it looked at: every identity file looked for and those that
- * gave credentials, to explain an authentication failure ("tried ~/.ssh/id_ed25519").
- *
- * @example
- * ```ts
- * import { fromSshConfig, scanCredentials } from 'rxssh';
- *
- * const scan = scanCredentials(fromSshConfig('web1'));
- * console.log(`agent: ${scan.agent}, keys: ${scan.used.join(', ') || 'none'} of ${scan.files.join(', ')}`);
- * ```
- */
-export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
-  const explicit = config.identities ?? [];
-  // IdentityAgent in the config beats the caller's default socket, as in ssh.
-  const socket = host.identityAgent !== undefined ? host.identityAgent : config.agentSocket;
-  const useAgent = !host.identitiesOnly && socket !== null && socket !== '';
-  const providers: AuthProvider[] = useAgent ? [agentCertificate(socket ?? undefined), agent(socket ?? undefined)] : [];
-  const files = [...new Set([...explicit, ...host.identityFiles])];
-  const used: string[] = [];
-  for (const file of files) {
-    const given = explicit.includes(file);
-    if (!existsSync(file)) {
-      if (given) throw new TypeError(`${file}: no such file`);
-      continue;
-    }
-    let text: Buffer;
-    try {
-      text = readFileSync(file);
-    } catch (err) {
-      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
-      config.onSkip?.(file, 'unreadable', (err as Error).message);
-      continue;
-    }
-    // Its certificate first, then the key itself, as OpenSSH offers them.
-    const certificate = identityCertificate(file, text, [...(config.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
-    if (isEncryptedKey(text)) {
-      const ask = config.passphrase;
-      if (!ask) {
-        config.onSkip?.(file, 'encrypted', 'no passphrase source');
-        continue;
-      }
-      const passphrase = (attempt: number): Promise<string> => ask(file, attempt);
-      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}) };
-      if (certificate) providers.push(privateKey(text, { ...unlock, certificate }));
-      providers.push(privateKey(text, unlock));
-      used.push(file);
-      continue;
-    }
-    try {
-      const plain = privateKey(text);
-      if (certificate) providers.push(privateKey(text, { certificate }));
-      providers.push(plain);
-      used.push(file);
-    } catch (err) {
-      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
-      config.onSkip?.(file, 'unreadable', (err as Error).message);
-    }
-  }
-  return { providers, agent: useAgent, files, used };
-}
-
-function isEncryptedKey(text: Buffer): boolean {
-  const parsed = utils.parseKey(text);
-  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
-}
-
-/** The certificate among `files` for an identity: its public key from the key itself, or (encrypted) from `IDENTITY.pub`. */
-function identityCertificate(file: string, text: Buffer, files: readonly string[]): string | undefined {
-  for (const candidate of [text, readOptional(`${file}.pub`)]) {
-    if (candidate === undefined) continue;
-    const parsed = utils.parseKey(candidate);
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (key && !(key instanceof Error)) return certificateFor(key.getPublicSSH(), files, (f) => readOptional(f)?.toString('utf8'));
-  }
-  return undefined;
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * Options of {@link sshConfigAliases} and `sshConfigTargets` (rxssh/fleet).
  *
  * @example
@@ -502,74 +352,4 @@ export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[]
     if (hostMatches(patterns.join(','), name)) seen.add(name);
   }
   return [...seen];
-}
-
-/** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
-function providersOf(host: SshConfigHost, options: ConnectAliasConfig): AuthProvider[] {
-  const providers = options.credentialsFor ? options.credentialsFor(host) : credentialsFor(host);
-  return providers.length > 0 || (options.credentials?.length ?? 0) > 0 ? providers : [nothingToOffer];
-}
-
-/** A provider with nothing to offer: authentication then asks "none" and reports what the server allows. */
-const nothingToOffer: AuthProvider = { method: 'publickey', label: 'none', credential: () => EMPTY };
-
-/**
- * Options of {@link connectAlias}.
- *
- * @example
- * ```ts
- * import { connectAlias, password } from 'rxssh';
- *
- * connectAlias('web', { user: 'deploy', port: 2222, credentials: [password(() => ask('Password: '))] });
- * ```
- */
-export interface ConnectAliasConfig extends ResolveAliasConfig {
-  /** Credentials tried after those from the config (e.g. a password prompt). */
-  readonly credentials?: readonly AuthProvider[];
-  /** A port that overrides the config's (like `ssh -p`). */
-  readonly port?: number;
-  /**
-   * The credentials for a resolved host (the target and each hop) instead of
-   * {@link credentialsFor}'s (the CLI uses this to ask for passphrases).
-   */
-  readonly credentialsFor?: (host: SshConfigHost) => AuthProvider[];
-}
-
-/**
- * `ssh alias` as an Observable: resolves the host from ssh_config, follows its `ProxyJump`
- * chain (each hop resolved from the config too, with its own host-key policy and credentials),
- * verifies the host key as `StrictHostKeyChecking` says and authenticates with the agent and
- * identity files. Emits the Connection; unsubscribing closes the target and every hop.
- *
- * @example
- * ```ts
- * import { connectAlias, run } from 'rxssh';
- *
- * connectAlias('db').pipe(run('pg_isready')).subscribe((r) => console.log(r.stdout));
- * ```
- */
-export function connectAlias(alias: string, options: ConnectAliasConfig = {}): Observable<Connection> {
-  const target = fromSshConfig(alias, options);
-  const extra = options.credentials ?? [];
-  let via: Observable<Connection> | undefined;
-  for (const spec of target.proxyJump ? target.proxyJump.split(',') : []) {
-    const hopSpec = parseHostSpec(spec);
-    const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
-    const hopPolicy = hostKeyPolicyFor(hop);
-    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}), ...preferring(hopPolicy) }).pipe(
-      verifyHostKey(hopPolicy),
-      authenticate(...providersOf(hop, options), ...extra),
-    );
-  }
-  const policy = hostKeyPolicyFor(target);
-  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...preferring(policy) }).pipe(
-    verifyHostKey(policy),
-    authenticate(...providersOf(target, options), ...extra),
-  );
-}
-
-/** The key types the host's known_hosts files know, asked for first (as OpenSSH orders them). */
-function preferring(policy: HostKeyPolicy): Pick<ConnectConfig, 'preferredHostKeyTypes'> {
-  const lookup = knownKeyTypesOf(policy);
-  return lookup ? { preferredHostKeyTypes: async (host, port) => [...(await lookup(host, port))] } : {};
 }

@@ -1,0 +1,152 @@
+/**
+ * The credentials an ssh_config host gives, as OpenSSH offers them: the agent (or
+ * `IdentityAgent`), then each identity's certificate and key; encrypted keys with a passphrase
+ * source, unreadable ones reported.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { certificateFor } from '../auth/certificate.js';
+import { utils } from '../ssh2/index.js';
+import { agent, agentCertificate, privateKey, type AuthProvider } from '../auth/auth.js';
+import { type SshConfigHost } from './ssh-config.js';
+
+/**
+ * Options of {@link credentialsFor}: what a command line adds to a host's own identities.
+ *
+ * @example
+ * ```ts
+ * const config: CredentialsForConfig = { identities: ['./deploy_key'], passphrase: (file) => ask(`Passphrase for ${file}: `) };
+ * ```
+ */
+export interface CredentialsForConfig {
+  /** Identity files tried before the host's (`ssh -i`); one that is missing or not a key throws a TypeError. */
+  readonly identities?: readonly string[];
+  /** Certificate files to pair with the identities (besides `IDENTITY-cert.pub` and the host's `CertificateFile`s). */
+  readonly certificates?: readonly string[];
+  /** The agent's socket (default: `SSH_AUTH_SOCK`, read by `agent()`); `null`: no agent. */
+  readonly agentSocket?: string | null;
+  /**
+   * Passphrases of encrypted keys, asked when the key is first used (again, with the attempt
+   * number, while it is wrong: see `passphraseAttempts`); without it such keys are skipped.
+   */
+  readonly passphrase?: (file: string, attempt: number) => Promise<string>;
+  /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
+  readonly passphraseAttempts?: number;
+  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
+  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
+}
+
+/**
+ * Credential providers for a resolved host, in OpenSSH's order: the agent (unless
+ * `IdentitiesOnly`), then each identity file that exists (`config.identities` first), each
+ * preceded by its certificate when there is one (`IDENTITY-cert.pub`, a `CertificateFile`, or
+ * `config.certificates`; an encrypted key's is found through `IDENTITY.pub`). Encrypted keys
+ * need `config.passphrase`; without it they are skipped (`onSkip` says so).
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, credentialsFor, authenticate, password } from 'rxssh';
+ *
+ * authenticate(...credentialsFor(fromSshConfig('web')), password(() => ask('Password: ')));
+ * ```
+ */
+export function credentialsFor(host: SshConfigHost, config: CredentialsForConfig = {}): AuthProvider[] {
+  return scanCredentials(host, config).providers;
+}
+
+/** What {@link scanCredentials} found: the providers, and the identity files that gave some. */
+export interface CredentialScan {
+  /** The credentials to offer, in OpenSSH's order (agent, then each identity's certificate and key). */
+  readonly providers: AuthProvider[];
+  /** Whether the agent is among them. */
+  readonly agent: boolean;
+  /** Every identity file looked for, in order. */
+  readonly files: readonly string[];
+  /** The identity files that gave providers. */
+  readonly used: readonly string[];
+}
+
+/**
+ * {@link credentialsFor}, with what it looked at: every identity file looked for and those that
+ * gave credentials, to explain an authentication failure ("tried ~/.ssh/id_ed25519").
+ *
+ * @example
+ * ```ts
+ * import { fromSshConfig, scanCredentials } from 'rxssh';
+ *
+ * const scan = scanCredentials(fromSshConfig('web1'));
+ * console.log(`agent: ${scan.agent}, keys: ${scan.used.join(', ') || 'none'} of ${scan.files.join(', ')}`);
+ * ```
+ */
+export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
+  const explicit = config.identities ?? [];
+  // IdentityAgent in the config beats the caller's default socket, as in ssh.
+  const socket = host.identityAgent !== undefined ? host.identityAgent : config.agentSocket;
+  const useAgent = !host.identitiesOnly && socket !== null && socket !== '';
+  const providers: AuthProvider[] = useAgent ? [agentCertificate(socket ?? undefined), agent(socket ?? undefined)] : [];
+  const files = [...new Set([...explicit, ...host.identityFiles])];
+  const used: string[] = [];
+  for (const file of files) {
+    const given = explicit.includes(file);
+    if (!existsSync(file)) {
+      if (given) throw new TypeError(`${file}: no such file`);
+      continue;
+    }
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+      continue;
+    }
+    // Its certificate first, then the key itself, as OpenSSH offers them.
+    const certificate = identityCertificate(file, text, [...(config.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
+    if (isEncryptedKey(text)) {
+      const ask = config.passphrase;
+      if (!ask) {
+        config.onSkip?.(file, 'encrypted', 'no passphrase source');
+        continue;
+      }
+      const passphrase = (attempt: number): Promise<string> => ask(file, attempt);
+      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}) };
+      if (certificate) providers.push(privateKey(text, { ...unlock, certificate }));
+      providers.push(privateKey(text, unlock));
+      used.push(file);
+      continue;
+    }
+    try {
+      const plain = privateKey(text);
+      if (certificate) providers.push(privateKey(text, { certificate }));
+      providers.push(plain);
+      used.push(file);
+    } catch (err) {
+      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+      config.onSkip?.(file, 'unreadable', (err as Error).message);
+    }
+  }
+  return { providers, agent: useAgent, files, used };
+}
+
+function isEncryptedKey(text: Buffer): boolean {
+  const parsed = utils.parseKey(text);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+}
+
+/** The certificate among `files` for an identity: its public key from the key itself, or (encrypted) from `IDENTITY.pub`. */
+function identityCertificate(file: string, text: Buffer, files: readonly string[]): string | undefined {
+  for (const candidate of [text, readOptional(`${file}.pub`)]) {
+    if (candidate === undefined) continue;
+    const parsed = utils.parseKey(candidate);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error)) return certificateFor(key.getPublicSSH(), files, (f) => readOptional(f)?.toString('utf8'));
+  }
+  return undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}

@@ -11,7 +11,7 @@ import { register, sessionOf } from '../transport/registry.js';
 import { type AuthProvider } from './providers.js';
 
 export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthSkippedEvent, AuthEvent, CertificateSummary } from '../transport/transport.js';
-export { password, keyboardInteractive, type AuthContext, type AuthProvider, type Lazy } from './providers.js';
+export { password, keyboardInteractive, type AuthProvider, type Lazy } from './providers.js';
 export { privateKey, type PrivateKeyConfig } from './keys.js';
 export { agent, agentCertificate } from './agent.js';
 

@@ -13,7 +13,7 @@ import { checkNumber, MILLISECONDS } from '../util/check.js';
 import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize } from './types.js';
 import { ChannelRun, DEFAULT_STDIN_LIMIT, ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER } from './channel-run.js';
 
-export { SIGNALS, normalizeSignal, type ChannelConfig, type ChannelInfo, type ChannelKind, type ChannelRequest, type ExecChunk, type ExitInfo, type PtyConfig, type StdinChunk, type StdinSource, type TerminalSize } from './types.js';
+export { SIGNALS, normalizeSignal, type ChannelConfig, type ChannelInfo, type ChannelKind, type ExecChunk, type ExitInfo, type PtyConfig, type StdinChunk, type StdinSource, type TerminalSize } from './types.js';
 
 /**
  * A session channel as a duplex Subject: an `Observable<ExecChunk>` of its output and an

@@ -12,19 +12,9 @@ import { openChannel } from './channel-open.js';
 import { sftpRequestsReachable, watchSftpRequests, type ClientChannel, type SFTPWrapper } from '../ssh2/index.js';
 import { SftpSession } from '../sftp/sftp.js';
 import { ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
-import {
-  forwardDynamic,
-  forwardLocal,
-  forwardRemote,
-  forwardRemoteUnix,
-  type DynamicForwardConfig,
-  type DynamicForwardEvent,
-  type ForwardEvent,
-  type ForwardHost,
-  type LocalForwardConfig,
-  type RemoteForwardConfig,
-  type RemoteForwardEvent,
-} from '../forward/forwarding.js';
+import { forwardDynamic, forwardLocal } from '../forward/local.js';
+import { forwardRemote, forwardRemoteUnix } from '../forward/remote.js';
+import type { DynamicForwardConfig, DynamicForwardEvent, ForwardEvent, ForwardHost, LocalForwardConfig, RemoteForwardConfig, RemoteForwardEvent } from '../forward/types.js';
 import type { AuthEvent } from '../transport/transport.js';
 import { ChannelSubject, type ChannelConfig, type ChannelInfo } from '../channel/channel.js';
 import { runOn, type ExecResult, type RunConfig } from '../channel/run.js';

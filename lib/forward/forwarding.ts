@@ -7,6 +7,4 @@
  *
  * @module
  */
-export type { BindAddress, LocalForwardConfig, RemoteForwardConfig, DynamicForwardConfig, ForwardListening, LocalForwardConnection, DynamicForwardConnection, RemoteForwardConnection, ForwardEvent, DynamicForwardEvent, RemoteForwardEvent, ForwardHost } from './types.js';
-export { forwardLocal, forwardDynamic } from './local.js';
-export { forwardRemote, forwardRemoteUnix } from './remote.js';
+export type { BindAddress, LocalForwardConfig, RemoteForwardConfig, DynamicForwardConfig, ForwardListening, LocalForwardConnection, DynamicForwardConnection, RemoteForwardConnection, ForwardEvent, DynamicForwardEvent, RemoteForwardEvent } from './types.js';

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { TextDecoder } from 'node:util';
 import {
   catchError,
   defer,
@@ -31,182 +30,14 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from '../errors.js';
-import { OutputCapture } from '../channel/capture.js';
 import { within } from '../util/deadline.js';
-import { LineSplitter } from '../util/line-splitter.js';
+import { HostRun, type HostRunSink } from './host-run.js';
+import type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus } from './types.js';
+
+export type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus, HostTimings } from './types.js';
 import { labelOf, parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
 import { checkNumber, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER } from '../util/check.js';
 
-/**
- * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
- * exit status). `connection-error`: the SSH connection failed after it was set up (lost
- * mid-command, a channel refused, a protocol fault) — pssh's "ssh error" (exit code 4), not a
- * failure of the command. `lost`: the worker thread running the host died
- * ({@link WorkerLostError}); the command may have run and is not run again.
- *
- * @example
- * ```ts
- * import { fanOut, type HostStatus } from 'rxssh/fleet';
- *
- * const failed = (s: HostStatus) => s !== 'ok';
- * fanOut(hosts, pipeline).subscribe((r) => failed(r.status) && console.log(r.host, r.status));
- * ```
- */
-export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled' | 'lost';
-
-/**
- * When a host's run happened (milliseconds since the epoch, and its duration).
- *
- * @example
- * ```ts
- * import { fanOut } from 'rxssh/fleet';
- *
- * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, `${r.timings.durationMs} ms`));
- * ```
- */
-export interface HostTimings {
-  /** When its first attempt started (or when it was given up, if it never started). */
-  readonly startedAt: number;
-  /** When its result was decided. */
-  readonly endedAt: number;
-  /** `endedAt - startedAt`. */
-  readonly durationMs: number;
-}
-
-/**
- * The one result each host gets.
- *
- * @example
- * ```ts
- * import { fanOut } from 'rxssh/fleet';
- *
- * fanOut(hosts, pipeline).subscribe((r) => console.log(r.host, r.status, r.exitCode, r.timings.durationMs));
- * ```
- */
-export interface HostResult<T> {
-  /** Discriminator (in `events$`). */
-  readonly type: 'result';
-  /** The target. */
-  readonly target: LabelledTarget;
-  /** The target's label. */
-  readonly host: string;
-  /** How it ended. */
-  readonly status: HostStatus;
-  /** The last value the host's pipeline emitted, if any. */
-  readonly value: T | undefined;
-  /** The remote exit status, when the pipeline ran a command and it is known. */
-  readonly exitCode: number | null;
-  /** The signal that ended the remote command, or `null`. */
-  readonly signal: string | null;
-  /** Captured stdout (UTF-8), at most `capture` bytes. */
-  readonly stdout: string;
-  /** Captured stderr (UTF-8), at most `capture` bytes. */
-  readonly stderr: string;
-  /** True when output beyond `capture` bytes was dropped from `stdout`/`stderr`. */
-  readonly truncated: boolean;
-  /** The error that ended it, if it did not succeed. */
-  readonly error: unknown;
-  /** Attempts made (retries included); 0 when it never started. */
-  readonly attempts: number;
-  /** When it ran. */
-  readonly timings: HostTimings;
-}
-
-/**
- * A whole line of a host's output (never mixed with other hosts' partial lines).
- *
- * @example
- * ```ts
- * import { fanOut } from 'rxssh/fleet';
- *
- * fanOut(hosts, pipeline).lines$.subscribe((l) => console.log(`${l.host}${l.truncated ? ' (cut)' : ''}: ${l.line}`));
- * ```
- */
-export interface HostLine {
-  /** Discriminator (in `events$`). */
-  readonly type: 'line';
-  /** The target's label. */
-  readonly host: string;
-  /** Which stream it came from. */
-  readonly stream: 'stdout' | 'stderr';
-  /** The line, without its newline. */
-  readonly line: string;
-  /** The line was longer than `maxLineLength` and was cut there. */
-  readonly truncated: boolean;
-}
-
-/**
- * Progress of a fan-out run, after every change.
- *
- * @example
- * ```ts
- * import { fanOut } from 'rxssh/fleet';
- *
- * fanOut(hosts, pipeline).progress$.subscribe((p) => console.log(`${p.done}/${p.total}, ${p.inFlight} running`));
- * ```
- */
-export interface FanOutProgress {
-  /** Discriminator (in `events$`). */
-  readonly type: 'progress';
-  /** Hosts in the run. */
-  readonly total: number;
-  /** Hosts with a result. */
-  readonly done: number;
-  /** Results with status `ok`. */
-  readonly ok: number;
-  /** Results with any other status. */
-  readonly failed: number;
-  /** Hosts running now. */
-  readonly inFlight: number;
-}
-
-/**
- * Everything a run reports, in order.
- *
- * @example
- * ```ts
- * import { fanOut } from 'rxssh/fleet';
- *
- * fanOut(hosts, pipeline).events$.subscribe((e) => e.type === 'line' && console.log(`${e.host}: ${e.line}`));
- * ```
- */
-export type FanOutEvent<T> = HostResult<T> | HostLine | FanOutProgress;
-
-/**
- * Options of {@link fanOut}.
- *
- * @example
- * ```ts
- * import type { FanOutConfig } from 'rxssh/fleet';
- *
- * const config: FanOutConfig = { concurrency: 64, timeout: 30_000, deadline: 300_000, retries: 5 };
- * ```
- */
-export interface FanOutConfig {
-  /** Hosts running at once (default 32). */
-  readonly concurrency?: number;
-  /** Per-host time limit in ms, retries included; 0 = none (default 60 000). The host ends as `timeout`. */
-  readonly timeout?: number;
-  /** Time limit for the whole run in ms; hosts still running or waiting end as `timeout` (default none). */
-  readonly deadline?: number;
-  /**
-   * Retries of a connection that the server dropped before its banner or key exchange (sshd's
-   * `MaxStartups` does that under load), with jittered exponential backoff (default 5).
-   */
-  readonly retries?: number;
-  /** The first retry's delay in ms, doubled each time, ±50 % jitter (default 100). */
-  readonly retryDelay?: number;
-  /** Bytes of stdout and of stderr kept per host (default 1 MiB each). */
-  readonly capture?: number;
-  /**
-   * The longest line `lines$` carries, in characters (default 64 Ki): a longer one is cut there
-   * and marked `truncated`, the rest up to its newline dropped, so output without newlines costs
-   * bounded memory and linear time.
-   */
-  readonly maxLineLength?: number;
-  /** Aborting ends the run: hosts running or waiting end as `cancelled`, then it completes. */
-  readonly signal?: AbortSignal;
-}
 
 /**
  * Maps an error to a host status: host-key and auth failures, unreachable hosts (DNS, TCP,
@@ -241,25 +72,6 @@ function retriable(error: unknown): boolean {
     !(error instanceof ConnectError && (error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED');
 }
 
-interface Captured {
-  output: OutputCapture;
-  decoders: { stdout: TextDecoder; stderr: TextDecoder };
-  lines: { stdout: LineSplitter; stderr: LineSplitter };
-}
-
-function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: Uint8Array } {
-  return (
-    typeof value === 'object' && value !== null && 'stream' in value && 'data' in value &&
-    ((value as { stream: unknown }).stream === 'stdout' || (value as { stream: unknown }).stream === 'stderr') &&
-    (value as { data: unknown }).data instanceof Uint8Array
-  );
-}
-
-function isExecResult(value: unknown): value is { stdout: string | Uint8Array; stderr: string | Uint8Array; exitCode: number | null; signal: string | null } {
-  if (typeof value !== 'object' || value === null || !('exitCode' in value) || !('stdout' in value)) return false;
-  const stdout = (value as { stdout: unknown }).stdout;
-  return typeof stdout === 'string' || stdout instanceof Uint8Array;
-}
 
 /**
  * The Observable of a fan-out run's results, with its live side channels. Subscribing to it,
@@ -359,81 +171,21 @@ export function fanOut<T>(
     let started = 0;
     let done = 0;
     let ok = 0;
-    const running = new Set<HostRun>();
+    const running = new Set<HostRun<T>>();
     const progress = (): void => subscriber.next({ type: 'progress', total, done, ok, failed: done - ok, inFlight: running.size });
     const emitResult = (result: Omit<HostResult<T>, 'type'>): void => {
       done++;
       if (result.status === 'ok') ok++;
       subscriber.next({ type: 'result', ...result });
     };
-
-    /** One host's state: what it emitted, its output, its exit. Its run is an Observable (below). */
-    class HostRun {
-      readonly startedAt = Date.now();
-      attempts = 0;
-      finished = false;
-      value: T | undefined;
-      exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null };
-      readonly captured: Captured = {
-        output: new OutputCapture(capture),
-        decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
-        lines: {
-          stdout: new LineSplitter(maxLineLength, (line, truncated) => this.line('stdout', line, truncated)),
-          stderr: new LineSplitter(maxLineLength, (line, truncated) => this.line('stderr', line, truncated)),
-        },
-      };
-
-      constructor(readonly target: LabelledTarget) {}
-
-      observe(value: T): void {
-        this.value = value;
-        if (isChunk(value)) {
-          this.keep(value.stream, value.data);
-        } else if (isExecResult(value)) {
-          this.exit = { exitCode: value.exitCode, signal: value.signal };
-          this.keep('stdout', typeof value.stdout === 'string' ? Buffer.from(value.stdout) : value.stdout);
-          this.keep('stderr', typeof value.stderr === 'string' ? Buffer.from(value.stderr) : value.stderr);
-        }
-      }
-
-      keep(stream: 'stdout' | 'stderr', data: Uint8Array): void {
-        const c = this.captured;
-        c.output.keep(stream, data);
-        c.lines[stream].push(c.decoders[stream].decode(data, { stream: true }));
-      }
-
-      line(stream: 'stdout' | 'stderr', line: string, truncated: boolean): void {
-        subscriber.next({ type: 'line', host: this.target.label, stream, line, truncated });
-      }
-
-      /** Emits the host's one result (flushing its last partial lines first); later calls do nothing. */
-      finish(status: HostStatus, error: unknown): void {
-        if (this.finished) return;
-        this.finished = true;
-        running.delete(this);
-        for (const stream of ['stdout', 'stderr'] as const) {
-          const lines = this.captured.lines[stream];
-          lines.push(this.captured.decoders[stream].decode());
-          lines.end();
-        }
-        const endedAt = Date.now();
-        emitResult({
-          target: this.target,
-          host: this.target.label,
-          status,
-          value: this.value,
-          exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
-          signal: this.exit.signal,
-          stdout: this.captured.output.text('stdout'),
-          stderr: this.captured.output.text('stderr'),
-          truncated: this.captured.output.truncated,
-          error,
-          attempts: this.attempts,
-          timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },
-        });
+    const sink: HostRunSink<T> = {
+      line: (line) => subscriber.next(line),
+      finished: (run, result) => {
+        running.delete(run);
+        emitResult(result);
         progress();
-      }
-    }
+      },
+    };
 
     /**
      * One host: its pipeline, retried (with jittered exponential backoff) only when it failed
@@ -443,7 +195,7 @@ export function fanOut<T>(
     const host$ = (target: LabelledTarget): Observable<never> =>
       defer(() => {
         started++;
-        const run = new HostRun(target);
+        const run = new HostRun<T>(target, { capture, maxLineLength }, sink);
         running.add(run);
         let emitted = false;
         const attempts$ = defer(() => {

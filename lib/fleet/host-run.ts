@@ -1,0 +1,110 @@
+/**
+ * One host of a fan-out: what its pipeline emitted, its output kept (bounded) and split into
+ * lines as it arrives, its exit, and its one result. What a pipeline emits is read as: an
+ * `ExecChunk` (`{ stream, data }`, from `exec`) is output; an `ExecResult` (`{ stdout, stderr,
+ * exitCode, signal }`, from `run`) is a command's whole outcome; anything else is the host's
+ * value, kept as it is.
+ */
+import { TextDecoder } from 'node:util';
+import { OutputCapture } from '../channel/capture.js';
+import { LineSplitter } from '../util/line-splitter.js';
+import type { LabelledTarget } from '../config/target.js';
+import type { HostLine, HostResult, HostStatus } from './types.js';
+
+/** Where a host's lines and its result go. */
+export interface HostRunSink<T> {
+  line(line: HostLine): void;
+  finished(run: HostRun<T>, result: Omit<HostResult<T>, 'type'>): void;
+}
+
+interface Captured {
+  output: OutputCapture;
+  decoders: { stdout: TextDecoder; stderr: TextDecoder };
+  lines: { stdout: LineSplitter; stderr: LineSplitter };
+}
+
+export function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: Uint8Array } {
+  return (
+    typeof value === 'object' && value !== null && 'stream' in value && 'data' in value &&
+    ((value as { stream: unknown }).stream === 'stdout' || (value as { stream: unknown }).stream === 'stderr') &&
+    (value as { data: unknown }).data instanceof Uint8Array
+  );
+}
+
+function isExecResult(value: unknown): value is { stdout: string | Uint8Array; stderr: string | Uint8Array; exitCode: number | null; signal: string | null } {
+  if (typeof value !== 'object' || value === null || !('exitCode' in value) || !('stdout' in value)) return false;
+  const stdout = (value as { stdout: unknown }).stdout;
+  return typeof stdout === 'string' || stdout instanceof Uint8Array;
+}
+
+/** One host's state in a fan-out: what it emitted, its output (captured and as lines), its exit. */
+export class HostRun<T> {
+  readonly startedAt = Date.now();
+  attempts = 0;
+  finished = false;
+  value: T | undefined;
+  exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null };
+  readonly captured: Captured;
+
+  constructor(
+    readonly target: LabelledTarget,
+    limits: { readonly capture: number; readonly maxLineLength: number },
+    private readonly sink: HostRunSink<T>,
+  ) {
+    this.captured = {
+      output: new OutputCapture(limits.capture),
+      decoders: { stdout: new TextDecoder(), stderr: new TextDecoder() },
+      lines: {
+        stdout: new LineSplitter(limits.maxLineLength, (line, truncated) => this.line('stdout', line, truncated)),
+        stderr: new LineSplitter(limits.maxLineLength, (line, truncated) => this.line('stderr', line, truncated)),
+      },
+    };
+  }
+
+  observe(value: T): void {
+    this.value = value;
+    if (isChunk(value)) {
+      this.keep(value.stream, value.data);
+    } else if (isExecResult(value)) {
+      this.exit = { exitCode: value.exitCode, signal: value.signal };
+      this.keep('stdout', typeof value.stdout === 'string' ? Buffer.from(value.stdout) : value.stdout);
+      this.keep('stderr', typeof value.stderr === 'string' ? Buffer.from(value.stderr) : value.stderr);
+    }
+  }
+
+  keep(stream: 'stdout' | 'stderr', data: Uint8Array): void {
+    const c = this.captured;
+    c.output.keep(stream, data);
+    c.lines[stream].push(c.decoders[stream].decode(data, { stream: true }));
+  }
+
+  line(stream: 'stdout' | 'stderr', line: string, truncated: boolean): void {
+    this.sink.line({ type: 'line', host: this.target.label, stream, line, truncated });
+  }
+
+  /** Emits the host's one result (flushing its last partial lines first); later calls do nothing. */
+  finish(status: HostStatus, error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const lines = this.captured.lines[stream];
+      lines.push(this.captured.decoders[stream].decode());
+      lines.end();
+    }
+    const endedAt = Date.now();
+    this.sink.finished(this, {
+      target: this.target,
+      host: this.target.label,
+      status,
+      value: this.value,
+      exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
+      signal: this.exit.signal,
+      stdout: this.captured.output.text('stdout'),
+      stderr: this.captured.output.text('stderr'),
+      truncated: this.captured.output.truncated,
+      error,
+      attempts: this.attempts,
+      timings: { startedAt: this.startedAt, endedAt, durationMs: endedAt - this.startedAt },
+    });
+  }
+}

@@ -33,7 +33,7 @@ export interface UserAuthHost {
   readonly port: number;
   readonly username: string;
   /** True once the connection ended or failed: nothing more is asked. */
-  readonly finished: boolean;
+  isFinished(): boolean;
   /** The server asked for the first credential: the auth phase (and its deadline) begins. */
   enterAuth(): void;
   /** Ends the connection with this error. */
@@ -90,7 +90,7 @@ export class UserAuth {
 
   /** ssh2's `authHandler`: the previous attempt's answer, then the next credential. */
   onServerAsks(methodsLeft: string[] | null, partialSuccess: boolean, next: NextAuth): void {
-    if (this.#host.finished) return;
+    if (this.#host.isFinished()) return;
     this.#host.enterAuth();
     if (methodsLeft) this.methodsLeft = [...methodsLeft];
     if (this.#current) {
@@ -162,7 +162,7 @@ export class UserAuth {
           this.#host.fail(this.failure);
         },
         complete: () => {
-          if (!delivered && !this.#host.finished) this.#next(next);
+          if (!delivered && !this.#host.isFinished()) this.#next(next);
         },
       });
   }

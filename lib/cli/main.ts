@@ -78,19 +78,20 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
     }
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    // An optional peer (piscina for --workers, bullmq and ioredis for --queue) is not installed.
+    const missingPeer = (err as { code?: unknown }).code === 'ERR_SSH_MISSING_PEER';
     const message = err instanceof Error ? err.message : String(err);
     if (rest.includes('--json')) {
       // --json output stays pure NDJSON, errors included.
       out.stdout.write(`${JSON.stringify({ type: 'error', error: { code: usage ? 'usage' : 'error', message } })}\n`);
-      return usage || (err as { code?: unknown }).code === 'ERR_SSH_MISSING_PEER' ? EXIT.usage : EXIT.misc;
+      return usage || missingPeer ? EXIT.usage : EXIT.misc;
     }
     if (usage) {
       out.stderr.write(`rxssh: ${message}\n(rxssh ${command ?? ''} --help lists the options)\n`);
       return EXIT.usage;
     }
-    // An optional peer (piscina for --workers, bullmq and ioredis for --queue) is not installed:
-    // the message names it; like a usage error, nothing ran.
-    if ((err as { code?: unknown }).code === 'ERR_SSH_MISSING_PEER') {
+    // The message names the package; like a usage error, nothing ran.
+    if (missingPeer) {
       out.stderr.write(`rxssh: ${message}\n`);
       return EXIT.usage;
     }

@@ -18,7 +18,7 @@ export interface HostKeyGateHost {
   /** The ssh2 client (a certificate's signature check reaches into its key exchange). */
   readonly client: object;
   /** True once the connection ended or failed. */
-  readonly finished: boolean;
+  isFinished(): boolean;
   setPhase(phase: SshPhase): void;
   /** The key waits for the verify stage: tell the `connect()` subscriber. */
   offer(key: HostKeyInfo): void;
@@ -43,7 +43,7 @@ export class HostKeyGate {
   /** ssh2's `hostVerifier`. */
   onKey(key: Buffer, verify: (ok: boolean) => void): void {
     const h = this.#host;
-    if (h.finished) return verify(false);
+    if (h.isFinished()) return verify(false);
     if (keyTypeOf(key)?.endsWith('-cert-v01@openssh.com') && !this.#checkCertificateSignature(key)) {
       return this.#refuse(verify, new ProtocolError('The server sent a host certificate rxssh cannot check', { host: h.host, port: h.port, phase: 'kex' }));
     }
@@ -63,7 +63,7 @@ export class HostKeyGate {
   /** The verify stage's answer. `error` is what the pipeline fails with on reject. */
   answer(ok: boolean, error?: SshError): void {
     const h = this.#host;
-    if (h.finished) return;
+    if (h.isFinished()) return;
     const rejected = (): SshError => error ?? new HostKeyRejectedError('Host key rejected', this.hostKey?.fingerprint, { host: h.host, port: h.port, phase: 'host-key' });
     const verify = this.#verify;
     if (!verify) {

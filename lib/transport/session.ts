@@ -104,14 +104,10 @@ export class Session {
     this.#sink = sink;
     this.phase = isIP(settings.host) === 0 ? 'dns' : 'tcp';
     this.limiter = new Semaphore(settings.maxChannels);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the session's private state
-    const session = this;
-    const common = { host: settings.host, port: settings.port, fail: (error: SshError): void => this.#fail(error) };
+    // What the user-auth loop and the host-key gate see of the session.
+    const common = { host: settings.host, port: settings.port, isFinished: (): boolean => this.#finished, fail: (error: SshError): void => this.#fail(error) };
     this.#auth = new UserAuth({
       ...common,
-      get finished(): boolean {
-        return session.#finished;
-      },
       username: settings.username,
       enterAuth: () => {
         if (this.phase === 'auth') return;
@@ -121,9 +117,6 @@ export class Session {
     });
     this.#gate = new HostKeyGate({
       ...common,
-      get finished(): boolean {
-        return session.#finished;
-      },
       client: this.client,
       setPhase: (phase) => {
         this.phase = phase;

@@ -11,6 +11,7 @@ function host(): UserAuthHost & { failed: SshError[]; phases: number } {
     port: 22,
     username: 'ops',
     finished: false,
+    isFinished: () => h.finished,
     failed: [] as SshError[],
     phases: 0,
     enterAuth: () => void h.phases++,

@@ -18,6 +18,7 @@ function host(): HostKeyGateHost & { finished: boolean; offered: HostKeyInfo[]; 
     port: 2222,
     client: {},
     finished: false,
+    isFinished: () => h.finished,
     offered: [] as HostKeyInfo[],
     failed: [] as SshError[],
     phases: [] as SshPhase[],

@@ -17,6 +17,7 @@
 // ── transport ──────────────────────────────────────────────────────────────────────────────
 export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
 export { HostKeyOffer, Transport, type HostKeyInfo } from './transport/transport.js';
+export { HopPool, defaultHopPool, type HopPoolConfig, type HopPoolStats } from './transport/hop-pool.js';
 export {
   verifyHostKey,
   pinned,

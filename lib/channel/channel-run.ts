@@ -179,7 +179,7 @@ export class ChannelRun {
     this.config.closeObserver?.next(exit);
     if (this.#cutShort || (!this.exit && this.session.lost)) {
       const failure = this.session.failure;
-      this.output.error(connectionLost(failure, `Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec', failure)));
+      this.output.error(connectionLost(failure, `Connection lost while ${JSON.stringify(this.request.command)} ran`, this.#context('exec', failure), this.session.route));
       return;
     }
     if (this.config.check !== false && exit.exitCode !== 0) {

@@ -11,6 +11,7 @@ import { parseHostSpec } from './target.js';
 import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
 import { type ResolveAliasConfig, type SshConfigHost, fromSshConfig, hostKeyPolicyFor } from './ssh-config.js';
 import { credentialsFor } from './credentials.js';
+import { defaultHopPool, HopPool } from '../transport/hop-pool.js';
 
 /** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
 function providersOf(host: SshConfigHost, options: ConnectAliasConfig): AuthProvider[] {
@@ -41,13 +42,22 @@ export interface ConnectAliasConfig extends ResolveAliasConfig {
    * {@link credentialsFor}'s (the CLI uses this to ask for passphrases).
    */
   readonly credentialsFor?: (host: SshConfigHost) => AuthProvider[];
+  /**
+   * Where `ProxyJump` hop connections are shared: targets that go through the same hop (same
+   * resolved host, port, user, identities, known-hosts settings and hops before it, same
+   * `credentials` objects) log in to it once. Default {@link defaultHopPool} (one per process);
+   * `null`: every target makes its own chain.
+   */
+  readonly hopPool?: HopPool | null;
 }
 
 /**
  * `ssh alias` as an Observable: resolves the host from ssh_config, follows its `ProxyJump`
  * chain (each hop resolved from the config too, with its own host-key policy and credentials),
  * verifies the host key as `StrictHostKeyChecking` says and authenticates with the agent and
- * identity files. Emits the Connection; unsubscribing closes the target and every hop.
+ * identity files. Emits the Connection; unsubscribing closes the target and lets go of its hops.
+ * Hop connections are shared through `hopPool` (default {@link defaultHopPool}): a thousand
+ * targets behind one bastion log in to it once, each target one `direct-tcpip` channel.
  *
  * @example
  * ```ts
@@ -59,21 +69,60 @@ export interface ConnectAliasConfig extends ResolveAliasConfig {
 export function connectAlias(alias: string, options: ConnectAliasConfig = {}): Observable<Connection> {
   const target = fromSshConfig(alias, options);
   const extra = options.credentials ?? [];
+  const pool = options.hopPool === undefined ? defaultHopPool : options.hopPool;
+  if (pool !== null && !(pool instanceof HopPool)) throw new TypeError('connectAlias(): hopPool must be a HopPool or null');
   let via: Observable<Connection> | undefined;
+  let chain = '';
   for (const spec of target.proxyJump ? target.proxyJump.split(',') : []) {
     const hopSpec = parseHostSpec(spec);
-    const hop = fromSshConfig(hopSpec.host, { ...options, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
+    // The target's user (`user@alias`, `-l`) is not the hop's: as ssh, a hop's user is its spec's or its config's.
+    const hopOptions: ConnectAliasConfig = { ...options };
+    delete (hopOptions as { user?: string }).user;
+    const hop = fromSshConfig(hopSpec.host, { ...hopOptions, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
     const hopPolicy = hostKeyPolicyFor(hop);
-    via = connect({ ...hop, ...(hopSpec.port ? { port: hopSpec.port } : {}), ...(via ? { via } : {}), ...preferring(hopPolicy) }).pipe(
-      verifyHostKey(hopPolicy),
-      authenticate(...providersOf(hop, options), ...extra),
-    );
+    const port = hopSpec.port ?? hop.port ?? 22;
+    const before = via;
+    const open = (): Observable<Connection> =>
+      connect({ ...hop, port, ...(before ? { via: before } : {}), ...preferring(hopPolicy) }).pipe(verifyHostKey(hopPolicy), authenticate(...providersOf(hop, options), ...extra));
+    chain = hopKey(chain, hop, port, extra);
+    via = pool ? pool.share(chain, open) : open();
   }
   const policy = hostKeyPolicyFor(target);
   return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...preferring(policy) }).pipe(
     verifyHostKey(policy),
     authenticate(...providersOf(target, options), ...extra),
   );
+}
+
+/** Identities of credential objects, for hop keys: the same objects share a hop, others do not. */
+const credentialIds = new WeakMap<object, number>();
+let nextCredentialId = 0;
+
+/** What makes two hops the same login: where, as whom, with what, trusting what, after which hops. */
+function hopKey(before: string, hop: SshConfigHost, port: number, extra: readonly AuthProvider[]): string {
+  const ids = extra.map((p) => {
+    let id = credentialIds.get(p);
+    if (id === undefined) credentialIds.set(p, (id = ++nextCredentialId));
+    return id;
+  });
+  const r = hop.raw;
+  return JSON.stringify([
+    before,
+    hop.host,
+    port,
+    hop.username,
+    hop.identityFiles,
+    hop.certificateFiles,
+    hop.identitiesOnly,
+    hop.identityAgent ?? '',
+    hop.userKnownHostsFiles,
+    hop.globalKnownHostsFiles,
+    hop.strictHostKeyChecking,
+    r['hostkeyalias'] ?? '',
+    hop.revokedHostKeys ?? '',
+    hop.forwardAgent,
+    ids,
+  ]);
 }
 
 /** The key types the host's known_hosts files know, asked for first (as OpenSSH orders them). */

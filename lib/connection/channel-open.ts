@@ -27,6 +27,8 @@ export interface OpenPort {
   readonly lost: boolean;
   /** Why rxssh ended the connection, when it did. */
   readonly failure: SshError | undefined;
+  /** How the connection is reached when not directly (`jump host HOST:PORT`), for loss messages. */
+  readonly route: string | undefined;
   /** Milliseconds an open (with its request) may take; 0 for no limit. */
   readonly channelOpenTimeout: number;
   /** When a channel that held a slot last closed (ms since the epoch; written by the opener). */
@@ -90,7 +92,7 @@ export function openChannel<C>(port: OpenPort, spec: OpenSpec<C>): Observable<Op
     let release: Release = noop;
     let deadline: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
-    const lost = (cause?: unknown): SshError => connectionLost(port.failure, 'Connection lost while opening a channel', context(cause ?? port.failure));
+    const lost = (cause?: unknown): SshError => connectionLost(port.failure, 'Connection lost while opening a channel', context(cause ?? port.failure), port.route);
     const freeSlot = (): void => {
       const r = release;
       release = noop;

@@ -95,10 +95,12 @@ export function channelOpenFailure(what: string, err: (Error & { reason?: unknow
 /**
  * The error for work cut off by a lost connection: the typed error rxssh ended the connection
  * with (a host key changed at re-key, keepalive gave up, a protocol fault), or else
- * `ConnectionLostError` (the peer went away).
+ * `ConnectionLostError` (the peer went away), naming the `route` (`jump host HOST:PORT`) when the
+ * connection went through one.
  */
-export function connectionLost(failure: SshError | undefined, message: string, context: SshErrorContext): SshError {
-  return failure !== undefined && !(failure instanceof ConnectionLostError) ? failure : new ConnectionLostError(message, context);
+export function connectionLost(failure: SshError | undefined, message: string, context: SshErrorContext, route?: string): SshError {
+  if (failure !== undefined && !(failure instanceof ConnectionLostError)) return failure;
+  return new ConnectionLostError(route ? `${message} (through ${route})` : message, context);
 }
 
 /** An operation asked of (or cut off by) a connection that has closed. */

@@ -84,6 +84,8 @@ export class Session {
   lost = false;
   /** Why the connection was ended, when rxssh ended it (a rejected re-key, a dead peer, …). */
   failure: SshError | undefined;
+  /** How the server is reached when not directly (`jump host HOST:PORT`), named in loss errors. */
+  route: string | undefined;
 
   readonly #settings: SessionSettings;
   readonly #sink: SessionSink;
@@ -245,10 +247,18 @@ export class Session {
         dropVia();
       }, 1000);
       this.#graceTimer.unref();
-      socket.once('close', () => {
+      const done = (): void => {
         clearTimeout(this.#graceTimer);
         dropVia();
-      });
+      };
+      socket.once('close', done);
+      // Through a jump host, our DISCONNECT and EOF are in the hop connection's queue once the
+      // channel's writable side has finished: the channel can close, and its place in a shared
+      // hop be taken, without the round trip to the target and back.
+      if (this.#via) {
+        if (socket.writableFinished) done();
+        else socket.once('finish', done);
+      }
     };
     if (this.limiter.inUse === 0) return finish();
     waiting.timer = setTimeout(finish, CANCEL_GRACE_MS);
@@ -272,10 +282,14 @@ export class Session {
     };
     if (s.via) {
       this.#via = throughHop(s.via, plan, {
-        stream: (stream) => this.#startSsh(stream, noop),
+        stream: (stream, hop) => {
+          this.route = `jump host ${hop.host}:${hop.port}`;
+          this.#startSsh(stream, noop);
+        },
         error: (err) => this.#fail(err instanceof SshError ? err : fromSsh2Error(err, this.#errorState())),
-        closed: () => {
-          if (!this.lost) this.#fail(new ConnectionLostError('The jump host connection closed', { host: s.host, port: s.port, phase: this.phase }));
+        closed: (hop) => {
+          const which = hop ? ` ${hop.host}:${hop.port}` : '';
+          if (!this.lost) this.#fail(new ConnectionLostError(`The connection to jump host${which} closed`, { host: s.host, port: s.port, phase: this.phase }));
         },
       });
       // A hop that failed while it was being subscribed to ended the session before #via was set.

@@ -6,7 +6,7 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Subscription, type Observable } from 'rxjs';
-import { ConnectError, ProtocolError } from '../errors.js';
+import { ConnectError, ConnectionLostError, ProtocolError } from '../errors.js';
 import { slabReads } from './socket-reads.js';
 
 /** A jump host as a connection uses it (a `Connection` fits): where it is, and a channel through it. */
@@ -55,12 +55,12 @@ export function openSocket(plan: StreamPlan): { socket: Socket; detach: () => vo
 
 /** What a connection through a hop hears. */
 export interface HopListener {
-  /** The `direct-tcpip` channel to the target. */
-  stream(stream: Duplex): void;
+  /** The `direct-tcpip` channel to the target, through `hop`. */
+  stream(stream: Duplex, hop: Hop): void;
   /** The hop failed (its own typed error), or the channel could not be opened (`ConnectError` naming the hop; a hostile hop's `ProtocolError` as it is). */
   error(error: unknown): void;
-  /** The hop's connection ended. */
-  closed(): void;
+  /** The hop's connection ended (`hop`: the one the stream went through, if it was up). */
+  closed(hop: Hop | undefined): void;
 }
 
 /**
@@ -69,6 +69,7 @@ export interface HopListener {
  */
 export function throughHop(via: Observable<Hop>, plan: StreamPlan, listener: HopListener): Subscription {
   let started = false;
+  let streaming: Hop | undefined;
   let forward: Subscription | undefined;
   // The channel first, then the hop's connection.
   const both = new Subscription(() => {
@@ -81,8 +82,9 @@ export function throughHop(via: Observable<Hop>, plan: StreamPlan, listener: Hop
       started = true;
       forward = hop.forwardOut(plan.host, plan.port).subscribe({
         next: (stream) => {
+          streaming = hop;
           plan.onConnected();
-          listener.stream(stream);
+          listener.stream(stream, hop);
         },
         error: (err: unknown) =>
           listener.error(
@@ -92,9 +94,15 @@ export function throughHop(via: Observable<Hop>, plan: StreamPlan, listener: Hop
           ),
       });
     },
-    // A failure at the jump host is reported as it is: its host and port name the hop.
-    error: (err: unknown) => listener.error(err),
-    complete: () => listener.closed(),
+    // A failure at the jump host before the target's stream is up is reported as it is (its
+    // host and port name the hop); a hop lost under a running target is the target's loss.
+    error: (err: unknown) =>
+      listener.error(
+        streaming
+          ? new ConnectionLostError(`The connection to jump host ${streaming.host}:${streaming.port} was lost`, { host: plan.host, port: plan.port, phase: 'connection', cause: err })
+          : err,
+      ),
+    complete: () => listener.closed(streaming),
   });
   return both;
 }

@@ -13,6 +13,7 @@ function fakePort(limit = 2, openMs = 1000): OpenPort & { sent: Array<(err: Open
     closed: false,
     lost: false,
     failure: undefined,
+    route: undefined,
     channelOpenTimeout: openMs,
     lastChannelClosedAt: 0,
     sent: [],

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
+import { bastionBench } from './bastion.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { fanOutInstructionsBench } from './fanout-instructions.js';
 import { sftpBench } from './sftp.js';
@@ -46,6 +47,7 @@ const PARTS: Record<string, Part> = {
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
   startup: (s) => startupBench(s, quick ? 5 : 21),
+  bastion: (s) => bastionBench(s, quick ? 100 : 300, quick ? 1 : 5),
   scale: (s) => scaleBench(s, quick ? [200] : [300, 1000], quick ? 1 : 3),
 };
 
@@ -353,6 +355,19 @@ Redis bound comes close to one runner's figure, more runners need more Redis too
 2-core machine sshd shares the cores with the clients, so none of the three modes can be faster
 in wall time than sshd lets it be; the CPU columns are what moves to other cores or machines.
 
+## 9. Targets behind a bastion (ProxyJump)
+
+N targets behind one bastion: a second sshd with stock \`MaxStartups 10:30:100\` and the
+target sshd behind it, every target an ssh_config alias with \`ProxyJump bastion\`, 50 at once.
+Each client is a whole process on the compiled library (pssh runs \`ssh -F CONFIG\`, so OpenSSH
+builds its own \`-J\` chain per target); the runs alternate, each repetition starting with
+another client. "shared hop" is \`connectAlias\` as it is (the default hop pool: one bastion
+connection, every target a \`direct-tcpip\` channel on it); "chain per target" is the same
+program with \`hopPool: null\`, which is what \`connectAlias\` did before: one bastion login per
+target. Both retry a refused connection up to 8 times (100 ms apart), so the chains finish
+despite the drops; logins and drops are counted in the bastion's log, one figure per run.
+
+${table('bastion')}
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

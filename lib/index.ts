@@ -16,6 +16,7 @@
 
 // ── transport ──────────────────────────────────────────────────────────────────────────────
 export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
+export type { ProxyStderr } from './transport/proxy-command.js';
 export { HostKeyOffer, Transport, type HostKeyInfo } from './transport/transport.js';
 export { HopPool, defaultHopPool, type HopPoolConfig, type HopPoolStats } from './transport/hop-pool.js';
 export {
@@ -164,6 +165,7 @@ export {
   ExitStatusError,
   ConnectionLostError,
   ProtocolError,
+  ProxyCommandError,
   SshConfigError,
   Ssh2CompatibilityError,
   HostKeyUnknownError,

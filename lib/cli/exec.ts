@@ -123,7 +123,8 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
   const pty = ttys >= 2 || (ttys === 1 && io.stdinIsTTY);
   if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
-  const o = hostOptions(values, io);
+  // A ProxyCommand's stderr is the user's to see, as with ssh.
+  const o = { ...hostOptions(values, io), proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk) };
   const target = usageSpec(spec);
   // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
   const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;

@@ -31,6 +31,8 @@ export interface HostOptions {
   readonly secrets: SecretSources;
   /** `-v`: say more about failures on stderr. */
   readonly verbose: boolean;
+  /** Where a ProxyCommand's stderr goes (`rxssh exec`: this stderr, as ssh); otherwise only into its errors. */
+  readonly proxyStderr?: (chunk: Buffer) => void;
 }
 
 export const HOST_OPTIONS = {
@@ -122,6 +124,7 @@ export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Se
     home: o.home,
     ...(target.username ? { user: target.username } : {}),
     ...(target.port ? { port: target.port } : {}),
+    ...(o.proxyStderr ? { proxyStderr: o.proxyStderr } : {}),
     credentialsFor: (host) => {
       const found = hostCredentials(host, secrets);
       lookedFor = found.lookedFor;

@@ -11,7 +11,9 @@ import { parseHostSpec } from './target.js';
 import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
 import { type ResolveAliasConfig, type SshConfigHost, fromSshConfig, hostKeyPolicyFor } from './ssh-config.js';
 import { credentialsFor } from './credentials.js';
+import { SshConfigError } from '../errors.js';
 import { defaultHopPool, HopPool } from '../transport/hop-pool.js';
+import type { ProxyStderr } from '../transport/proxy-command.js';
 
 /** The credentials of a host: the caller's choice, or {@link credentialsFor}; never none (an empty list offers nothing, so the failure can say what the server allows). */
 function providersOf(host: SshConfigHost, options: ConnectAliasConfig): AuthProvider[] {
@@ -49,6 +51,8 @@ export interface ConnectAliasConfig extends ResolveAliasConfig {
    * `null`: every target makes its own chain.
    */
   readonly hopPool?: HopPool | null;
+  /** Where the stderr of a `ProxyCommand` (the target's or a hop's) goes besides its errors: see `ConnectConfig.proxyStderr`. */
+  readonly proxyStderr?: ProxyStderr;
 }
 
 /**
@@ -82,13 +86,16 @@ export function connectAlias(alias: string, options: ConnectAliasConfig = {}): O
     const hopPolicy = hostKeyPolicyFor(hop);
     const port = hopSpec.port ?? hop.port ?? 22;
     const before = via;
+    if (before && hop.proxyCommand !== undefined) {
+      throw new SshConfigError(`ProxyJump hop ${hopSpec.host} has a ProxyCommand of its own after another hop: rxssh cannot chain the two`, 'proxycommand', String(hop.raw['proxycommand'] ?? ''), { host: hop.host, port, phase: 'config' });
+    }
     const open = (): Observable<Connection> =>
-      connect({ ...hop, port, ...(before ? { via: before } : {}), ...preferring(hopPolicy) }).pipe(verifyHostKey(hopPolicy), authenticate(...providersOf(hop, options), ...extra));
+      connect({ ...hop, port, ...(before ? { via: before } : {}), ...stderrOf(options), ...preferring(hopPolicy) }).pipe(verifyHostKey(hopPolicy), authenticate(...providersOf(hop, options), ...extra));
     chain = hopKey(chain, hop, port, extra);
     via = pool ? pool.share(chain, open) : open();
   }
   const policy = hostKeyPolicyFor(target);
-  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...preferring(policy) }).pipe(
+  return connect({ ...target, ...(options.port ? { port: options.port } : {}), ...(via ? { via } : {}), ...stderrOf(options), ...preferring(policy) }).pipe(
     verifyHostKey(policy),
     authenticate(...providersOf(target, options), ...extra),
   );
@@ -121,8 +128,13 @@ function hopKey(before: string, hop: SshConfigHost, port: number, extra: readonl
     r['hostkeyalias'] ?? '',
     hop.revokedHostKeys ?? '',
     hop.forwardAgent,
+    hop.proxyCommand ?? '',
     ids,
   ]);
+}
+
+function stderrOf(options: ConnectAliasConfig): Pick<ConnectConfig, 'proxyStderr'> {
+  return options.proxyStderr !== undefined ? { proxyStderr: options.proxyStderr } : {};
 }
 
 /** The key types the host's known_hosts files know, asked for first (as OpenSSH orders them). */

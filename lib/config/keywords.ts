@@ -40,7 +40,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['serveraliveinterval', honoured],
   ['serveralivecountmax', honoured],
   ['tag', honoured],
-  ['proxycommand', refused('rxssh cannot run a ProxyCommand yet: it would connect directly, bypassing the path you set', NONE)],
+  ['proxycommand', honoured],
   ['bindaddress', refused('rxssh does not bind the local end of its connections', NONE)],
   ['bindinterface', refused('rxssh does not bind the local end of its connections', NONE)],
   ['addressfamily', refused('rxssh resolves names with every address family', /^any$/i)],

@@ -116,11 +116,26 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
     if (!active) continue;
     if (args.length === 0) throw new ConfigSyntaxError(`${keyword}: missing argument`, origin);
     const value: ConfigValue = { args: commandKeyword(keyword) ? [rest] : args, origin };
+    if (shadowedProxy(pass.values, keyword)) continue;
     const seen = pass.values.get(keyword);
     if (LISTS.has(keyword)) {
       if (!pass.final || !seen?.some((v) => v.origin === origin)) pass.values.set(keyword, [...(seen ?? []), value]);
     } else if (!seen) pass.values.set(keyword, [value]);
   }
+}
+
+/**
+ * ProxyJump and ProxyCommand exclude each other as in ssh's readconf.c: whichever comes first
+ * wins; `ProxyCommand none` also keeps a later ProxyJump out, `ProxyJump none` does not keep out
+ * a later ProxyCommand (as `ssh -G` shows).
+ */
+function shadowedProxy(values: ReadonlyMap<string, readonly ConfigValue[]>, keyword: string): boolean {
+  if (keyword === 'proxyjump') return values.has('proxycommand');
+  if (keyword === 'proxycommand') {
+    const jump = values.get('proxyjump')?.[0]?.args[0];
+    return jump !== undefined && jump.toLowerCase() !== 'none';
+  }
+  return false;
 }
 
 /** Keywords whose value is the rest of the line as written (a command). */

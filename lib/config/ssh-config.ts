@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
+import { expandProxyCommand } from './proxy-tokens.js';
 import { SshConfigError } from '../errors.js';
 import { type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
@@ -82,6 +83,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly identitiesOnly: boolean;
   /** `ProxyJump` as written (`host1,user@host2:port`), or undefined. */
   readonly proxyJump: string | undefined;
+  /** `ProxyCommand` with its tokens expanded (undefined for none); `connect()` runs it. */
+  readonly proxyCommand?: string;
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
@@ -215,6 +218,13 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const identityAgent = agentOf(first('identityagent'), expand);
   const revokedRaw = first('revokedhostkeys');
   const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
+  const proxyValue = resolved.get('proxycommand')?.[0];
+  let proxyCommand: string | undefined;
+  if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
+    const expanded = expandProxyCommand(proxyValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home });
+    if (expanded instanceof Error) throw context('proxycommand', proxyValue.origin, expanded.message);
+    proxyCommand = expanded;
+  }
   return {
     alias,
     host: hostname,
@@ -233,6 +243,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     forwardAgent: yes(first('forwardagent')),
     ...(identityAgent !== undefined ? { identityAgent } : {}),
     ...(revokedHostKeys !== undefined ? { revokedHostKeys } : {}),
+    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
     raw,
     ...(env ? { env } : {}),
     ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),

@@ -89,6 +89,41 @@ export class SshConfigError extends SshError {
 }
 
 /**
+ * The `ProxyCommand` that carries the connection failed: it could not be started, or it exited
+ * (before the server's banner, or under an established connection). Carries its exit status or
+ * signal and the last lines it wrote to stderr.
+ *
+ * @example
+ * ```ts
+ * import { ProxyCommandError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof ProxyCommandError) console.log(err.exitCode, err.stderr); // 255 'ssh: connect to host bastion port 22: Connection refused'
+ * };
+ * ```
+ */
+export class ProxyCommandError extends SshError {
+  override readonly name = 'ProxyCommandError' as const;
+  readonly code = 'ERR_SSH_PROXY_COMMAND' as const;
+  /** The command as run (tokens expanded). */
+  readonly command: string;
+  /** Its exit status, or null when a signal ended it or it never started. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, or null. */
+  readonly signal: string | null;
+  /** The last lines it wrote to stderr (at most 2 KiB). */
+  readonly stderr: string;
+
+  constructor(message: string, command: string, exitCode: number | null, signal: string | null, stderr: string, context: SshErrorContext) {
+    super(stderr ? `${message}: ${stderr.trim().split('\n').at(-1) ?? ''}` : message, context);
+    this.command = command;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderr = stderr;
+  }
+}
+
+/**
  * The peer broke the SSH protocol (bad packet, no common algorithm, malformed banner, …).
  *
  * @example

@@ -1,7 +1,7 @@
 /** Errors as data and back: the class of every SshError by name, for worker threads and Redis. */
 import { type SshError, type ErrorData } from './base.js';
 import { HostKeyRejectedError, HostKeyUnknownError, HostKeyMismatchError, HostKeyRevokedError, HostCertificateError } from './host-key.js';
-import { ConnectError, TimeoutError, ConnectionLostError, SshConfigError, ProtocolError, Ssh2CompatibilityError, MissingPeerError } from './connection.js';
+import { ConnectError, TimeoutError, ConnectionLostError, SshConfigError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, MissingPeerError } from './connection.js';
 import { AuthenticationError } from './auth.js';
 import { ChannelOpenError, ExitStatusError, StdinOverflowError, SftpError, ChannelClosedError } from './channel.js';
 import { WorkerLostError, QueueError } from './fleet.js';
@@ -28,6 +28,7 @@ const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> 
   QueueError,
   HostCertificateError,
   MissingPeerError,
+  ProxyCommandError,
 };
 
 /**

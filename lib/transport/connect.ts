@@ -8,6 +8,7 @@ import { isObservable, Observable } from 'rxjs';
 import type { Connection } from '../connection/connection.js';
 import { warnIfNoNativeCrypto, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { Session, type SessionSettings } from './session.js';
+import type { ProxyStderr } from './proxy-command.js';
 import { HostKeyOffer } from './transport.js';
 import { register, registerRetry } from './registry.js';
 import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
@@ -146,6 +147,18 @@ export interface ConnectConfig {
    */
   readonly via?: Observable<Connection>;
   /**
+   * ssh_config's `ProxyCommand`: reach the server through this command's stdin and stdout
+   * (`ssh -W %h:%p bastion`, `aws ssm start-session …`, `nc -X connect -x proxy:3128 %h %p`),
+   * run as `$SHELL -c 'exec COMMAND'` like ssh runs it; tokens are not expanded here
+   * (`connectAlias` expands them from the config). The command is stopped (its whole process
+   * group) when the connection ends, fails or is unsubscribed; one that exits before the server's
+   * banner fails the connection with `ProxyCommandError` (its exit status and last stderr lines).
+   * Not with `via`.
+   */
+  readonly proxyCommand?: string;
+  /** Where the ProxyCommand's stderr goes besides the tail kept for errors: `'inherit'` (this process's stderr), or a function per chunk. Default: only kept. */
+  readonly proxyStderr?: ProxyStderr;
+  /**
    * Agent forwarding: the agent socket to offer the server (`true` = `SSH_AUTH_SOCK`), like
    * `ssh -A`. Only to hosts you trust: their root can use your keys while you are connected.
    */
@@ -220,6 +233,11 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
   const port = checkNumber('connect(): port', config.port ?? 22, PORT);
   const maxChannels = checkNumber('connect(): maxChannels', config.maxChannels ?? 8, POSITIVE_INTEGER);
   if (config.via !== undefined && !isObservable(config.via)) throw new TypeError('connect(): via must be an Observable<Connection>');
+  if (config.proxyCommand !== undefined) {
+    checkString('connect(): proxyCommand', config.proxyCommand);
+    if (config.via !== undefined) throw new TypeError('connect(): give via (ProxyJump) or proxyCommand, not both');
+  }
+  if (config.proxyStderr !== undefined && config.proxyStderr !== 'inherit' && typeof config.proxyStderr !== 'function') throw new TypeError("connect(): proxyStderr must be 'inherit' or a function");
   const t = config.timeouts ?? {};
   const k = config.keepalive ?? {};
   const countMax = checkNumber('connect(): keepalive.countMax', k.countMax ?? 3, NON_NEGATIVE_INTEGER);
@@ -241,6 +259,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     algorithms: algorithmsFor(config),
     requireStrictKex: config.requireStrictKex === true,
     via: config.via,
+    proxy: config.proxyCommand !== undefined ? { command: config.proxyCommand, ...(config.proxyStderr !== undefined ? { stderr: config.proxyStderr } : {}) } : undefined,
     forwardAgent:
       config.forwardAgent === true ? process.env['SSH_AUTH_SOCK'] : typeof config.forwardAgent === 'string' ? config.forwardAgent : undefined,
     env: environment(config.env),

@@ -15,13 +15,14 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signalsReachable, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated, Client, type AuthenticationType, type Ssh2ConnectConfig } from '../ssh2/index.js';
-import { ConnectionLostError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { ConnectionLostError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import type { AuthEvent, HostKeyInfo } from './transport.js';
 import { fromSsh2Error } from '../ssh2/errors-map.js';
 import { Semaphore } from '../util/semaphore.js';
 import { UserAuth, type CredentialSource, type NextAuth } from '../auth/userauth.js';
 import { HostKeyGate } from './host-key-gate.js';
 import { guardBanner, openSocket, throughHop, type Hop, type StreamPlan } from './socket.js';
+import { throughCommand, type ProxyExit, type ProxyStderr } from './proxy-command.js';
 
 export type { CredentialSource, Hop };
 
@@ -49,6 +50,8 @@ export interface SessionSettings {
   readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
   /** A jump host's connection to tunnel through (ProxyJump). */
   readonly via: Observable<Hop> | undefined;
+  /** A command whose stdio carries the connection (ProxyCommand). */
+  readonly proxy: { readonly command: string; readonly stderr?: ProxyStderr } | undefined;
   /** The agent socket to forward, if any. */
   readonly forwardAgent: string | undefined;
   /** Environment variables sent on every session channel (ssh_config SetEnv/SendEnv). */
@@ -255,7 +258,7 @@ export class Session {
       // Through a jump host, our DISCONNECT and EOF are in the hop connection's queue once the
       // channel's writable side has finished: the channel can close, and its place in a shared
       // hop be taken, without the round trip to the target and back.
-      if (this.#via) {
+      if (this.#via && !this.#settings.proxy) {
         if (socket.writableFinished) done();
         else socket.once('finish', done);
       }
@@ -296,8 +299,39 @@ export class Session {
       if (this.#finished) this.#via.unsubscribe();
       return;
     }
+    if (s.proxy) {
+      const proxy = s.proxy;
+      this.route = `ProxyCommand ${JSON.stringify(proxy.command)}`;
+      this.#via = throughCommand(proxy.command, plan, { stream: (stream) => this.#startSsh(stream, noop), ended: (exit) => this.#proxyEnded(proxy.command, exit) }, proxy.stderr);
+      if (this.#finished) this.#via.unsubscribe();
+      return;
+    }
     const { socket, detach } = openSocket(plan);
     this.#startSsh(socket, detach);
+  }
+
+  /**
+   * The ProxyCommand ended by itself: before the banner (or with a failure status) that is why
+   * the connection failed; a clean exit under an established connection is its end.
+   */
+  #proxyEnded(command: string, exit: ProxyExit): void {
+    if (this.#finished) return;
+    const early = this.phase === 'dns' || this.phase === 'tcp' || this.phase === 'banner';
+    if (!early && exit.exitCode === 0) return; // the stream's end closes the connection
+    const how = exit.spawnError
+      ? `could not be started (${exit.spawnError.message})`
+      : exit.signal !== null
+        ? `was killed by ${exit.signal}`
+        : `exited with status ${String(exit.exitCode)}`;
+    const when = early ? ' before the SSH banner' : '';
+    this.#fail(
+      new ProxyCommandError(`ProxyCommand ${JSON.stringify(command)} ${how}${when}`, command, exit.exitCode, exit.signal, exit.stderr, {
+        host: this.host,
+        port: this.port,
+        phase: early ? 'banner' : this.phase,
+        ...(exit.spawnError ? { cause: exit.spawnError } : {}),
+      }),
+    );
   }
 
   /** ssh2's algorithms option: the settings', with host-key algorithms of known key types first. */

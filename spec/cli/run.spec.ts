@@ -383,7 +383,7 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
     const harmless = ['-O', 'LogLevel=ERROR', '-O', 'Compression=yes', '-O', 'ProxyCommand=none', '-O', 'RequestTTY=no'];
     expect(await main(['run', '-H', 'alias-of-1', '-O', 'HostName=127.0.0.1', '-O', `Port=${s.port}`, '-O', 'User ops', '-O', `UserKnownHostsFile=${knownHostsFile}`, ...harmless, '--identity', keyFile, 'echo', 'ok'], io)).toBe(0);
     for (const [option, said] of [
-      ['ProxyCommand=ssh -W %h:%p bastion', /-O ProxyCommand=ssh -W %h:%p bastion: rxssh cannot run a ProxyCommand/],
+      ['RemoteCommand=uptime', /-O RemoteCommand=uptime: rxssh runs the command it is given/],
       ['LocalForward=8080 localhost:80', /-O LocalForward=8080 localhost:80: rxssh does not set up forwards/],
       ['Ciphers=aes128-cbc', /-O Ciphers=aes128-cbc: rxssh negotiates its own ciphers/],
       ['NoSuchOption=1', /-O NoSuchOption=1: not an ssh_config keyword/],

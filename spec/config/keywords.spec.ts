@@ -41,7 +41,7 @@ function sshG(file: string, host: string): Map<string, string[]> {
 
 describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   it.each([
-    ['ProxyCommand ssh -W %h:%p bastion', 'proxycommand', /rxssh cannot run a ProxyCommand/],
+    ['ProxyCommand ssh -W %h:%p %x', 'proxycommand', /unknown token %x in ProxyCommand/],
     ['RemoteCommand uptime', 'remotecommand', /RemoteCommand/],
     ['RequestTTY force', 'requesttty', /terminal/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
@@ -83,7 +83,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   it('an -O/extra line rxssh cannot honour is refused as coming from the command line', () => {
     const err = (() => {
       try {
-        fromSshConfig('web', { file: null, extra: ['ProxyCommand nc %h %p'] });
+        fromSshConfig('web', { file: null, extra: ['LocalForward 8080 db:80'] });
       } catch (e) {
         return e as SshConfigError;
       }
@@ -122,6 +122,44 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   });
 });
 
+describe('ProxyCommand as ssh reads it', () => {
+  it('ProxyJump and ProxyCommand: whichever comes first wins, ProxyCommand none keeps ProxyJump out — as ssh -G says', () => {
+    const file = config(
+      [
+        'Host a\n  ProxyJump b\n  ProxyCommand nc %h %p',
+        'Host c\n  ProxyCommand nc %h %p\n  ProxyJump b',
+        'Host d\n  ProxyCommand none',
+        'Host d e\n  ProxyJump b',
+        'Host f\n  ProxyJump none',
+        'Host f g\n  ProxyCommand nc x %%',
+        'Host h\n  HostName h.example\n  Port 2222\n  User ops\n  ProxyCommand ssh -W %h:%p -l %r %n.via',
+        '',
+      ].join('\n'),
+    );
+    for (const alias of ['a', 'c', 'd', 'e', 'f', 'g', 'h']) {
+      const ours = fromSshConfig(alias, { file, home: dir });
+      const theirs = sshG(file, alias);
+      expect({ alias, jump: ours.proxyJump ?? null }).toEqual({ alias, jump: theirs.get('proxyjump')?.[0] ?? null });
+      // ssh -G prints the command as written; rxssh expands it to run it.
+      expect({ alias, command: ours.proxyCommand === undefined ? null : 'set' }).toEqual({ alias, command: theirs.has('proxycommand') ? 'set' : null });
+    }
+    expect(fromSshConfig('h', { file, home: dir }).proxyCommand).toBe('ssh -W h.example:2222 -l ops h.via');
+    expect(fromSshConfig('g', { file, home: dir }).proxyCommand).toBe('nc x %');
+  });
+
+  it('tokens: %h %p %r %n %% and %C %L %l %u %d; another token is refused with FILE:LINE', () => {
+    const file = config('Host web\n  HostName 10.0.0.5\n  ProxyCommand run %u %d %L %l %C\nHost bad\n  ProxyCommand nc %h %p %j\n');
+    const web = fromSshConfig('web', { file, home: dir, localUser: 'me' });
+    const [, u, d, short, long, hash] = (web.proxyCommand ?? '').split(' ');
+    expect({ u, d }).toEqual({ u: 'me', d: dir });
+    expect(long?.startsWith(short ?? '?')).toBe(true);
+    expect(hash).toMatch(/^[0-9a-f]{40}$/);
+    const err = refusedBy(file, 'bad');
+    expect(err).toMatchObject({ keyword: 'proxycommand', origin: `${file}:5` });
+    expect(err.message).toContain('unknown token %j');
+  });
+});
+
 describe('ssh_config as ssh -G reads it', () => {
   it('Include inside a Host block applies only to that block; its own Host lines end with the file (issue 21 #7)', () => {
     mkdirSync(join(dir, 'web.d'), { recursive: true });
@@ -153,7 +191,7 @@ describe('ssh_config as ssh -G reads it', () => {
     writeFileSync(join(user, 'config'), 'Host web\n  Port 2222\n');
     const h = fromSshConfig('web', { home: dir, systemFile: system });
     expect({ user: h.username, port: h.port }).toEqual({ user: 'fromsystem', port: 2222 });
-    const refusing = config('Host *\n  ProxyCommand nc %h %p\n');
+    const refusing = config('Host *\n  LocalForward 8080 db:80\n');
     expect(() => fromSshConfig('web', { home: dir, systemFile: refusing })).toThrow(SshConfigError);
     expect(fromSshConfig('web', { file: join(user, 'config'), home: dir }).username).not.toBe('fromsystem');
   });

@@ -4,18 +4,20 @@
  * one process log in to the bastion once (library and CLI); a bastion connection lost under
  * running targets fails them typed, naming the hop, and the next target logs in again.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, merge, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, ConnectionLostError, HopPool, connectAlias, knownHostsName, run, defaultHopPool } from '../../lib/index.js';
+import { AuthenticationError, ConnectionLostError, HopPool, ProxyCommandError, connectAlias, knownHostsName, run, defaultHopPool } from '../../lib/index.js';
 import { fanOut, sshConfigTargets } from '../../lib/fleet/index.js';
-import { eventually, errorOf, sshd } from '../helpers/index.js';
+import { eventually, errorOf, freeClosedPort, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 const TARGETS = 220;
+const PROXIED = 500;
+let closedPort: number;
 let s: SshdInfo;
 let bastion: { info: SshdInfo; stop: () => Promise<void> };
 let work: string;
@@ -29,7 +31,9 @@ beforeAll(async () => {
   const kh = join(work, 'known_hosts');
   writeFileSync(kh, `${knownHostsName('127.0.0.1', s.port)} ${hostKeyLine(s.dir)}\n${knownHostsName('127.0.0.1', bastion.info.port)} ${hostKeyLine(bastion.info.dir)}\n`);
   conf = join(work, 'ssh_config');
+  closedPort = await freeClosedPort();
   const names = Array.from({ length: TARGETS }, (_, i) => `t${String(i + 1).padStart(3, '0')}`);
+  const proxied = Array.from({ length: PROXIED }, (_, i) => `p${String(i + 1).padStart(3, '0')}`);
   writeFileSync(
     conf,
     [
@@ -37,6 +41,21 @@ beforeAll(async () => {
       '  HostName 127.0.0.1',
       `  Port ${s.port}`,
       '  ProxyJump bastion',
+      // OpenSSH's own client as the ProxyCommand, through the suite's sshd as its bastion.
+      `Host ${proxied.join(' ')}`,
+      '  HostName 127.0.0.1',
+      `  Port ${s.port}`,
+      `  ProxyCommand ssh -F ${join(work, 'ssh_config')} -W %h:%p sshd-bastion`,
+      'Host sshd-bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${s.port}`,
+      'Host refused-proxy',
+      '  HostName 127.0.0.1',
+      `  Port ${s.port}`,
+      `  ProxyCommand ssh -F ${join(work, 'ssh_config')} -W %h:%p closed-bastion`,
+      'Host closed-bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${closedPort}`,
       'Host bastion',
       '  HostName 127.0.0.1',
       `  Port ${bastion.info.port}`,
@@ -46,6 +65,7 @@ beforeAll(async () => {
       `  IdentityFile ${bastion.info.keys['ed25519']}`,
       '  IdentitiesOnly yes',
       '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
       `  UserKnownHostsFile ${kh}`,
       '  GlobalKnownHostsFile /dev/null',
       '',
@@ -148,5 +168,46 @@ describe('the CLI shares the bastion too', () => {
     const log = bastionLog(from);
     expect(logins(log)).toBe(1);
     expect(drops(log)).toBe(0);
+  });
+});
+
+describe('ProxyCommand (OpenSSH ssh -W as the proxy, the suite sshd as its bastion)', () => {
+  const ours = (args: string): boolean => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.includes(args));
+  const proxyMark = (): string => `-W 127.0.0.1:${s.port} sshd-bastion`; // the ProxyCommands of this file
+
+  it(`${PROXIED} targets through ProxyCommand ssh -W %h:%p: every target ok, no ProxyCommand left running`, async () => {
+    const targets = sshConfigTargets({ file: conf, systemFile: null, match: 'p*' });
+    expect(targets).toHaveLength(PROXIED);
+    const results = await lastValueFrom(fanOut(targets, (t) => connectAlias(t.alias ?? t.host, { file: conf, systemFile: null }).pipe(run('echo via-proxy')), { concurrency: 32 }).pipe(toArray()));
+    const bad = results.filter((r) => r.status !== 'ok').map((r) => `${r.host}: ${r.status} ${String(r.error)}`);
+    expect(bad).toEqual([]);
+    expect(results.every((r) => r.stdout === 'via-proxy\n')).toBe(true);
+    expect(await eventually(() => !ours(proxyMark()), 5000), 'every ssh -W was reaped').toBe(true);
+  });
+
+  it('a ProxyCommand that fails (its bastion refuses) is a ProxyCommandError with ssh\'s status and stderr', async () => {
+    const err = await errorOf(connectAlias('refused-proxy', { file: conf, systemFile: null }));
+    expect(err).toBeInstanceOf(ProxyCommandError);
+    expect(err).toMatchObject({ exitCode: 255, phase: 'banner', host: '127.0.0.1', port: s.port });
+    expect((err as ProxyCommandError).stderr).toMatch(/Connection refused/);
+    expect((err as ProxyCommandError).command).toBe(`ssh -F ${conf} -W 127.0.0.1:${s.port} closed-bastion`);
+  });
+
+  it('the CLI: exec through the config\'s ProxyCommand and through -o ProxyCommand=…; Ctrl-C on a run stops every proxy and command', async () => {
+    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+    const viaConfig = cli(['exec', '-F', conf, 'p001', 'echo from config']);
+    expect(viaConfig.stdout, viaConfig.stderr).toBe('from config\n');
+    const viaOption = cli(['exec', '-F', conf, '-o', `ProxyCommand=ssh -F ${conf} -W %h:%p sshd-bastion`, '-p', String(s.port), `${s.username}@127.0.0.1`, 'echo from -o']);
+    expect(viaOption.stdout, viaOption.stderr).toBe('from -o\n');
+    const failing = cli(['exec', '-F', conf, 'refused-proxy', 'true']);
+    expect(failing.status).toBe(255);
+    expect(failing.stderr).toMatch(/Connection refused/); // ssh's own stderr, passed through as ssh does
+    const tag = `sleep 63.${process.pid % 1000}1`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'run', '-F', conf, '--aliases', 'p00*', '-p', '9', '--', tag], { stdio: 'ignore', env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    expect(await eventually(() => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() === tag).length === 9, 20_000), 'nine commands started').toBe(true);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGINT');
+    expect(await exited).not.toBe(0);
+    expect(await eventually(() => !ours(tag) && !ours(`${conf} -W`), 10_000), 'no command and no ssh -W left').toBe(true);
   });
 });

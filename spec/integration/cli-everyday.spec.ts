@@ -76,9 +76,9 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
   });
 
   it('-o with a keyword rxssh cannot honour is a usage error naming it', () => {
-    const r = bash(`${RXSSH} exec ${sshFlags()} -o 'ProxyCommand=nc %h %p' ${s.username}@127.0.0.1 true`);
+    const r = bash(`${RXSSH} exec ${sshFlags()} -o 'LocalForward=8080 db:80' ${s.username}@127.0.0.1 true`);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/ProxyCommand/);
+    expect(r.stderr).toMatch(/LocalForward/);
   });
 });
 

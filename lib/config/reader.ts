@@ -34,6 +34,9 @@ export class ConfigSyntaxError extends Error {
   }
 }
 
+/** List keywords whose repeated values ssh keeps once. */
+const DEDUPED = new Set(['identityfile', 'certificatefile']);
+
 /** Keywords whose every occurrence counts (in order), as in OpenSSH. */
 const LISTS = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
@@ -58,7 +61,7 @@ interface Pass {
   readonly values: Map<string, ConfigValue[]>;
   /** The final pass (`Match final`/`canonical` match only then). */
   readonly final: boolean;
-  /** A `Match final` or `canonical` was seen: ssh then reads everything once more. */
+  /** A `Match final` was seen: ssh then reads everything once more. */
   wantFinal: boolean;
 }
 
@@ -119,7 +122,10 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
     if (shadowedProxy(pass.values, keyword)) continue;
     const seen = pass.values.get(keyword);
     if (LISTS.has(keyword)) {
-      if (!pass.final || !seen?.some((v) => v.origin === origin)) pass.values.set(keyword, [...(seen ?? []), value]);
+      // A line read again (the final pass) counts once; an identity or certificate file named
+      // twice is one file, as ssh keeps it.
+      const again = seen?.some((v) => (v.origin === origin && pass.final) || (DEDUPED.has(keyword) && v.args.join(' ') === value.args.join(' ')));
+      if (!again) pass.values.set(keyword, [...(seen ?? []), value]);
     } else if (!seen) pass.values.set(keyword, [value]);
   }
 }
@@ -217,7 +223,9 @@ function matchLineMatches(args: readonly string[], pass: Pass, origin: string): 
     if (criterion === 'all') {
       holds = true;
     } else if (criterion === 'canonical' || criterion === 'final') {
-      pass.wantFinal = true;
+      // Only `final` asks for the second pass (`canonical` waits for one that canonicalization,
+      // which rxssh does not do, or a `final` would start); in it both match.
+      if (criterion === 'final') pass.wantFinal = true;
       holds = pass.final;
     } else {
       const arg = args[++i];

@@ -89,7 +89,7 @@ export interface SshConfigHost extends ConnectConfig {
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
   readonly userKnownHostsFiles: readonly string[];
-  /** `GlobalKnownHostsFile`, expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
+  /** `GlobalKnownHostsFile`, `~` expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
   readonly globalKnownHostsFiles: readonly string[];
   /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
   readonly revokedHostKeys?: string;
@@ -137,7 +137,8 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  * keyword wins; `Host` and `Match host|originalhost|user|localuser|tagged|all|canonical|final`
  * blocks decide what applies; `Include` reads files in the context of its block. `~` and the
  * tokens `%h %p %r %u %d %n %l %%` are expanded in `HostName`, `IdentityFile`,
- * `CertificateFile`, `IdentityAgent` and the known-hosts files. A missing file yields OpenSSH's
+ * `CertificateFile`, `IdentityAgent` and `UserKnownHostsFile` (`GlobalKnownHostsFile`: `~`
+ * only, as ssh). A missing file yields OpenSSH's
  * defaults.
  *
  * Every keyword that applies is checked against one table (see `docs/ssh-config.md`): what rxssh
@@ -207,7 +208,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const knownRaw = all('userknownhostsfile');
   const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
   const globalRaw = all('globalknownhostsfile');
-  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map(expand);
+  // ssh expands only `~` here, no tokens (ssh -G prints them as written).
+  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => f.replace(/^~(?=\/|$)/, home));
   const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
   const connectTimeout = num(first('connecttimeout'));
   const serverAliveInterval = num(first('serveraliveinterval'));
@@ -218,6 +220,13 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const identityAgent = agentOf(first('identityagent'), expand);
   const revokedRaw = first('revokedhostkeys');
   const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
+  if (proxyJump && proxyJump.toLowerCase() !== 'none') {
+    // As ssh: the last hop being the host itself (same name, port, no user of its own) loops.
+    const last = /^(?:([^@]*)@)?(.*?)(?::(\d+))?$/.exec(proxyJump.split(',').at(-1) ?? '');
+    if (last && last[1] === undefined && last[2] === hostname && Number(last[3] ?? 22) === port) {
+      throw context('proxyjump', resolved.get('proxyjump')?.[0]?.origin ?? 'command line', `jumphost loop via ${hostname}`);
+    }
+  }
   const proxyValue = resolved.get('proxycommand')?.[0];
   let proxyCommand: string | undefined;
   if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {

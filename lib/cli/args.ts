@@ -157,10 +157,13 @@ export function sshArgs(args: readonly string[]): SshArgs {
       case '-T':
         tty = -1; // no pseudo-terminal (the default)
         break;
-      case '-q':
       case '-C':
+        if (attached !== undefined) throw new UsageError(`-x/-X: ${JSON.stringify(arg)} is not an ssh option rxssh understands`);
+        lines.push('Compression yes');
+        break;
+      case '-q':
       case '-v':
-        // Harmless: quiet and verbose are ssh's own logging; compression changes no outcome.
+        // Harmless: quiet and verbose are ssh's own logging.
         if (attached !== undefined) throw new UsageError(`-x/-X: ${JSON.stringify(arg)} is not an ssh option rxssh understands`);
         break;
       default:

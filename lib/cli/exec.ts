@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
-import { ExitStatusError, withConnection, type ExecChunk } from '../index.js';
+import { exec, ExitStatusError, withConnection, type ExecChunk } from '../index.js';
 import { within } from '../util/deadline.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
@@ -13,7 +13,7 @@ import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
 import { forwardPlan, session, type SessionWork } from './session.js';
 import { EXIT, UsageError } from './usage.js';
-import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, timeoutOf, usageSpec, type Values } from './host.js';
+import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
 
 export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] [COMMAND...]
@@ -38,8 +38,9 @@ options (ssh's letters mean what they mean to ssh):
   -N                      no command: forwards only, until interrupted
   (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
   -t                      a pseudo-terminal when stdin is one; -tt: always
+  -T                      no pseudo-terminal (over RequestTTY in the config)
   -q                      quiet: no warnings
-  -C                      accepted (compression changes nothing here)
+  -C                      compression (zlib@openssh.com), as ssh -C
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
   -X, --extra-arg ARG     one ssh argument (repeatable)
@@ -85,6 +86,7 @@ const EXEC_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   compress: { type: 'boolean', short: 'C' },
   tty: { type: 'boolean', short: 't', multiple: true },
+  'no-tty': { type: 'boolean', short: 'T' },
   'no-stdin': { type: 'boolean', short: 'n' },
   'local-forward': { type: 'string', short: 'L', multiple: true },
   'remote-forward': { type: 'string', short: 'R', multiple: true },
@@ -101,7 +103,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     return EXIT.ok;
   }
   const [spec, ...after] = rest;
-  const words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
+  let words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
   if (!spec) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] [COMMAND...]');
   const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
   const forwards = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
@@ -117,11 +119,13 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   }
   if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
   if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
+  if (given['compress'] === true) sshLines.push('Compression=yes');
   values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
   values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
   const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
   // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
-  const pty = ttys >= 2 || (ttys === 1 && io.stdinIsTTY);
+  // -T: none; neither flag: the host's RequestTTY decides (below).
+  const flagPty = given['no-tty'] === true ? false : ttys >= 2 ? true : ttys === 1 ? io.stdinIsTTY : undefined;
   if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
   // A ProxyCommand's stderr is the user's to see, as with ssh.
   const o = { ...hostOptions(values, io), proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk) };
@@ -140,8 +144,15 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   });
   try {
     const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
+    // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
+    const host = resolveHost(target, o);
+    if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
+    const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
+    if (remote !== undefined) words = [remote];
+    const pty = wantsTty(host, flagPty, io.stdinIsTTY);
     let command$: Observable<ExecChunk>;
-    if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
+    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}) }));
+    else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
     else {
       // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
       // nothing with -N; forwards beside either.

@@ -6,8 +6,8 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Readable } from 'node:stream';
-import { catchError, throwError, type Observable } from 'rxjs';
-import { connectAlias, exec, parseHostSpec, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget } from '../index.js';
+import { catchError, defer, throwError, type Observable } from 'rxjs';
+import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
 import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
 import { type Io } from './io.js';
@@ -86,7 +86,8 @@ export function hostOptions(values: Values, io: Io): HostOptions {
   return {
     configFile,
     systemConfigFile: given === undefined ? SYSTEM_SSH_CONFIG : null,
-    pty: ssh.tty >= 2 || (ssh.tty === 1 && io.stdinIsTTY),
+    // Undefined when no -t/-T was given: the host's RequestTTY decides then.
+    ...(ssh.tty === 0 ? {} : { pty: ssh.tty >= 2 || (ssh.tty === 1 && io.stdinIsTTY) }),
     configLines: lines,
     localUser: io.env['USER'] ?? userInfo().username,
     home,
@@ -117,12 +118,7 @@ export function timeoutOf(values: Values): number {
 export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Secrets): Observable<Connection> {
   let lookedFor = '';
   return connectAlias(target.alias ?? target.host, {
-    file: o.configFile,
-    systemFile: o.systemConfigFile,
-    extra: o.configLines,
-    localUser: o.localUser,
-    home: o.home,
-    ...(target.username ? { user: target.username } : {}),
+    ...resolveOptions(target, o),
     ...(target.port ? { port: target.port } : {}),
     ...(o.proxyStderr ? { proxyStderr: o.proxyStderr } : {}),
     credentialsFor: (host) => {
@@ -131,6 +127,37 @@ export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Se
       return found.providers;
     },
   }).pipe(catchError((err: unknown) => throwError(() => explainAuthFailure(err, lookedFor))));
+}
+
+/** How a host is resolved from ssh_config: the files, the -O lines, the user given with it. */
+function resolveOptions(target: FanOutTarget, o: HostOptions): ResolveAliasConfig {
+  return {
+    file: o.configFile,
+    systemFile: o.systemConfigFile,
+    extra: o.configLines,
+    localUser: o.localUser,
+    home: o.home,
+    ...(target.username ? { user: target.username } : {}),
+  };
+}
+
+/** The host as ssh_config resolves it (for what the CLI does with it beyond connecting: RemoteCommand, RequestTTY). */
+export function resolveHost(target: FanOutTarget, o: HostOptions): SshConfigHost {
+  return fromSshConfig(target.alias ?? target.host, resolveOptions(target, o));
+}
+
+/**
+ * Whether a host's command gets a pseudo-terminal: the command line's choice when it made one
+ * (`pty`), else `RequestTTY` (`force`; `yes` when stdin is a terminal), as ssh decides.
+ */
+export function wantsTty(host: SshConfigHost, pty: boolean | undefined, stdinIsTTY: boolean): boolean {
+  if (pty !== undefined) return pty;
+  return host.requestTty === 'force' || (host.requestTty === 'yes' && stdinIsTTY);
+}
+
+/** ssh's refusal of a command given beside a configured RemoteCommand. */
+export function remoteCommandClash(host: SshConfigHost): SshConfigError {
+  return new SshConfigError('Cannot execute command-line and remote command.', 'remotecommand', 'ssh_config', { host: host.host, port: host.port ?? 22, phase: 'config' });
 }
 
 /** One host's pipeline: its connection, then the command (output as exec chunks). */
@@ -144,7 +171,13 @@ export function hostPipeline(
   pty?: boolean,
 ): Observable<ExecChunk> {
   const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
-  return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(pty ? { pty: true } : {}) }));
+  // The host's own RemoteCommand and RequestTTY, read when the host's turn comes (a config error is that host's).
+  return defer(() => {
+    const host = resolveHost(target, o);
+    if (host.remoteCommand !== undefined) return throwError(() => remoteCommandClash(host));
+    const tty = wantsTty(host, pty, false);
+    return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}) }));
+  });
 }
 
 /** Parses a host spec given on the command line; a malformed one is a usage error (exit 2). */

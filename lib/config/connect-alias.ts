@@ -129,6 +129,8 @@ function hopKey(before: string, hop: SshConfigHost, port: number, extra: readonl
     hop.revokedHostKeys ?? '',
     hop.forwardAgent,
     hop.proxyCommand ?? '',
+    hop.algorithms ?? null,
+    hop.algorithmPolicy ?? 'hardened',
     ids,
   ]);
 }

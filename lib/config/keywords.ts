@@ -41,15 +41,15 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['serveralivecountmax', honoured],
   ['tag', honoured],
   ['proxycommand', honoured],
-  ['bindaddress', refused('rxssh does not bind the local end of its connections', NONE)],
-  ['bindinterface', refused('rxssh does not bind the local end of its connections', NONE)],
-  ['addressfamily', refused('rxssh resolves names with every address family', /^any$/i)],
+  ['bindaddress', honoured],
+  ['bindinterface', refused('rxssh does not bind its connections to an interface (BindAddress it does)', NONE)],
+  ['addressfamily', honoured],
   ['canonicalizehostname', refused('rxssh does not canonicalize host names', NO)],
   ['canonicaldomains', harmless], // only used with CanonicalizeHostname, refused above
   ['canonicalizefallbacklocal', harmless],
   ['canonicalizemaxdots', harmless],
   ['canonicalizepermittedcnames', harmless],
-  ['connectionattempts', refused('rxssh connects once (fan-out retries are its own option)', /^1$/)],
+  ['connectionattempts', honoured],
   ['controlmaster', harmless], // connection sharing: rxssh opens its own connection, same outcome
   ['controlpath', harmless],
   ['controlpersist', harmless],
@@ -66,12 +66,12 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['revokedhostkeys', honoured],
   ['verifyhostkeydns', refused('rxssh does not look up SSHFP records', NO)],
   ['nohostauthenticationforlocalhost', refused('rxssh checks the host key of localhost too', NO)],
-  ['hostkeyalgorithms', refused("rxssh negotiates its own host-key algorithms (ConnectConfig.algorithms), not ssh_config's")],
+  ['hostkeyalgorithms', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
   ['casignaturealgorithms', refused("rxssh checks certificate signatures with its own list, not ssh_config's")],
   ['requiredrsasize', refused('rxssh applies its own RSA size floor, not ssh_config\'s')],
-  ['kexalgorithms', refused("rxssh negotiates its own key exchange (ConnectConfig.algorithms), not ssh_config's")],
-  ['ciphers', refused("rxssh negotiates its own ciphers (ConnectConfig.algorithms), not ssh_config's")],
-  ['macs', refused("rxssh negotiates its own MACs (ConnectConfig.algorithms), not ssh_config's")],
+  ['kexalgorithms', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
+  ['ciphers', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
+  ['macs', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
   ['fingerprinthash', harmless],
   ['visualhostkey', harmless],
   // What it sends: credentials.
@@ -109,8 +109,8 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   // What it sends: the session.
   ['sendenv', honoured],
   ['setenv', honoured],
-  ['remotecommand', refused('rxssh runs the command it is given, not a RemoteCommand', NONE)],
-  ['requesttty', refused('rxssh does not request a terminal from ssh_config (use the pty option)', /^(no|auto|false)$/i)],
+  ['remotecommand', honoured], // rxssh exec without a command runs it; with one it is an error, as in ssh
+  ['requesttty', honoured], // the CLI's exec and run; the library's pty option is the caller's
   ['sessiontype', refused('rxssh opens the session its caller asks for', /^default$/i)],
   ['stdinnull', harmless],
   ['forkafterauthentication', harmless],
@@ -131,7 +131,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['permitremoteopen', harmless],
   ['streamlocalbindmask', harmless],
   ['streamlocalbindunlink', harmless],
-  ['compression', harmless], // rxssh does not compress: the same bytes arrive, at another speed
+  ['compression', honoured], // zlib@openssh.com, zlib
   ['compressionlevel', harmless],
   // Logging, terminal, performance.
   ['loglevel', harmless],

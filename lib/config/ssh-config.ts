@@ -12,8 +12,9 @@ import { patternRegExp } from '../transport/known-hosts-store.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { expandProxyCommand } from './proxy-tokens.js';
+import { ALGORITHM_KEYWORDS, algorithmsFromConfig } from './algorithms.js';
 import { SshConfigError } from '../errors.js';
-import { type ConnectConfig } from '../transport/connect.js';
+import { type AlgorithmsConfig, type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
 import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
 
@@ -46,6 +47,12 @@ export interface ResolveAliasConfig {
    * given, none when it is — as `ssh -F FILE` skips it; `null`: none).
    */
   readonly systemFile?: string | null;
+  /**
+   * `compatible`: algorithm lists in the config (`Ciphers`, `MACs`, …) may name algorithms below
+   * rxssh's hardened floor (`ssh-rsa`, CBC, `hmac-sha1`, …); the resolved host carries the policy
+   * to `connect()`. Default `hardened`: such a config is refused, naming them.
+   */
+  readonly algorithmPolicy?: 'hardened' | 'compatible';
 }
 
 /**
@@ -85,6 +92,10 @@ export interface SshConfigHost extends ConnectConfig {
   readonly proxyJump: string | undefined;
   /** `ProxyCommand` with its tokens expanded (undefined for none); `connect()` runs it. */
   readonly proxyCommand?: string;
+  /** `RemoteCommand`, tokens expanded: what `rxssh exec HOST` runs when given no command (undefined for none). */
+  readonly remoteCommand?: string;
+  /** `RequestTTY`: `yes` (when stdin is a terminal), `force`, `no`, or `auto` (the default). */
+  readonly requestTty: 'yes' | 'no' | 'force' | 'auto';
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
@@ -227,6 +238,21 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
       throw context('proxyjump', resolved.get('proxyjump')?.[0]?.origin ?? 'command line', `jumphost loop via ${hostname}`);
     }
   }
+  const algorithms = algorithmsOf(resolved, options.algorithmPolicy === 'compatible', context);
+  const remoteValue = resolved.get('remotecommand')?.[0];
+  let remoteCommand: string | undefined;
+  if (remoteValue && remoteValue.args[0]?.toLowerCase() !== 'none') {
+    const expanded = expandProxyCommand(remoteValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home });
+    if (expanded instanceof Error) throw context('remotecommand', remoteValue.origin, expanded.message.replace('ProxyCommand', 'RemoteCommand'));
+    remoteCommand = expanded;
+  }
+  const tty = (first('requesttty') ?? 'auto').toLowerCase();
+  const requestTty = tty === 'yes' || tty === 'true' ? 'yes' : tty === 'no' || tty === 'false' ? 'no' : tty === 'force' ? 'force' : 'auto';
+  const bind = first('bindaddress');
+  const family = (first('addressfamily') ?? 'any').toLowerCase();
+  if (family !== 'any' && family !== 'inet' && family !== 'inet6') throw context('addressfamily', resolved.get('addressfamily')?.[0]?.origin ?? 'command line', `AddressFamily ${family}: not any, inet or inet6`);
+  const attempts = Number(first('connectionattempts') ?? 1);
+  if (!Number.isInteger(attempts) || attempts < 1) throw context('connectionattempts', resolved.get('connectionattempts')?.[0]?.origin ?? 'command line', `ConnectionAttempts ${String(first('connectionattempts'))}: not a positive number`);
   const proxyValue = resolved.get('proxycommand')?.[0];
   let proxyCommand: string | undefined;
   if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
@@ -253,6 +279,13 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     ...(identityAgent !== undefined ? { identityAgent } : {}),
     ...(revokedHostKeys !== undefined ? { revokedHostKeys } : {}),
     ...(proxyCommand !== undefined ? { proxyCommand } : {}),
+    ...(algorithms ? { algorithms } : {}),
+    ...(remoteCommand !== undefined ? { remoteCommand } : {}),
+    requestTty,
+    ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
+    ...(family !== 'any' ? { addressFamily: family } : {}),
+    ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
+    ...(options.algorithmPolicy === 'compatible' ? { algorithmPolicy: 'compatible' as const } : {}),
     raw,
     ...(env ? { env } : {}),
     ...(connectTimeout !== undefined ? { timeouts: { connect: connectTimeout * 1000, handshake: connectTimeout * 1000 } } : {}),
@@ -265,6 +298,23 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
         }
       : {}),
   };
+}
+
+/** The algorithm keywords and `Compression` as a ConnectConfig's `algorithms`; a list rxssh cannot honour throws. */
+function algorithmsOf(resolved: ResolvedConfig, compatible: boolean, context: (keyword: string, origin: string, message: string) => SshConfigError): AlgorithmsConfig | undefined {
+  const values = new Map<string, string>();
+  for (const keyword of Object.keys(ALGORITHM_KEYWORDS)) {
+    const value = resolved.get(keyword)?.[0];
+    if (value) values.set(keyword, value.args.join(' '));
+  }
+  const found = algorithmsFromConfig(values, compatible);
+  if ('error' in found) {
+    const value = resolved.get(found.keyword)?.[0];
+    throw context(found.keyword, value?.origin ?? 'command line', `${found.keyword} ${value?.args.join(' ') ?? ''}: ${found.error.message}`);
+  }
+  const compression = /^(yes|true)$/i.test(resolved.get('compression')?.[0]?.args[0] ?? '');
+  if (!found.algorithms && !compression) return undefined;
+  return { ...found.algorithms, ...(compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) };
 }
 
 /**

@@ -10,6 +10,7 @@ import { warnIfNoNativeCrypto, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { Session, type SessionSettings } from './session.js';
 import type { ProxyStderr } from './proxy-command.js';
 import { HostKeyOffer } from './transport.js';
+import { ConnectError } from '../errors.js';
 import { register, registerRetry } from './registry.js';
 import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
 
@@ -118,8 +119,16 @@ export interface ConnectConfig {
   readonly port?: number;
   /** The user to authenticate as. */
   readonly username: string;
-  /** Local address to bind the socket to. */
+  /** Local address to bind the socket to (ssh_config `BindAddress`). */
   readonly localAddress?: string;
+  /** `inet`: IPv4 only, `inet6`: IPv6 only, `any` (default): what the name resolves to (ssh_config `AddressFamily`). */
+  readonly addressFamily?: 'any' | 'inet' | 'inet6';
+  /**
+   * How many times to try the TCP connection, one second apart, as ssh's `ConnectionAttempts`
+   * (default 1). Only a connection that could not be made (`ConnectError`) is tried again:
+   * nothing has been sent then.
+   */
+  readonly connectionAttempts?: number;
   /** Phase deadlines. */
   readonly timeouts?: TimeoutsConfig;
   /** Keepalive settings. */
@@ -224,6 +233,13 @@ function algorithmsFor(config: ConnectConfig): Ssh2ConnectConfig['algorithms'] |
   return out as Ssh2ConnectConfig['algorithms'];
 }
 
+function familyOf(family: ConnectConfig['addressFamily']): 4 | 6 | undefined {
+  if (family === undefined || family === 'any') return undefined;
+  if (family === 'inet') return 4;
+  if (family === 'inet6') return 6;
+  throw new TypeError(`connect(): addressFamily must be 'any', 'inet' or 'inet6'`);
+}
+
 /** Validates a ConnectConfig; throws TypeError on bad input. @internal */
 export function settingsOf(config: ConnectConfig): SessionSettings {
   if (typeof config !== 'object' || config === null) throw new TypeError('connect() needs a config object');
@@ -246,6 +262,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     port,
     username,
     localAddress: config.localAddress,
+    family: familyOf(config.addressFamily),
     timeouts: {
       connect: nonNegative('timeouts.connect', t.connect, 10_000),
       handshake: nonNegative('timeouts.handshake', t.handshake, 15_000),
@@ -297,11 +314,14 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
  */
 export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
   const settings = settingsOf(config);
+  const attempts = checkNumber('connect(): connectionAttempts', config.connectionAttempts ?? 1, POSITIVE_INTEGER);
   warnIfNoNativeCrypto();
   const preferred = config.preferredHostKeyTypes;
   return new Observable<HostKeyOffer>((subscriber) => {
     let session: Session | undefined;
     let retried = false;
+    let attemptsLeft = attempts - 1;
+    let again: NodeJS.Timeout | undefined;
     // One session, or a second one when the verify stage asks for other key types first (the
     // host is known only by those): the offer carries that request, so nothing between
     // connect and verifyHostKey can lose it.
@@ -321,7 +341,13 @@ export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
           subscriber.next(offer);
         },
         error: (err) => {
-          if (session === current) subscriber.error(err);
+          if (session !== current) return;
+          if (attemptsLeft > 0 && err instanceof ConnectError) {
+            attemptsLeft--;
+            again = setTimeout(() => open(knownTypes), 1000);
+            return;
+          }
+          subscriber.error(err);
         },
         close: () => {
           if (session === current) subscriber.complete();
@@ -331,6 +357,9 @@ export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
       current.start(knownTypes);
     };
     open(preferred === undefined ? undefined : Promise.resolve(typeof preferred === 'function' ? preferred(settings.host, settings.port) : preferred));
-    return () => session?.end();
+    return () => {
+      clearTimeout(again);
+      session?.end();
+    };
   });
 }

@@ -37,6 +37,8 @@ export interface SessionSettings {
   readonly port: number;
   readonly username: string;
   readonly localAddress: string | undefined;
+  /** The address family to resolve to (4 or 6), or undefined for any. */
+  readonly family?: 4 | 6 | undefined;
   readonly timeouts: {
     readonly connect: number;
     readonly handshake: number;
@@ -275,6 +277,7 @@ export class Session {
       host: s.host,
       port: s.port,
       localAddress: s.localAddress,
+      family: s.family,
       onLookup: () => {
         if (this.phase === 'dns') this.phase = 'tcp';
       },

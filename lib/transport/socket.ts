@@ -21,6 +21,8 @@ export interface StreamPlan {
   readonly host: string;
   readonly port: number;
   readonly localAddress: string | undefined;
+  /** Resolve to IPv4 (4) or IPv6 (6) only. */
+  readonly family?: 4 | 6 | undefined;
   /** The name was resolved (the `dns` phase is over). */
   onLookup(): void;
   /** The stream is connected: the server's banner is next. */
@@ -43,7 +45,7 @@ export function openSocket(plan: StreamPlan): { socket: Socket; detach: () => vo
   };
   socket.once('lookup', onLookup);
   socket.once('connect', onConnect);
-  socket.connect({ host: plan.host, port: plan.port, ...(plan.localAddress ? { localAddress: plan.localAddress } : {}) });
+  socket.connect({ host: plan.host, port: plan.port, ...(plan.localAddress ? { localAddress: plan.localAddress } : {}), ...(plan.family ? { family: plan.family } : {}) });
   return {
     socket,
     detach: () => {

@@ -42,16 +42,16 @@ function sshG(file: string, host: string): Map<string, string[]> {
 describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   it.each([
     ['ProxyCommand ssh -W %h:%p %x', 'proxycommand', /unknown token %x in ProxyCommand/],
-    ['RemoteCommand uptime', 'remotecommand', /RemoteCommand/],
-    ['RequestTTY force', 'requesttty', /terminal/],
+    ['BindInterface eth0', 'bindinterface', /interface/],
+    ['RequiredRSASize 2048', 'requiredrsasize', /RSA size/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
     ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
     ['CASignatureAlgorithms ssh-ed25519', 'casignaturealgorithms', /certificate signatures/],
-    ['HostKeyAlgorithms ssh-ed25519', 'hostkeyalgorithms', /host-key algorithms/],
-    ['Ciphers aes128-ctr', 'ciphers', /ciphers/],
+    ['HostKeyAlgorithms +ssh-rsa', 'hostkeyalgorithms', /ssh-rsa below rxssh's hardened floor/],
+    ['KexAlgorithms ^sntrup761x25519-sha512@openssh.com', 'kexalgorithms', /sntrup761x25519-sha512@openssh.com not available in rxssh/],
     ['PasswordAuthentication no', 'passwordauthentication', /password/],
     ['PreferredAuthentications publickey', 'preferredauthentications', /order/],
-    ['BindAddress 127.0.0.2', 'bindaddress', /bind/],
+    ['PubkeyAcceptedAlgorithms ssh-ed25519', 'pubkeyacceptedalgorithms', /signs with its own/],
     ['VerifyHostKeyDNS yes', 'verifyhostkeydns', /SSHFP/],
   ])('%s', (line, keyword, why) => {
     const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);

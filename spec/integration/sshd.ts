@@ -160,6 +160,9 @@ async function waitForBanner(host: string, port: number, child: ChildProcess, lo
   }
 }
 
+/** Settings an `extra` line of the same keyword replaces. */
+const DEFAULTS = ['MaxStartups 100:30:200', 'LogLevel VERBOSE'];
+
 /** Starts sshd; resolves once it sends its banner. Returns its info and a stop function. */
 export async function startSshd(options: SshdOptions = {}): Promise<{ info: SshdInfo; stop: () => Promise<void> }> {
   const why = sshdUnavailable();
@@ -206,6 +209,9 @@ async function launch(host: string, dir: string, account: TestAccount, options: 
   const authorizedFile = join(dir, 'authorized_keys');
   writeFileSync(authorizedFile, `${authorized.join('\n')}\n`, { mode: 0o644 });
 
+  // sshd keeps the first value of most keywords: an extra line replaces these defaults instead.
+  const keywordOf = (line: string): string => line.split(/\s+/)[0]?.toLowerCase() ?? '';
+  const replaced = new Set((options.extra ?? []).map(keywordOf));
   const port = await freePort(host);
   const logFile = join(dir, 'sshd.log');
   const config = join(dir, 'sshd_config');
@@ -226,8 +232,7 @@ async function launch(host: string, dir: string, account: TestAccount, options: 
       'AcceptEnv RXSSH_*',
       'Subsystem sftp internal-sftp',
       'AllowTcpForwarding yes',
-      'MaxStartups 100:30:200',
-      'LogLevel VERBOSE',
+      ...DEFAULTS.filter((line) => !replaced.has(keywordOf(line))),
       ...(options.extra ?? []).map((line) => line.replaceAll('{port}', String(port))),
       '',
     ].join('\n'),

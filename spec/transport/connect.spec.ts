@@ -156,3 +156,53 @@ describe('connect()', () => {
     expect(transport.hostKey.fingerprint).toBe(server.info.hostKey.fingerprint);
   });
 });
+
+describe('connectionAttempts (ssh_config ConnectionAttempts)', () => {
+  /** A port nothing listens on yet; after `ms` it relays to the test server. */
+  async function lateListener(ms: number): Promise<{ port: number; close: () => void }> {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const sockets: Socket[] = [];
+    const relay = createServer((client) => {
+      const upstream = new Socket().connect(server.info.port, '127.0.0.1');
+      sockets.push(client, upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    const timer = setTimeout(() => relay.listen(port, '127.0.0.1'), ms);
+    return {
+      port,
+      close: () => {
+        clearTimeout(timer);
+        for (const s of sockets) s.destroy();
+        relay.close();
+      },
+    };
+  }
+
+  it('tries a refused connection again one second later, up to the count; a count of 1 fails at once', async () => {
+    const late = await lateListener(1300);
+    try {
+      const once = await errorOf(connect({ host: '127.0.0.1', port: late.port, username: 'u', connectionAttempts: 1 }));
+      expect(once).toBeInstanceOf(ConnectError);
+      const t0 = Date.now();
+      const offer = await first(connectTo({ ...server.info, port: late.port }, { connectionAttempts: 3 }));
+      expect(offer).toBeDefined();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1000); // it waited for the listener, one second at a time
+    } finally {
+      late.close();
+    }
+    expect(() => connect({ host: 'h', username: 'u', connectionAttempts: 0 })).toThrow(RangeError);
+  });
+
+  it('unsubscribing between attempts stops the waiting: no timer or socket is left', async () => {
+    const baseline = resources();
+    const sub = connect({ host: '127.0.0.1', port: 1, username: 'u', connectionAttempts: 5 }).subscribe({ error: () => undefined });
+    await new Promise((r) => setTimeout(r, 200));
+    sub.unsubscribe();
+    await expectNoLeaks(baseline);
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The ssh_config keywords that change where rxssh connects and what it sends, against a real
+ * sshd whose debug log says what was negotiated: Ciphers, MACs, KexAlgorithms,
+ * HostKeyAlgorithms, Compression, BindAddress, AddressFamily; RemoteCommand and RequestTTY
+ * through the CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectError, SshConfigError, connectAlias, knownHostsName, run } from '../../lib/index.js';
+import { errorOf, sshd } from '../helpers/index.js';
+import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
+
+let server: { info: SshdInfo; stop: () => Promise<void> };
+let work: string;
+let conf: string;
+
+beforeAll(async () => {
+  server = await startSshd({ account: sshd(), extra: ['LogLevel DEBUG1'] });
+  const s = server.info;
+  work = mkdtempSync(join(tmpdir(), 'rxssh-keywords-'));
+  chmodSync(work, 0o755);
+  const kh = join(work, 'known_hosts');
+  writeFileSync(kh, ['ed25519', 'rsa', 'ecdsa'].map((t) => `${knownHostsName('127.0.0.1', s.port)} ${hostKeyLine(s.dir, t)}\n${knownHostsName('localhost', s.port)} ${hostKeyLine(s.dir, t)}\n`).join(''));
+  conf = join(work, 'ssh_config');
+  writeFileSync(
+    conf,
+    [
+      'Host algos',
+      '  Ciphers aes256-ctr',
+      '  MACs hmac-sha2-512',
+      '  KexAlgorithms ecdh-sha2-nistp384',
+      '  HostKeyAlgorithms rsa-sha2-512',
+      '  Compression yes',
+      '  BindAddress 127.0.0.2',
+      'Host edits',
+      '  Ciphers ^aes192-ctr',
+      '  KexAlgorithms -curve25519*,sntrup*',
+      'Host v4',
+      '  HostName localhost',
+      '  AddressFamily inet',
+      'Host v6',
+      '  HostName localhost',
+      '  AddressFamily inet6',
+      'Host rc',
+      '  RemoteCommand echo remote %n %r',
+      'Host tty',
+      '  RequestTTY force',
+      'Host *',
+      '  HostName 127.0.0.1',
+      `  Port ${s.port}`,
+      `  User ${s.username}`,
+      `  IdentityFile ${s.keys['ed25519']}`,
+      '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking yes',
+      `  UserKnownHostsFile ${kh}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '',
+    ].join('\n'),
+  );
+});
+afterAll(async () => {
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const log = (from: number): string => readFileSync(server.info.logFile, 'utf8').slice(from);
+const mark = (): number => readFileSync(server.info.logFile, 'utf8').length;
+
+describe('algorithms, compression and the local end, as sshd saw them', () => {
+  it('Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Compression yes and BindAddress are what the connection used', async () => {
+    const from = mark();
+    const r = await lastValueFrom(connectAlias('algos', { file: conf, systemFile: null }).pipe(run('head -c 300000 /dev/zero | od -An -v | wc -c')));
+    expect(Number(r.stdout.trim())).toBeGreaterThan(300_000); // a compressible stream arrived whole through zlib
+    const seen = log(from);
+    expect(seen).toContain('Connection from 127.0.0.2 ');
+    expect(seen).toContain('kex: algorithm: ecdh-sha2-nistp384');
+    expect(seen).toContain('kex: host key algorithm: rsa-sha2-512');
+    expect(seen).toMatch(/kex: client->server cipher: aes256-ctr MAC: hmac-sha2-512 compression: zlib@openssh.com/);
+    expect(seen).toMatch(/kex: server->client cipher: aes256-ctr MAC: hmac-sha2-512 compression: zlib@openssh.com/);
+  });
+
+  it('^ and - edits of the default list: the first of ssh\'s resulting list that sshd also has is negotiated', async () => {
+    const from = mark();
+    await lastValueFrom(connectAlias('edits', { file: conf, systemFile: null }).pipe(run('true')));
+    const seen = log(from);
+    expect(seen).toMatch(/client->server cipher: aes192-ctr /);
+    expect(seen).toContain('kex: algorithm: ecdh-sha2-nistp256'); // curve25519 and sntrup taken out
+  });
+
+  it('AddressFamily: inet reaches the IPv4-only sshd through "localhost"; inet6 looks for an IPv6 address and fails', async () => {
+    const ok = await lastValueFrom(connectAlias('v4', { file: conf, systemFile: null }).pipe(run('echo v4')));
+    expect(ok.stdout).toBe('v4\n');
+    const err = await errorOf(connectAlias('v6', { file: conf, systemFile: null }));
+    expect(err).toBeInstanceOf(ConnectError);
+    // ::1 refused, or (where localhost has no IPv6 address, as on this machine) not found.
+    expect(String((err as ConnectError).cause)).toMatch(/::1|ENOTFOUND localhost/);
+  });
+
+  it('a config line below the hardened floor is refused naming it; algorithmPolicy compatible lets it through', async () => {
+    const weak = join(work, 'weak_config');
+    writeFileSync(weak, `Include ${conf}\nHost *\n  Ciphers aes128-cbc\n`);
+    expect(() => connectAlias('plain', { file: weak, systemFile: null })).toThrow(SshConfigError);
+    const err = (() => {
+      try {
+        connectAlias('plain', { file: weak, systemFile: null });
+      } catch (e) {
+        return e as SshConfigError;
+      }
+      return undefined;
+    })();
+    expect(err?.message).toMatch(/aes128-cbc below rxssh's hardened floor/);
+    const from = mark();
+    const r = await errorOf(connectAlias('plain', { file: weak, systemFile: null, algorithmPolicy: 'compatible' }).pipe(run('true')));
+    // This sshd does not offer CBC: the opt-in is honoured (CBC asked for), and no algorithm is common.
+    expect(String(r)).toMatch(/no matching|Handshake failed/i);
+    expect(log(from)).toMatch(/no matching cipher found|Unable to negotiate/);
+  });
+});
+
+describe('RemoteCommand and RequestTTY through the CLI', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+
+  it('exec HOST runs the RemoteCommand (tokens expanded); with a command too it is an error, as ssh', () => {
+    const r = cli(['exec', '-F', conf, 'rc']);
+    expect(r.stdout, r.stderr).toBe(`remote rc ${server.info.username}\n`);
+    const clash = cli(['exec', '-F', conf, 'rc', 'whoami']);
+    expect(clash.status).toBe(255);
+    expect(clash.stderr).toContain('Cannot execute command-line and remote command.');
+    const theirs = spawnSync('ssh', ['-F', conf, 'rc', 'whoami'], { encoding: 'utf8' });
+    expect(theirs.stderr).toContain('Cannot execute command-line and remote command.');
+  });
+
+  it('RequestTTY force gives exec and run a terminal; -T and -x -T take it away', () => {
+    const probe = 'test -t 0 && echo tty || echo notty';
+    expect(cli(['exec', '-F', conf, 'tty', probe]).stdout.replace(/\r/g, '')).toBe('tty\n');
+    expect(cli(['exec', '-T', '-F', conf, 'tty', probe]).stdout).toBe('notty\n');
+    const viaRun = cli(['run', '-F', conf, '-H', 'tty', '-i', '--', probe]);
+    expect(viaRun.stdout.replace(/\r/g, '')).toMatch(/\ntty\n/);
+    const noTty = cli(['run', '-F', conf, '-H', 'tty', '-x', '-T', '-i', '--', probe]);
+    expect(noTty.stdout).toMatch(/\nnotty\n/);
+  });
+});

@@ -45,6 +45,7 @@ options (ssh's letters mean what they mean to ssh):
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
   -X, --extra-arg ARG     one ssh argument (repeatable)
   -v, --verbose           say more about failures
+      --match-exec        run the ssh_config's Match exec commands, as ssh does
       --timeout SEC       stop the command after SEC seconds (default 0 = none)
       --askpass           ask for a password (no echo)
       --identity FILE     a private key, tried before the config's (repeatable; FILE-cert.pub too)
@@ -75,6 +76,7 @@ const EXEC_OPTIONS = {
   'password-env': HOST_OPTIONS['password-env'],
   'passphrase-env': HOST_OPTIONS['passphrase-env'],
   verbose: HOST_OPTIONS.verbose,
+  'match-exec': HOST_OPTIONS['match-exec'],
   help: HOST_OPTIONS.help,
   timeout: { type: 'string' },
   askpass: { type: 'boolean' },

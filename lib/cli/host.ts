@@ -31,6 +31,8 @@ export interface HostOptions {
   readonly secrets: SecretSources;
   /** `-v`: say more about failures on stderr. */
   readonly verbose: boolean;
+  /** `--match-exec`: run the config's `Match exec` commands, as ssh does. */
+  readonly matchExec?: boolean;
   /** Where a ProxyCommand's stderr goes (`rxssh exec`: this stderr, as ssh); otherwise only into its errors. */
   readonly proxyStderr?: (chunk: Buffer) => void;
 }
@@ -49,6 +51,7 @@ export const HOST_OPTIONS = {
   'passphrase-env': { type: 'string' },
   askpass: { type: 'boolean', short: 'A' },
   verbose: { type: 'boolean', short: 'v' },
+  'match-exec': { type: 'boolean' },
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -99,6 +102,7 @@ export function hostOptions(values: Values, io: Io): HostOptions {
       certificates: (values['certificate'] as string[] | undefined) ?? [],
     },
     verbose: values['verbose'] === true,
+    matchExec: values['match-exec'] === true,
   };
 }
 
@@ -138,6 +142,7 @@ function resolveOptions(target: FanOutTarget, o: HostOptions): ResolveAliasConfi
     localUser: o.localUser,
     home: o.home,
     ...(target.username ? { user: target.username } : {}),
+    ...(o.matchExec ? { matchExec: true } : {}),
   };
 }
 

@@ -84,6 +84,8 @@ options:
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -A, --askpass           ask for a password once (no echo) (PSSH_ASKPASS)
   -v, --verbose           say more about failures (PSSH_VERBOSE)
+      --match-exec        run the ssh_config's Match exec commands, as ssh does (off: such a
+                          block is refused)
       --identity FILE     a private key, tried before the config's (repeatable); its
                           FILE-cert.pub certificate is used too, as ssh does
       --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)

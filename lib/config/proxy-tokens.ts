@@ -17,7 +17,7 @@ export interface ProxyTokens {
 }
 
 /** The command with its tokens expanded, or an Error naming the token ssh does not know. */
-export function expandProxyCommand(command: string, t: ProxyTokens): string | Error {
+export function expandProxyCommand(command: string, t: ProxyTokens, keyword = 'ProxyCommand'): string | Error {
   const local = localHostname();
   const short = local.split('.')[0] ?? local;
   let unknown: string | undefined;
@@ -48,5 +48,5 @@ export function expandProxyCommand(command: string, t: ProxyTokens): string | Er
         return m;
     }
   });
-  return unknown === undefined ? out : new Error(`unknown token ${unknown === '%' ? '% at the end' : unknown} in ProxyCommand`);
+  return unknown === undefined ? out : new Error(`unknown token ${unknown === '%' ? '% at the end' : unknown} in ${keyword}`);
 }

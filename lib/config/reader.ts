@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { keywordRule } from './keywords.js';
+import { expandProxyCommand, type ProxyTokens } from './proxy-tokens.js';
+import { spawnSync } from 'node:child_process';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
 export interface ConfigValue {
@@ -54,6 +56,8 @@ export interface ReadConfigInput {
   readonly file: string | null;
   /** The system-wide file, read after the user's (`null`: none). */
   readonly systemFile: string | null;
+  /** Run `Match exec` commands (otherwise a block that needs one is an error). */
+  readonly matchExec?: boolean;
 }
 
 interface Pass {
@@ -253,7 +257,9 @@ function matchLineMatches(args: readonly string[], pass: Pass, origin: string): 
             holds = false;
             break;
           }
-          throw new ConfigSyntaxError('Match exec would run a command to decide: rxssh does not run it (the block cannot be evaluated)', origin);
+          if (!input.matchExec) throw new ConfigSyntaxError('Match exec would run a command to decide: rxssh does not run it (the block cannot be evaluated; opt in with matchExec)', origin);
+          holds = matchExec(arg, { host: hostname, port: Number(current('port') ?? 22), user: current('user') ?? input.localUser, alias: input.alias, localUser: input.localUser, home: input.home }, origin);
+          break;
         default:
           throw new ConfigSyntaxError(`Match ${criterion}: rxssh cannot evaluate this criterion`, origin);
       }
@@ -262,6 +268,15 @@ function matchLineMatches(args: readonly string[], pass: Pass, origin: string): 
     if (!holds) result = false;
   }
   return result;
+}
+
+/** Runs a `Match exec` command as ssh does: `$SHELL -c COMMAND`, stdout to nowhere; exit 0 matches. */
+function matchExec(command: string, tokens: ProxyTokens, origin: string): boolean {
+  const expanded = expandProxyCommand(command, tokens, 'Match exec');
+  if (expanded instanceof Error) throw new ConfigSyntaxError(expanded.message, origin);
+  const shell = process.env['SHELL'] || '/bin/sh';
+  const r = spawnSync(shell, ['-c', expanded], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return r.status === 0;
 }
 
 /** The files an `Include` pattern names: `~` is the home, a relative path is under `base` (`~/.ssh` or `/etc/ssh`). */

@@ -53,6 +53,12 @@ export interface ResolveAliasConfig {
    * to `connect()`. Default `hardened`: such a config is refused, naming them.
    */
   readonly algorithmPolicy?: 'hardened' | 'compatible';
+  /**
+   * Run `Match exec` commands to decide their blocks, as ssh does (`$SHELL -c`, exit status 0
+   * matches; tokens `%h %p %r %n %u %d %L %l %C %%` expanded). Default false: a block that would
+   * need one is refused, since reading a config then runs commands.
+   */
+  readonly matchExec?: boolean;
 }
 
 /**
@@ -154,9 +160,9 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  *
  * Every keyword that applies is checked against one table (see `docs/ssh-config.md`): what rxssh
  * cannot honour and that would change where it connects, what it trusts or what it sends
- * (`ProxyCommand`, `RemoteCommand`, `LocalForward`, `Ciphers`, …) throws
- * {@link SshConfigError} naming the keyword and its `FILE:LINE`; harmless ones (`LogLevel`,
- * `Compression`, …) are accepted. A `Match exec` that would be evaluated, a keyword OpenSSH
+ * (`LocalForward`, `PubkeyAcceptedAlgorithms`, a cipher below the hardened floor, …) throws
+ * {@link SshConfigError} naming the keyword and its `FILE:LINE`; harmless ones (`LogLevel`, …)
+ * are accepted. A `Match exec` that would be evaluated (without `matchExec`), a keyword OpenSSH
  * does not know (unless `IgnoreUnknown`), and a bad `Port` throw it too. Throws `TypeError` for
  * an empty alias.
  *
@@ -187,7 +193,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
   let resolved: ResolvedConfig;
   try {
-    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile });
+    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true });
   } catch (err) {
     if (err instanceof ConfigSyntaxError) throw context(/Match/.test(err.message) ? 'match' : 'config', err.origin, err.message.slice(err.origin.length + 2));
     throw err;
@@ -242,8 +248,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const remoteValue = resolved.get('remotecommand')?.[0];
   let remoteCommand: string | undefined;
   if (remoteValue && remoteValue.args[0]?.toLowerCase() !== 'none') {
-    const expanded = expandProxyCommand(remoteValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home });
-    if (expanded instanceof Error) throw context('remotecommand', remoteValue.origin, expanded.message.replace('ProxyCommand', 'RemoteCommand'));
+    const expanded = expandProxyCommand(remoteValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home }, 'RemoteCommand');
+    if (expanded instanceof Error) throw context('remotecommand', remoteValue.origin, expanded.message);
     remoteCommand = expanded;
   }
   const tty = (first('requesttty') ?? 'auto').toLowerCase();

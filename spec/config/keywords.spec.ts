@@ -4,7 +4,7 @@
  * `ssh -G` resolves it, which runs beside rxssh here).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +99,18 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     expect(() => execFileSync('ssh', ['-G', '-F', bad, 'web'], { stdio: 'pipe' })).toThrow(/Bad configuration option/);
     const ignored = config('IgnoreUnknown Frobnicate*\nHost *\n  FrobnicateHosts yes\n');
     expect(() => fromSshConfig('web', { file: ignored, home: dir })).not.toThrow();
+  });
+
+  it('Match exec runs with matchExec: true, as ssh -G runs it (tokens expanded, exit 0 matches)', () => {
+    const ran = join(dir, 'match-exec-ran');
+    const file = config(`Match exec "test %h = web1.example && touch ${ran}"\n  User fromexec\nHost *\n  HostName %h.example\n`);
+    const web1 = fromSshConfig('web1', { file, home: dir, matchExec: true });
+    expect(existsSync(ran)).toBe(false); // HostName comes after the Match: %h is still the alias, as in ssh
+    const file2 = config(`Host *\n  HostName %h.example\nMatch exec "test %h = web1.example && touch ${ran}"\n  User fromexec\n`);
+    expect(fromSshConfig('web1', { file: file2, home: dir, matchExec: true }).username).toBe('fromexec');
+    expect(existsSync(ran)).toBe(true);
+    expect(fromSshConfig('web2', { file: file2, home: dir, matchExec: true }).username).not.toBe('fromexec');
+    for (const [f, alias, ours] of [[file, 'web1', web1.username], [file2, 'web1', 'fromexec']] as const) expect(sshG(f, alias).get('user')?.[0]).toBe(ours);
   });
 
   it('Match exec is never run: refused when it would be evaluated, skipped when an earlier criterion fails', () => {

@@ -150,6 +150,7 @@ export {
 
 // ── targets ────────────────────────────────────────────────────────────────────────────────
 export { parseHostSpec, type FanOutTarget, type LabelledTarget } from './config/target.js';
+export { expandHostRange, foldHosts } from './config/host-range.js';
 
 // ── errors ─────────────────────────────────────────────────────────────────────────────────
 export {

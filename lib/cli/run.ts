@@ -8,7 +8,7 @@ import { shippedFile } from '../util/package-root.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
-import { ExitStatusError, hostMatches, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
+import { expandHostRange, ExitStatusError, hostMatches, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
 import { fanOut, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
@@ -58,7 +58,8 @@ StrictHostKeyChecking, UserKnownHostsFile, …), or the file given with -F.
 
 hosts:
   -h, --hosts FILE        hosts file, one [user@]host[:port] per line (repeatable; PSSH_HOSTS)
-  -H, --host SPEC         [user@]host[:port] (repeatable; space-separated lists too)
+  -H, --host SPEC         [user@]host[:port] (repeatable; space- or comma-separated lists too)
+                          host ranges everywhere: web[01-20].example, 10.0.0.[1-50], db[1,3,5-7]
       --aliases PATTERN   every Host alias of the ssh_config matching PATTERN, e.g. 'web*' or
                           'web*,!web-old' (repeatable)
   -g, --host-glob GLOB    keep only hosts whose name matches the shell-style GLOB
@@ -164,11 +165,24 @@ export const FLEET_OPTIONS = {
 /** pssh's environment variables a fleet command reads. */
 export const FLEET_ENV = ['user', 'par', 'outdir', 'errdir', 'timeout', 'verbose', 'print', 'askpass', 'inline', 'option', 'hosts', 'no-progress'];
 
+/**
+ * The names of comma-separated patterns or specs with host ranges (`web[01-20]`, `db[1,3]`: a
+ * comma inside brackets belongs to the range); a malformed range is a usage error.
+ */
+function rangesOf(text: string, flag: string): string[] {
+  try {
+    return text.split(/,(?![^[]*\])/).filter(Boolean).flatMap((part) => expandHostRange(part));
+  } catch (err) {
+    throw new UsageError(`${flag} ${text}: ${(err as Error).message}`);
+  }
+}
+
 /** Everything of RunOptions but the command, from parsed fleet options. */
 export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, keyof HostOptions | 'command'> {
   const targets: FanOutTarget[] = [];
   for (const pattern of (values['aliases'] as string[] | undefined) ?? []) {
-    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, systemFile: o.systemConfigFile, match: pattern, home: o.home, localUser: o.localUser, extra: o.configLines });
+    const match = rangesOf(pattern, '--aliases'); // `web[01-05]`, `web*,!web[3-4]`
+    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, systemFile: o.systemConfigFile, match, home: o.home, localUser: o.localUser, extra: o.configLines });
     if (found.length === 0) throw new UsageError(`--aliases ${pattern}: no Host alias in ${o.configFile} matches`);
     targets.push(...found);
   }
@@ -185,7 +199,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
       throw new UsageError(`--hosts ${file}: ${(err as Error).message}`);
     }
   }
-  for (const spec of (values['host'] as string[] | undefined) ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) targets.push(usageSpec(one));
+  for (const spec of (values['host'] as string[] | undefined) ?? []) for (const one of spec.split(/\s+/).filter(Boolean)) for (const name of rangesOf(one, '-H')) targets.push(usageSpec(name));
   const glob = values['host-glob'] as string | undefined;
   const selected = glob ? targets.filter((t) => hostMatches(glob, t.alias ?? t.host)) : targets;
   if (selected.length === 0) throw new UsageError(glob && targets.length ? `-g ${glob}: no host matches` : 'no hosts: give -h FILE, -H [user@]host[:port] or --aliases PATTERN');

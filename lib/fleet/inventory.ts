@@ -6,10 +6,12 @@
  */
 import { fromSshConfig, sshConfigAliases, type SshConfigTargetsConfig } from '../config/ssh-config.js';
 import { parseHostSpec, type LabelledTarget } from '../config/target.js';
+import { expandHostRange } from '../config/host-range.js';
 
 /**
  * Parses a pssh-style hosts file: one `[user@]host[:port]` per line (an optional second word
- * is the user, as in pssh), `#` comments and blank lines ignored.
+ * is the user, as in pssh), `#` comments and blank lines ignored; a host range
+ * (`web[01-20].example`, see `expandHostRange`) stands for every name in it.
  *
  * @example
  * ```ts
@@ -24,8 +26,10 @@ export function parseHostsFile(text: string): LabelledTarget[] {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) continue;
     const [spec = '', user] = line.split(/\s+/);
-    const target = parseHostSpec(spec);
-    targets.push(user && !target.username ? { ...target, username: user } : target);
+    for (const one of expandHostRange(spec)) {
+      const target = parseHostSpec(one);
+      targets.push(user && !target.username ? { ...target, username: user } : target);
+    }
   }
   return targets;
 }

@@ -376,6 +376,25 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
     expect(await main(['run', '-F', empty, '-H', 'myhost', '-t', '5', 'true'], fakeIo('', { env: { HOME: home } }))).toBe(4);
   });
 
+  it('host ranges in -H, hosts files and --aliases (issue 25 #6); a malformed range is a usage error', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `node0${i + 1}`);
+    const home = homeWith(myhost().replace('Host myhost', `Host myhost ${names.join(' ')}`));
+    const hostsOf = async (args: string[]): Promise<string[]> => {
+      const io = fakeIo('', { env: { HOME: home } });
+      expect(await main(['run', '--json', ...args, 'true'], io), io.err()).toBe(0);
+      return io.out().trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string }).filter((e) => e.type === 'result').map((e) => e.host ?? '').sort();
+    };
+    expect(await hostsOf(['-H', 'node[01-03]'])).toEqual(['node01', 'node02', 'node03']);
+    expect(await hostsOf(['-H', 'node[01,04],node06'])).toEqual(['node01', 'node04', 'node06']);
+    expect(await hostsOf(['--aliases', 'node[01-06],!node[05-06]'])).toEqual(['node01', 'node02', 'node03', 'node04']);
+    const file = join(home, 'hosts');
+    writeFileSync(file, '# two ranges\nnode[02-03]\nnode[05-06] ops\n');
+    expect(await hostsOf(['-h', file])).toEqual(['node02', 'node03', 'node05', 'node06']);
+    const bad = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', 'node[3-1]', 'true'], bad)).toBe(2);
+    expect(bad.err()).toMatch(/-H node\[3-1\]: .*runs backwards/);
+  });
+
   it('-O applies ssh_config options per host by the config table: harmless ones taken, ones rxssh cannot honour a usage error naming them', async () => {
     const home = homeWith('');
     const s = servers[1]!.info;

@@ -4,7 +4,7 @@
  * terminal.
  */
 import { ExitStatusError, SshError, type FanOutTarget } from '../index.js';
-import { type HostResult, type HostStatus } from '../fleet/index.js';
+import { type FoldedResult, type HostResult, type HostStatus } from '../fleet/index.js';
 import { unknownHostAdvice } from './host-keys.js';
 import { EXIT } from './usage.js';
 
@@ -34,6 +34,23 @@ export function statusText(r: HostResult<unknown>): string {
     default:
       return ` ${errorText(r.error)}`;
   }
+}
+
+/**
+ * `--fold`: each group of hosts with the same result once, as ClusterShell's `clubak -b` prints
+ * them: a rule, the folded host names with their count (and the status when it is not a
+ * success), a rule, then the output (stdout, then stderr after "Stderr:").
+ */
+export function foldedText(groups: readonly FoldedResult<unknown>[]): string {
+  let out = '';
+  for (const g of groups) {
+    const title = `${terminalSafe(g.folded)} (${g.hosts.length})${g.status === 'ok' ? '' : ` [FAILURE]${terminalSafe(statusText(g.sample))}`}`;
+    const rule = '-'.repeat(Math.min(Math.max(15, title.length), 78));
+    out += `${rule}\n${title}\n${rule}\n${g.stdout}`;
+    if (g.stdout && !g.stdout.endsWith('\n')) out += '\n';
+    if (g.stderr) out += `Stderr: ${g.stderr}${g.stderr.endsWith('\n') ? '' : '\n'}`;
+  }
+  return out;
 }
 
 export function errorText(error: unknown): string {

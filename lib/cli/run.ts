@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
 import { expandHostRange, ExitStatusError, hostMatches, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
-import { fanOut, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
+import { fanOut, groupResults, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
@@ -18,7 +18,7 @@ import type { ProgressBar } from './progress.js';
 import type { CliWorkerArgs } from './worker-pipeline.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
-import { causes, clock, errorText, exitCodeOf, outputName, resultJson, statusText, summaryTable, terminalSafe } from './report.js';
+import { causes, clock, errorText, exitCodeOf, foldedText, outputName, resultJson, statusText, summaryTable, terminalSafe } from './report.js';
 import { HOST_OPTIONS, hostOptions, hostPipeline, timeoutOf, usageSpec, withPsshEnv, type HostOptions, type Values } from './host.js';
 
 export { EXIT, UsageError };
@@ -48,6 +48,8 @@ export interface RunOptions extends HostOptions {
   readonly summary?: boolean;
   /** Print each host's first output line after its status line (the demo does). */
   readonly showOutput?: boolean;
+  /** `--fold`: hosts with the same result printed once, under their folded names (text mode). */
+  readonly fold?: boolean;
 }
 
 export const RUN_HELP: string = `usage: rxssh run [options] COMMAND...       (options end at the first word of COMMAND; -- works too)
@@ -73,6 +75,8 @@ options:
   -i, --inline            print each host's output and error when it finishes (PSSH_INLINE)
       --inline-stdout     print each host's output when it finishes
   -P, --print             print output lines as they come, prefixed "host: " (PSSH_PRINT)
+      --fold              at the end, hosts with the same output and status printed once under
+                          their folded names, as clubak -b: web[01-40,45] (41); --json stays per host
   -o, --outdir DIR        each host's stdout to DIR/host (PSSH_OUTDIR); duplicates get .1, .2
   -e, --errdir DIR        each host's stderr to DIR/host (PSSH_ERRDIR)
   -I, --send-input        send this program's stdin to every host
@@ -160,6 +164,7 @@ export const FLEET_OPTIONS = {
   aliases: { type: 'string', multiple: true },
   'host-glob': { type: 'string', short: 'g' },
   workers: { type: 'string' },
+  fold: { type: 'boolean' },
 } as const;
 
 /** pssh's environment variables a fleet command reads. */
@@ -221,6 +226,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
     // --no-progress, or RXSSH_NO_PROGRESS in the environment (as pssh's PSSH_* defaults).
     noProgress: values['no-progress'] === true,
     json: values['json'] === true,
+    fold: values['fold'] === true,
     ...(workers !== undefined ? { workers } : {}),
   };
 }
@@ -320,6 +326,7 @@ export async function runCommand(
   const fileNames = new Map<string, number>();
   let writeFailures = 0;
   let n = 0;
+  const folding: HostResult<unknown>[] = [];
   /** Writes one host's output files; a failure is that host's (reported), never the run's. */
   const writeOutputs = (r: HostResult<unknown>): string | undefined => {
     if (!opts.outdir && !opts.errdir) return undefined;
@@ -349,6 +356,12 @@ export async function runCommand(
       io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
       return;
     }
+    durations.push(r.timings.durationMs);
+    if (opts.fold) {
+      folding.push(r);
+      if (writeError) write('stderr', `rxssh: ${terminalSafe(r.host)}: output not written: ${terminalSafe(writeError)}\n`);
+      return;
+    }
     const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
     write('stdout', line);
     if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
@@ -358,7 +371,6 @@ export async function runCommand(
     } else if (opts.showOutput && r.stdout) {
       write('stdout', `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`);
     }
-    durations.push(r.timings.durationMs);
   };
   /** Follows one fan-out: its lines (-P), progress and results. */
   const follow = async (fan: FanOut<unknown>, onResult: (r: HostResult<unknown>) => void): Promise<void> => {
@@ -401,6 +413,7 @@ export async function runCommand(
     bar?.stop();
   }
   if (stdoutClosed) return EXIT_STDOUT_CLOSED;
+  if (opts.fold && !opts.json) io.stdout.write(foldedText(groupResults(folding)));
   const code = exitCodeOf(statuses) || (writeFailures > 0 ? EXIT.misc : EXIT.ok);
   if (opts.summary && !opts.json) io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
   if (opts.json) {

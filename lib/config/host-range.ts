@@ -68,9 +68,11 @@ function rangeValues(body: string, spec: string): string[] {
 }
 
 /**
- * Names folded into ranges, ClusterShell style: names that differ only in their last number
- * share one `prefix[ranges]suffix` (`web01`…`web40`, `web45` → `web[01-40,45]`); numbers of
- * another width stay apart; other names are listed as they are. Sorted, comma-separated.
+ * Names folded into ranges, ClusterShell style: names that differ in one number share one
+ * `prefix[ranges]suffix` (`web01`…`web40`, `web45` → `web[01-40,45]`; `10.0.0.2:22`…`10.0.0.11:22`
+ * → `10.0.0.[2-11]:22`): among names of the same shape the number that varies is folded (the one
+ * that folds them into the fewest groups); a number written zero-padded keeps its width (`web10`
+ * joins `web01`…`web09`). Other names are listed as they are. Sorted, comma-separated.
  *
  * @example
  * ```ts
@@ -80,40 +82,52 @@ function rangeValues(body: string, spec: string): string[] {
  * ```
  */
 export function foldHosts(names: Iterable<string>): string {
-  const groups = new Map<string, { head: string; tail: string; width: number; numbers: Set<number> }>();
-  const plain = new Set<string>();
-  const numbered: Array<{ head: string; tail: string; digits: string }> = [];
-  // Widths written zero-padded, per prefix and suffix: `web10` joins `web01`…`web09` (width 2).
-  const padded = new Map<string, Set<number>>();
-  for (const name of names) {
-    const m = /^(.*?)(\d+)(\D*)$/.exec(name);
-    if (!m) {
-      plain.add(name);
+  // Each name as text and number tokens: 'web01.example' → ['web', '01', '.example'].
+  const shapes = new Map<string, string[][]>();
+  for (const name of new Set(names)) {
+    const tokens = name.split(/(\d+)/);
+    const shape = tokens.map((t, i) => (i % 2 === 1 ? '#' : t)).join('\u0000');
+    const list = shapes.get(shape) ?? [];
+    list.push(tokens);
+    shapes.set(shape, list);
+  }
+  const parts: string[] = [];
+  for (const members of shapes.values()) {
+    const numbers = ((members[0]?.length ?? 1) - 1) / 2;
+    if (members.length === 1 || numbers === 0) {
+      for (const m of members) parts.push(m.join(''));
       continue;
     }
-    const [, head = '', digits = '', tail = ''] = m;
-    numbered.push({ head, tail, digits });
-    if (digits.length > 1 && digits.startsWith('0')) {
-      const widths = padded.get(`${head}\u0000${tail}`) ?? new Set<number>();
-      widths.add(digits.length);
-      padded.set(`${head}\u0000${tail}`, widths);
+    // Fold on the number position that leaves the fewest groups (the last one on a tie).
+    let best = { position: -1, groups: new Map<string, string[][]>() };
+    for (let n = 0; n < numbers; n++) {
+      const position = 2 * n + 1;
+      const groups = new Map<string, string[][]>();
+      for (const m of members) {
+        const key = m.map((t, i) => (i === position ? '' : t)).join('\u0000');
+        groups.set(key, [...(groups.get(key) ?? []), m]);
+      }
+      if (best.position < 0 || groups.size <= best.groups.size) best = { position, groups };
     }
+    for (const group of best.groups.values()) parts.push(...foldAt(group, best.position));
   }
-  for (const { head, tail, digits } of numbered) {
-    const width = padded.get(`${head}\u0000${tail}`)?.has(digits.length) ? digits.length : 0;
-    const key = `${head}\u0000${tail}\u0000${width}`;
-    const group = groups.get(key) ?? { head, tail, width, numbers: new Set<number>() };
-    group.numbers.add(Number(digits));
-    groups.set(key, group);
+  return parts.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(',');
+}
+
+/** Names equal but for the number at `position`, folded there (one entry per width written). */
+function foldAt(group: readonly string[][], position: number): string[] {
+  const digits = group.map((m) => m[position] ?? '');
+  const padded = new Set(digits.filter((d) => d.length > 1 && d.startsWith('0')).map((d) => d.length));
+  const byWidth = new Map<number, number[]>();
+  for (const d of digits) {
+    const width = padded.has(d.length) ? d.length : 0;
+    byWidth.set(width, [...(byWidth.get(width) ?? []), Number(d)]);
   }
-  const parts: string[] = [...plain];
-  for (const g of groups.values()) {
-    const sorted = [...g.numbers].sort((a, b) => a - b);
-    const pad = (n: number): string => String(n).padStart(g.width, '0');
-    if (sorted.length === 1) {
-      parts.push(`${g.head}${pad(sorted[0] as number)}${g.tail}`);
-      continue;
-    }
+  const template = group[0] ?? [];
+  const out: string[] = [];
+  for (const [width, values] of byWidth) {
+    const sorted = [...new Set(values)].sort((a, b) => a - b);
+    const pad = (n: number): string => String(n).padStart(width, '0');
     const runs: string[] = [];
     for (let i = 0; i < sorted.length; ) {
       let j = i;
@@ -121,7 +135,8 @@ export function foldHosts(names: Iterable<string>): string {
       runs.push(j > i ? `${pad(sorted[i] as number)}-${pad(sorted[j] as number)}` : pad(sorted[i] as number));
       i = j + 1;
     }
-    parts.push(`${g.head}[${runs.join(',')}]${g.tail}`);
+    const middle = sorted.length === 1 ? pad(sorted[0] as number) : `[${runs.join(',')}]`;
+    out.push(template.map((t, i) => (i === position ? middle : t)).join(''));
   }
-  return parts.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(',');
+  return out;
 }

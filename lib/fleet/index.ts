@@ -25,4 +25,5 @@ export {
   type HostTimings,
 } from './fan-out.js';
 export { parseHostsFile, sshConfigTargets } from './inventory.js';
+export { foldResults, groupResults, type FoldedResult } from './fold.js';
 export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './workers.js';

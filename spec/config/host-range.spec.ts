@@ -52,3 +52,11 @@ describe('foldHosts', () => {
     expect(folded.split(/,(?![^[]*\])/).flatMap((s) => expandHostRange(s)).sort()).toEqual([...names].sort());
   });
 });
+
+describe('foldHosts with more than one number', () => {
+  it('folds the number that varies: addresses with a port, racks and nodes', () => {
+    expect(foldHosts(Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}:40022`))).toBe('127.0.0.[2-11]:40022');
+    expect(foldHosts(['r1n01', 'r1n02', 'r1n03', 'r2n01'])).toBe('r1n[01-03],r2n01');
+    expect(foldHosts(['web1:22', 'web1:2222'])).toBe('web1:[22,2222]');
+  });
+});

@@ -224,6 +224,21 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     });
   const common = () => ['-H', `127.0.0.2:${fleet.info.port}`, '-H', `127.0.0.3:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
 
+  it('host ranges and --fold (issue 25 #5, #6): ten addresses from one range, identical outputs printed once under folded names', async () => {
+    const hosts = ['-H', `127.0.0.[2-11]:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
+    // The server's address (third field of SSH_CONNECTION) decides the output: two groups of five.
+    const r = await cli(['run', '--fold', ...hosts, '--', 'case $(echo $SSH_CONNECTION | cut -d" " -f3) in 127.0.0.[2-6]) echo low;; *) echo high; exit 1;; esac']);
+    expect(r.code).toBe(5);
+    const rule = (title: string) => `${'-'.repeat(Math.max(15, title.length))}\n${title}\n${'-'.repeat(Math.max(15, title.length))}\n`;
+    const low = `127.0.0.[2-6]:${fleet.info.port} (5)`;
+    const high = `127.0.0.[7-11]:${fleet.info.port} (5) [FAILURE] Exited with error code 1`;
+    expect(r.stdout).toContain(`${rule(low)}low\n`);
+    expect(r.stdout).toContain(`${rule(high)}high\n`);
+    expect(r.stdout).not.toMatch(/\[SUCCESS\]/); // no per-host lines
+    const json = await cli(['run', '--fold', '--json', ...hosts, '--', 'echo same']);
+    expect(json.stdout.trim().split('\n').filter((l) => l.includes('"type":"result"'))).toHaveLength(10); // NDJSON stays per host
+  });
+
   it('exit 0, 5, 3 and 4', async () => {
     const ok = await cli(['run', ...common(), '--', 'echo', 'hi']);
     expect(ok.code).toBe(0);

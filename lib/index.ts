@@ -176,6 +176,7 @@ export {
   ChannelClosedError,
   WorkerLostError,
   QueueError,
+  HostSkippedError,
   MissingPeerError,
   SftpError,
   StdinOverflowError,

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
 import { expandHostRange, ExitStatusError, hostMatches, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
-import { fanOut, groupResults, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
+import { fanOut, groupResults, parseHostsFile, sshConfigTargets, type FanOut, type FanOutConfig, type HostAmount, type HostResult, type HostStatus } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
@@ -50,6 +50,8 @@ export interface RunOptions extends HostOptions {
   readonly showOutput?: boolean;
   /** `--fold`: hosts with the same result printed once, under their folded names (text mode). */
   readonly fold?: boolean;
+  /** `--batch`, `--canary`, `--max-fail`/`--fail-fast`, `--rate`: how the run rolls out. */
+  readonly rollout?: Pick<FanOutConfig, 'batch' | 'canary' | 'maxFail' | 'rate'>;
 }
 
 export const RUN_HELP: string = `usage: rxssh run [options] COMMAND...       (options end at the first word of COMMAND; -- works too)
@@ -102,6 +104,14 @@ options:
       --json              NDJSON only: one object per result (and per line with -P), then a
                           summary
       --help              this help
+
+rolling out:
+      --batch N|P%        hosts per wave; the next wave starts when the previous one is done
+      --canary N          the first N hosts as a wave of their own, then the rest
+      --max-fail N|P%     once more hosts than that failed, start no more: the rest are
+                          SKIPPED (exit code: the failures')
+      --fail-fast         --max-fail 0: the first failure stops the run from starting hosts
+      --rate N[/s]        at most N connection starts per second (MaxStartups, bastions)
 
 many machines: --queue URL submits one job per host to a BullMQ queue in Redis; 'rxssh worker'
 processes take them and connect with their own credentials and ssh_config (so the credential,
@@ -165,6 +175,11 @@ export const FLEET_OPTIONS = {
   'host-glob': { type: 'string', short: 'g' },
   workers: { type: 'string' },
   fold: { type: 'boolean' },
+  batch: { type: 'string' },
+  canary: { type: 'string' },
+  'max-fail': { type: 'string' },
+  'fail-fast': { type: 'boolean' },
+  rate: { type: 'string' },
 } as const;
 
 /** pssh's environment variables a fleet command reads. */
@@ -180,6 +195,35 @@ function rangesOf(text: string, flag: string): string[] {
   } catch (err) {
     throw new UsageError(`${flag} ${text}: ${(err as Error).message}`);
   }
+}
+
+/** `--batch N|P%`, `--canary N`, `--max-fail N|P%`, `--fail-fast`, `--rate N[/s]` as fan-out config; a bad value is a usage error. */
+function rolloutOf(values: Values): NonNullable<RunOptions['rollout']> {
+  const amount = (flag: string): HostAmount | undefined => {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) return undefined;
+    if (/^\d+$/.test(text)) return Number(text);
+    if (/^\d+(\.\d+)?%$/.test(text) && Number(text.slice(0, -1)) <= 100) return text as `${number}%`;
+    throw new UsageError(`--${flag} takes a number of hosts or a percentage (10 or 10%), not ${JSON.stringify(text)}`);
+  };
+  const batch = amount('batch');
+  if (batch === 0 || batch === '0%') throw new UsageError('--batch must be at least one host');
+  let maxFail = amount('max-fail');
+  if (values['fail-fast'] === true) {
+    if (maxFail !== undefined && maxFail !== 0) throw new UsageError('--fail-fast is --max-fail 0: give one of them');
+    maxFail = 0;
+  }
+  const canaryText = values['canary'] as string | undefined;
+  if (canaryText !== undefined && !/^\d+$/.test(canaryText)) throw new UsageError(`--canary takes a number of hosts, not ${JSON.stringify(canaryText)}`);
+  const rateText = values['rate'] as string | undefined;
+  const rate = rateText === undefined ? undefined : Number(rateText.replace(/\/s$/, ''));
+  if (rate !== undefined && (!Number.isFinite(rate) || rate <= 0)) throw new UsageError(`--rate takes connection starts per second (10 or 10/s), not ${JSON.stringify(rateText)}`);
+  return {
+    ...(batch !== undefined ? { batch } : {}),
+    ...(canaryText !== undefined ? { canary: Number(canaryText) } : {}),
+    ...(maxFail !== undefined ? { maxFail } : {}),
+    ...(rate !== undefined ? { rate } : {}),
+  };
 }
 
 /** Everything of RunOptions but the command, from parsed fleet options. */
@@ -227,6 +271,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
     noProgress: values['no-progress'] === true,
     json: values['json'] === true,
     fold: values['fold'] === true,
+    rollout: rolloutOf(values),
     ...(workers !== undefined ? { workers } : {}),
   };
 }
@@ -299,7 +344,7 @@ export async function runCommand(
     stdoutClosed = true;
     interrupt.abort();
   });
-  const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal };
+  const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal, ...opts.rollout };
   if (opts.workers !== undefined && (pipeline || env) && !opts.json) io.stderr.write('rxssh: --workers applies to `rxssh run` only; this command runs on the main thread\n');
   if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
   const run$ = opts.queue
@@ -307,7 +352,7 @@ export async function runCommand(
         { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json },
         io,
         stdin,
-        opts.parGiven ? config : { timeout: config.timeout, signal: config.signal },
+        opts.parGiven ? config : { timeout: config.timeout, signal: config.signal, ...opts.rollout },
       )
     : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)
@@ -362,7 +407,7 @@ export async function runCommand(
       if (writeError) write('stderr', `rxssh: ${terminalSafe(r.host)}: output not written: ${terminalSafe(writeError)}\n`);
       return;
     }
-    const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
+    const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : r.status === 'skipped' ? 'SKIPPED' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
     write('stdout', line);
     if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
     if (opts.inline || opts.inlineStdout) {

@@ -36,3 +36,20 @@ export class QueueError extends SshError {
   override readonly name = 'QueueError' as const;
   readonly code = 'ERR_SSH_QUEUE' as const;
 }
+
+/**
+ * A fan-out host that was never started: the run had more failures than its `maxFail` allowed
+ * (`rxssh run --max-fail`, `--fail-fast`), so hosts not yet started end as `skipped` with this
+ * error. Nothing was sent to the host. `phase` is `connection`: it never got further.
+ *
+ * @example
+ * ```ts
+ * import { HostSkippedError } from 'rxssh';
+ *
+ * const notTried = (err: unknown) => err instanceof HostSkippedError; // safe to run again later
+ * ```
+ */
+export class HostSkippedError extends SshError {
+  override readonly name = 'HostSkippedError' as const;
+  readonly code = 'ERR_SSH_HOST_SKIPPED' as const;
+}

@@ -4,7 +4,7 @@ import { HostKeyRejectedError, HostKeyUnknownError, HostKeyMismatchError, HostKe
 import { ConnectError, TimeoutError, ConnectionLostError, SshConfigError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, MissingPeerError } from './connection.js';
 import { AuthenticationError } from './auth.js';
 import { ChannelOpenError, ExitStatusError, StdinOverflowError, SftpError, ChannelClosedError } from './channel.js';
-import { WorkerLostError, QueueError } from './fleet.js';
+import { WorkerLostError, QueueError, HostSkippedError } from './fleet.js';
 
 /** Every SshError class, by name: what {@link errorFromData} makes again. */
 const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> = {
@@ -29,6 +29,7 @@ const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> 
   HostCertificateError,
   MissingPeerError,
   ProxyCommandError,
+  HostSkippedError,
 };
 
 /**

@@ -7,6 +7,7 @@
  */
 import {
   catchError,
+  concat,
   defer,
   EMPTY,
   filter,
@@ -21,6 +22,7 @@ import {
   of,
   retry,
   share,
+  switchMap,
   take,
   takeUntil,
   tap,
@@ -29,7 +31,8 @@ import {
   type ObservableInput,
   type OperatorFunction,
 } from 'rxjs';
-import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from '../errors.js';
+import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, HostSkippedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from '../errors.js';
+import { hostsOf, planWaves, startPacer } from './rollout.js';
 import { within } from '../util/deadline.js';
 import { HostRun, type HostRunSink } from './host-run.js';
 import type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus } from './types.js';
@@ -165,18 +168,37 @@ export function fanOut<T>(
   checkNumber('fanOut(): retries', retries, NON_NEGATIVE_INTEGER);
   checkNumber('fanOut(): capture', capture, { min: 0, expected: 'a non-negative number of bytes' });
   if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
+  const canary = checkNumber('fanOut(): canary', config.canary ?? 0, NON_NEGATIVE_INTEGER);
+  const batch = config.batch === undefined ? undefined : hostsOf(config.batch, list.length, 'fanOut(): batch');
+  if (batch === 0) throw new RangeError('fanOut(): batch must be at least one host');
+  const maxFail = config.maxFail === undefined ? Infinity : hostsOf(config.maxFail, list.length, 'fanOut(): maxFail', 'exact');
+  if (config.rate !== undefined) checkNumber('fanOut(): rate', config.rate, { min: Number.MIN_VALUE, expected: 'a positive number of starts per second' });
 
   const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
     const total = list.length;
-    let started = 0;
+    const handled = new Set<LabelledTarget>();
     let done = 0;
     let ok = 0;
+    /** More failures than `maxFail`: no host starts any more. */
+    let stopped = false;
+    const pace = startPacer(config.rate);
     const running = new Set<HostRun<T>>();
     const progress = (): void => subscriber.next({ type: 'progress', total, done, ok, failed: done - ok, inFlight: running.size });
     const emitResult = (result: Omit<HostResult<T>, 'type'>): void => {
       done++;
       if (result.status === 'ok') ok++;
+      else if (result.status !== 'skipped' && done - ok > maxFail) stopped = true;
       subscriber.next({ type: 'result', ...result });
+    };
+    /** A host that never ran: given up (deadline, abort) or skipped (past the failure budget). */
+    const notRun = (target: LabelledTarget, status: HostStatus, cause: unknown): void => {
+      handled.add(target);
+      const now = Date.now();
+      emitResult({
+        target, host: target.label, status, value: undefined, exitCode: null, signal: null,
+        stdout: '', stderr: '', truncated: false, error: cause, attempts: 0,
+        timings: { startedAt: now, endedAt: now, durationMs: 0 },
+      });
     };
     const sink: HostRunSink<T> = {
       line: (line) => subscriber.next(line),
@@ -194,7 +216,7 @@ export function fanOut<T>(
      */
     const host$ = (target: LabelledTarget): Observable<never> =>
       defer(() => {
-        started++;
+        handled.add(target);
         const run = new HostRun<T>(target, { capture, maxLineLength }, sink);
         running.add(run);
         let emitted = false;
@@ -244,22 +266,31 @@ export function fanOut<T>(
       take(1),
       tap(({ status, cause }) => {
         for (const run of [...running]) run.finish(status, cause);
-        for (const target of list.slice(started)) {
-          const now = Date.now();
-          emitResult({
-            target, host: target.label, status, value: undefined, exitCode: null, signal: null,
-            stdout: '', stderr: '', truncated: false, error: cause, attempts: 0,
-            timings: { startedAt: now, endedAt: now, durationMs: 0 },
-          });
-        }
-        if (started < total) progress();
+        const left = list.filter((t) => !handled.has(t));
+        for (const target of left) notRun(target, status, cause);
+        if (left.length > 0) progress();
       }),
     );
 
+    /** A host's turn: skipped past the failure budget, else started when the rate allows. */
+    const turn$ = (target: LabelledTarget): Observable<never> =>
+      defer(() => {
+        const skip = (): Observable<never> => {
+          notRun(target, 'skipped', new HostSkippedError('Not started: the run had more failures than maxFail allows', { host: target.host, port: target.port ?? 22, phase: 'connection' }));
+          progress();
+          return EMPTY;
+        };
+        if (stopped) return skip();
+        const wait = pace();
+        return wait > 0 ? timer(wait).pipe(switchMap(() => (stopped ? skip() : host$(target)))) : host$(target);
+      });
+
     progress();
-    // Bounded concurrency is mergeMap's; the deadline or an abort ends the hosts still running
-    // (their pipelines are unsubscribed, so their remote commands are signalled) and the run.
-    return from(list).pipe(mergeMap(host$, concurrency), takeUntil(giveUp$)).subscribe(subscriber);
+    // Waves one after another (canary, then batches), bounded concurrency within each (mergeMap);
+    // the deadline or an abort ends the hosts still running (their pipelines are unsubscribed, so
+    // their remote commands are signalled) and the run.
+    const waves = planWaves(list, canary, batch).map((wave) => from(wave).pipe(mergeMap(turn$, concurrency)));
+    return concat(...waves).pipe(takeUntil(giveUp$)).subscribe(subscriber);
   }).pipe(share());
 
   return FanOut.create(events$);

@@ -26,4 +26,5 @@ export {
 } from './fan-out.js';
 export { parseHostsFile, sshConfigTargets } from './inventory.js';
 export { foldResults, groupResults, type FoldedResult } from './fold.js';
+export type { HostAmount } from './rollout.js';
 export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './workers.js';

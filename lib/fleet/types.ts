@@ -1,5 +1,6 @@
 /** What a fan-out gives: one result per host (with its status and timings), live lines, progress, and what it takes. */
 import type { LabelledTarget } from '../config/target.js';
+import type { HostAmount } from './rollout.js';
 
 /**
  * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
@@ -16,7 +17,7 @@ import type { LabelledTarget } from '../config/target.js';
  * fanOut(hosts, pipeline).subscribe((r) => failed(r.status) && console.log(r.host, r.status));
  * ```
  */
-export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled' | 'lost';
+export type HostStatus = 'ok' | 'failed' | 'timeout' | 'unreachable' | 'auth-failed' | 'host-key-rejected' | 'connection-error' | 'cancelled' | 'lost' | 'skipped';
 
 /**
  * When a host's run happened (milliseconds since the epoch, and its duration).
@@ -170,4 +171,22 @@ export interface FanOutConfig {
   readonly maxLineLength?: number;
   /** Aborting ends the run: hosts running or waiting end as `cancelled`, then it completes. */
   readonly signal?: AbortSignal;
+  /**
+   * Hosts per wave (a number, or a percentage of the run's hosts, rounded up: `'25%'`): the next
+   * wave starts when every host of the previous one has its result. Default: one wave.
+   */
+  readonly batch?: HostAmount;
+  /** The first N hosts as a wave of their own before the others (default 0). */
+  readonly canary?: number;
+  /**
+   * Failures (any status but `ok`) the run may have: once there are more (`0`: the first one,
+   * fail fast; `'10%'`: more than 10 % of the run's hosts), no new host starts and every host not
+   * started ends as `skipped`. Hosts running then finish. Default: no limit.
+   */
+  readonly maxFail?: HostAmount;
+  /**
+   * Host starts per second, at most (a fleet behind one sshd or bastion then stays under its
+   * `MaxStartups` and `PerSourcePenalties`). Default: no limit.
+   */
+  readonly rate?: number;
 }

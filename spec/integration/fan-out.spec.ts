@@ -239,6 +239,24 @@ describe('rxssh CLI against real sshd (a real process, real exit codes)', () => 
     expect(json.stdout.trim().split('\n').filter((l) => l.includes('"type":"result"'))).toHaveLength(10); // NDJSON stays per host
   });
 
+  it('--batch 3 --fail-fast (issue 25 #4): a failure in the second wave lets its wave finish; later hosts are SKIPPED, once each', async () => {
+    const hosts = ['-H', `127.0.0.[2-11]:${fleet.info.port}`, '-l', fleet.info.username, '--identity', fleet.info.keys['ed25519'] ?? '', '--known-hosts', knownHostsFile];
+    const failOnFive = 'test "$(echo $SSH_CONNECTION | cut -d" " -f3)" != 127.0.0.5';
+    const r = await cli(['run', '--json', '--batch', '3', '--fail-fast', ...hosts, '--', failOnFive]);
+    const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string }).filter((e) => e.type === 'result');
+    const status = Object.fromEntries(results.map((e) => [e.host?.split(':')[0], e.status]));
+    expect(results).toHaveLength(10);
+    expect(status).toEqual({
+      '127.0.0.2': 'ok', '127.0.0.3': 'ok', '127.0.0.4': 'ok',
+      '127.0.0.5': 'failed', '127.0.0.6': 'ok', '127.0.0.7': 'ok',
+      '127.0.0.8': 'skipped', '127.0.0.9': 'skipped', '127.0.0.10': 'skipped', '127.0.0.11': 'skipped',
+    });
+    expect(r.code).toBe(5);
+    const text = await cli(['run', '--canary', '1', '--max-fail', '0', '--rate', '50/s', ...hosts, '--', 'test "$(echo $SSH_CONNECTION | cut -d" " -f3)" != 127.0.0.2']);
+    expect(text.stdout.match(/\[SKIPPED\]/g)).toHaveLength(9); // the canary failed: nothing else started
+    expect(text.code).toBe(5);
+  });
+
   it('exit 0, 5, 3 and 4', async () => {
     const ok = await cli(['run', ...common(), '--', 'echo', 'hi']);
     expect(ok.code).toBe(0);

@@ -128,7 +128,9 @@ export {
   type SplitLinesConfig,
   type ExecResult,
   type RunConfig,
+  type ExecConfig,
 } from './channel/exec.js';
+export type { BecomeConfig } from './channel/become.js';
 
 // ── SFTP ───────────────────────────────────────────────────────────────────────────────────
 export { SftpSession } from './sftp/sftp.js';
@@ -164,6 +166,7 @@ export {
   AuthenticationError,
   ChannelOpenError,
   ExitStatusError,
+  BecomeError,
   ConnectionLostError,
   ProtocolError,
   ProxyCommandError,

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { EMPTY, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { becoming, type BecomeConfig } from './become.js';
 import type { ChannelConfig, ChannelSubject, ExecChunk } from './channel.js';
 import type { ExecResult, RunConfig } from './run.js';
 import type { Connection } from '../connection/connection.js';
@@ -71,9 +72,28 @@ export function withConnection<R>(project: (connection: Connection) => Observabl
  * ).subscribe((text) => console.log(`We got this from "cat": ${text}`));
  * ```
  */
-export function exec(command: string, config: ChannelConfig = {}): OperatorFunction<Connection, ExecChunk> {
+export function exec(command: string, config: ExecConfig = {}): OperatorFunction<Connection, ExecChunk> {
   if (typeof command !== 'string' || command.length === 0) throw new TypeError('exec() needs a command');
-  return withConnection((connection) => connection.exec(command, { stdin: [], ...config }));
+  const { become, ...channel } = config;
+  if (become === undefined) return withConnection((connection) => connection.exec(command, { stdin: [], ...channel }));
+  // Checked now (a bad method or user is the caller's mistake, not the host's).
+  becoming(() => EMPTY, become, { host: '', port: 0 });
+  return withConnection((connection) => becoming((cmd, cfg) => connection.exec(cmd, cfg), become, connection)(command, { stdin: [], ...channel }));
+}
+
+/**
+ * Options of the {@link exec} operator: the channel's, and whom to run the command as.
+ *
+ * @example
+ * ```ts
+ * import type { ExecConfig } from 'rxssh';
+ *
+ * const config: ExecConfig = { become: { user: 'postgres', password: process.env.SUDO_PW }, check: false };
+ * ```
+ */
+export interface ExecConfig extends ChannelConfig {
+  /** Run it as another user (`sudo`, `su`); see `RunConfig.become`. */
+  readonly become?: BecomeConfig;
 }
 
 /**

@@ -10,7 +10,8 @@
  * ```
  */
 import { defer, fromEvent, mergeMap, Observable, raceWith, throwError } from 'rxjs';
-import type { ChannelConfig, ChannelSubject, ExitInfo, StdinSource } from './channel.js';
+import type { ChannelConfig, ExecChunk, ExitInfo, StdinSource } from './channel.js';
+import { becoming, type BecomeConfig, type ChannelOpener } from './become.js';
 import { OutputCapture } from './capture.js';
 import { checkNumber, checkString } from '../util/check.js';
 import { within } from '../util/deadline.js';
@@ -41,6 +42,11 @@ export interface RunConfig extends Omit<ChannelConfig, 'check' | 'stdin'> {
   readonly timeout?: number;
   /** Aborting stops the command the same way; the run errors with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Run it as another user (`sudo`, `su`): the exit status and output are the command's; a
+   * method that refuses (wrong or missing password, not allowed) is a `BecomeError`.
+   */
+  readonly become?: BecomeConfig;
 }
 
 /**
@@ -73,19 +79,20 @@ export interface ExecResult<O extends string | Buffer = string> {
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
 
 /** The options of a run that are not the channel's. */
-const RUN_ONLY = new Set(['stdin', 'cwd', 'check', 'maxBuffer', 'encoding', 'timeout', 'signal', 'closeObserver']);
+const RUN_ONLY = new Set(['stdin', 'cwd', 'check', 'maxBuffer', 'encoding', 'timeout', 'signal', 'closeObserver', 'become']);
 
 /**
  * Runs `command` on a channel `open` makes and collects an ExecResult (what `run`,
  * `Connection.run` and the handle's `run` do). Options are checked at call time. @internal
  */
 export function runOn(
-  open: (command: string, config: ChannelConfig) => ChannelSubject,
+  channel: ChannelOpener,
   command: string,
   config: RunConfig,
   where: { readonly host: string; readonly port: number },
 ): Observable<ExecResult<string | Buffer>> {
   checkString('run(): command', command);
+  const open = config.become === undefined ? channel : becoming(channel, config.become, where);
   const maxBuffer = checkNumber('run(): maxBuffer', config.maxBuffer ?? DEFAULT_MAX_BUFFER, { min: 0, expected: 'a non-negative number of bytes' });
   const encoding = config.encoding ?? 'utf8';
   if (encoding !== 'utf8' && encoding !== 'buffer') throw new TypeError("run(): encoding must be 'utf8' or 'buffer'");
@@ -127,7 +134,7 @@ export function runOn(
 }
 
 /** The channel's output into `output`; at its clean end, the one result. */
-function collect(channel: ChannelSubject, output: OutputCapture, result: () => ExecResult<string | Buffer>): Observable<ExecResult<string | Buffer>> {
+function collect(channel: Observable<ExecChunk>, output: OutputCapture, result: () => ExecResult<string | Buffer>): Observable<ExecResult<string | Buffer>> {
   return new Observable<ExecResult<string | Buffer>>((subscriber) =>
     channel.subscribe({
       next: ({ stream, data }) => output.keep(stream, data),

@@ -23,6 +23,10 @@ export interface SecretSources {
   readonly askPassword: boolean;
   /** `--certificate FILE`s: OpenSSH certificates, each used with the identity it certifies. */
   readonly certificates?: readonly string[];
+  /** `--become-password-env VAR`: the sudo/su password from a variable. */
+  readonly becomePasswordEnv?: string | undefined;
+  /** `--ask-become-pass`: ask for the sudo/su password once (no echo). */
+  readonly askBecomePassword?: boolean;
 }
 
 /** Asks each question once per run, however many hosts need the answer. */
@@ -37,7 +41,25 @@ export class Secrets {
     readonly io: Io,
     /** A password already asked for (`-A` on the main thread, for `--workers`): used instead of asking. */
     readonly knownPassword?: string,
+    /** A become password already asked for (on the main thread, for `--workers`). */
+    readonly knownBecomePassword?: string,
   ) {}
+
+  /** Whether a become (sudo/su) password source was given; without one, a method that asks fails at once. */
+  get hasBecomePassword(): boolean {
+    return this.knownBecomePassword !== undefined || this.sources.becomePasswordEnv !== undefined || this.sources.askBecomePassword === true;
+  }
+
+  /** The become password: from its variable, or asked once for the whole run. */
+  becomePassword(): Promise<string> {
+    if (this.knownBecomePassword !== undefined) return Promise.resolve(this.knownBecomePassword);
+    const env = this.sources.becomePasswordEnv;
+    if (env !== undefined) {
+      const value = this.io.env[env];
+      return value === undefined ? Promise.reject(new UsageError(`--become-password-env ${env}: the variable is not set`)) : Promise.resolve(value);
+    }
+    return this.#once('become', 'BECOME password: ');
+  }
 
   /** Whether a passphrase can be had at all (an env variable, a terminal, or SSH_ASKPASS). */
   get canAskPassphrase(): boolean {

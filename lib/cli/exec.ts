@@ -46,6 +46,8 @@ options (ssh's letters mean what they mean to ssh):
   -X, --extra-arg ARG     one ssh argument (repeatable)
   -v, --verbose           say more about failures
       --match-exec        run the ssh_config's Match exec commands, as ssh does
+      --sudo, --sudo-user USER, --become-method sudo|su, --become-password-env VAR,
+      --ask-become-pass   run the command as another user (see rxssh run --help)
       --timeout SEC       stop the command after SEC seconds (default 0 = none)
       --askpass           ask for a password (no echo)
       --identity FILE     a private key, tried before the config's (repeatable; FILE-cert.pub too)
@@ -77,6 +79,11 @@ const EXEC_OPTIONS = {
   'passphrase-env': HOST_OPTIONS['passphrase-env'],
   verbose: HOST_OPTIONS.verbose,
   'match-exec': HOST_OPTIONS['match-exec'],
+  sudo: HOST_OPTIONS.sudo,
+  'sudo-user': HOST_OPTIONS['sudo-user'],
+  'become-method': HOST_OPTIONS['become-method'],
+  'become-password-env': HOST_OPTIONS['become-password-env'],
+  'ask-become-pass': HOST_OPTIONS['ask-become-pass'],
   help: HOST_OPTIONS.help,
   timeout: { type: 'string' },
   askpass: { type: 'boolean' },
@@ -153,7 +160,10 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     if (remote !== undefined) words = [remote];
     const pty = wantsTty(host, flagPty, io.stdinIsTTY);
     let command$: Observable<ExecChunk>;
-    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}) }));
+    // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
+    if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
+    const become = o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {};
+    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}), ...become }));
     else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
     else {
       // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
@@ -192,6 +202,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     }
     return 0;
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     if (err instanceof ExitStatusError) {
       if (err.exitCode !== null) return err.exitCode;
       const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;

@@ -33,6 +33,8 @@ export interface HostOptions {
   readonly verbose: boolean;
   /** `--match-exec`: run the config's `Match exec` commands, as ssh does. */
   readonly matchExec?: boolean;
+  /** `--sudo` (`--sudo-user`, `--become-method`): run commands as another user; the password comes from the secrets. */
+  readonly become?: { readonly method: 'sudo' | 'su'; readonly user: string };
   /** Where a ProxyCommand's stderr goes (`rxssh exec`: this stderr, as ssh); otherwise only into its errors. */
   readonly proxyStderr?: (chunk: Buffer) => void;
 }
@@ -52,6 +54,11 @@ export const HOST_OPTIONS = {
   askpass: { type: 'boolean', short: 'A' },
   verbose: { type: 'boolean', short: 'v' },
   'match-exec': { type: 'boolean' },
+  sudo: { type: 'boolean' },
+  'sudo-user': { type: 'string' },
+  'become-method': { type: 'string' },
+  'become-password-env': { type: 'string' },
+  'ask-become-pass': { type: 'boolean' },
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -72,7 +79,7 @@ export function withPsshEnv(values: Values, io: Io, known: readonly string[]): V
   return out;
 }
 
-export function hostOptions(values: Values, io: Io): HostOptions {
+export function hostOptions(values: Values, io: Io, becomeFromJobs = false): HostOptions {
   const lines: string[] = [];
   for (const o of (values['option'] as string[] | undefined) ?? []) lines.push(configLine(o));
   const extra = [...((values['extra-args'] as string[] | undefined) ?? []).flatMap(shellWords), ...((values['extra-arg'] as string[] | undefined) ?? [])];
@@ -99,11 +106,29 @@ export function hostOptions(values: Values, io: Io): HostOptions {
       passwordEnv: values['password-env'] as string | undefined,
       passphraseEnv: values['passphrase-env'] as string | undefined,
       askPassword: values['askpass'] === true,
+      becomePasswordEnv: values['become-password-env'] as string | undefined,
+      askBecomePassword: values['ask-become-pass'] === true,
       certificates: (values['certificate'] as string[] | undefined) ?? [],
     },
     verbose: values['verbose'] === true,
     matchExec: values['match-exec'] === true,
+    ...becomeOf(values, becomeFromJobs),
   };
+}
+
+/** `--sudo`, `--sudo-user USER`, `--become-method sudo|su`: whom commands run as. */
+function becomeOf(values: Values, fromJobs: boolean): Pick<HostOptions, 'become'> {
+  const user = values['sudo-user'] as string | undefined;
+  const method = (values['become-method'] as string | undefined) ?? 'sudo';
+  const wanted = values['sudo'] === true || user !== undefined || values['become-method'] !== undefined;
+  if (!wanted) {
+    // A queue worker becomes whom each job says, with its own password: the source alone is enough there.
+    if (!fromJobs && (values['become-password-env'] !== undefined || values['ask-become-pass'] === true)) throw new UsageError('--become-password-env and --ask-become-pass need --sudo');
+    return {};
+  }
+  if (method !== 'sudo' && method !== 'su') throw new UsageError(`--become-method takes sudo or su, not ${JSON.stringify(method)}`);
+  if (user !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(user)) throw new UsageError(`--sudo-user ${JSON.stringify(user)}: not a user name`);
+  return { become: { method, user: user ?? 'root' } };
 }
 
 export function timeoutOf(values: Values): number {
@@ -181,7 +206,8 @@ export function hostPipeline(
     const host = resolveHost(target, o);
     if (host.remoteCommand !== undefined) return throwError(() => remoteCommandClash(host));
     const tty = wantsTty(host, pty, false);
-    return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}) }));
+    const become = o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {};
+    return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...become }));
   });
 }
 

@@ -128,14 +128,14 @@ export interface QueueRunOptions {
 
 /** Submits a run's hosts to the queue (`rxssh run --queue`): the same FanOut as a local run. */
 export async function onQueue(
-  opts: { readonly targets: readonly FanOutTarget[]; readonly command: string; readonly queue: QueueRunOptions; readonly verbose: boolean; readonly json: boolean },
+  opts: { readonly targets: readonly FanOutTarget[]; readonly command: string; readonly queue: QueueRunOptions; readonly verbose: boolean; readonly json: boolean; readonly become?: QueueJob['become'] },
   io: Io,
   stdin: Buffer | undefined,
   config: FanOutConfig,
 ): Promise<FanOut<ExecChunk>> {
   const { fanOutOnQueue } = await import('../queue/index.js');
   const queue = await checked(opts.queue.config);
-  const job: QueueJob = { command: opts.command, ...(stdin ? { stdin } : {}), ...(opts.queue.user ? { user: opts.queue.user } : {}) };
+  const job: QueueJob = { command: opts.command, ...(stdin ? { stdin } : {}), ...(opts.queue.user ? { user: opts.queue.user } : {}), ...(opts.become ? { become: opts.become } : {}) };
   const runId = opts.queue.runId;
   if (opts.verbose && !opts.json) io.stderr.write(`rxssh: submitting ${opts.targets.length} host(s) to queue ${queue.name ?? 'rxssh'}${runId ? ` as run ${runId}` : ''}\n`);
   return fanOutOnQueue(opts.targets, job, {

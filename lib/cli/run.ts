@@ -93,6 +93,14 @@ options:
   -v, --verbose           say more about failures (PSSH_VERBOSE)
       --match-exec        run the ssh_config's Match exec commands, as ssh does (off: such a
                           block is refused)
+become (run the command as another user):
+      --sudo              run it with sudo (no terminal needed; -S with a random prompt)
+      --sudo-user USER    as USER (default root); implies --sudo
+      --become-method M   sudo (default) or su (on a pseudo-terminal)
+      --become-password-env VAR   the password from a variable (with --queue: the workers')
+      --ask-become-pass   ask for it once for the whole run (no echo)
+                          without either, a method that asks for a password fails the host
+                          at once (BecomeError); the password is never in argv, env or output
       --identity FILE     a private key, tried before the config's (repeatable); its
                           FILE-cert.pub certificate is used too, as ssh does
       --certificate FILE  an OpenSSH certificate for one of the keys (repeatable)
@@ -141,7 +149,7 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?:
 }
 
 /** Flags that belong to the workers in a queued run: they connect with their own credentials and ssh_config. */
-const WORKERS_OWN = ['ssh-config', 'option', 'extra-args', 'extra-arg', 'identity', 'certificate', 'known-hosts', 'accept-new', 'password-env', 'passphrase-env', 'askpass', 'aliases'];
+const WORKERS_OWN = ['ssh-config', 'option', 'extra-args', 'extra-arg', 'identity', 'certificate', 'known-hosts', 'accept-new', 'password-env', 'passphrase-env', 'askpass', 'aliases', 'become-password-env', 'ask-become-pass'];
 
 function queueRunOptions(values: Values, io: Io): QueueRunOptions | undefined {
   const queueOnly = ['queue-name', 'queue-prefix', 'redis-user', 'redis-password-env', 'redis-password-file', 'redis-ca', 'redis-timeout', 'queue-secret-file', 'queue-secret-env', 'run-id', 'retry-lost'].filter((k) => values[k] !== undefined);
@@ -289,14 +297,27 @@ function readText(file: string): string {
  */
 async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buffer | undefined, config: FanOutConfig): Promise<FanOut<ExecChunk>> {
   const password = opts.secrets.askPassword ? await secrets.password() : undefined;
+  const becomePassword = opts.become && secrets.hasBecomePassword ? await secrets.becomePassword() : undefined;
   const here = import.meta.url;
   const module = shippedFile(here, './worker-pipeline.ts', 'dist/cli/worker-pipeline.js');
   const args: CliWorkerArgs = {
     command: opts.command,
-    options: { configFile: opts.configFile, systemConfigFile: opts.systemConfigFile, configLines: [...opts.configLines], localUser: opts.localUser, home: opts.home, secrets: opts.secrets, verbose: opts.verbose, ...(opts.pty ? { pty: true } : {}) },
+    options: {
+      configFile: opts.configFile,
+      systemConfigFile: opts.systemConfigFile,
+      configLines: [...opts.configLines],
+      localUser: opts.localUser,
+      home: opts.home,
+      secrets: opts.secrets,
+      verbose: opts.verbose,
+      ...(opts.pty !== undefined ? { pty: opts.pty } : {}),
+      ...(opts.matchExec ? { matchExec: true } : {}),
+      ...(opts.become ? { become: opts.become } : {}),
+    },
     env: { ...io.env },
     ...(stdin ? { stdin } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(becomePassword !== undefined ? { becomePassword } : {}),
   };
   const { fanOutInWorkers } = await import('../fleet/index.js');
   if (opts.verbose && !opts.json) io.stderr.write(`rxssh: running ${opts.targets.length} host(s) on ${opts.workers ?? 1} worker thread(s)\n`);
@@ -349,7 +370,7 @@ export async function runCommand(
   if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
   const run$ = opts.queue
     ? await onQueue(
-        { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json },
+        { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json, ...(opts.become ? { become: opts.become } : {}) },
         io,
         stdin,
         opts.parGiven ? config : { timeout: config.timeout, signal: config.signal, ...opts.rollout },

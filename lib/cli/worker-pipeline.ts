@@ -22,6 +22,8 @@ export interface CliWorkerArgs {
   readonly stdin?: Uint8Array;
   /** `-A`: the password asked once on the main thread. */
   readonly password?: string;
+  /** `--sudo`: the become password, asked (or read) once on the main thread. */
+  readonly becomePassword?: string;
 }
 
 /** One Secrets per worker (a pool, and so its workers, serve one run), so SSH_ASKPASS is asked once per key and worker. */
@@ -45,7 +47,7 @@ function workerIo(env: CliWorkerArgs['env']): Io {
 
 /** One host: its connection from ssh_config and the CLI's flags, then the command. */
 export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
-  secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password);
+  secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password, args.becomePassword);
   const stdin = args.stdin ? toBuffer(args.stdin) : undefined;
   return hostPipeline(target, args.command, args.options, secrets, stdin, undefined, args.options.pty);
 }

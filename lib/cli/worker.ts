@@ -40,6 +40,8 @@ hosts (as 'rxssh run' resolves them):
       --accept-new        trust and record unknown hosts
       --password-env VAR  an SSH password from an environment variable
       --passphrase-env VAR  the passphrase of encrypted keys (or SSH_ASKPASS)
+      --become-password-env VAR  the sudo/su password for jobs of runs with --sudo (it never
+                          travels on the queue)
       --allow-hosts PATTERNS  run jobs only for hosts matching these OpenSSH patterns
                           (comma-separated, !negation; repeatable); others are refused
       --allow-hosts-file FILE run jobs only for the hosts of this hosts file (pssh format)
@@ -79,13 +81,15 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const concurrency = number('concurrency', 32, true);
   const lockSec = number('lock-duration', 30, false);
   const name = (v['name'] as string | undefined) ?? `${hostname()}:${process.pid}`;
-  const o: HostOptions = hostOptions(v, io);
+  const o: HostOptions = hostOptions(v, io, true);
   const secrets = new Secrets(o.secrets, io);
   const pipeline: QueueHostPipeline = (target, job) => {
     // A run's -l is the user of hosts that name none, as ssh's -l beats the config's User. It
     // goes in as the target's user (data), never as ssh_config text.
     const t = job.user && !target.username ? { ...target, username: job.user } : target;
-    return hostPipeline(t, job.command, o, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
+    // The job says whom to become; the password is this worker's own (--become-password-env).
+    const withBecome: HostOptions = job.become ? { ...o, become: job.become } : o;
+    return hostPipeline(t, job.command, withBecome, secrets, job.stdin ? Buffer.from(job.stdin) : undefined, job.env, job.pty);
   };
   const allowHosts = allowList(v['allow-hosts'] as string[] | undefined, v['allow-hosts-file'] as string | undefined);
   const { queueWorker } = await import('../queue/index.js');

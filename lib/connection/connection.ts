@@ -149,6 +149,8 @@ export class Connection {
    */
   exec(command: string, config?: ChannelConfig): ChannelSubject {
     if (typeof command !== 'string' || command.length === 0) throw new TypeError('exec() needs a command');
+    // The Subject cannot run as another user: never ignore the request.
+    if (config && 'become' in config) throw new TypeError('Connection.exec() cannot become another user: use run() or the exec() operator with become');
     return ChannelSubject.create(this.#session, { kind: 'exec', command }, config);
   }
 

@@ -143,3 +143,46 @@ export class ChannelClosedError extends SshError {
   override readonly name = 'ChannelClosedError' as const;
   readonly code = 'ERR_SSH_CHANNEL_CLOSED' as const;
 }
+
+/**
+ * Running a command as another user (`become`: `sudo`, `su`) failed before the command started:
+ * `reason` says why — `password-required` (the method asked for a password and none was
+ * given), `incorrect-password` (it asked again: the password was wrong; rxssh does not try
+ * twice), `not-allowed` (the user may not run it, e.g. not in sudoers), or `failed` (the method
+ * ended otherwise; `stderrTail` has its words). The password never appears in it.
+ *
+ * @example
+ * ```ts
+ * import { BecomeError } from 'rxssh';
+ *
+ * const onError = (err: unknown) => {
+ *   if (err instanceof BecomeError && err.reason === 'incorrect-password') console.log('wrong sudo password');
+ * };
+ * ```
+ */
+export class BecomeError extends SshError {
+  override readonly name = 'BecomeError' as const;
+  readonly code = 'ERR_SSH_BECOME' as const;
+  /** Why it failed. */
+  readonly reason: 'password-required' | 'incorrect-password' | 'not-allowed' | 'failed';
+  /** `sudo` or `su`. */
+  readonly method: string;
+  /** The user the command was to run as. */
+  readonly user: string;
+  /** What the method wrote to stderr (at most 2 KiB), without rxssh's prompt marker. */
+  readonly stderrTail: string;
+
+  constructor(reason: BecomeError['reason'], method: string, user: string, stderrTail: string, context: SshErrorContext) {
+    const why = {
+      'password-required': 'a password is required but none was given',
+      'incorrect-password': 'the password was not accepted',
+      'not-allowed': 'not allowed',
+      failed: 'it failed',
+    }[reason];
+    super(`${method} to ${user}: ${why}${reason === 'failed' && stderrTail.trim() ? ` (${stderrTail.trim().split('\n').at(-1) ?? ''})` : ''}`, context);
+    this.reason = reason;
+    this.method = method;
+    this.user = user;
+    this.stderrTail = stderrTail;
+  }
+}

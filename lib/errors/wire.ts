@@ -3,7 +3,7 @@ import { type SshError, type ErrorData } from './base.js';
 import { HostKeyRejectedError, HostKeyUnknownError, HostKeyMismatchError, HostKeyRevokedError, HostCertificateError } from './host-key.js';
 import { ConnectError, TimeoutError, ConnectionLostError, SshConfigError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, MissingPeerError } from './connection.js';
 import { AuthenticationError } from './auth.js';
-import { ChannelOpenError, ExitStatusError, StdinOverflowError, SftpError, ChannelClosedError } from './channel.js';
+import { ChannelOpenError, ExitStatusError, StdinOverflowError, SftpError, ChannelClosedError, BecomeError } from './channel.js';
 import { WorkerLostError, QueueError, HostSkippedError } from './fleet.js';
 
 /** Every SshError class, by name: what {@link errorFromData} makes again. */
@@ -30,6 +30,7 @@ const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: SshError }>> 
   MissingPeerError,
   ProxyCommandError,
   HostSkippedError,
+  BecomeError,
 };
 
 /**

@@ -63,6 +63,16 @@ export interface QueueJob {
   readonly pty?: boolean;
   /** The user for hosts that name none (the worker's ssh_config `User` otherwise). */
   readonly user?: string;
+  /**
+   * Run the command as another user. Only the method and user travel on the queue: the password
+   * is the worker's own (`rxssh worker --become-password-env`), never stored in Redis.
+   */
+  readonly become?: {
+    /** `sudo` or `su`. */
+    readonly method: 'sudo' | 'su';
+    /** The user to become. */
+    readonly user: string;
+  };
 }
 
 /**

@@ -16,6 +16,8 @@ export interface JobData {
   readonly env?: Readonly<Record<string, string>>;
   readonly pty?: boolean;
   readonly user?: string;
+  /** Whom the command runs as (no password: a worker has its own). */
+  readonly become?: { readonly method: 'sudo' | 'su'; readonly user: string };
   readonly timeout: number;
   readonly capture: number;
   readonly retries: number;
@@ -95,6 +97,16 @@ function signature(value: unknown): string {
   return value;
 }
 
+/** `become`: a method and a user, nothing else (a password in it is refused, never used). */
+function becomeOf(raw: unknown): { method: 'sudo' | 'su'; user: string } {
+  if (!isObject(raw)) fail('become', 'must be an object');
+  const keys = Object.keys(raw).filter((k) => k !== 'method' && k !== 'user');
+  if (keys.length > 0) fail('become', `holds ${keys.join(', ')} (only method and user)`);
+  const method = raw['method'];
+  if (method !== 'sudo' && method !== 'su') fail('become.method', 'must be sudo or su');
+  return { method, user: user(raw['user'], 'become.user') };
+}
+
 /**
  * Checks a job's data from Redis and returns it with only the known fields; throws
  * {@link BadJobError} naming the first field that does not fit.
@@ -120,6 +132,7 @@ export function parseJobData(raw: unknown): JobData {
     ...(raw['env'] !== undefined ? { env: env(raw['env']) } : {}),
     ...(pty !== undefined ? { pty: pty as boolean } : {}),
     ...(raw['user'] !== undefined ? { user: user(raw['user'], 'user') } : {}),
+    ...(raw['become'] !== undefined ? { become: becomeOf(raw['become']) } : {}),
     timeout: timeout as number,
     capture: count(raw['capture'], 'capture', 0, 2 ** 31 - 1),
     retries: count(raw['retries'], 'retries', 0, 100),

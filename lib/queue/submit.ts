@@ -88,6 +88,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
     ...(job.env ? { env: job.env } : {}),
     ...(job.pty ? { pty: true } : {}),
     ...(job.user ? { user: job.user } : {}),
+    ...(job.become ? { become: { method: job.become.method, user: job.become.user } } : {}),
     timeout,
     capture,
     retries: config.retries ?? 5,
@@ -292,6 +293,7 @@ export function jobDifference(found: unknown, wanted: JobData, signing?: { reado
     ['env', sorted(existing.env), sorted(wanted.env)],
     ['pty', existing.pty === true, wanted.pty === true],
     ['user', existing.user, wanted.user],
+    ['become', existing.become, wanted.become],
   ];
   const differing = fields.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
   return differing.length ? differing.join(', ') : undefined;

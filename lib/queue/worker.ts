@@ -224,7 +224,7 @@ export async function runJob(
   onJob?.({ type: 'started', jobId, host: data.target.label });
   const sender = new ProgressSender(job, data.capture, guard.secret);
   const stdin = data.stdin === undefined ? undefined : Buffer.from(data.stdin, 'base64');
-  const jobView = { command: data.command, ...(stdin ? { stdin } : {}), ...(data.env ? { env: data.env } : {}), ...(data.pty ? { pty: true } : {}), ...(data.user ? { user: data.user } : {}) };
+  const jobView = { command: data.command, ...(stdin ? { stdin } : {}), ...(data.env ? { env: data.env } : {}), ...(data.pty ? { pty: true } : {}), ...(data.user ? { user: data.user } : {}), ...(data.become ? { become: data.become } : {}) };
   const result = await new Promise<JobReturn>((resolve) => {
     const run$ = fanOut([data.target], (t) => pipeline(t, jobView).pipe(tap((chunk) => sender.push(chunk))), {
       concurrency: 1,

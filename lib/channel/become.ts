@@ -1,0 +1,165 @@
+/**
+ * Running a command as another user (`become`), as Ansible does it over a plain exec channel:
+ * `sudo -S -p MARKER` (or `su` on a pseudo-terminal) runs `sh -c 'echo OK; eval "$1"'`; the
+ * password is written to stdin only after the method's prompt appears, and only once — a second
+ * prompt means it was wrong, and the run stops there with `BecomeError` instead of waiting. The
+ * markers (random per channel) are taken out of the output; what the method said before the
+ * command started is kept for the error, never passed on as the command's output. The password
+ * travels only on the channel's stdin: never in argv, the environment, output or errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { concat, defer, EMPTY, from, Observable, Subject, type ObservableInput } from 'rxjs';
+import { BecomeError, ExitStatusError } from '../errors.js';
+import { checkString } from '../util/check.js';
+import { shellQuote } from '../util/shell.js';
+import type { ChannelConfig, ExecChunk, StdinChunk } from './types.js';
+
+/**
+ * Whom a command runs as, and how to get there.
+ *
+ * @example
+ * ```ts
+ * import type { BecomeConfig } from 'rxssh';
+ *
+ * const asPostgres: BecomeConfig = { method: 'sudo', user: 'postgres', password: () => askOnce('sudo password: ') };
+ * ```
+ */
+export interface BecomeConfig {
+  /** `sudo` (default; no pseudo-terminal needed) or `su` (always on a pseudo-terminal, as su reads only from one). */
+  readonly method?: 'sudo' | 'su' | 'doas';
+  /** The user to become (default `root`). */
+  readonly user?: string;
+  /**
+   * The password the method asks for (sudo: the login user's; su: the target user's), or a
+   * function asked once per channel when the method prompts. Without one, a prompt fails the
+   * command with `BecomeError` (`password-required`) at once.
+   */
+  readonly password?: string | (() => string | Promise<string>);
+}
+
+/** A channel opener (the `exec` of a connection), as `run` takes it. */
+export type ChannelOpener = (command: string, config: ChannelConfig) => Observable<ExecChunk>;
+
+/** The stream a method's words appear on before the command starts, and the bytes they are kept as. */
+const TAIL = 2048;
+
+/**
+ * `open` with every command run as `become` says. Checks `become` at call time (`doas` is
+ * refused: it reads passwords only from a terminal rxssh does not drive yet). @internal
+ */
+export function becoming(open: ChannelOpener, become: BecomeConfig, where: { readonly host: string; readonly port: number }): ChannelOpener {
+  const method = become.method ?? 'sudo';
+  if (method === 'doas') throw new TypeError('become: doas is not supported (use sudo or su)');
+  if (method !== 'sudo' && method !== 'su') throw new TypeError(`become: method must be 'sudo' or 'su', not ${JSON.stringify(method)}`);
+  const user = become.user ?? 'root';
+  checkString('become: user', user);
+  const password = become.password;
+  if (password !== undefined && typeof password !== 'string' && typeof password !== 'function') throw new TypeError('become: password must be a string or a function');
+
+  return (command, config) =>
+    defer(() => {
+      const tag = randomBytes(8).toString('hex');
+      const prompt = `[rxssh-become:${tag}] `;
+      const ok = `RXSSH-BECOME-OK-${tag}`;
+      // su reads the password from a terminal only; sudo takes it on stdin (-S) without one.
+      const pty = method === 'su' ? config.pty ?? true : config.pty;
+      const script = pty ? `echo ${ok}; eval "$1"` : `echo ${ok}; echo ${ok} >&2; eval "$1"`;
+      const wrapped =
+        method === 'sudo'
+          ? `sudo ${pty ? '' : '-S '}${password === undefined ? '-n ' : ''}-p ${shellQuote(prompt)} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(script)} rxssh ${shellQuote(command)}`
+          : `LC_ALL=C su -s /bin/sh ${shellQuote(user)} -c ${shellQuote(script)} rxssh ${shellQuote(command)}`;
+      const toStdin = new Subject<StdinChunk>();
+      const userStdin = config.stdin;
+      const stdin = concat(toStdin, defer(() => (userStdin === undefined ? EMPTY : from(userStdin as ObservableInput<StdinChunk>))));
+      return new Observable<ExecChunk>((subscriber) => {
+        const streams = pty ? (['stdout'] as const) : (['stdout', 'stderr'] as const);
+        const pending: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+        const ready: Record<'stdout' | 'stderr', boolean> = { stdout: false, stderr: !streams.includes('stderr' as never) };
+        let said = ''; // the method's own words, for the error
+        let prompts = 0;
+        let ended = false;
+        const fail = (reason: BecomeError['reason']): void => {
+          if (ended) return;
+          ended = true;
+          subscriber.error(new BecomeError(reason, method, user, said.slice(-TAIL), { host: where.host, port: where.port, phase: 'exec' }));
+        };
+        const answer = (): void => {
+          prompts++;
+          if (prompts > 1) return fail('incorrect-password');
+          if (password === undefined) return fail('password-required');
+          Promise.resolve(typeof password === 'function' ? password() : password).then(
+            (pw) => toStdin.next(Buffer.from(`${pw}\n`)),
+            () => fail('password-required'),
+          );
+        };
+        /** Looks for the prompt and the start marker in what arrived before the command started. */
+        const scan = (stream: 'stdout' | 'stderr'): void => {
+          let text = pending[stream];
+          const promptsHere = stream === 'stderr' || pty;
+          for (;;) {
+            if (promptsHere) {
+              const at = method === 'sudo' ? text.indexOf(prompt) : text.search(/Password: *$/);
+              if (at >= 0) {
+                said += text.slice(0, at);
+                text = method === 'sudo' ? text.slice(at + prompt.length) : '';
+                answer();
+                if (ended) return;
+                continue;
+              }
+            }
+            const start = text.indexOf(ok);
+            if (start >= 0) {
+              const lineEnd = text.indexOf('\n', start);
+              if (lineEnd < 0) break; // the rest of the marker line is still to come
+              said += text.slice(0, start);
+              ready[stream] = true;
+              if (stream === 'stdout') toStdin.complete(); // the user's stdin follows the password
+              const rest = text.slice(lineEnd + 1);
+              pending[stream] = '';
+              if (rest) subscriber.next({ stream, data: Buffer.from(rest, 'latin1') });
+              return;
+            }
+            break;
+          }
+          pending[stream] = text.slice(-64 * 1024);
+        };
+        const inner = open(wrapped, { ...config, ...(pty ? { pty } : {}), stdin }).subscribe({
+          next: (chunk) => {
+            if (ended) return;
+            if (ready[chunk.stream]) return subscriber.next(chunk);
+            pending[chunk.stream] += chunk.data.toString('latin1');
+            scan(chunk.stream);
+          },
+          error: (err: unknown) => {
+            if (ended) return;
+            if (!ready.stdout) return fail(reasonOf(said + pending.stderr + pending.stdout));
+            ended = true;
+            subscriber.error(err instanceof ExitStatusError ? new ExitStatusError(command, err.exitCode, err.signal, withoutMarkers(err.stderrTail, ok, prompt), { host: err.host, port: err.port, phase: err.phase }) : err);
+          },
+          complete: () => {
+            if (ended) return;
+            if (!ready.stdout) return fail(reasonOf(said + pending.stderr + pending.stdout));
+            ended = true;
+            subscriber.complete();
+          },
+        });
+        return () => {
+          ended = true;
+          inner.unsubscribe();
+        };
+      });
+    });
+}
+
+/** A stderr tail without rxssh's marker line and prompt. */
+function withoutMarkers(text: string, ok: string, prompt: string): string {
+  return text.split(prompt).join('').split('\n').filter((line) => !line.includes(ok)).join('\n');
+}
+
+/** Why a method ended before the command started, from its words. */
+function reasonOf(words: string): BecomeError['reason'] {
+  if (/password is required|a terminal is required/i.test(words)) return 'password-required';
+  if (/incorrect password|sorry, try again|authentication failure/i.test(words)) return 'incorrect-password';
+  if (/not in the sudoers|not allowed|may not run/i.test(words)) return 'not-allowed';
+  return 'failed';
+}

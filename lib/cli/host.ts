@@ -6,7 +6,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Readable } from 'node:stream';
-import { catchError, defer, throwError, type Observable } from 'rxjs';
+import { catchError, defer, tap, throwError, type Observable } from 'rxjs';
 import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
 import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
@@ -190,6 +190,9 @@ export function remoteCommandClash(host: SshConfigHost): SshConfigError {
   return new SshConfigError('Cannot execute command-line and remote command.', 'remotecommand', 'ssh_config', { host: host.host, port: host.port ?? 22, phase: 'config' });
 }
 
+/** When each host's connection was ready (authenticated), by its target: the report's timeline. */
+export const readyAt = new WeakMap<object, number>();
+
 /** One host's pipeline: its connection, then the command (output as exec chunks). */
 export function hostPipeline(
   target: FanOutTarget,
@@ -207,7 +210,10 @@ export function hostPipeline(
     if (host.remoteCommand !== undefined) return throwError(() => remoteCommandClash(host));
     const tty = wantsTty(host, pty, false);
     const become = o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {};
-    return hostConnection(target, o, secrets).pipe(exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...become }));
+    return hostConnection(target, o, secrets).pipe(
+      tap(() => readyAt.set(target, Date.now())),
+      exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...become }),
+    );
   });
 }
 

@@ -15,6 +15,7 @@ export const HELP = `usage:
   rxssh put [options] [-r] LOCAL REMOTE            copy a file or tree to every host (pscp)
   rxssh get [options] [-r] REMOTE LOCALDIR         copy from every host into LOCALDIR/host (pslurp -L)
   rxssh demo [--hosts N] [--json] [COMMAND...]     an embedded fleet of N SSH servers (default 50)
+  rxssh report RUN.ndjson > run.html               a run saved with --json as one HTML page
   rxssh worker --queue redis://HOST[:PORT]         run the host jobs of 'rxssh run --queue' (many
                                                    machines, one Redis)
   rxssh --version
@@ -59,6 +60,10 @@ export async function main(argv: readonly string[], io?: Io): Promise<number> {
       case 'worker': {
         const { workerCommand } = await import('./worker.js');
         return await workerCommand(rest, out);
+      }
+      case 'report': {
+        const { reportCommand } = await import('./report-command.js');
+        return await reportCommand(rest, out);
       }
       case 'demo': {
         const { demoCommand } = await import('./demo.js');

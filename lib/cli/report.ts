@@ -7,6 +7,7 @@ import { ExitStatusError, SshError, type FanOutTarget } from '../index.js';
 import { type FoldedResult, type HostResult, type HostStatus } from '../fleet/index.js';
 import { unknownHostAdvice } from './host-keys.js';
 import { EXIT } from './usage.js';
+import { readyAt } from './host.js';
 
 /** The exit code for a set of results, in pssh's order of precedence. */
 export function exitCodeOf(statuses: Iterable<HostStatus>): number {
@@ -106,6 +107,9 @@ export function resultJson(r: HostResult<unknown>): Record<string, unknown> {
     error: r.error === undefined ? null : { code: r.error instanceof SshError ? r.error.code : null, message: errorText(r.error) },
     attempts: r.attempts,
     durationMs: r.timings.durationMs,
+    startedAt: r.timings.startedAt,
+    endedAt: r.timings.endedAt,
+    ...(readyAt.has(r.target) ? { readyAt: readyAt.get(r.target) } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import type { CliWorkerArgs } from './worker-pipeline.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 import { causes, clock, errorText, exitCodeOf, foldedText, outputName, resultJson, statusText, summaryTable, terminalSafe } from './report.js';
+import { htmlReport, type ReportHost } from './html-report.js';
 import { HOST_OPTIONS, hostOptions, hostPipeline, timeoutOf, usageSpec, withPsshEnv, type HostOptions, type Values } from './host.js';
 
 export { EXIT, UsageError };
@@ -50,6 +51,8 @@ export interface RunOptions extends HostOptions {
   readonly showOutput?: boolean;
   /** `--fold`: hosts with the same result printed once, under their folded names (text mode). */
   readonly fold?: boolean;
+  /** `--report FILE`: write the run as one HTML page there at the end. */
+  readonly report?: string;
   /** `--batch`, `--canary`, `--max-fail`/`--fail-fast`, `--rate`: how the run rolls out. */
   readonly rollout?: Pick<FanOutConfig, 'batch' | 'canary' | 'maxFail' | 'rate'>;
 }
@@ -77,6 +80,8 @@ options:
   -i, --inline            print each host's output and error when it finishes (PSSH_INLINE)
       --inline-stdout     print each host's output when it finishes
   -P, --print             print output lines as they come, prefixed "host: " (PSSH_PRINT)
+      --report FILE       write the run as one self-contained HTML page (status grid, timeline,
+                          durations, folded outputs; 'rxssh report RUN.ndjson' makes one from --json)
       --fold              at the end, hosts with the same output and status printed once under
                           their folded names, as clubak -b: web[01-40,45] (41); --json stays per host
   -o, --outdir DIR        each host's stdout to DIR/host (PSSH_OUTDIR); duplicates get .1, .2
@@ -183,6 +188,7 @@ export const FLEET_OPTIONS = {
   'host-glob': { type: 'string', short: 'g' },
   workers: { type: 'string' },
   fold: { type: 'boolean' },
+  report: { type: 'string' },
   batch: { type: 'string' },
   canary: { type: 'string' },
   'max-fail': { type: 'string' },
@@ -279,6 +285,7 @@ export function fleetOptions(values: Values, o: HostOptions): Omit<RunOptions, k
     noProgress: values['no-progress'] === true,
     json: values['json'] === true,
     fold: values['fold'] === true,
+    ...(values['report'] !== undefined ? { report: values['report'] as string } : {}),
     rollout: rolloutOf(values),
     ...(workers !== undefined ? { workers } : {}),
   };
@@ -393,6 +400,7 @@ export async function runCommand(
   let writeFailures = 0;
   let n = 0;
   const folding: HostResult<unknown>[] = [];
+  const reportRows: ReportHost[] = [];
   /** Writes one host's output files; a failure is that host's (reported), never the run's. */
   const writeOutputs = (r: HostResult<unknown>): string | undefined => {
     if (!opts.outdir && !opts.errdir) return undefined;
@@ -417,6 +425,7 @@ export async function runCommand(
   const report = (r: HostResult<unknown>): void => {
     statuses.push(r.status);
     n++;
+    if (opts.report) reportRows.push(resultJson(r) as unknown as ReportHost);
     const writeError = writeOutputs(r);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
@@ -480,6 +489,14 @@ export async function runCommand(
   }
   if (stdoutClosed) return EXIT_STDOUT_CLOSED;
   if (opts.fold && !opts.json) io.stdout.write(foldedText(groupResults(folding)));
+  if (opts.report) {
+    try {
+      writeFileSync(opts.report, htmlReport(reportRows.map((row) => ({ ...row, error: (row.error as unknown as { message?: string } | null)?.message ?? null })), opts.command));
+    } catch (err) {
+      io.stderr.write(`rxssh: --report ${opts.report}: ${(err as Error).message}\n`);
+      writeFailures++;
+    }
+  }
   const code = exitCodeOf(statuses) || (writeFailures > 0 ? EXIT.misc : EXIT.ok);
   if (opts.summary && !opts.json) io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
   if (opts.json) {

@@ -83,6 +83,7 @@ export {
 export {
   Connection,
   shareConnection,
+  type SftpConfig,
   type ChannelEvent,
   type ChannelOpenEvent,
   type ChannelCloseEvent,

@@ -156,8 +156,8 @@ function withoutMarkers(text: string, ok: string, prompt: string): string {
   return text.split(prompt).join('').split('\n').filter((line) => !line.includes(ok)).join('\n');
 }
 
-/** Why a method ended before the command started, from its words. */
-function reasonOf(words: string): BecomeError['reason'] {
+/** Why a method ended before the command started, from its words. @internal */
+export function reasonOf(words: string): BecomeError['reason'] {
   if (/password is required|a terminal is required/i.test(words)) return 'password-required';
   if (/incorrect password|sorry, try again|authentication failure/i.test(words)) return 'incorrect-password';
   if (/not in the sudoers|not allowed|may not run/i.test(words)) return 'not-allowed';

@@ -20,7 +20,9 @@ export const PUT_HELP = `usage: rxssh put [options] [-r] LOCAL REMOTE
 Copies LOCAL (a file, or a tree with -r) to REMOTE on every host, like pscp, over SFTP
 (pipelined, hash-exact). Takes run's host options (-h -H --aliases -g -l -p -t -O -x -X -F -A
 -v --identity --known-hosts --accept-new --password-env --passphrase-env --json); -r copies a
-directory tree, -a keeps modes and times (permission bits only, never setuid).
+directory tree, -a keeps modes and times (permission bits only, never setuid). --sudo
+(--sudo-user, --become-password-env, --ask-become-pass) runs the SFTP server under sudo, so
+root-owned files can be written and read.
 `;
 
 export const GET_HELP = `usage: rxssh get [options] [-r] REMOTE LOCALDIR
@@ -74,6 +76,9 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
     seen.set(base, count + 1);
     dirs.set(label, count ? `${base}.${count}` : base);
   }
+  if (o.become && o.become.method !== 'sudo') throw new UsageError(`--become-method ${o.become.method}: put and get run the SFTP server under sudo only (su needs a terminal)`);
+  // --sudo: the SFTP server runs as that user (files written with its rights, modes as asked).
+  const sftpConfig = (secrets: Secrets) => (o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {});
   const pipeline = (t: FanOutTarget, secrets: Secrets) =>
     hostConnection(t, o, secrets).pipe(
       withConnection((c) =>
@@ -92,6 +97,7 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
             const local = join(dir, basename(posix.normalize(from)) || 'root');
             return recursive ? sftp.downloadDir(remote, local, config) : sftp.download(remote, local, config);
           }).pipe(switchMap((transfer: Observable<unknown>) => transfer)),
+          sftpConfig(secrets),
         ),
       ),
     );

@@ -8,10 +8,13 @@ import { noop, Observable, ReplaySubject, share, type MonoTypeOperatorFunction, 
 import { holdWhile } from '../util/hold.js';
 import type { Duplex } from 'node:stream';
 import { channelOpenFailure } from '../ssh2/errors-map.js';
-import { openChannel } from './channel-open.js';
+import { openChannel, type OpenFailure } from './channel-open.js';
+import { sftpAs } from '../sftp/become.js';
+import type { BecomeConfig } from '../channel/become.js';
+import { checkString } from '../util/check.js';
 import { sftpRequestsReachable, watchSftpRequests, type ClientChannel, type SFTPWrapper } from '../ssh2/index.js';
 import { SftpSession } from '../sftp/sftp.js';
-import { ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
+import { BecomeError, ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
 import { forwardDynamic, forwardLocal } from '../forward/local.js';
 import { forwardRemote, forwardRemoteUnix } from '../forward/remote.js';
 import type { DynamicForwardConfig, DynamicForwardEvent, ForwardEvent, ForwardHost, LocalForwardConfig, RemoteForwardConfig, RemoteForwardEvent } from '../forward/types.js';
@@ -184,16 +187,22 @@ export class Connection {
   /**
    * An SFTP session: the subscription holds one `sftp` subsystem channel (counted against the
    * connection's channel limit, so sequential sessions never exhaust `MaxSessions`) and closes
-   * it on unsubscribe. Emits the {@link SftpSession} once.
+   * it on unsubscribe. Emits the {@link SftpSession} once. With `become` (sudo only), the SFTP
+   * server runs as that user on an exec channel (`sudo … sftp-server`): files are read and
+   * written with its rights; a refusal is a `BecomeError`.
    *
    * @example
    * ```ts
    * connection.sftp().pipe(switchMap((sftp) => sftp.readdir('/etc'))).subscribe((e) => console.log(e.name));
+   * connection.sftp({ become: { password: pw } }).pipe(switchMap((sftp) => sftp.writeFile('/etc/app.conf', text, { mode: 0o600 })));
    * ```
    */
-  sftp(): Observable<SftpSession> {
+  sftp(config: SftpConfig = {}): Observable<SftpSession> {
     const session = this.#session;
     const where = { host: session.host, port: session.port };
+    const become = config.become;
+    if (become !== undefined && (become.method ?? 'sudo') !== 'sudo') throw new TypeError(`sftp(): become with ${String(become.method)}: only sudo (su and doas need a terminal, which would garble SFTP)`);
+    if (config.sftpServer !== undefined) checkString('sftp(): sftpServer', config.sftpServer);
     return new Observable<SftpSession>((subscriber) => {
       let sftp: SFTPWrapper | undefined;
       let stopWatch: (() => void) | undefined;
@@ -201,8 +210,12 @@ export class Connection {
       // a server that answers neither must not hold the caller forever.
       const opening = openChannel<SFTPWrapper>(session, {
         phase: 'sftp',
-        send: (answered) => session.client.sftp((err, s) => answered(err, s)),
+        send: (answered) =>
+          become
+            ? sftpAs({ host: session.host, port: session.port, client: session.client }, become, config.sftpServer, (err, s) => answered(err as OpenFailure | undefined, s as SFTPWrapper))
+            : session.client.sftp((err, s) => answered(err, s)),
         refused: (err) => {
+          if (err instanceof BecomeError) return err;
           const refused = channelOpenFailure('Cannot open an SFTP session', err, { ...where, phase: 'sftp', cause: err });
           return refused instanceof ProtocolError ? refused : new SftpError('open session', '', err, where);
         },
@@ -263,10 +276,10 @@ export class Connection {
    * connection.withSftp((sftp) => sftp.upload('./app.tgz', '/srv/app.tgz')).subscribe((p) => console.log(p.bytes));
    * ```
    */
-  withSftp<R>(project: (sftp: SftpSession) => ObservableInput<R>): Observable<R> {
+  withSftp<R>(project: (sftp: SftpSession) => ObservableInput<R>, config: SftpConfig = {}): Observable<R> {
     // The session's channel closing first fails work still running on it (it gets one turn to
     // report its own error); it never completes.
-    return this.sftp().pipe(holdWhile(project, { settle: (sftp, done) => sftp.whenIdle(done), lost: () => new ConnectionLostError('The SFTP channel closed', { host: this.#session.host, port: this.#session.port, phase: 'sftp' }) }));
+    return this.sftp(config).pipe(holdWhile(project, { settle: (sftp, done) => sftp.whenIdle(done), lost: () => new ConnectionLostError('The SFTP channel closed', { host: this.#session.host, port: this.#session.port, phase: 'sftp' }) }));
   }
 
   /**
@@ -437,6 +450,21 @@ export class Connection {
   run(command: string, config: RunConfig = {}): Observable<ExecResult<string | Buffer>> {
     return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config, this);
   }
+}
+
+/**
+ * Options of {@link Connection.sftp}.
+ *
+ * @example
+ * ```ts
+ * const config: SftpConfig = { become: { user: 'root', password: process.env.SUDO_PW }, sftpServer: '/usr/libexec/openssh/sftp-server' };
+ * ```
+ */
+export interface SftpConfig {
+  /** Run the SFTP server as another user (sudo only). */
+  readonly become?: BecomeConfig;
+  /** The sftp-server to run with `become` (default: the first of the usual paths that exists). */
+  readonly sftpServer?: string;
 }
 
 /**

@@ -3,6 +3,7 @@
  * request sizes, and WRITE requests sent without ssh2's copy.
  */
 
+import { createRequire } from 'node:module';
 // `any` is allowed inside lib/ssh2/ only (see eslint.config.js): ssh2's internals are untyped.
 
 /**
@@ -190,4 +191,37 @@ function drainWrites(this: any): void {
     ++i;
   }
   if (i > 0) this._buffer = [];
+}
+
+/**
+ * An SFTP client session on an exec channel whose command starts an SFTP server (sftp-server
+ * under sudo): ssh2 builds its SFTP client only for the `sftp` subsystem, so the channel's
+ * bookkeeping (its window and ids) is handed to a new instance of ssh2's own SFTP class, which
+ * then receives the channel's data, and the session starts (INIT) as ssh2 starts its own.
+ * `channel` must be open, its command's server not yet spoken to. Calls `done` once.
+ */
+export function sftpOnExecChannel(client: object, channel: object, done: (err: Error | undefined, sftp?: object) => void): void {
+  const require = createRequire(import.meta.url);
+  const c = client as any;
+  const ch = channel as any;
+  if (typeof c._chanMgr?.update !== 'function' || typeof ch.incoming?.id !== 'number') {
+    done(new Error("ssh2's channel manager (_chanMgr.update) or channel ids are not where rxssh expects them: an SFTP session over exec cannot be made"));
+    return;
+  }
+  const { SFTP } = require('ssh2/lib/protocol/SFTP.js') as { SFTP: new (client: unknown, info: unknown, cfg: unknown) => any };
+  const sftp = new SFTP(client, { type: 'session', incoming: ch.incoming, outgoing: ch.outgoing }, {});
+  sftp.subtype = 'exec';
+  c._chanMgr.update(ch.incoming.id, sftp);
+  const settle = (err?: Error): void => {
+    sftp.removeListener('ready', onReady);
+    sftp.removeListener('error', onError);
+    sftp.removeListener('exit', onExit);
+    sftp.removeListener('close', onExit);
+    done(err, err ? undefined : sftp);
+  };
+  const onReady = (): void => settle();
+  const onError = (err: Error): void => settle(err);
+  const onExit = (code?: number, signal?: string): void => settle(new Error(typeof code === 'number' ? `The SFTP server exited with status ${code} before the session started` : `The SFTP server ended (${signal ?? 'closed'}) before the session started`));
+  sftp.on('ready', onReady).on('error', onError).on('exit', onExit).on('close', onExit);
+  sftp._init();
 }

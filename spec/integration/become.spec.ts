@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BecomeError, ExitStatusError, authenticate, connect, exec, knownHosts, knownHostsName, privateKey, run, verifyHostKey } from '../../lib/index.js';
+import { BecomeError, ExitStatusError, authenticate, connect, exec, knownHosts, knownHostsName, privateKey, run, verifyHostKey, withConnection } from '../../lib/index.js';
 import { fanOut } from '../../lib/fleet/index.js';
 import { errorOf, sshd } from '../helpers/index.js';
 import { hostKeyLine, type SshdInfo } from './sshd.js';
@@ -127,5 +127,52 @@ describe('the CLI: --sudo, one password for the whole run', () => {
     const shell = cli(['exec', '--sudo', '-p', String(s.port), `${s.username}@127.0.0.1`]);
     expect(shell.status).toBe(2);
     expect(shell.stderr).toMatch(/--sudo needs a command/);
+  });
+});
+
+describe('SFTP as another user (put/get --sudo)', () => {
+  it('connection.sftp({ become }) writes a root-owned 0600 file and reads a root-only one; a wrong password is a BecomeError', async () => {
+    const target = `/root/rxssh-${s.username}.conf`;
+    rmSync(target, { force: true });
+    try {
+      await lastValueFrom(
+        connection$().pipe(
+          withConnection((c) => c.withSftp((sftp) => sftp.writeFile(target, 'secret=1\n', { mode: 0o600 }), { become: { password: s.password } })),
+        ),
+        { defaultValue: undefined },
+      );
+      const st = execFileSync('stat', ['-c', '%U %a', target], { encoding: 'utf8' }).trim();
+      expect(st).toBe('root 600');
+      expect(readFileSync(target, 'utf8')).toBe('secret=1\n');
+      const back = await lastValueFrom(connection$().pipe(withConnection((c) => c.withSftp((sftp) => sftp.readFile(target), { become: { password: s.password } }))));
+      expect(Buffer.from(back as Uint8Array).toString()).toBe('secret=1\n');
+      const wrong = await errorOf(connection$().pipe(withConnection((c) => c.sftp({ become: { password: 'bad-password' } }))));
+      expect(wrong).toBeInstanceOf(BecomeError);
+      expect(wrong).toMatchObject({ reason: 'incorrect-password' });
+    } finally {
+      rmSync(target, { force: true });
+    }
+  });
+
+  it('rxssh put --sudo -a: a 0600 local file becomes a root-owned 0600 file; get --sudo reads it back', () => {
+    const local = join(work, 'app.conf');
+    writeFileSync(local, 'token=abc\n', { mode: 0o600 });
+    chmodSync(local, 0o600);
+    const dest = `/root/rxssh-put-${s.username}.conf`;
+    rmSync(dest, { force: true });
+    try {
+      const env = { ...process.env, SSH_AUTH_SOCK: '', PW: s.password };
+      const args = ['-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, '--sudo', '--become-password-env', 'PW'];
+      const put = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'put', '-a', ...args, local, dest], { encoding: 'utf8', env });
+      expect(put.status, put.stdout + put.stderr).toBe(0);
+      expect(execFileSync('stat', ['-c', '%U %a', dest], { encoding: 'utf8' }).trim()).toBe('root 600');
+      const into = join(work, 'got');
+      const get = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'get', ...args, dest, into], { encoding: 'utf8', env });
+      expect(get.status, get.stdout + get.stderr).toBe(0);
+      const fetched = execFileSync('find', [into, '-type', 'f'], { encoding: 'utf8' }).trim();
+      expect(readFileSync(fetched, 'utf8')).toBe('token=abc\n');
+    } finally {
+      rmSync(dest, { force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { lastValueFrom, from } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
-import { Client, SFTP_WRITE_HEADROOM, abandonSftpRequests, outgoingPacketSize, policeChannels, sendSftpWrite, sendSignal, serverEnded } from '../../lib/ssh2/index.js';
+import { Client, SFTP_WRITE_HEADROOM, abandonSftpRequests, outgoingPacketSize, policeChannels, sendSftpWrite, sendSignal, serverEnded, sftpOnExecChannel } from '../../lib/ssh2/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { serve } from '../helpers/index.js';
 import { memorySftp } from '../helpers/sftp-server.js';
@@ -71,6 +71,27 @@ describe('ssh2 reach-ins', () => {
     chan.close();
     expect(sendSignal(chan, 'TERM')).toBe(false);
     client.end();
+  });
+});
+
+describe('sftpOnExecChannel(): ssh2\'s SFTP client on an exec channel', () => {
+  it('the channel manager takes the SFTP instance; a server on the channel answers (the in-process test server\'s sftp over exec is refused: its error is passed on)', async () => {
+    const { client, chan } = await rawChannel();
+    try {
+      expect(typeof (client as unknown as { _chanMgr?: { update?: unknown } })._chanMgr?.update).toBe('function');
+      expect(typeof (chan as unknown as { incoming?: { id?: unknown } }).incoming?.id).toBe('number');
+      // `sleep 30` is no SFTP server: the session never becomes ready, so this shows the hand-over only.
+      let called = false;
+      sftpOnExecChannel(client, chan, () => {
+        called = true;
+      });
+      const sftp = (client as unknown as { _chanMgr: { get(id: number): unknown } })._chanMgr.get((chan as unknown as { incoming: { id: number } }).incoming.id);
+      expect(sftp?.constructor?.name).toBe('SFTP');
+      expect(called).toBe(false);
+      expect(await new Promise((resolve) => sftpOnExecChannel({}, chan, (err) => resolve(String(err))))).toMatch(/channel manager/);
+    } finally {
+      client.end();
+    }
   });
 });
 

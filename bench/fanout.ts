@@ -88,10 +88,10 @@ function treeRss(root: number): number {
 }
 
 /** Runs a command under GNU time, sampling the tree's RSS; parses the client's JSON result line. */
-export function measure(cmd: string[], parse: (stdout: string) => ClientReport): Promise<Measured> {
+export function measure(cmd: string[], parse: (stdout: string) => ClientReport, env?: NodeJS.ProcessEnv): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

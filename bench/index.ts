@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bulk } from './bulk.js';
 import { bastionBench } from './bastion.js';
+import { fleetOpsBench } from './fleetops.js';
 import { FANOUT_ADDRESSES, fanOutBench } from './fanout.js';
 import { fanOutInstructionsBench } from './fanout-instructions.js';
 import { sftpBench } from './sftp.js';
@@ -47,6 +48,7 @@ const PARTS: Record<string, Part> = {
   sftp: (s) => sftpBench(s, quick ? 1 : 5),
   memory: (s) => memoryPart(s, quick ? 200 : 1000, quick ? 256 * 2 ** 20 : 2 ** 30),
   startup: (s) => startupBench(s, quick ? 5 : 21),
+  fleetops: (s) => fleetOpsBench(s, quick ? 1 : 3),
   bastion: (s) => bastionBench(s, quick ? 100 : 300, quick ? 1 : 5),
   scale: (s) => scaleBench(s, quick ? [200] : [300, 1000], quick ? 1 : 3),
 };
@@ -368,6 +370,20 @@ target. Both retry a refused connection up to 8 times (100 ms apart), so the cha
 despite the drops; logins and drops are counted in the bastion's log, one figure per run.
 
 ${table('bastion')}
+## 10. Fleet operations beside Ansible and ClusterShell
+
+The same 100 hosts (names h001–h100 in one ssh_config over the sshd's loopback addresses; an
+Ansible inventory with the same names and addresses), 32 at once everywhere, each tool a whole
+process, the runs alternating: identical outputs folded (\`rxssh run --fold\`, \`clush -b\`,
+\`ansible -m command -o\`), \`id -un\` as root through sudo with a password (\`rxssh run --sudo
+--become-password-env\`, \`ansible -b --become-password-file\`; clush has no become), and a
+rollout in waves of 25 % with a 10 % failure budget (\`rxssh run --batch 25% --max-fail 10%\`, a
+playbook with \`serial\` and \`max_fail_percentage\`; the 7 hosts on one address fail, within
+both budgets). CPU is the process's and its children's (GNU time): Ansible's and clush's ssh
+processes are children, rxssh's connections are in its own process. Debian's ansible-core 2.14
+and clustershell 1.9.
+
+${table('fleetops')}
 ![throughput and latency](benchmarks.svg)
 
 Commands: \`npm run bench\` (all parts; needs root for sshd and Debian's \`python3-asyncssh\` for

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { certificateFor } from '../auth/certificate.js';
 import { utils } from '../ssh2/index.js';
+import { rsaBitsOf } from '../util/key-blob.js';
 import { agent, agentCertificate, privateKey, type AuthProvider } from '../auth/auth.js';
 import { type SshConfigHost } from './ssh-config.js';
 
@@ -32,7 +33,7 @@ export interface CredentialsForConfig {
   /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
   readonly passphraseAttempts?: number;
   /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
-  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable', detail: string) => void;
+  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable' | 'rsa-too-small', detail: string) => void;
 }
 
 /**
@@ -99,6 +100,13 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
       config.onSkip?.(file, 'unreadable', (err as Error).message);
       continue;
     }
+    // An RSA key below RequiredRSASize is not offered, as ssh does not offer it.
+    const bits = rsaBitsOfIdentity(file, text);
+    const required = host.requiredRsaSize ?? 1024;
+    if (bits !== undefined && bits < required) {
+      config.onSkip?.(file, 'rsa-too-small', `RSA key of ${bits} bits is below RequiredRSASize ${required}`);
+      continue;
+    }
     // Its certificate first, then the key itself, as OpenSSH offers them.
     const certificate = identityCertificate(file, text, [...(config.certificates ?? []), `${file}-cert.pub`, ...host.certificateFiles]);
     if (isEncryptedKey(text)) {
@@ -125,6 +133,17 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
     }
   }
   return { providers, agent: useAgent, files, used };
+}
+
+/** The RSA modulus size of an identity (from the key, or for an encrypted one its `.pub`), or undefined. */
+function rsaBitsOfIdentity(file: string, text: Buffer): number | undefined {
+  for (const candidate of [text, readOptional(`${file}.pub`)]) {
+    if (candidate === undefined) continue;
+    const parsed = utils.parseKey(candidate);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error)) return rsaBitsOf(key.getPublicSSH());
+  }
+  return undefined;
 }
 
 function isEncryptedKey(text: Buffer): boolean {

@@ -257,6 +257,9 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const bind = first('bindaddress');
   const family = (first('addressfamily') ?? 'any').toLowerCase();
   if (family !== 'any' && family !== 'inet' && family !== 'inet6') throw context('addressfamily', resolved.get('addressfamily')?.[0]?.origin ?? 'command line', `AddressFamily ${family}: not any, inet or inet6`);
+  const rsaText = first('requiredrsasize');
+  const rsaSize = rsaText === undefined ? undefined : Number(rsaText);
+  if (rsaSize !== undefined && (!Number.isInteger(rsaSize) || rsaSize < 1)) throw context('requiredrsasize', resolved.get('requiredrsasize')?.[0]?.origin ?? 'command line', `RequiredRSASize ${String(rsaText)}: not a number of bits`);
   const attempts = Number(first('connectionattempts') ?? 1);
   if (!Number.isInteger(attempts) || attempts < 1) throw context('connectionattempts', resolved.get('connectionattempts')?.[0]?.origin ?? 'command line', `ConnectionAttempts ${String(first('connectionattempts'))}: not a positive number`);
   const proxyValue = resolved.get('proxycommand')?.[0];
@@ -291,6 +294,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
     ...(family !== 'any' ? { addressFamily: family } : {}),
     ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
+    // A smaller value cannot take the floor below OpenSSH's 1024 bits.
+    ...(rsaSize !== undefined ? { requiredRsaSize: Math.min(16384, Math.max(1024, rsaSize)) } : {}),
     ...(options.algorithmPolicy === 'compatible' ? { algorithmPolicy: 'compatible' as const } : {}),
     raw,
     ...(env ? { env } : {}),

@@ -150,6 +150,11 @@ export interface ConnectConfig {
   /** Fail with `ProtocolError` unless the server supports strict key exchange (Terrapin, CVE-2023-48795). */
   readonly requireStrictKex?: boolean;
   /**
+   * The smallest RSA host key accepted, in bits (default 1024, OpenSSH's `RequiredRSASize`; at
+   * least 1024): a smaller one is rejected with `HostKeyRejectedError` before the verify stage.
+   */
+  readonly requiredRsaSize?: number;
+  /**
    * A jump host (ProxyJump): the target is reached through a `direct-tcpip` channel of this
    * connection, with its own host-key policy and credentials. Unsubscribing the target tears
    * down the whole chain; a failure at the hop is reported with the hop's host and port.
@@ -275,6 +280,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     maxChannels,
     algorithms: algorithmsFor(config),
     requireStrictKex: config.requireStrictKex === true,
+    requiredRsaSize: checkNumber('connect(): requiredRsaSize', config.requiredRsaSize ?? 1024, { min: 1024, max: 16384, integer: true, expected: 'a number of bits, 1024-16384' }),
     via: config.via,
     proxy: config.proxyCommand !== undefined ? { command: config.proxyCommand, ...(config.proxyStderr !== undefined ? { stderr: config.proxyStderr } : {}) } : undefined,
     forwardAgent:

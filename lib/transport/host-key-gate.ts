@@ -7,7 +7,7 @@
 import { HostKeyRejectedError, ProtocolError, type SshError, type SshPhase } from '../errors.js';
 import { parseCertificate, type ParsedCertificate } from '../auth/certificate.js';
 import { acceptCertificateSignature } from '../ssh2/index.js';
-import { keyTypeOf } from '../util/key-blob.js';
+import { keyTypeOf, rsaBitsOf } from '../util/key-blob.js';
 import { describeHostKey } from './host-key-info.js';
 import type { HostKeyInfo } from './transport.js';
 
@@ -22,6 +22,8 @@ export interface HostKeyGateHost {
   setPhase(phase: SshPhase): void;
   /** The key waits for the verify stage: tell the `connect()` subscriber. */
   offer(key: HostKeyInfo): void;
+  /** The smallest RSA host key accepted, in bits (ssh_config `RequiredRSASize`; OpenSSH's 1024). */
+  readonly requiredRsaSize: number;
   fail(error: SshError): void;
 }
 
@@ -54,6 +56,11 @@ export class HostKeyGate {
       return this.#refuse(verify, new HostKeyRejectedError('Host key changed during re-key', fingerprint, { host: h.host, port: h.port, phase: 'kex' }));
     }
     if (this.#verify) return verify(false);
+    const bits = rsaBitsOf(key);
+    if (bits !== undefined && bits < h.requiredRsaSize) {
+      const fingerprint = describeHostKey(key, h.host, h.port).fingerprint;
+      return this.#refuse(verify, new HostKeyRejectedError(`RSA host key of ${bits} bits is below RequiredRSASize ${h.requiredRsaSize}`, fingerprint, { host: h.host, port: h.port, phase: 'host-key' }));
+    }
     h.setPhase('host-key');
     this.hostKey = describeHostKey(key, h.host, h.port);
     this.#verify = verify;

@@ -60,6 +60,8 @@ export interface SessionSettings {
   readonly env: Readonly<Record<string, string>> | undefined;
   /** Fail unless the server does strict key exchange. */
   readonly requireStrictKex: boolean;
+  /** The smallest RSA host key accepted, in bits. */
+  readonly requiredRsaSize: number;
 }
 
 /** How the session reports to the `connect()` subscriber. */
@@ -129,6 +131,7 @@ export class Session {
         this.phase = phase;
       },
       offer: (key) => this.#sink.hostKey(key),
+      requiredRsaSize: settings.requiredRsaSize,
     });
   }
 

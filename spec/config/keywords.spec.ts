@@ -43,7 +43,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   it.each([
     ['ProxyCommand ssh -W %h:%p %x', 'proxycommand', /unknown token %x in ProxyCommand/],
     ['BindInterface eth0', 'bindinterface', /interface/],
-    ['RequiredRSASize 2048', 'requiredrsasize', /RSA size/],
+    ['CanonicalizeHostname yes', 'canonicalizehostname', /canonicalize/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
     ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
     ['CASignatureAlgorithms ssh-ed25519', 'casignaturealgorithms', /certificate signatures/],

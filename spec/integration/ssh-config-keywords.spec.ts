@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, SshConfigError, connectAlias, knownHostsName, run } from '../../lib/index.js';
-import { errorOf, sshd } from '../helpers/index.js';
+import { ConnectError, HostKeyRejectedError, SshConfigError, connectAlias, fromSshConfig, knownHostsName, run, scanCredentials } from '../../lib/index.js';
+import { errorOf, eventually, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
 let server: { info: SshdInfo; stop: () => Promise<void> };
@@ -49,6 +49,12 @@ beforeAll(async () => {
       '  RemoteCommand echo remote %n %r',
       'Host tty',
       '  RequestTTY force',
+      'Host rsa4096',
+      '  HostKeyAlgorithms rsa-sha2-512',
+      '  RequiredRSASize 4096',
+      'Host rsakey',
+      `  IdentityFile ${s.keys['rsa']}`,
+      '  RequiredRSASize 4096',
       'Host *',
       '  HostName 127.0.0.1',
       `  Port ${s.port}`,
@@ -117,7 +123,21 @@ describe('algorithms, compression and the local end, as sshd saw them', () => {
     const r = await errorOf(connectAlias('plain', { file: weak, systemFile: null, algorithmPolicy: 'compatible' }).pipe(run('true')));
     // This sshd does not offer CBC: the opt-in is honoured (CBC asked for), and no algorithm is common.
     expect(String(r)).toMatch(/no matching|Handshake failed/i);
-    expect(log(from)).toMatch(/no matching cipher found|Unable to negotiate/);
+    expect(await eventually(() => /no matching cipher found|Unable to negotiate/.test(log(from)), 5000), 'sshd logged the failed negotiation').toBe(true);
+  });
+});
+
+describe('RequiredRSASize', () => {
+  it("sshd's 3072-bit RSA host key is rejected at 4096 before any verify stage; a 3072-bit identity is not offered", async () => {
+    const err = await errorOf(connectAlias('rsa4096', { file: conf, systemFile: null }));
+    expect(err).toBeInstanceOf(HostKeyRejectedError);
+    expect((err as HostKeyRejectedError).message).toMatch(/RSA host key of 3072 bits is below RequiredRSASize 4096/);
+    const skipped: string[] = [];
+    const scan = scanCredentials(fromSshConfig('rsakey', { file: conf, systemFile: null }), { agentSocket: null, onSkip: (file, why, detail) => skipped.push(`${why}: ${detail}`) });
+    expect(scan.used).not.toContain(server.info.keys['rsa']);
+    expect(skipped).toContain('rsa-too-small: RSA key of 3072 bits is below RequiredRSASize 4096');
+    // Without the keyword the same key is offered and works (OpenSSH's default floor is 1024).
+    expect(scanCredentials(fromSshConfig('plain', { file: conf, systemFile: null, extra: [`IdentityFile ${server.info.keys['rsa']}`] }), { agentSocket: null }).used).toContain(server.info.keys['rsa']);
   });
 });
 

@@ -12,11 +12,12 @@ function publicKey(): Buffer {
   return (Array.isArray(parsed) ? parsed[0] : parsed).getPublicSSH();
 }
 
-function host(): HostKeyGateHost & { finished: boolean; offered: HostKeyInfo[]; failed: SshError[]; phases: SshPhase[] } {
+function host(requiredRsaSize = 1024): HostKeyGateHost & { finished: boolean; offered: HostKeyInfo[]; failed: SshError[]; phases: SshPhase[] } {
   const h = {
     host: 'h',
     port: 2222,
     client: {},
+    requiredRsaSize,
     finished: false,
     isFinished: () => h.finished,
     offered: [] as HostKeyInfo[],
@@ -31,6 +32,33 @@ function host(): HostKeyGateHost & { finished: boolean; offered: HostKeyInfo[]; 
   };
   return h;
 }
+
+/** An RSA public key blob with a modulus of `bits` bits (e = 65537). */
+function rsaBlob(bits: number): Buffer {
+  const n = Buffer.alloc(bits / 8 + 1);
+  n[1] = 0x80; // the top bit set: exactly `bits` bits, with the sign byte in front
+  n[n.length - 1] = 1;
+  return Buffer.concat([wireString(Buffer.from('ssh-rsa')), wireString(Buffer.from([1, 0, 1])), wireString(n)]);
+}
+
+describe('RequiredRSASize', () => {
+  it('an RSA host key below the size is rejected before the verify stage; at the size it is offered', () => {
+    const small = host();
+    const answers: boolean[] = [];
+    new HostKeyGate(small).onKey(rsaBlob(768), (ok) => answers.push(ok));
+    expect(answers).toEqual([false]);
+    expect(small.offered).toEqual([]);
+    expect(small.failed[0]).toBeInstanceOf(HostKeyRejectedError);
+    expect(small.failed[0]?.message).toMatch(/RSA host key of 768 bits is below RequiredRSASize 1024/);
+    const strict = host(3072);
+    new HostKeyGate(strict).onKey(rsaBlob(2048), () => undefined);
+    expect(strict.failed[0]?.message).toMatch(/2048 bits is below RequiredRSASize 3072/);
+    const fine = host(2048);
+    new HostKeyGate(fine).onKey(rsaBlob(2048), () => undefined);
+    expect(fine.offered).toHaveLength(1);
+    expect(fine.failed).toEqual([]);
+  });
+});
 
 describe('HostKeyGate', () => {
   it('holds the first key until the verify stage answers; yes lets ssh2 go on', () => {

@@ -197,7 +197,11 @@ export type HostCertificateProblem =
   | 'revoked'
   | 'bad-signature'
   | 'not-a-host-cert'
-  | 'unknown-critical-option';
+  | 'unknown-critical-option'
+  | 'signature-algorithm';
+
+/** The CA signature algorithms OpenSSH's client accepts by default (`CASignatureAlgorithms`): no SHA-1 `ssh-rsa`. */
+export const DEFAULT_CA_SIGNATURE_ALGORITHMS: readonly string[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'rsa-sha2-512', 'rsa-sha2-256'];
 
 /** How far a host certificate's validity window is stretched for clock skew, in seconds. */
 export const HOST_CERT_CLOCK_SKEW_S = 60n;
@@ -206,7 +210,8 @@ export const HOST_CERT_CLOCK_SKEW_S = 60n;
  * Checks a host certificate the way OpenSSH's client does: a host certificate (type 2), signed
  * by one of `caKeys` (verified), not made with or for a `revoked` key, naming `hostName` among
  * its principals (none named: refused, fail closed), valid now (± {@link HOST_CERT_CLOCK_SKEW_S}),
- * with no critical option (OpenSSH defines none for hosts).
+ * with no critical option (OpenSSH defines none for hosts), its CA signature made with one of
+ * `signatureAlgorithms`.
  *
  * @param verify - checks `signature` (SSH format) by the CA key blob over `data`.
  * @returns undefined when it is valid, otherwise why not.
@@ -218,12 +223,16 @@ export function checkHostCertificate(
     readonly revoked: readonly Buffer[];
     readonly hostName: string;
     readonly now?: bigint;
+    /** The CA signature algorithms accepted (default {@link DEFAULT_CA_SIGNATURE_ALGORITHMS}). */
+    readonly signatureAlgorithms?: readonly string[];
     readonly verify: (caKey: Buffer, data: Buffer, signature: Buffer) => boolean;
   },
 ): HostCertificateProblem | undefined {
   if (cert.certType !== 2) return 'not-a-host-cert';
   const ca = options.caKeys.find((k) => k.equals(cert.signatureKey));
   if (!ca) return 'unknown-ca';
+  const algorithm = cert.signature.length >= 4 ? cert.signature.subarray(4, 4 + cert.signature.readUInt32BE(0)).toString('latin1') : '';
+  if (!(options.signatureAlgorithms ?? DEFAULT_CA_SIGNATURE_ALGORITHMS).includes(algorithm)) return 'signature-algorithm';
   if (options.revoked.some((k) => k.equals(cert.signatureKey) || k.equals(cert.publicKey) || k.equals(cert.blob))) return 'revoked';
   if (!options.verify(ca, cert.signed, cert.signature)) return 'bad-signature';
   if (cert.criticalOptions.length > 0) return 'unknown-critical-option';

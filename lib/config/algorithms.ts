@@ -8,6 +8,7 @@
  */
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
+import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../auth/certificate.js';
 
 /** The keywords, and the `AlgorithmsConfig` category each sets. */
 export const ALGORITHM_KEYWORDS = { ciphers: 'cipher', macs: 'hmac', kexalgorithms: 'kex', hostkeyalgorithms: 'serverHostKey' } as const;
@@ -57,6 +58,15 @@ export const OPENSSH_ALGORITHMS: Record<AlgorithmKeyword, { readonly all: readon
 };
 
 /**
+ * `CASignatureAlgorithms`: any plain (not certificate) signature algorithm may be named; OpenSSH's
+ * default leaves SHA-1 `ssh-rsa` (and DSA) out.
+ */
+const CA_SIGNATURE = {
+  all: OPENSSH_ALGORITHMS.hostkeyalgorithms.all.filter((n) => !n.includes('-cert-v01@') && n !== 'ssh-dss'),
+  default: DEFAULT_CA_SIGNATURE_ALGORITHMS,
+};
+
+/**
  * What rxssh (ssh2 1.17.0, pinned by spec/config/algorithms.spec.ts) can negotiate, split at the
  * hardened floor: `strong` is allowed always, `weak` only with `algorithmPolicy: 'compatible'`.
  * Host certificates (`*-cert-v01@openssh.com`) are offered from known_hosts' `@cert-authority`
@@ -86,8 +96,8 @@ const cat = (a: readonly string[], b: readonly string[]): string[] => [...a, ...
  * The list ssh uses for `keyword value` (what `ssh -G` prints): an Error for a name ssh does not
  * know (ssh stops with "Bad SSH2 … spec").
  */
-export function sshAlgorithmList(keyword: AlgorithmKeyword, value: string): string[] | Error {
-  const { all, default: def } = OPENSSH_ALGORITHMS[keyword];
+export function sshAlgorithmList(keyword: AlgorithmKeyword | 'casignaturealgorithms', value: string): string[] | Error {
+  const { all, default: def } = keyword === 'casignaturealgorithms' ? CA_SIGNATURE : OPENSSH_ALGORITHMS[keyword];
   const op = value[0];
   if (op === '-') {
     const out = split(value.slice(1)).map((p) => patternRegExp(p));

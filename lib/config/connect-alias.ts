@@ -127,6 +127,7 @@ function hopKey(before: string, hop: SshConfigHost, port: number, extra: readonl
     hop.strictHostKeyChecking,
     r['hostkeyalias'] ?? '',
     hop.revokedHostKeys ?? '',
+    hop.caSignatureAlgorithms ?? null,
     hop.forwardAgent,
     hop.proxyCommand ?? '',
     hop.algorithms ?? null,

@@ -67,7 +67,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['verifyhostkeydns', refused('rxssh does not look up SSHFP records', NO)],
   ['nohostauthenticationforlocalhost', refused('rxssh checks the host key of localhost too', NO)],
   ['hostkeyalgorithms', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
-  ['casignaturealgorithms', refused("rxssh checks certificate signatures with its own list, not ssh_config's")],
+  ['casignaturealgorithms', honoured], // +/-/^ as ssh; host certificates' CA signatures
   ['requiredrsasize', honoured], // host keys and identities; never below 1024
   ['kexalgorithms', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)
   ['ciphers', honoured], // +/-/^ as ssh; a name rxssh cannot do, or below the floor, is refused (config/algorithms.ts)

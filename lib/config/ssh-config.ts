@@ -12,7 +12,7 @@ import { patternRegExp } from '../transport/known-hosts-store.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { expandProxyCommand } from './proxy-tokens.js';
-import { ALGORITHM_KEYWORDS, algorithmsFromConfig } from './algorithms.js';
+import { ALGORITHM_KEYWORDS, algorithmsFromConfig, sshAlgorithmList } from './algorithms.js';
 import { SshConfigError } from '../errors.js';
 import { type AlgorithmsConfig, type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
@@ -108,6 +108,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly userKnownHostsFiles: readonly string[];
   /** `GlobalKnownHostsFile`, `~` expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
   readonly globalKnownHostsFiles: readonly string[];
+  /** `CASignatureAlgorithms` as ssh reads it (+/-/^), or undefined for OpenSSH's default. */
+  readonly caSignatureAlgorithms?: readonly string[];
   /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
   readonly revokedHostKeys?: string;
   /** `IdentityAgent`: the agent socket (`null`: none), or undefined for the caller's default (`SSH_AUTH_SOCK`). */
@@ -245,6 +247,9 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     }
   }
   const algorithms = algorithmsOf(resolved, options.algorithmPolicy === 'compatible', context);
+  const caValue = resolved.get('casignaturealgorithms')?.[0];
+  const caSignatureAlgorithms = caValue ? sshAlgorithmList('casignaturealgorithms', caValue.args.join(' ')) : undefined;
+  if (caSignatureAlgorithms instanceof Error) throw context('casignaturealgorithms', caValue?.origin ?? 'command line', `CASignatureAlgorithms ${caValue?.args.join(' ') ?? ''}: ${caSignatureAlgorithms.message}`);
   const remoteValue = resolved.get('remotecommand')?.[0];
   let remoteCommand: string | undefined;
   if (remoteValue && remoteValue.args[0]?.toLowerCase() !== 'none') {
@@ -290,6 +295,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     ...(proxyCommand !== undefined ? { proxyCommand } : {}),
     ...(algorithms ? { algorithms } : {}),
     ...(remoteCommand !== undefined ? { remoteCommand } : {}),
+    ...(caSignatureAlgorithms ? { caSignatureAlgorithms } : {}),
     requestTty,
     ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
     ...(family !== 'any' ? { addressFamily: family } : {}),
@@ -386,6 +392,7 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
   const aliasOption = {
     ...(alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {}),
     ...(host.revokedHostKeys !== undefined ? { revokedHostKeys: host.revokedHostKeys } : {}),
+    ...(host.caSignatureAlgorithms !== undefined ? { caSignatureAlgorithms: host.caSignatureAlgorithms } : {}),
   };
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
     return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });

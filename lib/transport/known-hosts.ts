@@ -48,6 +48,12 @@ export interface KnownHostsConfig {
    * checked or learned; a file that cannot be read fails every key (closed, as `ssh` does).
    */
   readonly revokedHostKeys?: string;
+  /**
+   * The signature algorithms a host certificate's CA may have signed with (ssh_config
+   * `CASignatureAlgorithms`; default OpenSSH's: Ed25519, ECDSA, and RSA with SHA-2 only, so a
+   * CA signature made with SHA-1 `ssh-rsa` is refused).
+   */
+  readonly caSignatureAlgorithms?: readonly string[];
 }
 
 /**
@@ -85,7 +91,7 @@ function context(key: HostKeyInfo): SshErrorContext {
  * A host certificate offered by the server: valid only when a `@cert-authority` line for the
  * host vouches for its CA and every check of {@link checkHostCertificate} passes.
  */
-async function judgeCertificate(files: readonly string[], key: HostKeyInfo): Promise<true> {
+async function judgeCertificate(files: readonly string[], key: HostKeyInfo, signatureAlgorithms: readonly string[] | undefined): Promise<true> {
   const index = await indexOf(files, parseKnownHosts);
   const name = knownHostsName(key.host, key.port);
   const entries = index.candidates([name, key.host]);
@@ -101,6 +107,7 @@ async function judgeCertificate(files: readonly string[], key: HostKeyInfo): Pro
     caKeys: entries.filter((e) => e.marker === 'cert-authority' && (hostMatches(e.hosts, name) || hostMatches(e.hosts, key.host))).map((e) => e.key),
     revoked: entries.filter((e) => e.marker === 'revoked').map((e) => e.key),
     hostName: key.host,
+    ...(signatureAlgorithms ? { signatureAlgorithms } : {}),
     verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)),
   });
   if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
@@ -130,11 +137,11 @@ function checkRevoked(file: string | undefined, key: HostKeyInfo): void {
   throw new HostKeyRevokedError({ file: path, line: Number(line), key: key.key }, key.fingerprint, context(key), found.why);
 }
 
-async function judge(files: readonly string[], key: HostKeyInfo, revokedFile?: string): Promise<KnownHostVerdict | UnknownHostVerdict> {
-  checkRevoked(revokedFile, key);
+async function judge(files: readonly string[], key: HostKeyInfo, config: KnownHostsConfig): Promise<KnownHostVerdict | UnknownHostVerdict> {
+  checkRevoked(config.revokedHostKeys, key);
   if (key.type.endsWith('-cert-v01@openssh.com')) {
     try {
-      await judgeCertificate(files, key);
+      await judgeCertificate(files, key, config.caSignatureAlgorithms);
     } catch (err) {
       // As ssh: a certificate that does not pass ("Certificate invalid: expired", no matching
       // CA) is checked again as the plain key it certifies, which known_hosts may list. The
@@ -182,7 +189,7 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   const files = config.files ?? defaultFiles();
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
   return withKnownTypes(files, async (key) => {
-    const verdict = await judge(files, key, config.revokedHostKeys);
+    const verdict = await judge(files, key, config);
     if (verdict.kind === 'known') return true;
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
     const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
@@ -293,7 +300,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
     );
   };
   return withKnownTypes(files, async (key) => {
-    const first = await judge(files, key, config.revokedHostKeys);
+    const first = await judge(files, key, config);
     if (first.kind === 'known') return true;
     if (first.otherKeys.length) refuseChanged(key, first);
     // Learning is serialized per file (in this process, and across processes by a lock file):
@@ -301,7 +308,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
     // the second finds the first's entry and fails as a mismatch.
     return serialized(target, () =>
       withFileLock(target, async () => {
-        const verdict = await judge(files, key, config.revokedHostKeys);
+        const verdict = await judge(files, key, config);
         if (verdict.kind === 'known') return true;
         if (verdict.otherKeys.length) refuseChanged(key, verdict);
         const name = knownHostsName(key.host, key.port);

@@ -79,6 +79,9 @@ describe('host certificates: the CA signature and the checks', () => {
     expect(checkHostCertificate(cert, { ...base, now: cert.validAfter - 61n })).toBe('not-yet-valid');
     expect(checkHostCertificate({ ...cert, certType: 1 }, base)).toBe('not-a-host-cert');
     expect(checkHostCertificate({ ...cert, criticalOptions: ['force-command'] }, base)).toBe('unknown-critical-option');
+    // CASignatureAlgorithms: a list without the CA's algorithm refuses it.
+    const used = cert.signature.subarray(4, 4 + cert.signature.readUInt32BE(0)).toString();
+    expect(checkHostCertificate(cert, { ...base, signatureAlgorithms: ['ssh-ed25519', 'rsa-sha2-512', 'ecdsa-sha2-nistp256'].filter((a) => a !== used) })).toBe('signature-algorithm');
   });
 });
 
@@ -113,9 +116,13 @@ describe('the CA signature algorithm is checked against the CA key type (issue 2
     const text = readFileSync(`${host}-cert.pub`, 'utf8');
     const caKey = Buffer.from(readFileSync(`${ca}.pub`, 'utf8').split(' ')[1] ?? '', 'base64');
     const verify = (k: Buffer, data: Buffer, sig: Buffer) => verifySshSignature(k, data, sig, (t) => utils.parseKey(t));
-    const check = (t: string) => checkHostCertificate(parseCertificate(t), { caKeys: [caKey], revoked: [], hostName: 'web1', verify });
+    const check = (t: string, signatureAlgorithms?: string[]) => checkHostCertificate(parseCertificate(t), { caKeys: [caKey], revoked: [], hostName: 'web1', verify, ...(signatureAlgorithms ? { signatureAlgorithms } : {}) });
     expect(parseCertificate(text).signature.subarray(4, 11).toString()).toBe('ssh-rsa');
-    for (const name of ['ssh-rsa', 'ssh-ed25519', 'rsa-sha2-256', 'x', 'ssh-dss']) expect(check(relabel(text, name)), name).toBe('bad-signature');
+    // OpenSSH's default CASignatureAlgorithms names no SHA-1 algorithm; a label it names fails the signature.
+    for (const name of ['ssh-rsa', 'x', 'ssh-dss']) expect(check(relabel(text, name)), name).toBe('signature-algorithm');
+    for (const name of ['ssh-ed25519', 'rsa-sha2-256']) expect(check(relabel(text, name)), name).toBe('bad-signature');
+    // Even a list that allows ssh-rsa does not make a SHA-1 signature pass.
+    for (const name of ['ssh-rsa', 'x', 'ssh-dss']) expect(check(relabel(text, name), ['ssh-rsa', 'x', 'ssh-dss']), name).toBe('bad-signature');
     // The same CA signing with SHA-2 is accepted.
     keygen('-s', ca, '-t', 'rsa-sha2-512', '-h', '-I', 'h', '-n', 'web1', '-V', '-5m:+1h', `${host}.pub`);
     expect(check(readFileSync(`${host}-cert.pub`, 'utf8'))).toBeUndefined();

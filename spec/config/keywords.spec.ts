@@ -46,7 +46,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['CanonicalizeHostname yes', 'canonicalizehostname', /canonicalize/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
     ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
-    ['CASignatureAlgorithms ssh-ed25519', 'casignaturealgorithms', /certificate signatures/],
+    ['CASignatureAlgorithms sk-nonexistent', 'casignaturealgorithms', /not an algorithm ssh knows/],
     ['HostKeyAlgorithms +ssh-rsa', 'hostkeyalgorithms', /ssh-rsa below rxssh's hardened floor/],
     ['KexAlgorithms ^sntrup761x25519-sha512@openssh.com', 'kexalgorithms', /sntrup761x25519-sha512@openssh.com not available in rxssh/],
     ['PasswordAuthentication no', 'passwordauthentication', /password/],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSshConfig, type SshConfigHost } from '../../lib/index.js';
 import { OPENSSH_ALGORITHMS, sshAlgorithmList } from '../../lib/config/algorithms.js';
+import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../../lib/auth/certificate.js';
 
 const CONFIGS = 60;
 const ALIASES = ['web1', 'web2', 'db', 'db.prod', 'bastion', 'x-9'];
@@ -81,6 +82,7 @@ const VALUES: Record<string, readonly string[]> = {
   ConnectionAttempts: ['1', '3'],
   RequestTTY: ['yes', 'no', 'force', 'auto'],
   RemoteCommand: ['uptime', 'echo %h %p %r', 'none'],
+  CASignatureAlgorithms: ['-rsa*', 'ssh-ed25519,rsa-sha2-512', '+ssh-rsa', '^ecdsa-sha2-nistp256'],
 };
 const KEYWORDS = Object.keys(VALUES);
 
@@ -176,6 +178,7 @@ function ours(h: SshConfigHost): Record<string, string[]> {
     connectionattempts: [String(h.connectionAttempts ?? 1)],
     requesttty: [{ yes: 'true', no: 'false', force: 'force', auto: 'auto' }[h.requestTty]],
     remotecommand: h.remoteCommand !== undefined ? [h.remoteCommand] : [],
+    casignaturealgorithms: [(h.caSignatureAlgorithms ?? DEFAULT_CA_SIGNATURE_ALGORITHMS).join(',')],
   };
 }
 

@@ -3,7 +3,7 @@
  * OpenSSH's own `ssh` decides on the same files. The client keys here are in no
  * authorized_keys file: only a certificate signed by the CA lets them in.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -361,6 +361,21 @@ describe('host certificates (@cert-authority), beside OpenSSH', () => {
     expect(v.ssh).toBe('refused');
     expect(v.rxssh).toBeInstanceOf(HostCertificateError);
     expect(v.rxssh).toMatchObject({ reason, keyId: `host-${name}`, code: 'ERR_SSH_HOST_CERTIFICATE' });
+  });
+
+  it('CASignatureAlgorithms without the CA\'s algorithm: HostCertificateError signature-algorithm; ssh -o CASignatureAlgorithms refuses too', async () => {
+    const { info } = await certifiedSshd('ca-sig-algs', { principals: '127.0.0.1', validity: '-5m:+1h' });
+    const kh = knownHostsWith('ca-sig-algs', [`@cert-authority [127.0.0.1]:${info.port} ${pubOf(hostCa)}`]);
+    const conf = join(dir, 'ssh_config_ca_sig');
+    writeFileSync(conf, `Host casig\n  HostName 127.0.0.1\n  Port ${info.port}\n  User ${info.username}\n  IdentityFile ${info.keys['ed25519']}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${kh}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  CASignatureAlgorithms -ssh-ed25519\n`);
+    const err = await errorOf(connectAlias('casig', { file: conf, systemFile: null }).pipe(run('true')));
+    expect(err).toBeInstanceOf(HostCertificateError);
+    expect(err).toMatchObject({ reason: 'signature-algorithm' });
+    const ssh = spawnSync('ssh', ['-F', conf, '-o', 'BatchMode=yes', 'casig', 'true'], { encoding: 'utf8' });
+    expect(ssh.status).not.toBe(0);
+    // Without the line the same certificate is accepted.
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('  CASignatureAlgorithms -ssh-ed25519\n', ''));
+    expect((await lastValueFrom(connectAlias('casig', { file: conf, systemFile: null }).pipe(run('echo ok')))).stdout).toBe('ok\n');
   });
 
   it('unknown CA, revoked CA, revoked host key: refused like ssh', async () => {

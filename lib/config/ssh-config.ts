@@ -393,6 +393,9 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
     ...(alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {}),
     ...(host.revokedHostKeys !== undefined ? { revokedHostKeys: host.revokedHostKeys } : {}),
     ...(host.caSignatureAlgorithms !== undefined ? { caSignatureAlgorithms: host.caSignatureAlgorithms } : {}),
+    // UpdateHostKeys yes: the host's other keys are learned into the first user file after a
+    // login its key in that file let through (ask would prompt: rxssh never does, so it learns nothing).
+    ...(/^(yes|true)$/i.test(one(host.raw['updatehostkeys']) ?? '') && host.userKnownHostsFiles[0] ? { updateHostKeys: { file: host.userKnownHostsFiles[0] } } : {}),
   };
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
     return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });

@@ -20,14 +20,18 @@ import { sendIgnore } from './packets.js';
  * channel confirmation as separate small segments with Nagle on, so the confirmation waits for
  * the client's delayed ACK. An SSH_MSG_IGNORE in reply carries that ACK at once.
  *
+ * `wanted()` true (the connection learns host keys, ssh_config `UpdateHostKeys`): ssh2 asks for
+ * the proofs as it would, and emits the keys that proved themselves as 'hostkeys'.
+ *
  * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
  */
-export function skipHostKeyProofs(client: object): boolean {
+export function skipHostKeyProofs(client: object, wanted: () => boolean = () => false): boolean {
   const handlers = (client as any)._protocol?._handlers;
   const original = handlers?.GLOBAL_REQUEST;
   if (typeof original !== 'function') return false;
   handlers.GLOBAL_REQUEST = (p: { requestSuccess?: () => void }, name: unknown, wantReply: unknown, ...rest: unknown[]) => {
-    if (name !== 'hostkeys-00@openssh.com') return original(p, name, wantReply, ...rest);
+    // UpdateHostKeys: ssh2's own handler asks for the proofs and emits the proven keys ('hostkeys').
+    if (name !== 'hostkeys-00@openssh.com' || wanted()) return original(p, name, wantReply, ...rest);
     if (wantReply === true) p.requestSuccess?.();
     else sendIgnore(p);
     return undefined;

@@ -10,7 +10,7 @@ import { HostKeyRejectedError, SshError } from '../errors.js';
 import { Transport, type HostKeyInfo, type HostKeyOffer } from './transport.js';
 
 export type { HostKeyInfo } from './transport.js';
-import { register, retryOf, sessionOf } from './registry.js';
+import { hostKeyLearnerOf, register, retryOf, sessionOf } from './registry.js';
 import type { Session } from './session.js';
 import { fingerprintOf } from './fingerprint.js';
 
@@ -185,6 +185,8 @@ export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOf
                 // Hand the Transport downstream first so `authenticate` is attached before
                 // ssh2 asks for credentials; then let ssh2 proceed.
                 subscriber.next(transportOf(offer, session));
+                const learn = hostKeyLearnerOf(info);
+                if (learn) session.learnHostKeys = learn;
                 session.answerHostKey(true);
               } else {
                 reject(undefined);

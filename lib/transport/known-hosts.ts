@@ -13,6 +13,7 @@ import { verifySshSignature, utils } from '../ssh2/index.js';
 import type { HostKeyPolicy } from './host-key.js';
 import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './known-types.js';
+import { hostKeyLearnerOf, setHostKeyLearner } from './registry.js';
 import { keyTypeOf } from '../util/key-blob.js';
 import { describeHostKey } from './host-key-info.js';
 import { indexOf } from './known-hosts-store.js';
@@ -54,6 +55,17 @@ export interface KnownHostsConfig {
    * CA signature made with SHA-1 `ssh-rsa` is refused).
    */
   readonly caSignatureAlgorithms?: readonly string[];
+  /**
+   * ssh_config `UpdateHostKeys`: after a login whose plain host key matched a line of this file,
+   * the host's other keys (those that prove themselves: `hostkeys-prove-00@openssh.com`) are
+   * appended to it, serialized and locked like `acceptNew`. Never after a certificate or a
+   * match in another file (a global one), never a key of a type the host is known by with
+   * another key; nothing is removed.
+   */
+  readonly updateHostKeys?: {
+    /** The known_hosts file whose matching line allows learning, and where keys are appended. */
+    readonly file: string;
+  };
 }
 
 /**
@@ -190,11 +202,40 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
   return withKnownTypes(files, async (key) => {
     const verdict = await judge(files, key, config);
-    if (verdict.kind === 'known') return true;
+    if (verdict.kind === 'known') return learnLater(files, config, key, verdict);
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
     const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
     throw setUnknownHostContext(error, files, key.openssh);
   }, config.hostKeyAlias);
+}
+
+/**
+ * A known key accepted: with `updateHostKeys`, and when a plain line of that file matched (not a
+ * certificate, not another file), the host's other keys may be learned after login. True.
+ */
+function learnLater(files: readonly string[], config: KnownHostsConfig, key: HostKeyInfo, verdict: KnownHostVerdict): true {
+  const update = config.updateHostKeys;
+  if (update && verdict.entry.marker === undefined && verdict.entry.file === update.file && !key.type.endsWith('-cert-v01@openssh.com')) {
+    setHostKeyLearner(key, (keys) => void learnHostKeys(files, config, update.file, key, keys).catch(() => undefined));
+  }
+  return true;
+}
+
+/** Appends the proven keys of a host that `file` does not know yet (UpdateHostKeys). */
+async function learnHostKeys(files: readonly string[], config: KnownHostsConfig, file: string, accepted: HostKeyInfo, keys: readonly Buffer[]): Promise<void> {
+  for (const blob of keys) {
+    const info = describeHostKey(blob, accepted.host, accepted.port);
+    if (info.type.endsWith('-cert-v01@openssh.com')) continue;
+    await serialized(file, () =>
+      withFileLock(file, async () => {
+        const verdict = await judge(files, info, config).catch(() => undefined);
+        // Known already, revoked, or known by another key of this type: nothing to learn.
+        if (!verdict || verdict.kind === 'known' || verdict.otherKeys.some((e) => e.keyType === info.type)) return true;
+        await appendLine(file, `${knownHostsName(accepted.host, accepted.port)} ${info.openssh}\n`);
+        return true;
+      }),
+    );
+  }
 }
 
 /**
@@ -209,7 +250,12 @@ function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => 
   };
   const aliased = async (key: HostKeyInfo): Promise<boolean> => {
     try {
-      return await policy(alias === undefined ? key : { ...key, host: alias, port: 22 });
+      if (alias === undefined) return await policy(key);
+      const named = { ...key, host: alias, port: 22 };
+      const ok = await policy(named);
+      const learn = hostKeyLearnerOf(named);
+      if (learn) setHostKeyLearner(key, learn);
+      return ok;
     } catch (err) {
       // Unknown, or known by a key of another type: say which types are known, so that
       // verifyHostKey can have the connection ask for those first (the error travels with the
@@ -301,7 +347,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
   };
   return withKnownTypes(files, async (key) => {
     const first = await judge(files, key, config);
-    if (first.kind === 'known') return true;
+    if (first.kind === 'known') return learnLater(files, config, key, first);
     if (first.otherKeys.length) refuseChanged(key, first);
     // Learning is serialized per file (in this process, and across processes by a lock file):
     // the verdict is taken again inside, so of two first connections that saw different keys

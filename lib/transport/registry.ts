@@ -31,3 +31,18 @@ export function registerRetry(offer: object, retry: (types: readonly string[]) =
 export function retryOf(offer: unknown): ((types: readonly string[]) => void) | undefined {
   return typeof offer === 'object' && offer !== null ? retries.get(offer) : undefined;
 }
+
+const learners = new WeakMap<object, (keys: Buffer[]) => void>();
+
+/**
+ * Marks an accepted host key as one whose host's other keys may be learned after login
+ * (`UpdateHostKeys`): `learn` gets the keys that proved themselves. Set by a known_hosts policy.
+ */
+export function setHostKeyLearner(key: object, learn: (keys: Buffer[]) => void): void {
+  learners.set(key, learn);
+}
+
+/** The learner a policy set for an accepted key, if any. */
+export function hostKeyLearnerOf(key: object): ((keys: Buffer[]) => void) | undefined {
+  return learners.get(key);
+}

@@ -93,6 +93,8 @@ export class Session {
   failure: SshError | undefined;
   /** How the server is reached when not directly (`jump host HOST:PORT`), named in loss errors. */
   route: string | undefined;
+  /** Set by the verify stage when the accepted key may bring the host's other keys (`UpdateHostKeys`). */
+  learnHostKeys: ((keys: Buffer[]) => void) | undefined;
 
   readonly #settings: SessionSettings;
   readonly #sink: SessionSink;
@@ -425,7 +427,17 @@ export class Session {
     this.client.on('close', onClose);
     this.client.on('ready', onReady);
     this.client.on('banner', onBanner);
+    // The host's keys that proved themselves after login (only asked for with learnHostKeys).
+    const onHostKeys = (keys: Array<{ getPublicSSH(): Buffer }>): void => {
+      try {
+        this.learnHostKeys?.(keys.map((k) => k.getPublicSSH()));
+      } catch {
+        // learning is best effort: the connection is not its business
+      }
+    };
+    this.client.on('hostkeys', onHostKeys as never);
     return () => {
+      this.client.off('hostkeys', onHostKeys as never);
       this.client.on('error', noop);
       this.client.off('error', onError);
       this.client.off('ready', onReady);
@@ -441,7 +453,7 @@ export class Session {
     return (
       (certificateAlgorithms.length === 0 || offerHostCertificates(this.client, certificateAlgorithms)) &&
       guardChannelOpens(this.client) &&
-      skipHostKeyProofs(this.client) &&
+      skipHostKeyProofs(this.client, () => this.learnHostKeys !== undefined) &&
       signPublicKeyAtOnce(this.client) &&
       signalsReachable(this.client) &&
       policeChannels(this.client, (channel, what) => {

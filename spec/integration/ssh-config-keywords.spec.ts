@@ -141,6 +141,50 @@ describe('RequiredRSASize', () => {
   });
 });
 
+describe('UpdateHostKeys', () => {
+  /** A config whose known hosts are `user` (and `global`), with UpdateHostKeys as given. */
+  const configWith = (name: string, update: string, user: string, global = '/dev/null'): string => {
+    const file = join(work, `ssh_config_${name}`);
+    writeFileSync(
+      file,
+      [`Host ${name}`, '  HostName 127.0.0.1', `  Port ${server.info.port}`, `  User ${server.info.username}`, `  IdentityFile ${server.info.keys['ed25519']}`, '  IdentitiesOnly yes', '  StrictHostKeyChecking yes', `  UserKnownHostsFile ${user}`, `  GlobalKnownHostsFile ${global}`, `  UpdateHostKeys ${update}`, ''].join('\n'),
+    );
+    return file;
+  };
+  const typesIn = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[1] ?? '').sort();
+  const edOnly = () => `${knownHostsName('127.0.0.1', server.info.port)} ${hostKeyLine(server.info.dir, 'ed25519')}\n`;
+
+  it("yes: after a login by the known ed25519 key, the host's other keys that prove themselves are learned — the same types ssh learns", async () => {
+    const ours = join(work, 'kh_update_ours');
+    writeFileSync(ours, edOnly());
+    await lastValueFrom(connectAlias('upd', { file: configWith('upd', 'yes', ours), systemFile: null }).pipe(run('sleep 0.5')));
+    expect(await eventually(() => typesIn(ours).length === 3, 5000), 'learned').toBe(true);
+    const theirs = join(work, 'kh_update_ssh');
+    writeFileSync(theirs, edOnly());
+    spawnSync('ssh', ['-F', configWith('upd', 'yes', theirs), '-o', 'BatchMode=yes', 'upd', 'sleep 0.5'], { encoding: 'utf8' });
+    expect(typesIn(ours)).toEqual(typesIn(theirs));
+    expect(typesIn(ours)).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa']);
+    // The learned keys are trusted now: the RSA key alone logs in.
+    const rsa = configWith('upd', 'no', ours);
+    writeFileSync(rsa, `${readFileSync(rsa, 'utf8')}  HostKeyAlgorithms rsa-sha2-512\n`);
+    expect((await lastValueFrom(connectAlias('upd', { file: rsa, systemFile: null }).pipe(run('echo rsa')))).stdout).toBe('rsa\n');
+  });
+
+  it('no (and a match in the global file): nothing is learned', async () => {
+    const off = join(work, 'kh_update_off');
+    writeFileSync(off, edOnly());
+    await lastValueFrom(connectAlias('off', { file: configWith('off', 'no', off), systemFile: null }).pipe(run('sleep 0.5')));
+    const global = join(work, 'kh_update_global');
+    writeFileSync(global, edOnly());
+    const empty = join(work, 'kh_update_empty');
+    writeFileSync(empty, '');
+    await lastValueFrom(connectAlias('glob', { file: configWith('glob', 'yes', empty, global), systemFile: null }).pipe(run('sleep 0.5')));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(typesIn(off)).toEqual(['ssh-ed25519']);
+    expect(readFileSync(empty, 'utf8')).toBe('');
+  });
+});
+
 describe('RemoteCommand and RequestTTY through the CLI', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
 

@@ -25,7 +25,7 @@ import type { ChannelConfig, ExecChunk, StdinChunk } from './types.js';
  * ```
  */
 export interface BecomeConfig {
-  /** `sudo` (default; no pseudo-terminal needed) or `su` (always on a pseudo-terminal, as su reads only from one). */
+  /** `sudo` (default; no pseudo-terminal needed), or `su` and `doas` (always on a pseudo-terminal: they read passwords only from one). */
   readonly method?: 'sudo' | 'su' | 'doas';
   /** The user to become (default `root`). */
   readonly user?: string;
@@ -44,13 +44,11 @@ export type ChannelOpener = (command: string, config: ChannelConfig) => Observab
 const TAIL = 2048;
 
 /**
- * `open` with every command run as `become` says. Checks `become` at call time (`doas` is
- * refused: it reads passwords only from a terminal rxssh does not drive yet). @internal
+ * `open` with every command run as `become` says. Checks `become` at call time. @internal
  */
 export function becoming(open: ChannelOpener, become: BecomeConfig, where: { readonly host: string; readonly port: number }): ChannelOpener {
   const method = become.method ?? 'sudo';
-  if (method === 'doas') throw new TypeError('become: doas is not supported (use sudo or su)');
-  if (method !== 'sudo' && method !== 'su') throw new TypeError(`become: method must be 'sudo' or 'su', not ${JSON.stringify(method)}`);
+  if (method !== 'sudo' && method !== 'su' && method !== 'doas') throw new TypeError(`become: method must be 'sudo', 'su' or 'doas', not ${JSON.stringify(method)}`);
   const user = become.user ?? 'root';
   checkString('become: user', user);
   const password = become.password;
@@ -61,13 +59,15 @@ export function becoming(open: ChannelOpener, become: BecomeConfig, where: { rea
       const tag = randomBytes(8).toString('hex');
       const prompt = `[rxssh-become:${tag}] `;
       const ok = `RXSSH-BECOME-OK-${tag}`;
-      // su reads the password from a terminal only; sudo takes it on stdin (-S) without one.
-      const pty = method === 'su' ? config.pty ?? true : config.pty;
+      // su and doas read the password from a terminal only; sudo takes it on stdin (-S) without one.
+      const pty = method === 'sudo' ? config.pty : config.pty ?? true;
       const script = pty ? `echo ${ok}; eval "$1"` : `echo ${ok}; echo ${ok} >&2; eval "$1"`;
       const wrapped =
         method === 'sudo'
           ? `sudo ${pty ? '' : '-S '}${password === undefined ? '-n ' : ''}-p ${shellQuote(prompt)} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(script)} rxssh ${shellQuote(command)}`
-          : `LC_ALL=C su -s /bin/sh ${shellQuote(user)} -c ${shellQuote(script)} rxssh ${shellQuote(command)}`;
+          : method === 'su'
+            ? `LC_ALL=C su -s /bin/sh ${shellQuote(user)} -c ${shellQuote(script)} rxssh ${shellQuote(command)}`
+            : `doas ${password === undefined ? '-n ' : ''}-u ${shellQuote(user)} /bin/sh -c ${shellQuote(script)} rxssh ${shellQuote(command)}`;
       const toStdin = new Subject<StdinChunk>();
       const userStdin = config.stdin;
       const stdin = concat(toStdin, defer(() => (userStdin === undefined ? EMPTY : from(userStdin as ObservableInput<StdinChunk>))));
@@ -82,6 +82,11 @@ export function becoming(open: ChannelOpener, become: BecomeConfig, where: { rea
           if (ended) return;
           ended = true;
           subscriber.error(new BecomeError(reason, method, user, said.slice(-TAIL), { host: where.host, port: where.port, phase: 'exec' }));
+        };
+        /** The channel ended before the command started: what the method said tells why. */
+        const failBefore = (): void => {
+          said += pending.stderr + pending.stdout;
+          fail(reasonOf(said));
         };
         const answer = (): void => {
           prompts++;
@@ -98,7 +103,8 @@ export function becoming(open: ChannelOpener, become: BecomeConfig, where: { rea
           const promptsHere = stream === 'stderr' || pty;
           for (;;) {
             if (promptsHere) {
-              const at = method === 'sudo' ? text.indexOf(prompt) : text.search(/Password: *$/);
+              // sudo's prompt is rxssh's marker; su's and doas's are theirs ("Password:", "doas (u@h) password:").
+              const at = method === 'sudo' ? text.indexOf(prompt) : text.search(/[Pp]assword: *$/);
               if (at >= 0) {
                 said += text.slice(0, at);
                 text = method === 'sudo' ? text.slice(at + prompt.length) : '';
@@ -132,13 +138,13 @@ export function becoming(open: ChannelOpener, become: BecomeConfig, where: { rea
           },
           error: (err: unknown) => {
             if (ended) return;
-            if (!ready.stdout) return fail(reasonOf(said + pending.stderr + pending.stdout));
+            if (!ready.stdout) return failBefore();
             ended = true;
             subscriber.error(err instanceof ExitStatusError ? new ExitStatusError(command, err.exitCode, err.signal, withoutMarkers(err.stderrTail, ok, prompt), { host: err.host, port: err.port, phase: err.phase }) : err);
           },
           complete: () => {
             if (ended) return;
-            if (!ready.stdout) return fail(reasonOf(said + pending.stderr + pending.stdout));
+            if (!ready.stdout) return failBefore();
             ended = true;
             subscriber.complete();
           },
@@ -158,8 +164,8 @@ function withoutMarkers(text: string, ok: string, prompt: string): string {
 
 /** Why a method ended before the command started, from its words. @internal */
 export function reasonOf(words: string): BecomeError['reason'] {
-  if (/password is required|a terminal is required/i.test(words)) return 'password-required';
-  if (/incorrect password|sorry, try again|authentication failure/i.test(words)) return 'incorrect-password';
-  if (/not in the sudoers|not allowed|may not run/i.test(words)) return 'not-allowed';
+  if (/password is required|a terminal is required|authorization required|authentication required/i.test(words)) return 'password-required';
+  if (/incorrect password|sorry, try again|authentication failure|authentication failed/i.test(words)) return 'incorrect-password';
+  if (/not in the sudoers|not allowed|may not run|operation not permitted/i.test(words)) return 'not-allowed';
   return 'failed';
 }

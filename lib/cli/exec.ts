@@ -46,7 +46,7 @@ options (ssh's letters mean what they mean to ssh):
   -X, --extra-arg ARG     one ssh argument (repeatable)
   -v, --verbose           say more about failures
       --match-exec        run the ssh_config's Match exec commands, as ssh does
-      --sudo, --sudo-user USER, --become-method sudo|su, --become-password-env VAR,
+      --sudo, --sudo-user USER, --become-method sudo|su|doas, --become-password-env VAR,
       --ask-become-pass   run the command as another user (see rxssh run --help)
       --timeout SEC       stop the command after SEC seconds (default 0 = none)
       --askpass           ask for a password (no echo)

@@ -34,7 +34,7 @@ export interface HostOptions {
   /** `--match-exec`: run the config's `Match exec` commands, as ssh does. */
   readonly matchExec?: boolean;
   /** `--sudo` (`--sudo-user`, `--become-method`): run commands as another user; the password comes from the secrets. */
-  readonly become?: { readonly method: 'sudo' | 'su'; readonly user: string };
+  readonly become?: { readonly method: 'sudo' | 'su' | 'doas'; readonly user: string };
   /** Where a ProxyCommand's stderr goes (`rxssh exec`: this stderr, as ssh); otherwise only into its errors. */
   readonly proxyStderr?: (chunk: Buffer) => void;
 }
@@ -126,7 +126,7 @@ function becomeOf(values: Values, fromJobs: boolean): Pick<HostOptions, 'become'
     if (!fromJobs && (values['become-password-env'] !== undefined || values['ask-become-pass'] === true)) throw new UsageError('--become-password-env and --ask-become-pass need --sudo');
     return {};
   }
-  if (method !== 'sudo' && method !== 'su') throw new UsageError(`--become-method takes sudo or su, not ${JSON.stringify(method)}`);
+  if (method !== 'sudo' && method !== 'su' && method !== 'doas') throw new UsageError(`--become-method takes sudo, su or doas, not ${JSON.stringify(method)}`);
   if (user !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(user)) throw new UsageError(`--sudo-user ${JSON.stringify(user)}: not a user name`);
   return { become: { method, user: user ?? 'root' } };
 }

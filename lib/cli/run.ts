@@ -101,7 +101,7 @@ options:
 become (run the command as another user):
       --sudo              run it with sudo (no terminal needed; -S with a random prompt)
       --sudo-user USER    as USER (default root); implies --sudo
-      --become-method M   sudo (default) or su (on a pseudo-terminal)
+      --become-method M   sudo (default), su or doas (those two on a pseudo-terminal)
       --become-password-env VAR   the password from a variable (with --queue: the workers')
       --ask-become-pass   ask for it once for the whole run (no echo)
                           without either, a method that asks for a password fails the host

@@ -165,7 +165,7 @@ export class BecomeError extends SshError {
   readonly code = 'ERR_SSH_BECOME' as const;
   /** Why it failed. */
   readonly reason: 'password-required' | 'incorrect-password' | 'not-allowed' | 'failed';
-  /** `sudo` or `su`. */
+  /** `sudo`, `su` or `doas`. */
   readonly method: string;
   /** The user the command was to run as. */
   readonly user: string;

@@ -68,8 +68,8 @@ export interface QueueJob {
    * is the worker's own (`rxssh worker --become-password-env`), never stored in Redis.
    */
   readonly become?: {
-    /** `sudo` or `su`. */
-    readonly method: 'sudo' | 'su';
+    /** `sudo`, `su` or `doas`. */
+    readonly method: 'sudo' | 'su' | 'doas';
     /** The user to become. */
     readonly user: string;
   };

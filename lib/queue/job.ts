@@ -17,7 +17,7 @@ export interface JobData {
   readonly pty?: boolean;
   readonly user?: string;
   /** Whom the command runs as (no password: a worker has its own). */
-  readonly become?: { readonly method: 'sudo' | 'su'; readonly user: string };
+  readonly become?: { readonly method: 'sudo' | 'su' | 'doas'; readonly user: string };
   readonly timeout: number;
   readonly capture: number;
   readonly retries: number;
@@ -98,12 +98,12 @@ function signature(value: unknown): string {
 }
 
 /** `become`: a method and a user, nothing else (a password in it is refused, never used). */
-function becomeOf(raw: unknown): { method: 'sudo' | 'su'; user: string } {
+function becomeOf(raw: unknown): { method: 'sudo' | 'su' | 'doas'; user: string } {
   if (!isObject(raw)) fail('become', 'must be an object');
   const keys = Object.keys(raw).filter((k) => k !== 'method' && k !== 'user');
   if (keys.length > 0) fail('become', `holds ${keys.join(', ')} (only method and user)`);
   const method = raw['method'];
-  if (method !== 'sudo' && method !== 'su') fail('become.method', 'must be sudo or su');
+  if (method !== 'sudo' && method !== 'su' && method !== 'doas') fail('become.method', 'must be sudo, su or doas');
   return { method, user: user(raw['user'], 'become.user') };
 }
 

@@ -176,3 +176,28 @@ describe('SFTP as another user (put/get --sudo)', () => {
     }
   });
 });
+
+describe('doas (OpenBSD doas, Debian opendoas)', () => {
+  /** This run's own `permit` line in /etc/doas.conf (doas reads no other file): added and removed under a lock, other lines kept. */
+  const editDoasConf = (add: boolean) =>
+    execFileSync('flock', ['/run/rxssh-doas.lock', 'sh', '-c', 'f=/etc/doas.conf; t=$f.rxssh-$$; { [ -f $f ] && grep -vxF "$RULE" $f; [ "$ADD" = 1 ] && echo "$RULE"; } > $t; chmod 600 $t; mv $t $f'], {
+      env: { ...process.env, RULE: rule(), ADD: add ? '1' : '0' },
+    });
+  const rule = () => `permit ${s.username} as root`;
+  beforeAll(() => {
+    if (!spawnSync('sh', ['-c', 'command -v doas']).stdout.length) throw new Error('doas is missing: install it (apt-get install -y opendoas)');
+    editDoasConf(true);
+  });
+  afterAll(() => editDoasConf(false));
+
+  it('runs as root on a pseudo-terminal with the password; a wrong one is incorrect-password, none is password-required', async () => {
+    const r = await lastValueFrom(connection$().pipe(run('id -un', { become: { method: 'doas', password: s.password } })));
+    expect(r.stdout.replace(/\r/g, '').trim()).toBe('root');
+    expect(r.stdout).not.toContain(s.password);
+    const wrong = await errorOf(connection$().pipe(run('id -un', { become: { method: 'doas', password: 'wrong-one' } })));
+    expect(wrong).toBeInstanceOf(BecomeError);
+    expect(wrong).toMatchObject({ reason: 'incorrect-password', method: 'doas' });
+    const none = await errorOf(connection$().pipe(run('id -un', { become: { method: 'doas' } })));
+    expect(none).toMatchObject({ reason: 'password-required' });
+  });
+});

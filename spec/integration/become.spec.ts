@@ -22,7 +22,7 @@ beforeAll(() => {
   s = sshd();
   if (!spawnSync('sh', ['-c', 'command -v sudo']).stdout.length) throw new Error('sudo is missing: install it (apt-get install -y sudo)');
   // A rule of this run's own account only: other runs on the machine have other accounts.
-  sudoers = `/etc/sudoers.d/${s.username}`;
+  sudoers = `/etc/sudoers.d/${s.username}-become`;
   writeFileSync(sudoers, `${s.username} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
   execFileSync('visudo', ['-cf', sudoers], { stdio: 'pipe' });
   work = mkdtempSync(join(tmpdir(), 'rxssh-become-'));

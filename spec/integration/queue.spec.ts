@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 const CLI = ['--import', 'tsx', 'lib/cli/bin.ts'];
-const env = () => ({ ...process.env, RXSSH_REDIS_PW: REDIS_PASSWORD, RXSSH_WORKER_PW: 'worker-secret', RXSSH_QSECRET: 'a shared secret for this spec only', RXSSH_QSECRET_OTHER: 'another secret, sixteen bytes+', SSH_AUTH_SOCK: '' });
+const env = () => ({ ...process.env, RXSSH_BECOME_PW: fleet.info.password, RXSSH_REDIS_PW: REDIS_PASSWORD, RXSSH_WORKER_PW: 'worker-secret', RXSSH_QSECRET: 'a shared secret for this spec only', RXSSH_QSECRET_OTHER: 'another secret, sixteen bytes+', SSH_AUTH_SOCK: '' });
 const queueFlags = (name: string, url = redis.url) => ['--queue', url, '--queue-name', name, '--redis-password-env', 'RXSSH_REDIS_PW'];
 
 interface RunningWorker {
@@ -303,6 +303,31 @@ describe('a queued run never reports a result it did not get (issue 21)', () => 
       expect(code).toBe(3);
     } finally {
       await own.stop();
+    }
+  }, 60_000);
+});
+
+describe('become on the queue (issue 25 #1)', () => {
+  it('rxssh run --queue --sudo: the workers run as root with their own --become-password-env; the password is nowhere in Redis', async () => {
+    // This spec's own sudoers file (the become spec has another): runs and specs never share one.
+    const sudoers = `/etc/sudoers.d/${fleet.info.username}-queue`;
+    writeFileSync(sudoers, `${fleet.info.username} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
+    try {
+      const queue = `q-${process.pid}-sudo`;
+      await startWorker('sudo', queue, ['--become-password-env', 'RXSSH_BECOME_PW']);
+      const r = await cli(['run', ...queueFlags(queue), '--json', '--sudo', ...hosts(3), '--', 'id -un']);
+      const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stdout?: string; status?: string }).filter((o) => o.type === 'result');
+      expect(results.map((o) => [o.status, o.stdout]), r.stderr).toEqual(Array(3).fill(['ok', 'root\n']));
+      // Every value of every key of the queue, read back from Redis: no password among them.
+      const dump = execFileSync('sh', ['-c', 'for k in $(redis-cli -p "$P" -a "$A" --no-auth-warning --scan); do case $(redis-cli -p "$P" -a "$A" --no-auth-warning type "$k") in hash) redis-cli -p "$P" -a "$A" --no-auth-warning hgetall "$k";; string) redis-cli -p "$P" -a "$A" --no-auth-warning get "$k";; list) redis-cli -p "$P" -a "$A" --no-auth-warning lrange "$k" 0 -1;; zset) redis-cli -p "$P" -a "$A" --no-auth-warning zrange "$k" 0 -1;; stream) redis-cli -p "$P" -a "$A" --no-auth-warning xrange "$k" - +;; esac; done'], {
+        encoding: 'utf8',
+        env: { ...process.env, P: String(redis.port), A: REDIS_PASSWORD },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      expect(dump).toContain('"become":{"method":"sudo","user":"root"}');
+      expect(dump).not.toContain(fleet.info.password);
+    } finally {
+      rmSync(sudoers, { force: true });
     }
   }, 60_000);
 });

@@ -110,7 +110,7 @@ function removeStaleAccounts(): void {
     const [name, , , , comment] = line.split(':');
     const owner = comment?.startsWith(MARKER) ? /pid (\d+)/.exec(comment)?.[1] : undefined;
     if (name && owner && !alive(Number(owner))) {
-      rmSync(`/etc/sudoers.d/${name}`, { force: true }); // a become spec's rule of that run
+      for (const rule of [name, `${name}-become`, `${name}-queue`]) rmSync(`/etc/sudoers.d/${rule}`, { force: true }); // the become specs' rules of that run
       try {
         accountCommand('userdel', ['--remove', name]);
       } catch {

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,13 +110,30 @@ function removeStaleAccounts(): void {
     const [name, , , , comment] = line.split(':');
     const owner = comment?.startsWith(MARKER) ? /pid (\d+)/.exec(comment)?.[1] : undefined;
     if (name && owner && !alive(Number(owner))) {
-      for (const rule of [name, `${name}-become`, `${name}-queue`]) rmSync(`/etc/sudoers.d/${rule}`, { force: true }); // the become specs' rules of that run
       try {
         accountCommand('userdel', ['--remove', name]);
       } catch {
         // another run may be removing it at the same moment
       }
     }
+  }
+  removeStaleRules(new Set(readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0] ?? '')));
+}
+
+/**
+ * The become specs' sudoers files (`TEST_USER_PREFIX…-become`, `…-queue`) of accounts that no
+ * longer exist: a run killed before its cleanup leaves them (harmless, but they pile up).
+ */
+function removeStaleRules(users: ReadonlySet<string>): void {
+  let files: string[];
+  try {
+    files = readdirSync('/etc/sudoers.d');
+  } catch {
+    return; // no sudo here
+  }
+  for (const file of files) {
+    const user = file.startsWith(TEST_USER_PREFIX) ? file.replace(/-(become|queue)$/, '') : undefined;
+    if (user && !users.has(user)) rmSync(`/etc/sudoers.d/${file}`, { force: true });
   }
 }
 

@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
-import { expandProxyCommand } from './proxy-tokens.js';
-import { ALGORITHM_KEYWORDS, algorithmsFromConfig, sshAlgorithmList } from './algorithms.js';
+import { transportSettings } from './host-settings.js';
 import { SshConfigError } from '../errors.js';
-import { type AlgorithmsConfig, type ConnectConfig } from '../transport/connect.js';
+import { type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
 import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
 
@@ -239,41 +238,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const identityAgent = agentOf(first('identityagent'), expand);
   const revokedRaw = first('revokedhostkeys');
   const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
-  if (proxyJump && proxyJump.toLowerCase() !== 'none') {
-    // As ssh: the last hop being the host itself (same name, port, no user of its own) loops.
-    const last = /^(?:([^@]*)@)?(.*?)(?::(\d+))?$/.exec(proxyJump.split(',').at(-1) ?? '');
-    if (last && last[1] === undefined && last[2] === hostname && Number(last[3] ?? 22) === port) {
-      throw context('proxyjump', resolved.get('proxyjump')?.[0]?.origin ?? 'command line', `jumphost loop via ${hostname}`);
-    }
-  }
-  const algorithms = algorithmsOf(resolved, options.algorithmPolicy === 'compatible', context);
-  const caValue = resolved.get('casignaturealgorithms')?.[0];
-  const caSignatureAlgorithms = caValue ? sshAlgorithmList('casignaturealgorithms', caValue.args.join(' ')) : undefined;
-  if (caSignatureAlgorithms instanceof Error) throw context('casignaturealgorithms', caValue?.origin ?? 'command line', `CASignatureAlgorithms ${caValue?.args.join(' ') ?? ''}: ${caSignatureAlgorithms.message}`);
-  const remoteValue = resolved.get('remotecommand')?.[0];
-  let remoteCommand: string | undefined;
-  if (remoteValue && remoteValue.args[0]?.toLowerCase() !== 'none') {
-    const expanded = expandProxyCommand(remoteValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home }, 'RemoteCommand');
-    if (expanded instanceof Error) throw context('remotecommand', remoteValue.origin, expanded.message);
-    remoteCommand = expanded;
-  }
-  const tty = (first('requesttty') ?? 'auto').toLowerCase();
-  const requestTty = tty === 'yes' || tty === 'true' ? 'yes' : tty === 'no' || tty === 'false' ? 'no' : tty === 'force' ? 'force' : 'auto';
-  const bind = first('bindaddress');
-  const family = (first('addressfamily') ?? 'any').toLowerCase();
-  if (family !== 'any' && family !== 'inet' && family !== 'inet6') throw context('addressfamily', resolved.get('addressfamily')?.[0]?.origin ?? 'command line', `AddressFamily ${family}: not any, inet or inet6`);
-  const rsaText = first('requiredrsasize');
-  const rsaSize = rsaText === undefined ? undefined : Number(rsaText);
-  if (rsaSize !== undefined && (!Number.isInteger(rsaSize) || rsaSize < 1)) throw context('requiredrsasize', resolved.get('requiredrsasize')?.[0]?.origin ?? 'command line', `RequiredRSASize ${String(rsaText)}: not a number of bits`);
-  const attempts = Number(first('connectionattempts') ?? 1);
-  if (!Number.isInteger(attempts) || attempts < 1) throw context('connectionattempts', resolved.get('connectionattempts')?.[0]?.origin ?? 'command line', `ConnectionAttempts ${String(first('connectionattempts'))}: not a positive number`);
-  const proxyValue = resolved.get('proxycommand')?.[0];
-  let proxyCommand: string | undefined;
-  if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
-    const expanded = expandProxyCommand(proxyValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home });
-    if (expanded instanceof Error) throw context('proxycommand', proxyValue.origin, expanded.message);
-    proxyCommand = expanded;
-  }
+  const settings = transportSettings({ resolved, context, alias, hostname, port, user, localUser, home, compatible: options.algorithmPolicy === 'compatible' });
   return {
     alias,
     host: hostname,
@@ -292,16 +257,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     forwardAgent: yes(first('forwardagent')),
     ...(identityAgent !== undefined ? { identityAgent } : {}),
     ...(revokedHostKeys !== undefined ? { revokedHostKeys } : {}),
-    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
-    ...(algorithms ? { algorithms } : {}),
-    ...(remoteCommand !== undefined ? { remoteCommand } : {}),
-    ...(caSignatureAlgorithms ? { caSignatureAlgorithms } : {}),
-    requestTty,
-    ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
-    ...(family !== 'any' ? { addressFamily: family } : {}),
-    ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
-    // A smaller value cannot take the floor below OpenSSH's 1024 bits.
-    ...(rsaSize !== undefined ? { requiredRsaSize: Math.min(16384, Math.max(1024, rsaSize)) } : {}),
+    ...settings,
     ...(options.algorithmPolicy === 'compatible' ? { algorithmPolicy: 'compatible' as const } : {}),
     raw,
     ...(env ? { env } : {}),
@@ -315,23 +271,6 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
         }
       : {}),
   };
-}
-
-/** The algorithm keywords and `Compression` as a ConnectConfig's `algorithms`; a list rxssh cannot honour throws. */
-function algorithmsOf(resolved: ResolvedConfig, compatible: boolean, context: (keyword: string, origin: string, message: string) => SshConfigError): AlgorithmsConfig | undefined {
-  const values = new Map<string, string>();
-  for (const keyword of Object.keys(ALGORITHM_KEYWORDS)) {
-    const value = resolved.get(keyword)?.[0];
-    if (value) values.set(keyword, value.args.join(' '));
-  }
-  const found = algorithmsFromConfig(values, compatible);
-  if ('error' in found) {
-    const value = resolved.get(found.keyword)?.[0];
-    throw context(found.keyword, value?.origin ?? 'command line', `${found.keyword} ${value?.args.join(' ') ?? ''}: ${found.error.message}`);
-  }
-  const compression = /^(yes|true)$/i.test(resolved.get('compression')?.[0]?.args[0] ?? '');
-  if (!found.algorithms && !compression) return undefined;
-  return { ...found.algorithms, ...(compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) };
 }
 
 /**

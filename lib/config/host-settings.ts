@@ -1,0 +1,98 @@
+/**
+ * The settings of a resolved ssh_config host beyond where and who: the algorithm lists and
+ * Compression, CASignatureAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
+ * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, and the
+ * "jumphost loop" refusal, each checked as ssh checks it (a value rxssh cannot honour throws
+ * `SshConfigError` naming the keyword and where it was set).
+ */
+import type { SshConfigError } from '../errors.js';
+import type { AlgorithmsConfig } from '../transport/connect.js';
+import { ALGORITHM_KEYWORDS, algorithmsFromConfig, sshAlgorithmList } from './algorithms.js';
+import { expandProxyCommand } from './proxy-tokens.js';
+import type { ResolvedConfig } from './reader.js';
+
+/** A resolved host as this module reads it. */
+export interface ResolvedHost {
+  readonly resolved: ResolvedConfig;
+  readonly context: (keyword: string, origin: string, message: string) => SshConfigError;
+  readonly alias: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly user: string;
+  readonly localUser: string;
+  readonly home: string;
+  /** `algorithmPolicy: 'compatible'`: lists may go below the hardened floor. */
+  readonly compatible: boolean;
+}
+
+/** The host's transport and session settings (fields of `SshConfigHost`). */
+export function transportSettings(r: ResolvedHost) {
+  const { hostname, port, user, alias, localUser, home } = r;
+  const first = (keyword: string): string | undefined => r.resolved.get(keyword)?.[0]?.args[0];
+  const proxyJump = first('proxyjump');
+  if (proxyJump && proxyJump.toLowerCase() !== 'none') {
+    // As ssh: the last hop being the host itself (same name, port, no user of its own) loops.
+    const last = /^(?:([^@]*)@)?(.*?)(?::(\d+))?$/.exec(proxyJump.split(',').at(-1) ?? '');
+    if (last && last[1] === undefined && last[2] === hostname && Number(last[3] ?? 22) === port) {
+      throw r.context('proxyjump', r.resolved.get('proxyjump')?.[0]?.origin ?? 'command line', `jumphost loop via ${hostname}`);
+    }
+  }
+  const algorithms = algorithmsOf(r.resolved, r.compatible, r.context);
+  const caValue = r.resolved.get('casignaturealgorithms')?.[0];
+  const caSignatureAlgorithms = caValue ? sshAlgorithmList('casignaturealgorithms', caValue.args.join(' ')) : undefined;
+  if (caSignatureAlgorithms instanceof Error) throw r.context('casignaturealgorithms', caValue?.origin ?? 'command line', `CASignatureAlgorithms ${caValue?.args.join(' ') ?? ''}: ${caSignatureAlgorithms.message}`);
+  const remoteValue = r.resolved.get('remotecommand')?.[0];
+  let remoteCommand: string | undefined;
+  if (remoteValue && remoteValue.args[0]?.toLowerCase() !== 'none') {
+    const expanded = expandProxyCommand(remoteValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home }, 'RemoteCommand');
+    if (expanded instanceof Error) throw r.context('remotecommand', remoteValue.origin, expanded.message);
+    remoteCommand = expanded;
+  }
+  const tty = (first('requesttty') ?? 'auto').toLowerCase();
+  const requestTty = tty === 'yes' || tty === 'true' ? 'yes' : tty === 'no' || tty === 'false' ? 'no' : tty === 'force' ? 'force' : 'auto';
+  const bind = first('bindaddress');
+  const family = (first('addressfamily') ?? 'any').toLowerCase();
+  if (family !== 'any' && family !== 'inet' && family !== 'inet6') throw r.context('addressfamily', r.resolved.get('addressfamily')?.[0]?.origin ?? 'command line', `AddressFamily ${family}: not any, inet or inet6`);
+  const rsaText = first('requiredrsasize');
+  const rsaSize = rsaText === undefined ? undefined : Number(rsaText);
+  if (rsaSize !== undefined && (!Number.isInteger(rsaSize) || rsaSize < 1)) throw r.context('requiredrsasize', r.resolved.get('requiredrsasize')?.[0]?.origin ?? 'command line', `RequiredRSASize ${String(rsaText)}: not a number of bits`);
+  const attempts = Number(first('connectionattempts') ?? 1);
+  if (!Number.isInteger(attempts) || attempts < 1) throw r.context('connectionattempts', r.resolved.get('connectionattempts')?.[0]?.origin ?? 'command line', `ConnectionAttempts ${String(first('connectionattempts'))}: not a positive number`);
+  const proxyValue = r.resolved.get('proxycommand')?.[0];
+  let proxyCommand: string | undefined;
+  if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
+    const expanded = expandProxyCommand(proxyValue.args[0] ?? '', { host: hostname, port, user, alias, localUser, home });
+    if (expanded instanceof Error) throw r.context('proxycommand', proxyValue.origin, expanded.message);
+    proxyCommand = expanded;
+  }
+  return {
+    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
+    ...(algorithms ? { algorithms } : {}),
+    ...(remoteCommand !== undefined ? { remoteCommand } : {}),
+    ...(caSignatureAlgorithms ? { caSignatureAlgorithms } : {}),
+    requestTty: requestTty as 'yes' | 'no' | 'force' | 'auto',
+    ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
+    ...(family !== 'any' ? { addressFamily: family as 'inet' | 'inet6' } : {}),
+    ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
+    // A smaller value cannot take the floor below OpenSSH's 1024 bits.
+    ...(rsaSize !== undefined ? { requiredRsaSize: Math.min(16384, Math.max(1024, rsaSize)) } : {}),
+  };
+}
+
+/** The algorithm keywords and `Compression` as a ConnectConfig's `algorithms`; a list rxssh cannot honour throws. */
+function algorithmsOf(resolved: ResolvedConfig, compatible: boolean, context: (keyword: string, origin: string, message: string) => SshConfigError): AlgorithmsConfig | undefined {
+  const values = new Map<string, string>();
+  for (const keyword of Object.keys(ALGORITHM_KEYWORDS)) {
+    const value = resolved.get(keyword)?.[0];
+    if (value) values.set(keyword, value.args.join(' '));
+  }
+  const found = algorithmsFromConfig(values, compatible);
+  if ('error' in found) {
+    const value = resolved.get(found.keyword)?.[0];
+    throw context(found.keyword, value?.origin ?? 'command line', `${found.keyword} ${value?.args.join(' ') ?? ''}: ${found.error.message}`);
+  }
+  const compression = /^(yes|true)$/i.test(resolved.get('compression')?.[0]?.args[0] ?? '');
+  if (!found.algorithms && !compression) return undefined;
+  return { ...found.algorithms, ...(compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) };
+}
+

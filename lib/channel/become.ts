@@ -43,28 +43,47 @@ export type ChannelOpener = (command: string, config: ChannelConfig) => Observab
 /** The stream a method's words appear on before the command starts, and the bytes they are kept as. */
 const TAIL = 2048;
 
-/**
- * `open` with every command run as `become` says. Checks `become` at call time. @internal
- */
-export function becoming(open: ChannelOpener, become: BecomeConfig, where: { readonly host: string; readonly port: number }): ChannelOpener {
+/** A become config checked (TypeError for a bad one), with its defaults. @internal */
+export function checkBecome(become: BecomeConfig): { method: 'sudo' | 'su' | 'doas'; user: string; password: BecomeConfig['password'] } {
   const method = become.method ?? 'sudo';
   if (method !== 'sudo' && method !== 'su' && method !== 'doas') throw new TypeError(`become: method must be 'sudo', 'su' or 'doas', not ${JSON.stringify(method)}`);
   const user = become.user ?? 'root';
   checkString('become: user', user);
   const password = become.password;
   if (password !== undefined && typeof password !== 'string' && typeof password !== 'function') throw new TypeError('become: password must be a string or a function');
+  return { method, user, password };
+}
+
+/** A channel's markers: sudo's prompt (`-p`) and the line that says the command starts; random per channel. @internal */
+export function becomeMarkers(): { prompt: string; ok: string } {
+  const tag = randomBytes(8).toString('hex');
+  return { prompt: `[rxssh-become:${tag}] `, ok: `RXSSH-BECOME-OK-${tag}` };
+}
+
+/**
+ * The sudo command line that runs `/bin/sh -c SCRIPT rxssh ARGS…` as `user`: password on stdin
+ * (`-S`) unless on a terminal, `-n` without a password, `prompt` as sudo's prompt. @internal
+ */
+export function sudoLine(user: string, prompt: string, options: { readonly pty?: boolean | undefined; readonly password: boolean }, script: string, args: readonly string[] = []): string {
+  const flags = `${options.pty ? '' : '-S '}${options.password ? '' : '-n '}`;
+  return `sudo ${flags}-p ${shellQuote(prompt)} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(script)}${args.map((a) => ` ${shellQuote(a)}`).join('')}`;
+}
+
+/**
+ * `open` with every command run as `become` says. Checks `become` at call time. @internal
+ */
+export function becoming(open: ChannelOpener, become: BecomeConfig, where: { readonly host: string; readonly port: number }): ChannelOpener {
+  const { method, user, password } = checkBecome(become);
 
   return (command, config) =>
     defer(() => {
-      const tag = randomBytes(8).toString('hex');
-      const prompt = `[rxssh-become:${tag}] `;
-      const ok = `RXSSH-BECOME-OK-${tag}`;
+      const { prompt, ok } = becomeMarkers();
       // su and doas read the password from a terminal only; sudo takes it on stdin (-S) without one.
       const pty = method === 'sudo' ? config.pty : config.pty ?? true;
       const script = pty ? `echo ${ok}; eval "$1"` : `echo ${ok}; echo ${ok} >&2; eval "$1"`;
       const wrapped =
         method === 'sudo'
-          ? `sudo ${pty ? '' : '-S '}${password === undefined ? '-n ' : ''}-p ${shellQuote(prompt)} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(script)} rxssh ${shellQuote(command)}`
+          ? sudoLine(user, prompt, { pty: pty !== undefined && pty !== false, password: password !== undefined }, script, ['rxssh', command])
           : method === 'su'
             ? `LC_ALL=C su -s /bin/sh ${shellQuote(user)} -c ${shellQuote(script)} rxssh ${shellQuote(command)}`
             : `doas ${password === undefined ? '-n ' : ''}-u ${shellQuote(user)} /bin/sh -c ${shellQuote(script)} rxssh ${shellQuote(command)}`;

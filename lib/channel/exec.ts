@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { EMPTY, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import { becoming, type BecomeConfig } from './become.js';
+import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { becoming, checkBecome, type BecomeConfig } from './become.js';
 import type { ChannelConfig, ChannelSubject, ExecChunk } from './channel.js';
 import type { ExecResult, RunConfig } from './run.js';
 import type { Connection } from '../connection/connection.js';
@@ -77,7 +77,7 @@ export function exec(command: string, config: ExecConfig = {}): OperatorFunction
   const { become, ...channel } = config;
   if (become === undefined) return withConnection((connection) => connection.exec(command, { stdin: [], ...channel }));
   // Checked now (a bad method or user is the caller's mistake, not the host's).
-  becoming(() => EMPTY, become, { host: '', port: 0 });
+  checkBecome(become);
   return withConnection((connection) => becoming((cmd, cfg) => connection.exec(cmd, cfg), become, connection)(command, { stdin: [], ...channel }));
 }
 

@@ -79,7 +79,7 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
   }
   if (o.become && o.become.method !== 'sudo') throw new UsageError(`--become-method ${o.become.method}: put and get run the SFTP server under sudo only (su and doas need a terminal)`);
   // --sudo: the SFTP server runs as that user (files written with its rights, modes as asked).
-  const sftpConfig = (secrets: Secrets) => (o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {});
+  const sftpConfig = (secrets: Secrets) => (o.become ? { become: secrets.becomeConfig(o.become) } : {});
   const pipeline = (t: FanOutTarget, secrets: Secrets) =>
     hostConnection(t, o, secrets).pipe(
       withConnection((c) =>

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
-import { password, type AuthProvider, AuthenticationError, scanCredentials, type CredentialScan, type SshConfigHost } from '../index.js';
+import { password, type AuthProvider, AuthenticationError, scanCredentials, type BecomeConfig, type CredentialScan, type SshConfigHost } from '../index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -48,6 +48,11 @@ export class Secrets {
   /** Whether a become (sudo/su) password source was given; without one, a method that asks fails at once. */
   get hasBecomePassword(): boolean {
     return this.knownBecomePassword !== undefined || this.sources.becomePasswordEnv !== undefined || this.sources.askBecomePassword === true;
+  }
+
+  /** Whom to become with this run's password source (none given: a method that asks fails at once). */
+  becomeConfig(who: { readonly method: 'sudo' | 'su' | 'doas'; readonly user: string }): BecomeConfig {
+    return { ...who, ...(this.hasBecomePassword ? { password: () => this.becomePassword() } : {}) };
   }
 
   /** The become password: from its variable, or asked once for the whole run. */

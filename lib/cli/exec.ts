@@ -162,7 +162,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     let command$: Observable<ExecChunk>;
     // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
     if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
-    const become = o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {};
+    const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
     if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}), ...become }));
     else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
     else {

@@ -209,7 +209,7 @@ export function hostPipeline(
     const host = resolveHost(target, o);
     if (host.remoteCommand !== undefined) return throwError(() => remoteCommandClash(host));
     const tty = wantsTty(host, pty, false);
-    const become = o.become ? { become: { ...o.become, ...(secrets.hasBecomePassword ? { password: () => secrets.becomePassword() } : {}) } } : {};
+    const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
     return hostConnection(target, o, secrets).pipe(
       tap(() => readyAt.set(target, Date.now())),
       exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...become }),

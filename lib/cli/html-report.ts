@@ -38,25 +38,32 @@ export function reportHostsFromNdjson(text: string): ReportHost[] {
     }
     const r = value as Record<string, unknown>;
     if (r['type'] !== 'result') return;
-    if (typeof r['host'] !== 'string' || typeof r['status'] !== 'string') throw new SyntaxError(`line ${i + 1}: a result without host or status`);
-    const num = (k: string): number | undefined => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
-    const error = r['error'] as { message?: unknown } | null | undefined;
-    hosts.push({
-      host: r['host'],
-      status: r['status'],
-      exitCode: num('exitCode') ?? null,
-      signal: typeof r['signal'] === 'string' ? r['signal'] : null,
-      stdout: typeof r['stdout'] === 'string' ? r['stdout'] : '',
-      stderr: typeof r['stderr'] === 'string' ? r['stderr'] : '',
-      error: error && typeof error.message === 'string' ? error.message : null,
-      attempts: num('attempts') ?? 0,
-      durationMs: num('durationMs') ?? 0,
-      ...(num('startedAt') !== undefined ? { startedAt: num('startedAt') as number } : {}),
-      ...(num('readyAt') !== undefined ? { readyAt: num('readyAt') as number } : {}),
-      ...(num('endedAt') !== undefined ? { endedAt: num('endedAt') as number } : {}),
-    });
+    const host = reportHostOf(r);
+    if (!host) throw new SyntaxError(`line ${i + 1}: a result without host or status`);
+    hosts.push(host);
   });
   return hosts;
+}
+
+/** One host from a result in its `--json` form (`resultJson`), or undefined without host or status. */
+export function reportHostOf(r: Readonly<Record<string, unknown>>): ReportHost | undefined {
+  if (typeof r['host'] !== 'string' || typeof r['status'] !== 'string') return undefined;
+  const num = (k: string): number | undefined => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+  const error = r['error'] as { message?: unknown } | null | undefined;
+  return {
+    host: r['host'],
+    status: r['status'],
+    exitCode: num('exitCode') ?? null,
+    signal: typeof r['signal'] === 'string' ? r['signal'] : null,
+    stdout: typeof r['stdout'] === 'string' ? r['stdout'] : '',
+    stderr: typeof r['stderr'] === 'string' ? r['stderr'] : '',
+    error: error && typeof error.message === 'string' ? error.message : null,
+    attempts: num('attempts') ?? 0,
+    durationMs: num('durationMs') ?? 0,
+    ...(num('startedAt') !== undefined ? { startedAt: num('startedAt') as number } : {}),
+    ...(num('readyAt') !== undefined ? { readyAt: num('readyAt') as number } : {}),
+    ...(num('endedAt') !== undefined ? { endedAt: num('endedAt') as number } : {}),
+  };
 }
 
 /** The page for a run's hosts. `title` names the run (the command). */

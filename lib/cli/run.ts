@@ -18,7 +18,7 @@ import type { CliWorkerArgs } from './worker-pipeline.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
 import { causes, clock, errorText, exitCodeOf, foldedText, outputName, resultJson, statusText, summaryTable, terminalSafe } from './report.js';
-import { htmlReport, type ReportHost } from './html-report.js';
+import { htmlReport, reportHostOf, type ReportHost } from './html-report.js';
 import { hostOptions, hostPipeline, withPsshEnv, type HostOptions, type Values } from './host.js';
 import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, type FleetOptions } from './fleet-options.js';
 
@@ -279,7 +279,8 @@ export async function runCommand(
   const report = (r: HostResult<unknown>): void => {
     statuses.push(r.status);
     n++;
-    if (opts.report) reportRows.push(resultJson(r) as unknown as ReportHost);
+    const row = opts.report ? reportHostOf(resultJson(r)) : undefined;
+    if (row) reportRows.push(row);
     const writeError = writeOutputs(r);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
@@ -345,7 +346,7 @@ export async function runCommand(
   if (opts.fold && !opts.json) io.stdout.write(foldedText(groupResults(folding)));
   if (opts.report) {
     try {
-      writeFileSync(opts.report, htmlReport(reportRows.map((row) => ({ ...row, error: (row.error as unknown as { message?: string } | null)?.message ?? null })), opts.command));
+      writeFileSync(opts.report, htmlReport(reportRows, opts.command));
     } catch (err) {
       io.stderr.write(`rxssh: --report ${opts.report}: ${(err as Error).message}\n`);
       writeFailures++;

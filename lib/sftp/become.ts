@@ -5,10 +5,9 @@
  * the channel handed to ssh2's SFTP client once the start marker arrives on stderr. Files are
  * then read and written with that user's rights, modes as asked.
  */
-import { randomBytes } from 'node:crypto';
 import { BecomeError } from '../errors.js';
 import { sftpOnExecChannel, type ClientChannel, type SFTPWrapper } from '../ssh2/index.js';
-import { reasonOf, type BecomeConfig } from '../channel/become.js';
+import { becomeMarkers, checkBecome, reasonOf, sudoLine, type BecomeConfig } from '../channel/become.js';
 import { shellQuote } from '../util/shell.js';
 
 /** Where sftp-server usually is (Debian/Ubuntu, RHEL/Fedora, Arch, BSDs); the first executable one is run. */
@@ -27,14 +26,11 @@ export interface SftpAsPort {
  * {@link SFTP_SERVER_PATHS} that exists).
  */
 export function sftpAs(port: SftpAsPort, become: BecomeConfig, server: string | undefined, answered: (err: Error | undefined, sftp?: SFTPWrapper) => void): void {
-  const user = become.user ?? 'root';
-  const password = become.password;
-  const tag = randomBytes(8).toString('hex');
-  const prompt = `[rxssh-become:${tag}] `;
-  const ok = `RXSSH-BECOME-OK-${tag}`;
+  const { user, password } = checkBecome(become);
+  const { prompt, ok } = becomeMarkers();
   const paths = (server ? [server] : SFTP_SERVER_PATHS).map(shellQuote).join(' ');
   const script = `echo ${ok} >&2; for p in ${paths}; do if [ -x "$p" ]; then exec "$p"; fi; done; echo 'rxssh: no sftp-server found (give sftpServer)' >&2; exit 127`;
-  const command = `sudo -S ${password === undefined ? '-n ' : ''}-p ${shellQuote(prompt)} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(script)}`;
+  const command = sudoLine(user, prompt, { password: password !== undefined }, script);
   port.client.exec(command, (err, channel) => {
     if (err) return answered(err);
     let said = '';

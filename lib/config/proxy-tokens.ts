@@ -14,39 +14,52 @@ export interface ProxyTokens {
   readonly alias: string;
   readonly localUser: string;
   readonly home: string;
+  /** `HostKeyAlias`, for `%k` (the alias given otherwise). */
+  readonly hostKeyAlias?: string | undefined;
+}
+
+/**
+ * What one `%` token stands for (`h`, `p`, `r`, `n`, `u`, `d`, `L`, `l`, `C`, `i`, `k`, `%`), or
+ * undefined for a token ssh does not define. The one table for commands and paths alike.
+ */
+export function tokenValue(token: string, t: ProxyTokens): string | undefined {
+  switch (token) {
+    case '%':
+      return '%';
+    case 'h':
+      return t.host;
+    case 'p':
+      return String(t.port);
+    case 'r':
+      return t.user;
+    case 'n':
+      return t.alias;
+    case 'u':
+      return t.localUser;
+    case 'd':
+      return t.home;
+    case 'L':
+      return localHostname().split('.')[0] ?? '';
+    case 'l':
+      return localHostname();
+    case 'C':
+      return createHash('sha1').update(`${localHostname()}${t.host}${t.port}${t.user}`).digest('hex');
+    case 'i':
+      return String(process.getuid?.() ?? '');
+    case 'k':
+      return t.hostKeyAlias ?? t.alias;
+    default:
+      return undefined;
+  }
 }
 
 /** The command with its tokens expanded, or an Error naming the token ssh does not know. */
 export function expandProxyCommand(command: string, t: ProxyTokens, keyword = 'ProxyCommand'): string | Error {
-  const local = localHostname();
-  const short = local.split('.')[0] ?? local;
   let unknown: string | undefined;
   const out = command.replace(/%(.?)/g, (m, token: string) => {
-    switch (token) {
-      case '%':
-        return '%';
-      case 'h':
-        return t.host;
-      case 'p':
-        return String(t.port);
-      case 'r':
-        return t.user;
-      case 'n':
-        return t.alias;
-      case 'u':
-        return t.localUser;
-      case 'd':
-        return t.home;
-      case 'L':
-        return short;
-      case 'l':
-        return local;
-      case 'C':
-        return createHash('sha1').update(`${local}${t.host}${t.port}${t.user}`).digest('hex');
-      default:
-        unknown ??= m;
-        return m;
-    }
+    const value = tokenValue(token, t);
+    if (value === undefined) unknown ??= m;
+    return value ?? m;
   });
   return unknown === undefined ? out : new Error(`unknown token ${unknown === '%' ? '% at the end' : unknown} in ${keyword}`);
 }

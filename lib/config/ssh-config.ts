@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { homedir, hostname as localHostname, userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { transportSettings } from './host-settings.js';
+import { tokenValue } from './proxy-tokens.js';
 import { SshConfigError } from '../errors.js';
 import { type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
@@ -215,12 +216,10 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const user = first('user') ?? localUser;
   const port = Number(first('port') ?? 22);
   const hostname = (first('hostname') ?? alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? alias : t === '%' ? '%' : m));
-  const expand = (path: string): string =>
-    path
-      .replace(/^~(?=\/|$)/, home)
-      .replace(/%(.)/g, (m, t: string) =>
-        t === 'h' ? hostname : t === 'p' ? String(port) : t === 'r' ? user : t === 'u' ? localUser : t === 'd' ? home : t === 'n' ? alias : t === 'l' ? localHostname().split('.')[0] ?? '' : t === '%' ? '%' : m,
-      );
+  const keyAlias = first('hostkeyalias');
+  const tokens = { host: hostname, port, user, alias, localUser, home, ...(keyAlias && keyAlias.toLowerCase() !== 'none' ? { hostKeyAlias: keyAlias } : {}) };
+  // The same tokens as ssh expands in paths (%C %L %l %i %k too); one it does not define is left as written.
+  const expand = (path: string): string => path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (m, t: string) => tokenValue(t, tokens) ?? m);
   const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
   const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
   const knownRaw = all('userknownhostsfile');

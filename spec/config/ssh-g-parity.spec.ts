@@ -62,7 +62,7 @@ const VALUES: Record<string, readonly string[]> = {
   IdentitiesOnly: ['yes', 'no'],
   IdentityAgent: ['none', 'SSH_AUTH_SOCK', '~/agent.%h'],
   StrictHostKeyChecking: ['yes', 'no', 'accept-new', 'ask', 'off'],
-  UserKnownHostsFile: ['~/kh_%h ~/kh2', '/dev/null', '~/.ssh/known_%r'],
+  UserKnownHostsFile: ['~/kh_%h ~/kh2', '/dev/null', '~/.ssh/known_%r', '~/kh_%C', '/k/%L-%l-%i-%k-%u-%d-%n-%p'],
   GlobalKnownHostsFile: ['/etc/kh_global', '/dev/null /etc/kh2', '/etc/kh_%h'],
   ConnectTimeout: ['5', '30'],
   ServerAliveInterval: ['0', '15'],

@@ -57,6 +57,7 @@ export {
 export { credentialsFor, scanCredentials, type CredentialScan, type CredentialsForConfig } from './config/credentials.js';
 export { connectAlias, type ConnectAliasConfig } from './config/connect-alias.js';
 export { sshConfigRefusal } from './config/keywords.js';
+export { systemNameLookup, type NameLookup } from './config/name-lookup.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {

@@ -44,11 +44,11 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['bindaddress', honoured],
   ['bindinterface', refused('rxssh does not bind its connections to an interface (BindAddress it does)', NONE)],
   ['addressfamily', honoured],
-  ['canonicalizehostname', refused('rxssh does not canonicalize host names', NO)],
-  ['canonicaldomains', harmless], // only used with CanonicalizeHostname, refused above
-  ['canonicalizefallbacklocal', harmless],
-  ['canonicalizemaxdots', harmless],
-  ['canonicalizepermittedcnames', harmless],
+  ['canonicalizehostname', honoured], // yes/always, as ssh.c's resolve_canonicalize (config/canonicalize.ts)
+  ['canonicaldomains', honoured],
+  ['canonicalizefallbacklocal', honoured],
+  ['canonicalizemaxdots', honoured],
+  ['canonicalizepermittedcnames', refused("rxssh cannot follow a CNAME to a new name: Node's lookup does not give the resolver's canonical name", NONE)],
   ['connectionattempts', honoured],
   ['controlmaster', harmless], // connection sharing: rxssh opens its own connection, same outcome
   ['controlpath', harmless],

@@ -12,6 +12,8 @@ import { patternRegExp } from '../transport/known-hosts-store.js';
 import { keywordRule } from './keywords.js';
 import { expandProxyCommand, type ProxyTokens } from './proxy-tokens.js';
 import { spawnSync } from 'node:child_process';
+import { addressForm, canonicalHost, familyOf } from './canonicalize.js';
+import { type NameLookup } from './name-lookup.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
 export interface ConfigValue {
@@ -31,6 +33,8 @@ export class ConfigSyntaxError extends Error {
     message: string,
     /** Where (`FILE:LINE`). */
     readonly origin: string,
+    /** The keyword it is about, when one is. */
+    readonly keyword?: string,
   ) {
     super(`${origin}: ${message}`);
   }
@@ -58,10 +62,17 @@ export interface ReadConfigInput {
   readonly systemFile: string | null;
   /** Run `Match exec` commands (otherwise a block that needs one is an error). */
   readonly matchExec?: boolean;
+  /** How `CanonicalizeHostname` asks whether a name resolves (default: the system resolver). */
+  readonly lookup?: NameLookup | undefined;
 }
 
 interface Pass {
   readonly input: ReadConfigInput;
+  /**
+   * The name `Host` lines match, case-sensitively as ssh's match_pattern: the name as given in
+   * the first pass, the HostName (lower-cased, canonicalized) in the final one.
+   */
+  readonly host: string;
   readonly values: Map<string, ConfigValue[]>;
   /** The final pass (`Match final`/`canonical` match only then). */
   readonly final: boolean;
@@ -73,9 +84,23 @@ interface Pass {
 export function readConfig(input: ReadConfigInput): ResolvedConfig {
   const values = new Map<string, ConfigValue[]>();
   if (input.user !== undefined) values.set('user', [{ args: [input.user], origin: 'command line' }]);
-  const first: Pass = { input, values, final: false, wantFinal: false };
+  const first: Pass = { input, values, host: input.alias, final: false, wantFinal: false };
   readAll(first);
-  if (first.wantFinal) readAll({ input, values, final: true, wantFinal: true });
+  // As ssh.c: the HostName (its %h the name as given), lower-cased, then canonicalized when
+  // CanonicalizeHostname asks; either that or a `Match final` reads everything once more, with
+  // `Host` lines matching that name and HostName fixed to it.
+  const given = values.get('hostname')?.[0];
+  const host = (given?.args[0] ?? input.alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? input.alias : t === '%' ? '%' : m)).toLowerCase();
+  const canonical = canonicalHost(host, (keyword) => values.get(keyword)?.[0]?.args, input.lookup);
+  if (canonical === null) {
+    const origin = values.get('canonicalizefallbacklocal')?.[0]?.origin ?? 'command line';
+    throw new ConfigSyntaxError(`Could not resolve host "${host}" in CanonicalDomains (CanonicalizeFallbackLocal no)`, origin, 'canonicalizefallbacklocal');
+  }
+  // An address is written in its usual form whether or not names are canonicalized.
+  const setting = (keyword: string): readonly string[] | undefined => values.get(keyword)?.[0]?.args;
+  const name = canonical ?? addressForm(host, familyOf(setting)) ?? host;
+  if (first.wantFinal || canonical !== undefined || name !== host) values.set('hostname', [{ args: [name], origin: given?.origin ?? 'canonicalized' }]);
+  if (first.wantFinal || canonical !== undefined) readAll({ input, values, host: name, final: true, wantFinal: true });
   return values;
 }
 
@@ -102,17 +127,19 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
     if (!parsed) continue;
     const [keyword, args, rest] = parsed;
     if (keyword === 'host') {
-      active = outer && hostLineMatches(args, pass.input.alias);
+      active = outer && hostLineMatches(args, pass.host, true);
       continue;
     }
     if (keyword === 'match') {
-      active = outer && matchLineMatches(args, pass, origin);
+      // Evaluated even where nothing applies (`outer` false): `final` asks for the last pass.
+      active = matchLineMatches(args, pass, origin) && outer;
       continue;
     }
     if (keyword === 'include') {
       if (depth >= 16) throw new ConfigSyntaxError('Include nested too deeply', origin);
-      if (!active) continue;
-      for (const pattern of args) for (const file of includedFiles(pattern, pass.input.home, base)) readFile(pass, file, base, true, depth + 1);
+      // Read even in a block that does not apply (nothing in it applies then), as ssh does: its
+      // Match lines are still evaluated, and a `Match final` there still asks for the final pass.
+      for (const pattern of args) for (const file of includedFiles(pattern, pass.input.home, base)) readFile(pass, file, base, active, depth + 1);
       continue;
     }
     if (!keywordRule(keyword)) {
@@ -120,6 +147,7 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
       if (ignore && patternListMatches(ignore, keyword)) continue;
       throw new ConfigSyntaxError(`Bad configuration option: ${keyword}`, origin);
     }
+    checkArgs(keyword, args, origin);
     if (!active) continue;
     if (args.length === 0) throw new ConfigSyntaxError(`${keyword}: missing argument`, origin);
     const value: ConfigValue = { args: commandKeyword(keyword) ? [rest] : args, origin };
@@ -146,6 +174,28 @@ function shadowedProxy(values: ReadonlyMap<string, readonly ConfigValue[]>, keyw
     return jump !== undefined && jump.toLowerCase() !== 'none';
   }
   return false;
+}
+
+/**
+ * Values ssh refuses wherever the line stands (readconf.c checks them before it looks at the
+ * block): the canonicalization keywords'.
+ */
+function checkArgs(keyword: string, args: readonly string[], origin: string): void {
+  const bad = (why: string): never => {
+    throw new ConfigSyntaxError(`${keyword} ${args.join(' ')}: ${why}`, origin, keyword);
+  };
+  if (keyword === 'canonicaldomains') {
+    if (args.some((a) => a.toLowerCase() === 'none') && args.length > 1) bad('"none" must appear alone');
+    for (const domain of args) {
+      if (!/^[a-z0-9]/i.test(domain) || /\.\./.test(domain) || !/^[a-z0-9._-]+$/i.test(domain)) bad(`domain name "${domain}" is not valid`);
+    }
+  } else if (keyword === 'canonicalizehostname') {
+    if (!/^(yes|no|true|false|always)$/i.test(args[0] ?? '')) bad('yes, no or always');
+  } else if (keyword === 'canonicalizefallbacklocal') {
+    if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
+  } else if (keyword === 'canonicalizemaxdots') {
+    if (!/^[0-9]+$/.test(args[0] ?? '')) bad('a number');
+  }
 }
 
 /** Keywords whose value is the rest of the line as written (a command). */
@@ -196,12 +246,16 @@ function splitArgs(text: string, origin: string): string[] {
   return args;
 }
 
-/** A `Host` line: some pattern matches and no negated one does. */
-function hostLineMatches(patterns: readonly string[], host: string): boolean {
+/**
+ * A `Host` line or pattern list: some pattern matches and no negated one does. `Host` lines
+ * match case-sensitively (ssh's match_pattern), `Match` criteria not (match_hostname).
+ */
+function hostLineMatches(patterns: readonly string[], host: string, caseSensitive = false): boolean {
   let matched = false;
+  const fold = (text: string): string => (caseSensitive ? text : text.toLowerCase());
   for (const p of patterns) {
     const negated = p.startsWith('!');
-    if (patternRegExp((negated ? p.slice(1) : p).toLowerCase()).test(host.toLowerCase())) {
+    if (patternRegExp(fold(negated ? p.slice(1) : p)).test(fold(host))) {
       if (negated) return false;
       matched = true;
     }
@@ -227,14 +281,14 @@ function matchLineMatches(args: readonly string[], pass: Pass, origin: string): 
     if (criterion === 'all') {
       holds = true;
     } else if (criterion === 'canonical' || criterion === 'final') {
-      // Only `final` asks for the second pass (`canonical` waits for one that canonicalization,
-      // which rxssh does not do, or a `final` would start); in it both match.
+      // Only `final` asks for the second pass (`canonical` waits for one that canonicalization
+      // or a `final` starts); in it both match.
       if (criterion === 'final') pass.wantFinal = true;
       holds = pass.final;
     } else {
       const arg = args[++i];
       if (arg === undefined) throw new ConfigSyntaxError(`Match ${criterion} needs an argument`, origin);
-      const hostname = (current('hostname') ?? input.alias).replace(/%h/g, input.alias).replace(/%%/g, '%');
+      const hostname = (current('hostname') ?? pass.host).replace(/%(.)/g, (m, t: string) => (t === 'h' ? pass.host : t === '%' ? '%' : m));
       switch (criterion) {
         case 'host':
           holds = patternListMatches(arg, hostname.toLowerCase());

@@ -13,6 +13,7 @@ import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } fro
 import { sshConfigRefusal } from './keywords.js';
 import { transportSettings } from './host-settings.js';
 import { tokenValue } from './proxy-tokens.js';
+import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
 import { type ConnectConfig } from '../transport/connect.js';
 import { type HostKeyPolicy } from '../transport/host-key.js';
@@ -59,6 +60,12 @@ export interface ResolveAliasConfig {
    * need one is refused, since reading a config then runs commands.
    */
   readonly matchExec?: boolean;
+  /**
+   * How `CanonicalizeHostname` asks whether `NAME.DOMAIN.` resolves (default
+   * {@link systemNameLookup}: getaddrinfo, as ssh). Only asked when the config turns
+   * canonicalization on.
+   */
+  readonly lookup?: NameLookup;
 }
 
 /**
@@ -157,8 +164,9 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  * blocks decide what applies; `Include` reads files in the context of its block. `~` and the
  * tokens `%h %p %r %u %d %n %l %%` are expanded in `HostName`, `IdentityFile`,
  * `CertificateFile`, `IdentityAgent` and `UserKnownHostsFile` (`GlobalKnownHostsFile`: `~`
- * only, as ssh). A missing file yields OpenSSH's
- * defaults.
+ * only, as ssh). `CanonicalizeHostname` asks `lookup` (default: the system resolver, waited for
+ * on a helper thread) for `NAME.DOMAIN.` and reads the config again for the name found. A missing
+ * file yields OpenSSH's defaults.
  *
  * Every keyword that applies is checked against one table (see `docs/ssh-config.md`): what rxssh
  * cannot honour and that would change where it connects, what it trusts or what it sends
@@ -195,9 +203,9 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
   let resolved: ResolvedConfig;
   try {
-    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true });
+    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup });
   } catch (err) {
-    if (err instanceof ConfigSyntaxError) throw context(/Match/.test(err.message) ? 'match' : 'config', err.origin, err.message.slice(err.origin.length + 2));
+    if (err instanceof ConfigSyntaxError) throw context(err.keyword ?? (/Match/.test(err.message) ? 'match' : 'config'), err.origin, err.message.slice(err.origin.length + 2));
     throw err;
   }
   for (const [keyword, values] of resolved) {
@@ -215,7 +223,9 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
   const user = first('user') ?? localUser;
   const port = Number(first('port') ?? 22);
-  const hostname = (first('hostname') ?? alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? alias : t === '%' ? '%' : m));
+  // As ssh: the HostName's %h is the name as given, and the result is lower-cased (after a
+  // canonicalizing or `Match final` pass, HostName already holds that name).
+  const hostname = (first('hostname') ?? alias).replace(/%(.)/g, (m, t: string) => (t === 'h' ? alias : t === '%' ? '%' : m)).toLowerCase();
   const keyAlias = first('hostkeyalias');
   const tokens = { host: hostname, port, user, alias, localUser, home, ...(keyAlias && keyAlias.toLowerCase() !== 'none' ? { hostKeyAlias: keyAlias } : {}) };
   // The same tokens as ssh expands in paths (%C %L %l %i %k too); one it does not define is left as written.

@@ -43,7 +43,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   it.each([
     ['ProxyCommand ssh -W %h:%p %x', 'proxycommand', /unknown token %x in ProxyCommand/],
     ['BindInterface eth0', 'bindinterface', /interface/],
-    ['CanonicalizeHostname yes', 'canonicalizehostname', /canonicalize/],
+    ['CanonicalizePermittedCNAMEs *.a:*.b', 'canonicalizepermittedcnames', /CNAME/],
     ['LocalForward 8080 localhost:80', 'localforward', /forwards/],
     ['KnownHostsCommand /bin/cat', 'knownhostscommand', /KnownHostsCommand/],
     ['CASignatureAlgorithms sk-nonexistent', 'casignaturealgorithms', /not an algorithm ssh knows/],

@@ -58,6 +58,7 @@ export { credentialsFor, scanCredentials, type CredentialScan, type CredentialsF
 export { connectAlias, type ConnectAliasConfig } from './config/connect-alias.js';
 export { sshConfigRefusal } from './config/keywords.js';
 export { systemNameLookup, type NameLookup } from './config/name-lookup.js';
+export { DEFAULT_PUBKEY_ALGORITHMS } from './auth/signature-algorithms.js';
 
 // ── user auth ──────────────────────────────────────────────────────────────────────────────
 export {

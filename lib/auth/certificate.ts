@@ -167,6 +167,11 @@ export function certificateOf(method: unknown): CertificateSummary | undefined {
   return cert ? summarize(cert) : undefined;
 }
 
+/** The plain key type (`ssh-rsa`, `ssh-ed25519`, …) of a certificate a key stands for, or undefined for a plain key. */
+export function certifiedKeyType(key: unknown): string | undefined {
+  return ((key as Record<symbol, unknown> | null | undefined)?.[CERTIFICATE] as ParsedCertificate | undefined)?.keyType;
+}
+
 /** The SSH wire encoding of a string (exported for the request builder). */
 export { wireString };
 

@@ -38,6 +38,8 @@ export interface UserAuthHost {
   enterAuth(): void;
   /** Ends the connection with this error. */
   fail(error: SshError): void;
+  /** The credential as it may be offered (an agent's keys screened), or why it may not be. */
+  screen?(method: AnyAuthMethod): AnyAuthMethod | string;
 }
 
 /** One connection's user authentication. */
@@ -150,9 +152,16 @@ export class UserAuth {
       .credential({ username, host, port, report: (e) => this.report(e), signal: this.#over.signal })
       .pipe(take(1))
       .subscribe({
-        next: (method) => {
+        next: (offered) => {
           delivered = true;
-          const certificate = certificateOf(method);
+          const method = this.#host.screen ? this.#host.screen(offered) : offered;
+          const certificate = certificateOf(offered);
+          if (typeof method === 'string') {
+            // Not signable as PubkeyAcceptedAlgorithms and the server allow: the next is asked.
+            this.report({ type: 'skipped', provider: provider.label, reason: 'algorithm', detail: `${provider.label}: ${method}`, ...(certificate ? { certificate } : {}) });
+            this.#next(next);
+            return;
+          }
           this.#current = { method: provider.method, provider: provider.label, ...(certificate ? { certificate } : {}) };
           this.methodsTried.push(provider.method);
           next(method);

@@ -9,12 +9,11 @@
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
 import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../auth/certificate.js';
+import { DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
 
 /** The keywords, and the `AlgorithmsConfig` category each sets. */
 export const ALGORITHM_KEYWORDS = { ciphers: 'cipher', macs: 'hmac', kexalgorithms: 'kex', hostkeyalgorithms: 'serverHostKey' } as const;
 export type AlgorithmKeyword = keyof typeof ALGORITHM_KEYWORDS;
-
-const CERT = (names: string[]): string[] => names.map((n) => n.replace(/^(.*?)(@openssh\.com)?$/, '$1-cert-v01@openssh.com'));
 
 /** OpenSSH 9.2's client: every name it knows (`ssh -Q`) and its default list (`ssh -G`). */
 export const OPENSSH_ALGORITHMS: Record<AlgorithmKeyword, { readonly all: readonly string[]; readonly default: readonly string[] }> = {
@@ -40,15 +39,7 @@ export const OPENSSH_ALGORITHMS: Record<AlgorithmKeyword, { readonly all: readon
     ],
   },
   hostkeyalgorithms: {
-    all: (() => {
-      const plain = ['ssh-ed25519', 'sk-ssh-ed25519@openssh.com', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ecdsa-sha2-nistp256@openssh.com'];
-      const certs = CERT(plain);
-      return [
-        ...plain.flatMap((p, i) => [p, certs[i] as string]),
-        'webauthn-sk-ecdsa-sha2-nistp256@openssh.com', 'ssh-dss', 'ssh-dss-cert-v01@openssh.com', 'ssh-rsa', 'ssh-rsa-cert-v01@openssh.com',
-        'rsa-sha2-256', 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-512-cert-v01@openssh.com',
-      ];
-    })(),
+    all: PUBKEY_ALGORITHM_NAMES,
     default: [
       'ssh-ed25519-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp521-cert-v01@openssh.com',
       'sk-ssh-ed25519-cert-v01@openssh.com', 'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com',
@@ -65,6 +56,28 @@ const CA_SIGNATURE = {
   all: OPENSSH_ALGORITHMS.hostkeyalgorithms.all.filter((n) => !n.includes('-cert-v01@') && n !== 'ssh-dss'),
   default: DEFAULT_CA_SIGNATURE_ALGORITHMS,
 };
+
+/** `PubkeyAcceptedAlgorithms`: the same names as host keys, OpenSSH's default list. */
+const PUBKEY = { all: PUBKEY_ALGORITHM_NAMES, default: DEFAULT_PUBKEY_ALGORITHMS };
+
+/**
+ * `PubkeyAcceptedAlgorithms value` as rxssh signs with it (`connect()`'s `pubkeyAlgorithms`):
+ * ssh's list; a name the value asks for that rxssh cannot sign with (`sk-*`, `webauthn-*`) is an
+ * Error, as is SHA-1 `ssh-rsa` or `ssh-dss` without `compatible`.
+ */
+export function pubkeyAlgorithmList(value: string, compatible: boolean): string[] | Error {
+  const list = sshAlgorithmList('pubkeyacceptedalgorithms', value);
+  if (list instanceof Error) return list;
+  const asked = value[0] === '-' ? [] : split(value[0] === '+' || value[0] === '^' ? value.slice(1) : value);
+  const missing = asked.filter((n) => /^(sk-|webauthn-)/.test(n));
+  const below = compatible ? [] : asked.filter((n) => /^ssh-(rsa|dss)(-cert-v01@openssh\.com)?$/.test(n));
+  if (missing.length > 0 || below.length > 0) {
+    return new Error(
+      [below.length ? `${below.join(',')} below rxssh's hardened floor (opt in with algorithmPolicy 'compatible')` : '', missing.length ? `${missing.join(',')} not available in rxssh (security keys)` : ''].filter(Boolean).join('; '),
+    );
+  }
+  return list.length > 0 ? list : new Error('no algorithm is left for pubkeyacceptedalgorithms');
+}
 
 /**
  * What rxssh (ssh2 1.17.0, pinned by spec/config/algorithms.spec.ts) can negotiate, split at the
@@ -96,8 +109,8 @@ const cat = (a: readonly string[], b: readonly string[]): string[] => [...a, ...
  * The list ssh uses for `keyword value` (what `ssh -G` prints): an Error for a name ssh does not
  * know (ssh stops with "Bad SSH2 … spec").
  */
-export function sshAlgorithmList(keyword: AlgorithmKeyword | 'casignaturealgorithms', value: string): string[] | Error {
-  const { all, default: def } = keyword === 'casignaturealgorithms' ? CA_SIGNATURE : OPENSSH_ALGORITHMS[keyword];
+export function sshAlgorithmList(keyword: AlgorithmKeyword | 'casignaturealgorithms' | 'pubkeyacceptedalgorithms', value: string): string[] | Error {
+  const { all, default: def } = keyword === 'casignaturealgorithms' ? CA_SIGNATURE : keyword === 'pubkeyacceptedalgorithms' ? PUBKEY : OPENSSH_ALGORITHMS[keyword];
   const op = value[0];
   if (op === '-') {
     const out = split(value.slice(1)).map((p) => patternRegExp(p));

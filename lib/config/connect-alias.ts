@@ -128,6 +128,7 @@ function hopKey(before: string, hop: SshConfigHost, port: number, extra: readonl
     r['hostkeyalias'] ?? '',
     hop.revokedHostKeys ?? '',
     hop.caSignatureAlgorithms ?? null,
+    hop.pubkeyAlgorithms ?? null,
     hop.forwardAgent,
     hop.proxyCommand ?? '',
     hop.algorithms ?? null,

@@ -1,13 +1,13 @@
 /**
  * The settings of a resolved ssh_config host beyond where and who: the algorithm lists and
- * Compression, CASignatureAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
+ * Compression, CASignatureAlgorithms, PubkeyAcceptedAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
  * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, and the
  * "jumphost loop" refusal, each checked as ssh checks it (a value rxssh cannot honour throws
  * `SshConfigError` naming the keyword and where it was set).
  */
 import type { SshConfigError } from '../errors.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
-import { ALGORITHM_KEYWORDS, algorithmsFromConfig, sshAlgorithmList } from './algorithms.js';
+import { ALGORITHM_KEYWORDS, algorithmsFromConfig, pubkeyAlgorithmList, sshAlgorithmList } from './algorithms.js';
 import { expandProxyCommand } from './proxy-tokens.js';
 import type { ResolvedConfig } from './reader.js';
 
@@ -58,6 +58,9 @@ export function transportSettings(r: ResolvedHost) {
   if (rsaSize !== undefined && (!Number.isInteger(rsaSize) || rsaSize < 1)) throw r.context('requiredrsasize', r.resolved.get('requiredrsasize')?.[0]?.origin ?? 'command line', `RequiredRSASize ${String(rsaText)}: not a number of bits`);
   const attempts = Number(first('connectionattempts') ?? 1);
   if (!Number.isInteger(attempts) || attempts < 1) throw r.context('connectionattempts', r.resolved.get('connectionattempts')?.[0]?.origin ?? 'command line', `ConnectionAttempts ${String(first('connectionattempts'))}: not a positive number`);
+  const pubkeyValue = r.resolved.get('pubkeyacceptedalgorithms')?.[0];
+  const pubkeyAlgorithms = pubkeyValue ? pubkeyAlgorithmList(pubkeyValue.args.join(' '), r.compatible) : undefined;
+  if (pubkeyAlgorithms instanceof Error) throw r.context('pubkeyacceptedalgorithms', pubkeyValue?.origin ?? 'command line', `PubkeyAcceptedAlgorithms ${pubkeyValue?.args.join(' ') ?? ''}: ${pubkeyAlgorithms.message}`);
   const proxyValue = r.resolved.get('proxycommand')?.[0];
   let proxyCommand: string | undefined;
   if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
@@ -70,6 +73,7 @@ export function transportSettings(r: ResolvedHost) {
     ...(algorithms ? { algorithms } : {}),
     ...(remoteCommand !== undefined ? { remoteCommand } : {}),
     ...(caSignatureAlgorithms ? { caSignatureAlgorithms } : {}),
+    ...(pubkeyAlgorithms ? { pubkeyAlgorithms } : {}),
     requestTty: requestTty as 'yes' | 'no' | 'force' | 'auto',
     ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
     ...(family !== 'any' ? { addressFamily: family as 'inet' | 'inet6' } : {}),

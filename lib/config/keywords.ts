@@ -86,8 +86,8 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['kbdinteractiveauthentication', refused('rxssh answers keyboard-interactive prompts whenever a password was given', YES)],
   ['challengeresponseauthentication', refused('rxssh answers keyboard-interactive prompts whenever a password was given', YES)],
   ['preferredauthentications', refused('rxssh tries its methods in its own order')],
-  ['pubkeyacceptedalgorithms', refused("rxssh signs with its own algorithm list, not ssh_config's")],
-  ['pubkeyacceptedkeytypes', refused("rxssh signs with its own algorithm list, not ssh_config's")],
+  ['pubkeyacceptedalgorithms', honoured], // +/-/^ as ssh; which keys are offered and an RSA key's signature (auth/signature-algorithms.ts)
+  ['pubkeyacceptedkeytypes', honoured], // the old name: read as pubkeyacceptedalgorithms
   ['hostbasedauthentication', refused('rxssh does not do host-based authentication', NO)],
   ['hostbasedacceptedalgorithms', harmless],
   ['hostbasedkeytypes', harmless],

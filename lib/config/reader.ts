@@ -125,7 +125,9 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
   for (const { text, origin } of lines) {
     const parsed = parseLine(text, origin);
     if (!parsed) continue;
-    const [keyword, args, rest] = parsed;
+    const [written, args, rest] = parsed;
+    // An old name is the same option as its new one (first value wins across both), as in ssh.
+    const keyword = written === 'pubkeyacceptedkeytypes' ? 'pubkeyacceptedalgorithms' : written;
     if (keyword === 'host') {
       active = outer && hostLineMatches(args, pass.host, true);
       continue;

@@ -3,6 +3,8 @@
  * certificates (ssh2#551), sent on ssh2's packet writer.
  */
 import { AGENT_SIGNER, CERTIFICATE, certificateAlgorithm, wireString, type AgentSigner, type ParsedCertificate } from '../auth/certificate.js';
+import type { SignatureChoice } from '../auth/signature-algorithms.js';
+import { once, requireSsh2 } from './lazy.js';
 import { sendPacket } from './packets.js';
 import { ssh2SignatureUtil } from './signatures.js';
 
@@ -17,13 +19,15 @@ import { ssh2SignatureUtil } from './signatures.js';
  *
  * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
  */
-export function signPublicKeyAtOnce(client: object): boolean {
+export function signPublicKeyAtOnce(client: object, choice?: SignatureChoice): boolean {
   const protocol = (client as any)._protocol;
   if (typeof protocol?.authPK !== 'function') return false;
   const authPK = protocol.authPK.bind(protocol) as (...args: unknown[]) => unknown;
   protocol.authPK = (username: unknown, key: any, keyAlgo: unknown, cbSign: unknown): unknown => {
     const certificate: ParsedCertificate | undefined = key?.[CERTIFICATE];
-    if (certificate && typeof username === 'string' && sendCertificateAuth(protocol, username, key, certificate, typeof keyAlgo === 'string' ? keyAlgo : undefined)) {
+    // A certificate signs with the choice for certificates (ssh2 chose for the plain key).
+    const certAlgo = certificate && choice ? choice.algorithmFor(certificate.keyType, true)?.replace(/-cert-v01@openssh\.com$/, '') : typeof keyAlgo === 'string' ? keyAlgo : undefined;
+    if (certificate && typeof username === 'string' && sendCertificateAuth(protocol, username, key, certificate, certAlgo)) {
       return undefined;
     }
     const query = cbSign === undefined && typeof keyAlgo !== 'function';
@@ -37,6 +41,52 @@ export function signPublicKeyAtOnce(client: object): boolean {
       if (signature instanceof Error || !Buffer.isBuffer(signature)) authPK(username, key, keyAlgo);
       else done(signature);
     });
+  };
+  return true;
+}
+
+/** ssh2's compatibility flag for OpenSSH 7.4, which signs with RSA SHA-2 but does not say so. */
+const impliedRsaSha2 = once((): number | undefined => {
+  try {
+    const flag: unknown = (requireSsh2('ssh2/lib/protocol/constants.js') as { COMPAT?: Record<string, unknown> }).COMPAT?.['IMPLY_RSA_SHA2_SIGALGS'];
+    return typeof flag === 'number' ? flag : undefined;
+  } catch {
+    return undefined;
+  }
+});
+
+/**
+ * Makes ssh2 sign as `choice` says (PubkeyAcceptedAlgorithms): ssh2 picks an RSA key's signature
+ * algorithm from the server's `server-sig-algs` in its own order (SHA-256 first, SHA-1 when the
+ * server announced nothing). Its EXT_INFO handler is given the server's list with only the
+ * chosen RSA algorithm left in (none: ssh2 skips RSA keys), and when the server sent no EXT_INFO
+ * before the user-auth service, the same view is handed to it then — so ssh2 never falls back
+ * to SHA-1 on its own. `choice.serverAlgorithms` records what the server really announced.
+ * OpenSSH 7.4's missing announcement is supplied as ssh does (`rsa-sha2-256,rsa-sha2-512`),
+ * and ssh2's own flag for it cleared.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was changed).
+ */
+export function steerSignatureAlgorithms(client: object, choice: SignatureChoice): boolean {
+  const protocol = (client as any)._protocol;
+  const handlers = protocol?._handlers;
+  const implied = impliedRsaSha2();
+  if (typeof handlers?.EXT_INFO !== 'function' || typeof handlers.SERVICE_ACCEPT !== 'function' || typeof protocol._compatFlags !== 'number' || implied === undefined) return false;
+  const extInfo = handlers.EXT_INFO as (p: unknown, exts: unknown[]) => unknown;
+  const serviceAccept = handlers.SERVICE_ACCEPT as (p: unknown, name: unknown) => unknown;
+  let seen = false;
+  handlers.EXT_INFO = (p: unknown, exts: unknown): unknown => {
+    if (seen || !Array.isArray(exts)) return extInfo(p, exts as unknown[]);
+    seen = true;
+    const announced = exts.find((e: any) => e?.name === 'server-sig-algs' && Array.isArray(e.algs)) as { algs: string[] } | undefined;
+    const sha2 = (protocol._compatFlags & implied) !== 0 ? ['rsa-sha2-256', 'rsa-sha2-512'] : [];
+    protocol._compatFlags &= ~implied;
+    choice.serverAlgorithms = announced ? [...announced.algs, ...sha2.filter((a) => !announced.algs.includes(a))] : sha2.length > 0 ? sha2 : null;
+    return extInfo(p, [...exts.filter((e: any) => e?.name !== 'server-sig-algs'), { name: 'server-sig-algs', algs: choice.ssh2View() }]);
+  };
+  handlers.SERVICE_ACCEPT = (p: unknown, name: unknown): unknown => {
+    if (!seen) handlers.EXT_INFO(p, []);
+    return serviceAccept(p, name);
   };
   return true;
 }

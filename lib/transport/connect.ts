@@ -10,6 +10,7 @@ import { warnIfNoNativeCrypto, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { Session, type SessionSettings } from './session.js';
 import type { ProxyStderr } from './proxy-command.js';
 import { HostKeyOffer } from './transport.js';
+import { DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
 import { ConnectError } from '../errors.js';
 import { register, registerRetry } from './registry.js';
 import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
@@ -155,6 +156,14 @@ export interface ConnectConfig {
    */
   readonly requiredRsaSize?: number;
   /**
+   * OpenSSH's `PubkeyAcceptedAlgorithms`: the signature algorithms user authentication may sign
+   * with, in order of preference (default {@link DEFAULT_PUBKEY_ALGORITHMS}, OpenSSH's). A key
+   * whose algorithm is not listed is not offered (an `AuthSkippedEvent` with reason `algorithm`);
+   * an RSA key signs with the first RSA entry the server announced in `server-sig-algs`, and plain
+   * `ssh-rsa` (SHA-1) only when listed, which needs `algorithmPolicy: 'compatible'`.
+   */
+  readonly pubkeyAlgorithms?: readonly string[];
+  /**
    * A jump host (ProxyJump): the target is reached through a `direct-tcpip` channel of this
    * connection, with its own host-key policy and credentials. Unsubscribing the target tears
    * down the whole chain; a failure at the hop is reported with the hop's host and port.
@@ -281,6 +290,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     algorithms: algorithmsFor(config),
     requireStrictKex: config.requireStrictKex === true,
     requiredRsaSize: checkNumber('connect(): requiredRsaSize', config.requiredRsaSize ?? 1024, { min: 1024, max: 16384, integer: true, expected: 'a number of bits, 1024-16384' }),
+    pubkeyAlgorithms: pubkeyAlgorithmsOf(config),
     via: config.via,
     proxy: config.proxyCommand !== undefined ? { command: config.proxyCommand, ...(config.proxyStderr !== undefined ? { stderr: config.proxyStderr } : {}) } : undefined,
     forwardAgent:
@@ -368,4 +378,16 @@ export function connect(config: ConnectConfig): Observable<HostKeyOffer> {
       session?.end();
     };
   });
+}
+
+/** `pubkeyAlgorithms`, checked: names ssh knows, and SHA-1/DSA ones only with the compatible policy. */
+function pubkeyAlgorithmsOf(config: ConnectConfig): readonly string[] {
+  const list = config.pubkeyAlgorithms;
+  if (list === undefined) return DEFAULT_PUBKEY_ALGORITHMS;
+  if (!Array.isArray(list) || list.length === 0 || list.some((n) => typeof n !== 'string' || !PUBKEY_ALGORITHM_NAMES.includes(n))) {
+    throw new TypeError(`connect(): pubkeyAlgorithms must be a non-empty list of signature algorithm names (${PUBKEY_ALGORITHM_NAMES.join(', ')})`);
+  }
+  const weak = list.filter((n) => /^ssh-(rsa|dss)(-cert-v01@openssh\.com)?$/.test(n));
+  if (weak.length > 0 && config.algorithmPolicy !== 'compatible') throw new TypeError(`connect(): pubkeyAlgorithms ${weak.join(',')} below rxssh's hardened floor (opt in with algorithmPolicy 'compatible')`);
+  return [...list];
 }

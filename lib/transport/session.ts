@@ -14,12 +14,14 @@
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
-import { guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signalsReachable, signPublicKeyAtOnce, skipHostKeyProofs, ssh2Incompatibility, strictKexNegotiated, Client, type AuthenticationType, type Ssh2ConnectConfig } from '../ssh2/index.js';
+import { guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signalsReachable, signPublicKeyAtOnce, skipHostKeyProofs, steerSignatureAlgorithms, ssh2Incompatibility, strictKexNegotiated, Client, type AuthenticationType, type Ssh2ConnectConfig } from '../ssh2/index.js';
 import { ConnectionLostError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import type { AuthEvent, HostKeyInfo } from './transport.js';
 import { fromSsh2Error } from '../ssh2/errors-map.js';
 import { Semaphore } from '../util/semaphore.js';
 import { UserAuth, type CredentialSource, type NextAuth } from '../auth/userauth.js';
+import { SignatureChoice, screenMethod } from '../auth/signature-algorithms.js';
+import { certifiedKeyType } from '../auth/certificate.js';
 import { HostKeyGate } from './host-key-gate.js';
 import { guardBanner, openSocket, throughHop, type Hop, type StreamPlan } from './socket.js';
 import { throughCommand, type ProxyExit, type ProxyStderr } from './proxy-command.js';
@@ -62,6 +64,8 @@ export interface SessionSettings {
   readonly requireStrictKex: boolean;
   /** The smallest RSA host key accepted, in bits. */
   readonly requiredRsaSize: number;
+  /** PubkeyAcceptedAlgorithms: what user authentication may sign with, in order. */
+  readonly pubkeyAlgorithms: readonly string[];
 }
 
 /** How the session reports to the `connect()` subscriber. */
@@ -99,6 +103,7 @@ export class Session {
   readonly #settings: SessionSettings;
   readonly #sink: SessionSink;
   readonly #auth: UserAuth;
+  readonly #signatures: SignatureChoice;
   readonly #gate: HostKeyGate;
   readonly #lostListeners = new Set<() => void>();
   #socket: Duplex | undefined;
@@ -117,9 +122,11 @@ export class Session {
     this.limiter = new Semaphore(settings.maxChannels);
     // What the user-auth loop and the host-key gate see of the session.
     const common = { host: settings.host, port: settings.port, isFinished: (): boolean => this.#finished, fail: (error: SshError): void => this.#fail(error) };
+    const signatures = (this.#signatures = new SignatureChoice(settings.pubkeyAlgorithms));
     this.#auth = new UserAuth({
       ...common,
       username: settings.username,
+      screen: (method) => screenMethod(method, signatures, certifiedKeyType),
       enterAuth: () => {
         if (this.phase === 'auth') return;
         this.phase = 'auth';
@@ -454,7 +461,8 @@ export class Session {
       (certificateAlgorithms.length === 0 || offerHostCertificates(this.client, certificateAlgorithms)) &&
       guardChannelOpens(this.client) &&
       skipHostKeyProofs(this.client, () => this.learnHostKeys !== undefined) &&
-      signPublicKeyAtOnce(this.client) &&
+      steerSignatureAlgorithms(this.client, this.#signatures) &&
+      signPublicKeyAtOnce(this.client, this.#signatures) &&
       signalsReachable(this.client) &&
       policeChannels(this.client, (channel, what) => {
         const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });

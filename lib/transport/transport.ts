@@ -134,10 +134,11 @@ export interface AuthSkippedEvent {
   readonly provider: string;
   /**
    * Why it was not offered: `expired`, `not-yet-valid`, `wrong-key` (certificates),
-   * `agent-error` (the agent failed or answered out of bounds) or `bad-passphrase` (a key whose
-   * passphrase stayed wrong); `detail` says more.
+   * `agent-error` (the agent failed or answered out of bounds), `bad-passphrase` (a key whose
+   * passphrase stayed wrong) or `algorithm` (PubkeyAcceptedAlgorithms and the server's
+   * `server-sig-algs` leave no signature algorithm for it); `detail` says more.
    */
-  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key' | 'agent-error' | 'bad-passphrase';
+  readonly reason: 'expired' | 'not-yet-valid' | 'wrong-key' | 'agent-error' | 'bad-passphrase' | 'algorithm';
   /** The certificate it concerned. */
   readonly certificate?: CertificateSummary;
   /** What went wrong, for `agent-error` and `bad-passphrase`. */

@@ -404,7 +404,7 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
     for (const [option, said] of [
       ['BindInterface=eth0', /-O BindInterface=eth0: rxssh does not bind its connections to an interface/],
       ['LocalForward=8080 localhost:80', /-O LocalForward=8080 localhost:80: rxssh does not set up forwards/],
-      ['PubkeyAcceptedAlgorithms=ssh-ed25519', /-O PubkeyAcceptedAlgorithms=ssh-ed25519: rxssh signs with its own algorithm list/],
+      ['PreferredAuthentications=publickey', /-O PreferredAuthentications=publickey: rxssh tries its methods in its own order/],
       ['NoSuchOption=1', /-O NoSuchOption=1: not an ssh_config keyword/],
     ] as const) {
       const bad = fakeIo('', { env: { HOME: home } });

@@ -51,7 +51,8 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['KexAlgorithms ^sntrup761x25519-sha512@openssh.com', 'kexalgorithms', /sntrup761x25519-sha512@openssh.com not available in rxssh/],
     ['PasswordAuthentication no', 'passwordauthentication', /password/],
     ['PreferredAuthentications publickey', 'preferredauthentications', /order/],
-    ['PubkeyAcceptedAlgorithms ssh-ed25519', 'pubkeyacceptedalgorithms', /signs with its own/],
+    ['PubkeyAcceptedAlgorithms +sk-ssh-ed25519@openssh.com', 'pubkeyacceptedalgorithms', /sk-ssh-ed25519@openssh.com not available in rxssh/],
+    ['PubkeyAcceptedKeyTypes ^ssh-rsa', 'pubkeyacceptedalgorithms', /ssh-rsa below rxssh's hardened floor/],
     ['VerifyHostKeyDNS yes', 'verifyhostkeydns', /SSHFP/],
   ])('%s', (line, keyword, why) => {
     const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);

@@ -70,6 +70,8 @@ const VALUES: Record<string, readonly string[]> = {
   RequestTTY: ['yes', 'no', 'force', 'auto'],
   RemoteCommand: ['uptime', 'echo %h %p %r', 'none'],
   CASignatureAlgorithms: ['-rsa*', 'ssh-ed25519,rsa-sha2-512', '+ssh-rsa', '^ecdsa-sha2-nistp256'],
+  PubkeyAcceptedAlgorithms: ['ssh-ed25519,rsa-sha2-256', '-ecdsa*,sk-*', '^rsa-sha2-256', '+rsa-sha2-256-cert-v01@openssh.com'],
+  PubkeyAcceptedKeyTypes: ['rsa-sha2-512,ssh-ed25519', '-rsa*'],
 };
 const KEYWORDS = Object.keys(VALUES);
 

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { SshConfigHost } from '../../lib/index.js';
 import { OPENSSH_ALGORITHMS, sshAlgorithmList } from '../../lib/config/algorithms.js';
 import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../../lib/auth/certificate.js';
+import { DEFAULT_PUBKEY_ALGORITHMS } from '../../lib/auth/signature-algorithms.js';
 
 /** A config to resolve: the file, and `-o` lines. */
 export interface Generated {
@@ -85,6 +86,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     requesttty: [{ yes: 'true', no: 'false', force: 'force', auto: 'auto' }[h.requestTty]],
     remotecommand: h.remoteCommand !== undefined ? [h.remoteCommand] : [],
     casignaturealgorithms: [(h.caSignatureAlgorithms ?? DEFAULT_CA_SIGNATURE_ALGORITHMS).join(',')],
+    pubkeyacceptedalgorithms: [(h.pubkeyAlgorithms ?? DEFAULT_PUBKEY_ALGORITHMS).join(',')],
   };
 }
 

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, HostKeyRejectedError, SshConfigError, connectAlias, fromSshConfig, knownHostsName, run, scanCredentials } from '../../lib/index.js';
+import { AuthenticationError, ConnectError, HostKeyRejectedError, SshConfigError, connectAlias, fromSshConfig, knownHostsName, run, scanCredentials } from '../../lib/index.js';
 import { errorOf, eventually, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
@@ -19,7 +19,7 @@ let work: string;
 let conf: string;
 
 beforeAll(async () => {
-  server = await startSshd({ account: sshd(), extra: ['LogLevel DEBUG1'] });
+  server = await startSshd({ account: sshd(), extra: ['LogLevel DEBUG2'] });
   const s = server.info;
   work = mkdtempSync(join(tmpdir(), 'rxssh-keywords-'));
   chmodSync(work, 0o755);
@@ -52,6 +52,12 @@ beforeAll(async () => {
       'Host rsa4096',
       '  HostKeyAlgorithms rsa-sha2-512',
       '  RequiredRSASize 4096',
+      'Host pk-default pk-256 pk-no-rsa',
+      `  IdentityFile ${s.keys['rsa']}`,
+      'Host pk-256',
+      '  PubkeyAcceptedAlgorithms rsa-sha2-256',
+      'Host pk-no-rsa',
+      '  PubkeyAcceptedKeyTypes -rsa*',
       'Host rsakey',
       `  IdentityFile ${s.keys['rsa']}`,
       '  RequiredRSASize 4096',
@@ -124,6 +130,38 @@ describe('algorithms, compression and the local end, as sshd saw them', () => {
     // This sshd does not offer CBC: the opt-in is honoured (CBC asked for), and no algorithm is common.
     expect(String(r)).toMatch(/no matching|Handshake failed/i);
     expect(await eventually(() => /no matching cipher found|Unable to negotiate/.test(log(from)), 5000), 'sshd logged the failed negotiation').toBe(true);
+  });
+});
+
+describe('PubkeyAcceptedAlgorithms, as sshd saw the signature', () => {
+  // sshd at DEBUG2: "userauth_pubkey: valid user U attempting public key ALG …" per signed request.
+  const signedWith = (seen: string): string[] => [...seen.matchAll(/userauth_pubkey: (?:in)?valid user \S+ (?:attempting|querying) public key (\S+)/g)].map((m) => m[1] as string);
+
+  it('an RSA key signs with rsa-sha2-512 by default (OpenSSH\'s first), rsa-sha2-256 when the list says so; a key the list leaves out is not offered', async () => {
+    let from = mark();
+    await firstValueFrom(connectAlias('pk-default', { file: conf, systemFile: null }));
+    expect(await eventually(() => /Accepted publickey .* RSA /.test(log(from)), 5000), log(from)).toBe(true);
+    expect(signedWith(log(from))).toEqual(['rsa-sha2-512']);
+
+    from = mark();
+    await firstValueFrom(connectAlias('pk-256', { file: conf, systemFile: null }));
+    expect(await eventually(() => /Accepted publickey .* RSA /.test(log(from)), 5000), log(from)).toBe(true);
+    expect(signedWith(log(from))).toEqual(['rsa-sha2-256']);
+
+    from = mark();
+    const noRsa = await firstValueFrom(connectAlias('pk-no-rsa', { file: conf, systemFile: null }));
+    const skipped = noRsa.auth.filter((e) => e.type === 'skipped');
+    expect(await eventually(() => /Accepted publickey .* ED25519 /.test(log(from)), 5000), log(from)).toBe(true);
+    expect(signedWith(log(from))).toEqual(['ssh-ed25519']);
+    expect(skipped).toEqual([expect.objectContaining({ reason: 'algorithm', detail: expect.stringMatching(/key of type ssh-rsa not offered: not in PubkeyAcceptedAlgorithms|none of the RSA signature algorithms/) })]);
+  });
+
+  it('the connect() option: nothing the list allows → AuthenticationError naming why the key was passed over, and nothing signed', async () => {
+    const from = mark();
+    const err = await errorOf(connectAlias('pk-default', { file: conf, systemFile: null, extra: ['PubkeyAcceptedAlgorithms ecdsa-sha2-nistp256'] }));
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(String(err)).toMatch(/not in PubkeyAcceptedAlgorithms/);
+    expect(signedWith(log(from))).toEqual([]);
   });
 });
 

@@ -82,14 +82,10 @@ export {
 } from './auth/auth.js';
 
 // ── connection ─────────────────────────────────────────────────────────────────────────────
-export {
-  Connection,
-  shareConnection,
-  type SftpConfig,
-  type ChannelEvent,
-  type ChannelOpenEvent,
-  type ChannelCloseEvent,
-} from './connection/connection.js';
+export { Connection } from './connection/connection.js';
+export { shareConnection } from './connection/share.js';
+export type { SftpConfig } from './connection/sftp-channel.js';
+export type { ChannelEvent, ChannelOpenEvent, ChannelCloseEvent } from './connection/channel-events.js';
 export type {
   BindAddress,
   LocalForwardConfig,

@@ -1,73 +1,26 @@
 /**
- * The connection stage: an authenticated SSH connection on which channels are opened, and the
- * `shareConnection` operator that lets several pipelines use one connection.
+ * The connection stage: an authenticated SSH connection on which channels are opened (exec,
+ * shell, subsystem, SFTP in sftp-channel.ts, forwarding channels in forward-channel.ts); its
+ * channel events are in channel-events.ts, `shareConnection` in share.ts.
  *
  * @module
  */
-import { noop, Observable, ReplaySubject, share, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs';
+import type { Observable, ObservableInput } from 'rxjs';
 import { holdWhile } from '../util/hold.js';
 import type { Duplex } from 'node:stream';
-import { channelOpenFailure } from '../ssh2/errors-map.js';
-import { openChannel, type OpenFailure } from './channel-open.js';
-import { sftpAs } from '../sftp/become.js';
-import type { BecomeConfig } from '../channel/become.js';
-import { checkString } from '../util/check.js';
-import { sftpRequestsReachable, watchSftpRequests, type ClientChannel, type SFTPWrapper } from '../ssh2/index.js';
-import { SftpSession } from '../sftp/sftp.js';
-import { BecomeError, ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
+import type { SftpSession } from '../sftp/sftp.js';
+import { ConnectionLostError } from '../errors.js';
 import { forwardDynamic, forwardLocal } from '../forward/local.js';
 import { forwardRemote, forwardRemoteUnix } from '../forward/remote.js';
 import type { DynamicForwardConfig, DynamicForwardEvent, ForwardEvent, ForwardHost, LocalForwardConfig, RemoteForwardConfig, RemoteForwardEvent } from '../forward/types.js';
-import type { AuthEvent } from '../transport/transport.js';
-import { ChannelSubject, type ChannelConfig, type ChannelInfo } from '../channel/channel.js';
+import type { AuthEvent, HostKeyInfo } from '../transport/transport.js';
+import { ChannelSubject, type ChannelConfig } from '../channel/channel.js';
 import { runOn, type ExecResult, type RunConfig } from '../channel/run.js';
-import type { HostKeyInfo } from '../transport/transport.js';
 import type { Session } from '../transport/session.js';
+import type { ChannelEvent } from './channel-events.js';
+import { sftpChannel, type SftpConfig } from './sftp-channel.js';
+import { forwardChannel } from './forward-channel.js';
 
-/**
- * A channel opened and its request was accepted.
- *
- * @example
- * ```ts
- * connection.channel$.subscribe((e) => e.type === 'open' && console.log(`${e.kind} ${e.command} opened`));
- * ```
- */
-export interface ChannelOpenEvent extends ChannelInfo {
-  /** Discriminator. */
-  readonly type: 'open';
-}
-
-/**
- * A channel closed.
- *
- * @example
- * ```ts
- * connection.channel$.subscribe((e) => e.type === 'close' && console.log(`channel ${e.id} closed`));
- * ```
- */
-export interface ChannelCloseEvent extends ChannelInfo {
-  /** Discriminator. */
-  readonly type: 'close';
-  /** The exit status, or `null` (signal, or none reported). */
-  readonly exitCode: number | null;
-  /** The signal name without `SIG`, or `null`. */
-  readonly signal: string | null;
-}
-
-/**
- * What `channel$` reports: a channel opened (its request accepted) or closed (with how its
- * command ended).
- *
- * @example
- * ```ts
- * import type { ChannelEvent } from 'rxssh';
- *
- * const log = (e: ChannelEvent) => console.log(e.type, e.id, e.kind, e.command);
- * // open 1 exec uname -a
- * // close 1 exec uname -a
- * ```
- */
-export type ChannelEvent = ChannelOpenEvent | ChannelCloseEvent;
 
 /**
  * Stage 3, emitted by `authenticate`: an authenticated connection. Open channels on it with
@@ -198,73 +151,7 @@ export class Connection {
    * ```
    */
   sftp(config: SftpConfig = {}): Observable<SftpSession> {
-    const session = this.#session;
-    const where = { host: session.host, port: session.port };
-    const become = config.become;
-    if (become !== undefined && (become.method ?? 'sudo') !== 'sudo') throw new TypeError(`sftp(): become with ${String(become.method)}: only sudo (su and doas need a terminal, which would garble SFTP)`);
-    if (config.sftpServer !== undefined) checkString('sftp(): sftpServer', config.sftpServer);
-    return new Observable<SftpSession>((subscriber) => {
-      let sftp: SFTPWrapper | undefined;
-      let stopWatch: (() => void) | undefined;
-      // The channel open and the subsystem request together are under the channel-open deadline:
-      // a server that answers neither must not hold the caller forever.
-      const opening = openChannel<SFTPWrapper>(session, {
-        phase: 'sftp',
-        send: (answered) =>
-          become
-            ? sftpAs({ host: session.host, port: session.port, client: session.client }, become, config.sftpServer, (err, s) => answered(err as OpenFailure | undefined, s as SFTPWrapper))
-            : session.client.sftp((err, s) => answered(err, s)),
-        refused: (err) => {
-          if (err instanceof BecomeError) return err;
-          const refused = channelOpenFailure('Cannot open an SFTP session', err, { ...where, phase: 'sftp', cause: err });
-          return refused instanceof ProtocolError ? refused : new SftpError('open session', '', err, where);
-        },
-        discard: (s, closed) => {
-          s.on('error', noop);
-          s.once('close', closed);
-          s.end();
-        },
-      }).subscribe({
-        next: ({ channel: s, release }) => {
-          sftp = s;
-          if (!sftpRequestsReachable(s)) {
-            // Deadlines and a lost channel could not reach its pending requests: refuse loudly.
-            s.on('error', noop);
-            s.once('close', release);
-            s.end();
-            subscriber.error(new Ssh2CompatibilityError("ssh2's SFTP session has no request table (_requests): rxssh could not end requests that will not be answered", { ...where, phase: 'sftp' }));
-            return;
-          }
-          const handle = SftpSession.create(s, where);
-          let stall: TimeoutError | undefined;
-          const requestMs = session.sftpRequestTimeout;
-          if (requestMs > 0) {
-            stopWatch = watchSftpRequests(s, requestMs, () => {
-              stall = new TimeoutError(requestMs, { ...where, phase: 'sftp' });
-              handle.stall(stall);
-            });
-          }
-          s.on('error', noop);
-          s.once('close', () => {
-            stopWatch?.();
-            const ended = stall ?? new ConnectionLostError('The SFTP channel closed', { ...where, phase: 'sftp' });
-            // Requests still waiting (a CLOSE, a WRITE) fail now: no answer can come. The slot is
-            // given back once the transfers settled (temporary files removed), so the connection
-            // reports its end after theirs.
-            handle.lost(ended);
-            handle.whenIdle(release);
-            if (!subscriber.closed) subscriber.error(ended);
-          });
-          subscriber.next(handle);
-        },
-        error: (error: unknown) => subscriber.error(error),
-      });
-      return () => {
-        stopWatch?.();
-        opening.unsubscribe();
-        sftp?.end();
-      };
-    });
+    return sftpChannel(this.#session, config);
   }
 
   /**
@@ -296,7 +183,7 @@ export class Connection {
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new TypeError('forwardOut() needs a host and a port 1-65535');
     }
-    return this.#forwardChannel(`${host}:${port}`, (session, done) => session.client.forwardOut('127.0.0.1', 0, host, port, done));
+    return forwardChannel(this.#session, `${host}:${port}`, (session, done) => session.client.forwardOut('127.0.0.1', 0, host, port, done));
   }
 
   /**
@@ -310,42 +197,7 @@ export class Connection {
    */
   forwardOutUnix(socketPath: string): Observable<Duplex> {
     if (typeof socketPath !== 'string' || socketPath === '') throw new TypeError('forwardOutUnix() needs a socket path');
-    return this.#forwardChannel(socketPath, (session, done) => session.client.openssh_forwardOutStreamLocal(socketPath, done));
-  }
-
-  /** A forwarding channel as an Observable: opened on subscribe, destroyed on unsubscribe. */
-  #forwardChannel(
-    target: string,
-    open: (session: Session, done: (err: Error | undefined, stream: ClientChannel) => void) => void,
-  ): Observable<ClientChannel> {
-    const session = this.#session;
-    const where = { host: session.host, port: session.port, phase: 'forward' as const };
-    return new Observable<ClientChannel>((subscriber) => {
-      let channel: ClientChannel | undefined;
-      // Not counted against the channel limit; an open the server confirms late is destroyed.
-      const opening = openChannel<ClientChannel>(session, {
-        phase: 'forward',
-        limited: false,
-        send: (answered) => open(session, (err, stream) => answered(err, stream)),
-        refused: (err) => channelOpenFailure(`Cannot open a channel to ${target}`, err, { ...where, cause: err }),
-        discard: (stream, closed) => {
-          stream.on('error', noop);
-          stream.once('close', closed);
-          stream.destroy();
-        },
-      }).subscribe({
-        next: ({ channel: stream }) => {
-          channel = stream;
-          stream.on('error', noop); // persistent: errors surface through the stream's user
-          subscriber.next(stream);
-        },
-        error: (error: unknown) => subscriber.error(error),
-      });
-      return () => {
-        opening.unsubscribe();
-        channel?.destroy();
-      };
-    });
+    return forwardChannel(this.#session, socketPath, (session, done) => session.client.openssh_forwardOutStreamLocal(socketPath, done));
   }
 
   /**
@@ -450,46 +302,4 @@ export class Connection {
   run(command: string, config: RunConfig = {}): Observable<ExecResult<string | Buffer>> {
     return runOn((cmd, cfg) => this.exec(cmd, cfg), command, config, this);
   }
-}
-
-/**
- * Options of {@link Connection.sftp}.
- *
- * @example
- * ```ts
- * const config: SftpConfig = { become: { user: 'root', password: process.env.SUDO_PW }, sftpServer: '/usr/libexec/openssh/sftp-server' };
- * ```
- */
-export interface SftpConfig {
-  /** Run the SFTP server as another user (sudo only). */
-  readonly become?: BecomeConfig;
-  /** The sftp-server to run with `become` (default: the first of the usual paths that exists). */
-  readonly sftpServer?: string;
-}
-
-/**
- * Shares one connection between several pipelines, ref-counted: it is opened by the first
- * subscriber, replayed to later ones, and closed when the last one leaves.
- *
- * @example
- * ```ts
- * import { connect, verifyHostKey, pinned, authenticate, password, shareConnection, run } from 'rxssh';
- * import { forkJoin } from 'rxjs';
- *
- * const connection$ = connect({ host: 'example.org', username: 'me' }).pipe(
- *   verifyHostKey(pinned('SHA256:…')),
- *   authenticate(password('secret')),
- *   shareConnection(),
- * );
- * forkJoin([connection$.pipe(run('uname')), connection$.pipe(run('uptime'))])
- *   .subscribe(([a, b]) => console.log(a.stdout, b.stdout)); // one connection, two channels
- * ```
- */
-export function shareConnection(): MonoTypeOperatorFunction<Connection> {
-  return share<Connection>({
-    connector: () => new ReplaySubject<Connection>(1),
-    resetOnError: true,
-    resetOnComplete: true,
-    resetOnRefCountZero: true,
-  });
 }

@@ -29,7 +29,7 @@ export interface SftpConfig {
   readonly sftpServer?: string;
 }
 
-/** The SFTP session of `Connection.sftp(config)` on `session`. */
+/** The SFTP session of `Connection.sftp(config)` on `session`. @internal */
 export function sftpChannel(session: Session, config: SftpConfig): Observable<SftpSession> {
   const where = { host: session.host, port: session.port };
   const become = config.become;

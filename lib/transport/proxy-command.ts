@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { Subscription } from 'rxjs';
 import type { StreamPlan } from './socket.js';
+import { ProxyCommandError, type SshPhase } from '../errors.js';
 
 /** Where a ProxyCommand's stderr goes besides the kept tail: this process's stderr, or a function. */
 export type ProxyStderr = 'inherit' | ((chunk: Buffer) => void);
@@ -143,4 +144,25 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
       // already gone
     }
   }
+}
+
+/**
+ * Why a ProxyCommand that ended by itself failed the connection: before the banner (or with a
+ * failure status) that is the connection's failure; undefined for a clean exit under an
+ * established connection (the stream's end closes it).
+ */
+export function proxyCommandFailure(command: string, exit: ProxyExit, phase: SshPhase, where: { readonly host: string; readonly port: number }): ProxyCommandError | undefined {
+  const early = phase === 'dns' || phase === 'tcp' || phase === 'banner';
+  if (!early && exit.exitCode === 0) return undefined;
+  const how = exit.spawnError
+    ? `could not be started (${exit.spawnError.message})`
+    : exit.signal !== null
+      ? `was killed by ${exit.signal}`
+      : `exited with status ${String(exit.exitCode)}`;
+  const when = early ? ' before the SSH banner' : '';
+  return new ProxyCommandError(`ProxyCommand ${JSON.stringify(command)} ${how}${when}`, command, exit.exitCode, exit.signal, exit.stderr, {
+    ...where,
+    phase: early ? 'banner' : phase,
+    ...(exit.spawnError ? { cause: exit.spawnError } : {}),
+  });
 }

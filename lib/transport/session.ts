@@ -14,71 +14,24 @@
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
-import { guardChannelOpens, offerHostCertificates, orderHostKeyAlgorithms, policeChannels, signalsReachable, signPublicKeyAtOnce, skipHostKeyProofs, steerSignatureAlgorithms, ssh2Incompatibility, strictKexNegotiated, Client, type AuthenticationType, type Ssh2ConnectConfig } from '../ssh2/index.js';
-import { ConnectionLostError, ProtocolError, ProxyCommandError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
+import { ssh2Incompatibility, strictKexNegotiated, Client, type Ssh2ConnectConfig } from '../ssh2/index.js';
+import { clientConfig, installGuards, listenToClient } from './ssh2-client.js';
+import { ConnectionLostError, ProtocolError, Ssh2CompatibilityError, SshError, TimeoutError, type SshPhase } from '../errors.js';
 import type { AuthEvent, HostKeyInfo } from './transport.js';
 import { fromSsh2Error } from '../ssh2/errors-map.js';
 import { Semaphore } from '../util/semaphore.js';
-import { UserAuth, type CredentialSource, type NextAuth } from '../auth/userauth.js';
+import { UserAuth, type CredentialSource } from '../auth/userauth.js';
 import { SignatureChoice, screenMethod } from '../auth/signature-algorithms.js';
 import { certifiedKeyType } from '../auth/certificate.js';
 import { HostKeyGate } from './host-key-gate.js';
-import { guardBanner, openSocket, throughHop, type Hop, type StreamPlan } from './socket.js';
-import { throughCommand, type ProxyExit, type ProxyStderr } from './proxy-command.js';
+import { guardBanner, type Hop, type StreamPlan } from './socket.js';
+import { openStream } from './stream.js';
+import { proxyCommandFailure, type ProxyExit } from './proxy-command.js';
+import { endGracefully } from './session-end.js';
+import type { ChannelEventData, SessionSettings, SessionSink } from './session-settings.js';
 
 export type { CredentialSource, Hop };
-
-/** A channel event as the session relays it (the public `ChannelEvent` has this shape). */
-export type ChannelEventData =
-  | { readonly type: 'open'; readonly id: number; readonly kind: 'exec' | 'shell' | 'subsystem'; readonly command: string }
-  | { readonly type: 'close'; readonly id: number; readonly kind: 'exec' | 'shell' | 'subsystem'; readonly command: string; readonly exitCode: number | null; readonly signal: string | null };
-
-/** Resolved, validated settings of one connection. */
-export interface SessionSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly username: string;
-  readonly localAddress: string | undefined;
-  /** The address family to resolve to (4 or 6), or undefined for any. */
-  readonly family?: 4 | 6 | undefined;
-  readonly timeouts: {
-    readonly connect: number;
-    readonly handshake: number;
-    readonly auth: number;
-    readonly channelOpen: number;
-    readonly sftpRequest: number;
-  };
-  readonly keepaliveInterval: number;
-  readonly keepaliveCountMax: number;
-  readonly maxChannels: number;
-  readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
-  /** A jump host's connection to tunnel through (ProxyJump). */
-  readonly via: Observable<Hop> | undefined;
-  /** A command whose stdio carries the connection (ProxyCommand). */
-  readonly proxy: { readonly command: string; readonly stderr?: ProxyStderr } | undefined;
-  /** The agent socket to forward, if any. */
-  readonly forwardAgent: string | undefined;
-  /** Environment variables sent on every session channel (ssh_config SetEnv/SendEnv). */
-  readonly env: Readonly<Record<string, string>> | undefined;
-  /** Fail unless the server does strict key exchange. */
-  readonly requireStrictKex: boolean;
-  /** The smallest RSA host key accepted, in bits. */
-  readonly requiredRsaSize: number;
-  /** PubkeyAcceptedAlgorithms: what user authentication may sign with, in order. */
-  readonly pubkeyAlgorithms: readonly string[];
-}
-
-/** How the session reports to the `connect()` subscriber. */
-export interface SessionSink {
-  /** The server offered its host key (the session waits for `answerHostKey`). */
-  hostKey(key: HostKeyInfo): void;
-  error(err: SshError): void;
-  /** The server closed an established connection cleanly. */
-  close(): void;
-}
-
-/** How long ending a connection waits for cancelled channels to be signalled and closed. */
-const CANCEL_GRACE_MS = 1500;
+export type { ChannelEventData, SessionSettings, SessionSink } from './session-settings.js';
 
 export class Session {
   phase: SshPhase;
@@ -109,7 +62,6 @@ export class Session {
   #socket: Duplex | undefined;
   #via: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #graceTimer: NodeJS.Timeout | undefined;
   #established = false;
   #finished = false;
   #channelSeq = 0;
@@ -248,41 +200,10 @@ export class Session {
       socket.once('close', dropVia);
       return;
     }
-    // Channels cancelled while their open or request was in flight still need their signal
-    // and close, which go out when the server answers: wait for them (briefly), then end.
-    let ended = false;
-    const waiting: { timer?: NodeJS.Timeout; stop?: () => void } = {};
-    const finish = (): void => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(waiting.timer);
-      waiting.stop?.();
-      this.client.end();
-      // Give the server a moment to see our DISCONNECT, then make sure the socket is gone.
-      this.#graceTimer = setTimeout(() => {
-        socket.destroy();
-        dropVia();
-      }, 1000);
-      this.#graceTimer.unref();
-      const done = (): void => {
-        clearTimeout(this.#graceTimer);
-        dropVia();
-      };
-      socket.once('close', done);
-      // Through a jump host, our DISCONNECT and EOF are in the hop connection's queue once the
-      // channel's writable side has finished: the channel can close, and its place in a shared
-      // hop be taken, without the round trip to the target and back.
-      if (this.#via && !this.#settings.proxy) {
-        if (socket.writableFinished) done();
-        else socket.once('finish', done);
-      }
-    };
-    if (this.limiter.inUse === 0) return finish();
-    waiting.timer = setTimeout(finish, CANCEL_GRACE_MS);
-    waiting.stop = this.limiter.whenIdle(finish);
+    endGracefully({ client: this.client, socket, limiter: this.limiter, throughHop: this.#via !== undefined && !this.#settings.proxy, dropVia });
   }
 
-  /** The stream: a TCP socket, or a jump host's channel. */
+  /** The stream: a TCP socket, a jump host's channel or a ProxyCommand's stdio. */
   #begin(): void {
     const s = this.#settings;
     const plan: StreamPlan = {
@@ -298,80 +219,67 @@ export class Session {
         this.#arm(s.timeouts.handshake);
       },
     };
-    if (s.via) {
-      this.#via = throughHop(s.via, plan, {
-        stream: (stream, hop) => {
-          this.route = `jump host ${hop.host}:${hop.port}`;
-          this.#startSsh(stream, noop);
-        },
-        error: (err) => this.#fail(err instanceof SshError ? err : fromSsh2Error(err, this.#errorState())),
-        closed: (hop) => {
-          const which = hop ? ` ${hop.host}:${hop.port}` : '';
-          if (!this.lost) this.#fail(new ConnectionLostError(`The connection to jump host${which} closed`, { host: s.host, port: s.port, phase: this.phase }));
-        },
-      });
-      // A hop that failed while it was being subscribed to ended the session before #via was set.
-      if (this.#finished) this.#via.unsubscribe();
-      return;
-    }
-    if (s.proxy) {
-      const proxy = s.proxy;
-      this.route = `ProxyCommand ${JSON.stringify(proxy.command)}`;
-      this.#via = throughCommand(proxy.command, plan, { stream: (stream) => this.#startSsh(stream, noop), ended: (exit) => this.#proxyEnded(proxy.command, exit) }, proxy.stderr);
-      if (this.#finished) this.#via.unsubscribe();
-      return;
-    }
-    const { socket, detach } = openSocket(plan);
-    this.#startSsh(socket, detach);
+    this.#via = openStream(s, plan, {
+      route: (route) => {
+        this.route = route;
+      },
+      stream: (stream, detach) => this.#startSsh(stream, detach),
+      error: (err) => this.#fail(err instanceof SshError ? err : fromSsh2Error(err, this.#errorState())),
+      hopClosed: (which) => {
+        if (!this.lost) this.#fail(new ConnectionLostError(`The connection to jump host${which} closed`, { host: s.host, port: s.port, phase: this.phase }));
+      },
+      proxyEnded: (command, exit) => this.#proxyEnded(command, exit),
+    });
+    // A hop or command that failed while it was being subscribed to ended the session before #via was set.
+    if (this.#finished) this.#via?.unsubscribe();
   }
 
-  /**
-   * The ProxyCommand ended by itself: before the banner (or with a failure status) that is why
-   * the connection failed; a clean exit under an established connection is its end.
-   */
+  /** The ProxyCommand ended by itself: the connection's failure, unless it was a clean end. */
   #proxyEnded(command: string, exit: ProxyExit): void {
     if (this.#finished) return;
-    const early = this.phase === 'dns' || this.phase === 'tcp' || this.phase === 'banner';
-    if (!early && exit.exitCode === 0) return; // the stream's end closes the connection
-    const how = exit.spawnError
-      ? `could not be started (${exit.spawnError.message})`
-      : exit.signal !== null
-        ? `was killed by ${exit.signal}`
-        : `exited with status ${String(exit.exitCode)}`;
-    const when = early ? ' before the SSH banner' : '';
-    this.#fail(
-      new ProxyCommandError(`ProxyCommand ${JSON.stringify(command)} ${how}${when}`, command, exit.exitCode, exit.signal, exit.stderr, {
-        host: this.host,
-        port: this.port,
-        phase: early ? 'banner' : this.phase,
-        ...(exit.spawnError ? { cause: exit.spawnError } : {}),
-      }),
-    );
+    const error = proxyCommandFailure(command, exit, this.phase, { host: this.host, port: this.port });
+    if (error) this.#fail(error);
   }
 
-  /** ssh2's algorithms option: the settings', with host-key algorithms of known key types first. */
-  #algorithms(): { algorithms: NonNullable<Ssh2ConnectConfig['algorithms']> } | undefined {
-    const s = this.#settings;
-    const ordered = orderHostKeyAlgorithms(s.algorithms?.serverHostKey, this.#knownHostKeyTypes);
-    if (ordered) return { algorithms: { ...s.algorithms, serverHostKey: ordered as NonNullable<NonNullable<Ssh2ConnectConfig['algorithms']>['serverHostKey']> } };
-    return s.algorithms ? { algorithms: s.algorithms } : undefined;
-  }
-
-  /** ssh2's client config: our deadlines, our host verifier and auth handler. */
+  /** ssh2's client config: our deadlines, our host verifier and auth handler, known host-key types first. */
   #clientConfig(socket: Duplex): Ssh2ConnectConfig {
-    const s = this.#settings;
-    return {
-      sock: socket as unknown as NonNullable<Ssh2ConnectConfig['sock']>,
-      username: s.username,
-      readyTimeout: 0, // our own per-phase deadlines replace ssh2's single one
-      keepaliveInterval: s.keepaliveInterval,
-      keepaliveCountMax: s.keepaliveCountMax,
-      hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => this.#gate.onKey(key, verify),
-      authHandler: ((methodsLeft: AuthenticationType[] | null, partialSuccess: boolean | null, next: NextAuth) =>
-        this.#auth.onServerAsks(methodsLeft, partialSuccess === true, next)) as unknown as NonNullable<Ssh2ConnectConfig['authHandler']>,
-      ...(this.#algorithms() ?? {}),
-      ...(s.forwardAgent ? { agent: s.forwardAgent, agentForward: true } : {}),
-    };
+    return clientConfig(socket, this.#settings, this.#knownHostKeyTypes, {
+      hostKey: (key, verify) => this.#gate.onKey(key, verify),
+      authAsks: (methodsLeft, partialSuccess, next) => this.#auth.onServerAsks(methodsLeft, partialSuccess, next),
+    });
+  }
+
+  /** The client's events, as this session's calls; returns the detach. */
+  #listenToClient(): () => void {
+    return listenToClient(this.client, {
+      error: (err) => this.#onSsh2Error(err),
+      close: () => this.#onClose(),
+      ready: () => this.#onReady(),
+      banner: (message) => this.#auth.report({ type: 'banner', message }),
+      handshake: () => {
+        // Decided from the protocol state, never from text: ssh2's debug output also carries the
+        // server's own identification string, which a server chooses freely.
+        if (this.#settings.requireStrictKex && strictKexNegotiated(this.client) !== true) {
+          this.#fail(new ProtocolError('The server does not support strict key exchange (required: Terrapin, CVE-2023-48795)', { host: this.host, port: this.port, phase: 'kex' }));
+        }
+      },
+      hostKeys: (keys) => this.learnHostKeys?.(keys),
+    });
+  }
+
+  /** The guards of lib/ssh2/ on this client: all in place, or false (nothing may run then). */
+  #guard(): boolean {
+    return installGuards(this.client, {
+      knownHostKeyTypes: this.#knownHostKeyTypes,
+      learning: () => this.learnHostKeys !== undefined,
+      signatures: this.#signatures,
+      channelFault: (channel, what) => {
+        const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
+        const fault = this.channelFaults.get(channel);
+        if (fault) fault(error);
+        else this.#fail(error);
+      },
+    });
   }
 
   /** Runs ssh2 over a connected (or connecting) stream. */
@@ -411,66 +319,6 @@ export class Session {
       detachBanner();
       detachClient();
     });
-  }
-
-  /**
-   * Listens to the client; returns the detach, which keeps a no-op 'error' listener on the
-   * client for its whole life: ssh2 may still emit a late error.
-   */
-  #listenToClient(): () => void {
-    const onError = (err: unknown): void => this.#onSsh2Error(err);
-    const onClose = (): void => this.#onClose();
-    const onReady = (): void => this.#onReady();
-    const onBanner = (message: string): void => this.#auth.report({ type: 'banner', message });
-    const onHandshake = (): void => {
-      // Decided from the protocol state, never from text: ssh2's debug output also carries the
-      // server's own identification string, which a server chooses freely.
-      if (this.#settings.requireStrictKex && strictKexNegotiated(this.client) !== true) {
-        this.#fail(new ProtocolError('The server does not support strict key exchange (required: Terrapin, CVE-2023-48795)', { host: this.host, port: this.port, phase: 'kex' }));
-      }
-    };
-    this.client.on('handshake', onHandshake);
-    this.client.on('error', onError);
-    this.client.on('close', onClose);
-    this.client.on('ready', onReady);
-    this.client.on('banner', onBanner);
-    // The host's keys that proved themselves after login (only asked for with learnHostKeys).
-    const onHostKeys = (keys: Array<{ getPublicSSH(): Buffer }>): void => {
-      try {
-        this.learnHostKeys?.(keys.map((k) => k.getPublicSSH()));
-      } catch {
-        // learning is best effort: the connection is not its business
-      }
-    };
-    this.client.on('hostkeys', onHostKeys as never);
-    return () => {
-      this.client.off('hostkeys', onHostKeys as never);
-      this.client.on('error', noop);
-      this.client.off('error', onError);
-      this.client.off('ready', onReady);
-      this.client.off('banner', onBanner);
-      this.client.off('close', onClose);
-      this.client.off('handshake', onHandshake);
-    };
-  }
-
-  /** The guards of lib/ssh2/ on this client: all in place, or false (nothing may run then). */
-  #guard(): boolean {
-    const certificateAlgorithms = this.#knownHostKeyTypes.filter((t) => t.endsWith('-cert-v01@openssh.com'));
-    return (
-      (certificateAlgorithms.length === 0 || offerHostCertificates(this.client, certificateAlgorithms)) &&
-      guardChannelOpens(this.client) &&
-      skipHostKeyProofs(this.client, () => this.learnHostKeys !== undefined) &&
-      steerSignatureAlgorithms(this.client, this.#signatures) &&
-      signPublicKeyAtOnce(this.client, this.#signatures) &&
-      signalsReachable(this.client) &&
-      policeChannels(this.client, (channel, what) => {
-        const error = new ProtocolError(`The server sent ${what}`, { host: this.host, port: this.port, phase: 'exec' });
-        const fault = this.channelFaults.get(channel);
-        if (fault) fault(error);
-        else this.#fail(error);
-      })
-    );
   }
 
   #errorState() {

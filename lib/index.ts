@@ -44,16 +44,9 @@ export {
   type KnownHostsConfig,
   type AcceptNewConfig,
 } from './transport/known-hosts.js';
-export {
-  fromSshConfig,
-  sshConfigAliases,
-  hostKeyPolicyFor,
-  SYSTEM_SSH_CONFIG,
-  type SshConfigTargetsConfig,
-  type SshConfigHost,
-  type ResolveAliasConfig,
-  type StrictHostKeyChecking,
-} from './config/ssh-config.js';
+export { fromSshConfig, SYSTEM_SSH_CONFIG, type SshConfigHost, type ResolveAliasConfig, type StrictHostKeyChecking } from './config/ssh-config.js';
+export { hostKeyPolicyFor } from './config/host-key-policy.js';
+export { sshConfigAliases, type SshConfigTargetsConfig } from './config/aliases.js';
 export { credentialsFor, scanCredentials, type CredentialScan, type CredentialsForConfig } from './config/credentials.js';
 export { connectAlias, type ConnectAliasConfig } from './config/connect-alias.js';
 export { sshConfigRefusal } from './config/keywords.js';

@@ -1,7 +1,8 @@
 /**
  * The settings of a resolved ssh_config host beyond where and who: the algorithm lists and
  * Compression, CASignatureAlgorithms, PubkeyAcceptedAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
- * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, and the
+ * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, SetEnv and
+ * SendEnv, IdentityAgent, and the
  * "jumphost loop" refusal, each checked as ssh checks it (a value rxssh cannot honour throws
  * `SshConfigError` naming the keyword and where it was set).
  */
@@ -10,6 +11,7 @@ import type { AlgorithmsConfig } from '../transport/connect.js';
 import { ALGORITHM_KEYWORDS, algorithmsFromConfig, pubkeyAlgorithmList, sshAlgorithmList } from './algorithms.js';
 import { expandProxyCommand } from './proxy-tokens.js';
 import type { ResolvedConfig } from './reader.js';
+import { patternRegExp } from '../transport/known-hosts-store.js';
 
 /** A resolved host as this module reads it. */
 export interface ResolvedHost {
@@ -100,3 +102,41 @@ function algorithmsOf(resolved: ResolvedConfig, compatible: boolean, context: (k
   return { ...found.algorithms, ...(compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] } : {}) };
 }
 
+/**
+ * `SetEnv NAME=VALUE` (the first value of a name wins) and `SendEnv PATTERN` (this process's
+ * variables whose names match; `-PATTERN` takes names out again), as ssh sends them.
+ */
+export function environmentOf(resolved: ResolvedConfig): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  let send: string[] = [];
+  for (const { args } of resolved.get('sendenv') ?? []) {
+    for (const pattern of args) {
+      if (pattern.startsWith('-')) {
+        const out = patternRegExp(pattern.slice(1));
+        send = send.filter((p) => !out.test(p));
+      } else send.push(pattern);
+    }
+  }
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && send.some((p) => patternRegExp(p).test(name))) env[name] = value;
+  }
+  const set: Record<string, string> = {};
+  for (const { args } of resolved.get('setenv') ?? []) {
+    for (const pair of args) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq);
+      if (!(name in set)) set[name] = pair.slice(eq + 1);
+    }
+  }
+  Object.assign(env, set);
+  return Object.keys(env).length > 0 ? env : undefined;
+}
+
+/** `IdentityAgent`: `none` → no agent, `SSH_AUTH_SOCK` → the default, `$VAR` → that variable's socket, else a path. */
+export function agentOf(value: string | undefined, expand: (path: string) => string): string | null | undefined {
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
+  if (value.toLowerCase() === 'none') return null;
+  if (value.startsWith('$')) return process.env[value.slice(1)] || null;
+  return expand(value);
+}

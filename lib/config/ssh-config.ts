@@ -8,16 +8,13 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { patternRegExp } from '../transport/known-hosts-store.js';
-import { ConfigSyntaxError, hostLineNames, readConfig, type ResolvedConfig } from './reader.js';
+import { ConfigSyntaxError, readConfig, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
-import { transportSettings } from './host-settings.js';
+import { agentOf, environmentOf, transportSettings } from './host-settings.js';
 import { tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
 import { type ConnectConfig } from '../transport/connect.js';
-import { type HostKeyPolicy } from '../transport/host-key.js';
-import { acceptNew, hostMatches, knownHosts } from '../transport/known-hosts.js';
 
 /**
  * Options of {@link fromSshConfig}.
@@ -134,13 +131,8 @@ export interface SshConfigHost extends ConnectConfig {
 }
 
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
-/** The system-wide config `ssh` reads after the user's (unless `-F` names a file). */
 /** Where rxssh reads the system-wide ssh_config (as `ssh` does), after the user's file. */
 export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
-
-function one(value: string | readonly string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : (value as string | undefined);
-}
 
 function yes(value: string | undefined): boolean {
   return value !== undefined && /^(yes|true)$/i.test(value);
@@ -280,115 +272,4 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
         }
       : {}),
   };
-}
-
-/**
- * `SetEnv NAME=VALUE` (the first value of a name wins) and `SendEnv PATTERN` (this process's
- * variables whose names match; `-PATTERN` takes names out again), as ssh sends them.
- */
-function environmentOf(resolved: ResolvedConfig): Record<string, string> | undefined {
-  const env: Record<string, string> = {};
-  let send: string[] = [];
-  for (const { args } of resolved.get('sendenv') ?? []) {
-    for (const pattern of args) {
-      if (pattern.startsWith('-')) {
-        const out = patternRegExp(pattern.slice(1));
-        send = send.filter((p) => !out.test(p));
-      } else send.push(pattern);
-    }
-  }
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && send.some((p) => patternRegExp(p).test(name))) env[name] = value;
-  }
-  const set: Record<string, string> = {};
-  for (const { args } of resolved.get('setenv') ?? []) {
-    for (const pair of args) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq);
-      if (!(name in set)) set[name] = pair.slice(eq + 1);
-    }
-  }
-  Object.assign(env, set);
-  return Object.keys(env).length > 0 ? env : undefined;
-}
-
-/** `IdentityAgent`: `none` → no agent, `SSH_AUTH_SOCK` → the default, `$VAR` → that variable's socket, else a path. */
-function agentOf(value: string | undefined, expand: (path: string) => string): string | null | undefined {
-  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
-  if (value.toLowerCase() === 'none') return null;
-  if (value.startsWith('$')) return process.env[value.slice(1)] || null;
-  return expand(value);
-}
-
-/**
- * The host-key policy that `StrictHostKeyChecking` asks for: `yes` and `ask` verify against
- * the known_hosts files (rxssh never prompts: `ask` rejects unknown hosts), `accept-new` learns
- * unknown hosts into the first `UserKnownHostsFile`, `no` does the same (OpenSSH would even
- * accept a changed key; rxssh does not).
- *
- * @example
- * ```ts
- * import { fromSshConfig, hostKeyPolicyFor, verifyHostKey } from 'rxssh';
- *
- * verifyHostKey(hostKeyPolicyFor(fromSshConfig('db')));
- * ```
- */
-export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
-  const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
-  const alias = one(host.raw['hostkeyalias']);
-  const aliasOption = {
-    ...(alias && alias.toLowerCase() !== 'none' ? { hostKeyAlias: alias } : {}),
-    ...(host.revokedHostKeys !== undefined ? { revokedHostKeys: host.revokedHostKeys } : {}),
-    ...(host.caSignatureAlgorithms !== undefined ? { caSignatureAlgorithms: host.caSignatureAlgorithms } : {}),
-    // UpdateHostKeys yes: the host's other keys are learned into the first user file after a
-    // login its key in that file let through (ask would prompt: rxssh never does, so it learns nothing).
-    ...(/^(yes|true)$/i.test(one(host.raw['updatehostkeys']) ?? '') && host.userKnownHostsFiles[0] ? { updateHostKeys: { file: host.userKnownHostsFiles[0] } } : {}),
-  };
-  if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
-    return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
-  }
-  return knownHosts({ files, ...aliasOption });
-}
-
-/**
- * Options of {@link sshConfigAliases} and `sshConfigTargets` (rxssh/fleet).
- *
- * @example
- * ```ts
- * import { sshConfigTargets } from 'rxssh/fleet';
- *
- * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
- * ```
- */
-export interface SshConfigTargetsConfig extends ResolveAliasConfig {
-  /**
-   * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
-   * positive match and no negative one). Default: every alias.
-   */
-  readonly match?: string | readonly string[];
-}
-
-/**
- * The host aliases an ssh_config declares, as an inventory: every name on a `Host` line that
- * has no wildcard and no negation (Includes followed), in file order, without duplicates,
- * filtered by `match`. The names to give {@link connectAlias} or {@link fromSshConfig}.
- *
- * @example
- * ```ts
- * import { sshConfigAliases } from 'rxssh';
- *
- * sshConfigAliases({ match: ['web*', '!web-old'] }); // ['web1', 'web2']
- * ```
- */
-export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
-  const home = options.home ?? homedir();
-  const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
-  const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (name === '' || /[*?!]/.test(name)) continue;
-    if (hostMatches(patterns.join(','), name)) seen.add(name);
-  }
-  return [...seen];
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { fromSshConfig, sshConfigAliases, type SshConfigTargetsConfig } from '../config/ssh-config.js';
+import { fromSshConfig } from '../config/ssh-config.js';
+import { sshConfigAliases, type SshConfigTargetsConfig } from '../config/aliases.js';
 import { parseHostSpec, type LabelledTarget } from '../config/target.js';
 import { expandHostRange } from '../config/host-range.js';
 

@@ -1,0 +1,48 @@
+/** The host aliases an ssh_config declares, as an inventory. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { hostLineNames } from './reader.js';
+import { hostMatches } from '../transport/known-hosts.js';
+import type { ResolveAliasConfig } from './ssh-config.js';
+
+/**
+ * Options of {@link sshConfigAliases} and `sshConfigTargets` (rxssh/fleet).
+ *
+ * @example
+ * ```ts
+ * import { sshConfigTargets } from 'rxssh/fleet';
+ *
+ * sshConfigTargets({ file: '/etc/rxssh/fleet.conf', match: 'web*,!web-old' });
+ * ```
+ */
+export interface SshConfigTargetsConfig extends ResolveAliasConfig {
+  /**
+   * Keep only aliases matching these OpenSSH patterns (`*`, `?`, a leading `!` negates; any
+   * positive match and no negative one). Default: every alias.
+   */
+  readonly match?: string | readonly string[];
+}
+
+/**
+ * The host aliases an ssh_config declares, as an inventory: every name on a `Host` line that
+ * has no wildcard and no negation (Includes followed), in file order, without duplicates,
+ * filtered by `match`. The names to give {@link connectAlias} or {@link fromSshConfig}.
+ *
+ * @example
+ * ```ts
+ * import { sshConfigAliases } from 'rxssh';
+ *
+ * sshConfigAliases({ match: ['web*', '!web-old'] }); // ['web1', 'web2']
+ * ```
+ */
+export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
+  const home = options.home ?? homedir();
+  const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
+  const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name === '' || /[*?!]/.test(name)) continue;
+    if (hostMatches(patterns.join(','), name)) seen.add(name);
+  }
+  return [...seen];
+}

@@ -1,0 +1,100 @@
+/**
+ * One line of an ssh_config as OpenSSH's readconf.c reads it: the keyword and its arguments
+ * (argv_split's quoting), where it was set, the values ssh refuses wherever the line stands,
+ * and the error for a line that cannot be read.
+ */
+
+/** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
+export interface ConfigValue {
+  /** The arguments, unquoted. */
+  readonly args: readonly string[];
+  /** Where it was set. */
+  readonly origin: string;
+}
+
+/** What applies to one host: lower-case keyword → its first value, or every value of a list keyword. */
+export type ResolvedConfig = ReadonlyMap<string, readonly ConfigValue[]>;
+
+/** A config that cannot be read as OpenSSH would (a syntax error, a `Match` rxssh cannot evaluate). */
+export class ConfigSyntaxError extends Error {
+  override readonly name = 'ConfigSyntaxError';
+  constructor(
+    message: string,
+    /** Where (`FILE:LINE`). */
+    readonly origin: string,
+    /** The keyword it is about, when one is. */
+    readonly keyword?: string,
+  ) {
+    super(`${origin}: ${message}`);
+  }
+}
+
+/**
+ * Values ssh refuses wherever the line stands (readconf.c checks them before it looks at the
+ * block): the canonicalization keywords'.
+ */
+export function checkArgs(keyword: string, args: readonly string[], origin: string): void {
+  const bad = (why: string): never => {
+    throw new ConfigSyntaxError(`${keyword} ${args.join(' ')}: ${why}`, origin, keyword);
+  };
+  if (keyword === 'canonicaldomains') {
+    if (args.some((a) => a.toLowerCase() === 'none') && args.length > 1) bad('"none" must appear alone');
+    for (const domain of args) {
+      if (!/^[a-z0-9]/i.test(domain) || /\.\./.test(domain) || !/^[a-z0-9._-]+$/i.test(domain)) bad(`domain name "${domain}" is not valid`);
+    }
+  } else if (keyword === 'canonicalizehostname') {
+    if (!/^(yes|no|true|false|always)$/i.test(args[0] ?? '')) bad('yes, no or always');
+  } else if (keyword === 'canonicalizefallbacklocal') {
+    if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
+  } else if (keyword === 'canonicalizemaxdots') {
+    if (!/^[0-9]+$/.test(args[0] ?? '')) bad('a number');
+  }
+}
+
+/** Keywords whose value is the rest of the line as written (a command). */
+export function commandKeyword(keyword: string): boolean {
+  return keyword === 'proxycommand' || keyword === 'remotecommand' || keyword === 'localcommand' || keyword === 'knownhostscommand';
+}
+
+/** `keyword [=] args…`: the keyword lower-cased, the arguments unquoted, and the raw rest. */
+export function parseLine(text: string, origin: string): [string, string[], string] | undefined {
+  const line = text.trim();
+  if (line === '' || line.startsWith('#')) return undefined;
+  const m = /^([^\s=]+)(?:\s*=\s*|\s+)(.*)$/.exec(line) ?? /^([^\s=]+)()$/.exec(line);
+  if (!m) throw new ConfigSyntaxError(`cannot read ${JSON.stringify(line)}`, origin);
+  const rest = (m[2] ?? '').trim();
+  return [(m[1] ?? '').toLowerCase(), splitArgs(rest, origin), rest];
+}
+
+/**
+ * Splits arguments as OpenSSH's argv_split does: whitespace separates, double or single quotes
+ * group (also inside a word, `A="two words"`), a backslash escapes a quote, a backslash or a
+ * space, and `#` at the start of a word ends the line.
+ */
+function splitArgs(text: string, origin: string): string[] {
+  const args: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '\\' && i + 1 < text.length && /["'\\ ]/.test(text[i + 1] as string) && quote !== "'") {
+      word = (word ?? '') + text[++i];
+    } else if (quote) {
+      if (c === quote) quote = undefined;
+      else word = (word ?? '') + c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) args.push(word);
+      word = undefined;
+    } else if (c === '#' && word === undefined) {
+      break;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (quote) throw new ConfigSyntaxError('unterminated quote', origin);
+  if (word !== undefined) args.push(word);
+  return args;
+}

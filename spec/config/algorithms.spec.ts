@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENSSH_ALGORITHMS, RXSSH_ALGORITHMS, rxsshAlgorithmList, sshAlgorithmList, type AlgorithmKeyword } from '../../lib/config/algorithms.js';
-import { HARDENED_REMOVALS } from '../../lib/transport/connect.js';
+import { HARDENED_REMOVALS } from '../../lib/transport/connect-settings.js';
 import { fromSshConfig, SshConfigError } from '../../lib/index.js';
 
 let dir: string;

@@ -5,6 +5,7 @@
  * ssh_config text (a `user` holding `deploy\nStrictHostKeyChecking no` once did).
  */
 import type { LabelledTarget } from '../config/target.js';
+import { unsigned, verifyQueued } from './signing.js';
 
 /** What a submitter puts on the queue for one host (format version 1). */
 export interface JobData {
@@ -138,4 +139,28 @@ export function parseJobData(raw: unknown): JobData {
     retries: count(raw['retries'], 'retries', 0, 100),
     ...(raw['sig'] !== undefined ? { sig: signature(raw['sig']) } : {}),
   };
+}
+
+/** What differs between a job found in Redis and the one this run would submit (`command`, `env`, …), or undefined. */
+export function jobDifference(found: unknown, wanted: JobData, signing?: { readonly secret: Buffer; readonly id: string } | undefined): string | undefined {
+  let existing: JobData;
+  try {
+    existing = parseJobData(found);
+  } catch {
+    return 'shape (not a job of this format)';
+  }
+  if (signing && !verifyQueued(signing.secret, 'job', signing.id, unsigned(existing), existing.sig)) return 'signature (not signed with this queue secret)';
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const sorted = (env: Readonly<Record<string, string>> | undefined) => (env ? Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)) : null);
+  const fields: Array<[string, unknown, unknown]> = [
+    ['host', [existing.target.host, existing.target.port ?? 22, existing.target.username ?? null], [wanted.target.host, wanted.target.port ?? 22, wanted.target.username ?? null]],
+    ['command', existing.command, wanted.command],
+    ['stdin', existing.stdin, wanted.stdin],
+    ['env', sorted(existing.env), sorted(wanted.env)],
+    ['pty', existing.pty === true, wanted.pty === true],
+    ['user', existing.user, wanted.user],
+    ['become', existing.become, wanted.become],
+  ];
+  const differing = fields.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
+  return differing.length ? differing.join(', ') : undefined;
 }

@@ -2,23 +2,20 @@
  * `rxssh run`: many hosts, pssh's flags and exit codes; on worker threads (`--workers`) or on a
  * queue (`--queue`). Hosts are resolved as `ssh` resolves them (see host.ts).
  */
-import { writeFileSync } from 'node:fs';
 import { makeDirSync } from '../util/make-dir.js';
 import { shippedFile } from '../util/package-root.js';
-import { join } from 'node:path';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
-import { ExitStatusError, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
-import { fanOut, groupResults, type FanOut, type FanOutConfig, type HostResult, type HostStatus } from '../fleet/index.js';
+import type { ExecChunk, FanOutTarget, SshError } from '../index.js';
+import { fanOut, type FanOut, type FanOutConfig, type HostResult } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
 import type { ProgressBar } from './progress.js';
 import type { CliWorkerArgs } from './worker-pipeline.js';
+import { RunReporter } from './run-reporter.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
-import { causes, clock, errorText, exitCodeOf, foldedText, outputName, resultJson, statusText, summaryTable, terminalSafe } from './report.js';
-import { htmlReport, reportHostOf, type ReportHost } from './html-report.js';
 import { hostOptions, hostPipeline, withPsshEnv, type HostOptions, type Values } from './host.js';
 import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, type FleetOptions } from './fleet-options.js';
 
@@ -247,61 +244,8 @@ export async function runCommand(
     if (bar) bar.write(stream, text);
     else io[stream].write(text);
   };
-  const statuses: HostStatus[] = [];
-  const durations: number[] = [];
-  const startedAt = Date.now();
-  const fileNames = new Map<string, number>();
-  let writeFailures = 0;
-  let n = 0;
-  const folding: HostResult<unknown>[] = [];
-  const reportRows: ReportHost[] = [];
-  /** Writes one host's output files; a failure is that host's (reported), never the run's. */
-  const writeOutputs = (r: HostResult<unknown>): string | undefined => {
-    if (!opts.outdir && !opts.errdir) return undefined;
-    const base = outputName(r.target, opts.localUser);
-    const count = fileNames.get(base) ?? 0;
-    fileNames.set(base, count + 1);
-    const name = count ? `${base}.${count}` : base;
-    const problems: string[] = [];
-    for (const [dir, data] of [[opts.outdir, r.stdout], [opts.errdir, r.stderr]] as const) {
-      if (!dir) continue;
-      try {
-        writeFileSync(join(dir, name), data);
-      } catch (err) {
-        problems.push(`${join(dir, name)}: ${(err as Error).message}`);
-      }
-    }
-    if (problems.length === 0) return undefined;
-    writeFailures++;
-    return problems.join('; ');
-  };
-  /** Prints one host's result (status line, output, files) and counts it. */
-  const report = (r: HostResult<unknown>): void => {
-    statuses.push(r.status);
-    n++;
-    const row = opts.report ? reportHostOf(resultJson(r)) : undefined;
-    if (row) reportRows.push(row);
-    const writeError = writeOutputs(r);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ ...resultJson(r), ...(writeError ? { outputError: writeError } : {}) })}\n`);
-      return;
-    }
-    durations.push(r.timings.durationMs);
-    if (opts.fold) {
-      folding.push(r);
-      if (writeError) write('stderr', `rxssh: ${terminalSafe(r.host)}: output not written: ${terminalSafe(writeError)}\n`);
-      return;
-    }
-    const line = `[${n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : r.status === 'skipped' ? 'SKIPPED' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
-    write('stdout', line);
-    if (opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
-    if (opts.inline || opts.inlineStdout) {
-      write('stdout', r.stdout);
-      if (opts.inline && r.stderr) write('stdout', `Stderr: ${r.stderr}`);
-    } else if (opts.showOutput && r.stdout) {
-      write('stdout', `      ${terminalSafe(r.stdout.split('\n')[0] ?? '')}\n`);
-    }
-  };
+  const reporter = new RunReporter(opts, io, write);
+  const report = (r: HostResult<unknown>): void => reporter.report(r);
   /** Follows one fan-out: its lines (-P), progress and results. */
   const follow = async (fan: FanOut<unknown>, onResult: (r: HostResult<unknown>) => void): Promise<void> => {
     const lines = opts.print
@@ -343,23 +287,5 @@ export async function runCommand(
     bar?.stop();
   }
   if (stdoutClosed) return EXIT_STDOUT_CLOSED;
-  if (opts.fold && !opts.json) io.stdout.write(foldedText(groupResults(folding)));
-  if (opts.report) {
-    try {
-      writeFileSync(opts.report, htmlReport(reportRows, opts.command));
-    } catch (err) {
-      io.stderr.write(`rxssh: --report ${opts.report}: ${(err as Error).message}\n`);
-      writeFailures++;
-    }
-  }
-  const code = exitCodeOf(statuses) || (writeFailures > 0 ? EXIT.misc : EXIT.ok);
-  if (opts.summary && !opts.json) io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
-  if (opts.json) {
-    const counts: Record<string, number> = {};
-    for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
-    io.stdout.write(`${JSON.stringify({ type: 'summary', total: statuses.length, ok: counts['ok'] ?? 0, statuses: counts, exitCode: code })}\n`);
-  } else if (interrupt.signal.aborted && !opts.summary) {
-    io.stdout.write(summaryTable(statuses, durations, Date.now() - startedAt));
-  }
-  return code;
+  return reporter.finish(interrupt.signal.aborted);
 }

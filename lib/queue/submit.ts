@@ -31,11 +31,11 @@ export function jobIdOf(runId: string, label: string, occurrence: number): strin
  * @remarks
  * - **Never twice by accident**: a worker that dies mid-command leaves its job without a lock;
  *   the job fails as stalled (BullMQ `maxStalledCount: 0`, checked by this run and by the
- *   workers) and the host ends `lost` ({@link WorkerLostError}), unless `retryLost` is set.
+ *   workers) and the host ends `lost` (`WorkerLostError`), unless `retryLost` is set.
  *   Submitting the same `runId` again joins the jobs already there (their status and exit
  *   code; their output went to the first submitter).
  * - **Redis going away**: after `queue.unavailableAfter` ms every host without a result ends
- *   `lost` with a {@link QueueError}; what finished is kept.
+ *   `lost` with a `QueueError`; what finished is kept.
  * - **Output**: each stream is sent up to `capture` bytes (and one more, so that `truncated`
  *   is right); `lines$` carries the lines of that.
  * - bullmq and ioredis are loaded when the run starts.

@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createConnection, type Socket } from 'node:net';
-import { noop, Observable, type ObservableInput } from 'rxjs';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { Observable, type ObservableInput } from 'rxjs';
 import { holdWhile } from '../util/hold.js';
-import { allowRequestsAfterEof, destroySocketOf, Server, utils, type AuthContext, type Ssh2ServerConnection, type ServerChannel } from '../ssh2/index.js';
+import { destroySocketOf, Server, utils, type Ssh2ServerConnection } from '../ssh2/index.js';
 import { sha256Fingerprint } from '../transport/host-key.js';
-import { runScript, type ScriptContext } from './scripts.js';
+import { authenticator } from './server-auth.js';
+import { serveConnection } from './server-connection.js';
+import { isLoopback } from './loopback.js';
 
 /**
  * A key pair in OpenSSH format.
@@ -139,15 +140,6 @@ export interface TestServerInfo {
   readonly stats: TestServerStats;
 }
 
-function sameSecret(a: string | Buffer, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /**
  * An in-process SSH server bound to a loopback port while subscribed.
@@ -209,119 +201,11 @@ export function testServer(config: TestServerConfig = {}): Observable<TestServer
     const children = new Set<{ kill(): void }>();
     const forwards = new Set<Socket>();
 
-    const onAuth = (ctx: AuthContext): void => {
-      stats.authRequests.push(ctx.method);
-      const methods: Array<'password' | 'publickey' | 'keyboard-interactive'> = ['publickey', 'password'];
-      if (config.keyboardInteractive) methods.push('keyboard-interactive');
-      if (ctx.username !== username) return ctx.reject(methods);
-      switch (ctx.method) {
-        case 'password':
-          return sameSecret(ctx.password, secret) ? ctx.accept() : ctx.reject(methods);
-        case 'publickey': {
-          const key = allowedKeys.find((k) => ctx.key.data.equals(k.getPublicSSH()));
-          if (!key) return ctx.reject(methods);
-          if (!ctx.signature || !ctx.blob) return ctx.accept(); // a key query
-          return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(methods);
-        }
-        case 'keyboard-interactive':
-          if (!config.keyboardInteractive) return ctx.reject(methods);
-          return ctx.prompt([{ prompt: 'Password: ', echo: false }], 'rxssh test', 'Type the password', (answers) =>
-            answers[0] !== undefined && sameSecret(answers[0], secret) ? ctx.accept() : ctx.reject(methods),
-          );
-        default:
-          return ctx.reject(methods);
-      }
-    };
+    const onAuth = authenticator({ username, secret, allowedKeys, keyboardInteractive: config.keyboardInteractive === true, stats });
 
     const server = new Server(
       { hostKeys: [hostKey.private], ...(config.banner ? { banner: config.banner } : {}) },
-      (client) => {
-        clients.add(client);
-        stats.connections++;
-        stats.openConnections++;
-        let sessionsHere = 0; // sshd's MaxSessions counts per connection
-        client.on('error', noop);
-        client.on('close', () => {
-          clients.delete(client);
-          stats.openConnections--;
-          stats.openSessions -= sessionsHere;
-          sessionsHere = 0;
-        });
-        client.on('authentication', onAuth);
-        client.on('ready', () => {
-          // direct-tcpip (ssh -W, ProxyJump): only to loopback destinations.
-          client.on('tcpip', (acceptTcp, rejectTcp, info) => {
-            if (!isLoopback(info.destIP) && info.destIP !== 'localhost') return rejectTcp();
-            const upstream = createConnection({ host: info.destIP, port: info.destPort });
-            upstream.on('error', () => {
-              if (!channel) rejectTcp();
-              else channel.destroy();
-            });
-            let channel: ReturnType<typeof acceptTcp> | undefined;
-            upstream.once('connect', () => {
-              channel = acceptTcp();
-              channel.on('error', noop);
-              channel.pipe(upstream).pipe(channel);
-              channel.on('close', () => upstream.destroy());
-            });
-            forwards.add(upstream);
-            upstream.on('close', () => forwards.delete(upstream));
-          });
-          client.on('session', (accept, reject) => {
-            if (sessionsHere >= maxSessions) {
-              stats.refusedSessions++;
-              reject();
-              return;
-            }
-            sessionsHere++;
-            stats.openSessions++;
-            const session = accept();
-            let closed = false;
-            const onSessionClose = (): void => {
-              if (closed || sessionsHere === 0) return;
-              closed = true;
-              sessionsHere--;
-              stats.openSessions--;
-            };
-            session.on('close', onSessionClose);
-            allowRequestsAfterEof(session);
-            const env: Record<string, string> = {};
-            const signals = new Set<(name: string) => void>();
-            session.on('env', (acceptEnv, _rejectEnv, info) => {
-              env[info.key] = info.val;
-              acceptEnv?.();
-            });
-            session.on('pty', (acceptPty) => acceptPty?.());
-            session.on('window-change', (acceptWc) => acceptWc?.());
-            session.on('signal', (acceptSignal, _rejectSignal, info) => {
-              stats.signals.push(info.name);
-              acceptSignal?.();
-              for (const deliver of signals) deliver(info.name);
-            });
-            const start = (stream: ServerChannel, command: string): void => {
-              stream.on('error', noop);
-              stream.stderr.on('error', noop);
-              stream.on('close', onSessionClose);
-              const ctx: ScriptContext = { stream, env, onSignal: (fn) => void signals.add(fn) };
-              if (config.commands === 'local') {
-                const handle = runLocal(ctx, command, () => children.delete(handle));
-                children.add(handle);
-              } else {
-                runScript(ctx, command);
-              }
-            };
-            session.on('exec', (acceptExec, _rejectExec, info) => {
-              stats.execs.push(info.command);
-              start(acceptExec(), info.command);
-            });
-            session.on('shell', (acceptShell) => start(acceptShell(), 'cat'));
-            session.on('subsystem', (acceptSub, rejectSub, info) => {
-              if (info.name === 'echo') start(acceptSub(), 'cat');
-              else rejectSub();
-            });
-          });
-        });
-      },
+      (client) => serveConnection(client, { config, maxSessions, stats, clients, children, forwards, onAuth }),
     );
     server.on('error', (err: Error) => subscriber.error(err));
     server.listen(0, bindHost, () => {
@@ -373,43 +257,6 @@ export function generateEd25519(): KeyPair {
     const pair = utils.generateKeyPairSync('ed25519');
     if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;
   }
-}
-
-/** Runs a real local command for the `local` mode, bridging stdio, signals and exit. */
-function runLocal(ctx: ScriptContext, command: string, onDone: () => void): { kill(): void } {
-  const { stream } = ctx;
-  const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...ctx.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.on('error', noop);
-  child.stdin.on('error', noop);
-  child.stdout.pipe(stream, { end: false });
-  child.stderr.pipe(stream.stderr, { end: false });
-  stream.pipe(child.stdin);
-  ctx.onSignal((name) => child.kill(`SIG${name}` as NodeJS.Signals));
-  let outputs = 2;
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const finish = (): void => {
-    if (outputs > 0 || !exit) return;
-    if (exit.signal) stream.exit(exit.signal.replace(/^SIG/, ''), false, '');
-    else stream.exit(exit.code ?? 0);
-    stream.end();
-    onDone();
-  };
-  child.stdout.on('end', () => {
-    outputs--;
-    finish();
-  });
-  child.stderr.on('end', () => {
-    outputs--;
-    finish();
-  });
-  child.on('exit', (code, signal) => {
-    exit = { code, signal };
-    finish();
-  });
-  stream.on('close', () => {
-    if (!exit) child.kill('SIGHUP');
-  });
-  return { kill: () => child.kill('SIGKILL') };
 }
 
 /**

@@ -18,6 +18,7 @@
 export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
 export type { ProxyStderr } from './transport/proxy-command.js';
 export { HostKeyOffer, Transport, type HostKeyInfo } from './transport/transport.js';
+export { hostCertificateAuthority } from './transport/host-certificates.js';
 export { HopPool, defaultHopPool, type HopPoolConfig, type HopPoolStats } from './transport/hop-pool.js';
 export {
   verifyHostKey,
@@ -29,7 +30,6 @@ export {
 export {
   knownHosts,
   acceptNew,
-  hostCertificateAuthority,
   parseKnownHosts,
   lookupKnownHost,
   hostMatches,

@@ -1,23 +1,21 @@
 /**
  * OpenSSH known_hosts: parsing and matching (plain, hashed, patterns, negation, `[host]:port`,
  * markers), the `knownHosts()` verify policy and `acceptNew()` (StrictHostKeyChecking
- * accept-new) with safe, atomic appends.
+ * accept-new) with safe, atomic appends. Host certificates are judged in host-certificates.ts.
  *
  * @module
  */
 import { homedir } from 'node:os';
 import { revokedBy, type Revocation } from './revoked-keys.js';
-import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, setKnownTypes, setUnknownHostContext, type SshErrorContext } from '../errors.js';
-import { checkHostCertificate, HOST_CERT_ALGORITHMS, parseCertificate, type ParsedCertificate } from '../auth/certificate.js';
-import { verifySshSignature, utils } from '../ssh2/index.js';
+import { HostCertificateError, HostKeyMismatchError, HostKeyRevokedError, HostKeyUnknownError, setKnownTypes, setUnknownHostContext } from '../errors.js';
 import type { HostKeyPolicy } from './host-key.js';
 import type { HostKeyInfo } from './transport.js';
 import { KNOWN_KEY_TYPES } from './known-types.js';
 import { hostKeyLearnerOf, setHostKeyLearner } from './registry.js';
-import { keyTypeOf } from '../util/key-blob.js';
 import { describeHostKey } from './host-key-info.js';
 import { indexOf } from './known-hosts-store.js';
-import { type KnownHostsEntry, parseKnownHosts, knownHostsName, hostMatches, hashHostName, type KnownHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
+import { hostKeyContext, judgeCertificate, plainKeyOf } from './host-certificates.js';
+import { type KnownHostsEntry, parseKnownHosts, knownHostsName, hashHostName, type KnownHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
 import { serialized, withFileLock, appendLine } from './known-hosts-writer.js';
 
 export { type KnownHostsEntry, parseKnownHosts, knownHostsName, hostMatches, hashHostName, type KnownHostVerdict, type BadHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
@@ -94,47 +92,6 @@ async function lookup(files: readonly string[], key: HostKeyInfo): Promise<Known
   return lookupKnownHost(index.candidates([knownHostsName(key.host, key.port), key.host]), key.host, key.port, key.key);
 }
 
-function context(key: HostKeyInfo): SshErrorContext {
-  return { host: key.host, port: key.port, phase: 'host-key' };
-}
-
-/** Throws for a revoked or changed key; resolves with the verdict otherwise. */
-/**
- * A host certificate offered by the server: valid only when a `@cert-authority` line for the
- * host vouches for its CA and every check of {@link checkHostCertificate} passes.
- */
-async function judgeCertificate(files: readonly string[], key: HostKeyInfo, signatureAlgorithms: readonly string[] | undefined): Promise<true> {
-  const index = await indexOf(files, parseKnownHosts);
-  const name = knownHostsName(key.host, key.port);
-  const entries = index.candidates([name, key.host]);
-  let cert: ParsedCertificate;
-  try {
-    cert = parseCertificate(key.key);
-  } catch (err) {
-    throw new HostCertificateError('bad-signature', '', key.fingerprint, { ...context(key), cause: err });
-  }
-  const problem = checkHostCertificate(cert, {
-    // A CA line for the host name without a port applies on any port too (ssh looks again
-    // without the port).
-    caKeys: entries.filter((e) => e.marker === 'cert-authority' && (hostMatches(e.hosts, name) || hostMatches(e.hosts, key.host))).map((e) => e.key),
-    revoked: entries.filter((e) => e.marker === 'revoked').map((e) => e.key),
-    hostName: key.host,
-    ...(signatureAlgorithms ? { signatureAlgorithms } : {}),
-    verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)),
-  });
-  if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
-  return true;
-}
-
-/** The plain key a host certificate certifies, as the server offered it (host and port kept). */
-function plainKeyOf(key: HostKeyInfo): HostKeyInfo | undefined {
-  try {
-    return describeHostKey(parseCertificate(key.key).publicKey, key.host, key.port);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Throws {@link HostKeyRevokedError} when the `RevokedHostKeys` file revokes the key (or cannot be read). */
 function checkRevoked(file: string | undefined, key: HostKeyInfo): void {
   if (file === undefined) return;
@@ -146,9 +103,10 @@ function checkRevoked(file: string | undefined, key: HostKeyInfo): void {
   }
   if (!found) return;
   const [, path = found.where, line = '0'] = /^(.*?)(?::(\d+))?$/.exec(found.where) ?? [];
-  throw new HostKeyRevokedError({ file: path, line: Number(line), key: key.key }, key.fingerprint, context(key), found.why);
+  throw new HostKeyRevokedError({ file: path, line: Number(line), key: key.key }, key.fingerprint, hostKeyContext(key), found.why);
 }
 
+/** Throws for a revoked or changed key; resolves with the verdict otherwise. */
 async function judge(files: readonly string[], key: HostKeyInfo, config: KnownHostsConfig): Promise<KnownHostVerdict | UnknownHostVerdict> {
   checkRevoked(config.revokedHostKeys, key);
   if (key.type.endsWith('-cert-v01@openssh.com')) {
@@ -162,15 +120,15 @@ async function judge(files: readonly string[], key: HostKeyInfo, config: KnownHo
       const plain = plainKeyOf(key);
       const verdict = plain && (await lookup(files, plain));
       if (verdict?.kind === 'known') return verdict;
-      if (verdict?.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, plain?.fingerprint ?? key.fingerprint, context(key));
+      if (verdict?.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, plain?.fingerprint ?? key.fingerprint, hostKeyContext(key));
       throw err;
     }
     return { kind: 'known', entry: { file: '', line: 0, marker: 'cert-authority', hosts: key.host, keyType: key.type, key: key.key } };
   }
   const verdict = await lookup(files, key);
   if (verdict.kind === 'known' || verdict.kind === 'unknown') return verdict;
-  if (verdict.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, key.fingerprint, context(key));
-  throw new HostKeyMismatchError(verdict.entry, key.fingerprint, context(key));
+  if (verdict.kind === 'revoked') throw new HostKeyRevokedError(verdict.entry, key.fingerprint, hostKeyContext(key));
+  throw new HostKeyMismatchError(verdict.entry, key.fingerprint, hostKeyContext(key));
 }
 
 function otherTypes(verdict: UnknownHostVerdict): string {
@@ -204,7 +162,7 @@ export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
     const verdict = await judge(files, key, config);
     if (verdict.kind === 'known') return learnLater(files, config, key, verdict);
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
-    const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, context(key));
+    const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, hostKeyContext(key));
     throw setUnknownHostContext(error, files, key.openssh);
   }, config.hostKeyAlias);
 }
@@ -268,47 +226,6 @@ function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => 
 }
 
 /**
- * Trusts hosts by their OpenSSH host certificate alone, like a `@cert-authority *` line in
- * known_hosts: the key exchange asks for certificates first, and a certificate is accepted when
- * one of `caKeys` signed it for the host name given to `connect` (as a principal), it is valid
- * now (60 s allowance for clock skew) and has no critical option. A plain host key is refused
- * as unknown (fail closed).
- *
- * @param caKeys - the CAs' public keys as OpenSSH lines (`ssh-ed25519 AAAA… comment`).
- * @example
- * ```ts
- * import { connect, verifyHostKey, hostCertificateAuthority } from 'rxssh';
- *
- * connect({ host: 'web1.example', username: 'me' }).pipe(verifyHostKey(hostCertificateAuthority(readFileSync('host_ca.pub', 'utf8'))));
- * ```
- */
-export function hostCertificateAuthority(...caKeys: string[]): HostKeyPolicy {
-  if (caKeys.length === 0) throw new TypeError('hostCertificateAuthority() needs at least one CA public key');
-  const keys = caKeys.map((line) => {
-    const [type, b64] = line.trim().split(/\s+/);
-    const key = Buffer.from(b64 ?? '', 'base64');
-    if (!type || keyTypeOf(key) !== type) throw new TypeError(`hostCertificateAuthority(): not an OpenSSH public key: ${JSON.stringify(line.slice(0, 40))}`);
-    return key;
-  });
-  const policy = async (key: HostKeyInfo): Promise<boolean> => {
-    if (!key.type.endsWith('-cert-v01@openssh.com')) {
-      const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not a certificate, and only a CA is trusted`, key.fingerprint, context(key));
-      throw setKnownTypes(error, HOST_CERT_ALGORITHMS);
-    }
-    let cert: ParsedCertificate;
-    try {
-      cert = parseCertificate(key.key);
-    } catch (err) {
-      throw new HostCertificateError('bad-signature', '', key.fingerprint, { ...context(key), cause: err });
-    }
-    const problem = checkHostCertificate(cert, { caKeys: keys, revoked: [], hostName: key.host, verify: (ca, data, signature) => verifySshSignature(ca, data, signature, (text) => utils.parseKey(text)) });
-    if (problem) throw new HostCertificateError(problem, cert.keyId, key.fingerprint, context(key));
-    return true;
-  };
-  return Object.assign(policy, { [KNOWN_KEY_TYPES]: async (): Promise<string[]> => [...HOST_CERT_ALGORITHMS] });
-}
-
-/**
  * Trust on first use, like OpenSSH's `StrictHostKeyChecking accept-new`: an unknown host's key
  * is accepted and appended to the known_hosts file (hashed by default); a changed or revoked
  * key still fails, and so does a host known only by keys of other types (a host with any known
@@ -341,7 +258,7 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
     throw new HostKeyMismatchError(
       known,
       key.fingerprint,
-      context(key),
+      hostKeyContext(key),
       `REMOTE HOST IDENTIFICATION HAS CHANGED: ${knownHostsName(key.host, key.port)} is known by its ${otherTypes(verdict)} key (${known.file}:${known.line}), the server offered a ${key.type} key ${key.fingerprint}; not learned`,
     );
   };

@@ -6,74 +6,37 @@
  * @module
  */
 import {
-  catchError,
   concat,
   defer,
   EMPTY,
   filter,
   from,
   fromEvent,
-  ignoreElements,
   map,
   merge,
   mergeMap,
   NEVER,
   Observable,
   of,
-  retry,
   share,
   switchMap,
   take,
   takeUntil,
   tap,
-  throwError,
   timer,
   type ObservableInput,
   type OperatorFunction,
 } from 'rxjs';
-import { AuthenticationError, ChannelOpenError, ConnectError, ConnectionLostError, ExitStatusError, HostKeyRejectedError, HostSkippedError, ProtocolError, QueueError, SshError, TimeoutError, WorkerLostError } from '../errors.js';
-import { hostsOf, planWaves, startPacer } from './rollout.js';
-import { within } from '../util/deadline.js';
+import { HostSkippedError, TimeoutError } from '../errors.js';
+import { planWaves, startPacer } from './rollout.js';
 import { HostRun, type HostRunSink } from './host-run.js';
+import { hostAttempts } from './host-attempts.js';
+import { fanOutSettings } from './fan-out-settings.js';
+export { statusOf } from './host-status.js';
 import type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus } from './types.js';
 
 export type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus, HostTimings } from './types.js';
 import { labelOf, parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
-import { checkNumber, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER } from '../util/check.js';
-
-
-/**
- * Maps an error to a host status: host-key and auth failures, unreachable hosts (DNS, TCP,
- * no SSH handshake), timeouts, and everything else as `failed`.
- *
- * @example
- * ```ts
- * import { AuthenticationError } from 'rxssh';
- * import { statusOf } from 'rxssh/fleet';
- *
- * statusOf(new AuthenticationError('no', [], null, { host: 'h', port: 22, phase: 'auth' })); // 'auth-failed'
- * ```
- */
-export function statusOf(error: unknown): HostStatus {
-  if (error instanceof WorkerLostError || error instanceof QueueError) return 'lost';
-  if (error instanceof HostKeyRejectedError) return 'host-key-rejected';
-  if (error instanceof AuthenticationError) return 'auth-failed';
-  if (error instanceof ConnectError) return 'unreachable';
-  if (error instanceof TimeoutError) return ['dns', 'tcp', 'banner'].includes(error.phase) ? 'unreachable' : 'timeout';
-  if (error instanceof SshError && ['dns', 'tcp', 'banner', 'kex'].includes(error.phase)) return 'unreachable';
-  if (error instanceof ConnectionLostError || error instanceof ChannelOpenError || error instanceof ProtocolError) return 'connection-error';
-  return 'failed';
-}
-
-function retriable(error: unknown): boolean {
-  // sshd's MaxStartups drops surplus unauthenticated connections right after accept. Only such
-  // early failures are retried: the phases before authentication (a failure after it has phase
-  // `connection` or later, so a command never runs twice), and never a host-key rejection (a
-  // key changed at re-key mid-command has phase `kex` too).
-  return error instanceof SshError && !(error instanceof TimeoutError) && !(error instanceof HostKeyRejectedError) &&
-    (error.phase === 'banner' || error.phase === 'kex' || error.phase === 'tcp') &&
-    !(error instanceof ConnectError && (error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED');
-}
 
 
 /**
@@ -158,21 +121,8 @@ export function fanOut<T>(
   config: FanOutConfig = {},
 ): FanOut<T> {
   const list: LabelledTarget[] = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : { ...t, label: labelOf(t) }));
-  const concurrency = checkNumber('fanOut(): concurrency', config.concurrency ?? 32, POSITIVE_INTEGER);
-  const timeout = config.timeout ?? 60_000;
-  const retries = config.retries ?? 5;
-  const retryDelay = config.retryDelay ?? 100;
-  const capture = config.capture ?? 1024 * 1024;
-  const maxLineLength = checkNumber('fanOut(): maxLineLength', config.maxLineLength ?? 64 * 1024, POSITIVE_INTEGER);
-  for (const [name, v] of [['timeout', timeout], ['retryDelay', retryDelay], ['deadline', config.deadline ?? 0]] as const) checkNumber(`fanOut(): ${name}`, v, MILLISECONDS);
-  checkNumber('fanOut(): retries', retries, NON_NEGATIVE_INTEGER);
-  checkNumber('fanOut(): capture', capture, { min: 0, expected: 'a non-negative number of bytes' });
   if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
-  const canary = checkNumber('fanOut(): canary', config.canary ?? 0, NON_NEGATIVE_INTEGER);
-  const batch = config.batch === undefined ? undefined : hostsOf(config.batch, list.length, 'fanOut(): batch');
-  if (batch === 0) throw new RangeError('fanOut(): batch must be at least one host');
-  const maxFail = config.maxFail === undefined ? Infinity : hostsOf(config.maxFail, list.length, 'fanOut(): maxFail', 'exact');
-  if (config.rate !== undefined) checkNumber('fanOut(): rate', config.rate, { min: Number.MIN_VALUE, expected: 'a positive number of starts per second' });
+  const { concurrency, timeout, retries, retryDelay, capture, maxLineLength, canary, batch, maxFail } = fanOutSettings(config, list.length);
 
   const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
     const total = list.length;
@@ -209,50 +159,13 @@ export function fanOut<T>(
       },
     };
 
-    /**
-     * One host: its pipeline, retried (with jittered exponential backoff) only when it failed
-     * before emitting anything with an error that happens before authentication; the per-host
-     * timeout covers the retries. Completes when the host's result is out.
-     */
+    /** One host: its run, counted as running until its result is out (host-attempts.ts). */
     const host$ = (target: LabelledTarget): Observable<never> =>
       defer(() => {
         handled.add(target);
         const run = new HostRun<T>(target, { capture, maxLineLength }, sink);
         running.add(run);
-        let emitted = false;
-        const attempts$ = defer(() => {
-          run.attempts++;
-          emitted = false;
-          return from(project(target));
-        }).pipe(
-          tap((value) => {
-            emitted = true;
-            run.observe(value);
-          }),
-          retry({
-            count: retries,
-            delay: (err: unknown, count: number) =>
-              !emitted && retriable(err) ? timer(retryDelay * 2 ** (count - 1) * (0.5 + Math.random())) : throwError(() => err),
-          }),
-          ignoreElements(),
-        );
-        const limited$ =
-          timeout > 0
-            ? attempts$.pipe(within(timeout, { host: target.host, port: target.port ?? 22 }))
-            : attempts$;
-        return limited$.pipe(
-          tap({
-            complete: () => {
-              const failedExit = run.exit.exitCode !== null && run.exit.exitCode !== 0;
-              run.finish(failedExit || run.exit.signal !== null ? 'failed' : 'ok', undefined);
-            },
-            error: (err: unknown) => {
-              if (err instanceof ExitStatusError) run.exit = { exitCode: err.exitCode, signal: err.signal };
-              run.finish(statusOf(err), err);
-            },
-          }),
-          catchError(() => EMPTY),
-        );
+        return hostAttempts(target, project, run, { retries, retryDelay, timeout });
       });
 
     /** The global deadline or the abort signal: every host not finished ends with that status. */

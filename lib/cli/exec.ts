@@ -103,6 +103,57 @@ const EXEC_OPTIONS = {
   'no-command': { type: 'boolean', short: 'N' },
 } as const;
 
+/** ssh's letters (-p -J -A -C, -o, -i) in the terms of run's host options (config lines, identities). */
+function runValuesOf(given: Values): Values {
+  const values: Values = { ...given };
+  const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
+  const port = given['port'] as string | undefined;
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);
+    sshLines.push(`Port=${port}`);
+  }
+  if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
+  if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
+  if (given['compress'] === true) sshLines.push('Compression=yes');
+  values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
+  values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
+  return values;
+}
+
+/**
+ * Runs `command$`, its output to stdout and stderr; resolves when it completes. An abort
+ * unsubscribes it (the remote command is signalled, like ssh's Ctrl-C without a pty) and rejects.
+ */
+function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      sub.unsubscribe();
+      reject(new Error('interrupted'));
+    };
+    const done = (): void => signal.removeEventListener('abort', onAbort);
+    const sub = command$.subscribe({
+      next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
+      error: (err: unknown) => {
+        done();
+        reject(err);
+      },
+      complete: () => {
+        done();
+        resolve();
+      },
+    });
+    if (signal.aborted) onAbort();
+    else if (!sub.closed) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The exit code of a command that ended with a status or a signal (128 + N), as ssh gives it. */
+function exitCodeOfStatus(err: ExitStatusError): number {
+  if (err.exitCode !== null) return err.exitCode;
+  const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
+  return signal ? 128 + signal : 255;
+}
+
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
   const parsed = parseUntilPositional(argv, EXEC_OPTIONS);
   const given = parsed.values as Values;
@@ -118,19 +169,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const forwards = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
   const noCommand = given['no-command'] === true;
   if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
-  // ssh's letters, in the terms of run's host options (config lines, identities).
-  const values: Values = { ...given };
-  const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
-  const port = given['port'] as string | undefined;
-  if (port !== undefined) {
-    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);
-    sshLines.push(`Port=${port}`);
-  }
-  if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
-  if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
-  if (given['compress'] === true) sshLines.push('Compression=yes');
-  values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
-  values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
+  const values = runValuesOf(given);
   const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
   // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
   // -T: none; neither flag: the host's RequestTTY decides (below).
@@ -178,18 +217,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
-    const attempt = (): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        const sub = command$.subscribe({
-          next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
-          error: reject,
-          complete: resolve,
-        });
-        abort.signal.addEventListener('abort', () => {
-          sub.unsubscribe(); // stops the remote command (a signal), like ssh's Ctrl-C without a pty
-          reject(new Error('interrupted'));
-        });
-      });
+    const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal);
     try {
       await attempt();
     } catch (err) {
@@ -203,11 +231,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     return 0;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    if (err instanceof ExitStatusError) {
-      if (err.exitCode !== null) return err.exitCode;
-      const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;
-      return signal ? 128 + signal : 255;
-    }
+    if (err instanceof ExitStatusError) return exitCodeOfStatus(err);
     if (stdoutClosed) return EXIT_STDOUT_CLOSED;
     if (abort.signal.aborted) return 130;
     io.stderr.write(`rxssh: ${terminalSafe(errorText(err) + (o.verbose ? causes(err) : ''))}\n`);

@@ -8,7 +8,7 @@
  */
 import { Observable } from 'rxjs';
 import type { ExecChunk } from '../channel/channel.js';
-import { QueueError, WorkerLostError } from '../errors.js';
+import { ExitStatusError, QueueError, WorkerLostError } from '../errors.js';
 import type { LabelledTarget } from '../config/target.js';
 import { reviveError } from '../fleet/worker-wire.js';
 import { jobDifference, type JobData } from './job.js';
@@ -62,6 +62,17 @@ export function hostJob(run: QueueRun, target: LabelledTarget, firstId: string, 
           if (!ended && !run.broken) end(new QueueError(`the job ${id} was never submitted: ${(why as Error).message}`, { ...where, phase: 'connection', cause: why }));
         });
     };
+    /** Its worker stopped renewing the job's lock: lost (or submitted once more with retryLost). */
+    const lost = (): void => {
+      if (ended) return;
+      if (job.retryLost && !retried) {
+        retried = true;
+        run.watchers.delete(jobId);
+        received = 0;
+        return submit(`${firstId}~retry`);
+      }
+      end(new WorkerLostError(`the worker running ${target.label} stopped renewing its job's lock (it died, was stopped, or lost Redis); the command may have run and is not run again`, { ...where, phase: 'connection' }));
+    };
     const watcher: Watcher = {
       duplicated: () => {
         const id = jobId;
@@ -101,20 +112,19 @@ export function hostJob(run: QueueRun, target: LabelledTarget, firstId: string, 
           return end(new QueueError(`job ${jobId}: ${r.sent - received} of its ${r.sent} output message(s) did not arrive (a run id submitted again, or the event stream was trimmed); it ended ${r.status}`, { ...where, phase: 'connection' }));
         }
         if (r.error) return end(reviveError(r.error));
-        if (r.status !== 'ok') subscriber.next({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: r.exitCode, signal: r.signal } as unknown as ExecChunk);
-        end();
+        if (r.status === 'ok') return end();
+        // A command that ended with a status or a signal but no error (a pipeline of run()
+        // results): the same failure an exec pipeline reports.
+        if (r.status === 'failed' && (r.exitCode !== null || r.signal !== null)) return end(new ExitStatusError(base.command, r.exitCode, r.signal, '', { ...where, phase: 'exec' }));
+        // Any other end without an error (cancelled on its worker) is no result: never an ok.
+        end(new QueueError(`job ${jobId} ended ${r.status} on its worker without a result`, { ...where, phase: 'connection' }));
       },
-      failed: (reason) => {
-        if (reason.includes(STALLED)) {
-          if (job.retryLost && !retried) {
-            retried = true;
-            run.watchers.delete(jobId);
-            received = 0;
-            return submit(`${firstId}~retry`);
-          }
-          return end(new WorkerLostError(`the worker running ${target.label} stopped renewing its job's lock (it died or lost Redis); the command may have run and is not run again`, { ...where, phase: 'connection' }));
-        }
-        end(new QueueError(`job ${jobId} failed on its worker: ${reason}`, { ...where, phase: 'connection' }));
+      failed: (reason) => (reason.includes(STALLED) ? lost() : end(new QueueError(`job ${jobId} failed on its worker: ${reason}`, { ...where, phase: 'connection' }))),
+      stalled: () => {
+        // BullMQ moves a stalled job back to wait (to fail it when a worker next takes it): take
+        // it out, so that it never runs again, and end the host now rather than when a worker comes.
+        run.cancel(jobId);
+        lost();
       },
       broken: (err) => end(new QueueError(`${err.message}; ${target.label} has no result (${submitted ? 'its command may have run' : 'its job was never submitted'})`, { ...where, phase: 'connection', cause: err })),
       submitted: () => submitted,

@@ -20,6 +20,8 @@ export interface Watcher {
   progress(data: unknown): void;
   completed(value: unknown): void;
   failed(reason: string): void;
+  /** Its job stalled: its worker stopped renewing the lock (died, stopped, lost Redis). */
+  stalled(): void;
   broken(err: QueueError): void;
   /** Whether its job reached Redis (only then can it vanish). */
   submitted(): boolean;
@@ -73,6 +75,7 @@ export function openQueueRun([bullmq, { Redis: RedisClient, AbstractConnector }]
       events.on('progress', ({ jobId, data }) => watchers.get(jobId)?.progress(data));
       events.on('completed', ({ jobId, returnvalue }) => watchers.get(jobId)?.completed(returnvalue));
       events.on('failed', ({ jobId, failedReason }) => watchers.get(jobId)?.failed(failedReason));
+      events.on('stalled', ({ jobId }) => watchers.get(jobId)?.stalled());
       return Promise.all([events.waitUntilReady(), queue.waitUntilReady()]);
     })
     .then(() => {

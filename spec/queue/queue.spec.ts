@@ -13,6 +13,7 @@ import {
   pinned,
   QueueError,
   verifyHostKey,
+  WorkerLostError,
 } from '../../lib/index.js';
 import { type HostLine } from '../../lib/fleet/index.js';
 import {
@@ -146,6 +147,29 @@ describe('fanOutOnQueue with queueWorker', () => {
     expect(err).toBeInstanceOf(QueueError);
     expect(await eventually(() => s.stats.openSessions === 0, 10_000)).toBe(true); // the worker stopped its commands
     await expectNoLeaks(baseline, 10_000);
+  });
+
+  it('a worker that stops its running jobs (close with cancel): the host is lost, never ok; a non-zero exit stays failed with its code', async () => {
+    const queue = fresh();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const w = queueWorker(pipeline, { queue, lockDuration: 2000, stalledInterval: 500, onJob: (e) => e.type === 'started' && started() });
+    workers.push(w);
+    const s = servers[3]!.info;
+    const run = lastValueFrom(fanOutOnQueue([`127.0.0.1:${s.port}`], { command: 'sleep 30' }, { queue, stalledInterval: 500 }).pipe(toArray()));
+    await running;
+    await w.close({ cancel: true });
+    const [result] = await run;
+    // Its job stalled (no lock); BullMQ 6 would put it back in wait until a worker takes it: the
+    // host is lost at once, and the job is gone (a worker started now does not run it).
+    expect(result?.status).toBe('lost');
+    expect(result?.error).toBeInstanceOf(WorkerLostError);
+    const execs = s.stats.execs.length;
+
+    start(queue);
+    const [failed] = await lastValueFrom(fanOutOnQueue([`127.0.0.1:${s.port}`], { command: 'fail 7 no' }, { queue }).pipe(toArray()));
+    expect([failed?.status, failed?.exitCode, failed?.stderr]).toEqual(['failed', 7, 'no\n']);
+    expect(s.stats.execs.slice(execs)).toEqual(['fail 7 no']); // the stalled sleep never ran again
   });
 
   it('redisOptions: redis:// and rediss:// URLs, a database, the user; a password in the URL is refused', () => {

@@ -8,7 +8,7 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ConfigSyntaxError, readConfig, type ResolvedConfig } from './reader.js';
+import { ConfigSyntaxError, readConfig, type ReadConfigInput, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { agentOf, environmentOf, transportSettings } from './host-settings.js';
 import { tokenValue } from './proxy-tokens.js';
@@ -180,39 +180,14 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
-  for (const line of options.extra ?? []) {
-    // One option per entry: a line break would smuggle in options the caller never meant.
-    if (line.includes('\n') || line.includes('\r') || line.includes('\u0000')) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
-  }
-  // eslint-disable-next-line no-control-regex
-  const oneWord = /^[^\s\u0000-\u001f\u007f]+$/;
-  if (!oneWord.test(alias) || (options.user !== undefined && !oneWord.test(options.user))) {
-    throw new TypeError(`a host alias or user with whitespace or control characters: ${JSON.stringify(options.user ?? alias)}`);
-  }
+  checkInput(alias, options);
   const file = options.file === undefined ? join(home, '.ssh', 'config') : options.file;
   const systemFile = options.systemFile !== undefined ? options.systemFile : options.file === undefined ? SYSTEM_SSH_CONFIG : null;
   const context = (keyword: string, origin: string, message: string): SshConfigError =>
     new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
-  let resolved: ResolvedConfig;
-  try {
-    resolved = readConfig({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup });
-  } catch (err) {
-    if (err instanceof ConfigSyntaxError) throw context(err.keyword ?? (/Match/.test(err.message) ? 'match' : 'config'), err.origin, err.message.slice(err.origin.length + 2));
-    throw err;
-  }
-  for (const [keyword, values] of resolved) {
-    for (const value of values) {
-      const why = sshConfigRefusal(keyword, value.args.join(' '));
-      if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
-    }
-  }
-  const raw: Record<string, string | readonly string[]> = {};
-  for (const [keyword, values] of resolved) {
-    const texts = values.map((v) => v.args.join(' '));
-    raw[keyword] = texts.length === 1 ? (texts[0] as string) : texts;
-  }
+  const resolved = resolveChecked({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup }, context);
+  const raw = rawOf(resolved);
   const first = (keyword: string): string | undefined => resolved.get(keyword)?.[0]?.args[0];
-  const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
   const user = first('user') ?? localUser;
   const port = Number(first('port') ?? 22);
   // As ssh: the HostName's %h is the name as given, and the result is lower-cased (after a
@@ -222,13 +197,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const tokens = { host: hostname, port, user, alias, localUser, home, ...(keyAlias && keyAlias.toLowerCase() !== 'none' ? { hostKeyAlias: keyAlias } : {}) };
   // The same tokens as ssh expands in paths (%C %L %l %i %k too); one it does not define is left as written.
   const expand = (path: string): string => path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (m, t: string) => tokenValue(t, tokens) ?? m);
-  const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
-  const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
-  const knownRaw = all('userknownhostsfile');
-  const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
-  const globalRaw = all('globalknownhostsfile');
-  // ssh expands only `~` here, no tokens (ssh -G prints them as written).
-  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => f.replace(/^~(?=\/|$)/, home));
+  const { identityFiles, userKnownHostsFiles, globalKnownHostsFiles } = filesOf(resolved, expand, home);
   const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
   const connectTimeout = num(first('connecttimeout'));
   const serverAliveInterval = num(first('serveraliveinterval'));
@@ -272,4 +241,63 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
         }
       : {}),
   };
+}
+
+/** The caller's alias, user and `extra` lines: one word each, one option per line. */
+function checkInput(alias: string, options: ResolveAliasConfig): void {
+  for (const line of options.extra ?? []) {
+    // One option per entry: a line break would smuggle in options the caller never meant.
+    if (line.includes('\n') || line.includes('\r') || line.includes('\u0000')) throw new TypeError(`an extra ssh_config line holds a line break or NUL: ${JSON.stringify(line)}`);
+  }
+  // eslint-disable-next-line no-control-regex
+  const oneWord = /^[^\s\u0000-\u001f\u007f]+$/;
+  if (!oneWord.test(alias) || (options.user !== undefined && !oneWord.test(options.user))) {
+    throw new TypeError(`a host alias or user with whitespace or control characters: ${JSON.stringify(options.user ?? alias)}`);
+  }
+}
+
+/** The config read for the alias, every keyword checked against the table (a refusal throws naming it). */
+function resolveChecked(input: ReadConfigInput, context: (keyword: string, origin: string, message: string) => SshConfigError): ResolvedConfig {
+  let resolved: ResolvedConfig;
+  try {
+    resolved = readConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigSyntaxError) throw context(err.keyword ?? (/Match/.test(err.message) ? 'match' : 'config'), err.origin, err.message.slice(err.origin.length + 2));
+    throw err;
+  }
+  for (const [keyword, values] of resolved) {
+    for (const value of values) {
+      const why = sshConfigRefusal(keyword, value.args.join(' '));
+      if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
+    }
+  }
+  const raw: Record<string, string | readonly string[]> = {};
+  for (const [keyword, values] of resolved) {
+    const texts = values.map((v) => v.args.join(' '));
+    raw[keyword] = texts.length === 1 ? (texts[0] as string) : texts;
+  }
+  return resolved;
+}
+
+/** Every computed directive, lower-case names, values as written. */
+function rawOf(resolved: ResolvedConfig): Record<string, string | readonly string[]> {
+  const raw: Record<string, string | readonly string[]> = {};
+  for (const [keyword, values] of resolved) {
+    const texts = values.map((v) => v.args.join(' '));
+    raw[keyword] = texts.length === 1 ? (texts[0] as string) : texts;
+  }
+  return raw;
+}
+
+/** The identity and known_hosts files, `~` and tokens expanded (OpenSSH's defaults when none is set). */
+function filesOf(resolved: ResolvedConfig, expand: (path: string) => string, home: string): { identityFiles: string[]; userKnownHostsFiles: string[]; globalKnownHostsFiles: string[] } {
+  const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
+  const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
+  const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
+  const knownRaw = all('userknownhostsfile');
+  const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
+  const globalRaw = all('globalknownhostsfile');
+  // ssh expands only `~` here, no tokens (ssh -G prints them as written).
+  const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => f.replace(/^~(?=\/|$)/, home));
+  return { identityFiles, userKnownHostsFiles, globalKnownHostsFiles };
 }

@@ -63,6 +63,7 @@ function badPassphrase(err: unknown): boolean {
  * privateKey(readFileSync('deploy_key'), { passphrase: () => ask('Passphrase: ') });
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: the key's parse, its passphrase prompts (three tries) and the provider share the key's closure.
 export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig = {}): AuthProvider {
   const parse = (text: string | Buffer, passphrase: string | Buffer | undefined): ParsedKey => {
     const parsed = utils.parseKey(text, passphrase);

@@ -106,6 +106,7 @@ export class ChannelRun {
     });
   }
 
+  // eslint-disable-next-line max-lines-per-function -- Long by design: every listener of one channel (output, exit, EOF, close, errors), each a few lines, added in one place.
   #wire(chan: ClientChannel): void {
     this.chan = chan;
     chan.on('error', noop); // persistent: ssh2 may emit more than once

@@ -154,6 +154,7 @@ function exitCodeOfStatus(err: ExitStatusError): number {
   return signal ? 128 + signal : 255;
 }
 
+// eslint-disable-next-line max-lines-per-function -- Long by design: ssh's decisions for one command, in ssh's order (flags, host, pty, RemoteCommand, forwards, the unknown-host question).
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
   const parsed = parseUntilPositional(argv, EXEC_OPTIONS);
   const given = parsed.values as Values;

@@ -103,6 +103,7 @@ function sameTerminal(): boolean {
 }
 
 /** The process's own stdio. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: the process's stdio as one object, each member a few lines.
 export function processIo(): Io {
   let prompts = Promise.resolve<unknown>(undefined);
   // A reader that goes away (`| head`) is an EPIPE on the next write: never an unhandled

@@ -183,6 +183,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
 }
 
 /** Runs `rxssh run`; resolves with the exit code. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: the run's steps in the order they happen (secrets, interrupts, the fan-out, the bar, unknown hosts asked about once); what is written per host is RunReporter's.
 export async function runCommand(
   opts: RunOptions,
   io: Io,

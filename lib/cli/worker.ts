@@ -53,8 +53,8 @@ exit codes: 0 closed cleanly, 1 Redis unreachable for --redis-timeout (or anothe
 `;
 
 /** Runs `rxssh worker`; resolves with the exit code when the worker has closed. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: the command's steps in the order it runs them (flags, secrets, the worker, signals, the exit). A worker has no terminal to ask on (-A), no per-run timeout (the run's -t travels with each job) and no --json.
 export async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
-  // A worker has no terminal to ask on (-A), no per-run timeout (the run's -t travels with each job) and no --json.
   const hostFlags = Object.fromEntries(Object.entries(HOST_OPTIONS).filter(([k]) => !['askpass', 'timeout', 'json'].includes(k))) as Omit<typeof HOST_OPTIONS, 'askpass' | 'timeout' | 'json'>;
   const { values, rest } = parseUntilPositional(argv, {
     ...hostFlags,

@@ -176,6 +176,7 @@ function strict(value: string | undefined): StrictHostKeyChecking {
  * connect(web).pipe(verifyHostKey(hostKeyPolicyFor(web)), authenticate(...credentialsFor(web)), run('uptime'));
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: ssh -G's resolution in its order, each step a few lines (input, reading, files and settings in helpers).
 export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): SshConfigHost {
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
   const home = options.home ?? homedir();

@@ -115,6 +115,7 @@ function ofType<E extends { type: string }, K extends E['type']>(type: K): Opera
  * run$.subscribe((r) => console.log(r.host, r.status, r.stdout.trim()));
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: one Observable: the waves, pacing, failure budget, deadline and abort share its counters and its teardown (settings, attempts and statuses are in files of their own).
 export function fanOut<T>(
   targets: Iterable<FanOutTarget | string>,
   project: (target: LabelledTarget) => ObservableInput<T>,
@@ -124,6 +125,7 @@ export function fanOut<T>(
   if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
   const { concurrency, timeout, retries, retryDelay, capture, maxLineLength, canary, batch, maxFail } = fanOutSettings(config, list.length);
 
+  // eslint-disable-next-line max-lines-per-function -- the closure of the function it is in: the same reason
   const events$ = new Observable<FanOutEvent<T>>((subscriber) => {
     const total = list.length;
     const handled = new Set<LabelledTarget>();

@@ -27,8 +27,10 @@ export interface HostJobContext {
 }
 
 /** The job of `target` (first submitted as `firstId`) on the run's queue. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: one job's life (submit, signed progress, result, stall, retry, cancel) shares one closure's state and the teardown that takes the job back.
 export function hostJob(run: QueueRun, target: LabelledTarget, firstId: string, job: HostJobContext): Observable<ExecChunk> {
   const { runId, base, secret } = job;
+  // eslint-disable-next-line max-lines-per-function -- the closure of the function it is in: the same reason
   return new Observable<ExecChunk>((subscriber) => {
     let jobId = firstId;
     let ended = false;

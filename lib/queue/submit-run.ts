@@ -47,6 +47,7 @@ export interface QueueRun {
 }
 
 /** Opens the queue side of a run. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: every Redis resource it opens is let go by the one close it returns.
 export function openQueueRun([bullmq, { Redis: RedisClient, AbstractConnector }]: QueuePeers, config: QueueFanOutConfig, { name, prefix }: QueueNames): QueueRun {
   const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
   const connection = { ...redisBase, Connector: guardedConnector(AbstractConnector) };

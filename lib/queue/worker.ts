@@ -128,6 +128,7 @@ export interface QueueWorker {
  * await worker.closed;
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: every resource the worker opens is closed by its one shutdown.
 export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConfig): QueueWorker {
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
   const { options: redisBase, stopReconnecting } = connectionFor(config.queue);

@@ -22,6 +22,7 @@ export interface ServerWorld {
 }
 
 /** Serves one client connection. */
+// eslint-disable-next-line max-lines-per-function -- Long by design: one connection's handlers (sessions and their requests, direct-tcpip) share its session count.
 export function serveConnection(client: Ssh2ServerConnection, w: ServerWorld): void {
   w.clients.add(client);
   w.stats.connections++;
@@ -35,6 +36,7 @@ export function serveConnection(client: Ssh2ServerConnection, w: ServerWorld): v
     sessionsHere = 0;
   });
   client.on('authentication', w.onAuth);
+  // eslint-disable-next-line max-lines-per-function -- the closure of the function it is in: the same reason
   client.on('ready', () => {
     // direct-tcpip (ssh -W, ProxyJump): only to loopback destinations.
     client.on('tcpip', (acceptTcp, rejectTcp, info) => {

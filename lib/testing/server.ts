@@ -169,6 +169,7 @@ export interface TestServerInfo {
  * ).subscribe((r) => console.log(r.stdout)); // hello
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: one Observable: the keys, the server, its connections and their children are made and torn down together.
 export function testServer(config: TestServerConfig = {}): Observable<TestServerInfo> {
   const bindHost = config.host ?? '127.0.0.1';
   if (!isLoopback(bindHost)) throw new TypeError(`testServer() binds to loopback only, not ${bindHost}`);

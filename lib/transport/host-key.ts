@@ -141,11 +141,14 @@ function transportOf(stage: HostKeyOffer | Transport, session: Session): Transpo
  * ).subscribe((result) => console.log(result.stdout));
  * ```
  */
+// eslint-disable-next-line max-lines-per-function -- Long by design: one operator: the offer, the policy's answer and the re-key check share its closure and teardown.
 export function verifyHostKey(policy: HostKeyPolicy): OperatorFunction<HostKeyOffer, Transport> {
   if (typeof policy !== 'function') {
     throw new TypeError('verifyHostKey() needs a policy such as pinned(...), knownHosts() or a predicate');
   }
+  // eslint-disable-next-line max-lines-per-function -- the closure of the function it is in: the same reason
   return (source) =>
+    // eslint-disable-next-line max-lines-per-function -- the closure of the function it is in: the same reason
     new Observable<Transport>((subscriber) => {
       let verdict: { unsubscribe(): void } | undefined;
       const upstream = source.subscribe({

@@ -11,6 +11,7 @@
  *  connect deadline │ handshake deadline │        │ auth deadline │  no deadline
  * ```
  */
+/* eslint-disable max-lines -- the session's lifecycle (phases, deadlines, the one way to fail, the end) and the accessors the layers above read, a few lines each; its parts (settings, stream, ssh2 client, host-key gate, user auth, graceful end) are files of their own. */
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';

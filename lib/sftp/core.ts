@@ -49,6 +49,22 @@ export class SftpCore {
     abandonSftpRequests(this.sftp, error);
   }
 
+  /**
+   * A transfer as an Observable: `work` runs with an emit and an abort signal, counted until it
+   * has settled (see `whenIdle`); the Observable completes when it resolves and errors with its
+   * failure as `operation` on `path`. Unsubscribing aborts it, the parts in flight too.
+   */
+  transfer<T>(operation: string, path: string, work: (emit: (value: T) => void, signal: AbortSignal) => Promise<unknown>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const abort = new AbortController();
+      this.settles(() => work((value) => subscriber.next(value), abort.signal)).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(this.failure(operation, path, err)),
+      );
+      return () => abort.abort();
+    });
+  }
+
   /** Attributes of a path (following links). */
   stat(path: string): Observable<SftpStats> {
     return this.call<Stats>('stat', path, (done) => this.sftp.stat(path, done)).pipe(map(toStats));

@@ -109,124 +109,105 @@ export function readChunks(core: SftpCore, path: string, options: ReadChunksConf
 
 /** `SftpSession.writeChunks`. */
 export function writeChunks(core: SftpCore, path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Observable<Uint8Array>, options: TransferConfig & { readonly mode?: number }): Observable<TransferProgress> {
-  return new Observable<TransferProgress>((subscriber) => {
-    const abort = new AbortController();
-    const input = isObservable(source) ? observableChunks(source, abort.signal) : source;
+  return core.transfer<TransferProgress>('write', path, (emit, signal) => {
+    const input = isObservable(source) ? observableChunks(source, signal) : source;
     const { chunkSize, concurrency } = core.pipelineOf('write', options);
-    core.settles(() => core.transferOut(path, slices(input, chunkSize), NaN, options.mode, concurrency, (p) => subscriber.next(p), abort.signal)).then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(core.failure('write', path, err)),
-    );
-    return () => abort.abort();
+    return core.transferOut(path, slices(input, chunkSize), NaN, options.mode, concurrency, emit, signal);
   });
 }
 
 /** `SftpSession.download`: to a temporary file beside `local`, renamed over it on success. */
 export function download(core: SftpCore, remote: string, local: string, config: TransferConfig): Observable<TransferProgress> {
-  return new Observable<TransferProgress>((subscriber) => {
-    const abort = new AbortController();
-    core.settles(async () => {
-      // Written to a temporary file beside the target (created only once the remote file is
-      // open) and renamed over it on success: a failed or cancelled download leaves an
-      // existing local file as it was, and a symbolic link at the target is replaced, never
-      // followed.
-      let file: fsp.FileHandle | undefined;
-      const temp = posix.join(dirname(local), `.${basename(local)}.rxssh-${randomBytes(6).toString('hex')}.part`);
-      let renamed = false;
-      try {
-        let bytes = 0;
-        const end = await core.transferIn(
-          remote,
-          config,
-          async (size, chunkSize, concurrency, mode) => {
-            const existing = await fsp.lstat(local).catch(() => undefined);
-            // As OpenSSH's sftp and scp: an existing file keeps its mode; a new one gets the
-            // remote file's permission bits (and owner write), under the local umask.
-            const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : (mode & 0o777) | 0o200));
-            const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
-            return {
-              claim: () => pool.tryTake(),
-              fill: async (position, buf, n) => {
-                try {
-                  for (let done = 0; done < n; ) done += (await out.write(buf, done, n - done, position + done)).bytesWritten;
-                } finally {
-                  pool.give(buf);
-                }
-                bytes += n;
-                subscriber.next({ bytes, total: size });
-              },
-              unclaim: (buf) => pool.give(buf),
-            };
-          },
-          abort.signal,
-        );
-        // The remote file shrank while it was read: keep what it held up to its new end.
-        if (file && (await file.stat()).size > end) await file.truncate(end);
-        if (config.preserve) {
-          const s = await lastValueFrom(core.stat(remote));
-          // Permission bits only, as OpenSSH's sftp does: a server never hands out setuid,
-          // setgid or sticky bits on local files.
-          await file?.chmod(s.mode & 0o777);
-          await file?.utimes(s.atime, s.mtime);
-        }
-        await file?.close();
-        file = undefined;
-        await fsp.rename(temp, local);
-        renamed = true;
-      } finally {
-        await file?.close();
-        if (!renamed) await fsp.rm(temp, { force: true });
+  return core.transfer<TransferProgress>('download', remote, async (emit, signal) => {
+    // Written to a temporary file beside the target (created only once the remote file is
+    // open) and renamed over it on success: a failed or cancelled download leaves an
+    // existing local file as it was, and a symbolic link at the target is replaced, never
+    // followed.
+    let file: fsp.FileHandle | undefined;
+    const temp = posix.join(dirname(local), `.${basename(local)}.rxssh-${randomBytes(6).toString('hex')}.part`);
+    let renamed = false;
+    try {
+      let bytes = 0;
+      const end = await core.transferIn(
+        remote,
+        config,
+        async (size, chunkSize, concurrency, mode) => {
+          const existing = await fsp.lstat(local).catch(() => undefined);
+          // As OpenSSH's sftp and scp: an existing file keeps its mode; a new one gets the
+          // remote file's permission bits (and owner write), under the local umask.
+          const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : (mode & 0o777) | 0o200));
+          const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
+          return {
+            claim: () => pool.tryTake(),
+            fill: async (position, buf, n) => {
+              try {
+                for (let done = 0; done < n; ) done += (await out.write(buf, done, n - done, position + done)).bytesWritten;
+              } finally {
+                pool.give(buf);
+              }
+              bytes += n;
+              emit({ bytes, total: size });
+            },
+            unclaim: (buf) => pool.give(buf),
+          };
+        },
+        signal,
+      );
+      // The remote file shrank while it was read: keep what it held up to its new end.
+      if (file && (await file.stat()).size > end) await file.truncate(end);
+      if (config.preserve) {
+        const s = await lastValueFrom(core.stat(remote));
+        // Permission bits only, as OpenSSH's sftp does: a server never hands out setuid,
+        // setgid or sticky bits on local files.
+        await file?.chmod(s.mode & 0o777);
+        await file?.utimes(s.atime, s.mtime);
       }
-    }).then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(core.failure('download', remote, err)),
-    );
-    return () => abort.abort();
+      await file?.close();
+      file = undefined;
+      await fsp.rename(temp, local);
+      renamed = true;
+    } finally {
+      await file?.close();
+      if (!renamed) await fsp.rm(temp, { force: true });
+    }
   });
 }
 
 /** `SftpSession.upload`: read at each request's offset into reused buffers. */
 export function upload(core: SftpCore, local: string, remote: string, config: TransferConfig): Observable<TransferProgress> {
-  return new Observable<TransferProgress>((subscriber) => {
-    const abort = new AbortController();
-    core.settles(async () => {
-      const { chunkSize, concurrency } = core.pipelineOf('write', config);
-      const file = await fsp.open(local, 'r');
-      let st: Awaited<ReturnType<typeof file.stat>>;
-      try {
-        st = await file.stat();
-        // One buffer more than requests in flight, so the next read overlaps the writes. Each
-        // reads the file after room for its WRITE header, so the request goes out uncopied.
-        const pool = new BufferPool(SFTP_WRITE_HEADROOM + Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
-        const size = st.size;
-        const pieces = async function* (): AsyncGenerator<Piece> {
-          for (let position = 0; position < size; ) {
-            const buf = await pool.take();
-            const { bytesRead } = await file.read(buf, SFTP_WRITE_HEADROOM, Math.min(buf.length - SFTP_WRITE_HEADROOM, size - position), position);
-            if (bytesRead === 0) {
-              pool.give(buf);
-              throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
-            }
-            yield { data: buf.subarray(SFTP_WRITE_HEADROOM, SFTP_WRITE_HEADROOM + bytesRead), headroom: SFTP_WRITE_HEADROOM, release: () => pool.give(buf) };
-            position += bytesRead;
+  return core.transfer<TransferProgress>('upload', remote, async (emit, signal) => {
+    const { chunkSize, concurrency } = core.pipelineOf('write', config);
+    const file = await fsp.open(local, 'r');
+    let st: Awaited<ReturnType<typeof file.stat>>;
+    try {
+      st = await file.stat();
+      // One buffer more than requests in flight, so the next read overlaps the writes. Each
+      // reads the file after room for its WRITE header, so the request goes out uncopied.
+      const pool = new BufferPool(SFTP_WRITE_HEADROOM + Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
+      const size = st.size;
+      const pieces = async function* (): AsyncGenerator<Piece> {
+        for (let position = 0; position < size; ) {
+          const buf = await pool.take();
+          const { bytesRead } = await file.read(buf, SFTP_WRITE_HEADROOM, Math.min(buf.length - SFTP_WRITE_HEADROOM, size - position), position);
+          if (bytesRead === 0) {
+            pool.give(buf);
+            throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
           }
-        };
-        // A new remote file gets the local file's permission bits, as with scp and sftp put
-        // (setuid, setgid and sticky never); an existing one keeps its mode unless `preserve`.
-        await core.transferOut(remote, pieces(), size, st.mode & 0o777, concurrency, (p) => subscriber.next(p), abort.signal);
-      } finally {
-        await file.close();
-      }
-      if (config.preserve) {
-        await lastValueFrom(
-          core.call<void>('setstat', remote, (done) => core.sftp.setstat(remote, { mode: st.mode & 0o777, atime: st.atime, mtime: st.mtime }, done)),
-          { defaultValue: undefined },
-        );
-      }
-    }).then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(core.failure('upload', remote, err)),
-    );
-    return () => abort.abort();
+          yield { data: buf.subarray(SFTP_WRITE_HEADROOM, SFTP_WRITE_HEADROOM + bytesRead), headroom: SFTP_WRITE_HEADROOM, release: () => pool.give(buf) };
+          position += bytesRead;
+        }
+      };
+      // A new remote file gets the local file's permission bits, as with scp and sftp put
+      // (setuid, setgid and sticky never); an existing one keeps its mode unless `preserve`.
+      await core.transferOut(remote, pieces(), size, st.mode & 0o777, concurrency, (p) => emit(p), signal);
+    } finally {
+      await file.close();
+    }
+    if (config.preserve) {
+      await lastValueFrom(
+        core.call<void>('setstat', remote, (done) => core.sftp.setstat(remote, { mode: st.mode & 0o777, atime: st.atime, mtime: st.mtime }, done)),
+        { defaultValue: undefined },
+      );
+    }
   });
 }

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { posix, sep } from 'node:path';
-import { defer, EMPTY, from, lastValueFrom, mergeMap, Observable, tap } from 'rxjs';
+import { defer, EMPTY, from, lastValueFrom, mergeMap, tap, type Observable } from 'rxjs';
 import { SftpError } from '../errors.js';
 import { MAX_TREE_DEPTH, safeEntryName, type TreeProgress, type TreeTransferConfig } from './types.js';
 import type { SftpCore } from './core.js';
@@ -25,39 +25,31 @@ export function treeTransfer(
   config: TreeTransferConfig,
   side: TreeSide,
 ): Observable<TreeProgress> {
-  return new Observable<TreeProgress>((subscriber) => {
-    const abort = new AbortController();
-    core.settles(async () => {
-      const dirs: string[] = [''];
-      const files: string[] = [];
-      const walk = async (rel: string, depth: number): Promise<void> => {
-        if (depth > MAX_TREE_DEPTH) {
-          throw new SftpError(operation, posix.join(remoteRoot, rel), new Error(`the tree is deeper than ${MAX_TREE_DEPTH} levels (OpenSSH's limit); nothing was transferred`), core.where);
+  return core.transfer<TreeProgress>(operation, remoteRoot, async (emit, signal) => {
+    const dirs: string[] = [''];
+    const files: string[] = [];
+    const walk = async (rel: string, depth: number): Promise<void> => {
+      if (depth > MAX_TREE_DEPTH) {
+        throw new SftpError(operation, posix.join(remoteRoot, rel), new Error(`the tree is deeper than ${MAX_TREE_DEPTH} levels (OpenSSH's limit); nothing was transferred`), core.where);
+      }
+      for (const e of await side.list(rel)) {
+        if (!safeEntryName(e.name)) {
+          // OpenSSH: "Server sent suspect path". Nothing is written: the walk ends before any transfer.
+          throw new SftpError('readdir', posix.join(remoteRoot, rel), new Error(`suspect entry name ${JSON.stringify(e.name)} (a path, not a name)`), core.where);
         }
-        for (const e of await side.list(rel)) {
-          if (!safeEntryName(e.name)) {
-            // OpenSSH: "Server sent suspect path". Nothing is written: the walk ends before any transfer.
-            throw new SftpError('readdir', posix.join(remoteRoot, rel), new Error(`suspect entry name ${JSON.stringify(e.name)} (a path, not a name)`), core.where);
-          }
-          const child = rel ? `${rel}/${e.name}` : e.name;
-          if (config.filter && !config.filter(child, e.isDirectory)) continue;
-          if (e.isDirectory) {
-            dirs.push(child);
-            await walk(child, depth + 1);
-          } else if (e.isFile) files.push(child);
-        }
-      };
-      await walk('', 1);
-      for (const d of dirs) await side.makeDir(d);
-      await eachFile(files, config.parallelFiles ?? 8, abort.signal, side.transfer, (done, rel) =>
-        subscriber.next({ files: done, total: files.length, path: rel }),
-      );
-    }).then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(core.failure(operation, remoteRoot, err)),
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        if (config.filter && !config.filter(child, e.isDirectory)) continue;
+        if (e.isDirectory) {
+          dirs.push(child);
+          await walk(child, depth + 1);
+        } else if (e.isFile) files.push(child);
+      }
+    };
+    await walk('', 1);
+    for (const d of dirs) await side.makeDir(d);
+    await eachFile(files, config.parallelFiles ?? 8, signal, side.transfer, (done, rel) =>
+      emit({ files: done, total: files.length, path: rel }),
     );
-    // Stops the files in flight too, not only the ones not started yet.
-    return () => abort.abort();
   });
 }
 

@@ -6,6 +6,7 @@
  * `ssh-rsa` (SHA-1), and only when the list names it — OpenSSH's default does not, so by default
  * an RSA key is not offered to such a server rather than signed with SHA-1.
  */
+import { certifiedKeyType } from './certificate.js';
 
 /** OpenSSH 9.2's default `PubkeyAcceptedAlgorithms` (`ssh -G`), rxssh's default too (`sk-*` never match a key rxssh holds). */
 export const DEFAULT_PUBKEY_ALGORITHMS: readonly string[] = [
@@ -24,6 +25,11 @@ export const PUBKEY_ALGORITHM_NAMES: readonly string[] = [
 ];
 
 const CERT_SUFFIX = '-cert-v01@openssh.com';
+
+/** SHA-1 `ssh-rsa` and DSA (and their certificates): below rxssh's hardened floor, allowed only with `algorithmPolicy: 'compatible'`. */
+export function belowPubkeyFloor(name: string): boolean {
+  return /^ssh-(rsa|dss)(-cert-v01@openssh\.com)?$/.test(name);
+}
 const RSA = new Set(['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512']);
 
 /** The plain signature algorithm of a list entry (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`). */
@@ -85,10 +91,10 @@ interface OfferedMethod {
  * A credential as `choice` lets it be offered: a key it refuses gives the reason (the loop skips
  * it); an agent comes back as one whose identities leave out the keys it refuses.
  */
-export function screenMethod<M extends OfferedMethod>(method: M, choice: SignatureChoice, certificateKeyType: (key: unknown) => string | undefined): M | string {
+export function screenMethod<M extends OfferedMethod>(method: M, choice: SignatureChoice): M | string {
   if (method.type === 'publickey') {
     const key = method.key as { type?: unknown } | undefined;
-    const certified = certificateKeyType(key);
+    const certified = certifiedKeyType(key);
     const type = certified ?? (typeof key?.type === 'string' ? key.type : undefined);
     return type === undefined ? method : (choice.refusal(type, certified !== undefined) ?? method);
   }

@@ -9,7 +9,7 @@
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
 import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../auth/certificate.js';
-import { DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
+import { belowPubkeyFloor, DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
 
 /** The keywords, and the `AlgorithmsConfig` category each sets. */
 export const ALGORITHM_KEYWORDS = { ciphers: 'cipher', macs: 'hmac', kexalgorithms: 'kex', hostkeyalgorithms: 'serverHostKey' } as const;
@@ -40,11 +40,8 @@ export const OPENSSH_ALGORITHMS: Record<AlgorithmKeyword, { readonly all: readon
   },
   hostkeyalgorithms: {
     all: PUBKEY_ALGORITHM_NAMES,
-    default: [
-      'ssh-ed25519-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-      'sk-ssh-ed25519-cert-v01@openssh.com', 'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com',
-      'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'rsa-sha2-512', 'rsa-sha2-256',
-    ],
+    // OpenSSH 9.2's HostKeyAlgorithms and PubkeyAcceptedAlgorithms defaults are one list (KEX_DEFAULT_PK_ALG).
+    default: DEFAULT_PUBKEY_ALGORITHMS,
   },
 };
 
@@ -70,7 +67,7 @@ export function pubkeyAlgorithmList(value: string, compatible: boolean): string[
   if (list instanceof Error) return list;
   const asked = value[0] === '-' ? [] : split(value[0] === '+' || value[0] === '^' ? value.slice(1) : value);
   const missing = asked.filter((n) => /^(sk-|webauthn-)/.test(n));
-  const below = compatible ? [] : asked.filter((n) => /^ssh-(rsa|dss)(-cert-v01@openssh\.com)?$/.test(n));
+  const below = compatible ? [] : asked.filter(belowPubkeyFloor);
   if (missing.length > 0 || below.length > 0) {
     return new Error(
       [below.length ? `${below.join(',')} below rxssh's hardened floor (opt in with algorithmPolicy 'compatible')` : '', missing.length ? `${missing.join(',')} not available in rxssh (security keys)` : ''].filter(Boolean).join('; '),

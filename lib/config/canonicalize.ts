@@ -18,7 +18,7 @@ export function canonicalHost(host: string, setting: (keyword: string) => readon
   const first = (keyword: string): string | undefined => setting(keyword)?.[0]?.toLowerCase();
   const mode = first('canonicalizehostname') ?? 'no';
   if (mode === 'no' || mode === 'false') return undefined;
-  const family = familyOf(setting);
+  const family = lookupFamily(setting);
   const numeric = addressForm(host, family);
   if (numeric !== undefined) return numeric;
   // Looks like an address but is none (a scope, a bad IPv4): left as it is.
@@ -42,8 +42,8 @@ export function canonicalHost(host: string, setting: (keyword: string) => readon
   return fallback === 'no' || fallback === 'false' ? null : host;
 }
 
-/** `AddressFamily` as a lookup family (0: any). */
-export function familyOf(setting: (keyword: string) => readonly string[] | undefined): 0 | 4 | 6 {
+/** ssh_config's `AddressFamily` as a lookup family (0: any); a bad value is refused later, by the host's settings. */
+export function lookupFamily(setting: (keyword: string) => readonly string[] | undefined): 0 | 4 | 6 {
   return ({ inet: 4, inet6: 6 } as const)[setting('addressfamily')?.[0]?.toLowerCase() as 'inet'] ?? 0;
 }
 

@@ -12,7 +12,7 @@ import { patternRegExp } from '../transport/known-hosts-store.js';
 import { checkArgs, commandKeyword, ConfigSyntaxError, parseLine, type ConfigValue, type ResolvedConfig } from './config-line.js';
 import { hostLineMatches, matchLineMatches, patternListMatches, type MatchPass } from './match.js';
 import { keywordRule } from './keywords.js';
-import { addressForm, canonicalHost, familyOf } from './canonicalize.js';
+import { addressForm, canonicalHost, lookupFamily } from './canonicalize.js';
 import { type NameLookup } from './name-lookup.js';
 
 /** List keywords whose repeated values ssh keeps once. */
@@ -71,7 +71,7 @@ export function readConfig(input: ReadConfigInput): ResolvedConfig {
   }
   // An address is written in its usual form whether or not names are canonicalized.
   const setting = (keyword: string): readonly string[] | undefined => values.get(keyword)?.[0]?.args;
-  const name = canonical ?? addressForm(host, familyOf(setting)) ?? host;
+  const name = canonical ?? addressForm(host, lookupFamily(setting)) ?? host;
   if (first.wantFinal || canonical !== undefined || name !== host) values.set('hostname', [{ args: [name], origin: given?.origin ?? 'canonicalized' }]);
   if (first.wantFinal || canonical !== undefined) readAll({ input, values, host: name, final: true, wantFinal: true });
   return values;

@@ -7,7 +7,7 @@ import { isObservable } from 'rxjs';
 import type { Ssh2ConnectConfig } from '../ssh2/index.js';
 import type { SessionSettings } from './session-settings.js';
 import type { AlgorithmListEdit, AlgorithmsConfig, ConnectConfig } from './connect-config.js';
-import { DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
+import { belowPubkeyFloor, DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
 import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
 
 function environment(env: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
@@ -113,7 +113,7 @@ function pubkeyAlgorithmsOf(config: ConnectConfig): readonly string[] {
   if (!Array.isArray(list) || list.length === 0 || list.some((n) => typeof n !== 'string' || !PUBKEY_ALGORITHM_NAMES.includes(n))) {
     throw new TypeError(`connect(): pubkeyAlgorithms must be a non-empty list of signature algorithm names (${PUBKEY_ALGORITHM_NAMES.join(', ')})`);
   }
-  const weak = list.filter((n) => /^ssh-(rsa|dss)(-cert-v01@openssh\.com)?$/.test(n));
+  const weak = list.filter(belowPubkeyFloor);
   if (weak.length > 0 && config.algorithmPolicy !== 'compatible') throw new TypeError(`connect(): pubkeyAlgorithms ${weak.join(',')} below rxssh's hardened floor (opt in with algorithmPolicy 'compatible')`);
   return [...list];
 }

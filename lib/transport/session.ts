@@ -23,7 +23,6 @@ import { fromSsh2Error } from '../ssh2/errors-map.js';
 import { Semaphore } from '../util/semaphore.js';
 import { UserAuth, type CredentialSource } from '../auth/userauth.js';
 import { SignatureChoice, screenMethod } from '../auth/signature-algorithms.js';
-import { certifiedKeyType } from '../auth/certificate.js';
 import { HostKeyGate } from './host-key-gate.js';
 import { guardBanner, type Hop, type StreamPlan } from './socket.js';
 import { openStream } from './stream.js';
@@ -79,7 +78,7 @@ export class Session {
     this.#auth = new UserAuth({
       ...common,
       username: settings.username,
-      screen: (method) => screenMethod(method, signatures, certifiedKeyType),
+      screen: (method) => screenMethod(method, signatures),
       enterAuth: () => {
         if (this.phase === 'auth') return;
         this.phase = 'auth';

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PUBKEY_ALGORITHMS, SignatureChoice, screenMethod } from '../../lib/auth/signature-algorithms.js';
+import { CERTIFICATE } from '../../lib/auth/certificate.js';
 
 const announced = (accepted: readonly string[] | undefined, server: readonly string[] | null): SignatureChoice => {
   const choice = new SignatureChoice(accepted);
@@ -49,13 +50,12 @@ describe('SignatureChoice', () => {
 
   it('screens credentials: a refused key gives the reason, an agent comes back with its refused keys left out', () => {
     const choice = announced(['ssh-ed25519'], ['rsa-sha2-512']);
-    const none = (): undefined => undefined;
-    expect(screenMethod({ type: 'publickey', key: { type: 'ssh-rsa' } }, choice, none)).toMatch(/key of type ssh-rsa not offered/);
+    expect(screenMethod({ type: 'publickey', key: { type: 'ssh-rsa' } }, choice)).toMatch(/key of type ssh-rsa not offered/);
     const ed = { type: 'publickey', key: { type: 'ssh-ed25519' } };
-    expect(screenMethod(ed, choice, none)).toBe(ed);
-    expect(screenMethod({ type: 'publickey', key: { type: 'ssh-ed25519' } }, choice, () => 'ssh-ed25519')).toMatch(/certificate of type ssh-ed25519/);
+    expect(screenMethod(ed, choice)).toBe(ed);
+    expect(screenMethod({ type: 'publickey', key: { type: 'ssh-ed25519', [CERTIFICATE]: { keyType: 'ssh-ed25519' } } }, choice)).toMatch(/certificate of type ssh-ed25519/);
     const agent = { getIdentities: (cb: (e: Error | null, keys: Array<{ type: string }>) => void) => cb(null, [{ type: 'ssh-rsa' }, { type: 'ssh-ed25519' }]) };
-    const screened = screenMethod({ type: 'agent', agent }, choice, none);
+    const screened = screenMethod({ type: 'agent', agent }, choice);
     expect(typeof screened).toBe('object');
     let keys: Array<{ type?: unknown }> | undefined;
     (screened as { agent: typeof agent }).agent.getIdentities((_e, k) => (keys = k));

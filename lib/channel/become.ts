@@ -145,7 +145,7 @@ export function becoming(open: ChannelOpener, become: BecomeConfig, where: { rea
               if (stream === 'stdout') toStdin.complete(); // the user's stdin follows the password
               const rest = text.slice(lineEnd + 1);
               pending[stream] = '';
-              if (rest) subscriber.next({ stream, data: Buffer.from(rest, 'latin1') });
+              if (rest) subscriber.next({ type: 'chunk', stream, data: Buffer.from(rest, 'latin1') });
               return;
             }
             break;

@@ -127,12 +127,12 @@ export class ChannelRun {
     if (idle) this.#detach.push(() => clearTimeout(idle));
     const onStdout = (data: Buffer): void => {
       idle?.refresh();
-      this.output.next({ stream: 'stdout', data });
+      this.output.next({ type: 'chunk', stream: 'stdout', data });
     };
     const onStderr = (data: Buffer): void => {
       idle?.refresh();
       this.#stderrTail.keep(data);
-      this.output.next({ stream: 'stderr', data });
+      this.output.next({ type: 'chunk', stream: 'stderr', data });
     };
     const onExit = (code: number | null | undefined, signal?: string): void => {
       this.exit = {

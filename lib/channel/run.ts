@@ -57,11 +57,13 @@ export interface RunConfig extends Omit<ChannelConfig, 'check' | 'stdin'> {
  * import type { ExecResult } from 'rxssh';
  *
  * const ok = (r: ExecResult) => r.exitCode === 0;
- * // { command: 'id -u', stdout: '1000\n', stderr: '', exitCode: 0, signal: null, truncated: false }
+ * // { type: 'exec-result', command: 'id -u', stdout: '1000\n', stderr: '', exitCode: 0, signal: null, truncated: false }
  * const png = (r: ExecResult<Buffer>) => r.stdout.subarray(0, 8); // run('cat logo.png', { encoding: 'buffer' })
  * ```
  */
 export interface ExecResult<O extends string | Buffer = string> {
+  /** Always `'exec-result'`: what tells a result apart from other values in a pipeline (a fan-out reads it). */
+  readonly type: 'exec-result';
   /** The command that ran (with `cwd`, the `cd -- DIR && …` form). */
   readonly command: string;
   /** Everything written to stdout, up to `maxBuffer` bytes: UTF-8 text, or bytes with `encoding: 'buffer'`. */
@@ -119,7 +121,7 @@ export function runOn(
     });
     const output = new OutputCapture(maxBuffer);
     const read = (stream: 'stdout' | 'stderr'): string | Buffer => (encoding === 'buffer' ? output.bytes(stream) : output.text(stream));
-    return collect(channel, output, () => ({ command: full, stdout: read('stdout'), stderr: read('stderr'), exitCode: exit.exitCode, signal: exit.signal, truncated: output.truncated }));
+    return collect(channel, output, () => ({ type: 'exec-result', command: full, stdout: read('stdout'), stderr: read('stderr'), exitCode: exit.exitCode, signal: exit.signal, truncated: output.truncated }));
   });
   // Unsubscribing the run (a deadline, an abort) signals the remote command and closes its channel.
   if (timeout !== undefined) run$ = run$.pipe(within(timeout, where));

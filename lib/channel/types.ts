@@ -13,6 +13,8 @@ import { type NextObserver, type ObservableInput } from 'rxjs';
  * ```
  */
 export interface ExecChunk {
+  /** Always `'chunk'`: what tells a chunk apart from other values in a pipeline (a fan-out reads it). */
+  readonly type: 'chunk';
   /** `stdout` (channel data) or `stderr` (extended data). */
   readonly stream: 'stdout' | 'stderr';
   /** The bytes, as received (never copied). */

@@ -1,13 +1,13 @@
 /**
  * One host of a fan-out: what its pipeline emitted, its output kept (bounded) and split into
- * lines as it arrives, its exit, and its one result. What a pipeline emits is read as: an
- * `ExecChunk` (`{ stream, data }`, from `exec`) is output; an `ExecResult` (`{ stdout, stderr,
- * exitCode, signal }`, from `run`) is a command's whole outcome; anything else is the host's
- * value, kept as it is.
+ * lines as it arrives, its exit, and its one result. What a pipeline emits is read by its
+ * `type` (values.ts): a chunk is output, an exec result a command's whole outcome; anything
+ * else is the host's value, kept as it is.
  */
 import { TextDecoder } from 'node:util';
 import { OutputCapture } from '../channel/capture.js';
 import { LineSplitter } from '../util/line-splitter.js';
+import { isExecChunk, isExecResult } from './values.js';
 import type { LabelledTarget } from '../config/target.js';
 import type { HostLine, HostResult, HostStatus } from './types.js';
 
@@ -21,20 +21,6 @@ interface Captured {
   output: OutputCapture;
   decoders: { stdout: TextDecoder; stderr: TextDecoder };
   lines: { stdout: LineSplitter; stderr: LineSplitter };
-}
-
-export function isChunk(value: unknown): value is { stream: 'stdout' | 'stderr'; data: Uint8Array } {
-  return (
-    typeof value === 'object' && value !== null && 'stream' in value && 'data' in value &&
-    ((value as { stream: unknown }).stream === 'stdout' || (value as { stream: unknown }).stream === 'stderr') &&
-    (value as { data: unknown }).data instanceof Uint8Array
-  );
-}
-
-function isExecResult(value: unknown): value is { stdout: string | Uint8Array; stderr: string | Uint8Array; exitCode: number | null; signal: string | null } {
-  if (typeof value !== 'object' || value === null || !('exitCode' in value) || !('stdout' in value)) return false;
-  const stdout = (value as { stdout: unknown }).stdout;
-  return typeof stdout === 'string' || stdout instanceof Uint8Array;
 }
 
 /** One host's state in a fan-out: what it emitted, its output (captured and as lines), its exit. */
@@ -63,7 +49,7 @@ export class HostRun<T> {
 
   observe(value: T): void {
     this.value = value;
-    if (isChunk(value)) {
+    if (isExecChunk(value)) {
       this.keep(value.stream, value.data);
     } else if (isExecResult(value)) {
       this.exit = { exitCode: value.exitCode, signal: value.signal };
@@ -97,7 +83,7 @@ export class HostRun<T> {
       host: this.target.label,
       status,
       value: this.value,
-      exitCode: this.exit.exitCode ?? (status === 'ok' && (isChunk(this.value) || this.value === undefined) ? 0 : null),
+      exitCode: this.exit.exitCode ?? (status === 'ok' && (isExecChunk(this.value) || this.value === undefined) ? 0 : null),
       signal: this.exit.signal,
       stdout: this.captured.output.text('stdout'),
       stderr: this.captured.output.text('stderr'),

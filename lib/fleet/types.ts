@@ -57,7 +57,12 @@ export interface HostResult<T> {
   readonly host: string;
   /** How it ended. */
   readonly status: HostStatus;
-  /** The last value the host's pipeline emitted, if any. */
+  /**
+   * The last value the host's pipeline emitted, if any. A fan-out reads two kinds of value by
+   * their `type` alone: an `ExecChunk` (`'chunk'`) is output, captured and split into lines; an
+   * `ExecResult` (`'exec-result'`) gives `exitCode`, `signal`, `stdout` and `stderr`. Any other
+   * value is kept here as it is.
+   */
   readonly value: T | undefined;
   /** The remote exit status, when the pipeline ran a command and it is known. */
   readonly exitCode: number | null;

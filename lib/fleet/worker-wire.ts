@@ -4,6 +4,7 @@
  * revived into the same typed classes, so statuses, retries and exit codes work unchanged.
  */
 import { toBuffer } from '../util/bytes.js';
+import { isExecChunk, isExecResult } from './values.js';
 
 import { errorFromData, SshError, type ErrorData } from '../errors.js';
 
@@ -20,11 +21,11 @@ export function reviveError(wire: WireError): Error {
   return errorFromData(wire);
 }
 
-/** A value as it arrived from a worker: chunk data back to Buffers. */
+/** A value as it arrived from a worker: a chunk's data, and an exec result's bytes, back to Buffers. */
 export function reviveValue(value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && 'stream' in value && 'data' in value && (value as { data: unknown }).data instanceof Uint8Array) {
-    const v = value as { stream: string; data: Uint8Array };
-    return { ...v, data: toBuffer(v.data) };
+  if (isExecChunk(value)) return { ...value, data: toBuffer(value.data) };
+  if (isExecResult(value) && typeof value.stdout !== 'string') {
+    return { ...value, stdout: toBuffer(value.stdout), stderr: toBuffer(value.stderr as Uint8Array) };
   }
   return value;
 }

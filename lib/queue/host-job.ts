@@ -99,7 +99,7 @@ export function hostJob(run: QueueRun, target: LabelledTarget, firstId: string, 
           return;
         }
         received++;
-        for (const [stream, text] of p.c) subscriber.next({ stream: stream === 0 ? 'stdout' : 'stderr', data: Buffer.from(text, 'base64') });
+        for (const [stream, text] of p.c) subscriber.next({ type: 'chunk', stream: stream === 0 ? 'stdout' : 'stderr', data: Buffer.from(text, 'base64') });
       },
       completed: (value) => {
         const r = (typeof value === 'string' ? JSON.parse(value) : value) as JobReturn | undefined;

@@ -118,7 +118,7 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     const tagged = await lastValueFrom(
       connectTo(server.info).pipe(withConnection((c) => c.exec('stderr to the side', { stdin: [] })), toArray()),
     );
-    expect(tagged).toEqual([{ stream: 'stderr', data: Buffer.from('to the side\n') }]);
+    expect(tagged).toEqual([{ type: 'chunk', stream: 'stderr', data: Buffer.from('to the side\n') }]);
   });
 
   it('64 MiB through cat, hash-exact, with stdin pulled only as fast as the window allows', async () => {

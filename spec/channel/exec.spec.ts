@@ -14,7 +14,7 @@ describe('pipeline operators', () => {
   it('run(): one ExecResult, then the connection is closed with no manual cleanup', async () => {
     const baseline = resources();
     const result = await lastValueFrom(connectTo(server.info).pipe(run('fail 2 bad')));
-    expect(result).toEqual({ command: 'fail 2 bad', stdout: '', stderr: 'bad\n', exitCode: 2, signal: null, truncated: false });
+    expect(result).toEqual({ type: 'exec-result', command: 'fail 2 bad', stdout: '', stderr: 'bad\n', exitCode: 2, signal: null, truncated: false });
     expect(await eventually(() => server.info.stats.openConnections === 0)).toBe(true);
     await expectNoLeaks(baseline);
   });

@@ -174,10 +174,25 @@ describe('fanOut', () => {
   });
 });
 
+describe('what a host emits is read by its type', () => {
+  it('a chunk is output and an exec result an outcome; a look-alike without the type is the host\'s own value', async () => {
+    const chunk = { type: 'chunk' as const, stream: 'stdout' as const, data: Buffer.from('out\n') };
+    const result = { type: 'exec-result' as const, command: 'c', stdout: 'said\n', stderr: 'warned\n', exitCode: 3, signal: null, truncated: false };
+    const lookAlike = { stream: 'stdout', data: Buffer.from('not output\n'), exitCode: 7, stdout: 'not output\n' };
+    const results = await lastValueFrom(
+      fanOut(['a', 'b', 'c'], (t) => of(t.label === 'a' ? chunk : t.label === 'b' ? result : lookAlike)).pipe(toArray()),
+    );
+    const by = (label: string) => results.find((r) => r.host === label);
+    expect(by('a')).toMatchObject({ status: 'ok', stdout: 'out\n', exitCode: 0 });
+    expect(by('b')).toMatchObject({ status: 'failed', stdout: 'said\n', stderr: 'warned\n', exitCode: 3 });
+    expect(by('c')).toMatchObject({ status: 'ok', stdout: '', stderr: '', exitCode: null, value: lookAlike });
+  });
+});
+
 describe('line framing under output without newlines (issue 12)', () => {
   it('32 MiB without a newline: one line cut at maxLineLength and marked truncated, then the next line whole; the capture marked truncated too', async () => {
     const block = Buffer.alloc(64 * 1024, 'x');
-    const chunks = [...Array.from({ length: 512 }, () => ({ stream: 'stdout' as const, data: block })), { stream: 'stdout' as const, data: Buffer.from('\r\ntail\r\n') }];
+    const chunks = [...Array.from({ length: 512 }, () => ({ type: 'chunk' as const, stream: 'stdout' as const, data: block })), { type: 'chunk' as const, stream: 'stdout' as const, data: Buffer.from('\r\ntail\r\n') }];
     const run$ = fanOut(['h'], () => from(chunks));
     const lines: HostLine[] = [];
     run$.lines$.subscribe((l) => lines.push(l));

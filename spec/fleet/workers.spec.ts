@@ -37,6 +37,15 @@ describe('fanOutInWorkers', () => {
     ]);
   });
 
+  it('an exec result with bytes crosses back as Buffers, its output captured like an in-process one', async () => {
+    const [r] = await lastValueFrom(fanOutInWorkers([`127.0.0.1:${servers[0]!.info.port}`], { module, export: 'command', args: args('echo bytes', { binary: true }) }, { threads: 1 }).pipe(toArray()));
+    expect(r).toMatchObject({ status: 'ok', exitCode: 0, stdout: 'bytes\n' });
+    const value = r!.value as { type: string; stdout: unknown; stderr: unknown };
+    expect(value.type).toBe('exec-result');
+    expect(Buffer.isBuffer(value.stdout) && Buffer.isBuffer(value.stderr)).toBe(true);
+    expect((value.stdout as Buffer).toString()).toBe('bytes\n');
+  });
+
   it('lines$ live from the workers; per-host timeouts stop the remote command; the pool ends with the run', async () => {
     const baseline = resources();
     const run$ = fanOutInWorkers(servers.map((s) => `127.0.0.1:${s.info.port}`), { module, export: 'command', args: args('lines 3 L', { stream: true }) }, { threads: 2 });

@@ -108,6 +108,7 @@ export {
   type StdinChunk,
   type StdinSource,
 } from './channel/channel.js';
+export { OutputFlow } from './channel/flow.js';
 export {
   exec,
   run,

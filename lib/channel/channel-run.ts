@@ -75,6 +75,7 @@ export class ChannelRun {
       if (this.state === 'open' && this.chan && !serverEnded(this.chan)) this.#cutShort = true;
     });
     if (this.config.stdin !== undefined) this.stdin.pump(this.config.stdin);
+    if (this.config.flow) this.#detach.push(this.config.flow.attach(this));
     const { kind, command } = this.request;
     const { pty } = this.config;
     // The connection's environment (ssh_config SetEnv/SendEnv) first, the channel's own over it.

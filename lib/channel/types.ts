@@ -3,6 +3,7 @@
  * options, stdin sources, terminal sizes, and the signal names a channel can send.
  */
 import { type NextObserver, type ObservableInput } from 'rxjs';
+import type { OutputFlow } from './flow.js';
 
 /**
  * One piece of a channel's output, tagged with the stream it came from.
@@ -147,6 +148,12 @@ export interface ChannelConfig {
    * stalls a channel then never leaves it waiting without an end.
    */
   readonly idleTimeout?: number;
+  /**
+   * A valve on this channel's output (see `OutputFlow`): while it is paused the channel is not
+   * read and the server waits. For pipelines (the `exec` operator), whose subscribers cannot
+   * slow a channel down otherwise.
+   */
+  readonly flow?: OutputFlow;
   /** Told when the channel is open and its request accepted. */
   readonly openObserver?: NextObserver<ChannelInfo>;
   /** Told how the command ended, just before the output completes or errors. */

@@ -5,12 +5,13 @@
 import { constants as osConstants } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
-import { exec, ExitStatusError, withConnection, type ExecChunk } from '../index.js';
+import { exec, ExitStatusError, OutputFlow, withConnection, type ExecChunk } from '../index.js';
 import { within } from '../util/deadline.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
+import { OutputBackpressure } from './output-backpressure.js';
 import { forwardPlan, session, type SessionWork } from './session.js';
 import { EXIT, UsageError } from './usage.js';
 import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
@@ -121,24 +122,35 @@ function runValuesOf(given: Values): Values {
 }
 
 /**
- * Runs `command$`, its output to stdout and stderr; resolves when it completes. An abort
- * unsubscribes it (the remote command is signalled, like ssh's Ctrl-C without a pty) and rejects.
+ * Runs `command$`, its output to stdout and stderr with backpressure (while either holds too
+ * much, `flow` is paused and the server waits, as ssh blocks on a full pipe); resolves when it
+ * completes. An abort unsubscribes it (the remote command is signalled, like ssh's Ctrl-C
+ * without a pty) and rejects.
  */
-function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSignal): Promise<void> {
+function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSignal, flow: OutputFlow): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const backpressure = new OutputBackpressure(flow);
+    const settle = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      backpressure.release();
+    };
     const onAbort = (): void => {
       sub.unsubscribe();
+      settle();
       reject(new Error('interrupted'));
     };
-    const done = (): void => signal.removeEventListener('abort', onAbort);
     const sub = command$.subscribe({
-      next: (chunk) => (chunk.stream === 'stdout' ? io.stdout : io.stderr).write(chunk.data),
+      next: (chunk) => {
+        const target = chunk.stream === 'stdout' ? io.stdout : io.stderr;
+        target.write(chunk.data);
+        backpressure.wrote(target);
+      },
       error: (err: unknown) => {
-        done();
+        settle();
         reject(err);
       },
       complete: () => {
-        done();
+        settle();
         resolve();
       },
     });
@@ -199,26 +211,27 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
     if (remote !== undefined) words = [remote];
     const pty = wantsTty(host, flagPty, io.stdinIsTTY);
+    const flow = new OutputFlow(); // paused while stdout or stderr is full
     let command$: Observable<ExecChunk>;
     // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
     if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
     const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
-    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}), ...become }));
-    else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty);
+    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}), flow, ...become }));
+    else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty, flow);
     else {
       // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
       // nothing with -N; forwards beside either.
       if (words.length === 0 && !noCommand && !io.terminal && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
       const work: SessionWork =
         words.length > 0
-          ? { kind: 'command', run: (c) => c.exec(words.join(' '), { ...(stdin ? { stdin: stdin as Readable } : { stdin: [] }), ...(pty ? { pty: true } : {}) }) }
+          ? { kind: 'command', run: (c) => c.exec(words.join(' '), { ...(stdin ? { stdin: stdin as Readable } : { stdin: [] }), ...(pty ? { pty: true } : {}), flow }) }
           : noCommand
             ? { kind: 'none' }
-            : { kind: 'shell', stdin: stdin as Readable | undefined };
+            : { kind: 'shell', stdin: stdin as Readable | undefined, flow };
       command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
-    const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal);
+    const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal, flow);
     try {
       await attempt();
     } catch (err) {

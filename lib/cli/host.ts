@@ -7,7 +7,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Readable } from 'node:stream';
 import { catchError, defer, tap, throwError, type Observable } from 'rxjs';
-import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
+import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type OutputFlow, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
 import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
 import { type Io } from './io.js';
@@ -202,6 +202,7 @@ export function hostPipeline(
   stdin: Buffer | NodeJS.ReadableStream | undefined,
   env?: Readonly<Record<string, string>>,
   pty?: boolean,
+  flow?: OutputFlow,
 ): Observable<ExecChunk> {
   const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
   // The host's own RemoteCommand and RequestTTY, read when the host's turn comes (a config error is that host's).
@@ -212,7 +213,7 @@ export function hostPipeline(
     const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
     return hostConnection(target, o, secrets).pipe(
       tap(() => readyAt.set(target, Date.now())),
-      exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...become }),
+      exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...(flow ? { flow } : {}), ...become }),
     );
   });
 }

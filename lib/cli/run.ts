@@ -5,12 +5,13 @@
 import { makeDirSync } from '../util/make-dir.js';
 import { shippedFile } from '../util/package-root.js';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
-import type { ExecChunk, FanOutTarget, SshError } from '../index.js';
+import { OutputFlow, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
 import { fanOut, type FanOut, type FanOutConfig, type HostResult } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
+import { OutputBackpressure } from './output-backpressure.js';
 import type { ProgressBar } from './progress.js';
 import type { CliWorkerArgs } from './worker-pipeline.js';
 import { RunReporter } from './run-reporter.js';
@@ -227,6 +228,8 @@ export async function runCommand(
   const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal, ...opts.rollout };
   if (opts.workers !== undefined && (pipeline || env) && !opts.json) io.stderr.write('rxssh: --workers applies to `rxssh run` only; this command runs on the main thread\n');
   if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
+  // -P on this thread: the channels wait while stdout or stderr is full (a slow reader).
+  const flow = new OutputFlow();
   const run$ = opts.queue
     ? await onQueue(
         { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json, ...(opts.become ? { become: opts.become } : {}) },
@@ -236,7 +239,7 @@ export async function runCommand(
       )
     : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, config)
-      : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty)), config);
+      : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty, flow)), config);
   // The bar only where it cannot garble anything: stdout and stderr the same terminal.
   const bar = !opts.json && !opts.noProgress && io.sameTerminal === true ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;
   screen.bar = bar;
@@ -249,18 +252,20 @@ export async function runCommand(
   const report = (r: HostResult<unknown>): void => reporter.report(r);
   /** Follows one fan-out: its lines (-P), progress and results. */
   const follow = async (fan: FanOut<unknown>, onResult: (r: HostResult<unknown>) => void): Promise<void> => {
+    const backpressure = new OutputBackpressure(flow);
     const lines = opts.print
-      ? fan.lines$.subscribe((l) =>
-          opts.json
-            ? io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`)
-            : write(l.stream, `${l.host}: ${l.line}\n`),
-        )
+      ? fan.lines$.subscribe((l) => {
+          if (opts.json) io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`);
+          else write(l.stream, `${l.host}: ${l.line}\n`);
+          backpressure.wrote(opts.json ? io.stdout : io[l.stream]);
+        })
       : undefined;
     const progress = bar ? fan.progress$.subscribe((p) => bar.update(p)) : undefined;
     try {
       await lastValueFrom(fan.pipe(tap(onResult)), { defaultValue: undefined });
     } finally {
       lines?.unsubscribe();
+      backpressure.release();
       progress?.unsubscribe();
     }
   };
@@ -277,7 +282,7 @@ export async function runCommand(
       for (const a of asked) if (!confirmed.has(a.unknown)) report(a.result);
       const again = asked.filter((a) => confirmed.has(a.unknown)).map((a) => a.result.target);
       if (again.length > 0) {
-        await follow(fanOut(again, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty)), config), report);
+        await follow(fanOut(again, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty, flow)), config), report);
       }
     } else {
       for (const r of held) report(r);

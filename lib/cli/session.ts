@@ -6,7 +6,7 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { merge, NEVER, noop, Observable, tap, ignoreElements } from 'rxjs';
-import type { ExecChunk, PtyConfig, Connection, BindAddress } from '../index.js';
+import type { ExecChunk, PtyConfig, Connection, BindAddress, OutputFlow } from '../index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -72,7 +72,7 @@ function forwardsOn(connection: Connection, plan: ForwardPlan): Observable<never
 /** What the session runs besides the forwards: a command, an interactive shell, or nothing (-N). */
 export type SessionWork =
   | { readonly kind: 'command'; readonly run: (connection: Connection) => Observable<ExecChunk> }
-  | { readonly kind: 'shell'; readonly stdin: Readable | undefined }
+  | { readonly kind: 'shell'; readonly stdin: Readable | undefined; readonly flow?: OutputFlow }
   | { readonly kind: 'none' };
 
 /**
@@ -82,7 +82,7 @@ export type SessionWork =
 export function session(connection: Connection, plan: ForwardPlan, work: SessionWork, io: Io): Observable<ExecChunk> {
   return new Observable<ExecChunk>((subscriber) => {
     const forwards = forwardsOn(connection, plan).subscribe({ error: (err: unknown) => subscriber.error(err) });
-    const main$ = work.kind === 'command' ? work.run(connection) : work.kind === 'shell' ? shell(connection, work.stdin, io) : NEVER;
+    const main$ = work.kind === 'command' ? work.run(connection) : work.kind === 'shell' ? shell(connection, work.stdin, io, work.flow) : NEVER;
     const run = main$.subscribe(subscriber);
     return () => {
       run.unsubscribe();
@@ -92,12 +92,12 @@ export function session(connection: Connection, plan: ForwardPlan, work: Session
 }
 
 /** An interactive shell: on a pseudo-terminal of this terminal's size (raw mode, resizes followed) when there is one. */
-function shell(connection: Connection, stdin: Readable | undefined, io: Io): Observable<ExecChunk> {
+function shell(connection: Connection, stdin: Readable | undefined, io: Io, flow: OutputFlow | undefined): Observable<ExecChunk> {
   return new Observable<ExecChunk>((subscriber) => {
     const terminal = io.terminal;
     const size = terminal?.size();
     const pty: PtyConfig | false = terminal && size ? { rows: size.rows, cols: size.cols, term: io.env['TERM'] ?? 'xterm' } : false;
-    const channel = connection.shell({ pty, ...(stdin ? { stdin } : { stdin: [] }) });
+    const channel = connection.shell({ pty, ...(stdin ? { stdin } : { stdin: [] }), ...(flow ? { flow } : {}) });
     terminal?.raw(true);
     const offResize = terminal?.onResize(() => channel.resize(terminal.size()));
     const sub = channel.subscribe(subscriber);

@@ -1,12 +1,14 @@
-import { concatMap, firstValueFrom, from, lastValueFrom, map, mergeMap, range, reduce, switchMap, take, toArray } from 'rxjs';
+import { concatMap, firstValueFrom, from, lastValueFrom, map, mergeMap, range, reduce, switchMap, take, tap, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChannelClosedError,
   ChannelOpenError,
   ConnectionLostError,
   ExitStatusError,
+  OutputFlow,
   StdinOverflowError,
   decodeText,
+  exec,
   selectStream,
   shareConnection,
   splitLines,
@@ -220,6 +222,30 @@ describe('ChannelSubject (exec as a duplex Subject)', () => {
     expect(written).toBe(total);
     // Without pausing, the Writable would buffer most of the 32 MiB.
     expect(maxBuffered).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('OutputFlow: the exec operator\'s output stops while the flow is paused (the server waits) and resumes byte-exact', async () => {
+    const total = 16 * 1024 * 1024;
+    const flow = new OutputFlow();
+    flow.pause(); // before the channel opens: it starts paused
+    let received = 0;
+    const done = lastValueFrom(
+      connectTo(server.info).pipe(
+        exec(`emit ${total}`, { flow }),
+        tap(({ data }) => (received += data.length)),
+      ),
+      { defaultValue: undefined },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const whilePaused = received;
+    // At most what the SSH window let the server send before the pause held it (2 MiB).
+    expect(whilePaused).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(flow.paused).toBe(true);
+    flow.resume();
+    flow.resume(); // one resume undoes any number of pauses; more do nothing
+    await done;
+    expect(received).toBe(total);
+    expect(flow.paused).toBe(false);
   });
 
   it('write() completes when ssh2 took the chunk and errors with ChannelClosedError after close', async () => {

@@ -4,7 +4,7 @@
  * pssh's `-x` ssh flags, copying into a directory and `~`, an output directory that cannot be
  * made.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,67 @@ describe('a closed output pipe (| head) ends the run quietly, like ssh (issue 22
     expect(JSON.parse(first ?? '{}')).toMatchObject({ type: 'line' });
     expect(status).toBe('status 141');
     expect(r.stderr).not.toMatch(/EPIPE|at .*\(|Error/);
+  });
+});
+
+describe('a slow reader of rxssh exec\'s output holds the server back, as with ssh', () => {
+  /** Runs rxssh with `cliArgs` to a reader that stalls for 2 s: its peak RSS (from /proc), the bytes and the `x`s that arrived, its status. */
+  async function stalledReader(cliArgs: string[]): Promise<{ peakKiB: number; received: number; xs: number; status: number | null; stderr: string }> {
+    const [cmd = '', ...args] = RXSSH.split(' ');
+    const child = spawn(cmd, [...args, ...cliArgs], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let peakKiB = 0;
+    const probe = setInterval(() => {
+      try {
+        peakKiB = Math.max(peakKiB, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0));
+      } catch {
+        // exited between two samples
+      }
+    }, 20);
+    let received = 0;
+    let xs = 0;
+    let stderr = '';
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Listened to (so Node does not drain it when the child exits), then paused: the reader
+    // stalls and the pipe fills.
+    child.stdout
+      .on('data', (d: Buffer) => {
+        received += d.length;
+        for (let i = d.indexOf(0x78); i !== -1; i = d.indexOf(0x78, i + 1)) xs++;
+      })
+      .pause();
+    await new Promise((r) => setTimeout(r, 2000));
+    child.stdout.resume();
+    const status = await closed;
+    clearInterval(probe);
+    return { peakKiB, received, xs, status, stderr };
+  }
+  const exec = (command: string): string[] => ['exec', ...sshFlags().split(' '), `${s.username}@127.0.0.1`, command];
+  const run = (command: string): string[] => ['run', '-P', '-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, '--', command];
+
+  it('rxssh exec, 512 MiB to a reader that stalls for 2 s: every byte arrives, and rxssh holds no more than for 1 KiB, give or take a few MiB', async () => {
+    const small = await stalledReader(exec('head -c 1024 /dev/zero'));
+    const total = 512 * 1024 * 1024;
+    const big = await stalledReader(exec(`head -c ${total} /dev/zero`));
+    expect(small.status, small.stderr).toBe(0);
+    expect(small.received).toBe(1024);
+    expect(big.status, big.stderr).toBe(0);
+    expect(big.received).toBe(total);
+    // Without backpressure the output piled up in rxssh while the reader stalled (~570 MiB more).
+    expect(big.peakKiB - small.peakKiB).toBeLessThan(64 * 1024);
+  });
+
+  it('rxssh run -P, 200 MiB of lines to a reader that stalls for 2 s: every line arrives, rxssh holds no more than for one line', async () => {
+    const lines = (bytes: number): string => `head -c ${bytes} /dev/zero | tr '\\0' x | fold -w 1000`;
+    const small = await stalledReader(run(lines(1000)));
+    const total = 200 * 1024 * 1024;
+    const big = await stalledReader(run(lines(total)));
+    expect(small.status, small.stderr).toBe(0);
+    expect(small.xs).toBe(1000);
+    expect(big.status, big.stderr).toBe(0);
+    expect(big.xs).toBe(total);
+    // Without backpressure the lines piled up while the reader stalled (~690 MiB more).
+    expect(big.peakKiB - small.peakKiB).toBeLessThan(64 * 1024);
   });
 });
 

@@ -191,16 +191,45 @@ source) and its strings in ASCII (one non-Latin-1 character makes V8 keep a modu
 source as two-byte), which took the loaded-only client to 407–478 ms; then bundled with esbuild
 (one file per entry point and worker script, shared chunks; \`scripts/build.mjs\`): 88 module
 records become 17 files, importing rxssh after rxjs costs ~12 ms of CPU instead of ~27, and the
-heap after the import is 7.3 MB instead of 7.8 (loaded-only client 377–446 ms). Not done:
-keeping the rest of the heap below the threshold (loading the ssh_config layer on demand would
-need synchronous exports to become asynchronous), and the transfer's own promotion rate.
+heap after the import is 7.3 MB instead of 7.8 (loaded-only client 377–446 ms that day).
+
+What the threshold is (2026-12-07, later; a throwaway sshd on loopback, \`node --trace-gc
+[--trace-incremental-marking] bench/bulk-*.mjs roundtrip …\`, one or two runs per line): the
+loaded-only client came out at 713 and 737 ms of in-process CPU, 17–20 mark-compacts, against
+461 and 472 ms and none for plain ssh2, so the bundling alone did not hold. Every collection
+starts as "allocation limit" with 27–29 MB of slack left: V8 counts the external memory
+allocated since the last mark-compact (a fresh Buffer per packet, ~30 MB between two
+scavenges) against the old generation's limit, and the limit it sets after its first
+mark-compact, sized from the heap after start-up, is crossed every few dozen MiB. Where the
+edge lies: plain ssh2 with rxjs loaded, 1 mark-compact; with rxjs and 0.5 MB of a test module's
+own objects, 2; with 1, 1.5, 2 or 3 MB, 9–20 (CPU 585–695 ms); rxssh's modules add 1.1 MB.
+Two V8 settings remove it. \`--initial-old-space-size=N\` fixes the first limit instead of
+sizing it from start-up: N = 8 or 16 gave the rxssh client 20–23 mark-compacts, 32 gave 15,
+**64 none (472–476 ms, the plain ssh2 client's figure)**; it works only on node's command line
+(\`v8.setFlagsFromString\` is too late, \`NODE_OPTIONS\` refuses it). \`--heap-growing-percent=400\`
+(a growing factor of 5 after each mark-compact; V8 picks 1.1–4 itself) works when set at run
+time: 2 mark-compacts, 426–458 ms (300 still gave 16–17). Any V8 flag set before Node has
+compiled its built-in modules costs start-up their code cache: \`rxssh --help\` 58 → 67 ms and
+\`rxssh exec host true\` +11 ms with either flag from the start (25 alternating runs each).
+So the library sets nothing (a program's V8 flags are its own; the guide says which to take),
+the table runs both Node clients once more under \`--initial-old-space-size=64\`, and the \`rxssh\`
+CLI sets the growing factor once its first connection is ready (\`lib/cli/heap.ts\`), when the
+built-ins are compiled: \`rxssh exec host true\` 270 ms before and 271 after (medians of 25
+alternating runs), \`rxssh exec\` of 256 MiB (\`/usr/bin/time\`, two runs each, stdin from a
+page-cached file, stdout to /dev/null) round trip 1.36–1.37 → 0.98–1.01 s wall and 1.41–1.43 →
+0.76–0.80 s CPU, upload 0.95–1.08 → 0.74–0.79 s and 0.94–1.11 → 0.63–0.64 s, download 0.70–0.75
+→ 0.63–0.65 s and 0.55–0.61 → 0.44–0.46 s, peak RSS unchanged (100–108 MiB); \`rxssh run\` on
+200 targets, CPU and RSS unchanged. The "rxssh CLI" rows below are the CLI as it ships.
+Not done: keeping the library's heap below the edge by itself (loading the ssh_config layer on
+demand would need synchronous exports to become asynchronous, and a program's own modules
+would cross it anyway).
 
 Counted in instructions on the main thread (\`--single-threaded\`, below), the data path is not
 where the CPU goes: against the plain ssh2 process rxssh runs 0.97× its instructions per MiB on
 the round trip, 1.04× on upload and 0.76× on download (2026-12-07). The CPU time that remains
 is V8's garbage collector on its helper threads (concurrent marking and sweeping, counted by
 \`process.cpuUsage\` and GNU time for the whole process) after the early mark-compact described
-above, which is why the wall-time ratios (1.10–1.11) stay well below the CPU ratios.
+above, which is why the wall-time ratios (1.10–1.18 across the runs of 2026-12-07) stay well below the CPU ratios.
 
 ${table('bulkcpu')}
 ### Counted in instructions

@@ -7,6 +7,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Readable } from 'node:stream';
 import { catchError, defer, tap, throwError, type Observable } from 'rxjs';
+import { roomForBulkData } from './heap.js';
 import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type OutputFlow, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
 import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
@@ -155,7 +156,10 @@ export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Se
       lookedFor = found.lookedFor;
       return found.providers;
     },
-  }).pipe(catchError((err: unknown) => throwError(() => explainAuthFailure(err, lookedFor))));
+  }).pipe(
+    tap(roomForBulkData),
+    catchError((err: unknown) => throwError(() => explainAuthFailure(err, lookedFor))),
+  );
 }
 
 /** How a host is resolved from ssh_config: the files, the -O lines, the user given with it. */

@@ -41,16 +41,22 @@ export async function bastionBench(s: SshdInfo, n: number, reps: number): Promis
         return { ok, failed: n - ok };
       }]);
     }
-    const runs: Record<string, Array<Measured & { logins: number; drops: number }>> = {};
+    /** CPU of an sshd and its reaped per-connection processes (utime + stime + cutime + cstime), in ms. */
+    const sshdCpu = (pid: number): number => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) * 10; // clock ticks of 10 ms
+    };
+    const runs: Record<string, Array<Measured & { logins: number; drops: number; targetCpu: number; bastionCpu: number }>> = {};
     for (let r = 0; r < reps; r++) {
       for (const [name, cmd, parse] of [...clients.slice(r % clients.length), ...clients.slice(0, r % clients.length)]) {
         const from = readFileSync(bastion.info.logFile, 'utf8').length;
+        const cpu0 = [sshdCpu(s.pid), sshdCpu(bastion.info.pid)];
         const m = await measure(cmd, parse);
+        await new Promise((done) => setTimeout(done, 500)); // let the bastion's connections wind down
         const lines = readFileSync(bastion.info.logFile, 'utf8').slice(from).split('\n');
         const logins = lines.filter((l) => l.includes('Accepted publickey for')).length;
         const drops = lines.filter((l) => /drop connection/.test(l)).length;
-        (runs[name] ??= []).push({ ...m, logins, drops });
-        await new Promise((done) => setTimeout(done, 500)); // let the bastion's connections wind down
+        (runs[name] ??= []).push({ ...m, logins, drops, targetCpu: sshdCpu(s.pid) - (cpu0[0] ?? 0), bastionCpu: sshdCpu(bastion.info.pid) - (cpu0[1] ?? 0) });
       }
     }
     const rows: Row[] = [];
@@ -71,7 +77,7 @@ export async function bastionBench(s: SshdInfo, n: number, reps: number): Promis
         median: wall,
         unit: 'ms wall (process)',
         runs: all.map((x) => x.wallMs),
-        note: `CPU ${fmt(cpu, 0)} ms (process)${inWall !== undefined ? `, in-process wall ${fmt(inWall, 0)} ms` : ''}; bastion logins ${all.map((x) => x.logins).join('/')}, MaxStartups drops ${all.map((x) => x.drops).join('/')}; ${ok} of ${n} ok (worst run)${attempts.length ? `; attempts ${attempts.join('/')}` : ''}`,
+        note: `CPU ${fmt(cpu, 0)} ms (process)${inWall !== undefined ? `, in-process wall ${fmt(inWall, 0)} ms` : ''}; sshd CPU (median): target ${fmt(median(all.map((x) => x.targetCpu)), 0)} ms, bastion ${fmt(median(all.map((x) => x.bastionCpu)), 0)} ms; bastion logins ${all.map((x) => x.logins).join('/')}, MaxStartups drops ${all.map((x) => x.drops).join('/')}; ${ok} of ${n} ok (worst run)${attempts.length ? `; attempts ${attempts.join('/')}` : ''}`,
       });
       log(`bastion ${name}: ${fmt(wall, 0)} ms wall, ${fmt(cpu, 0)} ms CPU, logins ${all.map((x) => x.logins).join('/')}, drops ${all.map((x) => x.drops).join('/')}, ${ok} ok`);
     }

@@ -399,6 +399,23 @@ target. Both retry a refused connection up to 8 times (100 ms apart), so the cha
 despite the drops; logins and drops are counted in the bastion's log, one figure per run.
 
 ${table('bastion')}
+Why the wall ratio sits at about 0.5 and not below (2026-12-07): both modes are bound by the
+target sshd's per-connection CPU (fork, re-exec, key exchange, authentication, the session) on
+these two cores; the chain mode pays the same once more at the bastion, and its drops. The
+"sshd CPU" figures (each sshd listener's own and reaped children's CPU from \`/proc/PID/stat\`,
+read before and 0.5 s after each run) show it: per target, the shared hop costs ~16 ms of
+target sshd, ~0.1 ms of bastion (it only relays) and ~7 ms of client; the chain costs ~17, ~17
+and ~14 ms. CPU in total comes to 0.48–0.50 of the chain's, and the wall time follows it (the
+machine is 70–75 % busy in both modes; sampling the target sshd's children every 50 ms shows
+40–60 connections in flight most of the time in shared mode, so the hop does not serialize
+them). Anything that makes the client or sshd cheaper per connection shrinks both modes alike.
+Across runs that day the ratio came out 0.50, 0.51, 0.52 and 0.56 (whole process). Things
+tried that did not move it: the same run on the previous day's dist and that day's, alternating
+(shared mode 4034–4679 ms against 4067–4689 ms); two or four hop connections instead of one
+(\`HopPool\` channel bound 25 or 13: 4480–4746 ms). On separate machines the chain's extra
+cost lands on the one bastion (300 logins there) while the targets' is spread over theirs, which
+this two-core machine cannot show.
+
 ## 10. Fleet operations beside Ansible and ClusterShell
 
 The same 100 hosts (names h001–h100 in one ssh_config over the sshd's loopback addresses; an

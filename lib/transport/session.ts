@@ -11,7 +11,6 @@
  *  connect deadline │ handshake deadline │        │ auth deadline │  no deadline
  * ```
  */
-/* eslint-disable max-lines -- the session's lifecycle (phases, deadlines, the one way to fail, the end) and the accessors the layers above read, a few lines each; its parts (settings, stream, ssh2 client, host-key gate, user auth, graceful end) are files of their own. */
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { noop, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
@@ -28,6 +27,7 @@ import { guardBanner, type Hop, type StreamPlan } from './socket.js';
 import { openStream } from './stream.js';
 import { proxyCommandFailure, type ProxyExit } from './proxy-command.js';
 import { endGracefully } from './session-end.js';
+import { PhaseDeadline } from './phase-deadline.js';
 import type { ChannelEventData, SessionSettings, SessionSink } from './session-settings.js';
 
 export type { CredentialSource, Hop };
@@ -61,7 +61,7 @@ export class Session {
   readonly #lostListeners = new Set<() => void>();
   #socket: Duplex | undefined;
   #via: Subscription | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #deadline = new PhaseDeadline((ms) => this.#fail(new TimeoutError(ms, { host: this.host, port: this.port, phase: this.phase })));
   #established = false;
   #finished = false;
   #channelSeq = 0;
@@ -82,7 +82,7 @@ export class Session {
       enterAuth: () => {
         if (this.phase === 'auth') return;
         this.phase = 'auth';
-        this.#arm(settings.timeouts.auth);
+        this.#deadline.arm(settings.timeouts.auth);
       },
     });
     this.#gate = new HostKeyGate({
@@ -160,7 +160,7 @@ export class Session {
    * already known for the host: the key exchange asks for them first, as OpenSSH does.
    */
   start(knownTypes?: Promise<readonly string[]>): void {
-    this.#arm(this.#settings.timeouts.connect);
+    this.#deadline.arm(this.#settings.timeouts.connect);
     if (!knownTypes) {
       this.#begin();
       return;
@@ -187,7 +187,7 @@ export class Session {
   end(): void {
     const wasFinished = this.#finished;
     this.#finished = true;
-    this.#clearTimer();
+    this.#deadline.clear();
     this.#gate.stop();
     if (!wasFinished) this.#auth.stop();
     this.ready$.complete();
@@ -216,7 +216,7 @@ export class Session {
       },
       onConnected: () => {
         this.phase = 'banner';
-        this.#arm(s.timeouts.handshake);
+        this.#deadline.arm(s.timeouts.handshake);
       },
     };
     this.#via = openStream(s, plan, {
@@ -332,25 +332,11 @@ export class Session {
     };
   }
 
-  #arm(ms: number): void {
-    this.#clearTimer();
-    if (ms <= 0) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#fail(new TimeoutError(ms, { host: this.host, port: this.port, phase: this.phase }));
-    }, ms);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
   #fail(error: SshError): void {
     if (this.#finished) return;
     this.#finished = true;
     this.failure = error;
-    this.#clearTimer();
+    this.#deadline.clear();
     this.#auth.stop(error);
     this.#socket?.destroy();
     this.#via?.unsubscribe();
@@ -369,7 +355,7 @@ export class Session {
 
   #onReady(): void {
     if (this.#finished) return;
-    this.#clearTimer();
+    this.#deadline.clear();
     this.phase = 'connection';
     this.#auth.accepted();
     this.#established = true;
@@ -378,7 +364,7 @@ export class Session {
 
   #onClose(): void {
     this.lost = true;
-    this.#clearTimer();
+    this.#deadline.clear();
     for (const listener of [...this.#lostListeners]) listener();
     this.#lostListeners.clear();
     if (this.#finished) return;

@@ -362,7 +362,11 @@ bar only on a terminal and the SOCKS server only for dynamic forwarding. "rxssh 
 refused loopback port, so it measures what a run loads, not the network. rxjs, the peer
 dependency every rxssh program loads, costs ~29 ms in Node (its CommonJS build, ~250 modules,
 is what Node's \`require\` and \`import\` both resolve to): what rxssh adds beyond ssh2 and rxjs
-is the rest.
+is the rest. Since 2026-12-07 the bin is a build of its own with the parts of rxjs it uses
+bundled in from rxjs's ES module build (\`scripts/build.mjs\`; the library still imports rxjs):
+\`rxssh exec\` to a refused port 153 → 115 ms, \`rxssh exec host true\` 267 → 223 ms against
+\`ssh\`'s 261 (medians of 20 and 30 alternating runs, the build before and after), \`--help\`
+unchanged (59 ms); the package grows from 264 to 378 kB packed.
 
 ${table('startup')}
 ## 8. Scale-out: one process, worker threads, the queue

@@ -3,6 +3,14 @@
  * esbuild — one bundle per entry point and worker script, shared code in chunks, dependencies
  * left as imports, no comments. Loading 88 modules cost rxssh's import about 27 ms of CPU; the
  * bundles cost about 9 (bench/startup.ts measures it).
+ *
+ * The `rxssh` bin is a build of its own (dist/cli/bin.js and dist/cli/chunks/) with the parts
+ * of rxjs it uses bundled in, from rxjs's ES module build: on Node, `import 'rxjs'` loads
+ * rxjs's whole CommonJS build (its "node" export), ~30 ms of every CLI run. The library keeps
+ * rxjs as an import (a peer dependency: the user's Observables and rxssh's must be one rxjs).
+ * The CLI hands nothing of rxjs to the library's entry points: its worker threads run
+ * dist/fleet/worker-host.js and dist/cli/worker-pipeline.js, both of the library build, and
+ * what crosses threads is data.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -18,7 +26,6 @@ await build({
     'lib/fleet/index.ts',
     'lib/queue/index.ts',
     'lib/testing/index.ts',
-    'lib/cli/bin.ts',
     // Loaded by path (worker threads), so they must exist as files of their own.
     'lib/fleet/worker-host.ts',
     'lib/cli/worker-pipeline.ts',
@@ -32,6 +39,23 @@ await build({
   target: 'node20',
   packages: 'external',
   chunkNames: 'chunks/[name]-[hash]',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+await build({
+  absWorkingDir: root,
+  entryPoints: ['lib/cli/bin.ts'],
+  outbase: 'lib',
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Every package stays an import except rxjs, taken from its ES module build (tree-shaken).
+  external: ['ssh2', 'bullmq', 'ioredis', 'piscina'],
+  alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
+  chunkNames: 'cli/chunks/[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',
 });

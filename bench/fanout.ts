@@ -105,7 +105,8 @@ export function measure(cmd: string[], parse: (stdout: string) => ClientReport, 
       }
     }, 100);
     child.on('error', reject);
-    child.on('exit', () => {
+    // 'close', not 'exit': GNU time's line is the last of stderr, which may still be unread at 'exit'.
+    child.on('close', () => {
       clearInterval(sampler);
       const wallMs = performance.now() - t0;
       const m = /TIME ([\d.]+) ([\d.]+)/.exec(stderr);

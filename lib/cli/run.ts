@@ -6,7 +6,7 @@ import { makeDirSync } from '../util/make-dir.js';
 import { shippedFile } from '../util/package-root.js';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
 import { OutputFlow, type ExecChunk, type FanOutTarget, type SshError } from '../index.js';
-import { fanOut, type FanOut, type FanOutConfig, type HostResult } from '../fleet/index.js';
+import { fanOut, type FanOut, type HostResult, type WorkerFanOutConfig } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
@@ -154,7 +154,7 @@ function queueRunOptions(values: Values, io: Io): QueueRunOptions | undefined {
  * What a worker cannot ask for itself is settled here first: `-A`'s password is asked once on
  * this thread and handed over in memory; passphrases come from `--passphrase-env` or SSH_ASKPASS.
  */
-async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buffer | undefined, config: FanOutConfig): Promise<FanOut<ExecChunk>> {
+async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buffer | undefined, config: WorkerFanOutConfig): Promise<FanOut<ExecChunk>> {
   const password = opts.secrets.askPassword ? await secrets.password() : undefined;
   const becomePassword = opts.become && secrets.hasBecomePassword ? await secrets.becomePassword() : undefined;
   const here = import.meta.url;
@@ -238,7 +238,7 @@ export async function runCommand(
         opts.parGiven ? config : { timeout: config.timeout, signal: config.signal, ...opts.rollout },
       )
     : opts.workers !== undefined && !pipeline && !env
-      ? await inWorkers(opts, io, secrets, stdin, config)
+      ? await inWorkers(opts, io, secrets, stdin, { ...config, flow })
       : fanOut(opts.targets, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty, flow)), config);
   // The bar only where it cannot garble anything: stdout and stderr the same terminal.
   const bar = !opts.json && !opts.noProgress && io.sameTerminal === true ? new (await import('./progress.js')).ProgressBar(io, opts.targets.length) : undefined;

@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { ExecChunk, FanOutTarget } from '../index.js';
+import type { WorkerContext } from '../fleet/index.js';
 import { Secrets } from './credentials.js';
 import type { Io } from './io.js';
 import { hostPipeline, type HostOptions } from './host.js';
@@ -46,8 +47,8 @@ function workerIo(env: CliWorkerArgs['env']): Io {
 }
 
 /** One host: its connection from ssh_config and the CLI's flags, then the command. */
-export function host(target: FanOutTarget, args: CliWorkerArgs): Observable<ExecChunk> {
+export function host(target: FanOutTarget, args: CliWorkerArgs, context?: WorkerContext): Observable<ExecChunk> {
   secrets ??= new Secrets(args.options.secrets, workerIo(args.env), args.password, args.becomePassword);
   const stdin = args.stdin ? toBuffer(args.stdin) : undefined;
-  return hostPipeline(target, args.command, args.options, secrets, stdin, undefined, args.options.pty);
+  return hostPipeline(target, args.command, args.options, secrets, stdin, undefined, args.options.pty, context?.flow);
 }

@@ -27,4 +27,4 @@ export {
 export { parseHostsFile, sshConfigTargets } from './inventory.js';
 export { foldResults, groupResults, type FoldedResult } from './fold.js';
 export type { HostAmount } from './rollout.js';
-export { fanOutInWorkers, type WorkerPipeline, type WorkerFanOutConfig } from './workers.js';
+export { fanOutInWorkers, type WorkerContext, type WorkerPipeline, type WorkerFanOutConfig } from './workers.js';

@@ -2,11 +2,13 @@
  * Runs inside a fan-out worker thread (a piscina task per host): loads the user's pipeline
  * module once per thread, runs it for one host, and reports values, the error or the completion
  * on the task's MessagePort; a `cancel` message unsubscribes (the remote command is signalled,
- * as in the main thread).
+ * as in the main thread); `pause`, `resume` and `ack` work the host's `OutputFlow` (worker-valve.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
 import { from, type ObservableInput, type Subscription } from 'rxjs';
-import { encodeError, type WorkerMessage } from './worker-wire.js';
+import { encodeError, type HostControl, type WorkerMessage } from './worker-wire.js';
+import type { OutputFlow } from '../channel/flow.js';
+import { WorkerValve } from './worker-valve.js';
 
 interface Task {
   readonly module: string;
@@ -16,7 +18,7 @@ interface Task {
   readonly port: MessagePort;
 }
 
-type Project = (target: unknown, args: unknown) => ObservableInput<unknown>;
+type Project = (target: unknown, args: unknown, context: { readonly flow: OutputFlow }) => ObservableInput<unknown>;
 const modules = new Map<string, Promise<Project>>();
 
 let typescript: Promise<unknown> | undefined;
@@ -63,14 +65,23 @@ export default async function runHost(task: Task): Promise<void> {
       finished = true;
       resolve();
     };
-    port.on('message', (message: { type?: string }) => {
-      if (message?.type !== 'cancel') return;
-      subscription?.unsubscribe();
-      finish();
+    // The host's flow: paused by the main thread (WorkerFanOutConfig.flow) or while too much
+    // output waits there unacknowledged.
+    const valve = new WorkerValve();
+    port.on('message', (message: HostControl) => {
+      if (message?.type === 'pause' || message?.type === 'resume') valve.main(message.type === 'pause');
+      else if (message?.type === 'ack') valve.acked(message.bytes);
+      else if (message?.type === 'cancel') {
+        subscription?.unsubscribe();
+        finish();
+      }
     });
     try {
-      subscription = from(project(task.target, task.args)).subscribe({
-        next: (value) => post({ type: 'next', value }),
+      subscription = from(project(task.target, task.args, { flow: valve.flow })).subscribe({
+        next: (value) => {
+          post({ type: 'next', value });
+          valve.sent(value);
+        },
         error: (err: unknown) => {
           post({ type: 'error', error: encodeError(err) });
           finish();

@@ -32,3 +32,6 @@ export function reviveValue(value: unknown): unknown {
 
 /** Messages from a worker about one host. */
 export type WorkerMessage = { readonly type: 'next'; readonly value: unknown } | { readonly type: 'error'; readonly error: WireError } | { readonly type: 'complete' };
+
+/** Messages from the main thread about one host: stop it, the main thread's flow, output taken. */
+export type HostControl = { readonly type: 'cancel' } | { readonly type: 'pause' } | { readonly type: 'resume' } | { readonly type: 'ack'; readonly bytes: number };

@@ -12,11 +12,13 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
 import { WorkerLostError } from '../errors.js';
+import type { OutputFlow } from '../channel/flow.js';
 import { loadPeer } from '../util/peer.js';
 import { shippedFile } from '../util/package-root.js';
 import { FanOut, fanOut, type FanOutConfig } from './fan-out.js';
 import type { FanOutTarget, LabelledTarget } from '../config/target.js';
-import { reviveError, reviveValue, type WorkerMessage } from './worker-wire.js';
+import { reviveError, reviveValue, type HostControl, type WorkerMessage } from './worker-wire.js';
+import { acknowledger } from './worker-valve.js';
 import { checkNumber, POSITIVE_INTEGER } from '../util/check.js';
 
 /**
@@ -49,6 +51,22 @@ export interface WorkerPipeline {
 export interface WorkerFanOutConfig extends FanOutConfig {
   /** Worker threads (default `'auto'`: the machine's available parallelism). */
   readonly threads?: number | 'auto';
+  /**
+   * A valve on every running host's output: while it is paused, each worker pauses the
+   * `OutputFlow` it gave that host's pipeline (`WorkerContext.flow`), so channels that use it
+   * stop being read and their servers wait (for a consumer of `lines$` slower than the hosts).
+   */
+  readonly flow?: OutputFlow;
+}
+
+/**
+ * What a worker gives a host's pipeline beside the target and `args` (its third argument):
+ * `(t, args, { flow }) => connection$.pipe(exec('journalctl -b', { flow }))` lets the channel
+ * wait while the main thread's flow is paused or the main thread falls behind.
+ */
+export interface WorkerContext {
+  /** Paused and resumed with `WorkerFanOutConfig.flow` on the main thread: give it to the host's channels. */
+  readonly flow: OutputFlow;
 }
 
 /**
@@ -59,7 +77,8 @@ export interface WorkerFanOutConfig extends FanOutConfig {
  * remote command is signalled). The pool starts on subscribe and ends with the run.
  *
  * @remarks
- * The contract of the pipeline module: its export takes `(target, args)` and returns an
+ * The contract of the pipeline module: its export takes `(target, args, context)` (a
+ * {@link WorkerContext}: the host's `flow`) and returns an
  * ObservableInput of exec chunks, `run()` results or other structured-clonable values; errors
  * cross back as the same `SshError` classes, so statuses and exit codes are those of `fanOut`.
  * Each worker loads the module once and keeps what it caches (parsed known_hosts, keys) for
@@ -85,7 +104,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
   const events$ = defer(() => from(loadPeer('piscina', 'fanOutInWorkers()', () => import('piscina')))).pipe(
     switchMap(({ Piscina: Pool }) => {
       const pool = new Pool({ ...workerScript(moduleUrl), minThreads: 1, maxThreads: threads, concurrentTasksPerWorker: Math.max(1, Math.ceil(concurrency / threads)), idleTimeout: 1000 });
-      const project = (target: LabelledTarget): Observable<T> => dispatch<T>(pool, { module: moduleUrl, exportName, target, args: pipeline.args });
+      const project = (target: LabelledTarget): Observable<T> => dispatch<T>(pool, { module: moduleUrl, exportName, target, args: pipeline.args }, config.flow);
       return fanOut<T>(targets, project, config).events$.pipe(finalize(() => void pool.destroy()));
     }),
     // fanOut's own events are shared; this deferred wrapper must be too, or lines$, progress$ and
@@ -104,13 +123,20 @@ function workerScript(moduleUrl: string): { filename: string; execArgv?: string[
 }
 
 /** One host's pipeline in a worker, as an Observable: values and the end arrive on a MessagePort. */
-function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; target: LabelledTarget; args: unknown }): Observable<T> {
+function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; target: LabelledTarget; args: unknown }, flow: OutputFlow | undefined): Observable<T> {
   return new Observable<T>((subscriber) => {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
+    // The main thread's flow, passed on to the host's own flow in its worker.
+    const detachFlow = flow?.attach({ pause: () => port1.postMessage({ type: 'pause' } satisfies HostControl), resume: () => port1.postMessage({ type: 'resume' } satisfies HostControl) });
+    const took = acknowledger((ack) => port1.postMessage(ack satisfies HostControl));
     const onMessage = (message: WorkerMessage): void => {
       if (ended) return;
-      if (message.type === 'next') subscriber.next(reviveValue(message.value) as T);
+      if (message.type === 'next') {
+        const value = reviveValue(message.value);
+        subscriber.next(value as T);
+        took(value); // after the fan-out handled it (synchronously): see worker-valve.ts
+      }
       else if (message.type === 'complete') {
         ended = true;
         port1.close();
@@ -146,6 +172,7 @@ function dispatch<T>(pool: Piscina, task: { module: string; exportName: string; 
     );
     return () => {
       if (straggler) clearTimeout(straggler);
+      detachFlow?.();
       port1.off('message', onMessage);
       // Unsubscribed before the end (a timeout, the deadline, a cancel): the worker unsubscribes
       // the host's pipeline, which signals its remote command; the port closes when the task ends.

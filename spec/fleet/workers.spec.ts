@@ -2,6 +2,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fanOutInWorkers, type HostLine } from '../../lib/fleet/index.js';
+import { OutputFlow } from '../../lib/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { eventually, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 
@@ -44,6 +45,32 @@ describe('fanOutInWorkers', () => {
     expect(value.type).toBe('exec-result');
     expect(Buffer.isBuffer(value.stdout) && Buffer.isBuffer(value.stderr)).toBe(true);
     expect((value.stdout as Buffer).toString()).toBe('bytes\n');
+  });
+
+  it('config.flow pauses every host\'s channels inside the workers (WorkerContext.flow) and resumes them, no line lost', async () => {
+    const bytes = 16 * 1024 * 1024; // `emit` writes i % 251: a newline at least every 251 bytes
+    const flow = new OutputFlow();
+    flow.pause();
+    const run$ = fanOutInWorkers([`127.0.0.1:${servers[2]!.info.port}`], { module, export: 'emitted', args: args('', { bytes }) }, { threads: 1, flow });
+    let lines = 0;
+    run$.lines$.subscribe(() => lines++);
+    const done = lastValueFrom(run$.pipe(toArray()));
+    const server = servers[2]!.info;
+    expect(await eventually(() => server.stats.execs.includes(`emit ${bytes}`), 20_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000)); // unpaused, 16 MiB would be here by now
+    const whilePaused = lines;
+    // At most the SSH window (2 MiB, ~8,400 lines) and what was on its way.
+    expect(whilePaused).toBeLessThan(12_000);
+    flow.resume();
+    const [result] = await done;
+    expect(result).toMatchObject({ status: 'ok', exitCode: 0 });
+    // Every line, as many as the same run gives with the flow never paused.
+    const free = fanOutInWorkers([`127.0.0.1:${servers[2]!.info.port}`], { module, export: 'emitted', args: args('', { bytes }) }, { threads: 1, flow: new OutputFlow() });
+    let freeLines = 0;
+    free.lines$.subscribe(() => freeLines++);
+    await lastValueFrom(free);
+    expect(freeLines).toBeGreaterThan(60_000);
+    expect(lines).toBe(freeLines);
   });
 
   it('lines$ live from the workers; per-host timeouts stop the remote command; the pool ends with the run', async () => {

@@ -57,8 +57,8 @@ describe('a closed output pipe (| head) ends the run quietly, like ssh (issue 22
 });
 
 describe('a slow reader of rxssh exec\'s output holds the server back, as with ssh', () => {
-  /** Runs rxssh with `cliArgs` to a reader that stalls for 2 s: its peak RSS (from /proc), the bytes and the `x`s that arrived, its status. */
-  async function stalledReader(cliArgs: string[]): Promise<{ peakKiB: number; received: number; xs: number; status: number | null; stderr: string }> {
+  /** Runs rxssh with `cliArgs` to a reader that stalls for `stallMs` (2 s): its peak RSS (from /proc), the bytes and the `x`s that arrived, its status. */
+  async function stalledReader(cliArgs: string[], stallMs = 2000): Promise<{ peakKiB: number; received: number; xs: number; status: number | null; stderr: string }> {
     const [cmd = '', ...args] = RXSSH.split(' ');
     const child = spawn(cmd, [...args, ...cliArgs], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let peakKiB = 0;
@@ -82,14 +82,14 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
         for (let i = d.indexOf(0x78); i !== -1; i = d.indexOf(0x78, i + 1)) xs++;
       })
       .pause();
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, stallMs));
     child.stdout.resume();
     const status = await closed;
     clearInterval(probe);
     return { peakKiB, received, xs, status, stderr };
   }
   const exec = (command: string): string[] => ['exec', ...sshFlags().split(' '), `${s.username}@127.0.0.1`, command];
-  const run = (command: string): string[] => ['run', '-P', '-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, '--', command];
+  const run = (command: string, ...flags: string[]): string[] => ['run', '-P', ...flags, '-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, '--', command];
 
   it('rxssh exec, 512 MiB to a reader that stalls for 2 s: every byte arrives, and rxssh holds no more than for 1 KiB, give or take a few MiB', async () => {
     const small = await stalledReader(exec('head -c 1024 /dev/zero'));
@@ -114,6 +114,21 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     expect(big.xs).toBe(total);
     // Without backpressure the lines piled up while the reader stalled (~690 MiB more).
     expect(big.peakKiB - small.peakKiB).toBeLessThan(64 * 1024);
+  });
+
+  it('rxssh run -P --workers 2, 400 MiB of lines: a reader that stalls for 3 s costs rxssh no more memory than one that reads at once', async () => {
+    // Worker threads hold a few hundred MiB of garbage at this rate whatever the reader does, so
+    // the stalled run is compared with the same run read at once.
+    const total = 400 * 1024 * 1024;
+    const command = `head -c ${total} /dev/zero | tr '\\0' x | fold -w 1000`;
+    const prompt = await stalledReader(run(command, '--workers', '2'), 0);
+    const stalled = await stalledReader(run(command, '--workers', '2'), 3000);
+    for (const r of [prompt, stalled]) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.xs).toBe(total);
+    }
+    // Without backpressure the stalled run held what arrived in those 3 s besides (~400 MiB).
+    expect(stalled.peakKiB - prompt.peakKiB).toBeLessThan(128 * 1024);
   });
 });
 

@@ -12,7 +12,8 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['spec/**/*.spec.ts'],
-    globalSetup: ['spec/integration/global-setup.ts'],
+    // The run's own TMPDIR first (removed last), then the suite's sshd.
+    globalSetup: ['spec/helpers/temp-root.ts', 'spec/integration/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -11,6 +11,6 @@ export default defineConfig({
   test: {
     ...base.test,
     exclude: ['spec/integration/**', 'spec/package/**'],
-    globalSetup: [],
+    globalSetup: ['spec/helpers/temp-root.ts'],
   },
 });

@@ -1,6 +1,6 @@
 /** SFTP and port forwarding against real sshd (`Subsystem sftp internal-sftp`, `AllowTcpForwarding yes`). */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createNetServer } from 'node:net';
 import { request, createServer as httpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ beforeAll(() => {
   local = mkdtempSync(join(tmpdir(), 'rxssh-sftp-'));
   chmodSync(local, 0o755);
 });
+afterAll(() => rmSync(local, { recursive: true, force: true })); // 557 MB of transfers
 
 const login = (info = s, extra: Partial<ConnectConfig> = {}) =>
   connect({ host: '127.0.0.1', port: info.port, username: info.username, ...extra }).pipe(

@@ -19,8 +19,10 @@ import { build } from 'esbuild';
 const root = new URL('..', import.meta.url).pathname;
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 execFileSync(new URL('../node_modules/.bin/tsc', import.meta.url).pathname, ['-p', 'tsconfig.build.json', '--emitDeclarationOnly'], { cwd: root, stdio: 'inherit' });
+/** What both builds share: ES module bundles for Node 20, split into chunks, no comments. */
+const bundles = { absWorkingDir: root, outbase: 'lib', outdir: 'dist', bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', legalComments: 'none', logLevel: 'warning' };
 await build({
-  absWorkingDir: root,
+  ...bundles,
   entryPoints: [
     'lib/index.ts',
     'lib/fleet/index.ts',
@@ -30,32 +32,14 @@ await build({
     'lib/fleet/worker-host.ts',
     'lib/cli/worker-pipeline.ts',
   ],
-  outbase: 'lib',
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   packages: 'external',
   chunkNames: 'chunks/[name]-[hash]',
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 await build({
-  absWorkingDir: root,
+  ...bundles,
   entryPoints: ['lib/cli/bin.ts'],
-  outbase: 'lib',
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   // Every package stays an import except rxjs, taken from its ES module build (tree-shaken).
   external: ['ssh2', 'bullmq', 'ioredis', 'piscina'],
   alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
   chunkNames: 'cli/chunks/[name]-[hash]',
-  legalComments: 'none',
-  logLevel: 'warning',
 });

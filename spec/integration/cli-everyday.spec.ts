@@ -88,6 +88,15 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     clearInterval(probe);
     return { peakKiB, received, xs, status, stderr };
   }
+  type Outcome = Awaited<ReturnType<typeof stalledReader>>;
+  /** Both runs ended 0 with all their output (bytes, or `x`s); the second held at most `slackKiB` more memory than the first. */
+  function expectBounded(reference: [Outcome, number], stalled: [Outcome, number], measure: 'received' | 'xs', slackKiB = 64 * 1024): void {
+    for (const [r, expected] of [reference, stalled]) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r[measure]).toBe(expected);
+    }
+    expect(stalled[0].peakKiB - reference[0].peakKiB).toBeLessThan(slackKiB);
+  }
   const exec = (command: string): string[] => ['exec', ...sshFlags().split(' '), `${s.username}@127.0.0.1`, command];
   const run = (command: string, ...flags: string[]): string[] => ['run', '-P', ...flags, '-H', `127.0.0.1:${s.port}`, '-l', s.username, '--identity', s.keys['ed25519'] ?? '', '--known-hosts', kh, '--', command];
 
@@ -95,12 +104,8 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     const small = await stalledReader(exec('head -c 1024 /dev/zero'));
     const total = 512 * 1024 * 1024;
     const big = await stalledReader(exec(`head -c ${total} /dev/zero`));
-    expect(small.status, small.stderr).toBe(0);
-    expect(small.received).toBe(1024);
-    expect(big.status, big.stderr).toBe(0);
-    expect(big.received).toBe(total);
     // Without backpressure the output piled up in rxssh while the reader stalled (~570 MiB more).
-    expect(big.peakKiB - small.peakKiB).toBeLessThan(64 * 1024);
+    expectBounded([small, 1024], [big, total], 'received');
   });
 
   it('rxssh run -P, 200 MiB of lines to a reader that stalls for 2 s: every line arrives, rxssh holds no more than for one line', async () => {
@@ -108,12 +113,8 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     const small = await stalledReader(run(lines(1000)));
     const total = 200 * 1024 * 1024;
     const big = await stalledReader(run(lines(total)));
-    expect(small.status, small.stderr).toBe(0);
-    expect(small.xs).toBe(1000);
-    expect(big.status, big.stderr).toBe(0);
-    expect(big.xs).toBe(total);
     // Without backpressure the lines piled up while the reader stalled (~690 MiB more).
-    expect(big.peakKiB - small.peakKiB).toBeLessThan(64 * 1024);
+    expectBounded([small, 1000], [big, total], 'xs');
   });
 
   it('rxssh run -P --workers 2, 400 MiB of lines: a reader that stalls for 3 s costs rxssh no more memory than one that reads at once', async () => {
@@ -123,12 +124,8 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     const command = `head -c ${total} /dev/zero | tr '\\0' x | fold -w 1000`;
     const prompt = await stalledReader(run(command, '--workers', '2'), 0);
     const stalled = await stalledReader(run(command, '--workers', '2'), 3000);
-    for (const r of [prompt, stalled]) {
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.xs).toBe(total);
-    }
-    // Without backpressure the stalled run held what arrived in those 3 s besides (~400 MiB).
-    expect(stalled.peakKiB - prompt.peakKiB).toBeLessThan(128 * 1024);
+    // Without backpressure the stalled run held what arrived in those 3 s besides (~1 GiB more).
+    expectBounded([prompt, total], [stalled, total], 'xs', 128 * 1024);
   });
 });
 

@@ -117,15 +117,16 @@ describe('a slow reader of rxssh exec\'s output holds the server back, as with s
     expectBounded([small, 1000], [big, total], 'xs');
   });
 
-  it('rxssh run -P --workers 2, 400 MiB of lines: a reader that stalls for 3 s costs rxssh no more memory than one that reads at once', async () => {
+  it('rxssh run -P --workers 2, 200 MiB of lines: a reader that stalls for 2 s costs rxssh no more memory than one that reads at once', async () => {
     // Worker threads hold a few hundred MiB of garbage at this rate whatever the reader does, so
     // the stalled run is compared with the same run read at once.
-    const total = 400 * 1024 * 1024;
+    const total = 200 * 1024 * 1024;
     const command = `head -c ${total} /dev/zero | tr '\\0' x | fold -w 1000`;
     const prompt = await stalledReader(run(command, '--workers', '2'), 0);
-    const stalled = await stalledReader(run(command, '--workers', '2'), 3000);
-    // Without backpressure the stalled run held what arrived in those 3 s besides (~1 GiB more).
+    const stalled = await stalledReader(run(command, '--workers', '2'));
+    // Without the workers' flow control both runs held GiBs (400 MiB: 2.4 and 3.5 GiB).
     expectBounded([prompt, total], [stalled, total], 'xs', 128 * 1024);
+    expect(prompt.peakKiB).toBeLessThan(1024 * 1024); // 0.47 GiB with it, 1.27 GiB without
   });
 });
 

@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { noop, Observable, type Observer } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 import { DemandQueue } from '../util/demand-queue.js';
 import { type ChannelPort } from '../connection/channel-open.js';
 import { checkNumber, MILLISECONDS } from '../util/check.js';
+import { WritableBackpressure } from '../util/writable-backpressure.js';
 import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize } from './types.js';
 import { ChannelRun, DEFAULT_STDIN_LIMIT, ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER } from './channel-run.js';
 
@@ -201,29 +202,18 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
   pipeTo(stdout: NodeJS.WritableStream, stderr?: NodeJS.WritableStream): Observable<void> {
     return new Observable<void>((subscriber) => {
       const runs: { current: ChannelRun | undefined } = { current: undefined };
-      const waiting = new Set<NodeJS.WritableStream>();
-      const onDrain = (target: NodeJS.WritableStream) => (): void => {
-        if (waiting.delete(target)) runs.current?.resume();
-      };
-      const drains = new Map([stdout, ...(stderr ? [stderr] : [])].map((w) => [w, onDrain(w)] as const));
+      const backpressure = new WritableBackpressure({ pause: () => runs.current?.pause(), resume: () => runs.current?.resume() });
       const subscription = this.subscribe({
         next: ({ stream, data }) => {
           const target = stream === 'stdout' ? stdout : stderr;
-          if (!target) return;
-          if (!target.write(data) && !waiting.has(target)) {
-            waiting.add(target);
-            runs.current?.pause();
-            target.once('drain', drains.get(target) ?? noop);
-          }
+          if (target) backpressure.wrote(target, !target.write(data));
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
       });
       runs.current = this.#run;
       return () => {
-        for (const [target, listener] of drains) target.removeListener('drain', listener);
-        for (let i = waiting.size; i > 0; i--) runs.current?.resume();
-        waiting.clear();
+        backpressure.release();
         subscription.unsubscribe();
       };
     });

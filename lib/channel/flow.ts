@@ -2,12 +2,7 @@
  * Backpressure on a channel's output from outside a pipeline: an `OutputFlow` given as
  * `ChannelConfig.flow` pauses and resumes every channel run that uses it.
  */
-
-/** What a flow pauses: one run of a channel (ref-counted pause, as `ChannelRun` has). */
-interface Pausable {
-  pause(): void;
-  resume(): void;
-}
+import type { Pausable } from '../util/writable-backpressure.js';
 
 /**
  * A valve on the output of the channels it is given to (`ChannelConfig.flow`, so also the

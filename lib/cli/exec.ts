@@ -10,8 +10,8 @@ import { within } from '../util/deadline.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
-import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
-import { OutputBackpressure } from './output-backpressure.js';
+import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
+import { WritableBackpressure } from '../util/writable-backpressure.js';
 import { forwardPlan, session, type SessionWork } from './session.js';
 import { EXIT, UsageError } from './usage.js';
 import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
@@ -129,7 +129,7 @@ function runValuesOf(given: Values): Values {
  */
 function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSignal, flow: OutputFlow): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const backpressure = new OutputBackpressure(flow);
+    const backpressure = new WritableBackpressure(flow, OUTPUT_QUEUED);
     const settle = (): void => {
       signal.removeEventListener('abort', onAbort);
       backpressure.release();
@@ -142,8 +142,7 @@ function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSigna
     const sub = command$.subscribe({
       next: (chunk) => {
         const target = chunk.stream === 'stdout' ? io.stdout : io.stderr;
-        target.write(chunk.data);
-        backpressure.wrote(target);
+        backpressure.wrote(target, !target.write(chunk.data));
       },
       error: (err: unknown) => {
         settle();

@@ -44,6 +44,12 @@ export interface Io {
 /** The exit code of a command whose output pipe was closed, as a shell shows `ssh`'s (killed by SIGPIPE). */
 export const EXIT_STDOUT_CLOSED = 128 + 13;
 
+/**
+ * Bytes of output stdout or stderr may hold before the channels filling them are paused (a pipe
+ * to a slow reader); above the stream's own 16 KiB mark, which would pause them for every packet.
+ */
+export const OUTPUT_QUEUED = 1024 * 1024;
+
 /** What was typed ahead of a prompt (the rest of a chunk after its line): the next prompt's. */
 let typedAhead = '';
 

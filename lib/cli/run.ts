@@ -10,8 +10,8 @@ import { fanOut, type FanOut, type HostResult, type WorkerFanOutConfig } from '.
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
-import { EXIT_STDOUT_CLOSED, type Io } from './io.js';
-import { OutputBackpressure } from './output-backpressure.js';
+import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
+import { WritableBackpressure } from '../util/writable-backpressure.js';
 import type { ProgressBar } from './progress.js';
 import type { CliWorkerArgs } from './worker-pipeline.js';
 import { RunReporter } from './run-reporter.js';
@@ -252,7 +252,7 @@ export async function runCommand(
   const report = (r: HostResult<unknown>): void => reporter.report(r);
   /** Follows one fan-out: its lines (-P), progress and results. */
   const follow = async (fan: FanOut<unknown>, onResult: (r: HostResult<unknown>) => void): Promise<void> => {
-    const backpressure = new OutputBackpressure(flow);
+    const backpressure = new WritableBackpressure(flow, OUTPUT_QUEUED);
     const lines = opts.print
       ? fan.lines$.subscribe((l) => {
           if (opts.json) io.stdout.write(`${JSON.stringify({ type: 'line', host: l.host, stream: l.stream, line: l.line, truncated: l.truncated })}\n`);

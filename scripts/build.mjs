@@ -11,9 +11,17 @@
  * The CLI hands nothing of rxjs to the library's entry points: its worker threads run
  * dist/fleet/worker-host.js and dist/cli/worker-pipeline.js, both of the library build, and
  * what crosses threads is data.
+ *
+ * Every .js file is ASCII: esbuild escapes non-ASCII characters in code but keeps the ones of
+ * the doc comments it leaves in (a dash, an ellipsis), and V8 holds the source of a script with
+ * one such character as two bytes per character. That doubled ~0.5 MB of the heap a process
+ * pays for loading rxssh, and a small heap is what makes a bulk transfer's external memory set
+ * off full GCs (docs/benchmarks.md, bulkcpu: 7-10 mark-compacts per 256 MiB download before,
+ * 6-8 after).
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -43,3 +51,13 @@ await build({
   alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
   chunkNames: 'cli/chunks/[name]-[hash]',
 });
+
+/** Escapes the non-ASCII characters the builds left (in comments: code is ASCII already) as `\\uXXXX`. */
+for (const entry of readdirSync(new URL('../dist', import.meta.url), { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.js')) continue;
+  const file = join(entry.parentPath ?? entry.path, entry.name);
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}

@@ -58,6 +58,14 @@ describe('the packed tarball', () => {
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('package/spec/') || f.endsWith('.map'))).toEqual([]);
   });
+
+  it('ships ASCII-only JavaScript (V8 keeps a source with one other character at two bytes a character)', () => {
+    const dist = join(scratch, 'node_modules', 'rxssh', 'dist');
+    const js = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(10);
+    // eslint-disable-next-line no-control-regex
+    expect(js.filter((f) => /[^\x00-\x7f]/.test(readFileSync(join(dist, f), 'utf8')))).toEqual([]);
+  });
 });
 
 const target = (): string => `${s.host}:${s.port}`;

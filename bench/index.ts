@@ -224,6 +224,23 @@ Not done: keeping the library's heap below the edge by itself (loading the ssh_c
 demand would need synchronous exports to become asynchronous, and a program's own modules
 would cross it anyway).
 
+Later the same day, the bundled build turned out to have brought two-byte sources back: esbuild
+keeps the doc comments inside classes, and three chunks held a dash or an ellipsis in one, so V8
+kept ~250 KB of source in ~500 KB (heap after the import 7.84 MB). The build now escapes the
+non-ASCII characters left (the package spec checks that every shipped .js file is ASCII): 7.58
+MB, a 256 MiB download 10–11 → 7–8 mark-compacts, a round trip 24 → 17–19; the library rows of
+this table 885 / 540 / 495 → 805 / 445 / 425 ms of CPU (round trip / upload / download). Where
+the edge lies, with a plain ssh2 client holding objects of its own (\`--trace-gc\`, download,
+three runs each): 0.6 MB of them, 1 mark-compact; 0.8 MB, 6; 1.2 MB, 10–12; 2 MB, 5–7; 5 MB,
+1–2; 10 and 20 MB, 1. It is a band, not a slope: an old generation of about 8–11 MB after
+start-up gets a limit (about 4× that) which the transfer's external memory crosses every few
+dozen MiB, and a larger heap a limit it does not cross. A bare benchmark process sits in the
+band; a program with state of its own is past it. The rows "in a program holding 8 MB" run both
+Node clients with 8 MB of plain objects made first (\`BULK_APP_MB\`, bench/bulk-common.mjs):
+both get one mark-compact, and what is left is rxssh's own cost: CPU 1.17 / 1.23 / 1.24× whole
+process, 1.13 / 1.17 / 1.15× in-process (loading rxjs and rxssh is ~45 ms of the difference),
+wall 1.01 / 0.98 / 0.96×.
+
 Counted in instructions on the main thread (\`--single-threaded\`, below), the data path is not
 where the CPU goes: against the plain ssh2 process rxssh runs 0.97× its instructions per MiB on
 the round trip, 1.04× on upload and 0.76× on download (2026-12-07). The CPU time that remains

@@ -237,7 +237,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       // An unknown host on a terminal: ask as ssh does; a confirmed key is recorded and the
       // connection made again (nothing had been sent: the key is checked before any credential).
       if (!io.stdinIsTTY || !canConfirm(err)) throw err;
-      const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err }], io);
+      const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, hash: host.hashKnownHosts }], io);
       if (confirmed.length === 0) throw err;
       await attempt();
     }

@@ -12,6 +12,8 @@ export interface UnknownHost {
   readonly host: string;
   readonly port: number;
   readonly error: HostKeyUnknownError;
+  /** Its `HashKnownHosts`: whether the recorded line names the host hashed (default true). */
+  readonly hash?: boolean;
 }
 
 /** `ssh-ed25519` → `ED25519`, as ssh names key types to people. */
@@ -59,7 +61,7 @@ export async function confirmUnknownHosts(hosts: readonly UnknownHost[], io: Io)
   if (!yes) return [];
   for (const h of hosts) {
     const file = h.error.knownHostsFiles[0] as string;
-    await recordHostKey(file, h.host, h.port, h.error.offeredKey ?? '');
+    await recordHostKey(file, h.host, h.port, h.error.offeredKey ?? '', h.hash ?? true);
     io.stderr.write(`Warning: Permanently added '${knownHostsName(h.host, h.port)}' (${typeName(h.error.offeredKey ?? '')}) to the list of known hosts.\n`);
   }
   return [...hosts];

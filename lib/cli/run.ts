@@ -17,7 +17,7 @@ import type { CliWorkerArgs } from './worker-pipeline.js';
 import { RunReporter } from './run-reporter.js';
 import { onQueue, QUEUE_HELP, QUEUE_OPTIONS, queueConfigOf, type QueueRunOptions } from './queue.js';
 import { EXIT, UsageError } from './usage.js';
-import { hostOptions, hostPipeline, withPsshEnv, type HostOptions, type Values } from './host.js';
+import { hostOptions, hostPipeline, resolveHost, withPsshEnv, type HostOptions, type Values } from './host.js';
 import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, type FleetOptions } from './fleet-options.js';
 
 export { EXIT, UsageError };
@@ -129,6 +129,15 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?:
   if (!command) throw new UsageError('no command: rxssh run [options] COMMAND...');
   const queue = queueRunOptions(values, io);
   return { ...o, ...fleetOptions(values, o), command, ...(queue ? { queue, parGiven: values['par'] !== undefined } : {}) };
+}
+
+/** The target's `HashKnownHosts` (how a key confirmed at the prompt is recorded); hashed when it cannot be resolved. */
+function hashesNames(target: FanOutTarget, opts: HostOptions): boolean {
+  try {
+    return resolveHost(target, opts).hashKnownHosts;
+  } catch {
+    return true;
+  }
 }
 
 /** Flags that belong to the workers in a queued run: they connect with their own credentials and ssh_config. */
@@ -277,7 +286,7 @@ export async function runCommand(
   try {
     await follow(run$, (r) => (interactive && canConfirm(r.error) ? held.push(r) : report(r)));
     if (held.length > 0 && !interrupt.signal.aborted) {
-      const asked = held.map((r) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error } as UnknownHost }));
+      const asked = held.map((r) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, hash: hashesNames(r.target, opts) } as UnknownHost }));
       const confirmed = new Set(await confirmUnknownHosts(asked.map((a) => a.unknown), promptIo));
       for (const a of asked) if (!confirmed.has(a.unknown)) report(a.result);
       const again = asked.filter((a) => confirmed.has(a.unknown)).map((a) => a.result.target);

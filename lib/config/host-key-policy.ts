@@ -11,7 +11,8 @@ function one(value: string | readonly string[] | undefined): string | undefined 
  * The host-key policy that `StrictHostKeyChecking` asks for: `yes` and `ask` verify against
  * the known_hosts files (rxssh never prompts: `ask` rejects unknown hosts), `accept-new` learns
  * unknown hosts into the first `UserKnownHostsFile`, `no` does the same (OpenSSH would even
- * accept a changed key; rxssh does not).
+ * accept a changed key; rxssh does not). Learned lines name the host hashed with
+ * `HashKnownHosts yes`, plainly otherwise, as ssh writes them.
  *
  * @example
  * ```ts
@@ -29,10 +30,10 @@ export function hostKeyPolicyFor(host: SshConfigHost): HostKeyPolicy {
     ...(host.caSignatureAlgorithms !== undefined ? { caSignatureAlgorithms: host.caSignatureAlgorithms } : {}),
     // UpdateHostKeys yes: the host's other keys are learned into the first user file after a
     // login its key in that file let through (ask would prompt: rxssh never does, so it learns nothing).
-    ...(/^(yes|true)$/i.test(one(host.raw['updatehostkeys']) ?? '') && host.userKnownHostsFiles[0] ? { updateHostKeys: { file: host.userKnownHostsFiles[0] } } : {}),
+    ...(/^(yes|true)$/i.test(one(host.raw['updatehostkeys']) ?? '') && host.userKnownHostsFiles[0] ? { updateHostKeys: { file: host.userKnownHostsFiles[0], hash: host.hashKnownHosts } } : {}),
   };
   if (host.strictHostKeyChecking === 'accept-new' || host.strictHostKeyChecking === 'no') {
-    return acceptNew({ files, ...aliasOption, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
+    return acceptNew({ files, ...aliasOption, hash: host.hashKnownHosts, ...(host.userKnownHostsFiles[0] ? { learnTo: host.userKnownHostsFiles[0] } : {}) });
   }
   return knownHosts({ files, ...aliasOption });
 }

@@ -60,7 +60,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['globalknownhostsfile', honoured],
   ['hostkeyalias', honoured],
   ['checkhostip', harmless], // an extra check ssh does against the address; off by default
-  ['hashknownhosts', harmless], // how a learned name is written, not what is trusted
+  ['hashknownhosts', honoured], // learned lines (accept-new, UpdateHostKeys) name the host hashed
   ['updatehostkeys', honoured], // yes: learn proven keys into the first UserKnownHostsFile; ask (rxssh never prompts) and no: nothing
   ['knownhostscommand', refused('rxssh does not run a KnownHostsCommand: its keys would not be trusted', NONE)],
   ['revokedhostkeys', honoured],

@@ -112,6 +112,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly userKnownHostsFiles: readonly string[];
   /** `GlobalKnownHostsFile`, `~` expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
   readonly globalKnownHostsFiles: readonly string[];
+  /** `HashKnownHosts`: the host names of lines rxssh appends (accept-new, UpdateHostKeys) are hashed. */
+  readonly hashKnownHosts: boolean;
   /** `CASignatureAlgorithms` as ssh reads it (+/-/^), or undefined for OpenSSH's default. */
   readonly caSignatureAlgorithms?: readonly string[];
   /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
@@ -222,6 +224,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     strictHostKeyChecking: strict(first('stricthostkeychecking')),
     userKnownHostsFiles,
     globalKnownHostsFiles,
+    hashKnownHosts: yes(first('hashknownhosts')),
     connectTimeout,
     serverAliveInterval,
     serverAliveCountMax,

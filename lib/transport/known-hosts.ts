@@ -63,6 +63,8 @@ export interface KnownHostsConfig {
   readonly updateHostKeys?: {
     /** The known_hosts file whose matching line allows learning, and where keys are appended. */
     readonly file: string;
+    /** Hash the host name of appended lines, like `HashKnownHosts yes` (default true). */
+    readonly hash?: boolean;
   };
 }
 
@@ -189,7 +191,8 @@ async function learnHostKeys(files: readonly string[], config: KnownHostsConfig,
         const verdict = await judge(files, info, config).catch(() => undefined);
         // Known already, revoked, or known by another key of this type: nothing to learn.
         if (!verdict || verdict.kind === 'known' || verdict.otherKeys.some((e) => e.keyType === info.type)) return true;
-        await appendLine(file, `${knownHostsName(accepted.host, accepted.port)} ${info.openssh}\n`);
+        const name = knownHostsName(accepted.host, accepted.port);
+        await appendLine(file, `${config.updateHostKeys?.hash === false ? name : hashHostName(name)} ${info.openssh}\n`);
         return true;
       }),
     );

@@ -65,6 +65,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     stricthostkeychecking: [strict],
     userknownhostsfile: [h.userKnownHostsFiles.join(' ')],
     globalknownhostsfile: [h.globalKnownHostsFiles.join(' ')],
+    hashknownhosts: [h.hashKnownHosts ? 'yes' : 'no'],
     connecttimeout: [h.connectTimeout === undefined ? 'none' : String(h.connectTimeout)],
     serveraliveinterval: [String(h.serverAliveInterval ?? 0)],
     serveralivecountmax: [String(h.serverAliveCountMax ?? 3)],

@@ -223,6 +223,55 @@ describe('UpdateHostKeys', () => {
   });
 });
 
+describe('HashKnownHosts', () => {
+  /** A config that learns (accept-new, or UpdateHostKeys on a known ed25519 key) into `file`. */
+  const learning = (name: string, file: string, hash: string, update = false): string => {
+    const path = join(work, `ssh_config_${name}`);
+    writeFileSync(
+      path,
+      [`Host ${name}`, '  HostName 127.0.0.1', `  Port ${server.info.port}`, `  User ${server.info.username}`, `  IdentityFile ${server.info.keys['ed25519']}`, '  IdentitiesOnly yes',
+        `  StrictHostKeyChecking ${update ? 'yes' : 'accept-new'}`, `  UserKnownHostsFile ${file}`, '  GlobalKnownHostsFile /dev/null', ...(update ? ['  UpdateHostKeys yes'] : []), ...(hash ? [`  HashKnownHosts ${hash}`] : []), ''].join('\n'),
+    );
+    return path;
+  };
+  const plain = () => knownHostsName('127.0.0.1', server.info.port);
+  /** How each line of a known_hosts file names its host: hashed, or the plain `[127.0.0.1]:port`. */
+  const names = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (l.startsWith('|1|') ? 'hashed' : l.split(' ')[0] === plain() ? 'plain' : `other: ${l.slice(0, 40)}`));
+  const bySsh = (config: string, name: string) => spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', name, 'sleep 0.5'], { encoding: 'utf8', timeout: 30_000 });
+
+  it.each([
+    ['yes', 'hashed'],
+    ['no', 'plain'],
+    ['', 'plain'],
+  ])('accept-new with HashKnownHosts %j writes the host %s, as ssh does, and the line is trusted after', async (hash, shape) => {
+    const ours = join(work, `kh_hash_ours_${hash || 'unset'}`);
+    const theirs = join(work, `kh_hash_ssh_${hash || 'unset'}`);
+    writeFileSync(ours, '');
+    writeFileSync(theirs, '');
+    await lastValueFrom(connectAlias('hk', { file: learning('hk', ours, hash), systemFile: null }).pipe(run('true')));
+    expect(bySsh(learning('hk', theirs, hash), 'hk').status).toBe(0);
+    expect(names(ours)).toEqual([shape]);
+    expect(names(theirs)).toEqual([shape]);
+    // What was learned is what a strict connection trusts now.
+    const strict = learning('hk', ours, hash);
+    writeFileSync(strict, readFileSync(strict, 'utf8').replace('StrictHostKeyChecking accept-new', 'StrictHostKeyChecking yes'));
+    expect((await lastValueFrom(connectAlias('hk', { file: strict, systemFile: null }).pipe(run('echo trusted')))).stdout).toBe('trusted\n');
+  });
+
+  it("UpdateHostKeys with HashKnownHosts yes learns the host's other keys under its hashed name, as ssh does", async () => {
+    const ours = join(work, 'kh_update_hashed_ours');
+    const theirs = join(work, 'kh_update_hashed_ssh');
+    const known = `${plain()} ${hostKeyLine(server.info.dir, 'ed25519')}\n`;
+    writeFileSync(ours, known);
+    writeFileSync(theirs, known);
+    await lastValueFrom(connectAlias('hu', { file: learning('hu', ours, 'yes', true), systemFile: null }).pipe(run('sleep 0.5')));
+    expect(await eventually(() => names(ours).length === 3, 5000), 'learned').toBe(true);
+    bySsh(learning('hu', theirs, 'yes', true), 'hu');
+    expect(names(ours)).toEqual(['plain', 'hashed', 'hashed']);
+    expect(names(theirs)).toEqual(names(ours));
+  });
+});
+
 describe('RemoteCommand and RequestTTY through the CLI', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
 

@@ -65,6 +65,19 @@ describe('unknown host keys', () => {
     expect(readFileSync(kh, 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
+  it('a confirmed key is recorded as HashKnownHosts says: plainly with no (exec), hashed with yes (run)', () => {
+    const plain = join(dir, 'kh-plain');
+    writeFileSync(plain, '');
+    shownFor(`${CLI} exec -o HashKnownHosts=no -p ${fleet.info.port} -i ${fleet.info.keys['ed25519']} --known-hosts ${plain} ${fleet.info.username}@127.0.0.2 true`, 'yes\n');
+    expect(readFileSync(plain, 'utf8').split(' ').slice(0, 2)).toEqual([`[127.0.0.2]:${fleet.info.port}`, 'ssh-ed25519']);
+    const hashed = join(dir, 'kh-hashed');
+    writeFileSync(hashed, '');
+    const hosts = ADDRESSES.flatMap((a) => ['-H', `${a}:${fleet.info.port}`]).join(' ');
+    const shown = shownFor(`${CLI} run -O HashKnownHosts=yes ${hosts} -l ${fleet.info.username} --identity ${fleet.info.keys['ed25519']} --known-hosts ${hashed} -- true`, 'yes\n');
+    expect(shown.match(/\[SUCCESS\]/g)).toHaveLength(3);
+    expect(readFileSync(hashed, 'utf8').trim().split('\n').map((l) => l.slice(0, 3))).toEqual(['|1|', '|1|', '|1|']);
+  });
+
   it('without a terminal the error names the known_hosts files read and the ways out', () => {
     const kh = join(dir, 'kh-batch');
     writeFileSync(kh, '');

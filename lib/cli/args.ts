@@ -59,15 +59,16 @@ export function parseUntilPositional<O extends Options>(argv: readonly string[],
 /**
  * One `-O`/`-o` option (`Key=Value` or `Key Value`) as an ssh_config line, by the same table as
  * the config files (lib/config/keywords.ts): honoured and harmless keywords are taken, one that
- * rxssh cannot honour (`ProxyCommand ssh -W …`, `LocalForward …`) is a UsageError naming it.
+ * rxssh cannot honour (`ProxyCommand ssh -W …`, `LocalForward …`) is a UsageError naming it
+ * and the flag it came with (`-O` in run, ssh's `-o` in exec).
  */
-export function configLine(option: string): string {
+export function configLine(option: string, flag = '-O'): string {
   const m = /^\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*?)\s*$/.exec(option);
-  if (!m || !m[2]) throw new UsageError(`-O ${JSON.stringify(option)}: expected KEYWORD=VALUE`);
+  if (!m || !m[2]) throw new UsageError(`${flag} ${JSON.stringify(option)}: expected KEYWORD=VALUE`);
   const [, keyword = '', value = ''] = m;
-  if (/^(host|match|include)$/i.test(keyword)) throw new UsageError(`-O ${keyword}: not an option (it is ssh_config structure)`);
+  if (/^(host|match|include)$/i.test(keyword)) throw new UsageError(`${flag} ${keyword}: not an option (it is ssh_config structure)`);
   const why = sshConfigRefusal(keyword, value);
-  if (why) throw new UsageError(`-O ${keyword}=${value}: ${why}`);
+  if (why) throw new UsageError(`${flag} ${keyword}=${value}: ${why}`);
   return `${keyword} ${value}`;
 }
 
@@ -137,7 +138,7 @@ export function sshArgs(args: readonly string[]): SshArgs {
         lines.push(`User ${value()}`);
         break;
       case '-o':
-        lines.push(configLine(value()));
+        lines.push(configLine(value(), '-o'));
         break;
       case '-J':
         lines.push(`ProxyJump ${value()}`);

@@ -7,7 +7,7 @@ import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
 import { exec, ExitStatusError, OutputFlow, withConnection, type ExecChunk } from '../index.js';
 import { within } from '../util/deadline.js';
-import { parseUntilPositional } from './args.js';
+import { configLine, parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
@@ -108,6 +108,7 @@ const EXEC_OPTIONS = {
 function runValuesOf(given: Values): Values {
   const values: Values = { ...given };
   const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
+  for (const line of sshLines) configLine(line, '-o'); // refused as the -o it was given with, not as run's -O
   const port = given['port'] as string | undefined;
   if (port !== undefined) {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);

@@ -411,6 +411,13 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
       expect(await main(['run', '-H', 'h', '-O', option, 'true'], bad)).toBe(2);
       expect(bad.err()).toMatch(said);
     }
+    // ssh's -o (exec, and -x in run) is named as the -o it was given with.
+    const viaExec = fakeIo('', { env: { HOME: home } });
+    expect(await main(['exec', '-o', 'NoSuchOption=1', 'h', 'true'], viaExec)).toBe(2);
+    expect(viaExec.err()).toMatch(/rxssh: -o NoSuchOption=1: not an ssh_config keyword/);
+    const viaX = fakeIo('', { env: { HOME: home } });
+    expect(await main(['run', '-H', 'h', '-x', '-o ForwardX11=yes', 'true'], viaX)).toBe(2);
+    expect(viaX.err()).toMatch(/-o ForwardX11=yes: rxssh does not forward X11/);
   });
 
   it('-x/-X take the common ssh flags (-i -p -l -o -J -A -F -q -C -v -t -T) and refuse others clearly', async () => {

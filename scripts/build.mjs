@@ -14,10 +14,10 @@
  *
  * Every .js file is ASCII: esbuild escapes non-ASCII characters in code but keeps the ones of
  * the doc comments it leaves in (a dash, an ellipsis), and V8 holds the source of a script with
- * one such character as two bytes per character. That doubled ~0.5 MB of the heap a process
- * pays for loading rxssh, and a small heap is what makes a bulk transfer's external memory set
- * off full GCs (docs/benchmarks.md, bulkcpu: 7-10 mark-compacts per 256 MiB download before,
- * 6-8 after).
+ * one such character as two bytes per character: ~250 KB of source took ~500 KB of the heap
+ * every process pays for loading rxssh, and a small heap is what makes a bulk transfer's external memory set
+ * off full GCs (docs/benchmarks.md, bulkcpu: 10-11 mark-compacts per 256 MiB download before,
+ * 7-8 after).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -159,7 +159,10 @@ function writeOutput(command$: Observable<ExecChunk>, io: Io, signal: AbortSigna
   });
 }
 
-/** The exit code of a command that ended with a status or a signal (128 + N), as ssh gives it. */
+/**
+ * The exit code of a command that ended with a status, or with a signal: 128 + N, as a shell
+ * reports a killed child (OpenSSH's ssh exits 255 then, the code it also gives a lost connection).
+ */
 function exitCodeOfStatus(err: ExitStatusError): number {
   if (err.exitCode !== null) return err.exitCode;
   const signal = err.signal ? (osConstants.signals as Record<string, number>)[`SIG${err.signal}`] : undefined;

@@ -198,7 +198,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
   const secrets = new Secrets(o.secrets, quietIo);
   const timeoutSec = timeoutOf(values);
-  const stdin = values['no-stdin'] === true ? undefined : io.stdin;
+  let stdin: Readable | undefined; // this program's stdin, unless -n or the host's StdinNull says none
   const abort = new AbortController();
   const offInterrupt = io.onInterrupt(() => abort.abort());
   let stdoutClosed = false;
@@ -210,6 +210,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
     const host = resolveHost(target, o);
+    if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
     const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
     if (remote !== undefined) words = [remote];

@@ -208,10 +208,10 @@ export function hostPipeline(
   pty?: boolean,
   flow?: OutputFlow,
 ): Observable<ExecChunk> {
-  const input = stdin === undefined ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
-  // The host's own RemoteCommand and RequestTTY, read when the host's turn comes (a config error is that host's).
+  // The host's own RemoteCommand, RequestTTY and StdinNull, read when the host's turn comes (a config error is that host's).
   return defer(() => {
     const host = resolveHost(target, o);
+    const input = stdin === undefined || host.stdinNull ? {} : Buffer.isBuffer(stdin) ? { stdin: [stdin] } : { stdin: stdin as Readable };
     if (host.remoteCommand !== undefined) return throwError(() => remoteCommandClash(host));
     const tty = wantsTty(host, pty, false);
     const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};

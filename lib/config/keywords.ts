@@ -112,8 +112,8 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['remotecommand', honoured], // rxssh exec without a command runs it; with one it is an error, as in ssh
   ['requesttty', honoured], // the CLI's exec and run; the library's pty option is the caller's
   ['sessiontype', refused('rxssh opens the session its caller asks for', /^default$/i)],
-  ['stdinnull', harmless],
-  ['forkafterauthentication', harmless],
+  ['stdinnull', honoured], // the CLI's exec and run -I send no stdin (ssh -n); the library's stdin is the caller's
+  ['forkafterauthentication', refused('rxssh does not go to the background after authentication (start it with &)', NO)],
   ['localcommand', harmless], // runs only with PermitLocalCommand yes, refused below
   ['permitlocalcommand', refused('rxssh does not run a LocalCommand', NO)],
   ['localforward', refused('rxssh does not set up forwards from ssh_config (use forwardLocal)')],

@@ -106,6 +106,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly remoteCommand?: string;
   /** `RequestTTY`: `yes` (when stdin is a terminal), `force`, `no`, or `auto` (the default). */
   readonly requestTty: 'yes' | 'no' | 'force' | 'auto';
+  /** `StdinNull`: the command gets no stdin (`ssh -n`); `rxssh exec` and `rxssh run -I` honour it. */
+  readonly stdinNull: boolean;
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
@@ -225,6 +227,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     userKnownHostsFiles,
     globalKnownHostsFiles,
     hashKnownHosts: yes(first('hashknownhosts')),
+    stdinNull: yes(first('stdinnull')),
     connectTimeout,
     serverAliveInterval,
     serverAliveCountMax,

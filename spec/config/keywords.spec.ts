@@ -54,6 +54,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['PubkeyAcceptedAlgorithms +sk-ssh-ed25519@openssh.com', 'pubkeyacceptedalgorithms', /sk-ssh-ed25519@openssh.com not available in rxssh/],
     ['PubkeyAcceptedKeyTypes ^ssh-rsa', 'pubkeyacceptedalgorithms', /ssh-rsa below rxssh's hardened floor/],
     ['VerifyHostKeyDNS yes', 'verifyhostkeydns', /SSHFP/],
+    ['ForkAfterAuthentication yes', 'forkafterauthentication', /background/],
   ])('%s', (line, keyword, why) => {
     const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);
     const err = refusedBy(file, 'web');
@@ -69,8 +70,8 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     expect(fromSshConfig('web', { file, home: dir }).host).toBe('web.example');
   });
 
-  it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes', () => {
-    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n');
+  it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes, ForkAfterAuthentication no', () => {
+    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n  ForkAfterAuthentication no\n');
     expect(() => fromSshConfig('web', { file, home: dir })).not.toThrow();
   });
 

@@ -294,4 +294,16 @@ describe('RemoteCommand and RequestTTY through the CLI', () => {
     const noTty = cli(['run', '-F', conf, '-H', 'tty', '-x', '-T', '-i', '--', probe]);
     expect(noTty.stdout).toMatch(/\nnotty\n/);
   });
+
+  it('StdinNull yes: exec and run -I send the command no stdin (as ssh -n); without it they do', () => {
+    const count = 'wc -c';
+    const input = 'twelve bytes';
+    const withCli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', input, env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+    expect(withCli(['exec', '-F', conf, 'v4', count]).stdout.trim()).toBe('12');
+    expect(withCli(['exec', '-F', conf, '-o', 'StdinNull=yes', 'v4', count]).stdout.trim()).toBe('0');
+    // ssh says the same of the same config.
+    expect(spawnSync('ssh', ['-F', conf, '-o', 'StdinNull=yes', '-o', 'BatchMode=yes', 'v4', count], { encoding: 'utf8', input }).stdout.trim()).toBe('0');
+    expect(withCli(['run', '-F', conf, '-H', 'v4', '-I', '-i', '--', count]).stdout).toMatch(/\n12\n/);
+    expect(withCli(['run', '-F', conf, '-H', 'v4', '-O', 'StdinNull=yes', '-I', '-i', '--', count]).stdout).toMatch(/\n0\n/);
+  });
 });

@@ -12,7 +12,7 @@ import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
-import { forwardPlan, session, type SessionWork } from './session.js';
+import { everyInterface, forwardPlan, session, type SessionWork } from './session.js';
 import { EXIT, UsageError } from './usage.js';
 import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
@@ -232,7 +232,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
           : noCommand
             ? { kind: 'none' }
             : { kind: 'shell', stdin: stdin as Readable | undefined, flow };
-      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
+      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, host.gatewayPorts ? everyInterface(forwards) : forwards, work, io)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal, flow);

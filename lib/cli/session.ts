@@ -32,9 +32,10 @@ export function forwardPlan(local: readonly string[], remote: readonly string[],
     throw new UsageError(`bad forwarding specification ${JSON.stringify(spec)} (expected [bind_address:]port:host:hostport)`);
   };
   return {
+    // As ssh: an empty address or `*` is every interface; none at all is GatewayPorts' choice (everyInterface()).
     local: local.map((spec) => {
       const [bind, port, host, hostPort] = four(spec);
-      return { bind: { ...(bind ? { host: bind } : {}), port }, host, port: hostPort };
+      return { bind: { ...(bind !== undefined ? { host: bind === '' ? '*' : bind } : {}), port }, host, port: hostPort };
     }),
     remote: remote.map((spec) => {
       const [bind, port, host, hostPort] = four(spec);
@@ -43,8 +44,17 @@ export function forwardPlan(local: readonly string[], remote: readonly string[],
     dynamic: dynamic.map((spec) => {
       const parts = spec.split(':');
       if (parts.length > 2) throw new UsageError(`bad dynamic forwarding specification ${JSON.stringify(spec)} (expected [bind_address:]port)`);
-      return parts.length === 2 ? { host: parts[0] as string, port: portOf(parts[1] as string, spec) } : { port: portOf(parts[0] as string, spec) };
+      return parts.length === 2 ? { host: parts[0] === '' ? '*' : (parts[0] as string), port: portOf(parts[1] as string, spec) } : { port: portOf(parts[0] as string, spec) };
     }),
+  };
+}
+
+/** `GatewayPorts yes`: the local and dynamic forwards given without an address listen on every interface. */
+export function everyInterface(plan: ForwardPlan): ForwardPlan {
+  return {
+    ...plan,
+    local: plan.local.map((f) => ({ ...f, bind: { ...f.bind, host: f.bind.host ?? '*' } })),
+    dynamic: plan.dynamic.map((b) => ({ ...b, host: b.host ?? '*' })),
   };
 }
 

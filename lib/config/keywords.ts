@@ -127,7 +127,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['tunneldevice', harmless],
   ['clearallforwardings', harmless],
   ['exitonforwardfailure', harmless],
-  ['gatewayports', harmless],
+  ['gatewayports', honoured], // exec's -L and -D without an address listen on every interface
   ['permitremoteopen', harmless],
   ['streamlocalbindmask', harmless],
   ['streamlocalbindunlink', harmless],

@@ -108,6 +108,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly requestTty: 'yes' | 'no' | 'force' | 'auto';
   /** `StdinNull`: the command gets no stdin (`ssh -n`); `rxssh exec` and `rxssh run -I` honour it. */
   readonly stdinNull: boolean;
+  /** `GatewayPorts`: `rxssh exec`'s `-L` and `-D` given without an address listen on every interface. */
+  readonly gatewayPorts: boolean;
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
@@ -228,6 +230,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     globalKnownHostsFiles,
     hashKnownHosts: yes(first('hashknownhosts')),
     stdinNull: yes(first('stdinnull')),
+    gatewayPorts: yes(first('gatewayports')),
     connectTimeout,
     serverAliveInterval,
     serverAliveCountMax,

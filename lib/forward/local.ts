@@ -63,6 +63,7 @@ function listenLocally<E>(
       );
     };
     if (path !== undefined) server.listen(path, listening);
+    else if (bindHost === '*') server.listen(bindPort, listening); // every interface (IPv6 and IPv4 where both are)
     else server.listen(bindPort, bindHost, listening);
     return () => {
       for (const socket of sockets) socket.destroy();

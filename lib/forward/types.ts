@@ -13,7 +13,7 @@ import type { Ssh2Client as Client } from '../ssh2/index.js';
  * ```
  */
 export interface BindAddress {
-  /** The address (default 127.0.0.1). */
+  /** The address (default 127.0.0.1); `'*'` listens on every interface, as ssh's `-L *:port:…`. */
   readonly host?: string;
   /** The port (default 0: any free port). */
   readonly port?: number;

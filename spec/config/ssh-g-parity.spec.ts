@@ -52,6 +52,7 @@ const VALUES: Record<string, readonly string[]> = {
   UserKnownHostsFile: ['~/kh_%h ~/kh2', '/dev/null', '~/.ssh/known_%r', '~/kh_%C', '/k/%L-%l-%i-%k-%u-%d-%n-%p'],
   HashKnownHosts: ['yes', 'no', 'true'],
   StdinNull: ['yes', 'no'],
+  GatewayPorts: ['yes', 'no'],
   GlobalKnownHostsFile: ['/etc/kh_global', '/dev/null /etc/kh2', '/etc/kh_%h'],
   ConnectTimeout: ['5', '30'],
   ServerAliveInterval: ['0', '15'],

@@ -67,6 +67,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     globalknownhostsfile: [h.globalKnownHostsFiles.join(' ')],
     hashknownhosts: [h.hashKnownHosts ? 'yes' : 'no'],
     stdinnull: [h.stdinNull ? 'yes' : 'no'],
+    gatewayports: [h.gatewayPorts ? 'yes' : 'no'],
     connecttimeout: [h.connectTimeout === undefined ? 'none' : String(h.connectTimeout)],
     serveraliveinterval: [String(h.serverAliveInterval ?? 0)],
     serveralivecountmax: [String(h.serverAliveCountMax ?? 3)],

@@ -1,8 +1,12 @@
 /**
  * Forwards that listen on this machine: local (`ssh -L`, TCP or a Unix socket) and dynamic
- * SOCKS5 (`ssh -D`); each accepted socket is spliced to a channel the server opens onward.
+ * SOCKS5 (`ssh -D`); each accepted socket is spliced to a channel the server opens onward. A
+ * Unix socket listener is made under ssh's `StreamLocalBindMask` 0177: only this user may
+ * connect to it (Node's own listen leaves it as the umask has it, 0775 under umask 002).
  */
-import { createServer, type Socket } from 'node:net';
+import { chmodSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { isMainThread } from 'node:worker_threads';
 import { PassThrough, type Duplex } from 'node:stream';
 import { noop, defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import { ChannelOpenError, ConnectError, type SshError } from '../errors.js';
@@ -31,6 +35,35 @@ function splice(socket: Socket, open: Observable<Duplex>, opened: (stream: Duple
     early.destroy();
   });
   return sub;
+}
+
+/** The umask a Unix socket listener is bound under, as ssh's `StreamLocalBindMask` default. */
+const SOCKET_MASK = 0o177;
+
+/**
+ * Binds `server` to the socket `path` so that only this user can connect: under SOCKET_MASK
+ * (the bind is synchronous, so the process umask is back before anything else runs), or, in a
+ * worker thread whose umask cannot change, narrowed by chmod before `listening` is called.
+ */
+function listenOnSocket(server: Server, path: string, listening: () => void, failed: (err: Error) => void): void {
+  if (isMainThread) {
+    const before = process.umask(SOCKET_MASK);
+    try {
+      server.listen(path, listening);
+    } finally {
+      process.umask(before);
+    }
+    return;
+  }
+  server.listen(path, () => {
+    try {
+      chmodSync(path, 0o777 & ~SOCKET_MASK);
+    } catch (err) {
+      failed(err as Error);
+      return;
+    }
+    listening();
+  });
 }
 
 /** Holds a local listener while subscribed; `carry` takes each accepted socket. */
@@ -62,7 +95,7 @@ function listenLocally<E>(
           : { type: 'listening', host: bindHost, port: typeof address === 'object' && address ? address.port : bindPort },
       );
     };
-    if (path !== undefined) server.listen(path, listening);
+    if (path !== undefined) listenOnSocket(server, path, listening, (err) => subscriber.error(new ConnectError(`Cannot restrict ${path} to its owner`, { ...where, phase: 'forward', cause: err })));
     else if (bindHost === '*') server.listen(bindPort, listening); // every interface (IPv6 and IPv4 where both are)
     else server.listen(bindPort, bindHost, listening);
     return () => {

@@ -17,7 +17,7 @@ export interface BindAddress {
   readonly host?: string;
   /** The port (default 0: any free port). */
   readonly port?: number;
-  /** Listen on this Unix socket instead of TCP (removed again when the forward ends). */
+  /** Listen on this Unix socket instead of TCP: mode 0600, only this user may connect (as ssh's); removed again when the forward ends. */
   readonly path?: string;
 }
 

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { createServer as httpServer, request, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +119,8 @@ describe('forwardLocal on a Unix socket', () => {
       connectTo(server.info).pipe(switchMap((c) => c.forwardLocal({ bind: { path }, remoteHost: '127.0.0.1', remotePort: httpPort }))),
     );
     expect(fwd.listening).toEqual({ type: 'listening', host: '', port: 0, path });
+    // Only this user may connect, as ssh's StreamLocalBindMask 0177 has it (not the umask's 0755).
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
     const body = await new Promise<string>((resolve, reject) => {
       request({ socketPath: path, path: '/over-unix' }, (res) => {
         let text = '';

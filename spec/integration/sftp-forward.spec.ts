@@ -416,6 +416,7 @@ describe('dynamic and Unix-socket forwarding against sshd', () => {
     chmodSync(remotePath, 0o777);
     const localPath = join(dir, 'local.sock');
     const fwd = await holdForward<ForwardEvent>(login().pipe(switchMap((c) => c.forwardLocal({ bind: { path: localPath }, remoteSocketPath: remotePath }))));
+    expect((statSync(localPath).mode & 0o777).toString(8)).toBe('600'); // only this user, as ssh -L path:path
     const reply = await new Promise<string>((resolve) => {
       const s = tcpConnect({ path: localPath });
       let text = '';

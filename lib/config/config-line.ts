@@ -3,6 +3,7 @@
  * (argv_split's quoting), where it was set, the values ssh refuses wherever the line stands,
  * and the error for a line that cannot be read.
  */
+import { rekeyLimitOf } from './rekey-limit.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
 export interface ConfigValue {
@@ -48,6 +49,9 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
   } else if (keyword === 'canonicalizemaxdots') {
     if (!/^[0-9]+$/.test(args[0] ?? '')) bad('a number');
+  } else if (keyword === 'rekeylimit') {
+    const limit = rekeyLimitOf(args); // checked in every block, as ssh reads it
+    if (limit instanceof Error) bad(limit.message);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The settings of a resolved ssh_config host beyond where and who: the algorithm lists and
  * Compression, CASignatureAlgorithms, PubkeyAcceptedAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
- * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, SetEnv and
+ * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, RekeyLimit, SetEnv and
  * SendEnv, IdentityAgent, and the
  * "jumphost loop" refusal, each checked as ssh checks it (a value rxssh cannot honour throws
  * `SshConfigError` naming the keyword and where it was set).
@@ -10,6 +10,7 @@ import type { SshConfigError } from '../errors.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
 import { ALGORITHM_KEYWORDS, algorithmsFromConfig, pubkeyAlgorithmList, sshAlgorithmList } from './algorithms.js';
 import { expandProxyCommand } from './proxy-tokens.js';
+import { rekeyLimitOf } from './rekey-limit.js';
 import type { ResolvedConfig } from './reader.js';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 
@@ -63,6 +64,9 @@ export function transportSettings(r: ResolvedHost) {
   const pubkeyValue = r.resolved.get('pubkeyacceptedalgorithms')?.[0];
   const pubkeyAlgorithms = pubkeyValue ? pubkeyAlgorithmList(pubkeyValue.args.join(' '), r.compatible) : undefined;
   if (pubkeyAlgorithms instanceof Error) throw r.context('pubkeyacceptedalgorithms', pubkeyValue?.origin ?? 'command line', `PubkeyAcceptedAlgorithms ${pubkeyValue?.args.join(' ') ?? ''}: ${pubkeyAlgorithms.message}`);
+  const rekeyValue = r.resolved.get('rekeylimit')?.[0];
+  const rekeyLimit = rekeyValue ? rekeyLimitOf(rekeyValue.args) : undefined;
+  if (rekeyLimit instanceof Error) throw r.context('rekeylimit', rekeyValue?.origin ?? 'command line', `RekeyLimit ${rekeyValue?.args.join(' ') ?? ''}: ${rekeyLimit.message}`);
   const proxyValue = r.resolved.get('proxycommand')?.[0];
   let proxyCommand: string | undefined;
   if (proxyValue && proxyValue.args[0]?.toLowerCase() !== 'none') {
@@ -80,6 +84,7 @@ export function transportSettings(r: ResolvedHost) {
     ...(bind && bind.toLowerCase() !== 'none' ? { localAddress: bind } : {}),
     ...(family !== 'any' ? { addressFamily: family as 'inet' | 'inet6' } : {}),
     ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
+    ...(rekeyLimit ? { rekeyLimit } : {}),
     // A smaller value cannot take the floor below OpenSSH's 1024 bits.
     ...(rsaSize !== undefined ? { requiredRsaSize: Math.min(16384, Math.max(1024, rsaSize)) } : {}),
   };

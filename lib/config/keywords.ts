@@ -142,7 +142,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['obscurekeystroketiming', harmless],
   ['ipqos', harmless],
   ['tcpkeepalive', harmless],
-  ['rekeylimit', harmless],
+  ['rekeylimit', honoured], // the client renews the keys after so many bytes or seconds (transport/rekey-limit.ts)
   ['channeltimeout', harmless],
   // Deprecated or removed keywords OpenSSH still accepts with a warning.
   ...['protocol', 'cipher', 'rsaauthentication', 'rhostsrsaauthentication', 'useprivilegedport', 'useroaming', 'fallbacktorsh', 'usersh', 'compressionlevel', 'idletimeout', 'dsaauthentication', 'afstokenpassing', 'kerberosauthentication', 'kerberostgtpassing', 'smartcarddevice'].map(

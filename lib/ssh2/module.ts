@@ -100,7 +100,7 @@ export function ssh2Incompatibility(): string | undefined {
   if (version !== CHECKED_SSH2_VERSION) problems.push(`version ${version} is installed`);
   try {
     const protocol = require('ssh2/lib/protocol/Protocol.js') as { prototype?: Record<string, unknown> };
-    for (const method of ['signal', 'authPK']) {
+    for (const method of ['signal', 'authPK', 'rekey']) {
       if (typeof protocol.prototype?.[method] !== 'function') problems.push(`Protocol.prototype.${method} is missing`);
     }
   } catch {

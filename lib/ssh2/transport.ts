@@ -39,6 +39,20 @@ export function skipHostKeyProofs(client: object, wanted: () => boolean = () => 
   return true;
 }
 
+/**
+ * Starts a key re-exchange from the client's side (ssh_config `RekeyLimit`): ssh2's `Protocol`
+ * can, its `Client` has no method for it. ssh2 ignores the request while an exchange runs (that
+ * one renews the keys). Packets sent meanwhile wait in ssh2's queue, as during a server's.
+ *
+ * @returns false when ssh2's internals are not shaped as expected (nothing was sent).
+ */
+export function startRekey(client: object): boolean {
+  const protocol = (client as any)._protocol;
+  if (typeof protocol?.rekey !== 'function') return false;
+  protocol.rekey();
+  return true;
+}
+
 /** Whether the key exchange negotiated strict mode (Terrapin, CVE-2023-48795), from ssh2's protocol state. */
 export function strictKexNegotiated(client: object): boolean | undefined {
   const mode: unknown = (client as any)._protocol?._strictMode;

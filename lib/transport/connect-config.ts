@@ -51,6 +51,18 @@ export interface KeepaliveConfig {
 }
 
 /**
+ * When to renew the session keys from the client side, as ssh_config's `RekeyLimit`: after
+ * `bytes` sent or received (in either direction) since the last key exchange, or `interval`
+ * ms after it, whichever comes first. The server renews them by its own limits besides.
+ */
+export interface RekeyLimitConfig {
+  /** Bytes one direction may carry under one set of keys (at least 16, as ssh's). */
+  readonly bytes?: number;
+  /** Milliseconds one set of keys may live. */
+  readonly interval?: number;
+}
+
+/**
  * Changes to the default list of one algorithm category: names to add at the end or the front,
  * or to take out.
  *
@@ -121,6 +133,8 @@ export interface ConnectConfig {
   readonly timeouts?: TimeoutsConfig;
   /** Keepalive settings. */
   readonly keepalive?: KeepaliveConfig;
+  /** Renew the session keys after so many bytes or so long (ssh_config `RekeyLimit`; default: the server's limits only). */
+  readonly rekeyLimit?: RekeyLimitConfig;
   /** Channels open at once on this connection; more are queued (default 8, below OpenSSH's MaxSessions 10). */
   readonly maxChannels?: number;
   /**

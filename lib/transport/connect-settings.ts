@@ -93,6 +93,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     },
     keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,
+    rekeyLimit: rekeyLimitOf(config.rekeyLimit),
     maxChannels,
     algorithms: algorithmsFor(config),
     requireStrictKex: config.requireStrictKex === true,
@@ -104,6 +105,15 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
       config.forwardAgent === true ? process.env['SSH_AUTH_SOCK'] : typeof config.forwardAgent === 'string' ? config.forwardAgent : undefined,
     env: environment(config.env),
   };
+}
+
+/** `rekeyLimit`, checked: bytes at least 16 (as ssh), an interval of whole milliseconds; undefined when neither is set. */
+function rekeyLimitOf(limit: ConnectConfig['rekeyLimit']): SessionSettings['rekeyLimit'] {
+  if (limit === undefined) return undefined;
+  if (typeof limit !== 'object' || limit === null) throw new TypeError('connect(): rekeyLimit must be an object ({ bytes, interval })');
+  const bytes = limit.bytes === undefined ? undefined : checkNumber('connect(): rekeyLimit.bytes', limit.bytes, { min: 16, integer: true, expected: 'a number of bytes, at least 16' });
+  const interval = limit.interval === undefined ? undefined : checkNumber('connect(): rekeyLimit.interval', limit.interval, POSITIVE_INTEGER);
+  return bytes === undefined && interval === undefined ? undefined : { ...(bytes !== undefined ? { bytes } : {}), ...(interval !== undefined ? { interval } : {}) };
 }
 
 /** `pubkeyAlgorithms`, checked: names ssh knows, and SHA-1/DSA ones only with the compatible policy. */

@@ -28,6 +28,8 @@ export interface SessionSettings {
   };
   readonly keepaliveInterval: number;
   readonly keepaliveCountMax: number;
+  /** RekeyLimit, checked; undefined when neither limit is set. */
+  readonly rekeyLimit: { readonly bytes?: number; readonly interval?: number } | undefined;
   readonly maxChannels: number;
   readonly algorithms: Ssh2ConnectConfig['algorithms'] | undefined;
   /** A jump host's connection to tunnel through (ProxyJump). */

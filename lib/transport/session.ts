@@ -23,6 +23,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { UserAuth, type CredentialSource } from '../auth/userauth.js';
 import { SignatureChoice, screenMethod } from '../auth/signature-algorithms.js';
 import { HostKeyGate } from './host-key-gate.js';
+import { watchRekeyLimit } from './rekey-limit.js';
 import { guardBanner, type Hop, type StreamPlan } from './socket.js';
 import { openStream } from './stream.js';
 import { proxyCommandFailure, type ProxyExit } from './proxy-command.js';
@@ -289,10 +290,7 @@ export class Session {
     // socket must never become an unhandled 'error' event.
     socket.on('error', noop);
     const incompatible = ssh2Incompatibility();
-    if (incompatible !== undefined) {
-      this.#fail(new Ssh2CompatibilityError(incompatible, { host: this.host, port: this.port, phase: this.phase }));
-      return;
-    }
+    if (incompatible !== undefined) return this.#fail(new Ssh2CompatibilityError(incompatible, { host: this.host, port: this.port, phase: this.phase }));
     const detachClient = this.#listenToClient();
     try {
       this.client.connect(this.#clientConfig(socket));
@@ -304,6 +302,8 @@ export class Session {
       this.#fail(new Ssh2CompatibilityError("ssh2's internals are not shaped as rxssh expects (a live client lacks the handlers its guards wrap)", { host: this.host, port: this.port, phase: this.phase }));
       return;
     }
+    const limit = this.#settings.rekeyLimit;
+    const detachRekey = limit ? watchRekeyLimit(socket, this.client, limit, () => this.#fail(new Ssh2CompatibilityError('ssh2 cannot be asked for a key exchange (RekeyLimit)', { host: this.host, port: this.port, phase: this.phase }))) : noop;
     // Attached after ssh2 paused the socket, so it does not switch it to flowing mode early.
     const detachBanner = guardBanner(
       socket,
@@ -317,6 +317,7 @@ export class Session {
     socket.once('close', () => {
       detachExtra();
       detachBanner();
+      detachRekey();
       detachClient();
     });
   }

@@ -5,6 +5,7 @@
  * through the CLI.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +221,52 @@ describe('UpdateHostKeys', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(typesIn(off)).toEqual(['ssh-ed25519']);
     expect(readFileSync(empty, 'utf8')).toBe('');
+  });
+});
+
+describe('RekeyLimit', () => {
+  /** Key exchanges sshd logged (the first one and every renewal). */
+  const exchanges = (text: string): number => (text.match(/kex: client->server cipher/g) ?? []).length;
+  const size = 8 * 1024 * 1024;
+  const data = Buffer.from(Array.from({ length: size }, (_, i) => i % 251));
+  const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+  it('1M: the client renews the keys every MiB either way, the data intact; as ssh does with the same config', async () => {
+    const from = mark();
+    const r = await lastValueFrom(connectAlias('v4', { file: conf, systemFile: null, extra: ['RekeyLimit 1M'] }).pipe(run('cat', { stdin: data, encoding: 'buffer' })));
+    expect(digest(r.stdout)).toBe(digest(data));
+    const ours = exchanges(log(from));
+    const input = join(work, 'rekey-8MiB');
+    writeFileSync(input, data);
+    const sshFrom = mark();
+    const theirs = spawnSync('sh', ['-c', `ssh -F ${conf} -o BatchMode=yes -o RekeyLimit=1M v4 cat < ${input} | sha256sum`], { encoding: 'utf8', timeout: 60_000 });
+    expect(theirs.stdout.split(' ')[0]).toBe(digest(data));
+    const sshExchanges = exchanges(log(sshFrom));
+    // 8 MiB each way under a 1 MiB limit: about 8 renewals besides the first exchange (ssh asks
+    // for more: 13-14 on this machine).
+    expect(ours).toBeGreaterThanOrEqual(7);
+    expect(ours).toBeLessThanOrEqual(sshExchanges + 3);
+    expect(sshExchanges).toBeGreaterThanOrEqual(8);
+  });
+
+  it('default 1s: renewed about every second on an idle connection; without RekeyLimit never by the client', async () => {
+    const from = mark();
+    await lastValueFrom(connectAlias('v4', { file: conf, systemFile: null, extra: ['RekeyLimit default 1s'] }).pipe(run('sleep 3.5')));
+    const timed = exchanges(log(from));
+    expect(timed).toBeGreaterThanOrEqual(3); // the first, then one a second
+    expect(timed).toBeLessThanOrEqual(5);
+    const plain = mark();
+    await lastValueFrom(connectAlias('v4', { file: conf, systemFile: null }).pipe(run('sleep 1.5')));
+    expect(exchanges(log(plain))).toBe(1);
+  });
+
+  it('a RekeyLimit ssh refuses (below 16 bytes, a bad time) is refused wherever it stands, as ssh', () => {
+    for (const bad of ['10', '1G 1x']) {
+      const file = join(work, 'ssh_config_rekey_bad');
+      writeFileSync(file, `Host elsewhere\n  RekeyLimit ${bad}\nHost *\n  HostName 127.0.0.1\n`);
+      expect(() => fromSshConfig('v4', { file, systemFile: null })).toThrow(SshConfigError);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'v4'], { encoding: 'utf8' }).status).not.toBe(0);
+    }
   });
 });
 

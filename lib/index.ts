@@ -15,7 +15,7 @@
  */
 
 // ── transport ──────────────────────────────────────────────────────────────────────────────
-export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
+export { connect, type ConnectConfig, type TimeoutsConfig, type KeepaliveConfig, type RekeyLimitConfig, type AlgorithmsConfig, type AlgorithmListEdit } from './transport/connect.js';
 export type { ProxyStderr } from './transport/proxy-command.js';
 export { HostKeyOffer, Transport, type HostKeyInfo } from './transport/transport.js';
 export { hostCertificateAuthority } from './transport/host-certificates.js';

@@ -14,7 +14,7 @@ import { settingsOf } from './connect-settings.js';
 import { checkNumber, POSITIVE_INTEGER } from '../util/check.js';
 import type { ConnectConfig } from './connect-config.js';
 
-export type { AlgorithmListEdit, AlgorithmsConfig, ConnectConfig, KeepaliveConfig, TimeoutsConfig } from './connect-config.js';
+export type { AlgorithmListEdit, AlgorithmsConfig, ConnectConfig, KeepaliveConfig, RekeyLimitConfig, TimeoutsConfig } from './connect-config.js';
 
 /**
  * Connects to an SSH server and emits its host-key offer: the `hostKey$` that a verify

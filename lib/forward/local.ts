@@ -42,8 +42,10 @@ const SOCKET_MASK = 0o177;
 
 /**
  * Binds `server` to the socket `path` so that only this user can connect: under SOCKET_MASK
- * (the bind is synchronous, so the process umask is back before anything else runs), or, in a
- * worker thread whose umask cannot change, narrowed by chmod before `listening` is called.
+ * (the bind is synchronous, so the process umask is back before any more JavaScript runs; a
+ * file libuv's threads create in that instant gets the narrower mode too, never a wider one),
+ * or, in a worker thread whose umask cannot change, narrowed by chmod before `listening` is
+ * called (a connection in between is possible there, under the umask's mode).
  */
 function listenOnSocket(server: Server, path: string, listening: () => void, failed: (err: Error) => void): void {
   if (isMainThread) {

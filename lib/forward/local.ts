@@ -45,9 +45,9 @@ const SOCKET_MASK = 0o177;
  * (the bind is synchronous, so the process umask is back before any more JavaScript runs; a
  * file libuv's threads create in that instant gets the narrower mode too, never a wider one),
  * or, in a worker thread whose umask cannot change, narrowed by chmod before `listening` is
- * called (a connection in between is possible there, under the umask's mode).
+ * called (a connection in between is possible there, under the umask's mode). @internal
  */
-function listenOnSocket(server: Server, path: string, listening: () => void, failed: (err: Error) => void): void {
+export function listenOnSocket(server: Server, path: string, listening: () => void, failed: (err: Error) => void): void {
   if (isMainThread) {
     const before = process.umask(SOCKET_MASK);
     try {

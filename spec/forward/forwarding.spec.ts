@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { createServer as httpServer, request, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { mkdtempSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,6 +114,17 @@ describe('forwardDynamic (ssh -D, SOCKS5)', () => {
 });
 
 describe('forwardLocal on a Unix socket', () => {
+  it('in a worker thread (whose umask cannot change) the socket is narrowed to 0600 before listening is told', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rxssh-fwd-')), 'worker.sock');
+    const worker = new Worker(new URL('../helpers/socket-listen-worker.mjs', import.meta.url), { workerData: { path } });
+    const said = await new Promise<{ isMainThread?: boolean; mode?: number; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(said).toEqual({ isMainThread: false, mode: 0o600 });
+  });
+
   it('listens on a socket path, carries HTTP to a TCP destination, removes the socket at the end', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'rxssh-fwd-')), 'http.sock');
     const fwd = await holdForward<ForwardEvent>(

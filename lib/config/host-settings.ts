@@ -1,7 +1,7 @@
 /**
  * The settings of a resolved ssh_config host beyond where and who: the algorithm lists and
  * Compression, CASignatureAlgorithms, PubkeyAcceptedAlgorithms, ProxyCommand and RemoteCommand (tokens expanded),
- * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, RekeyLimit, SetEnv and
+ * RequestTTY, BindAddress, AddressFamily, ConnectionAttempts, RequiredRSASize, RekeyLimit, TCPKeepAlive, SetEnv and
  * SendEnv, IdentityAgent, and the
  * "jumphost loop" refusal, each checked as ssh checks it (a value rxssh cannot honour throws
  * `SshConfigError` naming the keyword and where it was set).
@@ -85,6 +85,7 @@ export function transportSettings(r: ResolvedHost) {
     ...(family !== 'any' ? { addressFamily: family as 'inet' | 'inet6' } : {}),
     ...(attempts > 1 ? { connectionAttempts: attempts } : {}),
     ...(rekeyLimit ? { rekeyLimit } : {}),
+    ...(/^(no|false)$/i.test(first('tcpkeepalive') ?? '') ? { tcpKeepAlive: false } : {}),
     // A smaller value cannot take the floor below OpenSSH's 1024 bits.
     ...(rsaSize !== undefined ? { requiredRsaSize: Math.min(16384, Math.max(1024, rsaSize)) } : {}),
   };

@@ -141,7 +141,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['enableescapecommandline', harmless],
   ['obscurekeystroketiming', harmless],
   ['ipqos', harmless],
-  ['tcpkeepalive', harmless],
+  ['tcpkeepalive', honoured], // SO_KEEPALIVE on the TCP socket (default yes, as ssh)
   ['rekeylimit', honoured], // the client renews the keys after so many bytes or seconds (transport/rekey-limit.ts)
   ['channeltimeout', harmless],
   // Deprecated or removed keywords OpenSSH still accepts with a warning.

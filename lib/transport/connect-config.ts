@@ -133,6 +133,12 @@ export interface ConnectConfig {
   readonly timeouts?: TimeoutsConfig;
   /** Keepalive settings. */
   readonly keepalive?: KeepaliveConfig;
+  /**
+   * SO_KEEPALIVE on the TCP socket, as ssh's `TCPKeepAlive` (default true, as ssh's): the kernel
+   * probes an idle connection by its own timers (hours on Linux); `keepalive` is rxssh's own,
+   * inside SSH. Not for a jump host's channel or a ProxyCommand (their own transport decides).
+   */
+  readonly tcpKeepAlive?: boolean;
   /** Renew the session keys after so many bytes or so long (ssh_config `RekeyLimit`; default: the server's limits only). */
   readonly rekeyLimit?: RekeyLimitConfig;
   /** Channels open at once on this connection; more are queued (default 8, below OpenSSH's MaxSessions 10). */

@@ -91,6 +91,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
       channelOpen: nonNegative('timeouts.channelOpen', t.channelOpen, 15_000),
       sftpRequest: nonNegative('timeouts.sftpRequest', t.sftpRequest, 0),
     },
+    tcpKeepAlive: config.tcpKeepAlive !== false,
     keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,
     rekeyLimit: rekeyLimitOf(config.rekeyLimit),

@@ -26,6 +26,8 @@ export interface SessionSettings {
     readonly channelOpen: number;
     readonly sftpRequest: number;
   };
+  /** SO_KEEPALIVE on a TCP socket of its own (ssh's TCPKeepAlive, default on). */
+  readonly tcpKeepAlive: boolean;
   readonly keepaliveInterval: number;
   readonly keepaliveCountMax: number;
   /** RekeyLimit, checked; undefined when neither limit is set. */

@@ -212,6 +212,7 @@ export class Session {
       port: s.port,
       localAddress: s.localAddress,
       family: s.family,
+      tcpKeepAlive: s.tcpKeepAlive,
       onLookup: () => {
         if (this.phase === 'dns') this.phase = 'tcp';
       },

@@ -23,6 +23,8 @@ export interface StreamPlan {
   readonly localAddress: string | undefined;
   /** Resolve to IPv4 (4) or IPv6 (6) only. */
   readonly family?: 4 | 6 | undefined;
+  /** SO_KEEPALIVE on the socket (ssh's TCPKeepAlive; the kernel's timers decide when probes go). */
+  readonly tcpKeepAlive: boolean;
   /** The name was resolved (the `dns` phase is over). */
   onLookup(): void;
   /** The stream is connected: the server's banner is next. */
@@ -41,6 +43,7 @@ export function openSocket(plan: StreamPlan): { socket: Socket; detach: () => vo
   const onLookup = (): void => plan.onLookup();
   const onConnect = (): void => {
     socket.setNoDelay(true); // ssh2 leaves Nagle on: ~40 ms per round trip against sshd
+    if (plan.tcpKeepAlive) socket.setKeepAlive(true);
     plan.onConnected();
   };
   socket.once('lookup', onLookup);

@@ -53,6 +53,7 @@ const VALUES: Record<string, readonly string[]> = {
   HashKnownHosts: ['yes', 'no', 'true'],
   StdinNull: ['yes', 'no'],
   GatewayPorts: ['yes', 'no'],
+  TCPKeepAlive: ['yes', 'no'],
   RekeyLimit: ['1G 1h', '500M', 'default none', '100K 30m', '1.5G 1h30m', 'default 2w'],
   GlobalKnownHostsFile: ['/etc/kh_global', '/dev/null /etc/kh2', '/etc/kh_%h'],
   ConnectTimeout: ['5', '30'],

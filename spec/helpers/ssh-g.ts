@@ -68,6 +68,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     hashknownhosts: [h.hashKnownHosts ? 'yes' : 'no'],
     stdinnull: [h.stdinNull ? 'yes' : 'no'],
     gatewayports: [h.gatewayPorts ? 'yes' : 'no'],
+    tcpkeepalive: [h.tcpKeepAlive === false ? 'no' : 'yes'],
     rekeylimit: [`${h.rekeyLimit?.bytes ?? 0} ${(h.rekeyLimit?.interval ?? 0) / 1000}`],
     connecttimeout: [h.connectTimeout === undefined ? 'none' : String(h.connectTimeout)],
     serveraliveinterval: [String(h.serverAliveInterval ?? 0)],

@@ -4,14 +4,14 @@
  * HostKeyAlgorithms, Compression, BindAddress, AddressFamily; RemoteCommand and RequestTTY
  * through the CLI.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, of } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, ConnectError, HostKeyRejectedError, SshConfigError, connectAlias, fromSshConfig, knownHostsName, run, scanCredentials } from '../../lib/index.js';
+import { AuthenticationError, ConnectError, HostKeyRejectedError, SshConfigError, connectAlias, fromSshConfig, knownHostsName, run, scanCredentials, withConnection } from '../../lib/index.js';
 import { errorOf, eventually, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
 
@@ -267,6 +267,39 @@ describe('RekeyLimit', () => {
       expect(() => fromSshConfig('v4', { file, systemFile: null })).toThrow(SshConfigError);
       expect(spawnSync('ssh', ['-G', '-F', file, 'v4'], { encoding: 'utf8' }).status).not.toBe(0);
     }
+  });
+});
+
+describe('TCPKeepAlive', () => {
+  /** What `ss` says of the established TCP sockets of process `pid` to the sshd. */
+  const socketsOf = (pid: number): string[] =>
+    spawnSync('ss', ['-tnopH', 'state', 'established', 'dport', '=', `:${server.info.port}`], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`pid=${pid},`));
+  const ours = (extra: string[]): Promise<string[]> => lastValueFrom(connectAlias('v4', { file: conf, systemFile: null, extra }).pipe(withConnection(() => of(socketsOf(process.pid)))));
+
+  it('yes (the default) sets SO_KEEPALIVE on the socket, as ssh does; no leaves it off', async () => {
+    const byDefault = await ours([]);
+    const off = await ours(['TCPKeepAlive no']);
+    expect(byDefault).toHaveLength(1);
+    expect(off).toHaveLength(1);
+    expect(byDefault[0]).toMatch(/timer:\(keepalive,/);
+    expect(off[0]).not.toMatch(/keepalive/);
+    // ssh with the same config, looked at while its command runs.
+    const sshSockets = (value: string): string[] => {
+      const child = spawn('ssh', ['-F', conf, '-o', 'BatchMode=yes', '-o', `TCPKeepAlive=${value}`, 'v4', 'sleep 2'], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 50; i++) {
+          const found = socketsOf(child.pid ?? -1);
+          if (found.length > 0) return found;
+          spawnSync('sleep', ['0.05']);
+        }
+        return [];
+      } finally {
+        child.kill();
+      }
+    };
+    expect(sshSockets('yes')[0]).toMatch(/timer:\(keepalive,/);
+    expect(sshSockets('no')[0]).toMatch(/pid=/);
+    expect(sshSockets('no')[0]).not.toMatch(/keepalive/);
   });
 });
 

@@ -8,7 +8,7 @@ import { ConnectError, ProtocolError } from '../../lib/index.js';
 
 function plan(port = 22): StreamPlan & { seen: string[] } {
   const seen: string[] = [];
-  return { host: '127.0.0.1', port, localAddress: undefined, seen, onLookup: () => void seen.push('lookup'), onConnected: () => void seen.push('connected') };
+  return { host: '127.0.0.1', port, localAddress: undefined, tcpKeepAlive: true, seen, onLookup: () => void seen.push('lookup'), onConnected: () => void seen.push('connected') };
 }
 
 describe('guardBanner', () => {

@@ -94,7 +94,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     tcpKeepAlive: config.tcpKeepAlive !== false,
     keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,
-    rekeyLimit: rekeyLimitOf(config.rekeyLimit),
+    rekeyLimit: checkedRekeyLimit(config.rekeyLimit),
     maxChannels,
     algorithms: algorithmsFor(config),
     requireStrictKex: config.requireStrictKex === true,
@@ -109,7 +109,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
 }
 
 /** `rekeyLimit`, checked: bytes at least 16 (as ssh), an interval of whole milliseconds; undefined when neither is set. */
-function rekeyLimitOf(limit: ConnectConfig['rekeyLimit']): SessionSettings['rekeyLimit'] {
+function checkedRekeyLimit(limit: ConnectConfig['rekeyLimit']): SessionSettings['rekeyLimit'] {
   if (limit === undefined) return undefined;
   if (typeof limit !== 'object' || limit === null) throw new TypeError('connect(): rekeyLimit must be an object ({ bytes, interval })');
   const bytes = limit.bytes === undefined ? undefined : checkNumber('connect(): rekeyLimit.bytes', limit.bytes, { min: 16, integer: true, expected: 'a number of bytes, at least 16' });

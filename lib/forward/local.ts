@@ -1,15 +1,17 @@
 /**
  * Forwards that listen on this machine: local (`ssh -L`, TCP or a Unix socket) and dynamic
  * SOCKS5 (`ssh -D`); each accepted socket is spliced to a channel the server opens onward. A
- * Unix socket listener is made under ssh's `StreamLocalBindMask` 0177: only this user may
- * connect to it (Node's own listen leaves it as the umask has it, 0775 under umask 002).
+ * Unix socket listener is made under ssh's `StreamLocalBindMask` (0177 unless the bind address
+ * says otherwise: only this user may connect to it; Node's own listen leaves it as the umask has
+ * it, 0775 under umask 002), and replaces a stale file only when asked (`StreamLocalBindUnlink`).
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 import { PassThrough, type Duplex } from 'node:stream';
 import { noop, defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import { ChannelOpenError, ConnectError, type SshError } from '../errors.js';
+import { checkNumber } from '../util/check.js';
 import type { BindAddress, LocalForwardConfig, DynamicForwardConfig, ForwardListening, LocalForwardConnection, DynamicForwardConnection, ForwardEvent, DynamicForwardEvent, ForwardHost } from './types.js';
 
 /**
@@ -37,19 +39,34 @@ function splice(socket: Socket, open: Observable<Duplex>, opened: (stream: Duple
   return sub;
 }
 
-/** The umask a Unix socket listener is bound under, as ssh's `StreamLocalBindMask` default. */
+/** The umask a Unix socket listener is bound under unless told otherwise: ssh's `StreamLocalBindMask` default. */
 const SOCKET_MASK = 0o177;
 
+/** How a Unix socket listener is made: under which umask, and whether a file already there is removed first. */
+export interface SocketBind {
+  readonly mask: number;
+  readonly unlink: boolean;
+}
+
 /**
- * Binds `server` to the socket `path` so that only this user can connect: under SOCKET_MASK
- * (the bind is synchronous, so the process umask is back before any more JavaScript runs; a
- * file libuv's threads create in that instant gets the narrower mode too, never a wider one),
+ * Binds `server` to the socket `path` so that only whom `mask` lets in can connect: under that
+ * umask (the bind is synchronous, so the process umask is back before any more JavaScript runs;
+ * a file libuv's threads create in that instant gets the narrower mode too, never a wider one),
  * or, in a worker thread whose umask cannot change, narrowed by chmod before `listening` is
- * called (a connection in between is possible there, under the umask's mode). @internal
+ * called (a connection in between is possible there, under the umask's mode). With `unlink`,
+ * whatever is at `path` is removed first, as ssh's `StreamLocalBindUnlink`. @internal
  */
-export function listenOnSocket(server: Server, path: string, listening: () => void, failed: (err: Error) => void): void {
+export function listenOnSocket(server: Server, path: string, how: SocketBind, listening: () => void, failed: (doing: string, err: Error) => void): void {
+  if (how.unlink) {
+    try {
+      rmSync(path, { force: true }); // not a directory: rm fails on one, as unlink(2) does for ssh
+    } catch (err) {
+      failed('remove what is at', err as Error);
+      return;
+    }
+  }
   if (isMainThread) {
-    const before = process.umask(SOCKET_MASK);
+    const before = process.umask(how.mask);
     try {
       server.listen(path, listening);
     } finally {
@@ -59,19 +76,29 @@ export function listenOnSocket(server: Server, path: string, listening: () => vo
   }
   server.listen(path, () => {
     try {
-      chmodSync(path, 0o777 & ~SOCKET_MASK);
+      chmodSync(path, 0o777 & ~how.mask);
     } catch (err) {
-      failed(err as Error);
+      failed('set the mode of', err as Error);
       return;
     }
     listening();
   });
 }
 
+/** The socket options of a bind address, checked (a mask outside 0-0o777 is a RangeError at call time). */
+function socketBindOf(what: string, bind: BindAddress | undefined): SocketBind {
+  const mask = bind?.mask === undefined ? SOCKET_MASK : checkNumber(`${what}: bind.mask`, bind.mask, UMASK);
+  if (bind?.unlink !== undefined && typeof bind.unlink !== 'boolean') throw new TypeError(`${what}: bind.unlink must be a boolean, got ${String(bind.unlink)}`);
+  return { mask, unlink: bind?.unlink === true };
+}
+
+const UMASK = { min: 0, max: 0o777, integer: true, expected: 'a umask 0-0o777' } as const;
+
 /** Holds a local listener while subscribed; `carry` takes each accepted socket. */
 function listenLocally<E>(
   where: { host: string; port: number },
   bind: BindAddress | undefined,
+  socketBind: SocketBind,
   carry: (socket: Socket, subscriber: Subscriber<ForwardListening | E>) => void,
 ): Observable<ForwardListening | E> {
   const path = bind?.path;
@@ -97,7 +124,7 @@ function listenLocally<E>(
           : { type: 'listening', host: bindHost, port: typeof address === 'object' && address ? address.port : bindPort },
       );
     };
-    if (path !== undefined) listenOnSocket(server, path, listening, (err) => subscriber.error(new ConnectError(`Cannot restrict ${path} to its owner`, { ...where, phase: 'forward', cause: err })));
+    if (path !== undefined) listenOnSocket(server, path, socketBind, listening, (doing, err) => subscriber.error(new ConnectError(`Cannot ${doing} ${path}`, { ...where, phase: 'forward', cause: err })));
     else if (bindHost === '*') server.listen(bindPort, listening); // every interface (IPv6 and IPv4 where both are)
     else server.listen(bindPort, bindHost, listening);
     return () => {
@@ -115,7 +142,7 @@ export function forwardLocal(host: ForwardHost, config: LocalForwardConfig): Obs
     throw new TypeError('forwardLocal() needs remoteHost and remotePort, or remoteSocketPath');
   }
   const open = (): Observable<Duplex> => (byPath ? host.forwardOutUnix(remoteSocketPath) : host.forwardOut(remoteHost as string, remotePort as number));
-  return listenLocally<LocalForwardConnection>(host, config.bind, (socket, subscriber) => {
+  return listenLocally<LocalForwardConnection>(host, config.bind, socketBindOf('forwardLocal()', config.bind), (socket, subscriber) => {
     subscriber.next({ type: 'connection', remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
     splice(socket, open(), noop, () => socket.destroy());
   });
@@ -132,11 +159,12 @@ function socksStatusOf(err: SshError): 'CONNECTION_NOT_ALLOWED' | 'CONNECTION_RE
 /** `Connection.forwardDynamic`. @internal */
 export function forwardDynamic(host: ForwardHost, config: DynamicForwardConfig = {}): Observable<DynamicForwardEvent> {
   const allow = config.allow;
+  const socketBind = socketBindOf('forwardDynamic()', config.bind);
   // The SOCKS server is loaded on first use: a library user who never forwards dynamically
   // never loads it.
   return defer(() => from(import('@pondwader/socks5-server'))).pipe(
     switchMap(({ Socks5Server }) =>
-      listenLocally<DynamicForwardConnection>(host, config.bind, (socket, subscriber) => {
+      listenLocally<DynamicForwardConnection>(host, config.bind, socketBind, (socket, subscriber) => {
         const socks = new Socks5Server();
         if (allow) {
           socks.setRulesetValidator((request) => {

@@ -19,6 +19,17 @@ export interface BindAddress {
   readonly port?: number;
   /** Listen on this Unix socket instead of TCP: mode 0600, only this user may connect (as ssh's); removed again when the forward ends. */
   readonly path?: string;
+  /**
+   * The umask the socket at `path` is made under (default 0o177: mode 0600), as ssh's
+   * `StreamLocalBindMask`: 0o117 lets the owner's group connect too (0660).
+   */
+  readonly mask?: number;
+  /**
+   * Remove whatever is at `path` before listening (default false: an existing file fails the
+   * forward with `EADDRINUSE`), as ssh's `StreamLocalBindUnlink yes`: for a socket a process
+   * that ended left behind.
+   */
+  readonly unlink?: boolean;
 }
 
 /**

@@ -2,14 +2,14 @@
 import { execFile } from 'node:child_process';
 import { createServer as httpServer, request, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { switchMap } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamicForwardConfig, DynamicForwardEvent, ForwardEvent } from '../../lib/index.js';
+import { ConnectError, type Connection, type DynamicForwardConfig, type DynamicForwardEvent, type ForwardEvent } from '../../lib/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { connectTo, eventually, expectNoLeaks, freeClosedPort, resources, serve } from '../helpers/index.js';
 import { holdForward, readAll, socksConnect } from '../helpers/socks.js';
@@ -150,6 +150,49 @@ describe('forwardLocal on a Unix socket', () => {
       s.on('connect', () => resolve('connected'));
     });
     expect(gone).toBe('ENOENT');
+  });
+
+  it('bind.mask is the umask the socket is made under (StreamLocalBindMask); in a worker thread too', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rxssh-fwd-')), 'group.sock');
+    const fwd = await holdForward<ForwardEvent>(connectTo(server.info).pipe(switchMap((c) => c.forwardLocal({ bind: { path, mask: 0o117 }, remoteHost: '127.0.0.1', remotePort: httpPort }))));
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('660');
+    fwd.stop();
+    const inWorker = join(mkdtempSync(join(tmpdir(), 'rxssh-fwd-')), 'worker.sock');
+    const worker = new Worker(new URL('../helpers/socket-listen-worker.mjs', import.meta.url), { workerData: { path: inWorker, mask: 0o007 } });
+    const said = await new Promise<{ mode?: number }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(said.mode?.toString(8)).toBe('770');
+  });
+
+  it('a file already at the path fails the forward (EADDRINUSE) unless bind.unlink (StreamLocalBindUnlink) removes it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rxssh-fwd-')), 'stale.sock');
+    writeFileSync(path, 'left behind');
+    const err = await new Promise<unknown>((resolve) =>
+      connectTo(server.info)
+        .pipe(switchMap((c) => c.forwardLocal({ bind: { path }, remoteHost: '127.0.0.1', remotePort: httpPort })))
+        .subscribe({ error: resolve }),
+    );
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).message).toMatch(`Cannot listen on ${path} (`);
+    expect(((err as ConnectError).cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    expect(readFileSync(path, 'utf8')).toBe('left behind');
+    const fwd = await holdForward<ForwardEvent>(connectTo(server.info).pipe(switchMap((c) => c.forwardLocal({ bind: { path, unlink: true }, remoteHost: '127.0.0.1', remotePort: httpPort }))));
+    expect(statSync(path).isSocket()).toBe(true);
+    fwd.stop();
+  });
+
+  it('a mask outside 0-0o777 is a RangeError when forwardLocal or forwardDynamic is called', async () => {
+    const errorOf = (call: (c: Connection) => unknown): Promise<unknown> =>
+      new Promise((resolve) =>
+        connectTo(server.info)
+          .pipe(switchMap((c) => (call(c), [])))
+          .subscribe({ error: resolve, complete: () => resolve(undefined) }),
+      );
+    expect(await errorOf((c) => c.forwardLocal({ bind: { path: '/tmp/never', mask: 0o1000 }, remoteHost: 'h', remotePort: 1 }))).toEqual(new RangeError('forwardLocal(): bind.mask must be a umask 0-0o777, got 512'));
+    expect(await errorOf((c) => c.forwardDynamic({ bind: { path: '/tmp/never', mask: -1 } }))).toEqual(new RangeError('forwardDynamic(): bind.mask must be a umask 0-0o777, got -1'));
   });
 
   it('rejects a config with neither a TCP nor a Unix destination', async () => {

@@ -12,9 +12,10 @@ const server = createServer();
 listenOnSocket(
   server,
   workerData.path,
+  { mask: workerData.mask ?? 0o177, unlink: false },
   () => {
     parentPort.postMessage({ isMainThread, mode: statSync(workerData.path).mode & 0o777 });
     server.close();
   },
-  (err) => parentPort.postMessage({ error: err.message }),
+  (doing, err) => parentPort.postMessage({ error: `${doing}: ${err.message}` }),
 );

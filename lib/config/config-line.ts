@@ -52,7 +52,21 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
   } else if (keyword === 'rekeylimit') {
     const limit = rekeyLimitOf(args); // checked in every block, as ssh reads it
     if (limit instanceof Error) bad(limit.message);
+  } else if (keyword === 'streamlocalbindmask') {
+    if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }
+}
+
+/**
+ * `StreamLocalBindMask` as ssh reads it (strtol in base 8: leading octal digits, the rest of the
+ * word ignored, so `0999` is 0), or undefined for no digits or a value outside 0-0777.
+ */
+export function streamLocalMaskOf(text: string): number | undefined {
+  const m = /^([+-]?)([0-7]+)/.exec(text);
+  if (!m) return undefined;
+  const value = parseInt(m[2] as string, 8);
+  if (value === 0) return 0;
+  return m[1] === '-' || value > 0o777 ? undefined : value;
 }
 
 /** Keywords whose value is the rest of the line as written (a command). */

@@ -125,12 +125,12 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['xauthlocation', harmless],
   ['tunnel', refused('rxssh does not forward tun devices', NO)],
   ['tunneldevice', harmless],
-  ['clearallforwardings', harmless],
-  ['exitonforwardfailure', harmless],
+  ['clearallforwardings', honoured], // rxssh exec drops its -L, -R and -D, as ssh does
+  ['exitonforwardfailure', harmless], // rxssh exec always ends when a forward fails (as yes); no would only keep going
   ['gatewayports', honoured], // exec's -L and -D without an address listen on every interface
   ['permitremoteopen', harmless],
-  ['streamlocalbindmask', harmless],
-  ['streamlocalbindunlink', harmless],
+  ['streamlocalbindmask', honoured], // the umask of exec's -L and -D Unix socket listeners (BindAddress.mask)
+  ['streamlocalbindunlink', honoured], // exec's -L and -D replace a stale socket file (BindAddress.unlink)
   ['compression', honoured], // zlib@openssh.com, zlib
   ['compressionlevel', harmless],
   // Logging, terminal, performance.

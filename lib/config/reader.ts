@@ -123,6 +123,12 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
       throw new ConfigSyntaxError(`Bad configuration option: ${keyword}`, origin);
     }
     checkArgs(keyword, args, origin);
+    if (keyword === 'streamlocalbindmask') {
+      // As ssh's readconf.c reads it: every line counts, in a block that applies or not, and the
+      // last one read wins (ssh -G shows it so; the one keyword it reads that way).
+      pass.values.set(keyword, [{ args, origin }]);
+      continue;
+    }
     if (!active) continue;
     if (args.length === 0) throw new ConfigSyntaxError(`${keyword}: missing argument`, origin);
     const value: ConfigValue = { args: commandKeyword(keyword) ? [rest] : args, origin };

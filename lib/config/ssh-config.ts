@@ -14,6 +14,7 @@ import { agentOf, environmentOf, transportSettings } from './host-settings.js';
 import { tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
+import { streamLocalMaskOf } from './config-line.js';
 import { type ConnectConfig } from '../transport/connect.js';
 
 /**
@@ -110,6 +111,12 @@ export interface SshConfigHost extends ConnectConfig {
   readonly stdinNull: boolean;
   /** `GatewayPorts`: `rxssh exec`'s `-L` and `-D` given without an address listen on every interface. */
   readonly gatewayPorts: boolean;
+  /** `ClearAllForwardings`: `rxssh exec` sets up none of its `-L`, `-R` and `-D` forwards. */
+  readonly clearAllForwardings: boolean;
+  /** `StreamLocalBindMask`: the umask of Unix socket listeners (default 0o177), as a forward's `bind.mask`. */
+  readonly streamLocalBindMask: number;
+  /** `StreamLocalBindUnlink`: a Unix socket listener replaces a file already at its path, as a forward's `bind.unlink`. */
+  readonly streamLocalBindUnlink: boolean;
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
   /** `UserKnownHostsFile`, expanded. */
@@ -231,6 +238,9 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     hashKnownHosts: yes(first('hashknownhosts')),
     stdinNull: yes(first('stdinnull')),
     gatewayPorts: yes(first('gatewayports')),
+    clearAllForwardings: yes(first('clearallforwardings')),
+    streamLocalBindMask: streamLocalMaskOf(first('streamlocalbindmask') ?? '0177') ?? 0o177,
+    streamLocalBindUnlink: yes(first('streamlocalbindunlink')),
     connectTimeout,
     serverAliveInterval,
     serverAliveCountMax,

@@ -12,7 +12,8 @@ import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
-import { everyInterface, forwardPlan, session, type SessionWork } from './session.js';
+import { session, type SessionWork } from './session.js';
+import { forwardPlan, forwardsFor } from './forward-spec.js';
 import { EXIT, UsageError } from './usage.js';
 import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
@@ -33,9 +34,13 @@ options (ssh's letters mean what they mean to ssh):
   -J HOPS                 jump hosts (ProxyJump)
   -A                      forward the agent (ForwardAgent yes)
   -n                      no stdin (like ssh -n)
-  -L [BIND:]PORT:HOST:HOSTPORT  forward a local port to HOST:HOSTPORT as the server sees it
-  -R [BIND:]PORT:HOST:HOSTPORT  forward a port on the server to HOST:HOSTPORT from here
-  -D [BIND:]PORT          a SOCKS5 proxy on a local port, through the server
+  -L [BIND:]PORT:HOST:HOSTPORT  forward a local port to HOST:HOSTPORT as the server sees it;
+                          a Unix socket on either side: -L /local.sock:HOST:HOSTPORT,
+                          -L [BIND:]PORT:/remote.sock, -L /local.sock:/remote.sock
+  -R [BIND:]PORT:HOST:HOSTPORT  forward a port on the server to HOST:HOSTPORT from here;
+                          Unix sockets: -R [BIND:]PORT:/local.sock, -R /remote.sock:HOST:HOSTPORT,
+                          -R /remote.sock:/local.sock
+  -D [BIND:]PORT          a SOCKS5 proxy on a local port (or -D /local.sock), through the server
   -N                      no command: forwards only, until interrupted
   (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
   -t                      a pseudo-terminal when stdin is one; -tt: always
@@ -182,7 +187,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   let words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
   if (!spec) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] [COMMAND...]');
   const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
-  const forwards = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
+  const asked = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
   const noCommand = given['no-command'] === true;
   if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
   const values = runValuesOf(given);
@@ -207,9 +212,10 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
   });
   try {
-    const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
     const host = resolveHost(target, o);
+    const forwards = forwardsFor(asked, host); // none with ClearAllForwardings, as ssh
+    const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
     if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
     const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
@@ -232,7 +238,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
           : noCommand
             ? { kind: 'none' }
             : { kind: 'shell', stdin: stdin as Readable | undefined, flow };
-      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, host.gatewayPorts ? everyInterface(forwards) : forwards, work, io)));
+      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal, flow);

@@ -6,69 +6,21 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { merge, NEVER, noop, Observable, tap, ignoreElements } from 'rxjs';
-import type { ExecChunk, PtyConfig, Connection, BindAddress, OutputFlow } from '../index.js';
+import type { ExecChunk, PtyConfig, Connection, OutputFlow } from '../index.js';
+import type { ForwardPlan } from './forward-spec.js';
 import type { Io } from './io.js';
-import { UsageError } from './usage.js';
-
-/** What `-L`, `-R` and `-D` asked for. */
-export interface ForwardPlan {
-  readonly local: ReadonlyArray<{ readonly bind: BindAddress; readonly host: string; readonly port: number }>;
-  readonly remote: ReadonlyArray<{ readonly bindHost: string; readonly bindPort: number; readonly host: string; readonly port: number }>;
-  readonly dynamic: readonly BindAddress[];
-}
-
-const portOf = (text: string, spec: string): number => {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 0 || n > 65535) throw new UsageError(`bad forwarding specification ${JSON.stringify(spec)} (a port is 0-65535)`);
-  return n;
-};
-
-/** Parses ssh's `-L [bind:]port:host:hostport`, `-R [bind:]port:host:hostport` and `-D [bind:]port`. */
-export function forwardPlan(local: readonly string[], remote: readonly string[], dynamic: readonly string[]): ForwardPlan {
-  const four = (spec: string): [string | undefined, number, string, number] => {
-    const parts = spec.split(':');
-    if (parts.length === 3) return [undefined, portOf(parts[0] as string, spec), parts[1] as string, portOf(parts[2] as string, spec)];
-    if (parts.length === 4) return [parts[0] as string, portOf(parts[1] as string, spec), parts[2] as string, portOf(parts[3] as string, spec)];
-    throw new UsageError(`bad forwarding specification ${JSON.stringify(spec)} (expected [bind_address:]port:host:hostport)`);
-  };
-  return {
-    // As ssh: an empty address or `*` is every interface; none at all is GatewayPorts' choice (everyInterface()).
-    local: local.map((spec) => {
-      const [bind, port, host, hostPort] = four(spec);
-      return { bind: { ...(bind !== undefined ? { host: bind === '' ? '*' : bind } : {}), port }, host, port: hostPort };
-    }),
-    remote: remote.map((spec) => {
-      const [bind, port, host, hostPort] = four(spec);
-      return { bindHost: bind ?? '127.0.0.1', bindPort: port, host, port: hostPort };
-    }),
-    dynamic: dynamic.map((spec) => {
-      const parts = spec.split(':');
-      if (parts.length > 2) throw new UsageError(`bad dynamic forwarding specification ${JSON.stringify(spec)} (expected [bind_address:]port)`);
-      return parts.length === 2 ? { host: parts[0] === '' ? '*' : (parts[0] as string), port: portOf(parts[1] as string, spec) } : { port: portOf(parts[0] as string, spec) };
-    }),
-  };
-}
-
-/** `GatewayPorts yes`: the local and dynamic forwards given without an address listen on every interface. */
-export function everyInterface(plan: ForwardPlan): ForwardPlan {
-  return {
-    ...plan,
-    local: plan.local.map((f) => ({ ...f, bind: { ...f.bind, host: f.bind.host ?? '*' } })),
-    dynamic: plan.dynamic.map((b) => ({ ...b, host: b.host ?? '*' })),
-  };
-}
 
 /** The forwards of a plan on a connection, as one Observable that emits nothing and errors if one fails. */
 function forwardsOn(connection: Connection, plan: ForwardPlan): Observable<never> {
   return merge(
-    ...plan.local.map((f) => connection.forwardLocal({ bind: f.bind, remoteHost: f.host, remotePort: f.port })),
+    ...plan.local.map((f) => connection.forwardLocal({ bind: f.bind, ...('path' in f.to ? { remoteSocketPath: f.to.path } : { remoteHost: f.to.host, remotePort: f.to.port }) })),
     ...plan.dynamic.map((bind) => connection.forwardDynamic({ bind })),
     ...plan.remote.map((f) =>
-      connection.forwardRemote({ bindHost: f.bindHost, bindPort: f.bindPort }).pipe(
+      ('path' in f.listen ? connection.forwardRemoteUnix(f.listen.path) : connection.forwardRemote({ bindHost: f.listen.host, bindPort: f.listen.port })).pipe(
         tap((e) => {
           if (e.type !== 'connection') return;
-          // Each connection the server forwards goes to host:port from here, as ssh -R does.
-          const socket = tcpConnect(f.port, f.host);
+          // Each connection the server forwards goes to host:port (or a socket) from here, as ssh -R does.
+          const socket = 'path' in f.to ? tcpConnect({ path: f.to.path }) : tcpConnect(f.to.port, f.to.host);
           socket.on('error', () => e.stream.destroy());
           e.stream.on('error', noop);
           e.stream.on('close', () => socket.destroy());

@@ -1,12 +1,13 @@
 /**
  * The ssh_config keywords that change where rxssh connects and what it sends, against a real
  * sshd whose debug log says what was negotiated: Ciphers, MACs, KexAlgorithms,
- * HostKeyAlgorithms, Compression, BindAddress, AddressFamily; RemoteCommand and RequestTTY
- * through the CLI.
+ * HostKeyAlgorithms, Compression, BindAddress, AddressFamily; RemoteCommand, RequestTTY,
+ * StdinNull, Unix socket forwards, StreamLocalBindMask, StreamLocalBindUnlink and
+ * ClearAllForwardings through the CLI, each beside what ssh does with the same config.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, lastValueFrom, of } from 'rxjs';
@@ -385,5 +386,121 @@ describe('RemoteCommand and RequestTTY through the CLI', () => {
     expect(spawnSync('ssh', ['-F', conf, '-o', 'StdinNull=yes', '-o', 'BatchMode=yes', 'v4', count], { encoding: 'utf8', input }).stdout.trim()).toBe('0');
     expect(withCli(['run', '-F', conf, '-H', 'v4', '-I', '-i', '--', count]).stdout).toMatch(/\n12\n/);
     expect(withCli(['run', '-F', conf, '-H', 'v4', '-O', 'StdinNull=yes', '-I', '-i', '--', count]).stdout).toMatch(/\n0\n/);
+  });
+});
+
+describe('Unix socket forwards through the CLI, and the ssh_config keywords about forwards', () => {
+  const rxssh = (args: string[]): string[] => [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'exec', '-F', conf, ...args];
+  const ssh = (args: string[]): string[] => ['ssh', '-F', conf, '-o', 'BatchMode=yes', ...args];
+  /** A client in the background: its output so far, and a stop that interrupts it and waits for its exit code. */
+  const background = (argv: string[]) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { out: () => out, err: () => err, exited, stop: async () => (child.kill('SIGINT'), await exited) };
+  };
+  /** Sends `ping` through a socket (a path or a TCP port) and reads what comes back until it closes ('' if it cannot connect). */
+  const through = async (where: { path: string } | { port: number }): Promise<string> => {
+    const { connect } = await import('node:net');
+    return new Promise((resolve) => {
+      const socket = 'path' in where ? connect({ path: where.path }) : connect({ host: '127.0.0.1', port: where.port });
+      let text = '';
+      socket.on('connect', () => socket.end('ping'));
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('error', () => resolve(''));
+      socket.on('close', () => resolve(text));
+    });
+  };
+  /** A Unix socket server answering `pong:` and what it read; anyone may connect (sshd opens it as the test account). */
+  const socketServer = async (path: string) => {
+    const { createServer } = await import('node:net');
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      socket.on('end', () => socket.end(`pong:${got}`));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    chmodSync(path, 0o777);
+    return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  };
+  const free = async (): Promise<number> => (await import('./sshd.js')).freePort();
+  const modeOf = (path: string): string => {
+    const st = statSync(path);
+    return st.isSocket() ? (st.mode & 0o777).toString(8) : 'not a socket';
+  };
+
+  it('-L SOCKET:REMOTE_SOCKET with StreamLocalBindMask 0117 and StreamLocalBindUnlink yes: a stale file replaced, mode 0660, data through — as ssh', async () => {
+    const remote = await socketServer(join(work, 'remote.sock'));
+    try {
+      for (const [name, client] of [['rxssh', rxssh], ['ssh', ssh]] as const) {
+        const local = join(work, `${name}-local.sock`);
+        writeFileSync(local, 'a file a crashed run left behind');
+        const fwd = background(client(['-N', '-o', 'StreamLocalBindMask=0117', '-o', 'StreamLocalBindUnlink=yes', '-L', `${local}:${join(work, 'remote.sock')}`, 'fwd']));
+        try {
+          expect(await eventually(async () => (await through({ path: local })) === 'pong:ping', 20_000), `${name}: ${fwd.err()}`).toBe(true);
+          expect(modeOf(local), name).toBe('660');
+        } finally {
+          await fwd.stop();
+        }
+      }
+    } finally {
+      await remote.close();
+    }
+  });
+
+  it('a stale file and no StreamLocalBindUnlink: the forward fails and the file stays (rxssh always, ssh with ExitOnForwardFailure yes)', async () => {
+    for (const [name, client, extra] of [['rxssh', rxssh, []], ['ssh', ssh, ['-o', 'ExitOnForwardFailure=yes']]] as const) {
+      const local = join(work, `${name}-stale.sock`);
+      writeFileSync(local, 'stale');
+      const fwd = background(client([...extra, '-N', '-L', `${local}:127.0.0.1:${server.info.port}`, 'fwd']));
+      const code = await Promise.race([fwd.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 20_000))]);
+      if (code === 'still running') await fwd.stop();
+      expect(code, `${name}: ${fwd.err()}`).toBe(255);
+      expect(readFileSync(local, 'utf8')).toBe('stale');
+      expect(fwd.err(), name).toMatch(name === 'rxssh' ? /Cannot listen on .*stale\.sock/ : /Address already in use/);
+    }
+  });
+
+  it('-L PORT:REMOTE_SOCKET, -R PORT:LOCAL_SOCKET and -R REMOTE_SOCKET:LOCAL_SOCKET carry data to the socket on the other side, as ssh', async () => {
+    const remote = await socketServer(join(work, 'remote2.sock'));
+    const here = await socketServer(join(work, 'here.sock'));
+    const serverSide = mkdtempSync(join(work, 'server-side-'));
+    chmodSync(serverSide, 0o1777); // sshd makes the -R socket as the test account
+    try {
+      for (const [name, client] of [['rxssh', rxssh], ['ssh', ssh]] as const) {
+        const [l, r] = [await free(), await free()];
+        const listened = join(serverSide, `${name}.sock`);
+        const fwd = background(client(['-N', '-L', `${l}:${join(work, 'remote2.sock')}`, '-R', `${r}:${join(work, 'here.sock')}`, '-R', `${listened}:${join(work, 'here.sock')}`, 'fwd']));
+        try {
+          expect(await eventually(async () => (await through({ port: l })) === 'pong:ping', 20_000), `${name} -L: ${fwd.err()}`).toBe(true);
+          expect(await eventually(async () => (await through({ port: r })) === 'pong:ping', 20_000), `${name} -R: ${fwd.err()}`).toBe(true);
+          expect(await eventually(async () => (await through({ path: listened })) === 'pong:ping', 20_000), `${name} -R socket: ${fwd.err()}`).toBe(true);
+        } finally {
+          await fwd.stop();
+        }
+      }
+    } finally {
+      await remote.close();
+      await here.close();
+    }
+  });
+
+  it('ClearAllForwardings yes: the command runs and no -L port is listened on, as ssh', async () => {
+    for (const [name, client] of [['rxssh', rxssh], ['ssh', ssh]] as const) {
+      const port = await free();
+      const cmd = background(client(['-o', 'ClearAllForwardings=yes', '-L', `${port}:127.0.0.1:${server.info.port}`, 'fwd', 'echo up; sleep 2']));
+      expect(await eventually(() => cmd.out() === 'up\n', 20_000), `${name}: ${cmd.err()}`).toBe(true);
+      expect(await through({ port }), name).toBe(''); // refused: nothing listens
+      expect(await cmd.exited, name).toBe(0);
+    }
+    // Without it the same command line listens (the probe above could not have passed by accident).
+    const port = await free();
+    const cmd = background(rxssh(['-L', `${port}:127.0.0.1:${server.info.port}`, 'fwd', 'echo up; sleep 2']));
+    expect(await eventually(() => cmd.out() === 'up\n', 20_000), cmd.err()).toBe(true);
+    expect(await eventually(async () => /^SSH-2\.0-/.test(await through({ port })), 10_000)).toBe(true);
+    await cmd.exited;
   });
 });

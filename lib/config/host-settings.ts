@@ -10,7 +10,7 @@ import type { SshConfigError } from '../errors.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
 import { ALGORITHM_KEYWORDS, algorithmsFromConfig, pubkeyAlgorithmList, sshAlgorithmList } from './algorithms.js';
 import { expandProxyCommand } from './proxy-tokens.js';
-import { rekeyLimitOf } from './rekey-limit.js';
+import { rekeyLimitFrom } from './rekey-limit.js';
 import type { ResolvedConfig } from './reader.js';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 
@@ -64,8 +64,9 @@ export function transportSettings(r: ResolvedHost) {
   const pubkeyValue = r.resolved.get('pubkeyacceptedalgorithms')?.[0];
   const pubkeyAlgorithms = pubkeyValue ? pubkeyAlgorithmList(pubkeyValue.args.join(' '), r.compatible) : undefined;
   if (pubkeyAlgorithms instanceof Error) throw r.context('pubkeyacceptedalgorithms', pubkeyValue?.origin ?? 'command line', `PubkeyAcceptedAlgorithms ${pubkeyValue?.args.join(' ') ?? ''}: ${pubkeyAlgorithms.message}`);
-  const rekeyValue = r.resolved.get('rekeylimit')?.[0];
-  const rekeyLimit = rekeyValue ? rekeyLimitOf(rekeyValue.args) : undefined;
+  const rekeyValues = r.resolved.get('rekeylimit') ?? [];
+  const rekeyValue = rekeyValues[0];
+  const rekeyLimit = rekeyLimitFrom(rekeyValues.map((v) => v.args)); // every line counts, part by part (rekey-limit.ts)
   if (rekeyLimit instanceof Error) throw r.context('rekeylimit', rekeyValue?.origin ?? 'command line', `RekeyLimit ${rekeyValue?.args.join(' ') ?? ''}: ${rekeyLimit.message}`);
   const proxyValue = r.resolved.get('proxycommand')?.[0];
   let proxyCommand: string | undefined;

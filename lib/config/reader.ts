@@ -19,7 +19,7 @@ import { type NameLookup } from './name-lookup.js';
 const DEDUPED = new Set(['identityfile', 'certificatefile']);
 
 /** Keywords whose every occurrence counts (in order), as in OpenSSH. */
-const LISTS = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
+const LISTS = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv', 'rekeylimit']);
 
 export { ConfigSyntaxError, type ConfigValue, type ResolvedConfig } from './config-line.js';
 

@@ -32,11 +32,28 @@ function intervalOf(text: string): number | undefined | Error {
 
 /** `RekeyLimit`'s words as `ConnectConfig.rekeyLimit` (undefined when both are defaults), or an Error. */
 export function rekeyLimitOf(args: readonly string[]): RekeyLimitConfig | undefined | Error {
-  const [bytesText = '', timeText, ...rest] = args.join(' ').trim().split(/\s+/);
-  if (rest.length > 0) return new Error(`garbage at end of line: ${rest.join(' ')}`);
-  const bytes = bytesOf(bytesText);
-  if (bytes instanceof Error) return bytes;
-  const interval = timeText === undefined ? undefined : intervalOf(timeText);
-  if (interval instanceof Error) return interval;
-  return bytes === undefined && interval === undefined ? undefined : { ...(bytes !== undefined ? { bytes } : {}), ...(interval !== undefined ? { interval } : {}) };
+  return rekeyLimitFrom([args]);
+}
+
+/**
+ * Every `RekeyLimit` line that applies, in order, as ssh's readconf.c combines them: BYTES from
+ * the first line (`default` counts as set), TIME from the first line that gives one other than
+ * `none` (ssh skips `none` without setting it, so `default none` then `1G 1h` is 0 and 3600 s).
+ */
+export function rekeyLimitFrom(lines: ReadonlyArray<readonly string[]>): RekeyLimitConfig | undefined | Error {
+  let bytes: { value: number | undefined } | undefined; // undefined: not set yet
+  let interval: { value: number | undefined } | undefined;
+  for (const args of lines) {
+    const [bytesText = '', timeText, ...rest] = args.join(' ').trim().split(/\s+/);
+    if (rest.length > 0) return new Error(`garbage at end of line: ${rest.join(' ')}`);
+    const b = bytesOf(bytesText);
+    if (b instanceof Error) return b;
+    bytes ??= { value: b };
+    if (timeText === undefined || timeText.toLowerCase() === 'none') continue;
+    const t = intervalOf(timeText);
+    if (t instanceof Error) return t;
+    interval ??= { value: t };
+  }
+  const limit = { ...(bytes?.value !== undefined ? { bytes: bytes.value } : {}), ...(interval?.value !== undefined ? { interval: interval.value } : {}) };
+  return Object.keys(limit).length ? limit : undefined;
 }

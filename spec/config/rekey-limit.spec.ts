@@ -1,7 +1,7 @@
 /** `RekeyLimit BYTES [TIME]` read as `ssh -G` reads it: the machine's ssh is the oracle. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { rekeyLimitOf } from '../../lib/config/rekey-limit.js';
+import { rekeyLimitFrom, rekeyLimitOf } from '../../lib/config/rekey-limit.js';
 
 /** What `ssh -G` prints for `-o RekeyLimit=VALUE` (`BYTES SECONDS`), or 'refused'. */
 function sshSays(value: string): string {
@@ -27,5 +27,19 @@ describe('rekeyLimitOf', () => {
   it('past 2^53 bytes (ssh takes up to 2^64) the limit is the largest exact number, which connect() takes', () => {
     expect(sshSays('2E')).toBe('2305843009213693952 0');
     expect(rekeyLimitOf(['2E'])).toEqual({ bytes: Number.MAX_SAFE_INTEGER });
+  });
+
+  it.each([
+    ['default none', '1G 1h'],
+    ['1G none', '2G 30m'],
+    ['1G', '2G 30m'],
+    ['default', '500M 1h', '1G 2h'],
+    ['1M 0', '2M 1h'],
+    ['default none', 'default none', '4G 1w'],
+  ])('RekeyLimit lines %s, %s… combined part by part as ssh -G combines them', (...lines: string[]) => {
+    const r = spawnSync('ssh', ['-G', '-F', '/dev/null', ...lines.flatMap((l) => ['-o', `RekeyLimit=${l}`]), 'h'], { encoding: 'utf8' });
+    const theirs = /^rekeylimit (.*)$/m.exec(r.stdout)?.[1] ?? 'missing';
+    const ours = rekeyLimitFrom(lines.map((l) => l.split(' ')));
+    expect(ours instanceof Error ? 'refused' : `${ours?.bytes ?? 0} ${(ours?.interval ?? 0) / 1000}`).toBe(theirs);
   });
 });

@@ -43,6 +43,7 @@ export {
   type UnknownHostVerdict,
   type KnownHostsConfig,
   type AcceptNewConfig,
+  type CheckHostIpConfig,
 } from './transport/known-hosts.js';
 export { fromSshConfig, SYSTEM_SSH_CONFIG, type SshConfigHost, type ResolveAliasConfig, type StrictHostKeyChecking } from './config/ssh-config.js';
 export { hostKeyPolicyFor } from './config/host-key-policy.js';

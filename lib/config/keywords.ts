@@ -59,7 +59,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['userknownhostsfile', honoured],
   ['globalknownhostsfile', honoured],
   ['hostkeyalias', honoured],
-  ['checkhostip', harmless], // an extra check ssh does against the address; off by default
+  ['checkhostip', honoured], // the server's address is checked in known_hosts too, and recorded (transport/check-host-ip.ts)
   ['hashknownhosts', honoured], // learned lines (accept-new, UpdateHostKeys) name the host hashed
   ['updatehostkeys', honoured], // yes: learn proven keys into the first UserKnownHostsFile; ask (rxssh never prompts) and no: nothing
   ['knownhostscommand', refused('rxssh does not run a KnownHostsCommand: its keys would not be trusted', NONE)],

@@ -125,6 +125,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly globalKnownHostsFiles: readonly string[];
   /** `HashKnownHosts`: the host names of lines rxssh appends (accept-new, UpdateHostKeys) are hashed. */
   readonly hashKnownHosts: boolean;
+  /** `CheckHostIP`: the server's IP address is checked in known_hosts too, and recorded (default false, as ssh). */
+  readonly checkHostIp: boolean;
   /** `CASignatureAlgorithms` as ssh reads it (+/-/^), or undefined for OpenSSH's default. */
   readonly caSignatureAlgorithms?: readonly string[];
   /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
@@ -236,6 +238,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     userKnownHostsFiles,
     globalKnownHostsFiles,
     hashKnownHosts: yes(first('hashknownhosts')),
+    checkHostIp: yes(first('checkhostip')),
     stdinNull: yes(first('stdinnull')),
     gatewayPorts: yes(first('gatewayports')),
     clearAllForwardings: yes(first('clearallforwardings')),

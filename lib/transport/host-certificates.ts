@@ -49,7 +49,7 @@ export async function judgeCertificate(files: readonly string[], key: HostKeyInf
 /** The plain key a host certificate certifies, as the server offered it (host and port kept). */
 export function plainKeyOf(key: HostKeyInfo): HostKeyInfo | undefined {
   try {
-    return describeHostKey(parseCertificate(key.key).publicKey, key.host, key.port);
+    return describeHostKey(parseCertificate(key.key).publicKey, key.host, key.port, key.address);
   } catch {
     return undefined;
   }

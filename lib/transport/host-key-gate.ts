@@ -24,6 +24,8 @@ export interface HostKeyGateHost {
   offer(key: HostKeyInfo): void;
   /** The smallest RSA host key accepted, in bits (ssh_config `RequiredRSASize`; OpenSSH's 1024). */
   readonly requiredRsaSize: number;
+  /** The server's IP address, when the stream is a TCP connection of rxssh's own. */
+  address(): string | undefined;
   fail(error: SshError): void;
 }
 
@@ -62,7 +64,7 @@ export class HostKeyGate {
       return this.#refuse(verify, new HostKeyRejectedError(`RSA host key of ${bits} bits is below RequiredRSASize ${h.requiredRsaSize}`, fingerprint, { host: h.host, port: h.port, phase: 'host-key' }));
     }
     h.setPhase('host-key');
-    this.hostKey = describeHostKey(key, h.host, h.port);
+    this.hostKey = describeHostKey(key, h.host, h.port, h.address());
     this.#verify = verify;
     h.offer(this.hostKey);
   }

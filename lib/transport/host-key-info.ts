@@ -5,7 +5,7 @@ import { fingerprintOf } from './fingerprint.js';
 import { keyTypeOf } from '../util/key-blob.js';
 
 /** Computes a {@link HostKeyInfo} from a raw SSH public key blob. */
-export function describeHostKey(key: Buffer, host: string, port: number): HostKeyInfo {
+export function describeHostKey(key: Buffer, host: string, port: number, address?: string): HostKeyInfo {
   const type = keyTypeOf(key) ?? 'unknown';
   return Object.freeze({
     type,
@@ -18,5 +18,6 @@ export function describeHostKey(key: Buffer, host: string, port: number): HostKe
     openssh: `${type} ${key.toString('base64')}`,
     host,
     port,
+    ...(address !== undefined ? { address } : {}),
   });
 }

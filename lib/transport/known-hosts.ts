@@ -17,9 +17,11 @@ import { indexOf } from './known-hosts-store.js';
 import { hostKeyContext, judgeCertificate, plainKeyOf } from './host-certificates.js';
 import { type KnownHostsEntry, parseKnownHosts, knownHostsName, hashHostName, type KnownHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
 import { serialized, withFileLock, appendLine } from './known-hosts-writer.js';
+import { addressLines, addressToCheck, judgeAddress, type CheckHostIpConfig } from './check-host-ip.js';
 
 export { type KnownHostsEntry, parseKnownHosts, knownHostsName, hostMatches, hashHostName, type KnownHostVerdict, type BadHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
 export { recordHostKey } from './known-hosts-writer.js';
+export type { CheckHostIpConfig } from './check-host-ip.js';
 
 /**
  * Options of {@link knownHosts} and {@link acceptNew}.
@@ -66,6 +68,14 @@ export interface KnownHostsConfig {
     /** Hash the host name of appended lines, like `HashKnownHosts yes` (default true). */
     readonly hash?: boolean;
   };
+  /**
+   * ssh_config `CheckHostIP yes`: the server's IP address (when rxssh connected to it directly,
+   * not on loopback, not given as the host) is looked up too. Another key of the same type
+   * recorded for the address fails with {@link HostKeyMismatchError} (possible DNS spoofing),
+   * in every mode; an address not recorded yet is appended to `file` once the host's key is
+   * accepted, as ssh does (with a newly learned host, on the same line when not hashed).
+   */
+  readonly checkHostIp?: CheckHostIpConfig;
 }
 
 /**
@@ -160,13 +170,29 @@ function otherTypes(verdict: UnknownHostVerdict): string {
 export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
   const files = config.files ?? defaultFiles();
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
-  return withKnownTypes(files, async (key) => {
+  return withKnownTypes(files, config, async (key, address) => {
     const verdict = await judge(files, key, config);
-    if (verdict.kind === 'known') return learnLater(files, config, key, verdict);
+    if (verdict.kind === 'known') return acceptKnown(files, config, key, verdict, address);
     const others = verdict.otherKeys.length ? ` (the host is known only by ${otherTypes(verdict)} keys)` : '';
     const error = new HostKeyUnknownError(`Host key ${key.fingerprint} for ${knownHostsName(key.host, key.port)} is not known${others}`, key.fingerprint, hostKeyContext(key));
     throw setUnknownHostContext(error, files, key.openssh);
-  }, config.hostKeyAlias);
+  });
+}
+
+/**
+ * A known key accepted, after CheckHostIP's look at its address (a different key recorded for
+ * the address fails; an address not recorded yet is appended, under the file's lock).
+ */
+async function acceptKnown(files: readonly string[], config: KnownHostsConfig, key: HostKeyInfo, verdict: KnownHostVerdict, address: string | undefined): Promise<true> {
+  const file = config.checkHostIp?.file;
+  if (address !== undefined && (await judgeAddress(files, key, address)) === 'new' && file !== undefined) {
+    await serialized(file, () =>
+      withFileLock(file, async () => {
+        if ((await judgeAddress(files, key, address)) === 'new') await appendLine(file, addressLines(key, [address], config.checkHostIp?.hash !== false));
+      }),
+    );
+  }
+  return learnLater(files, config, key, verdict);
 }
 
 /**
@@ -203,17 +229,20 @@ async function learnHostKeys(files: readonly string[], config: KnownHostsConfig,
  * Gives a known_hosts policy what `connect` needs to prefer the key types already known for a
  * host (as OpenSSH orders its host-key algorithms by known_hosts).
  */
-function withKnownTypes(files: readonly string[], policy: (key: HostKeyInfo) => Promise<boolean>, alias: string | undefined): HostKeyPolicy {
+function withKnownTypes(files: readonly string[], config: KnownHostsConfig, policy: (key: HostKeyInfo, address: string | undefined) => Promise<boolean>): HostKeyPolicy {
+  const alias = config.hostKeyAlias;
   const typesFor = async (host: string, port: number): Promise<string[]> => {
     const [h, p] = alias === undefined ? [host, port] : [alias, 22];
     const index = await indexOf(files, parseKnownHosts);
     return knownKeyTypes(index.candidates([knownHostsName(h, p), h]), h, p);
   };
   const aliased = async (key: HostKeyInfo): Promise<boolean> => {
+    // The address is named with the port connected to, whatever name the host's key is filed under.
+    const address = addressToCheck(key, config.checkHostIp);
     try {
-      if (alias === undefined) return await policy(key);
+      if (alias === undefined) return await policy(key, address);
       const named = { ...key, host: alias, port: 22 };
-      const ok = await policy(named);
+      const ok = await policy(named, address);
       const learn = hostKeyLearnerOf(named);
       if (learn) setHostKeyLearner(key, learn);
       return ok;
@@ -265,10 +294,11 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
       `REMOTE HOST IDENTIFICATION HAS CHANGED: ${knownHostsName(key.host, key.port)} is known by its ${otherTypes(verdict)} key (${known.file}:${known.line}), the server offered a ${key.type} key ${key.fingerprint}; not learned`,
     );
   };
-  return withKnownTypes(files, async (key) => {
+  return withKnownTypes(files, config, async (key, address) => {
     const first = await judge(files, key, config);
-    if (first.kind === 'known') return learnLater(files, config, key, first);
+    if (first.kind === 'known') return acceptKnown(files, config, key, first, address);
     if (first.otherKeys.length) refuseChanged(key, first);
+    // CheckHostIP: a different key on record for the address refuses the host before it is learned.
     // Learning is serialized per file (in this process, and across processes by a lock file):
     // the verdict is taken again inside, so of two first connections that saw different keys
     // the second finds the first's entry and fails as a mismatch.
@@ -278,9 +308,10 @@ export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
         if (verdict.kind === 'known') return true;
         if (verdict.otherKeys.length) refuseChanged(key, verdict);
         const name = knownHostsName(key.host, key.port);
-        await appendLine(target, `${hash ? hashHostName(name) : name} ${key.openssh}\n`);
+        const withAddress = address !== undefined && (await judgeAddress(files, key, address)) === 'new' && config.checkHostIp?.file === target;
+        await appendLine(target, addressLines(key, withAddress ? [name, address] : [name], hash));
         return true;
       }),
     );
-  }, config.hostKeyAlias);
+  });
 }

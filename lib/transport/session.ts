@@ -89,11 +89,10 @@ export class Session {
     this.#gate = new HostKeyGate({
       ...common,
       client: this.client,
-      setPhase: (phase) => {
-        this.phase = phase;
-      },
+      setPhase: (phase) => void (this.phase = phase),
       offer: (key) => this.#sink.hostKey(key),
       requiredRsaSize: settings.requiredRsaSize,
+      address: () => (this.route === undefined /* no jump host, no ProxyCommand */ ? (this.#socket as { remoteAddress?: string } | undefined)?.remoteAddress : undefined),
     });
   }
 

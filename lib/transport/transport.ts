@@ -34,6 +34,11 @@ export interface HostKeyInfo {
   readonly host: string;
   /** The port as given to `connect`. */
   readonly port: number;
+  /**
+   * The server's IP address as connected to, when rxssh made the TCP connection itself
+   * (undefined through a jump host or a ProxyCommand): what ssh_config `CheckHostIP` checks.
+   */
+  readonly address?: string;
 }
 
 /**

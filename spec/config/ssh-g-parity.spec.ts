@@ -55,6 +55,7 @@ const VALUES: Record<string, readonly string[]> = {
   GatewayPorts: ['yes', 'no'],
   TCPKeepAlive: ['yes', 'no'],
   ClearAllForwardings: ['yes', 'no'],
+  CheckHostIP: ['yes', 'no'],
   StreamLocalBindMask: ['0117', '022', '0', '0777', '0999', '+7'],
   StreamLocalBindUnlink: ['yes', 'no'],
   RekeyLimit: ['1G 1h', '500M', 'default none', '100K 30m', '1.5G 1h30m', 'default 2w'],

@@ -70,6 +70,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     gatewayports: [h.gatewayPorts ? 'yes' : 'no'],
     tcpkeepalive: [h.tcpKeepAlive === false ? 'no' : 'yes'],
     clearallforwardings: [h.clearAllForwardings ? 'yes' : 'no'],
+    checkhostip: [h.checkHostIp ? 'yes' : 'no'],
     streamlocalbindmask: [`0${h.streamLocalBindMask.toString(8)}`],
     streamlocalbindunlink: [h.streamLocalBindUnlink ? 'yes' : 'no'],
     rekeylimit: [`${h.rekeyLimit?.bytes ?? 0} ${(h.rekeyLimit?.interval ?? 0) / 1000}`],

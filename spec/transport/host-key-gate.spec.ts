@@ -25,6 +25,7 @@ function host(requiredRsaSize = 1024): HostKeyGateHost & { finished: boolean; of
     phases: [] as SshPhase[],
     setPhase: (p: SshPhase) => void h.phases.push(p),
     offer: (k: HostKeyInfo) => void h.offered.push(k),
+    address: () => '192.0.2.7',
     fail: (e: SshError) => {
       h.failed.push(e);
       h.finished = true;
@@ -71,6 +72,7 @@ describe('HostKeyGate', () => {
     expect(h.offered).toHaveLength(1);
     expect(h.offered[0]?.key.equals(key)).toBe(true);
     expect(h.offered[0]?.fingerprint).toMatch(/^SHA256:/);
+    expect(h.offered[0]?.address).toBe('192.0.2.7'); // CheckHostIP's address travels with the key
     gate.answer(true);
     expect(answers).toEqual([true]);
     expect(h.phases).toEqual(['host-key', 'kex']);

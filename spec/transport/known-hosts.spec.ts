@@ -207,6 +207,74 @@ describe('acceptNew()', () => {
   });
 });
 
+describe('CheckHostIP (checkHostIp)', () => {
+  const key = () => blob(server.info.hostKey.openssh);
+  const offered = (host: string, address?: string, port = 2222) => describeHostKeyForTests(key(), host, port, address);
+  const line = (name: string, k = server.info.hostKey.openssh) => `${name} ${k.trim().split(/\s+/).slice(0, 2).join(' ')}\n`;
+
+  it('a known host whose address is not recorded: accepted, and the address added (plain or hashed)', async () => {
+    const plain = fileWith('ip-plain', line('[web.test]:2222'));
+    expect(await knownHosts({ files: [plain], checkHostIp: { file: plain, hash: false } })(offered('web.test', '10.211.0.2'))).toBe(true);
+    expect(readFileSync(plain, 'utf8')).toBe(line('[web.test]:2222') + line('[10.211.0.2]:2222'));
+    const hashed = fileWith('ip-hashed', line('[web.test]:2222'));
+    await knownHosts({ files: [hashed], checkHostIp: { file: hashed } })(offered('web.test', '10.211.0.2'));
+    const added = readFileSync(hashed, 'utf8').split('\n')[1] ?? '';
+    expect(added.startsWith('|1|')).toBe(true);
+    expect(hostMatches(added.split(' ')[0] ?? '', '[10.211.0.2]:2222')).toBe(true);
+    // Recorded now: the next check adds nothing; without checkHostIp nothing is ever added.
+    await knownHosts({ files: [plain], checkHostIp: { file: plain, hash: false } })(offered('web.test', '10.211.0.2'));
+    expect(readFileSync(plain, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    const off = fileWith('ip-off', line('[web.test]:2222'));
+    await knownHosts({ files: [off] })(offered('web.test', '10.211.0.2'));
+    expect(readFileSync(off, 'utf8')).toBe(line('[web.test]:2222'));
+  });
+
+  it('another key recorded for the address: HostKeyMismatchError naming it, in knownHosts and acceptNew alike; nothing written', async () => {
+    const text = line('[web.test]:2222') + line('[10.211.0.2]:2222', other);
+    const file = fileWith('ip-spoofed', text);
+    for (const policy of [knownHosts({ files: [file], checkHostIp: { file } }), acceptNew({ files: [file], checkHostIp: { file } })]) {
+      const err = await Promise.resolve(policy(offered('web.test', '10.211.0.2'))).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostKeyMismatchError);
+      expect((err as Error).message).toContain(`differs from the key for its IP address [10.211.0.2]:2222 (${file}:2): possible DNS spoofing (CheckHostIP)`);
+    }
+    // A new host at that address is refused before it is learned.
+    const fresh = fileWith('ip-spoofed-new', line('[10.211.0.2]:2222', other));
+    const err = await Promise.resolve(acceptNew({ files: [fresh], checkHostIp: { file: fresh } })(offered('new.test', '10.211.0.2'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect(readFileSync(fresh, 'utf8')).toBe(line('[10.211.0.2]:2222', other));
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('acceptNew learns a new host with its address: one "host,ip" line, or one hashed line each, as ssh writes them', async () => {
+    const plain = join(dir, 'ip-learn-plain');
+    await acceptNew({ files: [plain], hash: false, checkHostIp: { file: plain, hash: false } })(offered('new.test', '10.211.0.2'));
+    expect(readFileSync(plain, 'utf8')).toBe(line('[new.test]:2222,[10.211.0.2]:2222'));
+    const hashed = join(dir, 'ip-learn-hashed');
+    await acceptNew({ files: [hashed], checkHostIp: { file: hashed } })(offered('new.test', '10.211.0.2', 22));
+    const names = readFileSync(hashed, 'utf8').trim().split('\n').map((l) => l.split(' ')[0] ?? '');
+    expect(names.map((n) => [hostMatches(n, 'new.test'), hostMatches(n, '10.211.0.2')])).toEqual([[true, false], [false, true]]);
+  });
+
+  it('not checked, as ssh: a loopback address, the address given as the host, no address (a jump host, a ProxyCommand)', async () => {
+    const text = line('[web.test]:2222') + line('[127.0.0.1]:2222', other) + line('[10.211.0.2]:2222', other) + line('[::1]:2222', other);
+    const file = fileWith('ip-skipped', text);
+    const policy = knownHosts({ files: [file], checkHostIp: { file } });
+    expect(await policy(offered('web.test', '127.0.0.1'))).toBe(true);
+    expect(await policy(offered('web.test', '::1'))).toBe(true);
+    expect(await policy(offered('web.test'))).toBe(true);
+    const byAddress = fileWith('ip-by-address', line('[10.211.0.2]:2222'));
+    expect(await knownHosts({ files: [byAddress], checkHostIp: { file: byAddress } })(offered('10.211.0.2', '10.211.0.2'))).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(readFileSync(byAddress, 'utf8')).toBe(line('[10.211.0.2]:2222'));
+  });
+
+  it('with HostKeyAlias the address keeps the port connected to', async () => {
+    const file = fileWith('ip-alias', line('pinned'));
+    await knownHosts({ files: [file], hostKeyAlias: 'pinned', checkHostIp: { file, hash: false } })(offered('web.test', '10.211.0.2'));
+    expect(readFileSync(file, 'utf8')).toBe(line('pinned') + line('[10.211.0.2]:2222'));
+  });
+});
+
 describe('known_hosts under attack (issue 12)', () => {
   const key = () => blob(server.info.hostKey.openssh);
   const ecdsa = () => utils.generateKeyPairSync('ecdsa', { bits: 256 }).public;

@@ -62,12 +62,13 @@ export function parseUntilPositional<O extends Options>(argv: readonly string[],
  * rxssh cannot honour (`ProxyCommand ssh -W …`, `LocalForward …`) is a UsageError naming it
  * and the flag it came with (`-O` in run, ssh's `-o` in exec).
  */
-export function configLine(option: string, flag = '-O'): string {
+export function configLine(option: string, flag = '-O', readsForwards = false): string {
   const m = /^\s*([A-Za-z0-9]+)\s*(?:=|\s)\s*(.*?)\s*$/.exec(option);
   if (!m || !m[2]) throw new UsageError(`${flag} ${JSON.stringify(option)}: expected KEYWORD=VALUE`);
   const [, keyword = '', value = ''] = m;
   if (/^(host|match|include)$/i.test(keyword)) throw new UsageError(`${flag} ${keyword}: not an option (it is ssh_config structure)`);
-  const why = sshConfigRefusal(keyword, value);
+  // `rxssh exec` sets up LocalForward, RemoteForward and DynamicForward, as ssh does.
+  const why = readsForwards && /^(local|remote|dynamic)forward$/i.test(keyword) ? undefined : sshConfigRefusal(keyword, value);
   if (why) throw new UsageError(`${flag} ${keyword}=${value}: ${why}`);
   return `${keyword} ${value}`;
 }
@@ -114,7 +115,7 @@ export interface SshArgs {
  * The ssh flags of pssh's `-x ARGS` / `-X ARG` that rxssh understands: `-i FILE`, `-p PORT`,
  * `-l USER`, `-o OPTION`, `-J HOPS`, `-A`, `-F FILE`; any other is a usage error naming it.
  */
-export function sshArgs(args: readonly string[]): SshArgs {
+export function sshArgs(args: readonly string[], readsForwards = false): SshArgs {
   const lines: string[] = [];
   let configFile: string | undefined;
   let tty = 0;
@@ -138,7 +139,7 @@ export function sshArgs(args: readonly string[]): SshArgs {
         lines.push(`User ${value()}`);
         break;
       case '-o':
-        lines.push(configLine(value(), '-o'));
+        lines.push(configLine(value(), '-o', readsForwards));
         break;
       case '-J':
         lines.push(`ProxyJump ${value()}`);

@@ -13,7 +13,7 @@ import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
 import { session, type SessionWork } from './session.js';
-import { forwardPlan, forwardsFor } from './forward-spec.js';
+import { checkForwardSpecs, forwardPlan } from './forward-plan.js';
 import { EXIT, UsageError } from './usage.js';
 import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
@@ -113,7 +113,7 @@ const EXEC_OPTIONS = {
 function runValuesOf(given: Values): Values {
   const values: Values = { ...given };
   const sshLines = [...((given['ssh-option'] as string[] | undefined) ?? [])];
-  for (const line of sshLines) configLine(line, '-o'); // refused as the -o it was given with, not as run's -O
+  for (const line of sshLines) configLine(line, '-o', true); // refused as the -o it was given with, not as run's -O
   const port = given['port'] as string | undefined;
   if (port !== undefined) {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`-p ${port}: not a port`);
@@ -187,7 +187,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   let words = after[0] === '--' ? after.slice(1) : after; // `rxssh exec host -- cmd` as ssh takes it
   if (!spec) throw new UsageError('usage: rxssh exec [options] [user@]host[:port] [COMMAND...]');
   const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
-  const asked = forwardPlan(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
+  const asked = checkForwardSpecs(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
   const noCommand = given['no-command'] === true;
   if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
   const values = runValuesOf(given);
@@ -197,7 +197,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const flagPty = given['no-tty'] === true ? false : ttys >= 2 ? true : ttys === 1 ? io.stdinIsTTY : undefined;
   if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
   // A ProxyCommand's stderr is the user's to see, as with ssh.
-  const o = { ...hostOptions(values, io), proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk) };
+  const o = { ...hostOptions(values, io, false, true), proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk), forwards: asked };
   const target = usageSpec(spec);
   // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
   const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
@@ -214,7 +214,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   try {
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
     const host = resolveHost(target, o);
-    const forwards = forwardsFor(asked, host); // none with ClearAllForwardings, as ssh
+    const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh
     const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
     if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);

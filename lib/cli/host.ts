@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Readable } from 'node:stream';
 import { catchError, defer, tap, throwError, type Observable } from 'rxjs';
 import { roomForBulkData } from './heap.js';
-import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type Connection, type ExecChunk, type FanOutTarget, type OutputFlow, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
+import { connectAlias, exec, fromSshConfig, parseHostSpec, SshConfigError, SYSTEM_SSH_CONFIG, type CommandLineForwards, type Connection, type ExecChunk, type FanOutTarget, type OutputFlow, type ResolveAliasConfig, type SshConfigHost } from '../index.js';
 import { configLine, PSSH_ENV, shellWords, sshArgs } from './args.js';
 import { explainAuthFailure, hostCredentials, type Secrets, type SecretSources } from './credentials.js';
 import { type Io } from './io.js';
@@ -34,6 +34,8 @@ export interface HostOptions {
   readonly verbose: boolean;
   /** `--match-exec`: run the config's `Match exec` commands, as ssh does. */
   readonly matchExec?: boolean;
+  /** `rxssh exec`'s forwards: the config's LocalForward, RemoteForward and DynamicForward are read beside them. */
+  readonly forwards?: CommandLineForwards;
   /** `--sudo` (`--sudo-user`, `--become-method`): run commands as another user; the password comes from the secrets. */
   readonly become?: { readonly method: 'sudo' | 'su' | 'doas'; readonly user: string };
   /** Where a ProxyCommand's stderr goes (`rxssh exec`: this stderr, as ssh); otherwise only into its errors. */
@@ -80,11 +82,11 @@ export function withPsshEnv(values: Values, io: Io, known: readonly string[]): V
   return out;
 }
 
-export function hostOptions(values: Values, io: Io, becomeFromJobs = false): HostOptions {
+export function hostOptions(values: Values, io: Io, becomeFromJobs = false, readsForwards = false): HostOptions {
   const lines: string[] = [];
-  for (const o of (values['option'] as string[] | undefined) ?? []) lines.push(configLine(o));
+  for (const o of (values['option'] as string[] | undefined) ?? []) lines.push(configLine(o, '-O', readsForwards));
   const extra = [...((values['extra-args'] as string[] | undefined) ?? []).flatMap(shellWords), ...((values['extra-arg'] as string[] | undefined) ?? [])];
-  const ssh = sshArgs(extra);
+  const ssh = sshArgs(extra, readsForwards);
   lines.push(...ssh.lines);
   const user = values['user'] as string | undefined;
   if (user) lines.push(`User ${user}`);
@@ -172,6 +174,7 @@ function resolveOptions(target: FanOutTarget, o: HostOptions): ResolveAliasConfi
     home: o.home,
     ...(target.username ? { user: target.username } : {}),
     ...(o.matchExec ? { matchExec: true } : {}),
+    ...(o.forwards ? { forwards: o.forwards } : {}),
   };
 }
 

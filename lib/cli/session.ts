@@ -7,7 +7,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { merge, NEVER, noop, Observable, tap, ignoreElements } from 'rxjs';
 import type { ExecChunk, PtyConfig, Connection, OutputFlow } from '../index.js';
-import type { ForwardPlan } from './forward-spec.js';
+import type { ForwardPlan } from './forward-plan.js';
 import type { Io } from './io.js';
 
 /** The forwards of a plan on a connection, as one Observable that emits nothing and errors if one fails. */

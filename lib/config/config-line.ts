@@ -4,6 +4,7 @@
  * and the error for a line that cannot be read.
  */
 import { rekeyLimitOf } from './rekey-limit.js';
+import { configForward } from '../util/forward-spec.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
 export interface ConfigValue {
@@ -52,6 +53,8 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
   } else if (keyword === 'rekeylimit') {
     const limit = rekeyLimitOf(args); // checked in every block, as ssh reads it
     if (limit instanceof Error) bad(limit.message);
+  } else if (keyword === 'localforward' || keyword === 'remoteforward' || keyword === 'dynamicforward') {
+    if (!configForward(keyword, args)) bad('Bad forwarding specification'); // in every block, as ssh reads it
   } else if (keyword === 'streamlocalbindmask') {
     if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }

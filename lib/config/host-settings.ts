@@ -141,9 +141,12 @@ export function environmentOf(resolved: ResolvedConfig): Record<string, string> 
 }
 
 /** `IdentityAgent`: `none` → no agent, `SSH_AUTH_SOCK` → the default, `$VAR` → that variable's socket, else a path. */
-export function agentOf(value: string | undefined, expand: (path: string) => string): string | null | undefined {
+export function agentOf(value: string | undefined, expand: (path: string) => string, refuse: (why: string) => never): string | null | undefined {
   if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
   if (value.toLowerCase() === 'none') return null;
-  if (value.startsWith('$')) return process.env[value.slice(1)] || null;
-  return expand(value);
+  // As ssh.c: expanded first (`${HOME}/agent` is a path); then `$NAME` names a variable holding the path.
+  const path = expand(value);
+  if (!path.startsWith('$')) return path;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(path.slice(1))) refuse(`Invalid IdentityAgent environment variable name ${path}`);
+  return process.env[path.slice(1)] || null;
 }

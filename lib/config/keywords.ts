@@ -116,9 +116,10 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['forkafterauthentication', refused('rxssh does not go to the background after authentication (start it with &)', NO)],
   ['localcommand', harmless], // runs only with PermitLocalCommand yes, refused below
   ['permitlocalcommand', refused('rxssh does not run a LocalCommand', NO)],
-  ['localforward', refused('rxssh does not set up forwards from ssh_config (use forwardLocal)')],
-  ['remoteforward', refused('rxssh does not set up forwards from ssh_config (use forwardRemote)')],
-  ['dynamicforward', refused('rxssh does not set up forwards from ssh_config (use forwardDynamic)')],
+  // Set up by `rxssh exec` (fromSshConfig's `forwards`); refused where nothing would set them up.
+  ['localforward', refused('rxssh does not set up forwards from ssh_config for a connection alone (rxssh exec does; in a program: forwardLocal, or fromSshConfig with forwards)')],
+  ['remoteforward', refused('rxssh does not set up forwards from ssh_config for a connection alone (rxssh exec does; in a program: forwardRemote, or fromSshConfig with forwards)')],
+  ['dynamicforward', refused('rxssh does not set up forwards from ssh_config for a connection alone (rxssh exec does; in a program: forwardDynamic, or fromSshConfig with forwards)')],
   ['forwardx11', refused('rxssh does not forward X11', NO)],
   ['forwardx11trusted', harmless],
   ['forwardx11timeout', harmless],

@@ -63,3 +63,31 @@ export function expandProxyCommand(command: string, t: ProxyTokens, keyword = 'P
   });
   return unknown === undefined ? out : new Error(`unknown token ${unknown === '%' ? '% at the end' : unknown} in ${keyword}`);
 }
+
+/**
+ * A path as ssh's percent_dollar_expand makes it, in one pass: `${VAR}` from the environment
+ * (its value taken as it is) and `%` tokens; an unset variable, a `${` without `}` or a token
+ * ssh does not know is an Error, as ssh stops there too ("env var ${X} has no value").
+ */
+export function expandPathWords(path: string, t: ProxyTokens, env: NodeJS.ProcessEnv = process.env): string | Error {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i] as string;
+    if (c === '$' && path[i + 1] === '{') {
+      const end = path.indexOf('}', i + 2);
+      if (end < 0) return new Error(`environment variable '${path.slice(i + 2)}' missing closing '}'`);
+      const name = path.slice(i + 2, end);
+      if (name === '') return new Error('zero-length environment variable');
+      const value = env[name];
+      if (value === undefined) return new Error(`env var \${${name}} has no value`);
+      out += value;
+      i = end;
+    } else if (c === '%') {
+      const token = path[++i] ?? '';
+      const value = tokenValue(token, t);
+      if (value === undefined) return new Error(token === '' ? 'invalid format (a % at the end)' : `unknown key %${token}`);
+      out += value;
+    } else out += c;
+  }
+  return out;
+}

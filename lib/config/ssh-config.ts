@@ -8,13 +8,14 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ConfigSyntaxError, readConfig, type ReadConfigInput, type ResolvedConfig } from './reader.js';
+import { ConfigSyntaxError, readConfig, type ConfigValue, type ReadConfigInput, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { agentOf, environmentOf, transportSettings } from './host-settings.js';
-import { tokenValue } from './proxy-tokens.js';
+import { expandPathWords, tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
 import { streamLocalMaskOf } from './config-line.js';
+import { forwardsOf, type CommandLineForwards, type SshForward } from './forwards.js';
 import { type ConnectConfig } from '../transport/connect.js';
 
 /**
@@ -58,6 +59,13 @@ export interface ResolveAliasConfig {
    * need one is refused, since reading a config then runs commands.
    */
   readonly matchExec?: boolean;
+  /**
+   * For a program that sets up the host's forwards, as `rxssh exec` does: its command line's
+   * `-L`, `-R`, `-D` (ssh's syntax). With this option the config's `LocalForward`,
+   * `RemoteForward` and `DynamicForward` are read too (without it a host with one is refused:
+   * a connection alone does not set them up), and {@link SshConfigHost.forwards} lists them all.
+   */
+  readonly forwards?: CommandLineForwards;
   /**
    * How `CanonicalizeHostname` asks whether `NAME.DOMAIN.` resolves (default
    * {@link systemNameLookup}: getaddrinfo, as ssh). Only asked when the config turns
@@ -113,6 +121,12 @@ export interface SshConfigHost extends ConnectConfig {
   readonly gatewayPorts: boolean;
   /** `ClearAllForwardings`: `rxssh exec` sets up none of its `-L`, `-R` and `-D` forwards. */
   readonly clearAllForwardings: boolean;
+  /**
+   * With `forwards` asked for: the command line's forwards, then the config's that apply, with
+   * their socket paths expanded (`${VAR}` and tokens), as ssh sets them up; empty with
+   * `ClearAllForwardings yes`. Undefined otherwise.
+   */
+  readonly forwards?: readonly SshForward[];
   /** `StreamLocalBindMask`: the umask of Unix socket listeners (default 0o177), as a forward's `bind.mask`. */
   readonly streamLocalBindMask: number;
   /** `StreamLocalBindUnlink`: a Unix socket listener replaces a file already at its path, as a forward's `bind.unlink`. */
@@ -201,7 +215,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const systemFile = options.systemFile !== undefined ? options.systemFile : options.file === undefined ? SYSTEM_SSH_CONFIG : null;
   const context = (keyword: string, origin: string, message: string): SshConfigError =>
     new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
-  const resolved = resolveChecked({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup }, context);
+  const resolved = resolveChecked({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup }, context, options.forwards !== undefined);
   const raw = rawOf(resolved);
   const first = (keyword: string): string | undefined => resolved.get(keyword)?.[0]?.args[0];
   const user = first('user') ?? localUser;
@@ -213,7 +227,20 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const tokens = { host: hostname, port, user, alias, localUser, home, ...(keyAlias && keyAlias.toLowerCase() !== 'none' ? { hostKeyAlias: keyAlias } : {}) };
   // The same tokens as ssh expands in paths (%C %L %l %i %k too); one it does not define is left as written.
   const expand = (path: string): string => path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (m, t: string) => tokenValue(t, tokens) ?? m);
-  const { identityFiles, userKnownHostsFiles, globalKnownHostsFiles } = filesOf(resolved, expand, home);
+  // IdentityFile, CertificateFile, UserKnownHostsFile, IdentityAgent: `~`, then `${VAR}` and the
+  // tokens in one pass, as ssh's percent_dollar_expand; what ssh would stop at is refused.
+  const expandStrict = (keyword: string, v: ConfigValue, path = v.args[0] as string): string => {
+    const out = expandPathWords(path.replace(/^~(?=\/|$)/, home), tokens);
+    if (out instanceof Error) throw context(keyword, v.origin, `${keyword} ${v.args.join(' ')}: ${out.message}`);
+    return out;
+  };
+  // A forward's socket path: `${VAR}` and tokens, no `~` (ssh's default_client_percent_dollar_expand).
+  const expandForwardPath = (path: string, keyword: string, v: ConfigValue): string => {
+    const out = expandPathWords(path, tokens);
+    if (out instanceof Error) throw context(keyword, v.origin, `${keyword} ${v.args.join(' ')}: ${out.message}`);
+    return out;
+  };
+  const { identityFiles, userKnownHostsFiles, globalKnownHostsFiles } = filesOf(resolved, expandStrict, expand, home);
   const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
   const connectTimeout = num(first('connecttimeout'));
   const serverAliveInterval = num(first('serveraliveinterval'));
@@ -221,9 +248,18 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const proxyJump = first('proxyjump');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw context('port', resolved.get('port')?.[0]?.origin ?? 'command line', `bad Port for ${alias}`);
   const env = environmentOf(resolved);
-  const identityAgent = agentOf(first('identityagent'), expand);
+  const agentValue = resolved.get('identityagent')?.[0];
+  const identityAgent = agentOf(
+    agentValue?.args[0],
+    (path) => expandStrict('identityagent', agentValue as ConfigValue, path),
+    (why) => {
+      throw context('identityagent', agentValue?.origin ?? 'command line', why);
+    },
+  );
   const revokedRaw = first('revokedhostkeys');
   const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
+  const forwards = options.forwards === undefined ? undefined : yes(first('clearallforwardings')) ? [] : forwardsOf(resolved, options.forwards, (path, keyword, v) => expandForwardPath(path, keyword, v));
+  if (forwards && !Array.isArray(forwards)) throw context(forwards.keyword, forwards.origin, `${forwards.bad}: Bad forwarding specification`);
   const settings = transportSettings({ resolved, context, alias, hostname, port, user, localUser, home, compatible: options.algorithmPolicy === 'compatible' });
   return {
     alias,
@@ -232,7 +268,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     username: user,
     identityFiles,
     identitiesOnly: yes(first('identitiesonly')),
-    certificateFiles: (resolved.get('certificatefile') ?? []).map((v) => expand(v.args[0] as string)),
+    certificateFiles: (resolved.get('certificatefile') ?? []).map((v) => expandStrict('certificatefile', v)),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
     strictHostKeyChecking: strict(first('stricthostkeychecking')),
     userKnownHostsFiles,
@@ -242,6 +278,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     stdinNull: yes(first('stdinnull')),
     gatewayPorts: yes(first('gatewayports')),
     clearAllForwardings: yes(first('clearallforwardings')),
+    ...(forwards ? { forwards } : {}),
     streamLocalBindMask: streamLocalMaskOf(first('streamlocalbindmask') ?? '0177') ?? 0o177,
     streamLocalBindUnlink: yes(first('streamlocalbindunlink')),
     connectTimeout,
@@ -280,7 +317,10 @@ function checkInput(alias: string, options: ResolveAliasConfig): void {
 }
 
 /** The config read for the alias, every keyword checked against the table (a refusal throws naming it). */
-function resolveChecked(input: ReadConfigInput, context: (keyword: string, origin: string, message: string) => SshConfigError): ResolvedConfig {
+/** The keywords a caller that sets up forwards reads (`forwards`), instead of having them refused. */
+const FORWARD_KEYWORDS = new Set(['localforward', 'remoteforward', 'dynamicforward']);
+
+function resolveChecked(input: ReadConfigInput, context: (keyword: string, origin: string, message: string) => SshConfigError, readForwards: boolean): ResolvedConfig {
   let resolved: ResolvedConfig;
   try {
     resolved = readConfig(input);
@@ -290,7 +330,7 @@ function resolveChecked(input: ReadConfigInput, context: (keyword: string, origi
   }
   for (const [keyword, values] of resolved) {
     for (const value of values) {
-      const why = sshConfigRefusal(keyword, value.args.join(' '));
+      const why = readForwards && FORWARD_KEYWORDS.has(keyword) ? undefined : sshConfigRefusal(keyword, value.args.join(' '));
       if (why) throw context(keyword, value.origin, `${keyword} ${value.args.join(' ')}: ${why}`);
     }
   }
@@ -312,13 +352,18 @@ function rawOf(resolved: ResolvedConfig): Record<string, string | readonly strin
   return raw;
 }
 
-/** The identity and known_hosts files, `~` and tokens expanded (OpenSSH's defaults when none is set). */
-function filesOf(resolved: ResolvedConfig, expand: (path: string) => string, home: string): { identityFiles: string[]; userKnownHostsFiles: string[]; globalKnownHostsFiles: string[] } {
+/** The identity and known_hosts files, expanded (OpenSSH's defaults when none is set). */
+function filesOf(
+  resolved: ResolvedConfig,
+  expandStrict: (keyword: string, v: ConfigValue, path?: string) => string,
+  expand: (path: string) => string,
+  home: string,
+): { identityFiles: string[]; userKnownHostsFiles: string[]; globalKnownHostsFiles: string[] } {
   const all = (keyword: string): string[] => (resolved.get(keyword) ?? []).flatMap((v) => v.args);
-  const identityRaw = (resolved.get('identityfile') ?? []).map((v) => v.args[0] as string);
-  const identityFiles = (identityRaw.length ? identityRaw : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map(expand);
-  const knownRaw = all('userknownhostsfile');
-  const userKnownHostsFiles = (knownRaw.length ? knownRaw : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map(expand);
+  const identities = resolved.get('identityfile') ?? [];
+  const identityFiles = identities.length ? identities.map((v) => expandStrict('identityfile', v)) : DEFAULT_IDENTITIES.map((f) => expand(`~/.ssh/${f}`));
+  const known = resolved.get('userknownhostsfile') ?? [];
+  const userKnownHostsFiles = known.length ? known.flatMap((v) => v.args.map((path) => expandStrict('userknownhostsfile', v, path))) : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'].map(expand);
   const globalRaw = all('globalknownhostsfile');
   // ssh expands only `~` here, no tokens (ssh -G prints them as written).
   const globalKnownHostsFiles = (globalRaw.length ? globalRaw : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).map((f) => f.replace(/^~(?=\/|$)/, home));

@@ -47,15 +47,18 @@ const VALUES: Record<string, readonly string[]> = {
   IdentityFile: ['~/.ssh/id_%h', '~/.ssh/k_%r', '/keys/%u_%p', '~/.ssh/id_ed25519'],
   CertificateFile: ['~/.ssh/c_%h', '/certs/%r-cert.pub'],
   IdentitiesOnly: ['yes', 'no'],
-  IdentityAgent: ['none', 'SSH_AUTH_SOCK', '~/agent.%h'],
+  IdentityAgent: ['none', 'SSH_AUTH_SOCK', '~/agent.%h', '${HOME}/agent_%r'],
   StrictHostKeyChecking: ['yes', 'no', 'accept-new', 'ask', 'off'],
-  UserKnownHostsFile: ['~/kh_%h ~/kh2', '/dev/null', '~/.ssh/known_%r', '~/kh_%C', '/k/%L-%l-%i-%k-%u-%d-%n-%p'],
+  UserKnownHostsFile: ['~/kh_%h ~/kh2', '/dev/null', '~/.ssh/known_%r', '~/kh_%C', '/k/%L-%l-%i-%k-%u-%d-%n-%p', '${HOME}/kh_%h'],
   HashKnownHosts: ['yes', 'no', 'true'],
   StdinNull: ['yes', 'no'],
   GatewayPorts: ['yes', 'no'],
   TCPKeepAlive: ['yes', 'no'],
   ClearAllForwardings: ['yes', 'no'],
   CheckHostIP: ['yes', 'no'],
+  LocalForward: ['8080 db:80', '/tmp/%h.sock /run/d.sock', '[::1]:8081 db:443', '9000 ${HOME}/%r.sock', '8082'],
+  RemoteForward: ['9001 localhost:3000', '/tmp/r_%r.sock 127.0.0.1:22', '1080', '*:9002 /tmp/%n'],
+  DynamicForward: ['1081', '127.0.0.1:1082', '/tmp/socks_%h.sock'],
   StreamLocalBindMask: ['0117', '022', '0', '0777', '0999', '+7'],
   StreamLocalBindUnlink: ['yes', 'no'],
   RekeyLimit: ['1G 1h', '500M', 'default none', '100K 30m', '1.5G 1h30m', 'default 2w'],
@@ -123,7 +126,7 @@ describe(`ssh -G parity over ${CONFIGS} generated configs`, () => {
         const theirs = sshG(g, alias);
         let mine: SshConfigHost | Error;
         try {
-          mine = fromSshConfig(alias, { file: g.file, systemFile: null, extra: g.extra, home: userInfo().homedir, localUser: userInfo().username });
+          mine = fromSshConfig(alias, { file: g.file, systemFile: null, extra: g.extra, home: userInfo().homedir, localUser: userInfo().username, forwards: {} });
         } catch (err) {
           mine = err as Error;
         }
@@ -135,8 +138,10 @@ describe(`ssh -G parity over ${CONFIGS} generated configs`, () => {
         for (const [keyword, values] of Object.entries(ours(mine))) {
           // Debian's ssh makes BatchMode imply ServerAliveInterval 300 (a Debian patch, not OpenSSH's).
           if (keyword === 'serveraliveinterval' && mine.serverAliveInterval === undefined && theirs.get('batchmode')?.[0] === 'yes') continue;
-          const expected = theirs.get(keyword) ?? [];
-          if (JSON.stringify(values) !== JSON.stringify(expected)) mismatches.push(`config ${n} ${alias} ${keyword}: rxssh ${JSON.stringify(values)}, ssh -G ${JSON.stringify(expected)}\n${g.text}${g.extra.length ? `-o ${g.extra.join(' -o ')}\n` : ''}`);
+          // ssh keeps local and dynamic forwards in one list, in line order; rxssh one per keyword.
+          const inOrder = (v: readonly string[]): readonly string[] => (keyword === 'dynamicforward' ? [...v].sort() : v);
+          const expected = inOrder(theirs.get(keyword) ?? []);
+          if (JSON.stringify(inOrder(values)) !== JSON.stringify(expected)) mismatches.push(`config ${n} ${alias} ${keyword}: rxssh ${JSON.stringify(values)}, ssh -G ${JSON.stringify(expected)}\n${g.text}${g.extra.length ? `-o ${g.extra.join(' -o ')}\n` : ''}`);
           compared++;
         }
       }

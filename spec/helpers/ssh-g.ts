@@ -3,7 +3,7 @@
  * output read into keyword → values, and a resolved host written in ssh -G's words.
  */
 import { execFileSync } from 'node:child_process';
-import type { SshConfigHost } from '../../lib/index.js';
+import type { SshConfigHost, SshForward } from '../../lib/index.js';
 import { OPENSSH_ALGORITHMS, sshAlgorithmList } from '../../lib/config/algorithms.js';
 import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from '../../lib/auth/certificate.js';
 import { DEFAULT_PUBKEY_ALGORITHMS } from '../../lib/auth/signature-algorithms.js';
@@ -44,6 +44,14 @@ export function sshG(g: Generated, alias: string): Map<string, string[]> | Error
   return map;
 }
 
+/** A forward as ssh -G prints it: `8080 [db]:80`, `/tmp/s /run/d.sock`, `[*]:1080`, `1080 [socks]:0`. */
+function forwardWords(f: SshForward): string {
+  const listen = 'path' in f.listen ? f.listen.path : f.listen.host === undefined ? String(f.listen.port) : `[${f.listen.host}]:${f.listen.port}`;
+  if (f.kind === 'dynamic') return listen;
+  const connect = f.connect === undefined ? '[socks]:0' : 'path' in f.connect ? f.connect.path : `[${f.connect.host}]:${f.connect.port}`;
+  return `${listen} ${connect}`;
+}
+
 /** What rxssh resolved, in ssh -G's words, for the keywords both know. */
 export function ours(h: SshConfigHost): Record<string, string[]> {
   const raw = (k: string): string[] => {
@@ -71,6 +79,10 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     tcpkeepalive: [h.tcpKeepAlive === false ? 'no' : 'yes'],
     clearallforwardings: [h.clearAllForwardings ? 'yes' : 'no'],
     checkhostip: [h.checkHostIp ? 'yes' : 'no'],
+    // In ssh -G's words; a local forward to a socket is listed under dynamicforward too (its dump does so).
+    localforward: (h.forwards ?? []).filter((f) => f.kind === 'local').map(forwardWords),
+    remoteforward: (h.forwards ?? []).filter((f) => f.kind === 'remote').map(forwardWords),
+    dynamicforward: (h.forwards ?? []).filter((f) => f.kind === 'dynamic' || (f.kind === 'local' && f.connect !== undefined && 'path' in f.connect)).map((f) => forwardWords(f).split(' ')[0] as string),
     streamlocalbindmask: [`0${h.streamLocalBindMask.toString(8)}`],
     streamlocalbindunlink: [h.streamLocalBindUnlink ? 'yes' : 'no'],
     rekeylimit: [`${h.rekeyLimit?.bytes ?? 0} ${(h.rekeyLimit?.interval ?? 0) / 1000}`],

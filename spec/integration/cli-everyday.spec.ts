@@ -149,10 +149,13 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
     expect(slow.stderr).toMatch(/Timed out/);
   });
 
-  it('-o with a keyword rxssh cannot honour is a usage error naming it', () => {
-    const r = bash(`${RXSSH} exec ${sshFlags()} -o 'LocalForward=8080 db:80' ${s.username}@127.0.0.1 true`);
+  it('-o with a keyword rxssh cannot honour is a usage error naming it (run: a LocalForward, which only exec sets up)', () => {
+    const r = bash(`${RXSSH} exec ${sshFlags()} -o 'ForwardX11=yes' ${s.username}@127.0.0.1 true`);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/LocalForward/);
+    expect(r.stderr).toMatch(/ForwardX11=yes: rxssh does not forward X11/);
+    const viaRun = bash(`${RXSSH} run -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -O 'LocalForward=8080 db:80' -- true`);
+    expect(viaRun.status).toBe(2);
+    expect(viaRun.stderr).toMatch(/LocalForward=8080 db:80: rxssh does not set up forwards from ssh_config for a connection alone/);
   });
 });
 

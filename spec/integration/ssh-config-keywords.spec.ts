@@ -451,6 +451,23 @@ describe('Unix socket forwards through the CLI, and the ssh_config keywords abou
     }
   });
 
+  it('LocalForward from the config (a socket path with a token), set up by exec -N, as ssh', async () => {
+    const remote = await socketServer(join(work, 'remote3.sock'));
+    try {
+      for (const [name, client] of [['rxssh', rxssh], ['ssh', ssh]] as const) {
+        const local = join(work, `${name}-%n.sock`);
+        const fwd = background(client(['-N', '-o', `LocalForward=${local} ${join(work, 'remote3.sock')}`, 'fwd']));
+        try {
+          expect(await eventually(async () => (await through({ path: join(work, `${name}-fwd.sock`) })) === 'pong:ping', 20_000), `${name}: ${fwd.err()}`).toBe(true);
+        } finally {
+          await fwd.stop();
+        }
+      }
+    } finally {
+      await remote.close();
+    }
+  });
+
   it('a stale file and no StreamLocalBindUnlink: the forward fails and the file stays (rxssh always, ssh with ExitOnForwardFailure yes)', async () => {
     for (const [name, client, extra] of [['rxssh', rxssh, []], ['ssh', ssh, ['-o', 'ExitOnForwardFailure=yes']]] as const) {
       const local = join(work, `${name}-stale.sock`);

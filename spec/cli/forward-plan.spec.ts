@@ -5,7 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { forwardPlan, forwardsFor, parseForward, sshGWords, type ForwardPlan } from '../../lib/cli/forward-spec.js';
+import { checkForwardSpecs, forwardPlan, type ForwardPlan } from '../../lib/cli/forward-plan.js';
+import { parseForward, sshGWords } from '../../lib/util/forward-spec.js';
 import { UsageError } from '../../lib/cli/usage.js';
 import { fromSshConfig } from '../../lib/index.js';
 import { random } from '../helpers/ssh-g.js';
@@ -86,7 +87,7 @@ describe('forward specifications as ssh -G reads them', () => {
         const args: [string[], string[], string[]] = [flag === 'L' ? [spec] : [], flag === 'R' ? [spec] : [], flag === 'D' ? [spec] : []];
         let error: unknown;
         try {
-          forwardPlan(...args);
+          checkForwardSpecs(...args);
         } catch (err) {
           error = err;
         }
@@ -102,12 +103,15 @@ describe('forward specifications as ssh -G reads them', () => {
   }
 
   it('the socket forms become the library forwards they name', () => {
-    expect(forwardPlan(['/tmp/l.sock:db:5432', '8080:/run/docker.sock', '[::1]:8081:/run/d.sock', '/tmp/a:/tmp/b', ':9000:db:80'], ['0:/tmp/here.sock', '*:8022:127.0.0.1:22', '/run/user/app.sock:localhost:3000'], ['/tmp/socks.sock', '[::1]:1080'])).toEqual({
+    const forwards = checkForwardSpecs(['/tmp/l.sock:db:5432', '8080:/run/docker.sock', '[::1]:8081:/run/d.sock', '/tmp/a:/tmp/b', ':9000:db:80'], ['0:/tmp/here.sock', '*:8022:127.0.0.1:22', '/run/user/app.sock:localhost:3000'], ['/tmp/socks.sock', '[::1]:1080']);
+    const host = fromSshConfig('h', { file: null, systemFile: null, forwards });
+    const sock = { mask: 0o177, unlink: false };
+    expect(forwardPlan(host)).toEqual({
       local: [
-        { bind: { path: '/tmp/l.sock' }, to: { host: 'db', port: 5432 } },
+        { bind: { path: '/tmp/l.sock', ...sock }, to: { host: 'db', port: 5432 } },
         { bind: { port: 8080 }, to: { path: '/run/docker.sock' } },
         { bind: { host: '::1', port: 8081 }, to: { path: '/run/d.sock' } },
-        { bind: { path: '/tmp/a' }, to: { path: '/tmp/b' } },
+        { bind: { path: '/tmp/a', ...sock }, to: { path: '/tmp/b' } },
         { bind: { host: '*', port: 9000 }, to: { host: 'db', port: 80 } },
       ],
       remote: [
@@ -115,29 +119,47 @@ describe('forward specifications as ssh -G reads them', () => {
         { listen: { host: '', port: 8022 }, to: { host: '127.0.0.1', port: 22 } },
         { listen: { path: '/run/user/app.sock' }, to: { host: 'localhost', port: 3000 } },
       ],
-      dynamic: [{ path: '/tmp/socks.sock' }, { host: '::1', port: 1080 }],
+      dynamic: [{ path: '/tmp/socks.sock', ...sock }, { host: '::1', port: 1080 }],
     } satisfies ForwardPlan);
   });
 });
 
 describe("the host's ssh_config on the forwards", () => {
-  const plan = forwardPlan(['8080:db:80', '127.0.0.1:8081:db:80', '/tmp/l.sock:db:80'], ['9000:127.0.0.1:22'], ['1080', '/tmp/s.sock']);
-  const host = (...extra: string[]) => fromSshConfig('h', { file: null, systemFile: null, extra });
+  const given = checkForwardSpecs(['8080:db:80', '127.0.0.1:8081:db:80', '/tmp/l.sock:db:80'], ['9000:127.0.0.1:22'], ['1080', '/tmp/s.sock']);
+  const plan = (...extra: string[]) => forwardPlan(fromSshConfig('h', { file: null, systemFile: null, extra, forwards: given }));
 
   it('by default: TCP listeners as given, socket listeners under 0177 without removing a stale file', () => {
-    const f = forwardsFor(plan, host());
+    const f = plan();
     expect(f.local.map((l) => l.bind)).toEqual([{ port: 8080 }, { host: '127.0.0.1', port: 8081 }, { path: '/tmp/l.sock', mask: 0o177, unlink: false }]);
     expect(f.dynamic).toEqual([{ port: 1080 }, { path: '/tmp/s.sock', mask: 0o177, unlink: false }]);
-    expect(f.remote).toEqual(plan.remote);
+    expect(f.remote).toEqual([{ listen: { host: '127.0.0.1', port: 9000 }, to: { host: '127.0.0.1', port: 22 } }]);
   });
 
   it('GatewayPorts yes: the TCP listeners without an address on every interface; StreamLocalBindMask and StreamLocalBindUnlink on the sockets', () => {
-    const f = forwardsFor(plan, host('GatewayPorts yes', 'StreamLocalBindMask 0117', 'StreamLocalBindUnlink yes'));
+    const f = plan('GatewayPorts yes', 'StreamLocalBindMask 0117', 'StreamLocalBindUnlink yes');
     expect(f.local.map((l) => l.bind)).toEqual([{ host: '*', port: 8080 }, { host: '127.0.0.1', port: 8081 }, { path: '/tmp/l.sock', mask: 0o117, unlink: true }]);
     expect(f.dynamic).toEqual([{ host: '*', port: 1080 }, { path: '/tmp/s.sock', mask: 0o117, unlink: true }]);
   });
 
-  it('ClearAllForwardings yes: none at all, as ssh drops even the command line\'s', () => {
-    expect(forwardsFor(plan, host('ClearAllForwardings yes'))).toEqual({ local: [], remote: [], dynamic: [] });
+  it("ClearAllForwardings yes: none at all, as ssh drops even the command line's", () => {
+    expect(plan('ClearAllForwardings yes')).toEqual({ local: [], remote: [], dynamic: [] });
+  });
+
+  it('the config\'s LocalForward, RemoteForward and DynamicForward after the command line\'s, socket paths with ${VAR} and tokens expanded', () => {
+    const f = plan('LocalForward /tmp/%h-%r.sock ${HOME}/remote.sock', 'LocalForward 15432 db.internal:5432', 'RemoteForward 9001 /tmp/%n.sock', 'DynamicForward 1081');
+    const user = fromSshConfig('h', { file: null, systemFile: null }).username;
+    expect(f.local.slice(3)).toEqual([
+      { bind: { path: `/tmp/h-${user}.sock`, mask: 0o177, unlink: false }, to: { path: `${process.env['HOME']}/remote.sock` } },
+      { bind: { port: 15432 }, to: { host: 'db.internal', port: 5432 } },
+    ]);
+    expect(f.remote[1]).toEqual({ listen: { host: '127.0.0.1', port: 9001 }, to: { path: '/tmp/h.sock' } });
+    expect(f.dynamic[2]).toEqual({ port: 1081 });
+  });
+
+  it('without `forwards` asked for, a host with a LocalForward is refused (a connection alone does not set it up); a bad line is refused either way', () => {
+    expect(() => fromSshConfig('h', { file: null, systemFile: null, extra: ['LocalForward 8080 db:80'] })).toThrow(/localforward 8080 db:80: rxssh does not set up forwards from ssh_config/i);
+    expect(() => fromSshConfig('h', { file: null, systemFile: null, extra: ['LocalForward 8080'], forwards: {} })).toThrow(/Bad forwarding specification/);
+    expect(() => fromSshConfig('h', { file: null, systemFile: null, extra: ['LocalForward /tmp/${RXSSH_NOT_SET_ANYWHERE}.sock db:80'], forwards: {} })).toThrow('env var ${RXSSH_NOT_SET_ANYWHERE} has no value');
+    expect(() => plan('RemoteForward 1082')).toThrow('RemoteForward 1082 (command line): rxssh does not run a SOCKS proxy for the server (-R without a destination)');
   });
 });

@@ -1,24 +1,10 @@
 /**
- * `-L`, `-R` and `-D` as ssh reads them (readconf.c's parse_forward): up to four fields split at
+ * ssh's forward specifications (`-L`, `-R`, `-D` and the `LocalForward`, `RemoteForward`,
+ * `DynamicForward` lines) as readconf.c's parse_forward reads them: up to four fields split at
  * `:`, a field in `[...]` taken literally (an IPv6 address), a backslash escaping the next
- * character, a field with a `/` a Unix socket path; ports as numbers or service names. Then what
- * the host's ssh_config says about forwards: `ClearAllForwardings`, `GatewayPorts`,
- * `StreamLocalBindMask` and `StreamLocalBindUnlink`.
+ * character, a field with a `/` a Unix socket path; ports as numbers or service names.
  */
 import { readFileSync } from 'node:fs';
-import type { BindAddress, SshConfigHost } from '../index.js';
-import { UsageError } from './usage.js';
-
-/** Where a forwarded connection goes: a host and port, or a Unix socket path. */
-export type ForwardTarget = { readonly host: string; readonly port: number } | { readonly path: string };
-
-/** What `-L`, `-R` and `-D` asked for. */
-export interface ForwardPlan {
-  readonly local: ReadonlyArray<{ readonly bind: BindAddress; readonly to: ForwardTarget }>;
-  /** Where the server listens: an address and port, or a Unix socket path (OpenSSH `streamlocal-forward`). */
-  readonly remote: ReadonlyArray<{ readonly listen: { readonly host: string; readonly port: number } | { readonly path: string }; readonly to: ForwardTarget }>;
-  readonly dynamic: readonly BindAddress[];
-}
 
 /** One forward as ssh's parse_forward leaves it: a listen side and a connect side, each an address or a path. */
 export interface ParsedForward {
@@ -137,57 +123,33 @@ export function parseForward(spec: string, dynamic: boolean, remote: boolean): P
   return f;
 }
 
-const EXPECTED = {
-  L: '[bind_address:]port:host:hostport, [bind_address:]port:/remote/socket, /local/socket:host:hostport or /local/socket:/remote/socket',
-  R: '[bind_address:]port:host:hostport, [bind_address:]port:/local/socket, /remote/socket:host:hostport or /remote/socket:/local/socket',
-  D: '[bind_address:]port or /local/socket',
-};
-
-/** Parses ssh's `-L`, `-R` and `-D` arguments; what ssh refuses, or rxssh cannot do, is a usage error naming it. */
-export function forwardPlan(local: readonly string[], remote: readonly string[], dynamic: readonly string[]): ForwardPlan {
-  const bad = (flag: 'L' | 'R' | 'D', spec: string, why = `expected ${EXPECTED[flag]}`): never => {
-    throw new UsageError(`-${flag} ${JSON.stringify(spec)}: bad forwarding specification (${why})`);
-  };
-  const target = (f: ParsedForward): ForwardTarget => (f.connectPath !== undefined ? { path: f.connectPath } : { host: f.connectHost as string, port: f.connectPort as number });
-  // As ssh: an empty address or `*` is every interface; none at all is GatewayPorts' choice (forwardsFor()).
-  const listenAddress = (f: ParsedForward): BindAddress =>
-    f.listenPath !== undefined ? { path: f.listenPath } : { ...(f.listenHost !== undefined ? { host: f.listenHost === '' ? '*' : f.listenHost } : {}), port: f.listenPort as number };
-  return {
-    local: local.map((spec) => {
-      const f = parseForward(spec, false, false) ?? bad('L', spec);
-      return { bind: listenAddress(f), to: target(f) };
-    }),
-    remote: remote.map((spec) => {
-      const f = parseForward(spec, false, true) ?? parseForward(spec, true, true) ?? bad('R', spec);
-      if (f.connectHost === 'socks' && f.connectPort === undefined) bad('R', spec, 'rxssh does not run a SOCKS proxy for the server (-R without a destination)');
-      if (f.listenPath !== undefined) return { listen: { path: f.listenPath }, to: target(f) };
-      // No address: the server's loopback; an empty one or `*`: every interface its GatewayPorts allows (ssh sends "").
-      return { listen: { host: f.listenHost === undefined ? '127.0.0.1' : f.listenHost === '*' ? '' : f.listenHost, port: f.listenPort as number }, to: target(f) };
-    }),
-    dynamic: dynamic.map((spec) => {
-      const f = parseForward(spec, true, false) ?? bad('D', spec);
-      if (f.connectPath !== undefined) bad('D', spec, 'with a destination it is a local forward, not a SOCKS proxy: use -L');
-      return listenAddress(f);
-    }),
-  };
-}
-
-/**
- * The forwards as the host's ssh_config has them: none with `ClearAllForwardings yes`;
- * `GatewayPorts yes` makes the local and dynamic forwards given without an address listen on
- * every interface; Unix socket listeners take `StreamLocalBindMask` and `StreamLocalBindUnlink`.
- */
-export function forwardsFor(plan: ForwardPlan, host: SshConfigHost): ForwardPlan {
-  if (host.clearAllForwardings) return { local: [], remote: [], dynamic: [] };
-  const bind = (b: BindAddress): BindAddress =>
-    b.path !== undefined ? { ...b, mask: host.streamLocalBindMask, unlink: host.streamLocalBindUnlink } : host.gatewayPorts && b.host === undefined ? { ...b, host: '*' } : b;
-  return { local: plan.local.map((f) => ({ ...f, bind: bind(f.bind) })), remote: plan.remote, dynamic: plan.dynamic.map(bind) };
-}
-
 /** A forward in `ssh -G`'s words (`8080 [db]:80`, `/tmp/s /run/d.sock`, `[*]:1080`): what the parity spec compares. */
 export function sshGWords(f: ParsedForward, dynamic: boolean): string {
   const listen = f.listenPath ?? (f.listenHost === undefined ? String(f.listenPort) : `[${f.listenHost}]:${f.listenPort}`);
   if (dynamic) return listen;
   const connect = f.connectPath ?? (f.connectHost === undefined ? String(f.connectPort) : `[${f.connectHost}]:${f.connectPort ?? 0}`);
   return `${listen} ${connect}`;
+}
+
+/**
+ * The one specification ssh makes of a `LocalForward`, `RemoteForward` or `DynamicForward`
+ * line (`LocalForward 8080 db:80` is `-L 8080:db:80`; `RemoteForward 1080` alone is a SOCKS
+ * proxy for the server), with the command-line letter it stands for; undefined where ssh says
+ * "Bad forwarding specification" (or "Missing target argument").
+ */
+export function configForward(keyword: string, args: readonly string[]): { readonly flag: 'L' | 'R' | 'D'; readonly spec: string } | undefined {
+  const kind = keyword.toLowerCase();
+  const remote = kind === 'remoteforward';
+  let dynamic = kind === 'dynamicforward';
+  const [listen, target, ...rest] = args;
+  if (!listen || rest.length > 0 || (dynamic && target !== undefined)) return undefined;
+  let spec = listen;
+  if (!dynamic) {
+    if (target === undefined || target === '') {
+      if (!remote) return undefined;
+      dynamic = true; // a remote SOCKS proxy
+    } else spec = `${listen}:${target}`;
+  }
+  if (!parseForward(spec, dynamic, remote)) return undefined;
+  return { flag: remote ? 'R' : dynamic ? 'D' : 'L', spec };
 }

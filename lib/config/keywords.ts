@@ -53,7 +53,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['controlmaster', harmless], // connection sharing: rxssh opens its own connection, same outcome
   ['controlpath', harmless],
   ['controlpersist', harmless],
-  ['proxyusefdpass', harmless],
+  ['proxyusefdpass', refused('rxssh takes the ProxyCommand\'s stdin and stdout as the connection; it cannot receive a socket from it', NO)],
   // What it trusts.
   ['stricthostkeychecking', honoured],
   ['userknownhostsfile', honoured],

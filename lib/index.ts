@@ -73,6 +73,8 @@ export {
   type AuthPrompt,
   type KeyboardInteractiveChallenge,
   type PrivateKeyConfig,
+  type AddToAgentConfig,
+  type AgentKeyConstraints,
   type Lazy,
 } from './auth/auth.js';
 

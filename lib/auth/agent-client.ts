@@ -25,7 +25,8 @@ export interface AgentRequestOptions {
   readonly signal?: AbortSignal;
 }
 
-function request(socketPath: string, type: number, body: Buffer, options: AgentRequestOptions = {}): Promise<{ type: number; body: Buffer }> {
+/** One request to the agent and its reply (type and body). */
+export function agentRequest(socketPath: string, type: number, body: Buffer, options: AgentRequestOptions = {}): Promise<{ type: number; body: Buffer }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { signal } = options;
   return new Promise((resolve, reject) => {
@@ -82,7 +83,7 @@ function read(buf: Buffer, at: number): [Buffer, number] {
 
 /** The agent's identities: key (or certificate) blobs and their comments. */
 export async function agentIdentities(socketPath: string, options?: AgentRequestOptions): Promise<Array<{ blob: Buffer; comment: string }>> {
-  const reply = await request(socketPath, REQUEST_IDENTITIES, Buffer.alloc(0), options);
+  const reply = await agentRequest(socketPath, REQUEST_IDENTITIES, Buffer.alloc(0), options);
   if (reply.type !== IDENTITIES_ANSWER) throw new Error(`the agent refused to list its keys (reply ${reply.type})`);
   const count = reply.body.readUInt32BE(0);
   const out: Array<{ blob: Buffer; comment: string }> = [];
@@ -100,7 +101,7 @@ export async function agentIdentities(socketPath: string, options?: AgentRequest
 export async function agentSign(socketPath: string, blob: Buffer, data: Buffer, flags: number, options?: AgentRequestOptions): Promise<Buffer> {
   const flagBytes = Buffer.alloc(4);
   flagBytes.writeUInt32BE(flags, 0);
-  const reply = await request(socketPath, SIGN_REQUEST, Buffer.concat([wireString(blob), wireString(data), flagBytes]), options);
+  const reply = await agentRequest(socketPath, SIGN_REQUEST, Buffer.concat([wireString(blob), wireString(data), flagBytes]), options);
   if (reply.type !== SIGN_RESPONSE) throw new Error(`the agent refused to sign (reply ${reply.type})`);
   return Buffer.from(read(reply.body, 0)[0]);
 }

@@ -12,7 +12,8 @@ import { type AuthProvider } from './providers.js';
 
 export type { AuthPrompt, KeyboardInteractiveChallenge, AuthAttemptEvent, AuthBannerEvent, AuthPromptEvent, AuthSkippedEvent, AuthEvent, CertificateSummary } from '../transport/transport.js';
 export { password, keyboardInteractive, type AuthProvider, type Lazy } from './providers.js';
-export { privateKey, type PrivateKeyConfig } from './keys.js';
+export { privateKey, type PrivateKeyConfig, type AddToAgentConfig } from './keys.js';
+export type { AgentKeyConstraints } from './agent-add.js';
 export { agent, agentCertificate } from './agent.js';
 
 /**

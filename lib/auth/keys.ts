@@ -3,6 +3,7 @@ import { EMPTY, map, type Observable, of, switchMap, type ObservableInput } from
 import { utils, type ParsedKey } from '../ssh2/index.js';
 import { CERTIFICATE, certificateValidity, parseCertificate, summarize } from './certificate.js';
 import { type AuthContext, type AuthProvider, type Lazy, resolve } from './providers.js';
+import { agentAddKey, type AgentKeyConstraints } from './agent-add.js';
 
 /**
  * Options of {@link privateKey}.
@@ -36,6 +37,28 @@ export interface PrivateKeyConfig {
   readonly passphraseAttempts?: number;
   /** The key's name in messages and events (its file, say). */
   readonly name?: string;
+  /**
+   * ssh_config `AddKeysToAgent`: once the server accepted this key, it is added to the agent at
+   * `socket` (with the constraints given), so that the next connection finds it there without
+   * asking for its passphrase again. In the background: the connection does not wait;
+   * `added` is told how it went.
+   */
+  readonly addToAgent?: AddToAgentConfig;
+}
+
+/**
+ * Where and how {@link privateKey} adds its key to an agent after a login it made.
+ *
+ * @example
+ * ```ts
+ * privateKey(text, { addToAgent: { socket: process.env.SSH_AUTH_SOCK ?? '', lifetime: 3600, added: (err) => err && console.warn(err.message) } });
+ * ```
+ */
+export interface AddToAgentConfig extends AgentKeyConstraints {
+  /** The agent's socket. */
+  readonly socket: string;
+  /** Told once the agent answered: no error when the key was added. */
+  readonly added?: (error?: Error) => void;
 }
 
 /** Whether a key failed to parse because of its passphrase (ssh2's messages for it). */
@@ -100,7 +123,7 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
   return {
     method: 'publickey',
     label: certificate === undefined ? 'privateKey' : 'privateKey (certificate)',
-    credential: ({ username, report }) => {
+    credential: ({ username, report, whenAccepted }) => {
       const attempts = Math.max(1, config.passphraseAttempts ?? 1);
       const name = config.name ?? 'the key';
       /** Asks for the passphrase (again, when it was wrong) up to `attempts` times, then skips the key. */
@@ -123,9 +146,13 @@ export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig 
       const parsed$ = eager
         ? of(eager)
         : resolve(key).pipe(switchMap((text) => (config.passphrase === undefined ? of(parse(text, undefined)) : unlock(text, 1))));
+      const add = config.addToAgent;
       return parsed$.pipe(
         switchMap((parsed) => withCertificate(parsed, report)),
-        map((parsed) => ({ type: 'publickey' as const, username, key: parsed })),
+        map((parsed) => {
+          if (add) whenAccepted?.(() => void agentAddKey(add.socket, parsed, add).then(() => add.added?.(), (err: Error) => add.added?.(err)));
+          return { type: 'publickey' as const, username, key: parsed };
+        }),
       );
     },
   };

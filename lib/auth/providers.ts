@@ -18,6 +18,8 @@ export interface AuthContext {
    * a provider ends whatever it still has open for the attempt (an agent request) on it.
    */
   readonly signal?: AbortSignal;
+  /** Runs `then` if the server accepts the credential the provider gives now (a key added to an agent). */
+  readonly whenAccepted?: (then: () => void) => void;
 }
 
 /**

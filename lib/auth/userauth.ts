@@ -21,6 +21,7 @@ export interface CredentialSource {
     readonly port: number;
     readonly report: (event: AuthEvent) => void;
     readonly signal: AbortSignal;
+    readonly whenAccepted: (then: () => void) => void;
   }) => Observable<AnyAuthMethod>;
 }
 
@@ -61,6 +62,8 @@ export class UserAuth {
   #index = 0;
   #pending: NextAuth | undefined;
   #current: { method: string; provider: string; certificate?: CertificateSummary } | undefined;
+  /** What the provider of the current attempt asked to run if the server accepts it. */
+  #onAccepted: (() => void) | undefined;
   #credential: Subscription | undefined;
   #askedNone = false;
 
@@ -99,6 +102,7 @@ export class UserAuth {
       this.report({ type: 'attempt', ...this.#current, accepted: false, partialSuccess, methodsLeft: this.methodsLeft ? [...this.methodsLeft] : null });
       this.#current = undefined;
     }
+    this.#onAccepted = undefined;
     if (!this.#providers) {
       this.#pending = next;
       return;
@@ -113,6 +117,9 @@ export class UserAuth {
       this.report({ type: 'attempt', ...this.#current, accepted: true, partialSuccess: false, methodsLeft: null });
       this.#current = undefined;
     }
+    const then = this.#onAccepted;
+    this.#onAccepted = undefined;
+    then?.();
     this.#events$.complete();
   }
 
@@ -148,8 +155,10 @@ export class UserAuth {
   #ask(provider: CredentialSource, next: NextAuth): void {
     const { host, port, username } = this.#host;
     let delivered = false;
+    let onAccepted: (() => void) | undefined;
+    const whenAccepted = (then: () => void): void => void (onAccepted = then);
     this.#credential = provider
-      .credential({ username, host, port, report: (e) => this.report(e), signal: this.#over.signal })
+      .credential({ username, host, port, report: (e) => this.report(e), signal: this.#over.signal, whenAccepted })
       .pipe(take(1))
       .subscribe({
         next: (offered) => {
@@ -163,6 +172,7 @@ export class UserAuth {
             return;
           }
           this.#current = { method: provider.method, provider: provider.label, ...(certificate ? { certificate } : {}) };
+          this.#onAccepted = onAccepted;
           this.methodsTried.push(provider.method);
           next(method);
         },

@@ -151,6 +151,8 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
       certificates: sources.certificates ?? [],
       agentSocket: io.env['SSH_AUTH_SOCK'] || null,
       ...(secrets.canAskPassphrase ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts } : {}),
+      // AddKeysToAgent: a refusal is said (ssh: "could not add identity to agent"), a success is not.
+      onAgentAdd: (file, error) => error && secrets.warn(`could not add ${file} to the agent: ${error.message}`),
       onSkip: (file, why, detail) =>
         secrets.warn(
           why === 'encrypted'

@@ -3,7 +3,7 @@
  * (argv_split's quoting), where it was set, the values ssh refuses wherever the line stands,
  * and the error for a line that cannot be read.
  */
-import { rekeyLimitOf } from './rekey-limit.js';
+import { rekeyLimitOf, sshSeconds } from './rekey-limit.js';
 import { configForward } from '../util/forward-spec.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
@@ -55,6 +55,12 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (limit instanceof Error) bad(limit.message);
   } else if (keyword === 'localforward' || keyword === 'remoteforward' || keyword === 'dynamicforward') {
     if (!configForward(keyword, args)) bad('Bad forwarding specification'); // in every block, as ssh reads it
+  } else if (keyword === 'addkeystoagent') {
+    const [mode = '', time, ...rest] = args;
+    const isTime = (t: string): boolean => !(sshSeconds(t) instanceof Error);
+    // As ssh 9.2 reads it: yes, no, ask alone; confirm with an optional time; or a time alone.
+    const ok = rest.length === 0 && (/^(yes|true|no|false|ask)$/i.test(mode) ? time === undefined : /^confirm$/i.test(mode) ? time === undefined || isTime(time) : time === undefined && isTime(mode));
+    if (!ok) bad('yes, no, ask, confirm [TIME] or TIME');
   } else if (keyword === 'streamlocalbindmask') {
     if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }

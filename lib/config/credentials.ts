@@ -8,6 +8,7 @@ import { certificateFor } from '../auth/certificate.js';
 import { utils } from '../ssh2/index.js';
 import { rsaBitsOf } from '../util/key-blob.js';
 import { agent, agentCertificate, privateKey, type AuthProvider } from '../auth/auth.js';
+import type { AddToAgentConfig } from '../auth/keys.js';
 import { type SshConfigHost } from './ssh-config.js';
 
 /**
@@ -34,6 +35,8 @@ export interface CredentialsForConfig {
   readonly passphraseAttempts?: number;
   /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
   readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable' | 'rsa-too-small', detail: string) => void;
+  /** Told how adding an identity file's key to the agent went (`AddKeysToAgent`): no error when it was added. */
+  readonly onAgentAdd?: (file: string, error?: Error) => void;
 }
 
 /**
@@ -86,6 +89,10 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
   const providers: AuthProvider[] = useAgent ? [agentCertificate(socket ?? undefined), agent(socket ?? undefined)] : [];
   const files = [...new Set([...explicit, ...host.identityFiles])];
   const used: string[] = [];
+  // AddKeysToAgent: a key from a file that the server accepts goes to the agent, even with IdentitiesOnly (as ssh).
+  const addSocket = socket === undefined ? process.env['SSH_AUTH_SOCK'] : socket;
+  const toAgent = (file: string): { addToAgent?: AddToAgentConfig } =>
+    host.addKeysToAgent && addSocket ? { addToAgent: { ...host.addKeysToAgent, socket: addSocket, added: (error?: Error) => config.onAgentAdd?.(file, error) } } : {};
   for (const file of files) {
     const given = explicit.includes(file);
     if (!existsSync(file)) {
@@ -116,15 +123,15 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
         continue;
       }
       const passphrase = (attempt: number): Promise<string> => ask(file, attempt);
-      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}) };
+      const unlock = { passphrase, name: file, ...(config.passphraseAttempts !== undefined ? { passphraseAttempts: config.passphraseAttempts } : {}), ...toAgent(file) };
       if (certificate) providers.push(privateKey(text, { ...unlock, certificate }));
       providers.push(privateKey(text, unlock));
       used.push(file);
       continue;
     }
     try {
-      const plain = privateKey(text);
-      if (certificate) providers.push(privateKey(text, { certificate }));
+      const plain = privateKey(text, toAgent(file));
+      if (certificate) providers.push(privateKey(text, { certificate, ...toAgent(file) }));
       providers.push(plain);
       used.push(file);
     } catch (err) {

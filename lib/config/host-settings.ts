@@ -10,7 +10,7 @@ import type { SshConfigError } from '../errors.js';
 import type { AlgorithmsConfig } from '../transport/connect.js';
 import { ALGORITHM_KEYWORDS, algorithmsFromConfig, pubkeyAlgorithmList, sshAlgorithmList } from './algorithms.js';
 import { expandProxyCommand } from './proxy-tokens.js';
-import { rekeyLimitFrom } from './rekey-limit.js';
+import { rekeyLimitFrom, sshSeconds } from './rekey-limit.js';
 import type { ResolvedConfig } from './reader.js';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 
@@ -149,4 +149,21 @@ export function agentOf(value: string | undefined, expand: (path: string) => str
   if (!path.startsWith('$')) return path;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(path.slice(1))) refuse(`Invalid IdentityAgent environment variable name ${path}`);
   return process.env[path.slice(1)] || null;
+}
+
+/**
+ * `AddKeysToAgent` as ssh reads it: `yes`, `confirm` or `no`, optionally followed by a time
+ * (`confirm 30m`), or a time alone (`1h`: yes, for that long); `ask` is refused by the keyword
+ * table before this.
+ */
+export function addKeysToAgentOf(args: readonly string[]): { addKeysToAgent?: { confirm: boolean; lifetime?: number } } {
+  const [first = 'no', second] = args;
+  const time = (text: string | undefined): number | undefined => {
+    const seconds = text === undefined ? undefined : sshSeconds(text);
+    return seconds instanceof Error ? undefined : seconds; // checked where the line was read (config-line.ts)
+  };
+  if (/^(no|false)$/i.test(first)) return {};
+  const confirm = /^confirm$/i.test(first);
+  const lifetime = /^(yes|true|confirm)$/i.test(first) ? time(second) : time(first);
+  return { addKeysToAgent: { confirm, ...(lifetime !== undefined && lifetime > 0 ? { lifetime } : {}) } };
 }

@@ -102,7 +102,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['gssapiserveridentity', harmless],
   ['pkcs11provider', refused('rxssh cannot use PKCS#11 tokens: their keys would not be offered', NONE)],
   ['securitykeyprovider', harmless],
-  ['addkeystoagent', harmless],
+  ['addkeystoagent', refused('rxssh does not ask before it adds a key to the agent (use yes or confirm)', /^(?!ask(\s|$))/i)], // yes, confirm, TIME: honoured (auth/agent-add.ts)
   ['usekeychain', harmless],
   ['numberofpasswordprompts', harmless],
   ['kbdinteractivedevices', harmless],

@@ -30,6 +30,12 @@ function intervalOf(text: string): number | undefined | Error {
   return seconds === 0 ? undefined : seconds * 1000;
 }
 
+/** A time as ssh's convtime reads it (`90`, `1h30m`), in seconds; an Error for anything else. */
+export function sshSeconds(text: string): number | Error {
+  const ms = intervalOf(text);
+  return ms instanceof Error ? ms : ms === undefined ? (text.toLowerCase() === 'none' ? new Error('invalid time value') : 0) : ms / 1000;
+}
+
 /** `RekeyLimit`'s words as `ConnectConfig.rekeyLimit` (undefined when both are defaults), or an Error. */
 export function rekeyLimitOf(args: readonly string[]): RekeyLimitConfig | undefined | Error {
   return rekeyLimitFrom([args]);

@@ -17,6 +17,8 @@ import { SshConfigError } from '../errors.js';
 import { streamLocalMaskOf } from './config-line.js';
 import { forwardsOf, type CommandLineForwards, type SshForward } from './forwards.js';
 import { type ConnectConfig } from '../transport/connect.js';
+import type { AgentKeyConstraints } from '../auth/agent-add.js';
+import { addKeysToAgentOf } from './host-settings.js';
 
 /**
  * Options of {@link fromSshConfig}.
@@ -141,6 +143,8 @@ export interface SshConfigHost extends ConnectConfig {
   readonly hashKnownHosts: boolean;
   /** `CheckHostIP`: the server's IP address is checked in known_hosts too, and recorded (default false, as ssh). */
   readonly checkHostIp: boolean;
+  /** `AddKeysToAgent` (`yes`, `confirm`, a lifetime): a key from a file that logs in is added to the agent so; undefined for `no`. */
+  readonly addKeysToAgent?: AgentKeyConstraints;
   /** `CASignatureAlgorithms` as ssh reads it (+/-/^), or undefined for OpenSSH's default. */
   readonly caSignatureAlgorithms?: readonly string[];
   /** `RevokedHostKeys`, expanded: a KRL or a list of public keys that no host may present. */
@@ -275,6 +279,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     globalKnownHostsFiles,
     hashKnownHosts: yes(first('hashknownhosts')),
     checkHostIp: yes(first('checkhostip')),
+    ...addKeysToAgentOf(resolved.get('addkeystoagent')?.[0]?.args ?? []),
     stdinNull: yes(first('stdinnull')),
     gatewayPorts: yes(first('gatewayports')),
     clearAllForwardings: yes(first('clearallforwardings')),

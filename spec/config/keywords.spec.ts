@@ -55,6 +55,10 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['PubkeyAcceptedKeyTypes ^ssh-rsa', 'pubkeyacceptedalgorithms', /ssh-rsa below rxssh's hardened floor/],
     ['VerifyHostKeyDNS yes', 'verifyhostkeydns', /SSHFP/],
     ['ForkAfterAuthentication yes', 'forkafterauthentication', /background/],
+    ['ProxyUseFdpass yes', 'proxyusefdpass', /cannot receive a socket/],
+    ['AddKeysToAgent ask', 'addkeystoagent', /does not ask before it adds a key/],
+    ['AddKeysToAgent yes 1h', 'addkeystoagent', /yes, no, ask, confirm \[TIME\] or TIME/],
+    ['LocalForward 8080', 'localforward', /Bad forwarding specification/],
   ])('%s', (line, keyword, why) => {
     const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);
     const err = refusedBy(file, 'web');
@@ -70,8 +74,8 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     expect(fromSshConfig('web', { file, home: dir }).host).toBe('web.example');
   });
 
-  it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes, ForkAfterAuthentication no', () => {
-    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n  ForkAfterAuthentication no\n');
+  it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes, ForkAfterAuthentication no, ProxyUseFdpass no', () => {
+    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n  ForkAfterAuthentication no\n  ProxyUseFdpass no\n  AddKeysToAgent confirm 30m\n');
     expect(() => fromSshConfig('web', { file, home: dir })).not.toThrow();
   });
 

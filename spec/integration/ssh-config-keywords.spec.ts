@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, lastValueFrom, of } from 'rxjs';
@@ -519,5 +519,47 @@ describe('Unix socket forwards through the CLI, and the ssh_config keywords abou
     expect(await eventually(() => cmd.out() === 'up\n', 20_000), cmd.err()).toBe(true);
     expect(await eventually(async () => /^SSH-2\.0-/.test(await through({ port })), 10_000)).toBe(true);
     await cmd.exited;
+  });
+});
+
+describe('AddKeysToAgent', () => {
+  /** A fresh ssh-agent in debug mode (its log names each key added, with its constraints). */
+  const startAgent = async (socket: string) => {
+    const child = spawn('ssh-agent', ['-d', '-a', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    await eventually(() => existsSync(socket), 10_000);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    return { added: (): string[] => [...log.matchAll(/process_add_identity: add (.*) \(provider/g)].map((m) => m[1] as string), stop: async () => (child.kill(), await exited) };
+  };
+
+  it('yes, confirm 1h, 20m and no: the key that logged in is added with the constraints ssh gives it (ed25519, ECDSA, RSA)', async () => {
+    const seen: Record<string, string[]> = {};
+    for (const [setting, key] of [['yes', 'ed25519'], ['confirm 1h', 'ecdsa'], ['20m', 'rsa'], ['no', 'ed25519']] as const) {
+      for (const client of ['rxssh', 'ssh'] as const) {
+        const socket = join(work, `agent-${client}-${key}-${setting.replace(/\W/g, '')}.sock`);
+        const agent = await startAgent(socket);
+        try {
+          const args = ['exec', '-F', conf, '-o', `AddKeysToAgent=${setting}`, '-o', `IdentityAgent=${socket}`, '-i', server.info.keys[key] ?? '', 'fwd', 'true'];
+          const r =
+            client === 'rxssh'
+              ? spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', timeout: 60_000 })
+              : spawnSync('ssh', ['-o', 'BatchMode=yes', ...args.slice(1)], { encoding: 'utf8', timeout: 60_000 });
+          expect(r.status, `${client} ${setting}: ${r.stderr}`).toBe(0);
+          // The add runs beside the command: wait for it (or for nothing, with no).
+          await eventually(() => agent.added().length > 0, setting === 'no' ? 1_000 : 10_000);
+          seen[`${setting} ${key} ${client}`] = agent.added();
+        } finally {
+          await agent.stop();
+        }
+      }
+    }
+    const fingerprint = (k: string): string => spawnSync('ssh-keygen', ['-l', '-f', server.info.keys[k] ?? ''], { encoding: 'utf8' }).stdout.split(' ')[1] ?? '';
+    for (const [setting, key, type, life, confirm] of [['yes', 'ed25519', 'ssh-ed25519', 0, 0], ['confirm 1h', 'ecdsa', 'ecdsa-sha2-nistp256', 3600, 1], ['20m', 'rsa', 'ssh-rsa', 1200, 0]] as const) {
+      expect(seen[`${setting} ${key} rxssh`]?.[0]).toMatch(new RegExp(`^${type} ${fingerprint(key).replace(/[+/]/g, '\\$&')} ".*" \\(life: ${life}\\) \\(confirm: ${confirm}\\)`));
+      expect(seen[`${setting} ${key} rxssh`], setting).toEqual(seen[`${setting} ${key} ssh`]);
+    }
+    expect(seen['no ed25519 rxssh']).toEqual([]);
+    expect(seen['no ed25519 ssh']).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
-import { password, type AuthProvider, AuthenticationError, scanCredentials, type BecomeConfig, type CredentialScan, type SshConfigHost } from '../index.js';
+import { keyboardInteractive, password, type AuthProvider, AuthenticationError, scanCredentials, type BecomeConfig, type CredentialScan, type SshConfigHost } from '../index.js';
 import type { Io } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -27,6 +27,12 @@ export interface SecretSources {
   readonly becomePasswordEnv?: string | undefined;
   /** `--ask-become-pass`: ask for the sudo/su password once (no echo). */
   readonly askBecomePassword?: boolean;
+  /**
+   * `rxssh exec`: with no password source given, ask on the terminal as ssh does when the
+   * server wants a password or keyboard-interactive answers (`NumberOfPasswordPrompts` times;
+   * never under `BatchMode`).
+   */
+  readonly interactive?: boolean;
 }
 
 /** Asks each question once per run, however many hosts need the answer. */
@@ -91,6 +97,11 @@ export class Secrets {
     return this.knownPassword !== undefined ? Promise.resolve(this.knownPassword) : this.#once('password', 'Password: ');
   }
 
+  /** Asks `prompt` on the terminal (or through SSH_ASKPASS), once per `key`. */
+  ask(key: string, prompt: string): Promise<string> {
+    return this.#once(key, prompt);
+  }
+
   /** Warns once per distinct message. */
   warn(message: string): void {
     if (this.#warned.has(message)) return;
@@ -150,7 +161,8 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
       identities: sources.identities,
       certificates: sources.certificates ?? [],
       agentSocket: io.env['SSH_AUTH_SOCK'] || null,
-      ...(secrets.canAskPassphrase ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts } : {}),
+      // BatchMode: no question on the terminal; a passphrase from --passphrase-env is no question.
+      ...(secrets.canAskPassphrase && (!host.batchMode || sources.passphraseEnv !== undefined) ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts } : {}),
       // AddKeysToAgent: a refusal is said (ssh: "could not add identity to agent"), a success is not.
       onAgentAdd: (file, error) => error && secrets.warn(`could not add ${file} to the agent: ${error.message}`),
       onSkip: (file, why, detail) =>
@@ -164,12 +176,16 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
     throw new UsageError(`--identity ${(err as Error).message}`, { cause: err });
   }
   const providers = [...scan.providers];
+  // A password given answers keyboard-interactive prompts too (PAM's "Password:"), as pssh's askpass does.
+  const answering = (value: () => Promise<string> | string): AuthProvider[] => [keyboardInteractive(async ({ prompts }) => Promise.all(prompts.map(async () => value()))), password(value)];
   if (sources.passwordEnv !== undefined) {
     const value = io.env[sources.passwordEnv];
     if (value === undefined) throw new UsageError(`--password-env ${sources.passwordEnv}: the variable is not set`);
-    providers.push(password(value));
+    providers.push(...answering(() => value));
   } else if (sources.askPassword) {
-    providers.push(password(() => secrets.password()));
+    providers.push(...answering(() => secrets.password()));
+  } else if (sources.interactive && !host.batchMode && secrets.canAskPassphrase) {
+    providers.push(...askedOnTerminal(host, secrets));
   }
   const home = io.env['HOME'] || homedir();
   const shown = (f: string): string => (f.startsWith(`${home}/`) ? `~${f.slice(home.length)}` : f);
@@ -184,6 +200,34 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
     sources.passwordEnv !== undefined || sources.askPassword ? 'a password' : 'no password source (--password-env VAR or -A)',
   ].join(', ');
   return { providers, lookedFor };
+}
+
+/**
+ * `rxssh exec` on a terminal, as ssh: keyboard-interactive prompts shown (`(user@host) PROMPT`)
+ * and answered, then `user@host's password: `, each up to `NumberOfPasswordPrompts` times (a
+ * password asked again after "Permission denied, please try again."). Asked only if the server
+ * gets to it.
+ */
+function askedOnTerminal(host: SshConfigHost, secrets: Secrets): AuthProvider[] {
+  const who = `${host.username}@${host.host}`;
+  const again = (attempt: number): void => void (attempt > 1 && secrets.io.stderr.write('Permission denied, please try again.\n'));
+  const attempts = Array.from({ length: host.numberOfPasswordPrompts }, (_, i) => i + 1);
+  return [
+    ...attempts.map((attempt) =>
+      keyboardInteractive(async ({ name, instructions, prompts }) => {
+        for (const text of [name, instructions]) if (text) secrets.io.stderr.write(`${text}\n`);
+        const answers: string[] = [];
+        for (const [i, p] of prompts.entries()) answers.push(await secrets.ask(`kbd:${who}:${attempt}:${i}`, `(${who}) ${p.prompt}`));
+        return answers;
+      }),
+    ),
+    ...attempts.map((attempt) =>
+      password(() => {
+        again(attempt);
+        return secrets.ask(`password:${who}:${attempt}`, `${who}'s password: `);
+      }),
+    ),
+  ];
 }
 
 /**

@@ -197,7 +197,9 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const flagPty = given['no-tty'] === true ? false : ttys >= 2 ? true : ttys === 1 ? io.stdinIsTTY : undefined;
   if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
   // A ProxyCommand's stderr is the user's to see, as with ssh.
-  const o = { ...hostOptions(values, io, false, true), proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk), forwards: asked };
+  const base = hostOptions(values, io, false, true);
+  // As ssh on a terminal: a password or keyboard-interactive answers are asked for when the server wants them.
+  const o = { ...base, secrets: { ...base.secrets, interactive: true }, proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk), forwards: asked };
   const target = usageSpec(spec);
   // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
   const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
@@ -247,7 +249,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     } catch (err) {
       // An unknown host on a terminal: ask as ssh does; a confirmed key is recorded and the
       // connection made again (nothing had been sent: the key is checked before any credential).
-      if (!io.stdinIsTTY || !canConfirm(err)) throw err;
+      if (!io.stdinIsTTY || host.batchMode || !canConfirm(err)) throw err;
       const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, hash: host.hashKnownHosts }], io);
       if (confirmed.length === 0) throw err;
       await attempt();

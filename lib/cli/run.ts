@@ -140,6 +140,15 @@ function hashesNames(target: FanOutTarget, opts: HostOptions): boolean {
   }
 }
 
+/** Whether the host's BatchMode forbids asking about its unknown key (as ssh, which then fails). */
+function inBatchMode(target: FanOutTarget, opts: HostOptions): boolean {
+  try {
+    return resolveHost(target, opts).batchMode;
+  } catch {
+    return true;
+  }
+}
+
 /** Flags that belong to the workers in a queued run: they connect with their own credentials and ssh_config. */
 const WORKERS_OWN = ['ssh-config', 'option', 'extra-args', 'extra-arg', 'identity', 'certificate', 'known-hosts', 'accept-new', 'password-env', 'passphrase-env', 'askpass', 'aliases', 'become-password-env', 'ask-become-pass'];
 
@@ -284,7 +293,7 @@ export async function runCommand(
   const interactive = io.stdinIsTTY && !opts.json && !opts.queue && opts.workers === undefined;
   const held: HostResult<unknown>[] = [];
   try {
-    await follow(run$, (r) => (interactive && canConfirm(r.error) ? held.push(r) : report(r)));
+    await follow(run$, (r) => (interactive && canConfirm(r.error) && !inBatchMode(r.target, opts) ? held.push(r) : report(r)));
     if (held.length > 0 && !interrupt.signal.aborted) {
       const asked = held.map((r) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, hash: hashesNames(r.target, opts) } as UnknownHost }));
       const confirmed = new Set(await confirmUnknownHosts(asked.map((a) => a.unknown), promptIo));

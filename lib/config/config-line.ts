@@ -55,6 +55,8 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (limit instanceof Error) bad(limit.message);
   } else if (keyword === 'localforward' || keyword === 'remoteforward' || keyword === 'dynamicforward') {
     if (!configForward(keyword, args)) bad('Bad forwarding specification'); // in every block, as ssh reads it
+  } else if (keyword === 'numberofpasswordprompts') {
+    if (!/^\d+$/.test(args[0] ?? '') || Number(args[0]) > 2 ** 31 - 1) bad('a number');
   } else if (keyword === 'addkeystoagent') {
     const [mode = '', time, ...rest] = args;
     const isTime = (t: string): boolean => !(sshSeconds(t) instanceof Error);

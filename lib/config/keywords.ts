@@ -79,7 +79,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['identitiesonly', honoured],
   ['certificatefile', honoured],
   ['identityagent', honoured],
-  ['batchmode', honoured], // rxssh never prompts unless asked (-A)
+  ['batchmode', honoured], // no prompt on the terminal: passwords, passphrases, unknown host keys
   ['forwardagent', honoured],
   ['pubkeyauthentication', refused('rxssh always offers its keys', YES)],
   ['passwordauthentication', refused('rxssh offers a password whenever one was given', YES)],
@@ -104,7 +104,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['securitykeyprovider', harmless],
   ['addkeystoagent', refused('rxssh does not ask before it adds a key to the agent (use yes or confirm)', /^(?!ask(\s|$))/i)], // yes, confirm, TIME: honoured (auth/agent-add.ts)
   ['usekeychain', harmless],
-  ['numberofpasswordprompts', harmless],
+  ['numberofpasswordprompts', honoured], // rxssh exec's password and keyboard-interactive prompts
   ['kbdinteractivedevices', harmless],
   // What it sends: the session.
   ['sendenv', honoured],

@@ -141,6 +141,10 @@ export interface SshConfigHost extends ConnectConfig {
   readonly globalKnownHostsFiles: readonly string[];
   /** `HashKnownHosts`: the host names of lines rxssh appends (accept-new, UpdateHostKeys) are hashed. */
   readonly hashKnownHosts: boolean;
+  /** `BatchMode`: no question is asked on the terminal (passwords, passphrases, unknown host keys). */
+  readonly batchMode: boolean;
+  /** `NumberOfPasswordPrompts` (default 3): how often `rxssh exec` asks for a password or keyboard-interactive answers. */
+  readonly numberOfPasswordPrompts: number;
   /** `CheckHostIP`: the server's IP address is checked in known_hosts too, and recorded (default false, as ssh). */
   readonly checkHostIp: boolean;
   /** `AddKeysToAgent` (`yes`, `confirm`, a lifetime): a key from a file that logs in is added to the agent so; undefined for `no`. */
@@ -279,6 +283,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     globalKnownHostsFiles,
     hashKnownHosts: yes(first('hashknownhosts')),
     checkHostIp: yes(first('checkhostip')),
+    batchMode: yes(first('batchmode')),
+    numberOfPasswordPrompts: Number(first('numberofpasswordprompts') ?? 3),
     ...addKeysToAgentOf(resolved.get('addkeystoagent')?.[0]?.args ?? []),
     stdinNull: yes(first('stdinnull')),
     gatewayPorts: yes(first('gatewayports')),

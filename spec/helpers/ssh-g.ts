@@ -79,6 +79,7 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     tcpkeepalive: [h.tcpKeepAlive === false ? 'no' : 'yes'],
     clearallforwardings: [h.clearAllForwardings ? 'yes' : 'no'],
     checkhostip: [h.checkHostIp ? 'yes' : 'no'],
+    numberofpasswordprompts: [String(h.numberOfPasswordPrompts)],
     addkeystoagent: [h.addKeysToAgent === undefined ? 'false' : `${h.addKeysToAgent.confirm ? 'confirm' : ''}${h.addKeysToAgent.confirm && h.addKeysToAgent.lifetime ? ' ' : ''}${h.addKeysToAgent.lifetime ?? (h.addKeysToAgent.confirm ? '' : 'true')}`],
     // In ssh -G's words; a local forward to a socket is listed under dynamicforward too (its dump does so).
     localforward: (h.forwards ?? []).filter((f) => f.kind === 'local').map(forwardWords),

@@ -253,6 +253,73 @@ describe('rxssh exec as an interactive ssh: a shell without a command, -L -R -D 
     expect(code).toBe(3);
   });
 
+  it('a password asked on the terminal as ssh asks it: its prompt, "Permission denied, please try again." after a wrong one, NumberOfPasswordPrompts, none under BatchMode', () => {
+    const noKeys = ['-p', String(s.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=/nonexistent/id'];
+    const prompt = `${s.username}@127.0.0.1's password: `;
+    /** Each client on a terminal, answering each password prompt as it comes (ssh discards answers typed ahead). */
+    const both = (extra: string[], answers: string[]) =>
+      (['rxssh', 'ssh'] as const).map((client) => {
+        const command = client === 'rxssh' ? [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'exec'] : ['ssh', '-F', '/dev/null'];
+        const steps = answers.map((a) => [prompt, `${a}\n`]);
+        const r = spawnSync('python3', ['spec/helpers/pty-dialog.py', JSON.stringify(steps), '30', '--', ...command, ...noKeys, ...extra, `${s.username}@127.0.0.1`, 'echo in-$((6*7))'], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+        const { raw, code, timedOut } = JSON.parse(r.stdout || '{}') as { raw: string; code: number; timedOut: boolean };
+        const count = (text: string): number => raw.split(text).length - 1;
+        return { client, prompts: count(prompt), again: count('Permission denied, please try again.'), ran: raw.includes('in-42'), code, timedOut };
+      });
+    const [mine, theirs] = both([], ['wrong', s.password]);
+    expect(mine).toEqual({ client: 'rxssh', prompts: 2, again: 1, ran: true, code: 0, timedOut: false });
+    expect({ ...theirs, client: 'rxssh' }).toEqual(mine);
+    const [once, sshOnce] = both(['-o', 'NumberOfPasswordPrompts=1'], ['wrong']);
+    expect(once).toEqual({ client: 'rxssh', prompts: 1, again: 0, ran: false, code: 255, timedOut: false });
+    expect({ ...sshOnce, client: 'rxssh' }).toEqual(once);
+    const [batch, sshBatch] = both(['-o', 'BatchMode=yes'], [s.password]);
+    expect(batch).toEqual({ client: 'rxssh', prompts: 0, again: 0, ran: false, code: 255, timedOut: false });
+    expect({ ...sshBatch, client: 'rxssh' }).toEqual(batch);
+  });
+
+  it('BatchMode yes on a terminal asks nothing: not about an unknown host key, not for a passphrase — as ssh', () => {
+    /** On a terminal; a question left unanswered ends it after `seconds`. */
+    const dialog = (client: 'rxssh' | 'ssh', args: string[], seconds = 30) => {
+      const command = client === 'rxssh' ? [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'exec'] : ['ssh', '-F', '/dev/null'];
+      const r = spawnSync('python3', ['spec/helpers/pty-dialog.py', '[]', String(seconds), '--', ...command, '-p', String(s.port), '-o', 'GlobalKnownHostsFile=/dev/null', ...args, `${s.username}@127.0.0.1`, 'true'], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+      const { raw, code, timedOut } = JSON.parse(r.stdout || '{}') as { raw: string; code: number; timedOut: boolean };
+      return { asked: /Are you sure you want to continue connecting|Enter passphrase/.test(raw), code, timedOut };
+    };
+    const unknown = ['-o', `UserKnownHostsFile=${join(s.dir, 'nothing-known')}`, '-o', 'StrictHostKeyChecking=ask', '-i', s.keys['ed25519'] ?? ''];
+    const encrypted = ['-o', `UserKnownHostsFile=${kh}`, '-o', 'IdentitiesOnly=yes', '-i', s.keys['encrypted'] ?? ''];
+    for (const args of [unknown, encrypted]) {
+      for (const client of ['rxssh', 'ssh'] as const) {
+        expect(dialog(client, ['-o', 'BatchMode=yes', ...args]), `${client} ${args.join(' ')}`).toEqual({ asked: false, code: 255, timedOut: false });
+        // Without BatchMode the same command line asks (so the check above can fail).
+        expect(dialog(client, args, 4).asked, `${client} ${args.join(' ')}`).toBe(true);
+      }
+    }
+  }, 120_000);
+
+  it('keyboard-interactive (sshd with PAM, no password method): the prompts asked as ssh asks them; a --password-env password answers them', async () => {
+    const { startSshd } = await import('./sshd.js');
+    const pam = await startSshd({ account: { username: s.username, password: s.password, home: s.home }, extra: ['UsePAM yes', 'KbdInteractiveAuthentication yes', 'PasswordAuthentication no'] });
+    try {
+      const known = join(pam.info.dir, 'known_hosts.kbd');
+      writeFileSync(known, `${knownHostsName('127.0.0.1', pam.info.port)} ${hostKeyLine(pam.info.dir)}\n`);
+      const target = ['-p', String(pam.info.port), '-o', `UserKnownHostsFile=${known}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=/nonexistent/id', `${s.username}@127.0.0.1`, 'echo in-$((6*7))'];
+      const prompt = `(${s.username}@127.0.0.1) Password: `;
+      const seen = (['rxssh', 'ssh'] as const).map((client) => {
+        const command = client === 'rxssh' ? [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'exec'] : ['ssh', '-F', '/dev/null'];
+        const steps = [[prompt, 'wrong\n'], [prompt, `${s.password}\n`]];
+        const r = spawnSync('python3', ['spec/helpers/pty-dialog.py', JSON.stringify(steps), '30', '--', ...command, ...target], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+        const { raw, code, timedOut } = JSON.parse(r.stdout || '{}') as { raw: string; code: number; timedOut: boolean };
+        return { prompts: raw.split(prompt).length - 1, again: raw.split('Permission denied, please try again.').length - 1, ran: raw.includes('in-42'), code, timedOut };
+      });
+      expect(seen[0]).toEqual({ prompts: 2, again: 0, ran: true, code: 0, timedOut: false });
+      expect(seen[1]).toEqual(seen[0]);
+      const viaEnv = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', 'exec', '--password-env', 'RXSSH_TEST_PW', ...target], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '', RXSSH_TEST_PW: s.password }, timeout: 60_000 });
+      expect(viaEnv.stdout, viaEnv.stderr).toBe('in-42\n');
+    } finally {
+      await pam.stop();
+    }
+  });
+
   it('no command and no terminal: the shell reads stdin, as ssh does (and says so)', () => {
     const r = bash(`printf 'echo piped $((2+3))\\n' | ${RXSSH} exec ${sshFlags()} ${s.username}@127.0.0.1`);
     expect(r.stdout).toBe('piped 5\n');

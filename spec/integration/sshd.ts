@@ -179,7 +179,7 @@ async function waitForBanner(host: string, port: number, child: ChildProcess, lo
 }
 
 /** Settings an `extra` line of the same keyword replaces. */
-const DEFAULTS = ['MaxStartups 100:30:200', 'LogLevel VERBOSE'];
+const DEFAULTS = ['MaxStartups 100:30:200', 'LogLevel VERBOSE', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'UsePAM no'];
 
 /** Starts sshd; resolves once it sends its banner. Returns its info and a stop function. */
 export async function startSshd(options: SshdOptions = {}): Promise<{ info: SshdInfo; stop: () => Promise<void> }> {
@@ -241,9 +241,6 @@ async function launch(host: string, dir: string, account: TestAccount, options: 
       ...hostKeyLines,
       `PidFile ${join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${authorizedFile}`,
-      'PasswordAuthentication yes',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
       'StrictModes no',
       'PermitRootLogin no',
       `AllowUsers ${account.username}`,

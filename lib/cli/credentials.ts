@@ -143,7 +143,9 @@ export class Secrets {
  * looked for.
  */
 export function hostCredentials(host: SshConfigHost, secrets: Secrets): { providers: AuthProvider[]; lookedFor: string } {
-  const key = JSON.stringify([host.identityFiles, host.certificateFiles, host.identitiesOnly]);
+  // Everything of the host the providers depend on (its terminal prompts name it, in exec).
+  const asked = secrets.sources.interactive ? [host.username, host.host, host.numberOfPasswordPrompts] : [];
+  const key = JSON.stringify([host.identityFiles, host.certificateFiles, host.identitiesOnly, host.identityAgent === undefined ? 'SSH_AUTH_SOCK' : host.identityAgent, host.addKeysToAgent ?? null, host.batchMode, ...asked]);
   let found = secrets.credentials.get(key);
   if (!found) {
     found = scanHost(host, secrets);

@@ -55,7 +55,7 @@ function keyParts(key: ParsedKey): Buffer {
   throw new Error(`a ${key.type} key cannot be added to an agent by rxssh`);
 }
 
-/** Adds `key` to the agent at `socketPath`; rejects with the agent's refusal or the socket's error. */
+/** Adds `key` to the agent at `socketPath`; rejects with the agent's refusal or the socket's error. @internal */
 export async function agentAddKey(socketPath: string, key: ParsedKey, constraints: AgentKeyConstraints = {}, options?: AgentRequestOptions): Promise<void> {
   const extra: Buffer[] = [];
   if (constraints.lifetime !== undefined) {

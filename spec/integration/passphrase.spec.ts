@@ -40,9 +40,10 @@ describe('wrong passphrases', () => {
     expect(shown).toContain('unlocked');
   });
 
-  it('three wrong answers: the key is skipped and the failure says "bad passphrase for KEY", not "no identity files"', () => {
+  it('three wrong answers: the key is skipped, a password is asked next (as ssh), and the failure says "bad passphrase for KEY", not "no identity files"', () => {
     const key = s.keys['encrypted'] ?? '';
-    const shown = shownFor(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo never'`, 'a\nb\nc\n');
+    const shown = shownFor(`${CLI} exec -p ${s.port} -i ${key} -o IdentitiesOnly=yes --known-hosts ${kh} ${s.username}@127.0.0.1 'echo never'`, 'a\nb\nc\nx\ny\nz\n');
+    expect(shown.split(`${s.username}@127.0.0.1's password: `)).toHaveLength(4);
     expect(shown).toContain(`bad passphrase for ${key}`);
     expect(shown).not.toMatch(/no identity files/i);
     expect(shown).not.toContain('never\n');

@@ -272,9 +272,20 @@ describe('RekeyLimit', () => {
 });
 
 describe('TCPKeepAlive', () => {
-  /** What `ss` says of the established TCP sockets of process `pid` to the sshd. */
-  const socketsOf = (pid: number): string[] =>
-    spawnSync('ss', ['-tnopH', 'state', 'established', 'dport', '=', `:${server.info.port}`], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`pid=${pid},`));
+  /**
+   * What `ss` says of the established TCP sockets of process `pid` to the sshd, once none has
+   * data in flight: ss shows one timer, and a retransmission timer (`timer:(on,…)`) hides the
+   * keepalive one while bytes wait for their ACK.
+   */
+  const socketsOf = (pid: number): string[] => {
+    let lines: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      lines = spawnSync('ss', ['-tnopH', 'state', 'established', 'dport', '=', `:${server.info.port}`], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`pid=${pid},`));
+      if (!lines.some((l) => l.includes('timer:(on,'))) return lines;
+      spawnSync('sleep', ['0.05']);
+    }
+    return lines;
+  };
   const ours = (extra: string[]): Promise<string[]> => lastValueFrom(connectAlias('v4', { file: conf, systemFile: null, extra }).pipe(withConnection(() => of(socketsOf(process.pid)))));
 
   it('yes (the default) sets SO_KEEPALIVE on the socket, as ssh does; no leaves it off', async () => {

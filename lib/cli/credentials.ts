@@ -88,9 +88,12 @@ export class Secrets {
     return this.#once(`passphrase:${file}:${attempt}`, attempt === 1 ? `Enter passphrase for key '${file}': ` : `Bad passphrase, try again for ${file}: `);
   }
 
-  /** How often a wrong passphrase is asked for: 3 on a terminal (as ssh), once from a variable or askpass. */
-  get passphraseAttempts(): number {
-    return this.sources.passphraseEnv === undefined && this.io.stdinIsTTY ? 3 : 1;
+  /**
+   * How often a key's passphrase is asked for: `NumberOfPasswordPrompts` times on a terminal
+   * (ssh's default 3; 0: never, the key is passed over), once from a variable or askpass.
+   */
+  passphraseAttempts(host: SshConfigHost): number {
+    return this.sources.passphraseEnv === undefined && this.io.stdinIsTTY ? host.numberOfPasswordPrompts : 1;
   }
 
   password(): Promise<string> {
@@ -144,8 +147,8 @@ export class Secrets {
  */
 export function hostCredentials(host: SshConfigHost, secrets: Secrets): { providers: AuthProvider[]; lookedFor: string } {
   // Everything of the host the providers depend on (its terminal prompts name it, in exec).
-  const asked = secrets.sources.interactive ? [host.username, host.host, host.numberOfPasswordPrompts] : [];
-  const key = JSON.stringify([host.identityFiles, host.certificateFiles, host.identitiesOnly, host.identityAgent === undefined ? 'SSH_AUTH_SOCK' : host.identityAgent, host.addKeysToAgent ?? null, host.batchMode, ...asked]);
+  const asked = secrets.sources.interactive ? [host.username, host.host] : [];
+  const key = JSON.stringify([host.identityFiles, host.certificateFiles, host.identitiesOnly, host.identityAgent === undefined ? 'SSH_AUTH_SOCK' : host.identityAgent, host.addKeysToAgent ?? null, host.batchMode, host.numberOfPasswordPrompts, ...asked]);
   let found = secrets.credentials.get(key);
   if (!found) {
     found = scanHost(host, secrets);
@@ -164,7 +167,9 @@ function scanHost(host: SshConfigHost, secrets: Secrets): { providers: AuthProvi
       certificates: sources.certificates ?? [],
       agentSocket: io.env['SSH_AUTH_SOCK'] || null,
       // BatchMode: no question on the terminal; a passphrase from --passphrase-env is no question.
-      ...(secrets.canAskPassphrase && (!host.batchMode || sources.passphraseEnv !== undefined) ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts } : {}),
+      ...(secrets.canAskPassphrase && (!host.batchMode || sources.passphraseEnv !== undefined) && secrets.passphraseAttempts(host) > 0
+        ? { passphrase: (file: string, attempt: number) => secrets.passphrase(file, attempt), passphraseAttempts: secrets.passphraseAttempts(host) }
+        : {}),
       // AddKeysToAgent: a refusal is said (ssh: "could not add identity to agent"), a success is not.
       onAgentAdd: (file, error) => error && secrets.warn(`could not add ${file} to the agent: ${error.message}`),
       onSkip: (file, why, detail) =>

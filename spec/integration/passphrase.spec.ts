@@ -4,7 +4,7 @@
  * failure names what was skipped — a key whose passphrase stayed wrong, an expired certificate
  * — instead of "no identity files".
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,24 @@ describe('wrong passphrases', () => {
     expect(shown).toContain(`Enter passphrase for key '${key}':`);
     expect(shown.match(new RegExp(`Bad passphrase, try again for ${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:`, 'g'))).toHaveLength(2);
     expect(shown).toContain('unlocked');
+  });
+
+  it('NumberOfPasswordPrompts bounds the passphrase prompts too, as ssh: 1 asks once, 0 never — then the password, as often', () => {
+    const key = s.keys['encrypted'] ?? '';
+    const enter = `Enter passphrase for key '${key}': `;
+    const password = `${s.username}@127.0.0.1's password: `;
+    const seen = (client: 'rxssh' | 'ssh', prompts: string): { passphrase: number; password: number; code: number; timedOut: boolean } => {
+      const command = client === 'rxssh' ? [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'exec'] : ['ssh', '-F', '/dev/null'];
+      const steps = [[enter, 'wrong\n'], [password, 'wrong\n']];
+      const args = ['-p', String(s.port), '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-i', key, '-o', `NumberOfPasswordPrompts=${prompts}`, `${s.username}@127.0.0.1`, 'true'];
+      const r = spawnSync('python3', ['spec/helpers/pty-dialog.py', JSON.stringify(prompts === '0' ? [] : steps), '30', '--', ...command, ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '', SSH_ASKPASS: '' }, timeout: 60_000 });
+      const { raw, code, timedOut } = JSON.parse(r.stdout || '{}') as { raw: string; code: number; timedOut: boolean };
+      return { passphrase: raw.split(enter).length - 1, password: raw.split(password).length - 1, code, timedOut };
+    };
+    expect(seen('rxssh', '1')).toEqual({ passphrase: 1, password: 1, code: 255, timedOut: false });
+    expect(seen('ssh', '1')).toEqual(seen('rxssh', '1'));
+    expect(seen('rxssh', '0')).toEqual({ passphrase: 0, password: 0, code: 255, timedOut: false });
+    expect(seen('ssh', '0')).toEqual(seen('rxssh', '0'));
   });
 
   it('three wrong answers: the key is skipped, a password is asked next (as ssh), and the failure says "bad passphrase for KEY", not "no identity files"', () => {

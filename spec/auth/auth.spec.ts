@@ -17,8 +17,9 @@ import {
 import { Server, utils } from '../../lib/ssh2/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { errorOf, first, serve } from '../helpers/index.js';
+import { keyPair } from '../helpers/keys.js';
 
-const encrypted = utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
+const encrypted = keyPair('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
 const rsa = utils.generateKeyPairSync('rsa', { bits: 2048 });
 const ecdsa = utils.generateKeyPairSync('ecdsa', { bits: 256 });
 
@@ -178,7 +179,7 @@ describe('authenticate', () => {
 
 describe('public-key authentication is signed at once', () => {
   it('one signed publickey request per key (no query first); a refused key falls through to the next provider', async () => {
-    const accepted = utils.generateKeyPairSync('ed25519');
+    const accepted = keyPair('ed25519');
     const refused = utils.generateKeyPairSync('rsa', { bits: 2048 });
     const allowed = utils.parseKey(accepted.public) as { getPublicSSH(): Buffer; verify(data: Buffer, sig: Buffer, hash?: string): boolean };
     const attempts: Array<{ method: string; signed: boolean; accepted: boolean }> = [];

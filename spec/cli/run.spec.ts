@@ -10,6 +10,7 @@ import { exitCodeOf } from '../../lib/cli/report.js';
 import { knownHostsName } from '../../lib/index.js';
 import { generateEd25519, type TestServerInfo } from '../../lib/testing/index.js';
 import { freeClosedPort, serve } from '../helpers/index.js';
+import { keyPair } from '../helpers/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxssh-cli-'));
 const clientKey = generateEd25519();
@@ -470,8 +471,7 @@ describe('rxssh as ssh and pssh users expect it (issue 13)', () => {
   });
 
   it('encrypted keys: --passphrase-env, a terminal prompt (once per key), SSH_ASKPASS without a terminal; never skipped silently', async () => {
-    const { utils } = await import('../../lib/ssh2/index.js');
-    const pair = utils.generateKeyPairSync('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
+    const pair = keyPair('ed25519', { passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 4 });
     const server = await serve({ clientKey: { private: generateEd25519().private, public: pair.public }, username: 'ops' });
     const kh = join(dir, 'kh-enc');
     writeFileSync(kh, `${knownHostsName(server.info.host, server.info.port)} ${server.info.hostKey.openssh}\n`);

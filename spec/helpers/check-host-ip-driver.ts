@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { utils } from '../../lib/ssh2/index.js';
 import { hostKeyLine, startSshd, type TestAccount } from '../integration/sshd.js';
+import { keyPair } from './keys.js';
 
 /** One case: what known_hosts holds before ({host} {address} {key} {other} filled in), the options, the host to connect to. */
 export interface CheckHostIpCase {
@@ -46,7 +46,7 @@ const job = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Check
 const { info, stop } = await startSshd({ account: job.account, host: job.address });
 const work = mkdtempSync(join(info.dir, 'check-host-ip-'));
 const key = hostKeyLine(info.dir);
-const other = (utils.generateKeyPairSync('ed25519').public as string).split(' ').slice(0, 2).join(' ');
+const other = keyPair('ed25519').public.split(' ').slice(0, 2).join(' ');
 const fill = (text: string): string => text.replaceAll('{port}', String(info.port)).replaceAll('{address}', job.address).replaceAll('{key}', key).replaceAll('{other}', other);
 const outcomes: Array<{ rxssh: ClientOutcome; ssh: ClientOutcome }> = [];
 try {

@@ -31,9 +31,9 @@ import {
   withConnection,
   type HostKeyPolicy,
 } from '../../lib/index.js';
-import { utils } from '../../lib/ssh2/index.js';
 import { errorOf, eventually, expectNoLeaks, freeClosedPort, resources, sshd } from '../helpers/index.js';
 import { hostKeyLine, startSshd, type SshdInfo } from './sshd.js';
+import { keyPair } from '../helpers/keys.js';
 
 let s: SshdInfo;
 let dir: string;
@@ -162,7 +162,7 @@ describe('known_hosts: rxssh agrees with OpenSSH case by case', () => {
     ['@revoked', 'revoked'],
   ])('%s', async (_label, kind) => {
     const name = knownHostsName('127.0.0.1', s.port);
-    const other = utils.generateKeyPairSync('ed25519').public.trim();
+    const other = keyPair('ed25519').public.trim();
     const text: Record<string, () => string> = {
       keyscan: () => execFileSync('ssh-keyscan', ['-H', '-t', 'ed25519', '-p', String(s.port), '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
       plain: () => `${name} ${hostLine}\n`,

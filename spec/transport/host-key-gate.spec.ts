@@ -4,9 +4,10 @@ import { HostKeyGate, type HostKeyGateHost } from '../../lib/transport/host-key-
 import { HostKeyRejectedError, ProtocolError, type HostKeyInfo, type SshError, type SshPhase } from '../../lib/index.js';
 import { utils } from '../../lib/ssh2/index.js';
 import { wireString } from '../../lib/auth/certificate.js';
+import { keyPair } from '../helpers/keys.js';
 
 function publicKey(): Buffer {
-  const pair = utils.generateKeyPairSync('ed25519');
+  const pair = keyPair('ed25519');
   const parsed = utils.parseKey(pair.public);
   if (parsed instanceof Error) throw parsed;
   return (Array.isArray(parsed) ? parsed[0] : parsed).getPublicSSH();

@@ -26,6 +26,7 @@ import { describeHostKey as describeHostKeyForTests } from '../../lib/transport/
 import { utils } from '../../lib/ssh2/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 import { errorOf, serve } from '../helpers/index.js';
+import { keyPair } from '../helpers/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxssh-kh-'));
 const fileWith = (name: string, text: string, mode = 0o644): string => {
@@ -40,7 +41,7 @@ let server: { info: TestServerInfo; stop: () => void };
 let other: string;
 beforeAll(async () => {
   server = await serve();
-  other = utils.generateKeyPairSync('ed25519').public;
+  other = keyPair('ed25519').public;
 });
 afterAll(() => server.stop());
 

@@ -294,6 +294,15 @@ describe('rxssh exec as an interactive ssh: a shell without a command, -L -R -D 
         expect(dialog(client, args, 4).asked, `${client} ${args.join(' ')}`).toBe(true);
       }
     }
+    // rxssh run asks about unknown hosts on a terminal too (a list, as ssh asks for one): not under BatchMode.
+    const viaRun = (extra: string[], seconds: number): { asked: boolean; code: number } => {
+      const argv = [process.execPath, '--import', 'tsx', 'lib/cli/bin.ts', 'run', '-H', `${s.username}@127.0.0.1:${s.port}`, '--identity', s.keys['ed25519'] ?? '', '-O', `UserKnownHostsFile=${join(s.dir, 'nothing-known')}`, '-O', 'GlobalKnownHostsFile=/dev/null', '-O', 'StrictHostKeyChecking=ask', ...extra, '--', 'true'];
+      const r = spawnSync('python3', ['spec/helpers/pty-dialog.py', '[]', String(seconds), '--', ...argv], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
+      const { raw, code } = JSON.parse(r.stdout || '{}') as { raw: string; code: number };
+      return { asked: /Are you sure you want to continue connecting/.test(raw), code };
+    };
+    expect(viaRun(['-O', 'BatchMode=yes'], 30)).toEqual({ asked: false, code: 4 }); // pssh's 4: a host failed to connect
+    expect(viaRun([], 4).asked).toBe(true);
   }, 120_000);
 
   it('keyboard-interactive (sshd with PAM, no password method): the prompts asked as ssh asks them; a --password-env password answers them', async () => {

@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname as localHostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** What the tokens stand for. */
 export interface ProxyTokens {
@@ -90,4 +92,33 @@ export function expandPathWords(path: string, t: ProxyTokens, env: NodeJS.Proces
     } else out += c;
   }
   return out;
+}
+
+/**
+ * A leading `~` or `~user` as ssh's tilde_expand_filename reads it: `~` and `~/…` are `home`,
+ * `~user/…` that user's home directory (the password database: /etc/passwd, then getent); an
+ * unknown user is an Error, as ssh stops ("No such user").
+ */
+export function expandTilde(path: string, home: string): string | Error {
+  const m = /^~([^/]*)(?=\/|$)/.exec(path);
+  if (!m) return path;
+  const user = m[1] as string;
+  if (user === '') return home + path.slice(1);
+  const dir = homeOf(user);
+  return dir === undefined ? new Error(`tilde_expand: No such user ${user}`) : dir + path.slice(m[0].length);
+}
+
+function homeOf(user: string): string | undefined {
+  const line = (text: string): string | undefined => text.split('\n').find((l) => l.split(':')[0] === user)?.split(':')[5];
+  try {
+    const found = line(readFileSync('/etc/passwd', 'utf8'));
+    if (found !== undefined) return found;
+  } catch {
+    // no /etc/passwd: ask getent below
+  }
+  try {
+    return line(execFileSync('getent', ['passwd', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }));
+  } catch {
+    return undefined;
+  }
 }

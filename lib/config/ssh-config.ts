@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ConfigSyntaxError, readConfig, type ConfigValue, type ReadConfigInput, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { agentOf, environmentOf, transportSettings } from './host-settings.js';
-import { expandPathWords, tokenValue } from './proxy-tokens.js';
+import { expandPathWords, expandTilde, tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
 import { streamLocalMaskOf } from './config-line.js';
@@ -238,7 +238,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   // IdentityFile, CertificateFile, UserKnownHostsFile, IdentityAgent: `~`, then `${VAR}` and the
   // tokens in one pass, as ssh's percent_dollar_expand; what ssh would stop at is refused.
   const expandStrict = (keyword: string, v: ConfigValue, path = v.args[0] as string): string => {
-    const out = expandPathWords(path.replace(/^~(?=\/|$)/, home), tokens);
+    const tilde = expandTilde(path, home);
+    const out = tilde instanceof Error ? tilde : expandPathWords(tilde, tokens);
     if (out instanceof Error) throw context(keyword, v.origin, `${keyword} ${v.args.join(' ')}: ${out.message}`);
     return out;
   };

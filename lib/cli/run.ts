@@ -131,21 +131,17 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?:
   return { ...o, ...fleetOptions(values, o), command, ...(queue ? { queue, parGiven: values['par'] !== undefined } : {}) };
 }
 
-/** The target's `HashKnownHosts` (how a key confirmed at the prompt is recorded); hashed when it cannot be resolved. */
-function hashesNames(target: FanOutTarget, opts: HostOptions): boolean {
+/**
+ * How the unknown key of a target may be asked about: not at all under its `BatchMode` (as ssh,
+ * which then fails), else recorded as its `HashKnownHosts` says; when the host cannot be
+ * resolved, not asked.
+ */
+function confirmationOf(target: FanOutTarget, opts: HostOptions): { readonly ask: boolean; readonly hash: boolean } {
   try {
-    return resolveHost(target, opts).hashKnownHosts;
+    const host = resolveHost(target, opts);
+    return { ask: !host.batchMode, hash: host.hashKnownHosts };
   } catch {
-    return true;
-  }
-}
-
-/** Whether the host's BatchMode forbids asking about its unknown key (as ssh, which then fails). */
-function inBatchMode(target: FanOutTarget, opts: HostOptions): boolean {
-  try {
-    return resolveHost(target, opts).batchMode;
-  } catch {
-    return true;
+    return { ask: false, hash: true };
   }
 }
 
@@ -291,11 +287,15 @@ export async function runCommand(
   // ssh asks), and those confirmed run again: their commands never ran (the key is checked
   // before any credential is sent).
   const interactive = io.stdinIsTTY && !opts.json && !opts.queue && opts.workers === undefined;
-  const held: HostResult<unknown>[] = [];
+  const held: Array<{ result: HostResult<unknown>; hash: boolean }> = [];
   try {
-    await follow(run$, (r) => (interactive && canConfirm(r.error) && !inBatchMode(r.target, opts) ? held.push(r) : report(r)));
+    await follow(run$, (r) => {
+      const asking = interactive && canConfirm(r.error) ? confirmationOf(r.target, opts) : undefined;
+      if (asking?.ask) held.push({ result: r, hash: asking.hash });
+      else report(r);
+    });
     if (held.length > 0 && !interrupt.signal.aborted) {
-      const asked = held.map((r) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, hash: hashesNames(r.target, opts) } as UnknownHost }));
+      const asked = held.map(({ result: r, hash }) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, hash } as UnknownHost }));
       const confirmed = new Set(await confirmUnknownHosts(asked.map((a) => a.unknown), promptIo));
       for (const a of asked) if (!confirmed.has(a.unknown)) report(a.result);
       const again = asked.filter((a) => confirmed.has(a.unknown)).map((a) => a.result.target);
@@ -303,7 +303,7 @@ export async function runCommand(
         await follow(fanOut(again, (t) => (pipeline ? pipeline(t, secrets) : hostPipeline(t, opts.command, opts, secrets, stdin, env?.(t), opts.pty, flow)), config), report);
       }
     } else {
-      for (const r of held) report(r);
+      for (const { result } of held) report(result);
     }
   } finally {
     offInterrupt();

@@ -10,7 +10,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSyntaxError, readConfig, type ConfigValue, type ReadConfigInput, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
-import { agentOf, environmentOf, transportSettings } from './host-settings.js';
+import { addKeysToAgentOf, agentOf, environmentOf, transportSettings } from './host-settings.js';
 import { expandPathWords, expandTilde, tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
@@ -18,7 +18,6 @@ import { streamLocalMaskOf } from './config-line.js';
 import { forwardsOf, type CommandLineForwards, type SshForward } from './forwards.js';
 import { type ConnectConfig } from '../transport/connect.js';
 import type { AgentKeyConstraints } from '../auth/agent-add.js';
-import { addKeysToAgentOf } from './host-settings.js';
 
 /**
  * Options of {@link fromSshConfig}.
@@ -143,7 +142,7 @@ export interface SshConfigHost extends ConnectConfig {
   readonly hashKnownHosts: boolean;
   /** `BatchMode`: no question is asked on the terminal (passwords, passphrases, unknown host keys). */
   readonly batchMode: boolean;
-  /** `NumberOfPasswordPrompts` (default 3): how often `rxssh exec` asks for a password or keyboard-interactive answers. */
+  /** `NumberOfPasswordPrompts` (default 3): how often the CLI asks for a password, keyboard-interactive answers or a key's passphrase. */
   readonly numberOfPasswordPrompts: number;
   /** `CheckHostIP`: the server's IP address is checked in known_hosts too, and recorded (default false, as ssh). */
   readonly checkHostIp: boolean;
@@ -235,20 +234,16 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const tokens = { host: hostname, port, user, alias, localUser, home, ...(keyAlias && keyAlias.toLowerCase() !== 'none' ? { hostKeyAlias: keyAlias } : {}) };
   // The same tokens as ssh expands in paths (%C %L %l %i %k too); one it does not define is left as written.
   const expand = (path: string): string => path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (m, t: string) => tokenValue(t, tokens) ?? m);
-  // IdentityFile, CertificateFile, UserKnownHostsFile, IdentityAgent: `~`, then `${VAR}` and the
-  // tokens in one pass, as ssh's percent_dollar_expand; what ssh would stop at is refused.
-  const expandStrict = (keyword: string, v: ConfigValue, path = v.args[0] as string): string => {
-    const tilde = expandTilde(path, home);
-    const out = tilde instanceof Error ? tilde : expandPathWords(tilde, tokens);
+  // `${VAR}` and the tokens in one pass, as ssh's percent_dollar_expand, after `~` for
+  // IdentityFile, CertificateFile, UserKnownHostsFile and IdentityAgent (a forward's socket path
+  // takes no `~`); what ssh would stop at is refused, naming the line.
+  const expandPath = (keyword: string, v: ConfigValue, path: string, tilde: boolean): string => {
+    const start = tilde ? expandTilde(path, home) : path;
+    const out = start instanceof Error ? start : expandPathWords(start, tokens);
     if (out instanceof Error) throw context(keyword, v.origin, `${keyword} ${v.args.join(' ')}: ${out.message}`);
     return out;
   };
-  // A forward's socket path: `${VAR}` and tokens, no `~` (ssh's default_client_percent_dollar_expand).
-  const expandForwardPath = (path: string, keyword: string, v: ConfigValue): string => {
-    const out = expandPathWords(path, tokens);
-    if (out instanceof Error) throw context(keyword, v.origin, `${keyword} ${v.args.join(' ')}: ${out.message}`);
-    return out;
-  };
+  const expandStrict = (keyword: string, v: ConfigValue, path = v.args[0] as string): string => expandPath(keyword, v, path, true);
   const { identityFiles, userKnownHostsFiles, globalKnownHostsFiles } = filesOf(resolved, expandStrict, expand, home);
   const num = (v: string | undefined): number | undefined => (v === undefined || v === 'none' ? undefined : Number(v));
   const connectTimeout = num(first('connecttimeout'));
@@ -267,7 +262,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   );
   const revokedRaw = first('revokedhostkeys');
   const revokedHostKeys = revokedRaw && revokedRaw.toLowerCase() !== 'none' ? expand(revokedRaw) : undefined;
-  const forwards = options.forwards === undefined ? undefined : yes(first('clearallforwardings')) ? [] : forwardsOf(resolved, options.forwards, (path, keyword, v) => expandForwardPath(path, keyword, v));
+  const forwards = options.forwards === undefined ? undefined : yes(first('clearallforwardings')) ? [] : forwardsOf(resolved, options.forwards, (path, keyword, v) => expandPath(keyword, v, path, false));
   if (forwards && !Array.isArray(forwards)) throw context(forwards.keyword, forwards.origin, `${forwards.bad}: Bad forwarding specification`);
   const settings = transportSettings({ resolved, context, alias, hostname, port, user, localUser, home, compatible: options.algorithmPolicy === 'compatible' });
   return {

@@ -8,9 +8,8 @@
  */
 import { HostKeyMismatchError } from '../errors.js';
 import { hostKeyContext } from './host-certificates.js';
-import { hashHostName, knownHostsName, lookupKnownHost } from './known-hosts-lookup.js';
+import { hashHostName, knownHostsName, lookupKnownHost, parseKnownHosts } from './known-hosts-lookup.js';
 import { indexOf } from './known-hosts-store.js';
-import { parseKnownHosts } from './known-hosts-lookup.js';
 import type { HostKeyInfo } from './transport.js';
 
 /**

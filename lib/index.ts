@@ -46,6 +46,7 @@ export {
   type CheckHostIpConfig,
 } from './transport/known-hosts.js';
 export { fromSshConfig, SYSTEM_SSH_CONFIG, type SshConfigHost, type ResolveAliasConfig, type StrictHostKeyChecking } from './config/ssh-config.js';
+export type { LogLevel } from './util/terminal-settings.js';
 export type { SshForward, CommandLineForwards, ForwardPort, ForwardSocket } from './config/forwards.js';
 export { hostKeyPolicyFor } from './config/host-key-policy.js';
 export { sshConfigAliases, type SshConfigTargetsConfig } from './config/aliases.js';

@@ -5,17 +5,18 @@
 import { constants as osConstants } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
-import { exec, ExitStatusError, OutputFlow, withConnection, type ExecChunk } from '../index.js';
+import { ExitStatusError, OutputFlow, withConnection, type ExecChunk } from '../index.js';
 import { within } from '../util/deadline.js';
 import { configLine, parseUntilPositional } from './args.js';
+import { escapeCharOf, quietAt } from '../util/terminal-settings.js';
 import { Secrets } from './credentials.js';
 import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
-import { session, type SessionWork } from './session.js';
+import { session, type SessionInput, type SessionWork } from './session.js';
 import { checkForwardSpecs, forwardPlan } from './forward-plan.js';
 import { EXIT, UsageError } from './usage.js';
-import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, wantsTty, type Values } from './host.js';
+import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
 
 export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] [COMMAND...]
@@ -45,7 +46,9 @@ options (ssh's letters mean what they mean to ssh):
   (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
   -t                      a pseudo-terminal when stdin is one; -tt: always
   -T                      no pseudo-terminal (over RequestTTY in the config)
-  -q                      quiet: no warnings
+  -q                      quiet: no warnings (as LogLevel QUIET)
+  -e CHAR                 the escape character on a terminal (default ~, ^X, or none):
+                          at the start of a line, ~. ends the session, ~^Z suspends, ~? lists
   -C                      compression (zlib@openssh.com), as ssh -C
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
@@ -99,6 +102,7 @@ const EXEC_OPTIONS = {
   jump: { type: 'string', short: 'J' },
   'forward-agent': { type: 'boolean', short: 'A' },
   quiet: { type: 'boolean', short: 'q' },
+  escape: { type: 'string', short: 'e' },
   compress: { type: 'boolean', short: 'C' },
   tty: { type: 'boolean', short: 't', multiple: true },
   'no-tty': { type: 'boolean', short: 'T' },
@@ -122,6 +126,12 @@ function runValuesOf(given: Values): Values {
   if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
   if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
   if (given['compress'] === true) sshLines.push('Compression=yes');
+  if (given['quiet'] === true) sshLines.push('LogLevel=QUIET'); // as ssh -q, over the config's
+  const escape = given['escape'] as string | undefined;
+  if (escape !== undefined) {
+    if (escapeCharOf(escape) === undefined) throw new UsageError(`-e ${escape}: bad escape character (one character, ^X or none)`);
+    sshLines.push(`EscapeChar=${escape}`);
+  }
   values['option'] = [...((given['option'] as string[] | undefined) ?? []), ...sshLines];
   values['identity'] = [...((given['identity'] as string[] | undefined) ?? []), ...((given['ssh-identity'] as string[] | undefined) ?? [])];
   return values;
@@ -192,18 +202,14 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
   const values = runValuesOf(given);
   const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
-  // -t asks for a terminal when this one is a terminal, -tt always (as ssh).
-  // -T: none; neither flag: the host's RequestTTY decides (below).
-  const flagPty = given['no-tty'] === true ? false : ttys >= 2 ? true : ttys === 1 ? io.stdinIsTTY : undefined;
-  if (ttys === 1 && !io.stdinIsTTY && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+  // -t asks for a terminal when this one is a terminal, -tt always, -T never (as ssh); neither
+  // flag: the host's RequestTTY decides (below).
+  const flagTty = given['no-tty'] === true ? 'no' : ttys >= 2 ? 'force' : ttys === 1 ? 'yes' : undefined;
   // A ProxyCommand's stderr is the user's to see, as with ssh.
   const base = hostOptions(values, io, false, true);
   // As ssh on a terminal: a password or keyboard-interactive answers are asked for when the server wants them.
   const o = { ...base, secrets: { ...base.secrets, interactive: true }, proxyStderr: (chunk: Buffer): void => void io.stderr.write(chunk), forwards: asked };
   const target = usageSpec(spec);
-  // -q: no warnings of rxssh's own (skipped keys); the command's stderr still goes to stderr.
-  const quietIo: Io = given['quiet'] === true ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
-  const secrets = new Secrets(o.secrets, quietIo);
   const timeoutSec = timeoutOf(values);
   let stdin: Readable | undefined; // this program's stdin, unless -n or the host's StdinNull says none
   const abort = new AbortController();
@@ -213,34 +219,39 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     stdoutClosed = true;
     abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
   });
+  let escaped = false; // ~. was typed
+  let opened = false; // the command or shell started on a pseudo-terminal
+  let closedNotice = (): void => undefined;
   try {
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
     const host = resolveHost(target, o);
+    // -q, or a LogLevel below INFO: none of rxssh's own notices (the command's stderr still goes to stderr).
+    const quiet = quietAt(host.logLevel);
+    const quietIo: Io = quiet ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
+    const secrets = new Secrets(o.secrets, quietIo);
     const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh
     const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
     if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
     const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
     if (remote !== undefined) words = [remote];
-    const pty = wantsTty(host, flagPty, io.stdinIsTTY);
+    const shellAsked = words.length === 0 && !noCommand;
+    // As ssh: a terminal is asked for by -t, RequestTTY, or a shell (no command); given when stdin is a terminal, or forced.
+    const ttyAsked = noCommand ? 'no' : (flagTty ?? (host.requestTty === 'auto' ? (shellAsked ? 'yes' : 'no') : host.requestTty));
+    const pty = ttyAsked === 'force' || (ttyAsked === 'yes' && io.stdinIsTTY);
+    if (ttyAsked === 'yes' && !io.stdinIsTTY && !quiet) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+    if (pty && !quiet) closedNotice = () => void io.stderr.write(`Connection to ${host.host} closed.\r\n`);
     const flow = new OutputFlow(); // paused while stdout or stderr is full
     let command$: Observable<ExecChunk>;
     // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
     if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
-    const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
-    if (remote !== undefined && !withForwards) command$ = hostConnection(target, o, secrets).pipe(exec(remote, { ...(stdin ? { stdin: stdin as Readable } : {}), ...(pty ? { pty: true } : {}), flow, ...become }));
-    else if (words.length > 0 && !withForwards) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, pty, flow);
+    const become = o.become ? secrets.becomeConfig(o.become) : undefined;
+    if (!pty && !withForwards && words.length > 0) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, false, flow);
     else {
-      // A shell when no command is given (a pseudo-terminal when this is a terminal, as ssh),
-      // nothing with -N; forwards beside either.
-      if (words.length === 0 && !noCommand && !io.terminal && given['quiet'] !== true) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
-      const work: SessionWork =
-        words.length > 0
-          ? { kind: 'command', run: (c) => c.exec(words.join(' '), { ...(stdin ? { stdin: stdin as Readable } : { stdin: [] }), ...(pty ? { pty: true } : {}), flow }) }
-          : noCommand
-            ? { kind: 'none' }
-            : { kind: 'shell', stdin: stdin as Readable | undefined, flow };
-      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io)));
+      // A pseudo-terminal, a shell, or forwards: a session as ssh's (raw mode, escapes, resizes).
+      const work: SessionWork = words.length > 0 ? { kind: 'command', command: words.join(' '), ...(become ? { become } : {}) } : noCommand ? { kind: 'none' } : { kind: 'shell' };
+      const input: SessionInput = { pty, stdin, flow, escapeChar: host.escapeChar, onEscapeEnd: () => ((escaped = true), abort.abort()), onOpen: () => (opened = true) };
+      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io, input)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal, flow);
@@ -254,9 +265,12 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       if (confirmed.length === 0) throw err;
       await attempt();
     }
+    if (opened) closedNotice();
     return 0;
   } catch (err) {
     if (err instanceof UsageError) throw err;
+    if (opened && (escaped || err instanceof ExitStatusError)) closedNotice(); // as ssh, after a session on a terminal
+    if (escaped) return 255; // ~.: ssh's code for a session it ended
     if (err instanceof ExitStatusError) return exitCodeOfStatus(err);
     if (stdoutClosed) return EXIT_STDOUT_CLOSED;
     if (abort.signal.aborted) return 130;

@@ -1,6 +1,7 @@
 /**
  * What the CLI talks to (injected, so specs can drive it in-process).
  */
+import { spawnSync } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
@@ -34,8 +35,13 @@ export interface Io {
   /** The terminal stdin and stdout are, for an interactive shell; absent when they are not one. */
   readonly terminal?: {
     size(): { rows: number; cols: number };
-    /** Raw mode on (keys go to the remote shell as typed) or off again. */
+    /**
+     * Raw mode on (keys go to the remote side as typed; output written as it comes, no `\r` put
+     * before `\n`, as ssh's enter_raw_mode) or off again.
+     */
     raw(on: boolean): void;
+    /** Stops this process (SIGTSTP, as `~^Z`) out of raw mode; returns once it is continued, in raw mode again. */
+    suspend(): void;
     /** Calls `listener` when the window is resized; returns the unregister function. */
     onResize(listener: () => void): () => void;
   };
@@ -108,6 +114,17 @@ function sameTerminal(): boolean {
   }
 }
 
+/**
+ * Raw mode as ssh sets it: Node's (libuv's) keeps output processing on, so every `\n` the remote
+ * side writes reaches the terminal as `\r\n` (a full-screen program's cursor-down would jump to
+ * the first column); `stty` takes that and the input translations off. Node restores the
+ * terminal's own modes when raw mode goes off, or the process exits.
+ */
+function rawMode(on: boolean): void {
+  process.stdin.setRawMode(on);
+  if (on) spawnSync('stty', ['-opost', '-inlcr', '-igncr', '-ixany', '-ixoff'], { stdio: ['inherit', 'ignore', 'ignore'] });
+}
+
 /** The process's own stdio. */
 // eslint-disable-next-line max-lines-per-function -- Long by design: the process's stdio as one object, each member a few lines.
 export function processIo(): Io {
@@ -127,8 +144,13 @@ export function processIo(): Io {
       ? {
           size: () => ({ rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 }),
           raw: (on) => {
-            process.stdin.setRawMode(on);
+            rawMode(on);
             if (!on) process.stdin.pause();
+          },
+          suspend: () => {
+            rawMode(false);
+            process.kill(process.pid, 'SIGTSTP'); // stops here until continued (Node leaves SIGTSTP's default)
+            rawMode(true);
           },
           onResize: (listener) => {
             process.stdout.on('resize', listener);

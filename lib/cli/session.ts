@@ -5,8 +5,9 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
-import { merge, NEVER, noop, Observable, tap, ignoreElements } from 'rxjs';
-import type { ExecChunk, PtyConfig, Connection, OutputFlow } from '../index.js';
+import { merge, NEVER, noop, Observable, of, tap, ignoreElements } from 'rxjs';
+import { exec, type BecomeConfig, type ExecChunk, type PtyConfig, type Connection, type OutputFlow, type TerminalSize } from '../index.js';
+import { EscapeFilter } from './escapes.js';
 import type { ForwardPlan } from './forward-plan.js';
 import type { Io } from './io.js';
 
@@ -31,20 +32,32 @@ function forwardsOn(connection: Connection, plan: ForwardPlan): Observable<never
   ).pipe(ignoreElements());
 }
 
-/** What the session runs besides the forwards: a command, an interactive shell, or nothing (-N). */
-export type SessionWork =
-  | { readonly kind: 'command'; readonly run: (connection: Connection) => Observable<ExecChunk> }
-  | { readonly kind: 'shell'; readonly stdin: Readable | undefined; readonly flow?: OutputFlow }
-  | { readonly kind: 'none' };
+/** What the session runs besides the forwards: a command (as another user with `become`), an interactive shell, or nothing (-N). */
+export type SessionWork = { readonly kind: 'command'; readonly command: string; readonly become?: BecomeConfig } | { readonly kind: 'shell' } | { readonly kind: 'none' };
+
+/** How the session's command or shell runs: its input, its terminal, its escapes. */
+export interface SessionInput {
+  /** A pseudo-terminal asked for: of this terminal's size, in raw mode, resizes followed, when this is a terminal. */
+  readonly pty: boolean;
+  /** This program's stdin, or undefined for none (`-n`). */
+  readonly stdin: Readable | undefined;
+  readonly flow: OutputFlow;
+  /** The escape character on a session with a pseudo-terminal (null: none). */
+  readonly escapeChar: string | null;
+  /** `~.` was typed: the caller ends the session. */
+  readonly onEscapeEnd: () => void;
+  /** The channel is open (the command or shell started). */
+  readonly onOpen?: () => void;
+}
 
 /**
  * The session on a connection: the forwards (their failure fails it), and the command or the
  * shell; ends when the command or the shell does (never with `-N`, until interrupted).
  */
-export function session(connection: Connection, plan: ForwardPlan, work: SessionWork, io: Io): Observable<ExecChunk> {
+export function session(connection: Connection, plan: ForwardPlan, work: SessionWork, io: Io, input: SessionInput): Observable<ExecChunk> {
   return new Observable<ExecChunk>((subscriber) => {
     const forwards = forwardsOn(connection, plan).subscribe({ error: (err: unknown) => subscriber.error(err) });
-    const main$ = work.kind === 'command' ? work.run(connection) : work.kind === 'shell' ? shell(connection, work.stdin, io, work.flow) : NEVER;
+    const main$ = work.kind === 'none' ? NEVER : interactive(connection, work, io, input);
     const run = main$.subscribe(subscriber);
     return () => {
       run.unsubscribe();
@@ -53,20 +66,42 @@ export function session(connection: Connection, plan: ForwardPlan, work: Session
   });
 }
 
-/** An interactive shell: on a pseudo-terminal of this terminal's size (raw mode, resizes followed) when there is one. */
-function shell(connection: Connection, stdin: Readable | undefined, io: Io, flow: OutputFlow | undefined): Observable<ExecChunk> {
+/**
+ * A command or a shell as ssh runs it: with a pseudo-terminal, this terminal in raw mode for
+ * its duration (keys go as typed, Ctrl-C to the remote side), the window size followed, and the
+ * escapes read from the input.
+ */
+function interactive(connection: Connection, work: Exclude<SessionWork, { kind: 'none' }>, io: Io, input: SessionInput): Observable<ExecChunk> {
   return new Observable<ExecChunk>((subscriber) => {
-    const terminal = io.terminal;
+    const terminal = input.pty ? io.terminal : undefined;
     const size = terminal?.size();
-    const pty: PtyConfig | false = terminal && size ? { rows: size.rows, cols: size.cols, term: io.env['TERM'] ?? 'xterm' } : false;
-    const channel = connection.shell({ pty, ...(stdin ? { stdin } : { stdin: [] }), ...(flow ? { flow } : {}) });
+    const pty: PtyConfig | boolean = !input.pty ? false : size ? { rows: size.rows, cols: size.cols, term: io.env['TERM'] ?? 'xterm' } : true;
+    let resize: ((size: TerminalSize) => void) | undefined;
+    const escapes = input.pty && input.stdin && input.escapeChar !== null ? escapesOf(input, io, () => (terminal ? (terminal.suspend(), resize?.(terminal.size())) : io.stderr.write('rxssh: ~^Z needs a terminal\r\n'))) : undefined;
+    if (escapes) input.stdin?.pipe(escapes);
+    const stdin = escapes ?? input.stdin;
+    const config = { pty, stdin: stdin ?? [], flow: input.flow };
+    let output$: Observable<ExecChunk>;
+    if (work.kind === 'command' && work.become) output$ = of(connection).pipe(exec(work.command, { ...config, become: work.become }));
+    else {
+      const channel = work.kind === 'shell' ? connection.shell(config) : connection.exec(work.command, config);
+      resize = (to) => channel.resize(to);
+      output$ = channel;
+    }
     terminal?.raw(true);
-    const offResize = terminal?.onResize(() => channel.resize(terminal.size()));
-    const sub = channel.subscribe(subscriber);
+    const offResize = terminal?.onResize(() => resize?.(terminal.size()));
+    input.onOpen?.();
+    const sub = output$.subscribe(subscriber);
     return () => {
       sub.unsubscribe();
       offResize?.();
+      if (escapes) input.stdin?.unpipe(escapes);
       terminal?.raw(false);
     };
   });
+}
+
+/** The escape filter on a session's input. */
+function escapesOf(input: SessionInput, io: Io, suspend: () => void): EscapeFilter {
+  return new EscapeFilter(input.escapeChar as string, { end: input.onEscapeEnd, suspend, say: (text) => void io.stderr.write(text) });
 }

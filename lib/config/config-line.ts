@@ -5,6 +5,7 @@
  */
 import { rekeyLimitOf, sshSeconds } from './rekey-limit.js';
 import { configForward } from '../util/forward-spec.js';
+import { escapeCharOf, logLevelOf } from '../util/terminal-settings.js';
 
 /** A keyword's value and where it was set (`FILE:LINE`, or `command line`). */
 export interface ConfigValue {
@@ -63,6 +64,12 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     // As ssh 9.2 reads it: yes, no, ask alone; confirm with an optional time; or a time alone.
     const ok = rest.length === 0 && (/^(yes|true|no|false|ask)$/i.test(mode) ? time === undefined : /^confirm$/i.test(mode) ? time === undefined || isTime(time) : time === undefined && isTime(mode));
     if (!ok) bad('yes, no, ask, confirm [TIME] or TIME');
+  } else if (keyword === 'escapechar') {
+    if (escapeCharOf(args[0] ?? '') === undefined) bad('Bad escape character (one character, ^X or none)');
+  } else if (keyword === 'loglevel') {
+    if (logLevelOf(args[0] ?? '') === undefined) bad('unsupported log level');
+  } else if (keyword === 'enableescapecommandline') {
+    if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
   } else if (keyword === 'streamlocalbindmask') {
     if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }

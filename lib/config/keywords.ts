@@ -135,11 +135,11 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['compression', honoured], // zlib@openssh.com, zlib
   ['compressionlevel', harmless],
   // Logging, terminal, performance.
-  ['loglevel', harmless],
+  ['loglevel', honoured], // below INFO, rxssh exec prints none of its own notices (as -q)
   ['logverbose', harmless],
   ['syslogfacility', harmless],
-  ['escapechar', harmless],
-  ['enableescapecommandline', harmless],
+  ['escapechar', honoured], // rxssh exec on a pseudo-terminal: ~. ~^Z ~? ~~ (cli/escapes.ts)
+  ['enableescapecommandline', refused('rxssh has no ~C command line', NO)],
   ['obscurekeystroketiming', harmless],
   ['ipqos', harmless],
   ['tcpkeepalive', honoured], // SO_KEEPALIVE on the TCP socket (default yes, as ssh)

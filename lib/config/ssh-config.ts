@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ConfigSyntaxError, readConfig, type ConfigValue, type ReadConfigInput, type ResolvedConfig } from './reader.js';
 import { sshConfigRefusal } from './keywords.js';
 import { addKeysToAgentOf, agentOf, environmentOf, transportSettings } from './host-settings.js';
+import { escapeCharOf, logLevelOf, type LogLevel } from '../util/terminal-settings.js';
 import { expandPathWords, expandTilde, tokenValue } from './proxy-tokens.js';
 import { type NameLookup } from './name-lookup.js';
 import { SshConfigError } from '../errors.js';
@@ -118,6 +119,10 @@ export interface SshConfigHost extends ConnectConfig {
   readonly requestTty: 'yes' | 'no' | 'force' | 'auto';
   /** `StdinNull`: the command gets no stdin (`ssh -n`); `rxssh exec` and `rxssh run -I` honour it. */
   readonly stdinNull: boolean;
+  /** `EscapeChar` (default `~`; null for `none`): what `rxssh exec` watches for at the start of a line on a session with a pseudo-terminal (`~.` ends it). */
+  readonly escapeChar: string | null;
+  /** `LogLevel` (default `INFO`): below INFO, `rxssh exec` prints none of its own notices, as `ssh -q`. */
+  readonly logLevel: LogLevel;
   /** `GatewayPorts`: `rxssh exec`'s `-L` and `-D` given without an address listen on every interface. */
   readonly gatewayPorts: boolean;
   /** `ClearAllForwardings`: `rxssh exec` sets up none of its `-L`, `-R` and `-D` forwards. */
@@ -283,6 +288,8 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
     numberOfPasswordPrompts: Number(first('numberofpasswordprompts') ?? 3),
     ...addKeysToAgentOf(resolved.get('addkeystoagent')?.[0]?.args ?? []),
     stdinNull: yes(first('stdinnull')),
+    escapeChar: escapeCharOf(first('escapechar') ?? '~') as string | null, // checked as it was read (config-line.ts)
+    logLevel: logLevelOf(first('loglevel') ?? 'INFO') ?? 'INFO',
     gatewayPorts: yes(first('gatewayports')),
     clearAllForwardings: yes(first('clearallforwardings')),
     ...(forwards ? { forwards } : {}),

@@ -58,6 +58,8 @@ const VALUES: Record<string, readonly string[]> = {
   CheckHostIP: ['yes', 'no'],
   AddKeysToAgent: ['yes', 'no', 'confirm', 'confirm 1h', '30m', '0'],
   NumberOfPasswordPrompts: ['1', '3', '0'],
+  EscapeChar: ['none', '%', '^]', '^a', 'ab', '^1', 'NONE'],
+  LogLevel: ['ERROR', 'quiet', 'debug1', 'Verbose', 'bogus'],
   LocalForward: ['8080 db:80', '/tmp/%h.sock /run/d.sock', '[::1]:8081 db:443', '9000 ${HOME}/%r.sock', '8082'],
   RemoteForward: ['9001 localhost:3000', '/tmp/r_%r.sock 127.0.0.1:22', '1080', '*:9002 /tmp/%n'],
   DynamicForward: ['1081', '127.0.0.1:1082', '/tmp/socks_%h.sock'],

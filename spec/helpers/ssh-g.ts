@@ -80,6 +80,9 @@ export function ours(h: SshConfigHost): Record<string, string[]> {
     clearallforwardings: [h.clearAllForwardings ? 'yes' : 'no'],
     checkhostip: [h.checkHostIp ? 'yes' : 'no'],
     numberofpasswordprompts: [String(h.numberOfPasswordPrompts)],
+    // ssh -G writes a control character as \^X.
+    escapechar: [h.escapeChar === null ? 'none' : h.escapeChar.charCodeAt(0) < 32 ? `\\^${String.fromCharCode(h.escapeChar.charCodeAt(0) + 64)}` : h.escapeChar],
+    loglevel: [h.logLevel === 'QUIET' ? 'SILENT' : h.logLevel],
     addkeystoagent: [h.addKeysToAgent === undefined ? 'false' : `${h.addKeysToAgent.confirm ? 'confirm' : ''}${h.addKeysToAgent.confirm && h.addKeysToAgent.lifetime ? ' ' : ''}${h.addKeysToAgent.lifetime ?? (h.addKeysToAgent.confirm ? '' : 'true')}`],
     // In ssh -G's words; a local forward to a socket is listed under dynamicforward too (its dump does so).
     localforward: (h.forwards ?? []).filter((f) => f.kind === 'local').map(forwardWords),

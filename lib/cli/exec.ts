@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
-import { ExitStatusError, OutputFlow, withConnection, type ExecChunk } from '../index.js';
+import { exec, ExitStatusError, OutputFlow, withConnection, type ExecChunk, type SshConfigHost } from '../index.js';
 import { within } from '../util/deadline.js';
 import { configLine, parseUntilPositional } from './args.js';
 import { escapeCharOf, quietAt } from '../util/terminal-settings.js';
@@ -14,9 +14,10 @@ import { canConfirm, confirmUnknownHosts } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
 import { session, type SessionInput, type SessionWork } from './session.js';
+import { stdioForward, stdioTarget } from './stdio-forward.js';
 import { checkForwardSpecs, forwardPlan } from './forward-plan.js';
 import { EXIT, UsageError } from './usage.js';
-import { HOST_OPTIONS, hostConnection, hostOptions, hostPipeline, remoteCommandClash, resolveHost, timeoutOf, usageSpec, type Values } from './host.js';
+import { HOST_OPTIONS, hostConnection, hostOptions, remoteCommandClash, resolveHost, timeoutOf, usageSpec, type Values } from './host.js';
 import { causes, errorText, terminalSafe } from './report.js';
 
 export const EXEC_HELP = `usage: rxssh exec [options] [user@]host[:port] [COMMAND...]
@@ -33,6 +34,12 @@ options (ssh's letters mean what they mean to ssh):
   -o, -O OPTION           ssh_config option, e.g. -o StrictHostKeyChecking=accept-new
                           (repeatable; harmless ones are accepted, unsupported ones refused)
   -J HOPS                 jump hosts (ProxyJump)
+  -4, -6                  IPv4 or IPv6 only (AddressFamily)
+  -b ADDRESS              the local address to connect from (BindAddress)
+  -c CIPHERS, -m MACS     the cipher and MAC lists (Ciphers, MACs: +, -, ^ as ssh reads them)
+  -g                      -L and -D listen on every interface (GatewayPorts)
+  -a                      no agent forwarding (ForwardAgent no)
+  -s                      COMMAND is a subsystem (e.g. sftp, netconf), as ssh -s
   -A                      forward the agent (ForwardAgent yes)
   -n                      no stdin (like ssh -n)
   -L [BIND:]PORT:HOST:HOSTPORT  forward a local port to HOST:HOSTPORT as the server sees it;
@@ -43,6 +50,8 @@ options (ssh's letters mean what they mean to ssh):
                           -R /remote.sock:/local.sock
   -D [BIND:]PORT          a SOCKS5 proxy on a local port (or -D /local.sock), through the server
   -N                      no command: forwards only, until interrupted
+  -W HOST:PORT            stdin and stdout as one connection to HOST:PORT through the server
+                          (or -W /remote.sock), as ssh -W: for ProxyCommand rxssh exec -W %h:%p HOST
   (no COMMAND: an interactive shell, on a pseudo-terminal when this is a terminal)
   -t                      a pseudo-terminal when stdin is one; -tt: always
   -T                      no pseudo-terminal (over RequestTTY in the config)
@@ -101,6 +110,14 @@ const EXEC_OPTIONS = {
   'ssh-option': { type: 'string', short: 'o', multiple: true },
   jump: { type: 'string', short: 'J' },
   'forward-agent': { type: 'boolean', short: 'A' },
+  'no-forward-agent': { type: 'boolean', short: 'a' },
+  inet4: { type: 'boolean', short: '4' },
+  inet6: { type: 'boolean', short: '6' },
+  'bind-address': { type: 'string', short: 'b' },
+  ciphers: { type: 'string', short: 'c' },
+  macs: { type: 'string', short: 'm' },
+  'gateway-ports': { type: 'boolean', short: 'g' },
+  subsystem: { type: 'boolean', short: 's' },
   quiet: { type: 'boolean', short: 'q' },
   escape: { type: 'string', short: 'e' },
   compress: { type: 'boolean', short: 'C' },
@@ -111,6 +128,7 @@ const EXEC_OPTIONS = {
   'remote-forward': { type: 'string', short: 'R', multiple: true },
   'dynamic-forward': { type: 'string', short: 'D', multiple: true },
   'no-command': { type: 'boolean', short: 'N' },
+  'stdio-forward': { type: 'string', short: 'W' },
 } as const;
 
 /** ssh's letters (-p -J -A -C, -o, -i) in the terms of run's host options (config lines, identities). */
@@ -125,6 +143,15 @@ function runValuesOf(given: Values): Values {
   }
   if (given['jump'] !== undefined) sshLines.push(`ProxyJump=${given['jump'] as string}`);
   if (given['forward-agent'] === true) sshLines.push('ForwardAgent=yes');
+  else if (given['no-forward-agent'] === true) sshLines.push('ForwardAgent=no');
+  if (given['inet4'] === true && given['inet6'] === true) throw new UsageError('-4 and -6: one address family');
+  if (given['inet4'] === true) sshLines.push('AddressFamily=inet');
+  if (given['inet6'] === true) sshLines.push('AddressFamily=inet6');
+  for (const [key, keyword] of [['bind-address', 'BindAddress'], ['ciphers', 'Ciphers'], ['macs', 'MACs']] as const) {
+    const value = given[key] as string | undefined;
+    if (value !== undefined) sshLines.push(configLine(`${keyword}=${value}`, `-${key === 'bind-address' ? 'b' : key[0]}`, true));
+  }
+  if (given['gateway-ports'] === true) sshLines.push('GatewayPorts=yes');
   if (given['compress'] === true) sshLines.push('Compression=yes');
   if (given['quiet'] === true) sshLines.push('LogLevel=QUIET'); // as ssh -q, over the config's
   const escape = given['escape'] as string | undefined;
@@ -184,6 +211,23 @@ function exitCodeOfStatus(err: ExitStatusError): number {
   return signal ? 128 + signal : 255;
 }
 
+/**
+ * Runs `attempt`; when it fails on an unknown host and this is a terminal, asks as ssh does: a
+ * confirmed key is recorded and the connection made again (nothing had been sent: the key is
+ * checked before any credential). Resolves with 0.
+ */
+async function withHostKeyQuestion(attempt: () => Promise<void>, host: SshConfigHost, io: Io): Promise<number> {
+  try {
+    await attempt();
+  } catch (err) {
+    if (!io.stdinIsTTY || host.batchMode || !canConfirm(err)) throw err;
+    const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, hash: host.hashKnownHosts }], io);
+    if (confirmed.length === 0) throw err;
+    await attempt();
+  }
+  return 0;
+}
+
 // eslint-disable-next-line max-lines-per-function -- Long by design: ssh's decisions for one command, in ssh's order (flags, host, pty, RemoteCommand, forwards, the unknown-host question).
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
   const parsed = parseUntilPositional(argv, EXEC_OPTIONS);
@@ -199,7 +243,14 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   const strings = (key: string): string[] => (given[key] as string[] | undefined) ?? [];
   const asked = checkForwardSpecs(strings('local-forward'), strings('remote-forward'), strings('dynamic-forward'));
   const noCommand = given['no-command'] === true;
+  if (given['subsystem'] === true && words.length === 0) throw new UsageError('-s needs the subsystem to start (e.g. rxssh exec -s host sftp)');
   if (noCommand && words.length > 0) throw new UsageError('-N runs no command: give forwards only');
+  // -W: stdin and stdout are one connection through the server, nothing else (ssh -W implies
+  // ClearAllForwardings and no session); a command or -L/-R/-D beside it is refused, never dropped.
+  const stdioSpec = given['stdio-forward'] as string | undefined;
+  const stdioTo = stdioSpec === undefined ? undefined : stdioTarget(stdioSpec);
+  if (stdioTo && words.length > 0) throw new UsageError('-W forwards stdin and stdout: it runs no command');
+  if (stdioTo && strings('local-forward').length + strings('remote-forward').length + strings('dynamic-forward').length > 0) throw new UsageError('-W cannot go with -L, -R or -D');
   const values = runValuesOf(given);
   const ttys = (given['tty'] as boolean[] | undefined)?.length ?? 0;
   // -t asks for a terminal when this one is a terminal, -tt always, -T never (as ssh); neither
@@ -229,9 +280,13 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const quiet = quietAt(host.logLevel);
     const quietIo: Io = quiet ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
     const secrets = new Secrets(o.secrets, quietIo);
+    if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
+    if (stdioTo) {
+      const forward$ = hostConnection(target, o, secrets).pipe(withConnection((c) => stdioForward(c, stdioTo, stdin, io)));
+      return await withHostKeyQuestion(() => writeOutput(forward$, io, abort.signal, new OutputFlow()), host, io);
+    }
     const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh
     const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
-    if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
     const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
     if (remote !== undefined) words = [remote];
@@ -246,25 +301,18 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
     if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
     const become = o.become ? secrets.becomeConfig(o.become) : undefined;
-    if (!pty && !withForwards && words.length > 0) command$ = hostPipeline(target, words.join(' '), o, secrets, stdin, undefined, false, flow);
+    const subsystem = given['subsystem'] === true;
+    if (subsystem && become) throw new UsageError('--sudo cannot start a subsystem');
+    if (!pty && !withForwards && !subsystem && words.length > 0) command$ = hostConnection(target, o, secrets).pipe(exec(words.join(' '), { ...(stdin ? { stdin } : {}), flow, ...(become ? { become } : {}) }));
     else {
       // A pseudo-terminal, a shell, or forwards: a session as ssh's (raw mode, escapes, resizes).
-      const work: SessionWork = words.length > 0 ? { kind: 'command', command: words.join(' '), ...(become ? { become } : {}) } : noCommand ? { kind: 'none' } : { kind: 'shell' };
+      const work: SessionWork =
+        words.length === 0 ? (noCommand ? { kind: 'none' } : { kind: 'shell' }) : subsystem ? { kind: 'subsystem', name: words.join(' ') } : { kind: 'command', command: words.join(' '), ...(become ? { become } : {}) };
       const input: SessionInput = { pty, stdin, flow, escapeChar: host.escapeChar, onEscapeEnd: () => ((escaped = true), abort.abort()), onOpen: () => (opened = true) };
       command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io, input)));
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
-    const attempt = (): Promise<void> => writeOutput(command$, io, abort.signal, flow);
-    try {
-      await attempt();
-    } catch (err) {
-      // An unknown host on a terminal: ask as ssh does; a confirmed key is recorded and the
-      // connection made again (nothing had been sent: the key is checked before any credential).
-      if (!io.stdinIsTTY || host.batchMode || !canConfirm(err)) throw err;
-      const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, hash: host.hashKnownHosts }], io);
-      if (confirmed.length === 0) throw err;
-      await attempt();
-    }
+    await withHostKeyQuestion(() => writeOutput(command$, io, abort.signal, flow), host, io);
     if (opened) closedNotice();
     return 0;
   } catch (err) {

@@ -32,8 +32,12 @@ function forwardsOn(connection: Connection, plan: ForwardPlan): Observable<never
   ).pipe(ignoreElements());
 }
 
-/** What the session runs besides the forwards: a command (as another user with `become`), an interactive shell, or nothing (-N). */
-export type SessionWork = { readonly kind: 'command'; readonly command: string; readonly become?: BecomeConfig } | { readonly kind: 'shell' } | { readonly kind: 'none' };
+/** What the session runs besides the forwards: a command (as another user with `become`), a subsystem (-s), an interactive shell, or nothing (-N). */
+export type SessionWork =
+  | { readonly kind: 'command'; readonly command: string; readonly become?: BecomeConfig }
+  | { readonly kind: 'subsystem'; readonly name: string }
+  | { readonly kind: 'shell' }
+  | { readonly kind: 'none' };
 
 /** How the session's command or shell runs: its input, its terminal, its escapes. */
 export interface SessionInput {
@@ -84,7 +88,7 @@ function interactive(connection: Connection, work: Exclude<SessionWork, { kind: 
     let output$: Observable<ExecChunk>;
     if (work.kind === 'command' && work.become) output$ = of(connection).pipe(exec(work.command, { ...config, become: work.become }));
     else {
-      const channel = work.kind === 'shell' ? connection.shell(config) : connection.exec(work.command, config);
+      const channel = work.kind === 'shell' ? connection.shell(config) : work.kind === 'subsystem' ? connection.subsystem(work.name, config) : connection.exec(work.command, config);
       resize = (to) => channel.resize(to);
       output$ = channel;
     }

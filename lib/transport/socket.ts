@@ -3,7 +3,7 @@
  * host's `direct-tcpip` channel (ProxyJump); and the guard on what arrives before the server's
  * identification line.
  */
-import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import { isIP, Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Subscription, type Observable } from 'rxjs';
 import { ConnectError, ConnectionLostError, ProtocolError } from '../errors.js';
@@ -48,7 +48,14 @@ export function openSocket(plan: StreamPlan): { socket: Socket; detach: () => vo
   };
   socket.once('lookup', onLookup);
   socket.once('connect', onConnect);
-  socket.connect({ host: plan.host, port: plan.port, ...(plan.localAddress ? { localAddress: plan.localAddress } : {}), ...(plan.family ? { family: plan.family } : {}) });
+  const literal = isIP(plan.host);
+  if (plan.family && literal && literal !== plan.family) {
+    // Node would connect to an address of the other family as it is; ssh's getaddrinfo refuses it.
+    const err = Object.assign(new Error(`${plan.host} is not an IPv${plan.family} address (AddressFamily)`), { code: 'EAI_ADDRFAMILY', hostname: plan.host });
+    process.nextTick(() => socket.destroy(err));
+  } else {
+    socket.connect({ host: plan.host, port: plan.port, ...(plan.localAddress ? { localAddress: plan.localAddress } : {}), ...(plan.family ? { family: plan.family } : {}) });
+  }
   return {
     socket,
     detach: () => {

@@ -159,6 +159,68 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
   });
 });
 
+describe('rxssh exec -W, -s, -b, -4, -6, -c, -m: ssh\'s letters, beside ssh', () => {
+  const both = (args: string, input = ''): { ssh: ReturnType<typeof bash>; rxssh: ReturnType<typeof bash> } => ({
+    ssh: bash(`${input}ssh ${sshFlags()} ${args}`),
+    rxssh: bash(`${input}${RXSSH} exec ${sshFlags()} ${args}`),
+  });
+  const at = () => `${s.username}@127.0.0.1`;
+
+  it('-W HOST:PORT is stdin and stdout through the server: a ProxyCommand for ssh and for rxssh', () => {
+    const proxy = `${RXSSH} exec ${sshFlags()} -W %h:%p ${at()}`;
+    const r = both(`-o 'ProxyCommand=${proxy}' ${at()} 'echo via-$((6*7))'`);
+    expect(r.ssh.stdout).toBe('via-42\n');
+    expect(r.rxssh.stdout).toBe('via-42\n');
+    expect([r.ssh.status, r.rxssh.status]).toEqual([0, 0]);
+    // Stdin's end goes as EOF: the server's own banner comes back, then its answer to "hello".
+    const raw = both(`-W 127.0.0.1:${s.port} ${at()}`, "printf 'hello\\r\\n' | ");
+    expect(raw.rxssh.stdout).toMatch(/^SSH-2\.0-OpenSSH_\S+.*\r\n/);
+    expect(raw.rxssh.stdout).toBe(raw.ssh.stdout);
+    expect(raw.rxssh.status).toBe(0);
+  });
+
+  it('-W to a closed port fails as ssh (255, naming it); a command or -L beside -W is refused, not dropped', () => {
+    const closed = both(`-W 127.0.0.1:1 ${at()} < /dev/null`);
+    expect([closed.ssh.status, closed.rxssh.status]).toEqual([255, 255]);
+    expect(closed.rxssh.stderr).toMatch(/127\.0\.0\.1:1: .*(refused|failure)/i);
+    const withCommand = bash(`${RXSSH} exec ${sshFlags()} -W 127.0.0.1:${s.port} ${at()} true`);
+    expect(withCommand.status).toBe(2);
+    expect(withCommand.stderr).toContain('-W forwards stdin and stdout: it runs no command');
+    expect(bash(`${RXSSH} exec ${sshFlags()} -W 127.0.0.1:${s.port} -L 8080:x:80 ${at()}`).stderr).toContain('-W cannot go with -L, -R or -D');
+    expect(bash(`${RXSSH} exec ${sshFlags()} -W nope:1:2:3:4 ${at()}`).stderr).toContain("Bad stdio forwarding specification 'nope:1:2:3:4'");
+  });
+
+  it('-s sftp starts the subsystem: the SFTP server answers an INIT with the same bytes', () => {
+    // stdin stays open a while: sftp-server exits at EOF without answering what came with it (ssh meets it too).
+    const init = "(printf '\\0\\0\\0\\5\\1\\0\\0\\0\\3'; sleep 2) | ";
+    const r = both(`-s ${at()} sftp | od -An -tx1`, init);
+    expect(r.ssh.stdout).toMatch(/^ 00 00 0. .. 02 00 00 00 03/); // SSH_FXP_VERSION 3
+    expect(r.rxssh.stdout).toBe(r.ssh.stdout);
+    expect(bash(`${RXSSH} exec ${sshFlags()} -s ${at()}`).status).toBe(2); // no subsystem named
+  });
+
+  it('-b ADDRESS is where the server sees the connection come from; -4 and -6 limit the family (an address of the other is refused, as ssh)', () => {
+    const from = both(`-b 127.0.0.2 ${at()} 'echo $SSH_CLIENT'`);
+    expect(from.ssh.stdout.split(' ')[0]).toBe('127.0.0.2');
+    expect(from.rxssh.stdout.split(' ')[0]).toBe('127.0.0.2');
+    const four = both(`-4 ${at()} 'echo four'`);
+    expect([four.ssh.stdout, four.rxssh.stdout]).toEqual(['four\n', 'four\n']);
+    const six = both(`-6 ${at()} 'echo connected'`);
+    expect([six.ssh.status, six.rxssh.status]).toEqual([255, 255]); // rxssh connected over IPv4 before
+    expect(six.rxssh.stdout).toBe('');
+    expect(six.rxssh.stderr).toMatch(/127\.0\.0\.1 is not an IPv6 address \(AddressFamily\)/);
+  });
+
+  it('-c and -m choose the cipher and MAC lists; a cipher ssh does not know is refused by both', () => {
+    const r = both(`-c aes128-ctr -m hmac-sha2-256 ${at()} 'echo cm'`);
+    expect([r.ssh.stdout, r.rxssh.stdout]).toEqual(['cm\n', 'cm\n']);
+    const bad = both(`-c bogus ${at()} true`);
+    expect(bad.ssh.status).toBe(255);
+    expect(bad.rxssh.status).not.toBe(0);
+    expect(bad.rxssh.stderr).toMatch(/bogus/);
+  });
+});
+
 describe('rxssh run takes the ssh flags pssh users pass (issue 22 #6)', () => {
   it('-x -q, -x -C, -x -tt and -O LogLevel=ERROR are taken; -x -tt gives each command a terminal', () => {
     const r = bash(`${RXSSH} run -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -O LogLevel=ERROR -x -q -x -C -x -tt -i -- 'test -t 0 && echo tty'`);

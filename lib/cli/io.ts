@@ -32,7 +32,7 @@ export interface Io {
    * returns the unregister function. Optional: an Io without it never sees stdout close.
    */
   readonly onStdoutClosed?: (listener: () => void) => () => void;
-  /** The terminal stdin and stdout are, for an interactive shell; absent when they are not one. */
+  /** The terminal stdin is, for a session with a pseudo-terminal; absent when stdin is not one. */
   readonly terminal?: {
     size(): { rows: number; cols: number };
     /**
@@ -139,10 +139,13 @@ export function processIo(): Io {
     stdoutClosed = true;
     for (const listener of [...closedListeners]) listener();
   });
+  // Raw mode needs stdin to be the terminal (as ssh's enter_raw_mode); its size comes from
+  // stdout, or stderr when stdout goes to a file or a pipe (`rxssh exec -t host cmd > out`).
+  const sized = process.stdout.isTTY === true ? process.stdout : process.stderr.isTTY === true ? process.stderr : undefined;
   const terminal: Io['terminal'] =
-    process.stdin.isTTY === true && process.stdout.isTTY === true
+    process.stdin.isTTY === true
       ? {
-          size: () => ({ rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 }),
+          size: () => ({ rows: sized?.rows || 24, cols: sized?.columns || 80 }),
           raw: (on) => {
             rawMode(on);
             if (!on) process.stdin.pause();
@@ -153,8 +156,8 @@ export function processIo(): Io {
             rawMode(true);
           },
           onResize: (listener) => {
-            process.stdout.on('resize', listener);
-            return () => process.stdout.off('resize', listener);
+            sized?.on('resize', listener);
+            return () => void sized?.off('resize', listener);
           },
         }
       : undefined;

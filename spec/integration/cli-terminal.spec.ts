@@ -1,9 +1,9 @@
 /**
  * `rxssh exec` on a terminal as `ssh` on one, both driven on a pseudo-terminal against the
  * suite's real sshd, keys typed as each prompt appears: raw mode for every session with a
- * pseudo-terminal (a command's too: no local echo, Ctrl-C to the remote side, output bytes as
- * sent), and ssh's escapes (`~.`, `~^Z`, `~?`, `~~`, `-e`, `EscapeChar`), then the "Connection
- * to HOST closed." line and what quiets it (`-q`, `LogLevel`).
+ * pseudo-terminal (a command's too, stdout redirected or not: no local echo, Ctrl-C to the
+ * remote side, output bytes as sent), and ssh's escapes (`~.`, `~^Z`, `~?`, `~~`, `-e`,
+ * `EscapeChar`), then the "Connection to HOST closed." line and what quiets it (`-q`, `LogLevel`).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,13 @@ describe('a session with a pseudo-terminal: this terminal in raw mode, as ssh se
     const r = both(() => [...flags(), '-q', '-t', target(), 'echo ready; stty -echo; read x; stty echo; echo got:$x'], [['ready', 'secret\r']]);
     expect(r.ssh.raw).toBe('ready\r\ngot:secret\r\n');
     expect(r.rxssh.raw).toBe(r.ssh.raw); // "secret" was echoed by this terminal
+  });
+
+  it('the same when stdout goes to a pipe or a file: stdin is the terminal that must not echo', () => {
+    const line = (c: Client): string => `${[...CLIENTS[c], ...flags(), '-q', '-t', target()].join(' ')} 'echo ready; stty -echo; read x; stty echo; echo got:$x' | cat >&2`;
+    const r = { ssh: dialog(['bash', '-c', line('ssh')], [['ready', 'secret\r']]), rxssh: dialog(['bash', '-c', line('rxssh')], [['ready', 'secret\r']]) };
+    expect(r.ssh.raw).toBe('ready\r\ngot:secret\r\n');
+    expect(r.rxssh.raw).toBe(r.ssh.raw); // "secret" was echoed here: raw mode needed stdout to be the terminal too
   });
 
   it('Ctrl-C goes to the remote command (its trap runs), not to rxssh', () => {

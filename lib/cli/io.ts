@@ -152,7 +152,11 @@ export function processIo(): Io {
           },
           suspend: () => {
             rawMode(false);
-            process.kill(process.pid, 'SIGTSTP'); // stops here until continued (Node leaves SIGTSTP's default)
+            try {
+              process.kill(process.pid, 'SIGTSTP'); // stops here until continued (Node leaves SIGTSTP's default)
+            } catch {
+              process.stderr.write('rxssh: this system cannot suspend a process\r\n'); // Windows
+            }
             rawMode(true);
           },
           onResize: (listener) => {

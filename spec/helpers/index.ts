@@ -80,16 +80,10 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
   }
 }
 
-/** A loopback port that nothing listens on (bound, then closed). */
+/** A loopback port that nothing listens on (see `freePort`: never one the kernel hands out meanwhile). */
 export async function freeClosedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
+  const { freePort } = await import('../integration/sshd.js');
+  return freePort();
 }
 
 /** What {@link catRoundTrip} saw: bytes back, both hashes, and how far stdin ran ahead. */

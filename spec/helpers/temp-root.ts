@@ -11,13 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export default function setup(): () => void {
+  // One root for the run, however many projects set up: a root inside a root would lengthen
+  // every path (a Unix socket path over 108 bytes cannot be bound).
+  if (process.env['RXSSH_RUN_ROOT'] !== undefined) return () => undefined;
   const before = process.env['TMPDIR'];
   const root = mkdtempSync(join(tmpdir(), 'rxssh-run-'));
   chmodSync(root, 0o1777);
   process.env['TMPDIR'] = root;
+  process.env['RXSSH_RUN_ROOT'] = root;
   return () => {
     if (before === undefined) delete process.env['TMPDIR'];
     else process.env['TMPDIR'] = before;
+    delete process.env['RXSSH_RUN_ROOT'];
     rmSync(root, { recursive: true, force: true });
   };
 }

@@ -63,8 +63,8 @@ describe('a session with a pseudo-terminal: this terminal in raw mode, as ssh se
   it('the same when stdout goes to a pipe or a file: stdin is the terminal that must not echo', () => {
     const line = (c: Client): string => `${[...CLIENTS[c], ...flags(), '-q', '-t', target()].join(' ')} 'echo ready; stty -echo; read x; stty echo; echo got:$x' | cat >&2`;
     const r = { ssh: dialog(['bash', '-c', line('ssh')], [['ready', 'secret\r']]), rxssh: dialog(['bash', '-c', line('rxssh')], [['ready', 'secret\r']]) };
-    expect(r.ssh.raw).toBe('ready\r\ngot:secret\r\n');
-    expect(r.rxssh.raw).toBe(r.ssh.raw); // "secret" was echoed here: raw mode needed stdout to be the terminal too
+    // (Only up to the answer: cat may write the last line after the client has left raw mode.)
+    for (const c of [r.ssh, r.rxssh]) expect(c.raw).toMatch(/^ready\r\ngot:secret\r/); // rxssh: "ready\r\r\nsecret\r\ngot:…", echoed here: raw mode needed stdout to be the terminal too
   });
 
   it('Ctrl-C goes to the remote command (its trap runs), not to rxssh', () => {

@@ -539,9 +539,11 @@ describe('AddKeysToAgent', () => {
     const child = spawn('ssh-agent', ['-d', '-a', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    await eventually(() => existsSync(socket), 10_000);
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    return { added: (): string[] => [...log.matchAll(/process_add_identity: add (.*) \(provider/g)].map((m) => m[1] as string), stop: async () => (child.kill(), await exited) };
+    let gone = false;
+    const exited = new Promise((resolve) => child.once('exit', resolve)).finally(() => (gone = true));
+    await eventually(() => existsSync(socket) || gone, 10_000);
+    if (gone) throw new Error(`ssh-agent -a ${socket} exited at once: ${log}`);
+    return { added: (): string[] => [...log.matchAll(/process_add_identity: add (.*) \(provider/g)].map((m) => m[1] as string), log: () => log, stop: async () => (child.kill(), await exited) };
   };
 
   it('yes, confirm 1h, 20m and no: the key that logged in is added with the constraints ssh gives it (ed25519, ECDSA, RSA)', async () => {
@@ -554,9 +556,9 @@ describe('AddKeysToAgent', () => {
           const args = ['exec', '-F', conf, '-o', `AddKeysToAgent=${setting}`, '-o', `IdentityAgent=${socket}`, '-i', server.info.keys[key] ?? '', 'fwd', 'true'];
           const r =
             client === 'rxssh'
-              ? spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', timeout: 60_000 })
-              : spawnSync('ssh', ['-o', 'BatchMode=yes', ...args.slice(1)], { encoding: 'utf8', timeout: 60_000 });
-          expect(r.status, `${client} ${setting}: ${r.stderr}`).toBe(0);
+              ? spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', timeout: 20_000 })
+              : spawnSync('ssh', ['-o', 'BatchMode=yes', ...args.slice(1)], { encoding: 'utf8', timeout: 20_000 });
+          expect(r.status, `${client} ${setting}: ${String(r.signal)} ${r.stderr} ${agent.log()}`).toBe(0);
           // The add runs beside the command: wait for it (or for nothing, with no).
           await eventually(() => agent.added().length > 0, setting === 'no' ? 1_000 : 10_000);
           seen[`${setting} ${key} ${client}`] = agent.added();
@@ -572,5 +574,5 @@ describe('AddKeysToAgent', () => {
     }
     expect(seen['no ed25519 rxssh']).toEqual([]);
     expect(seen['no ed25519 ssh']).toEqual([]);
-  });
+  }, 180_000);
 });

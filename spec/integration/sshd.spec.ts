@@ -47,12 +47,16 @@ beforeAll(() => {
 });
 
 const key = (name: string) => readFileSync(s.keys[name] ?? '');
-const hostKey$ = () => connect({ host: s.host, port: s.port, username: s.username });
+// This file's own source address: the suite's sshd serves other spec files at the same time,
+// so its log is read for this address only.
+const source = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+const hostKey$ = () => connect({ host: s.host, port: s.port, username: s.username, localAddress: source });
 const pins = () => pinned(...Object.values(s.hostFingerprints));
 const as = (...providers: AuthProvider[]) => hostKey$().pipe(verifyHostKey(pins()), authenticate(...providers));
 const login = () => as(password(s.password));
 const log = () => readFileSync(s.logFile, 'utf8');
-const authLines = () => log().split('\n').filter((l) => /Accepted|Failed|Postponed|Invalid user/.test(l)).length;
+const authLines = () => log().split('\n').filter((l) => /Accepted|Failed|Postponed|Invalid user/.test(l) && l.includes(`from ${source} `)).length;
+const connections = () => log().split('\n').filter((l) => l.includes(`Connection from ${source} port `)).length;
 const pgrep = (pattern: string) => {
   try {
     return execFileSync('pgrep', ['-u', s.username, '-f', pattern], { encoding: 'utf8' }).trim();
@@ -81,11 +85,12 @@ describe('real sshd: host keys', () => {
   });
 
   it('a wrong pin is rejected and sshd never sees a USERAUTH request', async () => {
-    const before = authLines();
+    const [before, connected] = [authLines(), connections()];
     const err = await errorOf(hostKey$().pipe(verifyHostKey(pinned(`SHA256:${'B'.repeat(43)}`)), authenticate(password(s.password))));
     expect(err).toBeInstanceOf(HostKeyRejectedError);
     expect((err as HostKeyRejectedError).fingerprint).toBe(s.hostFingerprints['ed25519']);
     await new Promise((r) => setTimeout(r, 200));
+    expect(connections()).toBe(connected + 1); // it reached sshd
     expect(authLines()).toBe(before);
   });
 

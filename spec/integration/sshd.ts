@@ -54,16 +54,22 @@ export function sshdUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * A port nothing listens on now, for a server a spec starts later (or for nothing at all: a
+ * closed port). Taken below the kernel's ephemeral range (32768-60999): a port the kernel hands
+ * to another process's bind(0) or connect() in the meantime — specs run two files at a time —
+ * is never one of these.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, host, () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 function keygen(args: string[]): void {

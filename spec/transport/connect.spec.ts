@@ -1,7 +1,7 @@
 import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectError, ConnectionLostError, TimeoutError, connect, insecureAcceptAnyHostKey, verifyHostKey } from '../../lib/index.js';
-import { connectTo, errorOf, expectNoLeaks, first, resources, serve } from '../helpers/index.js';
+import { connectTo, errorOf, expectNoLeaks, first, freeClosedPort, resources, serve } from '../helpers/index.js';
 import type { TestServerInfo } from '../../lib/testing/index.js';
 
 let server: { info: TestServerInfo; stop: () => void };
@@ -160,10 +160,7 @@ describe('connect()', () => {
 describe('connectionAttempts (ssh_config ConnectionAttempts)', () => {
   /** A port nothing listens on yet; after `ms` it relays to the test server. */
   async function lateListener(ms: number): Promise<{ port: number; close: () => void }> {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const port = await freeClosedPort(); // never one the kernel hands another process meanwhile
     const sockets: Socket[] = [];
     const relay = createServer((client) => {
       const upstream = new Socket().connect(server.info.port, '127.0.0.1');

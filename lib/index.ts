@@ -47,6 +47,7 @@ export {
 } from './transport/known-hosts.js';
 export { fromSshConfig, SYSTEM_SSH_CONFIG, type SshConfigHost, type ResolveAliasConfig, type StrictHostKeyChecking } from './config/ssh-config.js';
 export type { LogLevel } from './util/terminal-settings.js';
+export { sshConfigValues } from './config/ssh-g.js';
 export type { SshForward, CommandLineForwards, ForwardPort, ForwardSocket } from './config/forwards.js';
 export { hostKeyPolicyFor } from './config/host-key-policy.js';
 export { sshConfigAliases, type SshConfigTargetsConfig } from './config/aliases.js';

@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
 import { type Observable } from 'rxjs';
-import { exec, ExitStatusError, OutputFlow, withConnection, type ExecChunk, type SshConfigHost } from '../index.js';
+import { exec, ExitStatusError, OutputFlow, sshConfigValues, withConnection, type ExecChunk, type SshConfigHost } from '../index.js';
 import { within } from '../util/deadline.js';
 import { configLine, parseUntilPositional } from './args.js';
 import { escapeCharOf, quietAt } from '../util/terminal-settings.js';
@@ -60,6 +60,8 @@ options (ssh's letters mean what they mean to ssh):
                           at the start of a line, ~. ends the session, ~^Z suspends, ~? lists
   -C                      compression (zlib@openssh.com), as ssh -C
   -F, --ssh-config FILE   the ssh_config to read instead of ~/.ssh/config
+  -G                      print what rxssh resolved for the host, in ssh -G's words (the
+                          keywords rxssh honours), and exit without connecting
   -x, --extra-args ARGS   ssh arguments (-i -p -l -o -J -A -F)
   -X, --extra-arg ARG     one ssh argument (repeatable)
   -v, --verbose           say more about failures
@@ -129,6 +131,7 @@ const EXEC_OPTIONS = {
   'dynamic-forward': { type: 'string', short: 'D', multiple: true },
   'no-command': { type: 'boolean', short: 'N' },
   'stdio-forward': { type: 'string', short: 'W' },
+  'print-config': { type: 'boolean', short: 'G' },
 } as const;
 
 /** ssh's letters (-p -J -A -C, -o, -i) in the terms of run's host options (config lines, identities). */
@@ -276,6 +279,12 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   try {
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
     const host = resolveHost(target, o);
+    if (given['print-config'] === true) {
+      // ssh -G: what rxssh resolved, in ssh's words (the keywords rxssh honours); nothing connects.
+      if (words.length > 0) throw new UsageError('-G prints the configuration: it runs no command');
+      for (const [keyword, values] of sshConfigValues(host)) for (const value of values) io.stdout.write(`${keyword} ${value}\n`);
+      return 0;
+    }
     // -q, or a LogLevel below INFO: none of rxssh's own notices (the command's stderr still goes to stderr).
     const quiet = quietAt(host.logLevel);
     const quietIo: Io = quiet ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;

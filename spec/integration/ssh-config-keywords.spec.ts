@@ -367,6 +367,20 @@ describe('HashKnownHosts', () => {
 describe('RemoteCommand and RequestTTY through the CLI', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '' }, timeout: 60_000 });
 
+  it("exec -G prints what rxssh resolved, in ssh -G's words: every line one that ssh -G prints too; nothing connects; a command beside it is refused", () => {
+    for (const alias of ['fwd', 'rc', 'tty']) {
+      const ours = cli(['exec', '-G', '-F', conf, alias]);
+      expect(ours.status, ours.stderr).toBe(0);
+      const lines = ours.stdout.trim().split('\n');
+      const theirs = spawnSync('ssh', ['-G', '-F', conf, alias], { encoding: 'utf8' }).stdout.split('\n');
+      expect(lines.length).toBeGreaterThan(30);
+      expect(lines.filter((l) => !theirs.includes(l))).toEqual([]);
+    }
+    const unreachable = cli(['exec', '-G', '-p', '1', '127.0.0.1']);
+    expect([unreachable.status, unreachable.stdout]).toEqual([0, expect.stringContaining('port 1\n')]);
+    expect(cli(['exec', '-G', '-F', conf, 'fwd', 'uptime']).status).toBe(2);
+  });
+
   it('exec HOST runs the RemoteCommand (tokens expanded); with a command too it is an error, as ssh', () => {
     const r = cli(['exec', '-F', conf, 'rc']);
     expect(r.stdout, r.stderr).toBe(`remote rc ${server.info.username}\n`);

@@ -274,7 +274,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     abort.abort(); // stops the remote command, as ssh's SIGPIPE ends its session
   });
   let escaped = false; // ~. was typed
-  let opened = false; // the command or shell started on a pseudo-terminal
+  let opened = false; // the command or shell started (the closing line is for one on a pseudo-terminal)
   let closedNotice = (): void => undefined;
   try {
     // RemoteCommand runs when no command is given; beside one it is an error, as in ssh.
@@ -291,7 +291,8 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const secrets = new Secrets(o.secrets, quietIo);
     if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
     if (stdioTo) {
-      const forward$ = hostConnection(target, o, secrets).pipe(withConnection((c) => stdioForward(c, stdioTo, stdin, io)));
+      let forward$ = hostConnection(target, o, secrets).pipe(withConnection((c) => stdioForward(c, stdioTo, stdin, io)));
+      if (timeoutSec > 0) forward$ = forward$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
       return await withHostKeyQuestion(() => writeOutput(forward$, io, abort.signal, new OutputFlow()), host, io);
     }
     const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh

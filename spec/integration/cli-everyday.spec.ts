@@ -188,6 +188,10 @@ describe('rxssh exec -W, -s, -b, -4, -6, -c, -m: ssh\'s letters, beside ssh', ()
     expect(withCommand.stderr).toContain('-W forwards stdin and stdout: it runs no command');
     expect(bash(`${RXSSH} exec ${sshFlags()} -W 127.0.0.1:${s.port} -L 8080:x:80 ${at()}`).stderr).toContain('-W cannot go with -L, -R or -D');
     expect(bash(`${RXSSH} exec ${sshFlags()} -W nope:1:2:3:4 ${at()}`).stderr).toContain("Bad stdio forwarding specification 'nope:1:2:3:4'");
+    // --timeout holds for -W too (the forward stays open while stdin does: here 8 s).
+    const timed = bash(`${RXSSH} exec ${sshFlags()} --timeout 1 -W 127.0.0.1:${s.port} ${at()} < <(exec 2>/dev/null; sleep 8) > /dev/null`);
+    expect(timed.status).toBe(255);
+    expect(timed.stderr).toMatch(/Timed out/);
   });
 
   it('-s sftp starts the subsystem: the SFTP server answers an INIT with the same bytes', () => {

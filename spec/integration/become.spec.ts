@@ -124,6 +124,11 @@ describe('the CLI: --sudo, one password for the whole run', () => {
     const ok = cli(['exec', '--sudo', '--sudo-user', 'nobody', '--become-password-env', 'PW', '-p', String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, `${s.username}@127.0.0.1`, 'id -un; exit 7'], { PW: s.password });
     expect(ok.stdout).toBe('nobody\n');
     expect(ok.status).toBe(7); // the command's exit status, not sudo's
+    // With a pseudo-terminal (-tt: the session path rxssh exec takes for a terminal) the same.
+    const onPty = cli(['exec', '-tt', '-q', '--sudo', '--sudo-user', 'nobody', '--become-password-env', 'PW', '-p', String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, `${s.username}@127.0.0.1`, 'id -un; exit 7'], { PW: s.password });
+    expect(onPty.stdout.replace(/\r/g, '')).toBe('nobody\n');
+    expect(onPty.status).toBe(7);
+    expect(onPty.stdout + onPty.stderr).not.toContain(s.password);
     const shell = cli(['exec', '--sudo', '-p', String(s.port), `${s.username}@127.0.0.1`]);
     expect(shell.status).toBe(2);
     expect(shell.stderr).toMatch(/--sudo needs a command/);

@@ -150,9 +150,9 @@ function runValuesOf(given: Values): Values {
   if (given['inet4'] === true && given['inet6'] === true) throw new UsageError('-4 and -6: one address family');
   if (given['inet4'] === true) sshLines.push('AddressFamily=inet');
   if (given['inet6'] === true) sshLines.push('AddressFamily=inet6');
-  for (const [key, keyword] of [['bind-address', 'BindAddress'], ['ciphers', 'Ciphers'], ['macs', 'MACs']] as const) {
+  for (const [key, keyword, letter] of [['bind-address', 'BindAddress', '-b'], ['ciphers', 'Ciphers', '-c'], ['macs', 'MACs', '-m']] as const) {
     const value = given[key] as string | undefined;
-    if (value !== undefined) sshLines.push(configLine(`${keyword}=${value}`, `-${key === 'bind-address' ? 'b' : key[0]}`, true));
+    if (value !== undefined) sshLines.push(configLine(`${keyword}=${value}`, letter, true));
   }
   if (given['gateway-ports'] === true) sshLines.push('GatewayPorts=yes');
   if (given['compress'] === true) sshLines.push('Compression=yes');
@@ -217,9 +217,9 @@ function exitCodeOfStatus(err: ExitStatusError): number {
 /**
  * Runs `attempt`; when it fails on an unknown host and this is a terminal, asks as ssh does: a
  * confirmed key is recorded and the connection made again (nothing had been sent: the key is
- * checked before any credential). Resolves with 0.
+ * checked before any credential).
  */
-async function withHostKeyQuestion(attempt: () => Promise<void>, host: SshConfigHost, io: Io): Promise<number> {
+async function withHostKeyQuestion(attempt: () => Promise<void>, host: SshConfigHost, io: Io): Promise<void> {
   try {
     await attempt();
   } catch (err) {
@@ -228,7 +228,6 @@ async function withHostKeyQuestion(attempt: () => Promise<void>, host: SshConfig
     if (confirmed.length === 0) throw err;
     await attempt();
   }
-  return 0;
 }
 
 // eslint-disable-next-line max-lines-per-function -- Long by design: ssh's decisions for one command, in ssh's order (flags, host, pty, RemoteCommand, forwards, the unknown-host question).
@@ -290,36 +289,36 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const quietIo: Io = quiet ? { ...io, stderr: new Writable({ write: (_chunk, _encoding, done) => done() }) } : io;
     const secrets = new Secrets(o.secrets, quietIo);
     if (values['no-stdin'] !== true && !host.stdinNull) stdin = io.stdin;
-    if (stdioTo) {
-      let forward$ = hostConnection(target, o, secrets).pipe(withConnection((c) => stdioForward(c, stdioTo, stdin, io)));
-      if (timeoutSec > 0) forward$ = forward$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
-      return await withHostKeyQuestion(() => writeOutput(forward$, io, abort.signal, new OutputFlow()), host, io);
-    }
-    const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh
-    const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
-    if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
-    const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
-    if (remote !== undefined) words = [remote];
-    const shellAsked = words.length === 0 && !noCommand;
-    // As ssh: a terminal is asked for by -t, RequestTTY, or a shell (no command); given when stdin is a terminal, or forced.
-    const ttyAsked = noCommand ? 'no' : (flagTty ?? (host.requestTty === 'auto' ? (shellAsked ? 'yes' : 'no') : host.requestTty));
-    const pty = ttyAsked === 'force' || (ttyAsked === 'yes' && io.stdinIsTTY);
-    if (ttyAsked === 'yes' && !io.stdinIsTTY && !quiet) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
-    if (pty && !quiet) closedNotice = () => void io.stderr.write(`Connection to ${host.host} closed.\r\n`);
     const flow = new OutputFlow(); // paused while stdout or stderr is full
     let command$: Observable<ExecChunk>;
-    // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
-    if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
-    const become = o.become ? secrets.becomeConfig(o.become) : undefined;
-    const subsystem = given['subsystem'] === true;
-    if (subsystem && become) throw new UsageError('--sudo cannot start a subsystem');
-    if (!pty && !withForwards && !subsystem && words.length > 0) command$ = hostConnection(target, o, secrets).pipe(exec(words.join(' '), { ...(stdin ? { stdin } : {}), flow, ...(become ? { become } : {}) }));
+    // -W: the forward alone (ssh -W implies ClearAllForwardings and no session); the deadline and
+    // the unknown-host question below hold for it as for a command.
+    if (stdioTo) command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => stdioForward(c, stdioTo, stdin, io)));
     else {
-      // A pseudo-terminal, a shell, or forwards: a session as ssh's (raw mode, escapes, resizes).
-      const work: SessionWork =
-        words.length === 0 ? (noCommand ? { kind: 'none' } : { kind: 'shell' }) : subsystem ? { kind: 'subsystem', name: words.join(' ') } : { kind: 'command', command: words.join(' '), ...(become ? { become } : {}) };
-      const input: SessionInput = { pty, stdin, flow, escapeChar: host.escapeChar, onEscapeEnd: () => ((escaped = true), abort.abort()), onOpen: () => (opened = true) };
-      command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io, input)));
+      const forwards = forwardPlan(host); // the command line's and the config's; none with ClearAllForwardings, as ssh
+      const withForwards = forwards.local.length + forwards.remote.length + forwards.dynamic.length > 0;
+      if (host.remoteCommand !== undefined && words.length > 0) throw remoteCommandClash(host);
+      const remote = host.remoteCommand !== undefined && words.length === 0 && !noCommand ? host.remoteCommand : undefined;
+      if (remote !== undefined) words = [remote];
+      const shellAsked = words.length === 0 && !noCommand;
+      // As ssh: a terminal is asked for by -t, RequestTTY, or a shell (no command); given when stdin is a terminal, or forced.
+      const ttyAsked = noCommand ? 'no' : (flagTty ?? (host.requestTty === 'auto' ? (shellAsked ? 'yes' : 'no') : host.requestTty));
+      const pty = ttyAsked === 'force' || (ttyAsked === 'yes' && io.stdinIsTTY);
+      if (ttyAsked === 'yes' && !io.stdinIsTTY && !quiet) io.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\n');
+      if (pty && !quiet) closedNotice = () => void io.stderr.write(`Connection to ${host.host} closed.\r\n`);
+      // A shell, or forwards beside the command, cannot run as another user: never ignore --sudo.
+      if (o.become && (withForwards || words.length === 0)) throw new UsageError('--sudo needs a command (not a shell, not beside -L/-R/-D)');
+      const become = o.become ? secrets.becomeConfig(o.become) : undefined;
+      const subsystem = given['subsystem'] === true;
+      if (subsystem && become) throw new UsageError('--sudo cannot start a subsystem');
+      if (!pty && !withForwards && !subsystem && words.length > 0) command$ = hostConnection(target, o, secrets).pipe(exec(words.join(' '), { ...(stdin ? { stdin } : {}), flow, ...(become ? { become } : {}) }));
+      else {
+        // A pseudo-terminal, a shell, or forwards: a session as ssh's (raw mode, escapes, resizes).
+        const work: SessionWork =
+          words.length === 0 ? (noCommand ? { kind: 'none' } : { kind: 'shell' }) : subsystem ? { kind: 'subsystem', name: words.join(' ') } : { kind: 'command', command: words.join(' '), ...(become ? { become } : {}) };
+        const input: SessionInput = { pty, stdin, flow, escapeChar: host.escapeChar, onEscapeEnd: () => ((escaped = true), abort.abort()), onOpen: () => (opened = true) };
+        command$ = hostConnection(target, o, secrets).pipe(withConnection((c) => session(c, forwards, work, io, input)));
+      }
     }
     if (timeoutSec > 0) command$ = command$.pipe(within(timeoutSec * 1000, { host: target.host, port: target.port ?? 22 }));
     await withHostKeyQuestion(() => writeOutput(command$, io, abort.signal, flow), host, io);

@@ -81,7 +81,14 @@ function interactive(connection: Connection, work: Exclude<SessionWork, { kind: 
     const size = terminal?.size();
     const pty: PtyConfig | boolean = !input.pty ? false : size ? { rows: size.rows, cols: size.cols, term: io.env['TERM'] ?? 'xterm' } : true;
     let resize: ((size: TerminalSize) => void) | undefined;
-    const escapes = input.pty && input.stdin && input.escapeChar !== null ? escapesOf(input, io, () => (terminal ? (terminal.suspend(), resize?.(terminal.size())) : io.stderr.write('rxssh: ~^Z needs a terminal\r\n'))) : undefined;
+    // ~^Z: stopped out of raw mode; back in it, the window may have changed meanwhile.
+    const suspend = (): void => {
+      if (!terminal) return void io.stderr.write('rxssh: ~^Z needs a terminal\r\n');
+      terminal.suspend();
+      resize?.(terminal.size());
+    };
+    const say = (text: string): void => void io.stderr.write(text);
+    const escapes = input.pty && input.stdin && input.escapeChar !== null ? new EscapeFilter(input.escapeChar, { end: input.onEscapeEnd, suspend, say }) : undefined;
     if (escapes) input.stdin?.pipe(escapes);
     const stdin = escapes ?? input.stdin;
     const config = { pty, stdin: stdin ?? [], flow: input.flow };
@@ -103,9 +110,4 @@ function interactive(connection: Connection, work: Exclude<SessionWork, { kind: 
       terminal?.raw(false);
     };
   });
-}
-
-/** The escape filter on a session's input. */
-function escapesOf(input: SessionInput, io: Io, suspend: () => void): EscapeFilter {
-  return new EscapeFilter(input.escapeChar as string, { end: input.onEscapeEnd, suspend, say: (text) => void io.stderr.write(text) });
 }

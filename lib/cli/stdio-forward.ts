@@ -5,8 +5,7 @@
  * go both ways with backpressure, stdin's end is sent as EOF, and the run ends when the
  * server's side does.
  */
-import type { Readable } from 'node:stream';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 import type { Connection, ExecChunk } from '../index.js';
 import { parseForward } from '../util/forward-spec.js';

@@ -116,7 +116,10 @@ describe("ssh's escapes on a session with a pseudo-terminal", () => {
       SHELL_READY as [string, string],
       ['mark-42', '~\x1a'],
       ['Stopped', 'fg\r'],
-      ['fg\r\n', 'echo back-$((2*3))\r'],
+      // An empty line first: its prompt comes back once the client reads its terminal again,
+      // in raw mode by then (keys typed before that would meet the shell's cooked mode).
+      ['fg\r\n', '\r'],
+      ['$ ', 'echo back-$((2*3))\r'],
       ['back-6', 'exit\r'],
       ['closed.', 'exit\r'],
     ];

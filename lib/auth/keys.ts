@@ -4,6 +4,7 @@ import { utils, type ParsedKey } from '../ssh2/index.js';
 import { CERTIFICATE, certificateValidity, parseCertificate, summarize } from './certificate.js';
 import { type AuthContext, type AuthProvider, type Lazy, resolve } from './providers.js';
 import { agentAddKey, type AgentKeyConstraints } from './agent-add.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * Options of {@link privateKey}.
@@ -46,6 +47,8 @@ export interface PrivateKeyConfig {
   readonly addToAgent?: AddToAgentConfig;
 }
 
+const PRIVATE_KEY_NAMES = optionNames<PrivateKeyConfig>()(['passphrase', 'certificate', 'passphraseAttempts', 'name', 'addToAgent']);
+
 /**
  * Where and how {@link privateKey} adds its key to an agent after a login it made.
  *
@@ -60,6 +63,8 @@ export interface AddToAgentConfig extends AgentKeyConstraints {
   /** Told once the agent answered: no error when the key was added. */
   readonly added?: (error?: Error) => void;
 }
+
+const ADD_TO_AGENT_NAMES = optionNames<AddToAgentConfig>()(['socket', 'added', 'lifetime', 'confirm']);
 
 /** Whether a key failed to parse because of its passphrase (ssh2's messages for it). */
 function badPassphrase(err: unknown): boolean {
@@ -88,6 +93,8 @@ function badPassphrase(err: unknown): boolean {
  */
 // eslint-disable-next-line max-lines-per-function -- Long by design: the key's parse, its passphrase prompts (three tries) and the provider share the key's closure.
 export function privateKey(key: Lazy<string | Buffer>, config: PrivateKeyConfig = {}): AuthProvider {
+  checkOptions('privateKey()', config, PRIVATE_KEY_NAMES);
+  checkOptions('privateKey(): addToAgent', config.addToAgent, ADD_TO_AGENT_NAMES);
   const parse = (text: string | Buffer, passphrase: string | Buffer | undefined): ParsedKey => {
     const parsed = utils.parseKey(text, passphrase);
     if (parsed instanceof Error) throw new TypeError(`privateKey(): ${parsed.message}`, { cause: parsed });

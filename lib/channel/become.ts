@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { concat, defer, EMPTY, from, Observable, Subject, type ObservableInput } from 'rxjs';
 import { BecomeError, ExitStatusError } from '../errors.js';
-import { checkString } from '../util/check.js';
+import { checkOptions, checkString, optionNames } from '../util/check.js';
 import { shellQuote } from '../util/shell.js';
 import type { ChannelConfig, ExecChunk, StdinChunk } from './types.js';
 
@@ -37,6 +37,8 @@ export interface BecomeConfig {
   readonly password?: string | (() => string | Promise<string>);
 }
 
+const BECOME_NAMES = optionNames<BecomeConfig>()(['method', 'user', 'password']);
+
 /** A channel opener (the `exec` of a connection), as `run` takes it. */
 export type ChannelOpener = (command: string, config: ChannelConfig) => Observable<ExecChunk>;
 
@@ -45,6 +47,7 @@ const TAIL = 2048;
 
 /** A become config checked (TypeError for a bad one), with its defaults. @internal */
 export function checkBecome(become: BecomeConfig): { method: 'sudo' | 'su' | 'doas'; user: string; password: BecomeConfig['password'] } {
+  checkOptions('become', become, BECOME_NAMES);
   const method = become.method ?? 'sudo';
   if (method !== 'sudo' && method !== 'su' && method !== 'doas') throw new TypeError(`become: method must be 'sudo', 'su' or 'doas', not ${JSON.stringify(method)}`);
   const user = become.user ?? 'root';

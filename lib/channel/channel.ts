@@ -9,9 +9,9 @@
 import { Observable, type Observer } from 'rxjs';
 import { DemandQueue } from '../util/demand-queue.js';
 import { type ChannelPort } from '../connection/channel-open.js';
-import { checkNumber, MILLISECONDS } from '../util/check.js';
+import { checkNumber, checkOptions, MILLISECONDS } from '../util/check.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
-import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize } from './types.js';
+import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize, CHANNEL_NAMES, PTY_NAMES } from './types.js';
 import { ChannelRun, DEFAULT_STDIN_LIMIT, ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER } from './channel-run.js';
 
 export { SIGNALS, normalizeSignal, type ChannelConfig, type ChannelInfo, type ChannelKind, type ExecChunk, type ExitInfo, type PtyConfig, type StdinChunk, type StdinSource, type TerminalSize } from './types.js';
@@ -85,6 +85,8 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
         if (run.refs === 0 && run.state !== 'done') run.cancel();
       };
     });
+    checkOptions(`Connection.${request.kind}()`, config, CHANNEL_NAMES);
+    if (typeof config.pty === 'object') checkOptions(`Connection.${request.kind}(): pty`, config.pty, PTY_NAMES);
     const limit = checkNumber('stdinLimit', config.stdinLimit ?? DEFAULT_STDIN_LIMIT, { min: 0, expected: 'a non-negative number of bytes' });
     if (config.idleTimeout !== undefined) checkNumber('idleTimeout', config.idleTimeout, MILLISECONDS);
     if (config.cancelSignal) normalizeSignal(config.cancelSignal);

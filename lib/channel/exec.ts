@@ -8,12 +8,13 @@
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { becoming, checkBecome, type BecomeConfig } from './become.js';
 import type { ChannelConfig, ChannelSubject, ExecChunk } from './channel.js';
-import type { ExecResult, RunConfig } from './run.js';
+import { RUN_NAMES, type ExecResult, type RunConfig } from './run.js';
+import { CHANNEL_NAMES } from './types.js';
 import type { Connection } from '../connection/connection.js';
 import { holdWhile } from '../util/hold.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { ConnectionLostError } from '../errors.js';
-import { checkNumber, checkString, POSITIVE_INTEGER } from '../util/check.js';
+import { checkNumber, checkOptions, checkString, optionNames, POSITIVE_INTEGER } from '../util/check.js';
 
 export type { ExecResult, RunConfig } from './run.js';
 
@@ -74,6 +75,7 @@ export function withConnection<R>(project: (connection: Connection) => Observabl
  */
 export function exec(command: string, config: ExecConfig = {}): OperatorFunction<Connection, ExecChunk> {
   if (typeof command !== 'string' || command.length === 0) throw new TypeError('exec() needs a command');
+  checkOptions('exec()', config, EXEC_NAMES);
   const { become, ...channel } = config;
   if (become === undefined) return withConnection((connection) => connection.exec(command, { stdin: [], ...channel }));
   // Checked now (a bad method or user is the caller's mistake, not the host's).
@@ -95,6 +97,8 @@ export interface ExecConfig extends ChannelConfig {
   /** Run it as another user (`sudo`, `su`); see `RunConfig.become`. */
   readonly become?: BecomeConfig;
 }
+
+const EXEC_NAMES = optionNames<ExecConfig>()([...CHANNEL_NAMES, 'become']);
 
 /**
  * Runs a command on the pipeline's connection and emits one {@link ExecResult}, then
@@ -118,6 +122,7 @@ export function run(command: string, config: RunConfig & { readonly encoding: 'b
 export function run(command: string, config?: RunConfig & { readonly encoding?: 'utf8' }): OperatorFunction<Connection, ExecResult>;
 export function run(command: string, config: RunConfig = {}): OperatorFunction<Connection, ExecResult<string | Buffer>> {
   checkString('run(): command', command);
+  checkOptions('run()', config, RUN_NAMES);
   return withConnection((connection) => connection.run(command, config as RunConfig & { encoding?: 'utf8' }) as Observable<ExecResult<string | Buffer>>);
 }
 
@@ -220,6 +225,8 @@ export interface SplitLinesConfig {
   readonly maxLength?: number;
 }
 
+const SPLIT_LINES_NAMES = optionNames<SplitLinesConfig>()(['maxLength']);
+
 /**
  * Splits text into lines (without their `\n` or `\r\n`); a last line without a newline is
  * emitted when the source completes. A line longer than `maxLength` characters (default 1 Mi)
@@ -236,6 +243,7 @@ export interface SplitLinesConfig {
  * ```
  */
 export function splitLines(options: SplitLinesConfig = {}): OperatorFunction<string, string> {
+  checkOptions('splitLines()', options, SPLIT_LINES_NAMES);
   const maxLength = options.maxLength ?? 1024 * 1024;
   checkNumber('splitLines(): maxLength', maxLength, POSITIVE_INTEGER);
   return (source) =>

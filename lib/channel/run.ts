@@ -11,9 +11,10 @@
  */
 import { defer, fromEvent, mergeMap, Observable, raceWith, throwError } from 'rxjs';
 import type { ChannelConfig, ExecChunk, ExitInfo, StdinSource } from './channel.js';
+import { CHANNEL_NAMES } from './types.js';
 import { becoming, type BecomeConfig, type ChannelOpener } from './become.js';
 import { OutputCapture } from './capture.js';
-import { checkNumber, checkString } from '../util/check.js';
+import { checkNumber, checkOptions, checkString, optionNames } from '../util/check.js';
 import { within } from '../util/deadline.js';
 import { shellQuote } from '../util/shell.js';
 
@@ -48,6 +49,9 @@ export interface RunConfig extends Omit<ChannelConfig, 'check' | 'stdin'> {
    */
   readonly become?: BecomeConfig;
 }
+
+/** The names {@link RunConfig} takes. @internal */
+export const RUN_NAMES = optionNames<RunConfig>()([...CHANNEL_NAMES, 'cwd', 'maxBuffer', 'encoding', 'timeout', 'signal', 'become']);
 
 /**
  * The outcome of a command run to completion.
@@ -94,6 +98,7 @@ export function runOn(
   where: { readonly host: string; readonly port: number },
 ): Observable<ExecResult<string | Buffer>> {
   checkString('run(): command', command);
+  checkOptions('run()', config, RUN_NAMES);
   const open = config.become === undefined ? channel : becoming(channel, config.become, where);
   const maxBuffer = checkNumber('run(): maxBuffer', config.maxBuffer ?? DEFAULT_MAX_BUFFER, { min: 0, expected: 'a non-negative number of bytes' });
   const encoding = config.encoding ?? 'utf8';

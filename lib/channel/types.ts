@@ -4,6 +4,7 @@
  */
 import { type NextObserver, type ObservableInput } from 'rxjs';
 import type { OutputFlow } from './flow.js';
+import { optionNames } from '../util/check.js';
 
 /**
  * One piece of a channel's output, tagged with the stream it came from.
@@ -80,6 +81,9 @@ export interface PtyConfig {
   /** The TERM value (default `vt100`). */
   readonly term?: string;
 }
+
+/** The names {@link PtyConfig} takes. @internal */
+export const PTY_NAMES = optionNames<PtyConfig>()(['rows', 'cols', 'term']);
 
 /**
  * What may be written to stdin.
@@ -159,6 +163,9 @@ export interface ChannelConfig {
   /** Told how the command ended, just before the output completes or errors. */
   readonly closeObserver?: NextObserver<ExitInfo>;
 }
+
+/** The names {@link ChannelConfig} takes. @internal */
+export const CHANNEL_NAMES = optionNames<ChannelConfig>()(['env', 'pty', 'stdin', 'check', 'cancelSignal', 'stdinLimit', 'idleTimeout', 'flow', 'openObserver', 'closeObserver']);
 
 /**
  * Signal names RFC 4254 defines (without `SIG`).

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { hostLineNames } from './reader.js';
 import { hostMatches } from '../transport/known-hosts.js';
-import type { ResolveAliasConfig } from './ssh-config.js';
+import { RESOLVE_ALIAS_NAMES, type ResolveAliasConfig } from './ssh-config.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * Options of {@link sshConfigAliases} and `sshConfigTargets` (rxssh/fleet).
@@ -23,6 +24,9 @@ export interface SshConfigTargetsConfig extends ResolveAliasConfig {
   readonly match?: string | readonly string[];
 }
 
+/** The names {@link SshConfigTargetsConfig} takes. @internal */
+export const SSH_CONFIG_TARGETS_NAMES = optionNames<SshConfigTargetsConfig>()([...RESOLVE_ALIAS_NAMES, 'match']);
+
 /**
  * The host aliases an ssh_config declares, as an inventory: every name on a `Host` line that
  * has no wildcard and no negation (Includes followed), in file order, without duplicates,
@@ -36,6 +40,7 @@ export interface SshConfigTargetsConfig extends ResolveAliasConfig {
  * ```
  */
 export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
+  checkOptions('sshConfigAliases()', options, SSH_CONFIG_TARGETS_NAMES);
   const home = options.home ?? homedir();
   const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
   const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];

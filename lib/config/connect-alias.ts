@@ -9,7 +9,8 @@ import { connect, type ConnectConfig } from '../transport/connect.js';
 import type { Connection } from '../connection/connection.js';
 import { parseHostSpec } from './target.js';
 import { verifyHostKey, type HostKeyPolicy } from '../transport/host-key.js';
-import { type ResolveAliasConfig, type SshConfigHost, fromSshConfig } from './ssh-config.js';
+import { type ResolveAliasConfig, type SshConfigHost, fromSshConfig, RESOLVE_ALIAS_NAMES } from './ssh-config.js';
+import { checkOptions, optionNames, pickOptions } from '../util/check.js';
 import { hostKeyPolicyFor } from './host-key-policy.js';
 import { credentialsFor } from './credentials.js';
 import { SshConfigError } from '../errors.js';
@@ -56,6 +57,8 @@ export interface ConnectAliasConfig extends ResolveAliasConfig {
   readonly proxyStderr?: ProxyStderr;
 }
 
+const CONNECT_ALIAS_NAMES = optionNames<ConnectAliasConfig>()([...RESOLVE_ALIAS_NAMES, 'credentials', 'port', 'credentialsFor', 'hopPool', 'proxyStderr']);
+
 /**
  * `ssh alias` as an Observable: resolves the host from ssh_config, follows its `ProxyJump`
  * chain (each hop resolved from the config too, with its own host-key policy and credentials),
@@ -72,7 +75,8 @@ export interface ConnectAliasConfig extends ResolveAliasConfig {
  * ```
  */
 export function connectAlias(alias: string, options: ConnectAliasConfig = {}): Observable<Connection> {
-  const target = fromSshConfig(alias, options);
+  checkOptions('connectAlias()', options, CONNECT_ALIAS_NAMES);
+  const target = fromSshConfig(alias, pickOptions(options, RESOLVE_ALIAS_NAMES));
   const extra = options.credentials ?? [];
   const pool = options.hopPool === undefined ? defaultHopPool : options.hopPool;
   if (pool !== null && !(pool instanceof HopPool)) throw new TypeError('connectAlias(): hopPool must be a HopPool or null');
@@ -83,7 +87,7 @@ export function connectAlias(alias: string, options: ConnectAliasConfig = {}): O
     // The target's user (`user@alias`, `-l`) is not the hop's: as ssh, a hop's user is its spec's or its config's.
     const hopOptions: ConnectAliasConfig = { ...options };
     delete (hopOptions as { user?: string }).user;
-    const hop = fromSshConfig(hopSpec.host, { ...hopOptions, ...(hopSpec.username ? { user: hopSpec.username } : {}) });
+    const hop = fromSshConfig(hopSpec.host, { ...pickOptions(hopOptions, RESOLVE_ALIAS_NAMES), ...(hopSpec.username ? { user: hopSpec.username } : {}) });
     const hopPolicy = hostKeyPolicyFor(hop);
     const port = hopSpec.port ?? hop.port ?? 22;
     const before = via;

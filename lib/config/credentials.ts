@@ -10,6 +10,7 @@ import { rsaBitsOf } from '../util/key-blob.js';
 import { agent, agentCertificate, privateKey, type AuthProvider } from '../auth/auth.js';
 import type { AddToAgentConfig } from '../auth/keys.js';
 import { type SshConfigHost } from './ssh-config.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * Options of {@link credentialsFor}: what a command line adds to a host's own identities.
@@ -38,6 +39,8 @@ export interface CredentialsForConfig {
   /** Told how adding an identity file's key to the agent went (`AddKeysToAgent`): no error when it was added. */
   readonly onAgentAdd?: (file: string, error?: Error) => void;
 }
+
+const CREDENTIALS_NAMES = optionNames<CredentialsForConfig>()(['identities', 'certificates', 'agentSocket', 'passphrase', 'passphraseAttempts', 'onSkip', 'onAgentAdd']);
 
 /**
  * Credential providers for a resolved host, in OpenSSH's order: the agent (unless
@@ -82,6 +85,7 @@ export interface CredentialScan {
  * ```
  */
 export function scanCredentials(host: SshConfigHost, config: CredentialsForConfig = {}): CredentialScan {
+  checkOptions('credentialsFor()', config, CREDENTIALS_NAMES);
   const explicit = config.identities ?? [];
   // IdentityAgent in the config beats the caller's default socket, as in ssh.
   const socket = host.identityAgent !== undefined ? host.identityAgent : config.agentSocket;

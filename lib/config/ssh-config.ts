@@ -18,7 +18,9 @@ import { SshConfigError } from '../errors.js';
 import { streamLocalMaskOf } from './config-line.js';
 import { forwardsOf, type CommandLineForwards, type SshForward } from './forwards.js';
 import { type ConnectConfig } from '../transport/connect.js';
+import { RESOLVED_HOST_FIELDS } from '../transport/connect-config.js';
 import type { AgentKeyConstraints } from '../auth/agent-add.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * Options of {@link fromSshConfig}.
@@ -75,6 +77,9 @@ export interface ResolveAliasConfig {
    */
   readonly lookup?: NameLookup;
 }
+
+/** The names {@link ResolveAliasConfig} takes. @internal */
+export const RESOLVE_ALIAS_NAMES = optionNames<ResolveAliasConfig>()(['file', 'extra', 'user', 'localUser', 'home', 'systemFile', 'algorithmPolicy', 'matchExec', 'forwards', 'lookup']);
 
 /**
  * `StrictHostKeyChecking`, normalized (`true`/`false`/`off` become `yes`/`no`).
@@ -171,6 +176,9 @@ export interface SshConfigHost extends ConnectConfig {
   readonly raw: Readonly<Record<string, string | readonly string[]>>;
 }
 
+// connect() takes a resolved host as it is: its list of this type's own fields must stay whole.
+optionNames<Omit<SshConfigHost, keyof ConnectConfig>>()(RESOLVED_HOST_FIELDS);
+
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
 /** Where rxssh reads the system-wide ssh_config (as `ssh` does), after the user's file. */
 export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
@@ -220,6 +228,7 @@ function strict(value: string | undefined): StrictHostKeyChecking {
 // eslint-disable-next-line max-lines-per-function -- Long by design: ssh -G's resolution in its order, each step a few lines (input, reading, files and settings in helpers).
 export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): SshConfigHost {
   if (typeof alias !== 'string' || alias.trim() === '') throw new TypeError('fromSshConfig() needs a host alias');
+  checkOptions('fromSshConfig()', options, RESOLVE_ALIAS_NAMES);
   const home = options.home ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
   checkInput(alias, options);

@@ -7,8 +7,8 @@ import { noop, Observable } from 'rxjs';
 import { channelOpenFailure } from '../ssh2/errors-map.js';
 import { openChannel, type OpenFailure } from './channel-open.js';
 import { sftpAs } from '../sftp/become.js';
-import type { BecomeConfig } from '../channel/become.js';
-import { checkString } from '../util/check.js';
+import { checkBecome, type BecomeConfig } from '../channel/become.js';
+import { checkOptions, checkString, optionNames } from '../util/check.js';
 import { sftpRequestsReachable, watchSftpRequests, type SFTPWrapper } from '../ssh2/index.js';
 import { SftpSession } from '../sftp/sftp.js';
 import { BecomeError, ConnectionLostError, ProtocolError, SftpError, Ssh2CompatibilityError, TimeoutError } from '../errors.js';
@@ -29,11 +29,15 @@ export interface SftpConfig {
   readonly sftpServer?: string;
 }
 
+const SFTP_CONFIG_NAMES = optionNames<SftpConfig>()(['become', 'sftpServer']);
+
 /** The SFTP session of `Connection.sftp(config)` on `session`. @internal */
 // eslint-disable-next-line max-lines-per-function -- Long by design: one Observable: the channel, its request deadline and its loss share a closure and a teardown.
 export function sftpChannel(session: Session, config: SftpConfig): Observable<SftpSession> {
   const where = { host: session.host, port: session.port };
+  checkOptions('sftp()', config, SFTP_CONFIG_NAMES);
   const become = config.become;
+  if (become !== undefined) checkBecome(become);
   if (become !== undefined && (become.method ?? 'sudo') !== 'sudo') throw new TypeError(`sftp(): become with ${String(become.method)}: only sudo (su and doas need a terminal, which would garble SFTP)`);
   if (config.sftpServer !== undefined) checkString('sftp(): sftpServer', config.sftpServer);
   return new Observable<SftpSession>((subscriber) => {

@@ -33,7 +33,8 @@ import { HostRun, type HostRunSink } from './host-run.js';
 import { hostAttempts } from './host-attempts.js';
 import { fanOutSettings } from './fan-out-settings.js';
 export { statusOf } from './host-status.js';
-import type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus } from './types.js';
+import { FAN_OUT_NAMES, type FanOutConfig, type FanOutEvent, type FanOutProgress, type HostLine, type HostResult, type HostStatus } from './types.js';
+import { checkOptions } from '../util/check.js';
 
 export type { FanOutConfig, FanOutEvent, FanOutProgress, HostLine, HostResult, HostStatus, HostTimings } from './types.js';
 import { labelOf, parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
@@ -121,6 +122,7 @@ export function fanOut<T>(
   project: (target: LabelledTarget) => ObservableInput<T>,
   config: FanOutConfig = {},
 ): FanOut<T> {
+  checkOptions('fanOut()', config, FAN_OUT_NAMES);
   const list: LabelledTarget[] = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : { ...t, label: labelOf(t) }));
   if (typeof project !== 'function') throw new TypeError('fanOut(): project must be a function');
   const { concurrency, timeout, retries, retryDelay, capture, maxLineLength, canary, batch, maxFail } = fanOutSettings(config, list.length);

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { fromSshConfig } from '../config/ssh-config.js';
-import { sshConfigAliases, type SshConfigTargetsConfig } from '../config/aliases.js';
+import { fromSshConfig, RESOLVE_ALIAS_NAMES } from '../config/ssh-config.js';
+import { checkOptions, pickOptions } from '../util/check.js';
+import { sshConfigAliases, SSH_CONFIG_TARGETS_NAMES, type SshConfigTargetsConfig } from '../config/aliases.js';
 import { parseHostSpec, type LabelledTarget } from '../config/target.js';
 import { expandHostRange } from '../config/host-range.js';
 
@@ -51,8 +52,9 @@ import { fanOut, sshConfigTargets } from 'rxssh/fleet';
  * ```
  */
 export function sshConfigTargets(options: SshConfigTargetsConfig = {}): LabelledTarget[] {
+  checkOptions('sshConfigTargets()', options, SSH_CONFIG_TARGETS_NAMES);
   return sshConfigAliases(options).map((alias) => {
-    const h = fromSshConfig(alias, options);
+    const h = fromSshConfig(alias, pickOptions(options, RESOLVE_ALIAS_NAMES));
     return { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), username: h.username, label: alias, alias };
   });
 }

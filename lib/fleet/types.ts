@@ -1,6 +1,7 @@
 /** What a fan-out gives: one result per host (with its status and timings), live lines, progress, and what it takes. */
 import type { LabelledTarget } from '../config/target.js';
 import type { HostAmount } from './rollout.js';
+import { optionNames } from '../util/check.js';
 
 /**
  * How a host's run ended. `failed`: the command ran and failed (a non-zero exit, a signal, no
@@ -195,3 +196,6 @@ export interface FanOutConfig {
    */
   readonly rate?: number;
 }
+
+/** The names {@link FanOutConfig} takes. @internal */
+export const FAN_OUT_NAMES = optionNames<FanOutConfig>()(['concurrency', 'timeout', 'deadline', 'retries', 'retryDelay', 'capture', 'maxLineLength', 'signal', 'batch', 'canary', 'maxFail', 'rate']);

@@ -14,6 +14,8 @@ import { defer, finalize, from, Observable, share, switchMap } from 'rxjs';
 import { WorkerLostError } from '../errors.js';
 import type { OutputFlow } from '../channel/flow.js';
 import { loadPeer } from '../util/peer.js';
+import { checkOptions, optionNames, pickOptions } from '../util/check.js';
+import { FAN_OUT_NAMES } from './types.js';
 import { shippedFile } from '../util/package-root.js';
 import { FanOut, fanOut, type FanOutConfig } from './fan-out.js';
 import type { FanOutTarget, LabelledTarget } from '../config/target.js';
@@ -59,6 +61,8 @@ export interface WorkerFanOutConfig extends FanOutConfig {
   readonly flow?: OutputFlow;
 }
 
+const WORKER_FAN_OUT_NAMES = optionNames<WorkerFanOutConfig>()([...FAN_OUT_NAMES, 'threads', 'flow']);
+
 /**
  * What a worker gives a host's pipeline beside the target and `args` (its third argument):
  * `(t, args, { flow }) => connection$.pipe(exec('journalctl -b', { flow }))` lets the channel
@@ -95,6 +99,7 @@ export interface WorkerContext {
  * ```
  */
 export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | string>, pipeline: WorkerPipeline, config: WorkerFanOutConfig = {}): FanOut<T> {
+  checkOptions('fanOutInWorkers()', config, WORKER_FAN_OUT_NAMES);
   const moduleUrl = pipeline.module instanceof URL ? pipeline.module.href : pipeline.module.startsWith('file:') ? pipeline.module : new URL(`file://${pipeline.module}`).href;
   const exportName = pipeline.export ?? 'default';
   const threads = config.threads === undefined || config.threads === 'auto' ? availableParallelism() : config.threads;
@@ -105,7 +110,7 @@ export function fanOutInWorkers<T = unknown>(targets: Iterable<FanOutTarget | st
     switchMap(({ Piscina: Pool }) => {
       const pool = new Pool({ ...workerScript(moduleUrl), minThreads: 1, maxThreads: threads, concurrentTasksPerWorker: Math.max(1, Math.ceil(concurrency / threads)), idleTimeout: 1000 });
       const project = (target: LabelledTarget): Observable<T> => dispatch<T>(pool, { module: moduleUrl, exportName, target, args: pipeline.args }, config.flow);
-      return fanOut<T>(targets, project, config).events$.pipe(finalize(() => void pool.destroy()));
+      return fanOut<T>(targets, project, pickOptions(config, FAN_OUT_NAMES)).events$.pipe(finalize(() => void pool.destroy()));
     }),
     // fanOut's own events are shared; this deferred wrapper must be too, or lines$, progress$ and
     // the results would each start their own run (and pool).

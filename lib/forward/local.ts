@@ -11,8 +11,8 @@ import { isMainThread } from 'node:worker_threads';
 import { PassThrough, type Duplex } from 'node:stream';
 import { noop, defer, from, Observable, switchMap, type Subscriber, type Subscription } from 'rxjs';
 import { ChannelOpenError, ConnectError, type SshError } from '../errors.js';
-import { checkNumber } from '../util/check.js';
-import type { BindAddress, LocalForwardConfig, DynamicForwardConfig, ForwardListening, LocalForwardConnection, DynamicForwardConnection, ForwardEvent, DynamicForwardEvent, ForwardHost } from './types.js';
+import { checkNumber, checkOptions } from '../util/check.js';
+import { FORWARD_NAMES, type BindAddress, type LocalForwardConfig, type DynamicForwardConfig, type ForwardListening, type LocalForwardConnection, type DynamicForwardConnection, type ForwardEvent, type DynamicForwardEvent, type ForwardHost } from './types.js';
 
 /**
  * Joins a local socket and a channel both ways. Data the socket sent before the channel opened
@@ -87,6 +87,7 @@ export function listenOnSocket(server: Server, path: string, how: SocketBind, li
 
 /** The socket options of a bind address, checked (a mask outside 0-0o777 is a RangeError at call time). */
 function socketBindOf(what: string, bind: BindAddress | undefined): SocketBind {
+  checkOptions(`${what}: bind`, bind, FORWARD_NAMES.bind);
   const mask = bind?.mask === undefined ? SOCKET_MASK : checkNumber(`${what}: bind.mask`, bind.mask, UMASK);
   if (bind?.unlink !== undefined && typeof bind.unlink !== 'boolean') throw new TypeError(`${what}: bind.unlink must be a boolean, got ${String(bind.unlink)}`);
   return { mask, unlink: bind?.unlink === true };
@@ -136,6 +137,7 @@ function listenLocally<E>(
 
 /** `Connection.forwardLocal`. @internal */
 export function forwardLocal(host: ForwardHost, config: LocalForwardConfig): Observable<ForwardEvent> {
+  checkOptions('forwardLocal()', config, FORWARD_NAMES.local);
   const { remoteHost, remotePort, remoteSocketPath } = config;
   const byPath = typeof remoteSocketPath === 'string' && remoteSocketPath !== '';
   if (!byPath && (typeof remoteHost !== 'string' || !Number.isInteger(remotePort))) {
@@ -158,6 +160,7 @@ function socksStatusOf(err: SshError): 'CONNECTION_NOT_ALLOWED' | 'CONNECTION_RE
 
 /** `Connection.forwardDynamic`. @internal */
 export function forwardDynamic(host: ForwardHost, config: DynamicForwardConfig = {}): Observable<DynamicForwardEvent> {
+  checkOptions('forwardDynamic()', config, FORWARD_NAMES.dynamic);
   const allow = config.allow;
   const socketBind = socketBindOf('forwardDynamic()', config.bind);
   // The SOCKS server is loaded on first use: a library user who never forwards dynamically

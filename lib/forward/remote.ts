@@ -6,7 +6,8 @@ import { noop, Observable } from 'rxjs';
 import type { Ssh2Client as Client, ClientChannel } from '../ssh2/index.js';
 import { ChannelOpenError } from '../errors.js';
 import { connectionClosed } from '../ssh2/errors-map.js';
-import type { RemoteForwardConfig, ForwardListening, RemoteForwardEvent, ForwardHost } from './types.js';
+import { FORWARD_NAMES, type RemoteForwardConfig, type ForwardListening, type RemoteForwardEvent, type ForwardHost } from './types.js';
+import { checkOptions } from '../util/check.js';
 
 type Incoming = (stream: () => ClientChannel, sourceAddress: string, sourcePort: number) => void;
 
@@ -103,6 +104,7 @@ function listenRemotely(
 
 /** `Connection.forwardRemote`. @internal */
 export function forwardRemote(host: ForwardHost, config: RemoteForwardConfig = {}): Observable<RemoteForwardEvent> {
+  checkOptions('forwardRemote()', config, FORWARD_NAMES.remote);
   const bindHost = config.bindHost ?? '127.0.0.1';
   const bindPort = config.bindPort ?? 0;
   return listenRemotely(

@@ -2,6 +2,7 @@
 import { type Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { Ssh2Client as Client } from '../ssh2/index.js';
+import { optionNames } from '../util/check.js';
 
 /**
  * A local address to listen on: a TCP host and port, or a Unix socket path.
@@ -204,3 +205,11 @@ export interface ForwardHost {
   forwardOut(host: string, port: number): Observable<Duplex>;
   forwardOutUnix(path: string): Observable<Duplex>;
 }
+
+/** The names each forward config takes. @internal */
+export const FORWARD_NAMES = {
+  local: optionNames<LocalForwardConfig>()(['bind', 'remoteHost', 'remotePort', 'remoteSocketPath']),
+  remote: optionNames<RemoteForwardConfig>()(['bindHost', 'bindPort']),
+  dynamic: optionNames<DynamicForwardConfig>()(['bind', 'allow']),
+  bind: optionNames<BindAddress>()(['host', 'port', 'path', 'mask', 'unlink']),
+};

@@ -22,6 +22,7 @@ import { connectAlias, type ConnectAliasConfig } from '../config/connect-alias.j
 import type { SftpSession } from '../sftp/sftp.js';
 import { remotePath, uploadPath } from '../sftp/paths.js';
 import type { TransferConfig } from '../sftp/types.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * An open connection for async code. It stays open until {@link ConnectionHandle.close} (or
@@ -173,6 +174,8 @@ export interface OpenConnectionTarget {
   readonly knownHosts?: readonly string[];
 }
 
+const OPEN_TARGET_NAMES = optionNames<OpenConnectionTarget>()(['host', 'port', 'username', 'password', 'privateKey', 'passphrase', 'agent', 'knownHosts']);
+
 /** `user@host:port`, `host`, an alias, or `ssh://user@host:port`: through ssh_config, as `ssh` would. */
 function fromSpec(spec: string, options: ConnectAliasConfig): Observable<Connection> {
   if (spec.startsWith('ssh://')) {
@@ -193,6 +196,7 @@ function fromSpec(spec: string, options: ConnectAliasConfig): Observable<Connect
 /** A plain object: connect, verify against known_hosts, authenticate with what it gives (else the agent and default keys). */
 function fromObject(target: OpenConnectionTarget): Observable<Connection> {
   if (typeof target !== 'object' || target === null || typeof target.host !== 'string' || target.host === '') throw new TypeError('openConnection() needs a host alias, a [user@]host[:port], or { host, ... }');
+  checkOptions('openConnection()', target, OPEN_TARGET_NAMES, { privateKeyPath: 'give the key itself: privateKey: readFileSync(path)' });
   const policy = knownHosts(target.knownHosts ? { files: [...target.knownHosts] } : {});
   const providers: AuthProvider[] = [];
   if (target.agent) providers.push(agent(typeof target.agent === 'string' ? target.agent : undefined));
@@ -234,6 +238,9 @@ function fromObject(target: OpenConnectionTarget): Observable<Connection> {
  * ```
  */
 export function openConnection(target: string | OpenConnectionTarget | Observable<Connection>, options: ConnectAliasConfig = {}): Promise<ConnectionHandle> {
+  if (typeof target !== 'string' && Object.values(options ?? {}).some((value) => value !== undefined)) {
+    throw new TypeError(`openConnection(): options (${Object.keys(options).join(', ')}) apply to a host alias or [user@]host[:port]; ${isObservable(target) ? 'an Observable brings its own connection' : 'give { host, ... } what it takes, or connect() for more'}`);
+  }
   const source = isObservable(target) ? target : typeof target === 'string' ? fromSpec(target, options) : fromObject(target);
   return new Promise<ConnectionHandle>((resolve, reject) => {
     let handle: ConnectionHandle | undefined;

@@ -4,6 +4,8 @@
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { type FanOutConfig } from '../fleet/fan-out.js';
+import { FAN_OUT_NAMES } from '../fleet/types.js';
+import { optionNames } from '../util/check.js';
 
 /**
  * Where the queue is: the Redis server (`redis://host:port[/db]`, `rediss://` for TLS) and the
@@ -103,3 +105,10 @@ export interface QueueFanOutConfig extends Omit<FanOutConfig, 'retries' | 'retry
   /** Retries of connections dropped before the handshake, made by the worker (default 5). */
   readonly retries?: number;
 }
+
+/** The names each queue config takes. @internal */
+export const QUEUE_NAMES = {
+  queue: optionNames<QueueConfig>()(['url', 'username', 'password', 'tls', 'name', 'prefix', 'unavailableAfter', 'secret']),
+  job: optionNames<QueueJob>()(['command', 'stdin', 'env', 'pty', 'user', 'become']),
+  fanOut: optionNames<QueueFanOutConfig>()([...[...FAN_OUT_NAMES].filter((n): n is Exclude<typeof n, 'retries' | 'retryDelay'> => n !== 'retries' && n !== 'retryDelay'), 'queue', 'runId', 'retryLost', 'stalledInterval', 'retries']),
+};

@@ -9,7 +9,9 @@ import { FanOut, fanOut, type FanOutConfig, type FanOutEvent } from '../fleet/fa
 import { parseHostSpec, type FanOutTarget, type LabelledTarget } from '../config/target.js';
 import { toBuffer } from '../util/bytes.js';
 import type { JobData } from './job.js';
-import type { QueueJob, QueueFanOutConfig } from './config.js';
+import { QUEUE_NAMES, type QueueJob, type QueueFanOutConfig } from './config.js';
+import { checkOptions, pickOptions } from '../util/check.js';
+import { FAN_OUT_NAMES } from '../fleet/types.js';
 import { MAX_STDIN } from './wire.js';
 import { redisOptions, queueSecret, queueNames, queuePeers } from './redis.js';
 import { openQueueRun } from './submit-run.js';
@@ -51,6 +53,9 @@ export function jobIdOf(runId: string, label: string, occurrence: number): strin
  */
 export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: QueueJob, config: QueueFanOutConfig): FanOut<ExecChunk> {
   if (typeof job?.command !== 'string' || job.command === '') throw new TypeError('fanOutOnQueue(): the job needs a command');
+  checkOptions('fanOutOnQueue(): job', job, QUEUE_NAMES.job);
+  checkOptions('fanOutOnQueue()', config, QUEUE_NAMES.fanOut);
+  checkOptions('fanOutOnQueue(): queue', config.queue, QUEUE_NAMES.queue);
   const stdin = job.stdin === undefined ? undefined : toBuffer(job.stdin);
   if (stdin && stdin.length > MAX_STDIN) throw new RangeError('fanOutOnQueue(): stdin is larger than 16 MiB');
   const runId = config.runId ?? randomBytes(6).toString('hex');
@@ -59,7 +64,7 @@ export function fanOutOnQueue(targets: Iterable<FanOutTarget | string>, job: Que
   const secret = queueSecret(config.queue);
   redisOptions(config.queue); // a bad URL throws here, not at subscribe
   const list = [...targets].map((t) => (typeof t === 'string' ? parseHostSpec(t) : t));
-  const fanOutConfig: FanOutConfig = { ...config, concurrency: config.concurrency ?? 1000, retries: 0 };
+  const fanOutConfig: FanOutConfig = { ...pickOptions(config as FanOutConfig, FAN_OUT_NAMES), concurrency: config.concurrency ?? 1000, retries: 0 };
   const timeout = config.timeout ?? 60_000;
   const capture = config.capture ?? 1024 * 1024;
   const base: Omit<JobData, 'target'> = {

@@ -15,8 +15,8 @@ import { encodeError } from '../fleet/worker-wire.js';
 import { toBuffer } from '../util/bytes.js';
 import { parseJobData, type JobData } from './job.js';
 import { signQueued, unsigned, verifyQueued } from './signing.js';
-import { checkNumber, POSITIVE_INTEGER } from '../util/check.js';
-import { type QueueConfig, type QueueJob } from './config.js';
+import { checkNumber, checkOptions, optionNames, POSITIVE_INTEGER } from '../util/check.js';
+import { QUEUE_NAMES, type QueueConfig, type QueueJob } from './config.js';
 import { type JobReturn, type JobProgress } from './wire.js';
 import { connectionFor, queueSecret, queueNames, queuePeers, Health, shut } from './redis.js';
 
@@ -62,6 +62,8 @@ export interface QueueWorkerConfig {
    */
   readonly allowHosts?: (target: LabelledTarget) => boolean;
 }
+
+const QUEUE_WORKER_NAMES = optionNames<QueueWorkerConfig>()(['queue', 'concurrency', 'name', 'lockDuration', 'stalledInterval', 'onJob', 'allowHosts']);
 
 /**
  * A job a worker took or ended.
@@ -131,6 +133,8 @@ export interface QueueWorker {
 // eslint-disable-next-line max-lines-per-function -- Long by design: every resource the worker opens is closed by its one shutdown.
 export function queueWorker(pipeline: QueueHostPipeline, config: QueueWorkerConfig): QueueWorker {
   if (typeof pipeline !== 'function') throw new TypeError('queueWorker(): pipeline must be a function');
+  checkOptions('queueWorker()', config, QUEUE_WORKER_NAMES);
+  checkOptions('queueWorker(): queue', config?.queue, QUEUE_NAMES.queue);
   const { options: redisBase, stopReconnecting } = connectionFor(config.queue);
   const { name, prefix } = queueNames(config.queue);
   const guard = { secret: queueSecret(config.queue), allowHosts: config.allowHosts };

@@ -11,7 +11,8 @@ import { posix, dirname } from 'node:path';
 import type { SFTPWrapper } from '../ssh2/index.js';
 import type { SshError } from '../errors.js';
 import { makeDir } from '../util/make-dir.js';
-import { type SftpStats, type SftpEntry, type TransferProgress, type TreeTransferConfig, type TreeProgress, type TransferConfig, type ReadChunksConfig, type MkdirConfig, type RemoveConfig, type WriteFileConfig } from './types.js';
+import { checkOptions, pickOptions } from '../util/check.js';
+import { SFTP_NAMES, type SftpStats, type SftpEntry, type TransferProgress, type TreeTransferConfig, type TreeProgress, type TransferConfig, type ReadChunksConfig, type MkdirConfig, type RemoveConfig, type WriteFileConfig } from './types.js';
 import { untilDone } from './streams.js';
 import { SftpCore } from './core.js';
 import * as transfers from './transfers.js';
@@ -91,11 +92,13 @@ export class SftpSession {
 
   /** Creates a directory; with `recursive`, also its missing parents (and no error if it exists). */
   mkdir(path: string, options: MkdirConfig = {}): Observable<void> {
+    checkOptions('SftpSession.mkdir()', options, SFTP_NAMES.mkdir);
     return entries.mkdir(this.#core, path, options);
   }
 
   /** Removes a file, or (with `recursive`) a directory tree. */
   rm(path: string, options: RemoveConfig = {}): Observable<void> {
+    checkOptions('SftpSession.rm()', options, SFTP_NAMES.remove);
     return entries.rm(this.#core, path, options);
   }
 
@@ -132,6 +135,7 @@ export class SftpSession {
    * ```
    */
   writeFile(path: string, data: string | Uint8Array, options: WriteFileConfig = {}): Observable<void> {
+    checkOptions('SftpSession.writeFile()', options, SFTP_NAMES.writeFile);
     return transfers.writeFile(this.#core, path, data, options);
   }
 
@@ -151,6 +155,7 @@ export class SftpSession {
    * ```
    */
   readChunks(path: string, options: ReadChunksConfig = {}): Observable<Buffer> & AsyncIterable<Buffer> {
+    checkOptions('SftpSession.readChunks()', options, SFTP_NAMES.readChunks);
     return transfers.readChunks(this.#core, path, options);
   }
 
@@ -174,6 +179,7 @@ export class SftpSession {
     source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Observable<Uint8Array>,
     options: TransferConfig & { readonly mode?: number } = {},
   ): Observable<TransferProgress> {
+    checkOptions('SftpSession.writeChunks()', options, SFTP_NAMES.writeChunks);
     return transfers.writeChunks(this.#core, path, source, options);
   }
 
@@ -194,6 +200,7 @@ export class SftpSession {
    * ```
    */
   download(remote: string, local: string, config: TransferConfig = {}): Observable<TransferProgress> {
+    checkOptions('SftpSession.download()', config, SFTP_NAMES.transfer);
     return transfers.download(this.#core, remote, local, config);
   }
 
@@ -210,6 +217,7 @@ export class SftpSession {
    * ```
    */
   upload(local: string, remote: string, config: TransferConfig = {}): Observable<TransferProgress> {
+    checkOptions('SftpSession.upload()', config, SFTP_NAMES.transfer);
     return transfers.upload(this.#core, local, remote, config);
   }
 
@@ -228,11 +236,13 @@ export class SftpSession {
    * ```
    */
   uploadDir(localDir: string, remoteDir: string, config: TreeTransferConfig = {}): Observable<TreeProgress> {
+    checkOptions('SftpSession.uploadDir()', config, SFTP_NAMES.tree);
+    const each = pickOptions(config, SFTP_NAMES.transfer);
     return treeTransfer(this.#core, 'uploadDir', remoteDir, config, {
       list: async (rel) =>
         (await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile() })),
       makeDir: (rel) => lastValueFrom(this.mkdir(posix.join(remoteDir, rel), { recursive: true }), { defaultValue: undefined }),
-      transfer: (rel, signal) => untilDone(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), config), signal),
+      transfer: (rel, signal) => untilDone(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), each), signal),
     });
   }
 
@@ -258,6 +268,8 @@ export class SftpSession {
    * ```
    */
   downloadDir(remoteDir: string, localDir: string, config: TreeTransferConfig = {}): Observable<TreeProgress> {
+    checkOptions('SftpSession.downloadDir()', config, SFTP_NAMES.tree);
+    const each = pickOptions(config, SFTP_NAMES.transfer);
     return treeTransfer(this.#core, 'downloadDir', remoteDir, config, {
       list: async (rel) =>
         (await lastValueFrom(this.readdir(posix.join(remoteDir, rel)).pipe(toArray()))).map((e) => ({
@@ -274,7 +286,7 @@ export class SftpSession {
         const local = posix.join(localDir, rel);
         // The directory was checked when it was made; checked again in case it was swapped.
         await insideDestination(this.#core, localDir, dirname(local), remoteDir, rel);
-        await untilDone(this.download(posix.join(remoteDir, rel), local, config), signal);
+        await untilDone(this.download(posix.join(remoteDir, rel), local, each), signal);
       },
     });
   }

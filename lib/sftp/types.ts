@@ -2,6 +2,7 @@
  * What SFTP operations take and give: status codes, stats and entries, transfer options and
  * progress, and the limits a tree transfer keeps.
  */
+import { optionNames } from '../util/check.js';
 
 /**
  * SFTP status codes (draft-ietf-secsh-filexfer-02 §7).
@@ -225,3 +226,14 @@ export interface WriteFileConfig {
   /** Permission bits of a file the write creates. */
   readonly mode?: number;
 }
+
+/** The names each SFTP config takes. @internal */
+export const SFTP_NAMES = {
+  transfer: optionNames<TransferConfig>()(['chunkSize', 'concurrency', 'preserve']),
+  tree: optionNames<TreeTransferConfig>()(['chunkSize', 'concurrency', 'preserve', 'parallelFiles', 'filter']),
+  writeChunks: optionNames<TransferConfig & { readonly mode?: number }>()(['chunkSize', 'concurrency', 'preserve', 'mode']),
+  readChunks: optionNames<ReadChunksConfig>()(['start', 'end', 'chunkSize', 'concurrency', 'highWaterMark']),
+  mkdir: optionNames<MkdirConfig>()(['recursive', 'mode']),
+  remove: optionNames<RemoveConfig>()(['recursive']),
+  writeFile: optionNames<WriteFileConfig>()(['mode']),
+};

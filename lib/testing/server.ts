@@ -13,6 +13,7 @@ import { sha256Fingerprint } from '../transport/host-key.js';
 import { authenticator } from './server-auth.js';
 import { serveConnection } from './server-connection.js';
 import { isLoopback } from './loopback.js';
+import { checkOptions, optionNames } from '../util/check.js';
 
 /**
  * A key pair in OpenSSH format.
@@ -66,6 +67,8 @@ export interface TestServerConfig {
   /** The address to bind (default `127.0.0.1`; must be a loopback address). */
   readonly host?: string;
 }
+
+const TEST_SERVER_NAMES = optionNames<TestServerConfig>()(['commands', 'username', 'password', 'keyboardInteractive', 'banner', 'maxSessions', 'clientKey', 'authorizedKeys', 'host']);
 
 /**
  * Live counters of what the server saw; read them after a pipeline ran.
@@ -171,6 +174,7 @@ export interface TestServerInfo {
  */
 // eslint-disable-next-line max-lines-per-function -- Long by design: one Observable: the keys, the server, its connections and their children are made and torn down together.
 export function testServer(config: TestServerConfig = {}): Observable<TestServerInfo> {
+  checkOptions('testServer()', config, TEST_SERVER_NAMES);
   const bindHost = config.host ?? '127.0.0.1';
   if (!isLoopback(bindHost)) throw new TypeError(`testServer() binds to loopback only, not ${bindHost}`);
   const maxSessions = config.maxSessions ?? 10;

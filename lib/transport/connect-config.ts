@@ -2,6 +2,7 @@
 import type { Observable } from 'rxjs';
 import type { Connection } from '../connection/connection.js';
 import type { ProxyStderr } from './proxy-command.js';
+import { optionNames } from '../util/check.js';
 
 /**
  * Phase deadlines in milliseconds; 0 disables one.
@@ -209,4 +210,52 @@ export interface ConnectConfig {
   readonly preferredHostKeyTypes?: readonly string[] | ((host: string, port: number) => Promise<readonly string[]>);
 }
 
-/** A connection's environment, checked: names as a shell's, values without NUL. */
+/**
+ * What a host resolved from ssh_config (`fromSshConfig`'s `SshConfigHost`) carries beyond a
+ * `ConnectConfig`: `connect()` takes such a host as it is, and leaves these to the stages they
+ * belong to (the host-key policy, the credentials, the CLI's session) — except `proxyJump`, which
+ * it refuses without `via` (`connectAlias` follows it). The config layer holds this list to the
+ * type. @internal
+ */
+export const RESOLVED_HOST_FIELDS = [
+  'alias', 'identityFiles', 'certificateFiles', 'identitiesOnly', 'proxyJump', 'remoteCommand', 'requestTty', 'stdinNull', 'escapeChar', 'logLevel', 'gatewayPorts',
+  'clearAllForwardings', 'forwards', 'streamLocalBindMask', 'streamLocalBindUnlink', 'strictHostKeyChecking', 'userKnownHostsFiles', 'globalKnownHostsFiles', 'hashKnownHosts',
+  'batchMode', 'numberOfPasswordPrompts', 'checkHostIp', 'addKeysToAgent', 'caSignatureAlgorithms', 'revokedHostKeys', 'identityAgent', 'connectTimeout',
+  'serverAliveInterval', 'serverAliveCountMax', 'raw',
+] as const;
+
+/** The names each config type takes (checked by `connect()`: an unknown one is refused). @internal */
+export const CONNECT_NAMES = {
+  /** `ConnectConfig`'s own, and a resolved ssh_config host's. */
+  config: new Set<string>([...optionNames<ConnectConfig>()([
+    'host', 'port', 'username', 'localAddress', 'addressFamily', 'connectionAttempts', 'timeouts', 'keepalive', 'tcpKeepAlive', 'rekeyLimit', 'maxChannels',
+    'algorithms', 'algorithmPolicy', 'requireStrictKex', 'requiredRsaSize', 'pubkeyAlgorithms', 'via', 'proxyCommand', 'proxyStderr', 'forwardAgent', 'env', 'preferredHostKeyTypes',
+  ]), ...RESOLVED_HOST_FIELDS]) as ReadonlySet<string>,
+  timeouts: optionNames<TimeoutsConfig>()(['connect', 'handshake', 'auth', 'channelOpen', 'sftpRequest']),
+  keepalive: optionNames<KeepaliveConfig>()(['interval', 'countMax']),
+  rekeyLimit: optionNames<RekeyLimitConfig>()(['bytes', 'interval']),
+  algorithms: optionNames<AlgorithmsConfig>()(['kex', 'serverHostKey', 'cipher', 'hmac', 'compress']),
+  listEdit: optionNames<AlgorithmListEdit>()(['append', 'prepend', 'remove']),
+};
+
+/** What ssh2's own `connect()` options are in rxssh: a program moving from ssh2 is told where each went. @internal */
+export const SSH2_CONNECT_HINTS: Readonly<Record<string, string>> = {
+  password: "credentials go to authenticate(): password(...)",
+  privateKey: "credentials go to authenticate(): privateKey(...)",
+  passphrase: "credentials go to authenticate(): privateKey(key, { passphrase })",
+  agent: "credentials go to authenticate(): agent(...)",
+  tryKeyboard: "credentials go to authenticate(): keyboardInteractive(...)",
+  authHandler: "credentials go to authenticate(), tried in the order given",
+  hostVerifier: "the host key is checked by the verifyHostKey() stage after connect()",
+  hostHash: "the host key is checked by the verifyHostKey() stage after connect()",
+  readyTimeout: "use timeouts: { connect, handshake, auth }",
+  timeout: "use timeouts: { connect, handshake, auth }",
+  keepaliveInterval: "use keepalive: { interval }",
+  keepaliveCountMax: "use keepalive: { countMax }",
+  forceIPv4: "use addressFamily: 'inet'",
+  forceIPv6: "use addressFamily: 'inet6'",
+  sock: "use via (a jump host) or proxyCommand",
+  agentForward: "use forwardAgent",
+  hostname: "use host",
+  user: "use username",
+};

@@ -6,9 +6,9 @@
 import { isObservable } from 'rxjs';
 import type { Ssh2ConnectConfig } from '../ssh2/index.js';
 import type { SessionSettings } from './session-settings.js';
-import type { AlgorithmListEdit, AlgorithmsConfig, ConnectConfig } from './connect-config.js';
+import { CONNECT_NAMES, SSH2_CONNECT_HINTS, type AlgorithmListEdit, type AlgorithmsConfig, type ConnectConfig } from './connect-config.js';
 import { belowPubkeyFloor, DEFAULT_PUBKEY_ALGORITHMS, PUBKEY_ALGORITHM_NAMES } from '../auth/signature-algorithms.js';
-import { checkNumber, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
+import { checkNumber, checkOptions, checkString, MILLISECONDS, NON_NEGATIVE_INTEGER, POSITIVE_INTEGER, PORT } from '../util/check.js';
 
 function environment(env: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
   if (env === undefined) return undefined;
@@ -36,6 +36,8 @@ function algorithmsFor(config: ConnectConfig): Ssh2ConnectConfig['algorithms'] |
   const policy = config.algorithmPolicy ?? 'hardened';
   if (policy !== 'hardened' && policy !== 'compatible') throw new TypeError(`connect(): algorithmPolicy must be 'hardened' or 'compatible'`);
   const own: AlgorithmsConfig = config.algorithms ?? {};
+  checkOptions('connect(): algorithms', own, CONNECT_NAMES.algorithms);
+  for (const [category, list] of Object.entries(own)) if (list !== undefined && !Array.isArray(list)) checkOptions(`connect(): algorithms.${category}`, list, CONNECT_NAMES.listEdit);
   if (policy === 'compatible') return config.algorithms as Ssh2ConnectConfig['algorithms'];
   const out: Record<string, unknown> = { ...own };
   for (const [category, remove] of Object.entries(HARDENED_REMOVALS)) {
@@ -64,6 +66,11 @@ function familyOf(family: ConnectConfig['addressFamily']): 4 | 6 | undefined {
 /** Validates a ConnectConfig; throws TypeError on bad input. @internal */
 export function settingsOf(config: ConnectConfig): SessionSettings {
   if (typeof config !== 'object' || config === null) throw new TypeError('connect() needs a config object');
+  checkOptions('connect()', config, CONNECT_NAMES.config, SSH2_CONNECT_HINTS);
+  const jump = (config as { readonly proxyJump?: unknown }).proxyJump;
+  if (typeof jump === 'string' && jump !== '' && jump.toLowerCase() !== 'none' && config.via === undefined) {
+    throw new TypeError(`connect(): ${config.host} is behind ProxyJump ${jump} (from ssh_config), which connect() does not follow: use connectAlias(), or give via`);
+  }
   const { host, username } = config;
   checkString('connect(): host', host);
   checkString('connect(): username', username);
@@ -77,6 +84,8 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
   if (config.proxyStderr !== undefined && config.proxyStderr !== 'inherit' && typeof config.proxyStderr !== 'function') throw new TypeError("connect(): proxyStderr must be 'inherit' or a function");
   const t = config.timeouts ?? {};
   const k = config.keepalive ?? {};
+  checkOptions('connect(): timeouts', t, CONNECT_NAMES.timeouts);
+  checkOptions('connect(): keepalive', k, CONNECT_NAMES.keepalive);
   const countMax = checkNumber('connect(): keepalive.countMax', k.countMax ?? 3, NON_NEGATIVE_INTEGER);
   return {
     host,
@@ -85,14 +94,14 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
     localAddress: config.localAddress,
     family: familyOf(config.addressFamily),
     timeouts: {
-      connect: nonNegative('timeouts.connect', t.connect, 10_000),
-      handshake: nonNegative('timeouts.handshake', t.handshake, 15_000),
-      auth: nonNegative('timeouts.auth', t.auth, 30_000),
-      channelOpen: nonNegative('timeouts.channelOpen', t.channelOpen, 15_000),
-      sftpRequest: nonNegative('timeouts.sftpRequest', t.sftpRequest, 0),
+      connect: nonNegative('connect(): timeouts.connect', t.connect, 10_000),
+      handshake: nonNegative('connect(): timeouts.handshake', t.handshake, 15_000),
+      auth: nonNegative('connect(): timeouts.auth', t.auth, 30_000),
+      channelOpen: nonNegative('connect(): timeouts.channelOpen', t.channelOpen, 15_000),
+      sftpRequest: nonNegative('connect(): timeouts.sftpRequest', t.sftpRequest, 0),
     },
     tcpKeepAlive: config.tcpKeepAlive !== false,
-    keepaliveInterval: nonNegative('keepalive.interval', k.interval, 15_000),
+    keepaliveInterval: nonNegative('connect(): keepalive.interval', k.interval, 15_000),
     keepaliveCountMax: countMax,
     rekeyLimit: checkedRekeyLimit(config.rekeyLimit),
     maxChannels,
@@ -112,6 +121,7 @@ export function settingsOf(config: ConnectConfig): SessionSettings {
 function checkedRekeyLimit(limit: ConnectConfig['rekeyLimit']): SessionSettings['rekeyLimit'] {
   if (limit === undefined) return undefined;
   if (typeof limit !== 'object' || limit === null) throw new TypeError('connect(): rekeyLimit must be an object ({ bytes, interval })');
+  checkOptions('connect(): rekeyLimit', limit, CONNECT_NAMES.rekeyLimit);
   const bytes = limit.bytes === undefined ? undefined : checkNumber('connect(): rekeyLimit.bytes', limit.bytes, { min: 16, integer: true, expected: 'a number of bytes, at least 16' });
   const interval = limit.interval === undefined ? undefined : checkNumber('connect(): rekeyLimit.interval', limit.interval, POSITIVE_INTEGER);
   return bytes === undefined && interval === undefined ? undefined : { ...(bytes !== undefined ? { bytes } : {}), ...(interval !== undefined ? { interval } : {}) };

@@ -11,7 +11,7 @@
  * ```
  */
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
-import { checkNumber, MILLISECONDS, POSITIVE_INTEGER } from '../util/check.js';
+import { checkNumber, checkOptions, MILLISECONDS, optionNames, POSITIVE_INTEGER } from '../util/check.js';
 import type { Connection } from '../connection/connection.js';
 
 /**
@@ -34,6 +34,8 @@ export interface HopPoolConfig {
   /** How long (ms) a hop connection with no target left stays open for the next one. Default 0: it closes once the current tick is over. */
   readonly linger?: number;
 }
+
+const HOP_POOL_NAMES = optionNames<HopPoolConfig>()(['maxChannels', 'linger']);
 
 /**
  * What a {@link HopPool} has done so far.
@@ -93,6 +95,7 @@ export class HopPool {
   #opened = 0;
 
   constructor(config: HopPoolConfig = {}) {
+    checkOptions('new HopPool()', config, HOP_POOL_NAMES);
     this.#maxChannels = checkNumber('HopPool: maxChannels', config.maxChannels ?? 64, POSITIVE_INTEGER);
     this.#linger = checkNumber('HopPool: linger', config.linger ?? 0, MILLISECONDS);
   }

@@ -17,83 +17,13 @@ import { indexOf } from './known-hosts-store.js';
 import { hostKeyContext, judgeCertificate, plainKeyOf } from './host-certificates.js';
 import { type KnownHostsEntry, parseKnownHosts, knownHostsName, hashHostName, type KnownHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
 import { serialized, withFileLock, appendLine } from './known-hosts-writer.js';
-import { addressLines, addressToCheck, judgeAddress, type CheckHostIpConfig } from './check-host-ip.js';
+import { addressLines, addressToCheck, judgeAddress } from './check-host-ip.js';
+import { checkKnownHostsConfig, type AcceptNewConfig, type KnownHostsConfig } from './known-hosts-config.js';
 
 export { type KnownHostsEntry, parseKnownHosts, knownHostsName, hostMatches, hashHostName, type KnownHostVerdict, type BadHostVerdict, type UnknownHostVerdict, type KnownHostsVerdict, lookupKnownHost, knownKeyTypes } from './known-hosts-lookup.js';
 export { recordHostKey } from './known-hosts-writer.js';
 export type { CheckHostIpConfig } from './check-host-ip.js';
-
-/**
- * Options of {@link knownHosts} and {@link acceptNew}.
- *
- * @example
- * ```ts
- * import { knownHosts } from 'rxssh';
- *
- * knownHosts({ files: ['/etc/ssh/ssh_known_hosts', './known_hosts'] });
- * ```
- */
-export interface KnownHostsConfig {
-  /** The files to read, in order (default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`). */
-  readonly files?: readonly string[];
-  /**
-   * The name to look the host up by instead of the one given to `connect` (ssh_config
-   * `HostKeyAlias`): known_hosts lines, learned lines and host-certificate principals use it,
-   * without a port.
-   */
-  readonly hostKeyAlias?: string;
-  /**
-   * A file of revoked host keys (ssh_config `RevokedHostKeys`): a KRL made by `ssh-keygen -k`,
-   * or public keys one per line. A key it revokes — or a certificate revoked by serial, key
-   * ID, its CA or its own key — fails with {@link HostKeyRevokedError} before anything else is
-   * checked or learned; a file that cannot be read fails every key (closed, as `ssh` does).
-   */
-  readonly revokedHostKeys?: string;
-  /**
-   * The signature algorithms a host certificate's CA may have signed with (ssh_config
-   * `CASignatureAlgorithms`; default OpenSSH's: Ed25519, ECDSA, and RSA with SHA-2 only, so a
-   * CA signature made with SHA-1 `ssh-rsa` is refused).
-   */
-  readonly caSignatureAlgorithms?: readonly string[];
-  /**
-   * ssh_config `UpdateHostKeys`: after a login whose plain host key matched a line of this file,
-   * the host's other keys (those that prove themselves: `hostkeys-prove-00@openssh.com`) are
-   * appended to it, serialized and locked like `acceptNew`. Never after a certificate or a
-   * match in another file (a global one), never a key of a type the host is known by with
-   * another key; nothing is removed.
-   */
-  readonly updateHostKeys?: {
-    /** The known_hosts file whose matching line allows learning, and where keys are appended. */
-    readonly file: string;
-    /** Hash the host name of appended lines, like `HashKnownHosts yes` (default true). */
-    readonly hash?: boolean;
-  };
-  /**
-   * ssh_config `CheckHostIP yes`: the server's IP address (when rxssh connected to it directly,
-   * not on loopback, not given as the host) is looked up too. Another key of the same type
-   * recorded for the address fails with {@link HostKeyMismatchError} (possible DNS spoofing),
-   * in every mode; an address not recorded yet is appended to `file` once the host's key is
-   * accepted, as ssh does (with a newly learned host, on the same line when not hashed).
-   */
-  readonly checkHostIp?: CheckHostIpConfig;
-}
-
-/**
- * Options of {@link acceptNew}.
- *
- * @example
- * ```ts
- * import { acceptNew } from 'rxssh';
- *
- * acceptNew({ files: ['./known_hosts'], learnTo: './known_hosts', hash: false });
- * ```
- */
-export interface AcceptNewConfig extends KnownHostsConfig {
-  /** Where learned keys are appended (default: the first of `files`). */
-  readonly learnTo?: string;
-  /** Hash the host names of appended lines, like `HashKnownHosts yes` (default true). */
-  readonly hash?: boolean;
-}
+export type { AcceptNewConfig, KnownHostsConfig } from './known-hosts-config.js';
 
 function defaultFiles(): string[] {
   return [`${homedir()}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
@@ -168,6 +98,7 @@ function otherTypes(verdict: UnknownHostVerdict): string {
  * ```
  */
 export function knownHosts(config: KnownHostsConfig = {}): HostKeyPolicy {
+  checkKnownHostsConfig('knownHosts()', config, false);
   const files = config.files ?? defaultFiles();
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) throw new TypeError('knownHosts(): files must be paths');
   return withKnownTypes(files, config, async (key, address) => {
@@ -281,6 +212,7 @@ function withKnownTypes(files: readonly string[], config: KnownHostsConfig, poli
  * ```
  */
 export function acceptNew(config: AcceptNewConfig = {}): HostKeyPolicy {
+  checkKnownHostsConfig('acceptNew()', config, true);
   const files = config.files ?? defaultFiles();
   const target = config.learnTo ?? files[0];
   if (!target) throw new TypeError('acceptNew(): no file to learn keys into');

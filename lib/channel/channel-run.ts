@@ -81,7 +81,8 @@ export class ChannelRun {
     // The connection's environment (ssh_config SetEnv/SendEnv) first, the channel's own over it.
     const env = this.session.env || this.config.env ? { ...this.session.env, ...this.config.env } : undefined;
     const ptyOptions: PseudoTtyOptions | undefined =
-      pty === true ? {} : pty ? { ...(pty.rows ? { rows: pty.rows } : {}), ...(pty.cols ? { cols: pty.cols } : {}), ...(pty.term ? { term: pty.term } : {}) } : undefined;
+      // Pixel sizes 0 (unknown), as ssh sends them for a terminal that does not report its own (ssh2's default is 640x480).
+      pty === true ? { width: 0, height: 0 } : pty ? { width: 0, height: 0, ...(pty.rows !== undefined ? { rows: pty.rows } : {}), ...(pty.cols !== undefined ? { cols: pty.cols } : {}), ...(pty.term !== undefined ? { term: pty.term } : {}) } : undefined;
     this.#opening = openChannel<ClientChannel>(this.session, {
       phase: 'channel',
       retryTransient: true,

@@ -11,7 +11,7 @@ import { DemandQueue } from '../util/demand-queue.js';
 import { type ChannelPort } from '../connection/channel-open.js';
 import { checkNumber, checkOptions, MILLISECONDS } from '../util/check.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
-import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize, CHANNEL_NAMES, PTY_NAMES } from './types.js';
+import { type ExecChunk, type ExitInfo, type StdinChunk, type ChannelConfig, type ChannelRequest, normalizeSignal, type TerminalSize, CHANNEL_NAMES, PTY_NAMES, TERMINAL_DIMENSION, type PtyConfig } from './types.js';
 import { ChannelRun, DEFAULT_STDIN_LIMIT, ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER } from './channel-run.js';
 
 export { SIGNALS, normalizeSignal, type ChannelConfig, type ChannelInfo, type ChannelKind, type ExecChunk, type ExitInfo, type PtyConfig, type StdinChunk, type StdinSource, type TerminalSize } from './types.js';
@@ -86,7 +86,7 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
       };
     });
     checkOptions(`Connection.${request.kind}()`, config, CHANNEL_NAMES);
-    if (typeof config.pty === 'object') checkOptions(`Connection.${request.kind}(): pty`, config.pty, PTY_NAMES);
+    if (typeof config.pty === 'object' && config.pty !== null) checkPty(`Connection.${request.kind}(): pty`, config.pty);
     const limit = checkNumber('stdinLimit', config.stdinLimit ?? DEFAULT_STDIN_LIMIT, { min: 0, expected: 'a non-negative number of bytes' });
     if (config.idleTimeout !== undefined) checkNumber('idleTimeout', config.idleTimeout, MILLISECONDS);
     if (config.cancelSignal) normalizeSignal(config.cancelSignal);
@@ -154,6 +154,8 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
 
   /** Tells the server the terminal size changed (pty channels). */
   resize(size: TerminalSize): void {
+    checkNumber('resize(): rows', size?.rows, TERMINAL_DIMENSION);
+    checkNumber('resize(): cols', size.cols, TERMINAL_DIMENSION);
     this.#run?.resize(size.rows, size.cols);
   }
 
@@ -220,4 +222,12 @@ export class ChannelSubject extends Observable<ExecChunk> implements Observer<St
       };
     });
   }
+}
+
+/** A pty config checked: its names, whole-number rows and columns, a string TERM. */
+function checkPty(what: string, pty: PtyConfig): void {
+  checkOptions(what, pty, PTY_NAMES);
+  if (pty.rows !== undefined) checkNumber(`${what}.rows`, pty.rows, TERMINAL_DIMENSION);
+  if (pty.cols !== undefined) checkNumber(`${what}.cols`, pty.cols, TERMINAL_DIMENSION);
+  if (pty.term !== undefined && (typeof pty.term !== 'string' || pty.term === '')) throw new TypeError(`${what}.term must be a non-empty string (ssh2 sends vt100 for an empty one), got ${JSON.stringify(pty.term)}`);
 }

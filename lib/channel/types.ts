@@ -74,16 +74,19 @@ export type ChannelKind = 'exec' | 'shell' | 'subsystem';
  * ```
  */
 export interface PtyConfig {
-  /** Rows (default 24). */
+  /** Rows (default 24; 0 = unknown, as ssh sends when it has no terminal). */
   readonly rows?: number;
-  /** Columns (default 80). */
+  /** Columns (default 80; 0 = unknown). */
   readonly cols?: number;
-  /** The TERM value (default `vt100`). */
+  /** The TERM value (default `vt100`; not empty: ssh2 would send `vt100` for an empty one). */
   readonly term?: string;
 }
 
 /** The names {@link PtyConfig} takes. @internal */
 export const PTY_NAMES = optionNames<PtyConfig>()(['rows', 'cols', 'term']);
+
+/** A terminal's rows or columns: the protocol's uint32 (RFC 4254 6.2). @internal */
+export const TERMINAL_DIMENSION = { min: 0, max: 0xffff_ffff, integer: true, expected: 'a whole number of characters, 0-4294967295' } as const;
 
 /**
  * What may be written to stdin.

@@ -79,7 +79,10 @@ function interactive(connection: Connection, work: Exclude<SessionWork, { kind: 
   return new Observable<ExecChunk>((subscriber) => {
     const terminal = input.pty ? io.terminal : undefined;
     const size = terminal?.size();
-    const pty: PtyConfig | boolean = !input.pty ? false : size ? { rows: size.rows, cols: size.cols, term: io.env['TERM'] ?? 'xterm' } : true;
+    // As ssh: $TERM and the terminal's size, 0x0 without a terminal (-tt). Without $TERM ssh sends
+    // an empty one, which ssh2 cannot (it sends vt100).
+    const term = io.env['TERM'];
+    const pty: PtyConfig | boolean = input.pty && { rows: size?.rows ?? 0, cols: size?.cols ?? 0, ...(term ? { term } : {}) };
     let resize: ((size: TerminalSize) => void) | undefined;
     // ~^Z: stopped out of raw mode; back in it, the window may have changed meanwhile.
     const suspend = (): void => {

@@ -144,7 +144,7 @@ export const KEYWORDS: ReadonlyMap<string, KeywordRule> = new Map<string, Keywor
   ['ipqos', harmless],
   ['tcpkeepalive', honoured], // SO_KEEPALIVE on the TCP socket (default yes, as ssh)
   ['rekeylimit', honoured], // the client renews the keys after so many bytes or seconds (transport/rekey-limit.ts)
-  ['channeltimeout', harmless],
+  ['channeltimeout', refused('rxssh does not close idle channels: a session or forward would stay open past the ChannelTimeout', NONE)],
   // Deprecated or removed keywords OpenSSH still accepts with a warning.
   ...['protocol', 'cipher', 'rsaauthentication', 'rhostsrsaauthentication', 'useprivilegedport', 'useroaming', 'fallbacktorsh', 'usersh', 'compressionlevel', 'idletimeout', 'dsaauthentication', 'afstokenpassing', 'kerberosauthentication', 'kerberostgtpassing', 'smartcarddevice'].map(
     (k) => [k, harmless] as const,

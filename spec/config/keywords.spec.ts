@@ -59,6 +59,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     ['AddKeysToAgent ask', 'addkeystoagent', /does not ask before it adds a key/],
     ['AddKeysToAgent yes 1h', 'addkeystoagent', /yes, no, ask, confirm \[TIME\] or TIME/],
     ['LocalForward 8080', 'localforward', /Bad forwarding specification/],
+    ['ChannelTimeout session=5m', 'channeltimeout', /does not close idle channels/],
   ])('%s', (line, keyword, why) => {
     const file = config(`# fleet\nHost web\n  HostName web.example\n  ${line}\n`);
     const err = refusedBy(file, 'web');
@@ -75,7 +76,7 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
   });
 
   it('values that ask for nothing are accepted: ProxyCommand none, RequestTTY no, PasswordAuthentication yes, ForkAfterAuthentication no, ProxyUseFdpass no', () => {
-    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n  ForkAfterAuthentication no\n  ProxyUseFdpass no\n  AddKeysToAgent confirm 30m\n');
+    const file = config('Host *\n  ProxyCommand none\n  RequestTTY no\n  PasswordAuthentication yes\n  RemoteCommand none\n  ForkAfterAuthentication no\n  ProxyUseFdpass no\n  AddKeysToAgent confirm 30m\n  ChannelTimeout none\n');
     expect(() => fromSshConfig('web', { file, home: dir })).not.toThrow();
   });
 

@@ -140,6 +140,20 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
     expect(ours.status).toBe(0);
   });
 
+  it('-tt without a terminal: the remote terminal gets $TERM and a size of 0 (rows, columns, pixels), as from ssh', () => {
+    const winsize = `python3 -c "import fcntl, termios, struct; print(struct.unpack('4H', fcntl.ioctl(0, termios.TIOCGWINSZ, bytes(8))))"`;
+    // Single-quoted: the remote shell expands $TERM, not this one.
+    const line = (env: string, tool: string, remote: string) => `${env} ${tool} ${sshFlags()} -q -tt ${s.username}@127.0.0.1 '${remote.replaceAll("'", "'\\''")}' < /dev/null`;
+    const remote = `echo "[$TERM]"; ${winsize}`;
+    const theirs = bash(line('TERM=xterm-256color', 'ssh', remote));
+    const ours = bash(line('TERM=xterm-256color', `${RXSSH} exec`, remote));
+    expect(theirs.stdout.replace(/\r/g, '')).toBe('[xterm-256color]\n(0, 0, 0, 0)\n');
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(ours.status).toBe(theirs.status);
+    // Without $TERM ssh sends an empty one; ssh2 cannot (it sends vt100). The size is ssh's still.
+    expect(bash(line('env -u TERM', `${RXSSH} exec`, winsize)).stdout).toBe(bash(line('env -u TERM', 'ssh', winsize)).stdout);
+  });
+
   it('-t without a terminal says so and runs without one, as ssh; --timeout is the long option', () => {
     const ours = bash(`${RXSSH} exec -t ${sshFlags()} ${s.username}@127.0.0.1 'test -t 0 && echo tty || echo no tty' < /dev/null`);
     expect(ours.stdout).toBe('no tty\n');

@@ -153,6 +153,18 @@ describe('on a connection: channels, SFTP and forwards', () => {
     expect(() => connection.run('true', { cwd: '/', dir: '/' } as never)).toThrow(/^run\(\): unknown option "dir"/);
   });
 
+  it('a pty size is whole characters, 0 (unknown, as ssh sends without a terminal) to the protocol\'s uint32; TERM a string', () => {
+    expect(() => connection.shell({ pty: { rows: -1 } })).toThrow(new RangeError('Connection.shell(): pty.rows must be a whole number of characters, 0-4294967295, got -1'));
+    expect(() => connection.exec('true', { pty: { cols: 80.5 } })).toThrow(RangeError);
+    expect(() => connection.exec('true', { pty: { rows: '24' as never } })).toThrow(TypeError);
+    expect(() => connection.exec('true', { pty: { term: 42 as never } })).toThrow(/pty\.term must be a non-empty string/);
+    expect(() => connection.exec('true', { pty: { term: '' } })).toThrow(/pty\.term must be a non-empty string \(ssh2 sends vt100 for an empty one\)/);
+    expect(() => connection.exec('true', { pty: { rows: 0, cols: 0, term: 'dumb' } })).not.toThrow();
+    const channel = connection.shell({ pty: true });
+    expect(() => channel.resize({ rows: 40, cols: -80 })).toThrow(new RangeError('resize(): cols must be a whole number of characters, 0-4294967295, got -80'));
+    expect(() => channel.resize({ rows: 40, cols: 120 })).not.toThrow();
+  });
+
   it('sftp() and every SftpSession method that takes a config', async () => {
     expect(() => connection.sftp({ server: '/usr/lib/sftp-server' } as never)).toThrow(/^sftp\(\): unknown option "server"/);
     expect(() => connection.sftp({ become: { user: 'root', pass: 'x' } } as never)).toThrow(/^become: unknown option "pass"/);

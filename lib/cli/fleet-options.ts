@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { expandHostRange, hostMatches, type FanOutTarget } from '../index.js';
 import { parseHostsFile, sshConfigTargets, type FanOutConfig, type HostAmount } from '../fleet/index.js';
-import { HOST_OPTIONS, timeoutOf, usageSpec, type HostOptions, type Values } from './host.js';
+import { configFileOf, HOST_OPTIONS, timeoutOf, usageSpec, type HostOptions, type Values } from './host.js';
 import { UsageError } from './usage.js';
 
 /** What the fleet flags say: the hosts, how many at once, output, rollout, fold and report. */
@@ -108,7 +108,7 @@ export function fleetOptions(values: Values, o: HostOptions): FleetOptions {
   const targets: FanOutTarget[] = [];
   for (const pattern of (values['aliases'] as string[] | undefined) ?? []) {
     const match = rangesOf(pattern, '--aliases'); // `web[01-05]`, `web*,!web[3-4]`
-    const found = o.configFile === null ? [] : sshConfigTargets({ file: o.configFile, systemFile: o.systemConfigFile, match, home: o.home, localUser: o.localUser, extra: o.configLines });
+    const found = o.configFile === null ? [] : sshConfigTargets({ ...configFileOf(o), systemFile: o.systemConfigFile, match, home: o.home, localUser: o.localUser, extra: o.configLines });
     if (found.length === 0) throw new UsageError(`--aliases ${pattern}: no Host alias in ${o.configFile} matches`);
     targets.push(...found);
   }

@@ -18,6 +18,8 @@ import { UsageError } from './usage.js';
 export interface HostOptions {
   /** The ssh_config to read (`~/.ssh/config` by default, `-F` overrides; `null`: none). */
   readonly configFile: string | null;
+  /** `configFile` was given (`-F`): it must exist, as with ssh; the default one may be missing. */
+  readonly configFileGiven?: boolean;
   /** A pseudo-terminal for each command (`-x -tt`, or `-x -t` on a terminal). */
   readonly pty?: boolean;
   /** The system-wide ssh_config read after it (`/etc/ssh/ssh_config`; none with `-F`, as ssh). */
@@ -98,6 +100,7 @@ export function hostOptions(values: Values, io: Io, becomeFromJobs = false, read
   const configFile = given ?? join(home, '.ssh', 'config');
   return {
     configFile,
+    configFileGiven: given !== undefined,
     systemConfigFile: given === undefined ? SYSTEM_SSH_CONFIG : null,
     // Undefined when no -t/-T was given: the host's RequestTTY decides then.
     ...(ssh.tty === 0 ? {} : { pty: ssh.tty >= 2 || (ssh.tty === 1 && io.stdinIsTTY) }),
@@ -164,10 +167,15 @@ export function hostConnection(target: FanOutTarget, o: HostOptions, secrets: Se
   );
 }
 
+/** The user's ssh_config as `fromSshConfig` takes it: a file given with -F must exist; the default (`HOME/.ssh/config`) may be missing. */
+export function configFileOf(o: HostOptions): { file?: string | null } {
+  return o.configFileGiven || o.configFile === null ? { file: o.configFile } : {};
+}
+
 /** How a host is resolved from ssh_config: the files, the -O lines, the user given with it. */
 function resolveOptions(target: FanOutTarget, o: HostOptions): ResolveAliasConfig {
   return {
-    file: o.configFile,
+    ...configFileOf(o),
     systemFile: o.systemConfigFile,
     extra: o.configLines,
     localUser: o.localUser,

@@ -177,6 +177,7 @@ async function inWorkers(opts: RunOptions, io: Io, secrets: Secrets, stdin: Buff
     command: opts.command,
     options: {
       configFile: opts.configFile,
+      ...(opts.configFileGiven ? { configFileGiven: true } : {}),
       systemConfigFile: opts.systemConfigFile,
       configLines: [...opts.configLines],
       localUser: opts.localUser,

@@ -1,5 +1,7 @@
 /** The host aliases an ssh_config declares, as an inventory. */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { SshConfigError } from '../errors.js';
 import { join } from 'node:path';
 import { hostLineNames } from './reader.js';
 import { hostMatches } from '../transport/known-hosts.js';
@@ -42,6 +44,9 @@ export const SSH_CONFIG_TARGETS_NAMES = optionNames<SshConfigTargetsConfig>()([.
 export function sshConfigAliases(options: SshConfigTargetsConfig = {}): string[] {
   checkOptions('sshConfigAliases()', options, SSH_CONFIG_TARGETS_NAMES);
   const home = options.home ?? homedir();
+  if (typeof options.file === 'string' && !existsSync(options.file)) {
+    throw new SshConfigError(`Can't open user config file ${options.file}: No such file or directory`, 'config', 'command line', { host: '', port: 22, phase: 'config' });
+  }
   const names = options.file === null ? [] : hostLineNames(options.file ?? join(home, '.ssh', 'config'), home);
   const patterns = options.match === undefined ? ['*'] : typeof options.match === 'string' ? options.match.split(/[\s,]+/).filter(Boolean) : [...options.match];
   const seen = new Set<string>();

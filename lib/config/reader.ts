@@ -6,7 +6,7 @@
  * last line, and nothing in it applies when its block does not); a keyword OpenSSH does not know
  * is an error unless `IgnoreUnknown` names it. Each value remembers where it was set.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { patternRegExp } from '../transport/known-hosts-store.js';
 import { checkArgs, commandKeyword, ConfigSyntaxError, parseLine, type ConfigValue, type ResolvedConfig } from './config-line.js';
@@ -14,6 +14,7 @@ import { hostLineMatches, matchLineMatches, patternListMatches, type MatchPass }
 import { keywordRule } from './keywords.js';
 import { addressForm, canonicalHost, lookupFamily } from './canonicalize.js';
 import { type NameLookup } from './name-lookup.js';
+import { untrustedConfigFile } from './file-trust.js';
 
 /** List keywords whose repeated values ssh keeps once. */
 const DEDUPED = new Set(['identityfile', 'certificatefile']);
@@ -35,6 +36,12 @@ export interface ReadConfigInput {
   readonly extra: readonly string[];
   /** The user's file (`null`: none). */
   readonly file: string | null;
+  /**
+   * `file` was given (`ssh -F`): it must be readable, and is not held to ssh's ownership and
+   * permission check. Otherwise it is the user's own `~/.ssh/config`: skipped when missing or
+   * unreadable, refused when another user could write it (as every `Include`d file).
+   */
+  readonly fileGiven?: boolean;
   /** The system-wide file, read after the user's (`null`: none). */
   readonly systemFile: string | null;
   /** Run `Match exec` commands (otherwise a block that needs one is an error). */
@@ -80,15 +87,33 @@ export function readConfig(input: ReadConfigInput): ResolvedConfig {
 function readAll(pass: Pass): void {
   const { input } = pass;
   readLines(pass, input.extra.map((text) => ({ text, origin: 'command line' })), join(input.home, '.ssh'), 0);
-  if (input.file !== null) readFile(pass, input.file, join(input.home, '.ssh'), true, 0);
-  if (input.systemFile !== null) readFile(pass, input.systemFile, '/etc/ssh', true, 0);
+  if (input.file !== null) readFile(pass, input.file, join(input.home, '.ssh'), true, 0, input.fileGiven ? 'given' : 'own');
+  if (input.systemFile !== null) readFile(pass, input.systemFile, '/etc/ssh', true, 0, 'system');
 }
 
-function readFile(pass: Pass, file: string, base: string, active: boolean, depth: number): void {
-  if (!existsSync(file)) return;
-  const lines = readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .map((text, i) => ({ text, origin: `${file}:${i + 1}` }));
+/**
+ * How ssh reads a config file (ssh.c, readconf.c): a given one (`-F`) must open; the user's own
+ * and the system's are skipped when they do not; the user's own and an included one are refused
+ * when another user could write them; an included one that exists but does not open is an error.
+ */
+type FileKind = 'given' | 'own' | 'system' | { readonly includedAt: string };
+
+function readFile(pass: Pass, file: string, base: string, active: boolean, depth: number, kind: FileKind): void {
+  const origin = typeof kind === 'object' ? kind.includedAt : kind === 'given' ? 'command line' : file;
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const untrusted = kind === 'own' || typeof kind === 'object' ? untrustedConfigFile(file, st) : undefined;
+    if (untrusted) throw new ConfigSyntaxError(untrusted, origin, typeof kind === 'object' ? 'include' : 'config');
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigSyntaxError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (kind === 'own' || kind === 'system' || (typeof kind === 'object' && code === 'ENOENT')) return;
+    throw new ConfigSyntaxError(`Can't open ${typeof kind === 'object' ? 'included' : 'user'} config file ${file}: ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : (err as Error).message}`, origin, typeof kind === 'object' ? 'include' : 'config');
+  }
+  const lines = text.split(/\r?\n/).map((line, i) => ({ text: line, origin: `${file}:${i + 1}` }));
   readLines(pass, lines, base, depth, active);
 }
 
@@ -114,7 +139,7 @@ function readLines(pass: Pass, lines: ReadonlyArray<{ text: string; origin: stri
       if (depth >= 16) throw new ConfigSyntaxError('Include nested too deeply', origin);
       // Read even in a block that does not apply (nothing in it applies then), as ssh does: its
       // Match lines are still evaluated, and a `Match final` there still asks for the final pass.
-      for (const pattern of args) for (const file of includedFiles(pattern, pass.input.home, base)) readFile(pass, file, base, active, depth + 1);
+      for (const pattern of args) for (const file of includedFiles(pattern, pass.input.home, base)) readFile(pass, file, base, active, depth + 1, { includedAt: origin });
       continue;
     }
     if (!keywordRule(keyword)) {

@@ -33,7 +33,11 @@ import { checkOptions, optionNames } from '../util/check.js';
  * ```
  */
 export interface ResolveAliasConfig {
-  /** The config file (default `~/.ssh/config`; a missing file means no settings; `null`: none). */
+  /**
+   * The config file (default `~/.ssh/config`, skipped when missing, refused when another user could
+   * write it, as ssh does; a file given must exist, as with `ssh -F`; `null`: none). Every
+   * `Include`d file is held to the same ownership and permission check.
+   */
   readonly file?: string | null;
   /**
    * Lines that come before the file, like `ssh -o` options: for each keyword the first value
@@ -236,7 +240,7 @@ export function fromSshConfig(alias: string, options: ResolveAliasConfig = {}): 
   const systemFile = options.systemFile !== undefined ? options.systemFile : options.file === undefined ? SYSTEM_SSH_CONFIG : null;
   const context = (keyword: string, origin: string, message: string): SshConfigError =>
     new SshConfigError(message, keyword, origin, { host: alias, port: 22, phase: 'config' });
-  const resolved = resolveChecked({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, systemFile, matchExec: options.matchExec === true, lookup: options.lookup }, context, options.forwards !== undefined);
+  const resolved = resolveChecked({ alias, user: options.user, localUser, home, extra: options.extra ?? [], file, fileGiven: options.file !== undefined, systemFile, matchExec: options.matchExec === true, lookup: options.lookup }, context, options.forwards !== undefined);
   const raw = rawOf(resolved);
   const first = (keyword: string): string | undefined => resolved.get(keyword)?.[0]?.args[0];
   const user = first('user') ?? localUser;

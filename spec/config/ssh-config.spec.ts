@@ -3,11 +3,11 @@
  * under spec/fixtures/ssh-config, `ssh -G -F file host` and fromSshConfig must agree key by key.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, sshConfigAliases } from '../../lib/index.js';
+import { credentialsFor, fromSshConfig, hostKeyPolicyFor, HostKeyUnknownError, SshConfigError, sshConfigAliases } from '../../lib/index.js';
 import { sshConfigTargets } from '../../lib/fleet/index.js';
 import { describeHostKey } from '../../lib/transport/host-key-info.js';
 
@@ -89,10 +89,16 @@ describe('fromSshConfig', () => {
     expect(mixed.userKnownHostsFiles).toEqual([`${homedir()}/.ssh/known_${userInfo().username}_mixed.example`]);
   });
 
-  it('a missing file gives OpenSSH defaults; an empty alias is a TypeError', () => {
-    const r = fromSshConfig('h', { file: join(corpus, 'does-not-exist') });
+  it('no ~/.ssh/config gives OpenSSH defaults; a file given that is missing is refused, as ssh -F; an empty alias is a TypeError', () => {
+    const home = mkdtempSync(join(tmpdir(), 'rxssh-sshcfg-home-'));
+    const r = fromSshConfig('h', { home, systemFile: null });
     expect([r.host, r.port, r.username, r.strictHostKeyChecking]).toEqual(['h', 22, userInfo().username, 'ask']);
+    const missing = join(corpus, 'does-not-exist');
+    expect(() => fromSshConfig('h', { file: missing })).toThrow(SshConfigError);
+    expect(() => fromSshConfig('h', { file: missing })).toThrow(`command line: Can't open user config file ${missing}: No such file or directory`);
+    expect(() => fromSshConfig('h', { file: corpus })).toThrow(/Can't open user config file .*: is a directory/);
     expect(() => fromSshConfig('')).toThrow(TypeError);
+    rmSync(home, { recursive: true, force: true });
   });
 
   it('StrictHostKeyChecking picks the policy; IdentitiesOnly drops the agent', async () => {
@@ -115,7 +121,8 @@ describe('ssh_config as an inventory', () => {
     expect(sshConfigAliases({ file: join(corpus, 'include.conf') })).toEqual(['from-a', 'from-b']);
     expect(sshConfigAliases({ file: join(corpus, 'include.conf'), match: 'from-*,!from-a' })).toEqual(['from-b']);
     expect(sshConfigAliases({ file: join(corpus, 'match.conf'), match: ['b*'] })).toEqual(['beta']);
-    expect(sshConfigAliases({ file: join(corpus, 'missing.conf') })).toEqual([]);
+    expect(() => sshConfigAliases({ file: join(corpus, 'missing.conf') })).toThrow(/Can't open user config file .*missing\.conf/);
+    expect(sshConfigAliases({ home: corpus })).toEqual([]); // no ~/.ssh/config there
   });
 
   it('sshConfigTargets resolves each alias as `ssh -G` does, labelled with the alias', () => {

@@ -198,8 +198,13 @@ export function fanOut<T>(
           return EMPTY;
         };
         if (stopped) return skip();
-        const wait = pace();
-        return wait > 0 ? timer(wait).pipe(switchMap(() => (stopped ? skip() : host$(target)))) : host$(target);
+        // Its place in line first, then a start no sooner than the rate allows after the last one.
+        const after = (wait: number, then: () => Observable<never>): Observable<never> => (wait > 0 ? timer(wait).pipe(switchMap(() => (stopped ? skip() : then()))) : then());
+        const start = (): Observable<never> => {
+          const wait = pace.begin();
+          return wait > 0 ? after(wait, start) : host$(target);
+        };
+        return after(pace.reserve(), start);
       });
 
     progress();

@@ -37,15 +37,35 @@ export function planWaves<T>(list: readonly T[], canary: number, batch: number |
   return waves.filter((w) => w.length > 0);
 }
 
-/** Spaces starts `1000 / perSecond` ms apart: each call returns how long its start must wait. */
-export function startPacer(perSecond: number | undefined): () => number {
-  if (perSecond === undefined) return () => 0;
+/** Spaces host starts `1000 / perSecond` ms apart. */
+export interface StartPacer {
+  /** A place in line: how long to wait before asking {@link begin}. */
+  reserve(): number;
+  /**
+   * Whether the host may start now (0, and the start is counted) or must wait so long first:
+   * timers that a busy event loop fires together must not start hosts together.
+   */
+  begin(): number;
+}
+
+/** The pacer of `rate` starts per second (none: every host starts at once). */
+export function startPacer(perSecond: number | undefined): StartPacer {
+  if (perSecond === undefined) return { reserve: () => 0, begin: () => 0 };
   const gap = 1000 / perSecond;
   let next = 0;
-  return () => {
-    const now = Date.now();
-    const at = Math.max(now, next);
-    next = at + gap;
-    return at - now;
+  let last = -Infinity;
+  return {
+    reserve: () => {
+      const now = Date.now();
+      const at = Math.max(now, next);
+      next = at + gap;
+      return at - now;
+    },
+    begin: () => {
+      const now = Date.now();
+      if (now < last + gap) return Math.ceil(last + gap - now);
+      last = now;
+      return 0;
+    },
   };
 }

@@ -125,6 +125,21 @@ describe('the start rate', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(45); // timers may fire a millisecond or two early
     expect(r.results).toHaveLength(6);
   });
+
+  it('rate 20/s holds after a busy event loop: starts whose timers fire together still start 50 ms apart', async () => {
+    const starts: number[] = [];
+    const results = await lastValueFrom(
+      fanOut(hosts(4), (t) => {
+        starts.push(Date.now());
+        // The first host keeps the event loop busy past the second and third hosts' turns.
+        if (t.host === 'h1') for (const until = Date.now() + 160; Date.now() < until; );
+        return of(t.host);
+      }, { rate: 20, concurrency: 4, retries: 0 }).pipe(toArray()),
+    );
+    const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(45); // bursts (0 ms apart) before
+    expect(results).toHaveLength(4);
+  });
 });
 
 describe('bad rollout settings', () => {

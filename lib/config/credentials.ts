@@ -3,7 +3,7 @@
  * `IdentityAgent`), then each identity's certificate and key; encrypted keys with a passphrase
  * source, unreadable ones reported.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { certificateFor } from '../auth/certificate.js';
 import { utils } from '../ssh2/index.js';
 import { rsaBitsOf } from '../util/key-blob.js';
@@ -34,8 +34,8 @@ export interface CredentialsForConfig {
   readonly passphrase?: (file: string, attempt: number) => Promise<string>;
   /** How often a wrong passphrase is asked for again (default 1; `ssh` asks 3 times on a terminal). */
   readonly passphraseAttempts?: number;
-  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`). */
-  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable' | 'rsa-too-small', detail: string) => void;
+  /** Told about each identity file passed over (`encrypted` without a passphrase source, `unreadable`, `rsa-too-small`, `permissions`: one of the user's own that others may read, which ssh refuses too). */
+  readonly onSkip?: (file: string, why: 'encrypted' | 'unreadable' | 'rsa-too-small' | 'permissions', detail: string) => void;
   /** Told how adding an identity file's key to the agent went (`AddKeysToAgent`): no error when it was added. */
   readonly onAgentAdd?: (file: string, error?: Error) => void;
 }
@@ -103,6 +103,12 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
       if (given) throw new TypeError(`${file}: no such file`);
       continue;
     }
+    // As ssh (sshkey_perm_ok): a key file of the user's own that others may read is not used.
+    const open = tooOpen(file);
+    if (open) {
+      config.onSkip?.(file, 'permissions', open);
+      continue;
+    }
     let text: Buffer;
     try {
       text = readFileSync(file);
@@ -144,6 +150,23 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
     }
   }
   return { providers, agent: useAgent, files, used };
+}
+
+/**
+ * ssh's refusal of a private key file of the user's own that its group or others may read
+ * ("Permissions 0644 for 'FILE' are too open"), or undefined when the file may be used (a file of
+ * another user's is not checked, as in ssh; nor where there are no POSIX user ids).
+ */
+function tooOpen(file: string): string | undefined {
+  const uid = process.getuid?.();
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return undefined; // reading it says why
+  }
+  if (uid === undefined || st.uid !== uid || (st.mode & 0o077) === 0) return undefined;
+  return `Permissions 0${(st.mode & 0o777).toString(8)} for '${file}' are too open: private key files must not be accessible by others (chmod 600), as ssh requires; not used`;
 }
 
 /** The RSA modulus size of an identity (from the key, or for an encrypted one its `.pub`), or undefined. */

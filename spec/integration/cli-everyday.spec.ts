@@ -154,6 +154,22 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
     expect(bash(line('env -u TERM', `${RXSSH} exec`, winsize)).stdout).toBe(bash(line('env -u TERM', 'ssh', winsize)).stdout);
   });
 
+  it('a private key file others may read is not used, as ssh does not use it (it says so); at 0600 both log in', () => {
+    const key = join(work, `open-key-${randomBytes(4).toString('hex')}`);
+    writeFileSync(key, readFileSync(s.keys['ed25519'] as string));
+    const line = (tool: string) => `${tool} -p ${s.port} -i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${kh} -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes ${s.username}@127.0.0.1 'echo in'`;
+    chmodSync(key, 0o644);
+    const theirs = bash(line('ssh'));
+    const ours = bash(line(`${RXSSH} exec`));
+    expect(theirs.stderr).toContain(`Permissions 0644 for '${key}' are too open.`);
+    expect(ours.stderr).toContain(`Permissions 0644 for '${key}' are too open`);
+    expect([ours.status, ours.stdout]).toEqual([theirs.status, '']);
+    expect(ours.status).toBe(255);
+    chmodSync(key, 0o600);
+    expect(bash(line('ssh')).stdout).toBe('in\n');
+    expect(bash(line(`${RXSSH} exec`)).stdout).toBe('in\n');
+  });
+
   it('-t without a terminal says so and runs without one, as ssh; --timeout is the long option', () => {
     const ours = bash(`${RXSSH} exec -t ${sshFlags()} ${s.username}@127.0.0.1 'test -t 0 && echo tty || echo no tty' < /dev/null`);
     expect(ours.stdout).toBe('no tty\n');

@@ -99,24 +99,8 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
     host.addKeysToAgent && addSocket ? { addToAgent: { ...host.addKeysToAgent, socket: addSocket, added: (error?: Error) => config.onAgentAdd?.(file, error) } } : {};
   for (const file of files) {
     const given = explicit.includes(file);
-    if (!existsSync(file)) {
-      if (given) throw new TypeError(`${file}: no such file`);
-      continue;
-    }
-    // As ssh (sshkey_perm_ok): a key file of the user's own that others may read is not used.
-    const open = tooOpen(file);
-    if (open) {
-      config.onSkip?.(file, 'permissions', open);
-      continue;
-    }
-    let text: Buffer;
-    try {
-      text = readFileSync(file);
-    } catch (err) {
-      if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
-      config.onSkip?.(file, 'unreadable', (err as Error).message);
-      continue;
-    }
+    const text = identityText(file, given, config);
+    if (text === undefined) continue;
     // An RSA key below RequiredRSASize is not offered, as ssh does not offer it.
     const bits = rsaBitsOfIdentity(file, text);
     const required = host.requiredRsaSize ?? 1024;
@@ -150,6 +134,23 @@ export function scanCredentials(host: SshConfigHost, config: CredentialsForConfi
     }
   }
   return { providers, agent: useAgent, files, used };
+}
+
+/** An identity file's bytes, or undefined when it is passed over (missing, too open, unreadable: said through `onSkip`); one given that is missing or unreadable throws. */
+function identityText(file: string, given: boolean, config: CredentialsForConfig): Buffer | undefined {
+  if (!existsSync(file)) {
+    if (given) throw new TypeError(`${file}: no such file`);
+    return undefined;
+  }
+  // As ssh (sshkey_perm_ok): a key file of the user's own that others may read is not used.
+  const open = tooOpen(file);
+  if (open) return void config.onSkip?.(file, 'permissions', open);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if (given) throw new TypeError(`${file}: ${(err as Error).message}`, { cause: err });
+    return void config.onSkip?.(file, 'unreadable', (err as Error).message);
+  }
 }
 
 /**

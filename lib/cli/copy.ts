@@ -81,6 +81,8 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
   if (o.become && o.become.method !== 'sudo') throw new UsageError(`--become-method ${o.become.method}: put and get run the SFTP server under sudo only (su and doas need a terminal)`);
   // --sudo: the SFTP server runs as that user (files written with its rights, modes as asked).
   const sftpConfig = (secrets: Secrets) => (o.become ? { become: secrets.becomeConfig(o.become) } : {});
+  // As sftp -R: a symbolic link or special file in the tree is not copied, and that is said.
+  const skipped = (t: FanOutTarget, secrets: Secrets) => (rel: string, kind: string) => secrets.warn(`${t.label ?? t.host}: ${posix.join(from, rel)}: not a regular file (${kind}), not copied`);
   const pipeline = (t: FanOutTarget, secrets: Secrets) =>
     hostConnection(t, o, secrets).pipe(
       withConnection((c) =>
@@ -88,7 +90,7 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
           defer(async () => {
             if (which === 'put') {
               // As scp: `~` is the remote home; an existing directory receives the file.
-              return recursive ? sftp.uploadDir(from, await remotePath(sftp, to), config) : sftp.upload(from, await uploadPath(sftp, from, to), config);
+              return recursive ? sftp.uploadDir(from, await remotePath(sftp, to), { ...config, onSkip: skipped(t, secrets) }) : sftp.upload(from, await uploadPath(sftp, from, to), config);
             }
             const remote = await remotePath(sftp, from);
             if (!recursive && (await lastValueFrom(sftp.stat(remote))).isDirectory) {
@@ -97,7 +99,7 @@ export async function copyCommand(which: 'put' | 'get', argv: readonly string[],
             const dir = join(to, dirs.get(t.label ?? '') ?? outputName(t, o.localUser));
             makeDirSync(dir);
             const local = join(dir, basename(posix.normalize(from)) || 'root');
-            return recursive ? sftp.downloadDir(remote, local, config) : sftp.download(remote, local, config);
+            return recursive ? sftp.downloadDir(remote, local, { ...config, onSkip: skipped(t, secrets) }) : sftp.download(remote, local, config);
           }).pipe(switchMap((transfer: Observable<unknown>) => transfer)),
           sftpConfig(secrets),
         ),

@@ -240,7 +240,7 @@ export class SftpSession {
     const each = pickOptions(config, SFTP_NAMES.transfer);
     return treeTransfer(this.#core, 'uploadDir', remoteDir, config, {
       list: async (rel) =>
-        (await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile() })),
+        (await fsp.readdir(posix.join(localDir, rel), { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory(), isFile: e.isFile(), isSymbolicLink: e.isSymbolicLink() })),
       makeDir: (rel) => lastValueFrom(this.mkdir(posix.join(remoteDir, rel), { recursive: true }), { defaultValue: undefined }),
       transfer: (rel, signal) => untilDone(this.upload(posix.join(localDir, rel), posix.join(remoteDir, rel), each), signal),
     });
@@ -276,6 +276,7 @@ export class SftpSession {
           name: e.name,
           isDirectory: e.stats.isDirectory,
           isFile: e.stats.isFile,
+          isSymbolicLink: e.stats.isSymbolicLink,
         })),
       makeDir: async (rel) => {
         const dir = posix.join(localDir, rel);

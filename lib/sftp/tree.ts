@@ -12,7 +12,7 @@ import type { SftpCore } from './core.js';
 
 /** One side of a tree transfer: how to list the source, make a directory, move a file. */
 export interface TreeSide {
-  list: (rel: string) => Promise<Array<{ name: string; isDirectory: boolean; isFile: boolean }>>;
+  list: (rel: string) => Promise<Array<{ name: string; isDirectory: boolean; isFile: boolean; isSymbolicLink: boolean }>>;
   makeDir: (rel: string) => Promise<void>;
   transfer: (rel: string, signal: AbortSignal) => Promise<void>;
 }
@@ -43,6 +43,7 @@ export function treeTransfer(
           dirs.push(child);
           await walk(child, depth + 1);
         } else if (e.isFile) files.push(child);
+        else config.onSkip?.(child, e.isSymbolicLink ? 'symbolic link' : 'special file');
       }
     };
     await walk('', 1);

@@ -139,6 +139,13 @@ export interface TreeTransferConfig extends TransferConfig {
   readonly parallelFiles?: number;
   /** Which entries to transfer (paths relative to the root, `/`-separated); default all. */
   readonly filter?: (relativePath: string, isDirectory: boolean) => boolean;
+  /**
+   * Told of each entry that is not transferred because it is neither a directory nor a regular
+   * file: a symbolic link (not followed, so a tree never copies what lies outside it) or a
+   * special file (a FIFO, a socket, a device), as OpenSSH's `sftp put -R`/`get -R` say "not a
+   * regular file". Without it they are passed over unsaid.
+   */
+  readonly onSkip?: (relativePath: string, kind: 'symbolic link' | 'special file') => void;
 }
 
 /**
@@ -230,7 +237,7 @@ export interface WriteFileConfig {
 /** The names each SFTP config takes. @internal */
 export const SFTP_NAMES = {
   transfer: optionNames<TransferConfig>()(['chunkSize', 'concurrency', 'preserve']),
-  tree: optionNames<TreeTransferConfig>()(['chunkSize', 'concurrency', 'preserve', 'parallelFiles', 'filter']),
+  tree: optionNames<TreeTransferConfig>()(['chunkSize', 'concurrency', 'preserve', 'parallelFiles', 'filter', 'onSkip']),
   writeChunks: optionNames<TransferConfig & { readonly mode?: number }>()(['chunkSize', 'concurrency', 'preserve', 'mode']),
   readChunks: optionNames<ReadChunksConfig>()(['start', 'end', 'chunkSize', 'concurrency', 'highWaterMark']),
   mkdir: optionNames<MkdirConfig>()(['recursive', 'mode']),

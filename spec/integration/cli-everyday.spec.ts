@@ -288,6 +288,32 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
     expect(readFileSync(join(dir, `file-${name}`), 'utf8')).toBe('into the directory\n');
   });
 
+  it('put -r and get -r copy the regular files of a tree and say which entries they pass over (symbolic links, FIFOs), as sftp -R says it', () => {
+    const name = `links-${randomBytes(3).toString('hex')}`;
+    const tree = join(work, name);
+    mkdirSync(join(tree, 'd'), { recursive: true });
+    writeFileSync(join(tree, 'd', 'a'), 'a\n');
+    execFileSync('ln', ['-s', 'd/a', join(tree, 'to-file')]);
+    execFileSync('ln', ['-s', '/etc', join(tree, 'to-etc')]);
+    execFileSync('mkfifo', [join(tree, 'fifo')]);
+    const remote = join(s.home, name);
+    const up = cli(['put', ...hostFlags(), '-r', tree, remote]);
+    expect(up.status, up.stdout + up.stderr).toBe(0);
+    expect(execFileSync('find', [remote, '-printf', '%y %P\\n'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort()).toEqual(['d ', 'd d', 'f d/a']);
+    for (const [entry, kind] of [['to-file', 'symbolic link'], ['to-etc', 'symbolic link'], ['fifo', 'special file']]) {
+      expect(up.stderr).toContain(`rxssh: 127.0.0.1:${s.port}: ${join(tree, entry as string)}: not a regular file (${kind}), not copied`);
+    }
+    // OpenSSH's sftp passes over the same entries, and says so too.
+    const sftp = spawnSync('sftp', ['-b', '-', '-P', String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, '-o', 'BatchMode=yes', `${s.username}@127.0.0.1`], { input: `put -R ${tree} ${remote}-sftp\n`, encoding: 'utf8' });
+    expect(sftp.stderr.match(/not a regular file/g)).toHaveLength(3);
+    // The remote tree as it is there: its links are passed over the same way on the way back.
+    execFileSync('ln', ['-s', 'd/a', join(remote, 'remote-link')]);
+    const into = mkdtempSync(join(work, 'get-links-'));
+    const down = cli(['get', ...hostFlags(), '-r', remote, into]);
+    expect(down.status, down.stdout + down.stderr).toBe(0);
+    expect(down.stderr).toContain(`${join(remote, 'remote-link')}: not a regular file (symbolic link), not copied`);
+  });
+
   it('get DIR without -r says it is a directory; ~/ works for get; two hosts named alike get distinct directories', () => {
     const name = `getdir-${randomBytes(3).toString('hex')}`;
     mkdirSync(join(s.home, name));

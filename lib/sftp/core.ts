@@ -166,9 +166,11 @@ export class SftpCore {
   /**
    * Pipelined reads of a file (or of `[start, end)`): up to `concurrency` requests in flight,
    * each into a buffer the target hands out (none free: wait until `wake` is called); a short
-   * read re-requests the rest of its range. Resolves with where the file ended (its size when
-   * opened, or less when it shrank meanwhile); an abort sends no more requests and rejects once
-   * those in flight are answered.
+   * read re-requests the rest of its range. It reads on past the size the file had when opened
+   * to the server's end-of-file (or the range's end), as OpenSSH's sftp does (a file that grew
+   * meanwhile, or whose size says nothing: `/proc`); resolves with where the file ended. A file that is not a regular one (a
+   * device, a FIFO) is refused as sftp refuses it: it may never end. An abort sends no more
+   * requests and rejects once those in flight are answered.
    */
   async transferIn(
     path: string,
@@ -181,6 +183,10 @@ export class SftpCore {
     const handle = await lastValueFrom(this.call<Buffer>('open', path, (done) => this.sftp.open(path, 'r', done)));
     try {
       const { size, mode } = await lastValueFrom(this.call<Stats>('fstat', path, (done) => this.sftp.fstat(handle, done)));
+      // The file type, when the server sent the mode: only a regular file is read (sftp: "not a regular file").
+      if (typeof mode === 'number' && (mode & 0o170000) !== 0 && (mode & 0o170000) !== 0o100000) {
+        throw new SftpError('read', path, new Error('not a regular file (a device, a FIFO or a socket may never end)'), this.where);
+      }
       const end = Math.min(size, range.end ?? size);
       const target = await targetFor(end, chunkSize, concurrency, mode);
       const pipeline = new ReadPipeline({
@@ -190,6 +196,8 @@ export class SftpCore {
         concurrency,
         start: range.start ?? 0,
         end,
+        followEof: chunkSize,
+        ...(range.end !== undefined ? { limit: range.end } : {}),
         isEof: (err) => (err as { code?: number }).code === SFTP_STATUS.EOF,
         failure: (err) => this.error('read', path, err),
         ...(signal ? { signal } : {}),

@@ -31,6 +31,14 @@ export interface ReadPipelineConfig {
   readonly start?: number;
   /** Where to stop (exclusive): the file's size when opened, or a range's end. */
   readonly end: number;
+  /**
+   * Read on past `end` until the server answers end-of-file, in requests of this many bytes, one
+   * at a time (a file that grew since it was opened, or one whose size says nothing: `/proc`).
+   * OpenSSH's sftp reads to EOF the same way. Undefined: stop at `end`.
+   */
+  readonly followEof?: number;
+  /** Where reading past `end` stops in any case (a range's end); default: the end-of-file only. */
+  readonly limit?: number;
   /** Whether an error means "the file ends here" (SFTP's EOF status) rather than a failure. */
   readonly isEof: (err: unknown) => boolean;
   /** The error to reject with for a failed request. */
@@ -53,10 +61,15 @@ export class ReadPipeline {
   readonly #retries: Array<[position: number, length: number]> = [];
   #failure: unknown;
   #settle: { resolve: (end: number) => void; reject: (err: unknown) => void } | undefined;
+  /** A read past `end` is in flight (with `followEof`: one at a time). */
+  #probing = false;
+  /** The server answered end-of-file (or `followEof` is off): nothing past `#end` to ask for. */
+  #ended: boolean;
 
   constructor(readonly config: ReadPipelineConfig) {
     this.#end = config.end;
     this.#next = config.start ?? 0;
+    this.#ended = !config.followEof;
   }
 
   /** Requests in flight now (and buffers still held by the target). */
@@ -82,20 +95,37 @@ export class ReadPipeline {
         while (this.#retries.length > 0 && (this.#retries[0]?.[0] ?? 0) >= this.#end) this.#retries.shift();
         const again = this.#retries[0];
         const position = again ? again[0] : this.#next;
-        const length = again ? again[1] : Math.min(chunkSize, this.#end - this.#next);
-        if (!again && this.#next >= this.#end) break;
+        // Past the end: one request at a time, while the server has not said end-of-file.
+        const probe = !again && this.#next >= this.#end;
+        if (probe && (this.#ended || this.#probing || this.#next >= (this.config.limit ?? Infinity))) break;
+        const length = again ? again[1] : probe ? Math.min(this.config.followEof as number, (this.config.limit ?? Infinity) - this.#next) : Math.min(chunkSize, this.#end - this.#next);
         const buf = target.claim(position, length);
         if (!buf) break;
         if (again) this.#retries.shift();
         else this.#next += length;
         this.#busy++;
-        this.config.read(buf, length, position, (err, n) => this.#answered(buf, position, length, err, n));
+        this.#probing ||= probe;
+        this.config.read(buf, length, position, (err, n) => (probe ? this.#probed(buf, position, err, n) : this.#answered(buf, position, length, err, n)));
       }
     }
     if (this.#busy > 0 || !this.#settle) return;
     if (this.#failure !== undefined) this.#settle.reject(this.#failure);
     else if (signal?.aborted) this.#settle.reject(new Error('cancelled'));
-    else if (this.#retries.length === 0 && this.#next >= this.#end) this.#settle.resolve(this.#end);
+    else if (this.#retries.length === 0 && this.#next >= this.#end && (this.#ended || this.#next >= (this.config.limit ?? Infinity))) this.#settle.resolve(this.#end);
+  }
+
+  /** A read past the end answered: more of the file (it goes on from there), or its end. */
+  #probed(buf: Buffer, position: number, err: unknown, n: number): void {
+    this.#probing = false;
+    if (err || !(n > 0) || this.#ended) {
+      // End-of-file (or the file shrank meanwhile): the end stands where it was found.
+      this.#next = Math.min(this.#next, this.#end);
+      this.#ended = true;
+      this.#answered(buf, position, 0, err, 0);
+      return;
+    }
+    this.#next = this.#end = position + n;
+    this.#answered(buf, position, n, undefined, n);
   }
 
   #answered(buf: Buffer, position: number, length: number, err: unknown, n: number): void {
@@ -103,7 +133,10 @@ export class ReadPipeline {
     if (err || !(n > 0)) {
       target.unclaim(buf);
       if (err && !this.config.isEof(err)) this.#failure ??= this.config.failure(err);
-      else this.#end = Math.min(this.#end, position); // the file ends here (it shrank)
+      else {
+        this.#end = Math.min(this.#end, position); // the file ends here (it shrank)
+        this.#ended = true;
+      }
       this.#release();
       return;
     }

@@ -23,12 +23,22 @@ export function readFile(core: SftpCore, path: string): Observable<Buffer> {
   return defer(async () => {
     let whole = Buffer.alloc(0);
     try {
-      const end = await core.transferIn(path, {}, (size) => {
-        if (size > constants.MAX_LENGTH) throw new SftpError('read', path, new Error(`${size} bytes do not fit in one Buffer (use readChunks or download)`), core.where);
-        whole = Buffer.allocUnsafe(size);
-        return { claim: (position, length) => whole.subarray(position, position + length), fill: () => undefined, unclaim: () => undefined };
+      // The size when opened, read in place; what the file holds past it (it grew, or /proc), in order after it.
+      const past: Buffer[] = [];
+      let size = 0;
+      const end = await core.transferIn(path, {}, (opened) => {
+        if (opened > constants.MAX_LENGTH) throw new SftpError('read', path, new Error(`${opened} bytes do not fit in one Buffer (use readChunks or download)`), core.where);
+        size = opened;
+        whole = Buffer.allocUnsafe(opened);
+        return {
+          claim: (position, length) => (position < size ? whole.subarray(position, position + length) : Buffer.allocUnsafe(length)),
+          fill: (position, buf, n) => {
+            if (position >= size) past.push(buf.subarray(0, n));
+          },
+          unclaim: () => undefined,
+        };
       });
-      return whole.subarray(0, end);
+      return past.length === 0 ? whole.subarray(0, end) : Buffer.concat([whole, ...past]);
     } catch (err) {
       throw core.failure('read', path, err);
     }
@@ -136,7 +146,8 @@ export function download(core: SftpCore, remote: string, local: string, config: 
           // As OpenSSH's sftp and scp: an existing file keeps its mode; a new one gets the
           // remote file's permission bits (and owner write), under the local umask.
           const out = (file = await fsp.open(temp, 'wx', existing?.isFile() ? existing.mode & 0o777 : (mode & 0o777) | 0o200));
-          const pool = new BufferPool(Math.max(1, Math.min(size, chunkSize)), concurrency);
+          // Room for a whole request even when the file looks small: it is read to its end-of-file.
+          const pool = new BufferPool(chunkSize, concurrency);
           return {
             claim: () => pool.tryTake(),
             fill: async (position, buf, n) => {
@@ -146,7 +157,7 @@ export function download(core: SftpCore, remote: string, local: string, config: 
                 pool.give(buf);
               }
               bytes += n;
-              emit({ bytes, total: size });
+              emit({ bytes, total: Math.max(size, bytes) });
             },
             unclaim: (buf) => pool.give(buf),
           };

@@ -314,6 +314,23 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
     expect(down.stderr).toContain(`${join(remote, 'remote-link')}: not a regular file (symbolic link), not copied`);
   });
 
+  it('get reads a file to its end-of-file as sftp does (/proc/version: its size says 0); a device is refused as sftp refuses it', () => {
+    const into = mkdtempSync(join(work, 'get-proc-'));
+    const r = cli(['get', ...hostFlags(), '/proc/version', into]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const got = readdirSync(into).map((d) => readFileSync(join(into, d, 'version'), 'utf8'));
+    const viaSftp = join(into, 'sftp-version');
+    const sftpArgs = ['-b', '-', '-P', String(s.port), '-i', s.keys['ed25519'] ?? '', '-o', `UserKnownHostsFile=${kh}`, '-o', 'BatchMode=yes', `${s.username}@127.0.0.1`];
+    expect(spawnSync('sftp', sftpArgs, { input: `get /proc/version ${viaSftp}\n`, encoding: 'utf8' }).status).toBe(0);
+    expect(readFileSync(viaSftp, 'utf8')).toBe(readFileSync('/proc/version', 'utf8'));
+    expect(got).toEqual([readFileSync(viaSftp, 'utf8')]); // it was '' (0 bytes, [SUCCESS])
+    const zero = cli(['get', ...hostFlags(), '-t', '20', '/dev/zero', into]);
+    expect(zero.status).toBe(5);
+    expect(zero.stdout + zero.stderr).toMatch(/\/dev\/zero.*not a regular file/);
+    const sftpZero = spawnSync('sftp', sftpArgs, { input: `get /dev/zero ${join(into, 'zero')}\n`, encoding: 'utf8', timeout: 20_000 });
+    expect([sftpZero.status, sftpZero.stderr]).toEqual([1, expect.stringContaining('not a regular file')]);
+  });
+
   it('get DIR without -r says it is a directory; ~/ works for get; two hosts named alike get distinct directories', () => {
     const name = `getdir-${randomBytes(3).toString('hex')}`;
     mkdirSync(join(s.home, name));

@@ -4,7 +4,7 @@
  * (The same operations against real sshd and Dropbear: spec/integration.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
@@ -63,6 +63,49 @@ describe('download', () => {
     s.files.set('/f', data);
     await lastValueFrom(onSftp(s, (sftp) => sftp.download('/f', join(dir, 'f'), { chunkSize: 32 * 1024, concurrency: 4 })), { defaultValue: undefined });
     expect(sha(readFileSync(join(dir, 'f')))).toBe(sha(data.subarray(0, 100_000)));
+  });
+
+  it('reads on to the end-of-file, as sftp does: a file that grows while it is read, one whose size says 0 (/proc), every way of reading', async () => {
+    const data = randomBytes(300_000);
+    const grown = Buffer.concat([data, randomBytes(200_000)]);
+    const s = await start({
+      onRead: (path, _offset, reads) => {
+        if (path === '/log' && reads === 2) s.files.set(path, grown); // appended to after it was opened
+      },
+    });
+    s.files.set('/log', data);
+    await lastValueFrom(onSftp(s, (sftp) => sftp.download('/log', join(dir, 'log'), { chunkSize: 32 * 1024, concurrency: 4 })), { defaultValue: undefined });
+    expect(sha(readFileSync(join(dir, 'log')))).toBe(sha(grown));
+
+    const proc = await start({ reportSize: 0 });
+    const cpuinfo = Buffer.from('processor\t: 0\nmodel name\t: a cpu\n'.repeat(2000)); // ~70 KB, more than one request
+    proc.files.set('/proc/cpuinfo', cpuinfo);
+    const [progress, whole, chunks] = await lastValueFrom(
+      onSftp(proc, async (sftp) => [
+        await lastValueFrom(sftp.download('/proc/cpuinfo', join(dir, 'cpuinfo'), { chunkSize: 32 * 1024 })),
+        await lastValueFrom(sftp.readFile('/proc/cpuinfo')),
+        Buffer.concat(await lastValueFrom(sftp.readChunks('/proc/cpuinfo', { chunkSize: 32 * 1024 }).pipe(toArray()))),
+      ]),
+    );
+    expect(readFileSync(join(dir, 'cpuinfo')).equals(cpuinfo)).toBe(true);
+    expect(progress).toEqual({ bytes: cpuinfo.length, total: cpuinfo.length });
+    expect((whole as Buffer).equals(cpuinfo)).toBe(true);
+    expect((chunks as Buffer).equals(cpuinfo)).toBe(true);
+    // A range is read to its end (past the size the file claims), and no further.
+    const part = await lastValueFrom(onSftp(proc, (sftp) => lastValueFrom(sftp.readChunks('/proc/cpuinfo', { start: 5, end: 100_000 + 5, chunkSize: 32 * 1024 }).pipe(toArray()))));
+    expect(Buffer.concat(part).equals(cpuinfo.subarray(5))).toBe(true);
+    const head = await lastValueFrom(onSftp(proc, (sftp) => lastValueFrom(sftp.readChunks('/proc/cpuinfo', { end: 10 }).pipe(toArray()))));
+    expect(Buffer.concat(head).equals(cpuinfo.subarray(0, 10))).toBe(true);
+  });
+
+  it('a file that is not a regular one (a device: it may never end) is an SftpError, as sftp refuses it; nothing is written', async () => {
+    const s = await start({ fileMode: 0o020666 }); // a character device
+    s.files.set('/dev/zero', Buffer.alloc(64 * 1024));
+    const err = await errorOf(onSftp(s, (sftp) => sftp.download('/dev/zero', join(dir, 'zero'))));
+    expect(err).toBeInstanceOf(SftpError);
+    expect((err as Error).message).toMatch(/not a regular file/);
+    expect(existsSync(join(dir, 'zero'))).toBe(false);
+    expect(await errorOf(onSftp(s, (sftp) => sftp.readFile('/dev/zero')))).toBeInstanceOf(SftpError);
   });
 
   it('a missing file is an SftpError (open, NO_SUCH_FILE); unsubscribing mid-way closes the remote and local handles', async () => {

@@ -122,7 +122,7 @@ export interface SftpEntry {
 export interface TransferProgress {
   /** Bytes transferred so far. */
   readonly bytes: number;
-  /** Total bytes (for `writeChunks`, whose total is known only at the end: the bytes taken from the source so far). */
+  /** Total bytes: the file's size when it was opened, or the bytes so far once a download reads past it (a file that grew, `/proc`); for `writeChunks`, whose total is known only at the end, the bytes taken from the source so far. */
   readonly total: number;
 }
 

@@ -234,7 +234,7 @@ export class SftpCore {
         if (!sendSftpWrite(this.sftp, handle, data, headroom, position, done)) this.sftp.write(handle, data, 0, data.length, position, done);
       },
       concurrency,
-      onProgress: (bytes, written) => onProgress({ bytes, total: Number.isNaN(total) ? written : total }),
+      onProgress: (bytes, written) => onProgress({ bytes, total: Number.isNaN(total) ? written : Math.max(total, written) }),
       failure: (err) => this.error('write', path, err),
       ...(signal ? { signal } : {}),
     });

@@ -184,25 +184,29 @@ export function download(core: SftpCore, remote: string, local: string, config: 
   });
 }
 
-/** `SftpSession.upload`: read at each request's offset into reused buffers. */
+/** `SftpSession.upload`: read at each request's offset into reused buffers, to the file's end (it may have grown). */
 export function upload(core: SftpCore, local: string, remote: string, config: TransferConfig): Observable<TransferProgress> {
   return core.transfer<TransferProgress>('upload', remote, async (emit, signal) => {
     const { chunkSize, concurrency } = core.pipelineOf('write', config);
+    // As sftp put: only a regular file (a device or a FIFO may never end; asked before opening, which would wait for a FIFO's writer).
+    if (!(await fsp.stat(local)).isFile()) throw new SftpError('upload', remote, new Error(`${local} is not a regular file`), core.where);
     const file = await fsp.open(local, 'r');
     let st: Awaited<ReturnType<typeof file.stat>>;
     try {
       st = await file.stat();
       // One buffer more than requests in flight, so the next read overlaps the writes. Each
       // reads the file after room for its WRITE header, so the request goes out uncopied.
-      const pool = new BufferPool(SFTP_WRITE_HEADROOM + Math.max(1, Math.min(st.size, chunkSize)), concurrency + 1);
+      const pool = new BufferPool(SFTP_WRITE_HEADROOM + chunkSize, concurrency + 1);
       const size = st.size;
       const pieces = async function* (): AsyncGenerator<Piece> {
-        for (let position = 0; position < size; ) {
+        // To the end of the file as it is read (a log appended to meanwhile comes whole, as with sftp put).
+        for (let position = 0; ; ) {
           const buf = await pool.take();
-          const { bytesRead } = await file.read(buf, SFTP_WRITE_HEADROOM, Math.min(buf.length - SFTP_WRITE_HEADROOM, size - position), position);
+          const { bytesRead } = await file.read(buf, SFTP_WRITE_HEADROOM, buf.length - SFTP_WRITE_HEADROOM, position);
           if (bytesRead === 0) {
             pool.give(buf);
-            throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
+            if (position < size) throw new Error(`${local} shrank to ${position} bytes while it was uploaded`);
+            return;
           }
           yield { data: buf.subarray(SFTP_WRITE_HEADROOM, SFTP_WRITE_HEADROOM + bytesRead), headroom: SFTP_WRITE_HEADROOM, release: () => pool.give(buf) };
           position += bytesRead;

@@ -314,7 +314,7 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
     expect(down.stderr).toContain(`${join(remote, 'remote-link')}: not a regular file (symbolic link), not copied`);
   });
 
-  it('get reads a file to its end-of-file as sftp does (/proc/version: its size says 0); a device is refused as sftp refuses it', () => {
+  it('get reads a file to its end-of-file as sftp does (/proc/version: its size says 0); a device is refused both ways as sftp refuses it', () => {
     const into = mkdtempSync(join(work, 'get-proc-'));
     const r = cli(['get', ...hostFlags(), '/proc/version', into]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -329,6 +329,11 @@ describe('copying like scp and pscp (issue 22 #7, #8)', () => {
     expect(zero.stdout + zero.stderr).toMatch(/\/dev\/zero.*not a regular file/);
     const sftpZero = spawnSync('sftp', sftpArgs, { input: `get /dev/zero ${join(into, 'zero')}\n`, encoding: 'utf8', timeout: 20_000 });
     expect([sftpZero.status, sftpZero.stderr]).toEqual([1, expect.stringContaining('not a regular file')]);
+    // And the other way: sftp put says 'local "/dev/zero" is not a regular file'; rxssh put fails the host the same way.
+    const up = cli(['put', ...hostFlags(), '/dev/zero', join(s.home, 'zero-up')]);
+    expect(up.status).toBe(5);
+    expect(up.stdout + up.stderr).toMatch(/\/dev\/zero is not a regular file/);
+    expect(existsSync(join(s.home, 'zero-up'))).toBe(false);
   });
 
   it('get DIR without -r says it is a directory; ~/ works for get; two hosts named alike get distinct directories', () => {

@@ -3,8 +3,9 @@
  * answers out of order, a file that shrinks while it is read, a failing write, cancellation.
  * (The same operations against real sshd and Dropbear: spec/integration.)
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, Observable, take, takeWhile, toArray } from 'rxjs';
@@ -224,6 +225,25 @@ describe('upload, writeChunks and writeFile', () => {
     expect(progress.at(-1)).toEqual({ bytes: data.length, total: data.length });
     expect(s.stats.maxWriteSize).toBe(20_000);
     expect(s.stats.writes).toBe(Math.ceil(data.length / 20_000));
+  });
+
+  it('upload reads the local file to its end (a log appended to while it goes up comes whole, as with sftp put); a device or a FIFO is refused at once', async () => {
+    const data = randomBytes(400_000);
+    const more = randomBytes(150_000);
+    const src = join(dir, 'growing');
+    writeFileSync(src, data);
+    const s = await start({ onWrite: (n) => n === 2 && appendFileSync(src, more) });
+    const progress = await lastValueFrom(onSftp(s, (sftp) => lastValueFrom(sftp.upload(src, '/log', { chunkSize: 32 * 1024, concurrency: 2 }).pipe(toArray()))));
+    expect(sha(s.files.get('/log') ?? Buffer.alloc(0))).toBe(sha(Buffer.concat([data, more])));
+    expect(progress.at(-1)).toEqual({ bytes: data.length + more.length, total: data.length + more.length });
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const special of ['/dev/zero', fifo]) {
+      const err = await errorOf(onSftp(s, (sftp) => sftp.upload(special, '/nothing')));
+      expect(err).toBeInstanceOf(SftpError);
+      expect((err as Error).message).toContain(`${special} is not a regular file`);
+    }
+    expect(s.files.has('/nothing')).toBe(false);
   });
 
   it('upload puts each request\'s header before the bytes it read (no copy by ssh2\'s write); writeChunks goes through ssh2\'s write', async () => {

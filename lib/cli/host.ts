@@ -228,9 +228,15 @@ export function hostPipeline(
     const become = o.become ? { become: secrets.becomeConfig(o.become) } : {};
     return hostConnection(target, o, secrets).pipe(
       tap(() => readyAt.set(target, Date.now())),
-      exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: true } : {}), ...(flow ? { flow } : {}), ...become }),
+      exec(command, { ...input, ...(env ? { env } : {}), ...(tty ? { pty: sshPty() } : {}), ...(flow ? { flow } : {}), ...become }),
     );
   });
+}
+
+/** The terminal `ssh -tt` asks for without one of its own, as pssh's ssh does for each host: 0x0 and `$TERM` (ssh2's vt100 without it). */
+function sshPty(): { rows: number; cols: number; term?: string } {
+  const term = process.env['TERM'];
+  return { rows: 0, cols: 0, ...(term ? { term } : {}) };
 }
 
 /** Parses a host spec given on the command line; a malformed one is a usage error (exit 2). */

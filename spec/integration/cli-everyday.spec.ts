@@ -257,9 +257,12 @@ describe('rxssh exec -W, -s, -b, -4, -6, -c, -m: ssh\'s letters, beside ssh', ()
 
 describe('rxssh run takes the ssh flags pssh users pass (issue 22 #6)', () => {
   it('-x -q, -x -C, -x -tt and -O LogLevel=ERROR are taken; -x -tt gives each command a terminal', () => {
-    const r = bash(`${RXSSH} run -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -O LogLevel=ERROR -x -q -x -C -x -tt -i -- 'test -t 0 && echo tty'`);
+    const r = bash(`TERM=xterm-256color ${RXSSH} run -H 127.0.0.1:${s.port} -l ${s.username} --identity ${s.keys['ed25519']} --known-hosts ${kh} -O LogLevel=ERROR -x -q -x -C -x -tt -i -- 'test -t 0 && echo tty; echo "[$TERM]"; stty size'`);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[SUCCESS\][^\n]*\ntty/);
+    // What pssh's ssh -tt gives each host: $TERM and a size of 0 (rxssh sent vt100, 24x80).
+    const theirs = bash(`TERM=xterm-256color ssh ${sshFlags()} -q -tt ${s.username}@127.0.0.1 'echo "[$TERM]"; stty size' < /dev/null`);
+    expect(r.stdout.replace(/\r/g, '')).toContain(theirs.stdout.replace(/\r/g, ''));
   });
 });
 

@@ -10,7 +10,7 @@ import { within } from '../util/deadline.js';
 import { configLine, parseUntilPositional } from './args.js';
 import { escapeCharOf, quietAt } from '../util/terminal-settings.js';
 import { Secrets } from './credentials.js';
-import { canConfirm, confirmUnknownHosts } from './host-keys.js';
+import { canConfirm, confirmUnknownHosts, learnFileOf } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
 import { session, type SessionInput, type SessionWork } from './session.js';
@@ -223,8 +223,9 @@ async function withHostKeyQuestion(attempt: () => Promise<void>, host: SshConfig
   try {
     await attempt();
   } catch (err) {
-    if (!io.stdinIsTTY || host.batchMode || !canConfirm(err)) throw err;
-    const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, hash: host.hashKnownHosts }], io);
+    const file = learnFileOf(host);
+    if (!io.stdinIsTTY || host.batchMode || !canConfirm(err) || file === undefined) throw err;
+    const confirmed = await confirmUnknownHosts([{ host: err.host, port: err.port, error: err, file, hash: host.hashKnownHosts }], io);
     if (confirmed.length === 0) throw err;
     await attempt();
   }

@@ -4,7 +4,7 @@
  * recorded in the first known_hosts file; without a terminal the error names the files read and
  * the ways out.
  */
-import { HostKeyUnknownError, knownHostsName, recordHostKey } from '../index.js';
+import { HostKeyUnknownError, knownHostsName, recordHostKey, type SshConfigHost } from '../index.js';
 import type { Io } from './io.js';
 
 /** A host whose key was unknown: where it is and what it offered. */
@@ -12,8 +12,15 @@ export interface UnknownHost {
   readonly host: string;
   readonly port: number;
   readonly error: HostKeyUnknownError;
+  /** Its first `UserKnownHostsFile`, where a confirmed key is recorded (never a global file). */
+  readonly file: string;
   /** Its `HashKnownHosts`: whether the recorded line names the host hashed (default true). */
   readonly hash?: boolean;
+}
+
+/** Where a key confirmed for `host` is recorded: its first user known_hosts file, or none with `UserKnownHostsFile none` (then ssh cannot record it either, and rxssh does not ask). */
+export function learnFileOf(host: SshConfigHost): string | undefined {
+  return host.userKnownHostsFiles.find((f) => f.toLowerCase() !== 'none');
 }
 
 /** `ssh-ed25519` → `ED25519`, as ssh names key types to people. */
@@ -60,8 +67,7 @@ export async function confirmUnknownHosts(hosts: readonly UnknownHost[], io: Io)
   const yes = answer.toLowerCase() === 'yes' || (hosts.length === 1 && answer === first.error.fingerprint);
   if (!yes) return [];
   for (const h of hosts) {
-    const file = h.error.knownHostsFiles[0] as string;
-    await recordHostKey(file, h.host, h.port, h.error.offeredKey ?? '', h.hash ?? true);
+    await recordHostKey(h.file, h.host, h.port, h.error.offeredKey ?? '', h.hash ?? true);
     io.stderr.write(`Warning: Permanently added '${knownHostsName(h.host, h.port)}' (${typeName(h.error.offeredKey ?? '')}) to the list of known hosts.\n`);
   }
   return [...hosts];

@@ -9,7 +9,7 @@ import { OutputFlow, type ExecChunk, type FanOutTarget, type SshError } from '..
 import { fanOut, type FanOut, type HostResult, type WorkerFanOutConfig } from '../fleet/index.js';
 import { parseUntilPositional } from './args.js';
 import { Secrets } from './credentials.js';
-import { canConfirm, confirmUnknownHosts, type UnknownHost } from './host-keys.js';
+import { canConfirm, confirmUnknownHosts, learnFileOf, type UnknownHost } from './host-keys.js';
 import { EXIT_STDOUT_CLOSED, OUTPUT_QUEUED, type Io } from './io.js';
 import { WritableBackpressure } from '../util/writable-backpressure.js';
 import type { ProgressBar } from './progress.js';
@@ -136,12 +136,13 @@ export function parseRun(argv: readonly string[], io: Io): RunOptions & { help?:
  * which then fails), else recorded as its `HashKnownHosts` says; when the host cannot be
  * resolved, not asked.
  */
-function confirmationOf(target: FanOutTarget, opts: HostOptions): { readonly ask: boolean; readonly hash: boolean } {
+function confirmationOf(target: FanOutTarget, opts: HostOptions): { readonly ask: boolean; readonly hash: boolean; readonly file: string } {
   try {
     const host = resolveHost(target, opts);
-    return { ask: !host.batchMode, hash: host.hashKnownHosts };
+    const file = learnFileOf(host);
+    return { ask: !host.batchMode && file !== undefined, hash: host.hashKnownHosts, file: file ?? '' };
   } catch {
-    return { ask: false, hash: true };
+    return { ask: false, hash: true, file: '' };
   }
 }
 
@@ -288,15 +289,15 @@ export async function runCommand(
   // ssh asks), and those confirmed run again: their commands never ran (the key is checked
   // before any credential is sent).
   const interactive = io.stdinIsTTY && !opts.json && !opts.queue && opts.workers === undefined;
-  const held: Array<{ result: HostResult<unknown>; hash: boolean }> = [];
+  const held: Array<{ result: HostResult<unknown>; hash: boolean; file: string }> = [];
   try {
     await follow(run$, (r) => {
       const asking = interactive && canConfirm(r.error) ? confirmationOf(r.target, opts) : undefined;
-      if (asking?.ask) held.push({ result: r, hash: asking.hash });
+      if (asking?.ask) held.push({ result: r, hash: asking.hash, file: asking.file });
       else report(r);
     });
     if (held.length > 0 && !interrupt.signal.aborted) {
-      const asked = held.map(({ result: r, hash }) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, hash } as UnknownHost }));
+      const asked = held.map(({ result: r, hash, file }) => ({ result: r, unknown: { host: (r.error as SshError).host, port: (r.error as SshError).port, error: r.error, file, hash } as UnknownHost }));
       const confirmed = new Set(await confirmUnknownHosts(asked.map((a) => a.unknown), promptIo));
       for (const a of asked) if (!confirmed.has(a.unknown)) report(a.result);
       const again = asked.filter((a) => confirmed.has(a.unknown)).map((a) => a.result.target);

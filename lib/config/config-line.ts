@@ -45,6 +45,8 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     for (const domain of args) {
       if (!/^[a-z0-9]/i.test(domain) || /\.\./.test(domain) || !/^[a-z0-9._-]+$/i.test(domain)) bad(`domain name "${domain}" is not valid`);
     }
+  } else if (keyword === 'userknownhostsfile' || keyword === 'globalknownhostsfile') {
+    if (args.length > 1 && args.some((a) => a.toLowerCase() === 'none')) bad('"none" must appear alone'); // as ssh
   } else if (keyword === 'canonicalizehostname') {
     if (!/^(yes|no|true|false|always)$/i.test(args[0] ?? '')) bad('yes, no or always');
   } else if (keyword === 'canonicalizefallbacklocal') {

@@ -148,7 +148,7 @@ export interface SshConfigHost extends ConnectConfig {
   readonly streamLocalBindUnlink: boolean;
   /** `StrictHostKeyChecking`. */
   readonly strictHostKeyChecking: StrictHostKeyChecking;
-  /** `UserKnownHostsFile`, expanded. */
+  /** `UserKnownHostsFile`, expanded (`none` alone: no user file, as ssh reads it: nothing read or learned there). */
   readonly userKnownHostsFiles: readonly string[];
   /** `GlobalKnownHostsFile`, `~` expanded (default `/etc/ssh/ssh_known_hosts` and `…2`); read, never written. */
   readonly globalKnownHostsFiles: readonly string[];

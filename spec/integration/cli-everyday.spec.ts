@@ -170,6 +170,28 @@ describe('rxssh exec speaks ssh\'s letters (issue 22 #5)', () => {
     expect(bash(line(`${RXSSH} exec`)).stdout).toBe('in\n');
   });
 
+  it('UserKnownHostsFile none is no file, as for ssh: nothing learned (not into ./none, not into a global file); keys still read from the global one', () => {
+    const cwd = mkdtempSync(join(work, 'none-'));
+    const global = join(cwd, 'global_known_hosts');
+    writeFileSync(global, '');
+    const line = (tool: string, more: string) => `cd ${cwd} && ${tool} -p ${s.port} -i ${s.keys['ed25519']} -o BatchMode=yes -o UserKnownHostsFile=none -o GlobalKnownHostsFile=${global} ${more} ${s.username}@127.0.0.1 'echo in'`;
+    // rxssh from another directory: the CLI and tsx's loader by absolute path.
+    const RXSSH_ANYWHERE = `${process.execPath} --import ${join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')} ${join(process.cwd(), 'lib/cli/bin.ts')}`;
+    for (const tool of ['ssh', `${RXSSH_ANYWHERE} exec`]) {
+      const learn = bash(line(tool, '-o StrictHostKeyChecking=accept-new'));
+      expect([tool, learn.status, learn.stdout]).toEqual([tool, 255, '']);
+      expect(readdirSync(cwd)).toEqual(['global_known_hosts']); // rxssh wrote ./none before
+      expect(readFileSync(global, 'utf8')).toBe('');
+    }
+    writeFileSync(global, `[127.0.0.1]:${s.port} ${hostKeyLine(s.dir)}\n`);
+    expect(bash(line('ssh', '-o StrictHostKeyChecking=yes')).stdout).toBe('in\n');
+    expect(bash(line(`${RXSSH_ANYWHERE} exec`, '-o StrictHostKeyChecking=yes')).stdout).toBe('in\n');
+    // "none" beside a file is refused by both.
+    const both = (tool: string) => bash(`${tool} -p ${s.port} -o BatchMode=yes -o 'UserKnownHostsFile=none ${kh}' ${s.username}@127.0.0.1 true`);
+    expect(both('ssh').stderr).toMatch(/"none" argument must appear alone/);
+    expect(both(`${RXSSH} exec`)).toMatchObject({ status: 255, stderr: expect.stringMatching(/"none" must appear alone/) });
+  });
+
   it('-t without a terminal says so and runs without one, as ssh; --timeout is the long option', () => {
     const ours = bash(`${RXSSH} exec -t ${sshFlags()} ${s.username}@127.0.0.1 'test -t 0 && echo tty || echo no tty' < /dev/null`);
     expect(ours.stdout).toBe('no tty\n');

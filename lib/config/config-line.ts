@@ -40,6 +40,13 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
   const bad = (why: string): never => {
     throw new ConfigSyntaxError(`${keyword} ${args.join(' ')}: ${why}`, origin, keyword);
   };
+  // The words, times and numbers of the keywords rxssh honours, as ssh's parser takes them (an
+  // unknown word was read as the default before: BatchMode sure asked, IdentitiesOnly x used the agent).
+  const first = args[0] ?? '';
+  const words = WORDS[keyword];
+  if (words && !words.test(first)) bad(`unsupported option "${first}"`);
+  if (TIMES.has(keyword) && first.toLowerCase() !== 'none' && sshSeconds(first) instanceof Error) bad('invalid time value');
+  if (INTEGERS.has(keyword) && !/^\d+$/.test(first)) bad('integer value invalid');
   if (keyword === 'canonicaldomains') {
     if (args.some((a) => a.toLowerCase() === 'none') && args.length > 1) bad('"none" must appear alone');
     for (const domain of args) {
@@ -76,6 +83,29 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }
 }
+
+const YES_NO = /^(yes|true|no|false)$/i;
+/** The words ssh takes for the keywords rxssh honours that are flags or a choice (readconf.c's multistate tables, any case). */
+const WORDS: Readonly<Record<string, RegExp>> = {
+  batchmode: YES_NO,
+  checkhostip: YES_NO,
+  hashknownhosts: YES_NO,
+  identitiesonly: YES_NO,
+  clearallforwardings: YES_NO,
+  gatewayports: YES_NO,
+  streamlocalbindunlink: YES_NO,
+  compression: /^(yes|no)$/i, // ssh's compression table: no true or false
+  tcpkeepalive: YES_NO,
+  stdinnull: YES_NO,
+  stricthostkeychecking: /^(yes|true|no|false|off|ask|accept-new)$/i,
+  requesttty: /^(yes|true|no|false|force|auto)$/i,
+  updatehostkeys: /^(yes|true|no|false|ask)$/i,
+  addressfamily: /^(any|inet|inet6)$/i,
+};
+/** Time values (`30`, `1m30s`, `none`). */
+const TIMES = new Set(['connecttimeout', 'serveraliveinterval']);
+/** Whole numbers. */
+const INTEGERS = new Set(['serveralivecountmax', 'requiredrsasize']);
 
 /**
  * `StreamLocalBindMask` as ssh reads it (strtol in base 8: leading octal digits, the rest of the

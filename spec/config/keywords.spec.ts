@@ -70,6 +70,31 @@ describe('keywords rxssh cannot honour are refused with FILE:LINE', () => {
     expect(err.phase).toBe('config');
   });
 
+  it.each([
+    ['BatchMode sure', 'batchmode', /unsupported option "sure"/, 'YES'],
+    ['IdentitiesOnly x', 'identitiesonly', /unsupported option "x"/, 'no'],
+    ['Compression maybe', 'compression', /unsupported option "maybe"/, 'YES'],
+    ['Compression true', 'compression', /unsupported option "true"/, 'no'],
+    ['StrictHostKeyChecking maybe', 'stricthostkeychecking', /unsupported option "maybe"/, 'Accept-New'],
+    ['RequestTTY sometimes', 'requesttty', /unsupported option "sometimes"/, 'Force'],
+    ['UpdateHostKeys always', 'updatehostkeys', /unsupported option "always"/, 'ASK'],
+    ['ConnectTimeout 10x', 'connecttimeout', /invalid time value/, '1m30s'],
+    ['ServerAliveInterval -1', 'serveraliveinterval', /invalid time value/, 'none'],
+    ['ServerAliveCountMax three', 'serveralivecountmax', /integer value invalid/, '0'],
+    ['RequiredRSASize big', 'requiredrsasize', /integer value invalid/, '2048'],
+  ])('a value ssh does not take is refused by both (it was read as the default): %s', (line, keyword, why, taken) => {
+    // In a block that does not apply, too: ssh parses the value before it looks at the block.
+    for (const text of [`Host web\n  HostName web.example\n  ${line}\n`, `Host other\n  ${line}\nHost web\n  HostName web.example\n`]) {
+      const file = config(text);
+      const err = refusedBy(file, 'web');
+      expect([err.keyword, err.message]).toEqual([keyword, expect.stringMatching(why)]);
+      expect(() => execFileSync('ssh', ['-G', '-F', file, 'web'], { stdio: 'pipe' })).toThrow();
+    }
+    const fine = config(`Host web\n  ${line.split(' ')[0]} ${taken}\n`); // another case, or another form ssh takes
+    expect(() => fromSshConfig('web', { file: fine, home: dir })).not.toThrow();
+    expect(() => execFileSync('ssh', ['-G', '-F', fine, 'web'], { stdio: 'pipe' })).not.toThrow();
+  });
+
   it('a keyword in a block that does not apply to the host changes nothing', () => {
     const file = config('Host bastion\n  ProxyCommand nc %h %p\nHost web\n  HostName web.example\n');
     expect(fromSshConfig('web', { file, home: dir }).host).toBe('web.example');

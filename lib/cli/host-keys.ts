@@ -1,8 +1,8 @@
 /**
  * Unknown host keys in the CLI, as `ssh` treats them: on a terminal the user is asked (with the
  * fingerprint; once for a whole list in `run`, never once per host) and a confirmed key is
- * recorded in the first known_hosts file; without a terminal the error names the files read and
- * the ways out.
+ * recorded in the host's first user known_hosts file (no question without one); without a
+ * terminal the error names the files read and the ways out.
  */
 import { HostKeyUnknownError, knownHostsName, recordHostKey, type SshConfigHost } from '../index.js';
 import type { Io } from './io.js';

@@ -83,7 +83,9 @@ export class RunReporter {
       if (writeError) this.#write('stderr', `rxssh: ${terminalSafe(r.host)}: output not written: ${terminalSafe(writeError)}\n`);
       return;
     }
-    const line = `[${this.#n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : r.status === 'skipped' ? 'SKIPPED' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
+    // Output that is shown or written and was cut (more than a host's result can hold) says so.
+    const cut = r.truncated && (this.#opts.outdir || this.#opts.errdir || this.#opts.inline || this.#opts.inlineStdout) ? ' (output cut: more than rxssh could keep)' : '';
+    const line = `[${this.#n}] ${clock(r.timings.endedAt)} [${r.status === 'ok' ? 'SUCCESS' : r.status === 'skipped' ? 'SKIPPED' : 'FAILURE'}] ${terminalSafe(r.host)}${terminalSafe(statusText(r))}${cut}${writeError ? ` (output not written: ${terminalSafe(writeError)})` : ''}\n`;
     this.#write('stdout', line);
     if (this.#opts.verbose && r.error !== undefined && !(r.error instanceof ExitStatusError)) this.#write('stderr', `rxssh: ${terminalSafe(r.host)}: ${terminalSafe(errorText(r.error) + causes(r.error))}\n`);
     if (this.#opts.inline || this.#opts.inlineStdout) {

@@ -2,6 +2,7 @@
  * `rxssh run`: many hosts, pssh's flags and exit codes; on worker threads (`--workers`) or on a
  * queue (`--queue`). Hosts are resolved as `ssh` resolves them (see host.ts).
  */
+import { constants } from 'node:buffer';
 import { makeDirSync } from '../util/make-dir.js';
 import { shippedFile } from '../util/package-root.js';
 import { lastValueFrom, tap, type Observable } from 'rxjs';
@@ -20,6 +21,9 @@ import { EXIT, UsageError } from './usage.js';
 import { hostOptions, hostPipeline, resolveHost, withPsshEnv, type HostOptions, type Values } from './host.js';
 import { FLEET_ENV, FLEET_OPTIONS, fleetOptions, type FleetOptions } from './fleet-options.js';
 
+
+/** A host's output kept for -o, -e, -i and --fold: all of it, up to what one string holds (~512 MiB; past it the cut is said). */
+const KEEP_WHOLE_OUTPUT = constants.MAX_STRING_LENGTH;
 export { EXIT, UsageError };
 
 /** The options of `rxssh run`. */
@@ -241,7 +245,10 @@ export async function runCommand(
     stdoutClosed = true;
     interrupt.abort();
   });
-  const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal, ...opts.rollout };
+  // Output that is written (-o, -e), printed (-i) or compared (--fold) is kept whole, not the
+  // default 1 MiB a host's result holds (it was cut there without a word, as pssh never cuts it).
+  const keep = opts.outdir || opts.errdir || opts.inline || opts.inlineStdout || opts.fold ? { capture: KEEP_WHOLE_OUTPUT } : {};
+  const config = { concurrency: opts.par, timeout: opts.timeoutSec * 1000, signal: interrupt.signal, ...opts.rollout, ...keep };
   if (opts.workers !== undefined && (pipeline || env) && !opts.json) io.stderr.write('rxssh: --workers applies to `rxssh run` only; this command runs on the main thread\n');
   if (opts.queue && (pipeline || env)) throw new UsageError('--queue applies to `rxssh run` only');
   // -P on this thread: the channels wait while stdout or stderr is full (a slow reader).
@@ -251,7 +258,7 @@ export async function runCommand(
         { targets: opts.targets, command: opts.command, queue: opts.queue, verbose: opts.verbose, json: opts.json, ...(opts.become ? { become: opts.become } : {}) },
         io,
         stdin,
-        opts.parGiven ? config : { timeout: config.timeout, signal: config.signal, ...opts.rollout },
+        opts.parGiven ? config : { timeout: config.timeout, signal: config.signal, ...opts.rollout, ...keep },
       )
     : opts.workers !== undefined && !pipeline && !env
       ? await inWorkers(opts, io, secrets, stdin, { ...config, flow })

@@ -152,6 +152,19 @@ describe('rxssh run', () => {
     expect(readdirSync(err)).toHaveLength(3);
   });
 
+  it('-o/-e files and -i output hold a host\'s whole output, not the first 1 MiB (they were cut there, [SUCCESS], without a word)', async () => {
+    const big = `${'x'.repeat(1023)}\n`.repeat(3 * 1024); // 3 MiB of lines
+    const out = join(dir, 'out-big');
+    const io = fakeIo(big);
+    expect(await main(['run', ...hostArgs(), ...auth(), '-I', '-o', out, '--', 'cat'], io)).toBe(0);
+    expect(readdirSync(out)).toHaveLength(3);
+    for (const f of readdirSync(out)) expect(readFileSync(join(out, f), 'utf8') === big).toBe(true);
+    expect(io.out()).not.toMatch(/output cut/);
+    const inline = fakeIo(big);
+    expect(await main(['run', ...hostArgs(), ...auth(), '-I', '-i', '-p', '1', '--', 'cat'], inline)).toBe(0);
+    expect(inline.out().split(big).length - 1).toBe(3);
+  });
+
   it('--accept-new learns unknown hosts into the known_hosts file', async () => {
     const learn = join(dir, 'learned_known_hosts');
     const io = fakeIo();

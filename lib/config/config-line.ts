@@ -56,10 +56,6 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (args.length > 1 && args.some((a) => a.toLowerCase() === 'none')) bad('"none" must appear alone'); // as ssh
   } else if (keyword === 'canonicalizehostname') {
     if (!/^(yes|no|true|false|always)$/i.test(args[0] ?? '')) bad('yes, no or always');
-  } else if (keyword === 'canonicalizefallbacklocal') {
-    if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
-  } else if (keyword === 'canonicalizemaxdots') {
-    if (!/^[0-9]+$/.test(args[0] ?? '')) bad('a number');
   } else if (keyword === 'rekeylimit') {
     const limit = rekeyLimitOf(args); // checked in every block, as ssh reads it
     if (limit instanceof Error) bad(limit.message);
@@ -77,15 +73,13 @@ export function checkArgs(keyword: string, args: readonly string[], origin: stri
     if (escapeCharOf(args[0] ?? '') === undefined) bad('Bad escape character (one character, ^X or none)');
   } else if (keyword === 'loglevel') {
     if (logLevelOf(args[0] ?? '') === undefined) bad('unsupported log level');
-  } else if (keyword === 'enableescapecommandline') {
-    if (!/^(yes|no|true|false)$/i.test(args[0] ?? '')) bad('yes or no');
   } else if (keyword === 'streamlocalbindmask') {
     if (args.length === 0 || streamLocalMaskOf(args[0] as string) === undefined) bad('Bad mask (octal, 0-0777)');
   }
 }
 
 const YES_NO = /^(yes|true|no|false)$/i;
-/** The words ssh takes for the keywords rxssh honours that are flags or a choice (readconf.c's multistate tables, any case). */
+/** The words ssh takes for the flag and choice keywords rxssh reads (readconf.c's multistate tables, any case). */
 const WORDS: Readonly<Record<string, RegExp>> = {
   batchmode: YES_NO,
   checkhostip: YES_NO,
@@ -97,6 +91,8 @@ const WORDS: Readonly<Record<string, RegExp>> = {
   compression: /^(yes|no)$/i, // ssh's compression table: no true or false
   tcpkeepalive: YES_NO,
   stdinnull: YES_NO,
+  canonicalizefallbacklocal: YES_NO,
+  enableescapecommandline: YES_NO,
   stricthostkeychecking: /^(yes|true|no|false|off|ask|accept-new)$/i,
   requesttty: /^(yes|true|no|false|force|auto)$/i,
   updatehostkeys: /^(yes|true|no|false|ask)$/i,
@@ -105,7 +101,7 @@ const WORDS: Readonly<Record<string, RegExp>> = {
 /** Time values (`30`, `1m30s`, `none`). */
 const TIMES = new Set(['connecttimeout', 'serveraliveinterval']);
 /** Whole numbers. */
-const INTEGERS = new Set(['serveralivecountmax', 'requiredrsasize']);
+const INTEGERS = new Set(['serveralivecountmax', 'requiredrsasize', 'canonicalizemaxdots']);
 
 /**
  * `StreamLocalBindMask` as ssh reads it (strtol in base 8: leading octal digits, the rest of the
